@@ -1,0 +1,65 @@
+// Package peerscore is a gossipsub v1.1 peer scorer for go-libp2p-pubsub
+// routers that you can read, inspect, persist and act on.
+//
+// A GossipSub router traces its events to a Scorer (pubsub.WithRawTracer)
+// and reads scores back from it (pubsub.WithPeerScore, with Scorer.Score as
+// the application-specific score and every internal weight zero);
+// Scorer.GossipSubOptions returns both. The scores equal go-libp2p-pubsub
+// v0.17.0's on the same events, apart from the deliberate differences in
+// the README, and Score takes no lock.
+//
+// # The score function
+//
+// A peer's score is a sum of weighted components:
+//
+//	score = min(Σ_topics TopicWeight·(w1·P1 + w2·P2 + w3·P3 + w3b·P3b + w4·P4), TopicScoreCap)
+//	      + w5·P5 + w6·P6 + w7·P7
+//
+// The cap limits only a positive topic sum. Per topic:
+//
+//   - P1, time in mesh: whole TimeInMeshQuantum units since the GRAFT, up to
+//     TimeInMeshCap. Rewards stable mesh peers. Updated at each Refresh.
+//   - P2, first message deliveries: messages this peer was first to bring
+//     us, capped, decaying. Rewards useful peers.
+//   - P3, mesh message deliveries: once a mesh peer has been in the mesh for
+//     MeshMessageDeliveriesActivation, the squared deficit of its (decaying)
+//     delivery counter below MeshMessageDeliveriesThreshold. First copies and
+//     copies within MeshMessageDeliveriesWindow of validation count.
+//     Penalises mesh peers that do not forward.
+//   - P3b, mesh failure penalty: the P3 deficit a peer owed when it left the
+//     mesh (PRUNE or disconnect), kept and decaying. A peer cannot dodge P3
+//     by getting pruned.
+//   - P4, invalid messages: the square of the (decaying) count of invalid
+//     messages the peer sent us, its own and its copies.
+//
+// Across topics:
+//
+//   - P5, application-specific: whatever Params.AppSpecificScore says.
+//   - P6, IP colocation: for each address (IPv4, IPv6 and its /64) shared
+//     by more than IPColocationFactorThreshold peers, the squared surplus.
+//     Penalises Sybils behind one address.
+//   - P7, behaviour penalty: the squared excess over
+//     BehaviourPenaltyThreshold of a decaying counter of protocol
+//     misbehaviour: broken IWANT promises and GRAFTs during a PRUNE backoff,
+//     which peerscore rebuilds from the router's traces, and AddPenalty.
+//   - Optionally, the slow-peer penalty (not in pubsub): linear in the
+//     decaying count of messages the router dropped because the peer did
+//     not read them.
+//
+// Counters decay every DecayInterval (Refresh) and snap to zero below
+// DecayToZero. A disconnected peer with a positive score is forgotten; one
+// with a score of zero or less is retained, frozen, for RetainScore, so
+// that reconnecting does not clear it.
+//
+// # Thresholds
+//
+// The router acts on the score at five levels (Thresholds):
+//
+//	score < GossipThreshold      no gossip (IHAVE/IWANT) to or from the peer
+//	score < PublishThreshold     our own messages are not flood-published to it
+//	score < GraylistThreshold    every RPC from the peer is ignored
+//	score ≥ AcceptPXThreshold    peer exchange from it is accepted on PRUNE
+//	median < OpportunisticGraft… the router grafts better-scoring peers
+//
+// and never keeps a peer with a negative score in its mesh.
+package peerscore

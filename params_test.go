@@ -1,0 +1,584 @@
+package peerscore_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// Validation tables. Every row starts from a complete, valid configuration
+// (baseParams, baseTopic, baseThresholds) in the row's mode, changes what the
+// row is about, and states the verdict: ok, or bad(field) with the field the
+// error must name. Each row is also put to go-libp2p-pubsub v0.17.0 (see
+// params_pubsub_test.go), which must agree, unless the verdict carries
+// ownRule: a rule pubsub does not have or cannot be asked about.
+
+var (
+	nan  = math.NaN()
+	pInf = math.Inf(1)
+	nInf = math.Inf(-1)
+)
+
+const (
+	atomicMode = false // SkipAtomicValidation off
+	skipMode   = true  // SkipAtomicValidation on
+
+	slowPeerOnly = "pubsub has no slow-peer penalty"
+	tickerPanic  = "pubsub accepts a zero DecayInterval in skip mode, then panics in time.NewTicker"
+)
+
+type verdict struct {
+	valid    bool
+	field    string // the field the error must name when !valid
+	noPubsub string // why the row is not put to pubsub
+}
+
+var ok = verdict{valid: true}
+
+func bad(field string) verdict { return verdict{field: field} }
+
+func (v verdict) ownRule(why string) verdict { v.noPubsub = why; return v }
+
+type row[T any] struct {
+	name string
+	skip bool
+	set  func(*T)
+	want verdict
+}
+
+type (
+	paramsRow     = row[peerscore.Params]
+	topicRow      = row[peerscore.TopicParams]
+	thresholdsRow = row[peerscore.Thresholds]
+)
+
+func mustCIDR(s string) *net.IPNet {
+	_, n, err := net.ParseCIDR(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+func baseParams(skip bool) *peerscore.Params {
+	return &peerscore.Params{
+		SkipAtomicValidation:        skip,
+		Topics:                      map[string]*peerscore.TopicParams{"blocks": baseTopic(atomicMode)},
+		TopicScoreCap:               10,
+		AppSpecificScore:            func(peer.ID) float64 { return 1 },
+		AppSpecificWeight:           1,
+		IPColocationFactorWeight:    -10,
+		IPColocationFactorThreshold: 3,
+		IPColocationFactorWhitelist: []*net.IPNet{mustCIDR("10.0.0.0/8"), mustCIDR("fd00::/8")},
+		BehaviourPenaltyWeight:      -1,
+		BehaviourPenaltyThreshold:   6,
+		BehaviourPenaltyDecay:       0.9,
+		DecayInterval:               time.Second,
+		DecayToZero:                 0.01,
+		RetainScore:                 time.Hour,
+		SlowPeerWeight:              -0.5,
+		SlowPeerThreshold:           100,
+		SlowPeerDecay:               0.9,
+		SeenMsgTTL:                  2 * time.Minute,
+	}
+}
+
+func baseTopic(skip bool) *peerscore.TopicParams {
+	return &peerscore.TopicParams{
+		SkipAtomicValidation:            skip,
+		TopicWeight:                     0.5,
+		TimeInMeshWeight:                0.03,
+		TimeInMeshQuantum:               time.Second,
+		TimeInMeshCap:                   3600,
+		FirstMessageDeliveriesWeight:    1,
+		FirstMessageDeliveriesDecay:     0.9,
+		FirstMessageDeliveriesCap:       100,
+		MeshMessageDeliveriesWeight:     -1,
+		MeshMessageDeliveriesDecay:      0.9,
+		MeshMessageDeliveriesCap:        100,
+		MeshMessageDeliveriesThreshold:  10,
+		MeshMessageDeliveriesWindow:     5 * time.Millisecond,
+		MeshMessageDeliveriesActivation: 10 * time.Second,
+		MeshFailurePenaltyWeight:        -1,
+		MeshFailurePenaltyDecay:         0.9,
+		InvalidMessageDeliveriesWeight:  -100,
+		InvalidMessageDeliveriesDecay:   0.99,
+	}
+}
+
+func baseThresholds(skip bool) *peerscore.Thresholds {
+	return &peerscore.Thresholds{
+		SkipAtomicValidation:        skip,
+		GossipThreshold:             -10,
+		PublishThreshold:            -50,
+		GraylistThreshold:           -80,
+		AcceptPXThreshold:           10,
+		OpportunisticGraftThreshold: 2,
+	}
+}
+
+type P = peerscore.Params
+
+func paramsRows() []paramsRow {
+	return []paramsRow{
+		{"base", atomicMode, func(*P) {}, ok},
+		{"base skip", skipMode, func(*P) {}, ok},
+		{"all zero", atomicMode, func(p *P) { *p = P{} }, bad("AppSpecificScore")},
+		{"all zero skip", skipMode, func(p *P) { *p = P{SkipAtomicValidation: true} }, ok.ownRule(tickerPanic)},
+		{"Topics nil", atomicMode, func(p *P) { p.Topics = nil }, ok},
+		{"Topics empty", atomicMode, func(p *P) { p.Topics = map[string]*peerscore.TopicParams{} }, ok},
+
+		{"TopicScoreCap zero", atomicMode, func(p *P) { p.TopicScoreCap = 0 }, ok},
+		{"TopicScoreCap large", atomicMode, func(p *P) { p.TopicScoreCap = 1e9 }, ok},
+		{"TopicScoreCap negative", atomicMode, func(p *P) { p.TopicScoreCap = -1 }, bad("TopicScoreCap")},
+		{"TopicScoreCap NaN", atomicMode, func(p *P) { p.TopicScoreCap = nan }, bad("TopicScoreCap")},
+		{"TopicScoreCap +Inf", atomicMode, func(p *P) { p.TopicScoreCap = pInf }, bad("TopicScoreCap")},
+		{"TopicScoreCap -Inf", atomicMode, func(p *P) { p.TopicScoreCap = nInf }, bad("TopicScoreCap")},
+		{"TopicScoreCap zero skip", skipMode, func(p *P) { p.TopicScoreCap = 0 }, ok},
+		{"TopicScoreCap negative skip", skipMode, func(p *P) { p.TopicScoreCap = -1 }, bad("TopicScoreCap")},
+		{"TopicScoreCap NaN skip", skipMode, func(p *P) { p.TopicScoreCap = nan }, bad("TopicScoreCap")},
+		{"TopicScoreCap +Inf skip", skipMode, func(p *P) { p.TopicScoreCap = pInf }, bad("TopicScoreCap")},
+
+		{"AppSpecificScore nil", atomicMode, func(p *P) { p.AppSpecificScore = nil }, bad("AppSpecificScore")},
+		{"AppSpecificScore nil skip", skipMode, func(p *P) { p.AppSpecificScore = nil }, ok},
+		{"AppSpecificWeight zero", atomicMode, func(p *P) { p.AppSpecificWeight = 0 }, ok},
+		{"AppSpecificWeight negative", atomicMode, func(p *P) { p.AppSpecificWeight = -5 }, ok},
+		{"AppSpecificWeight NaN", atomicMode, func(p *P) { p.AppSpecificWeight = nan }, ok},
+		{"AppSpecificWeight +Inf", atomicMode, func(p *P) { p.AppSpecificWeight = pInf }, ok},
+		{"AppSpecificWeight -Inf", atomicMode, func(p *P) { p.AppSpecificWeight = nInf }, ok},
+		{"AppSpecificWeight zero skip", skipMode, func(p *P) { p.AppSpecificWeight = 0 }, ok},
+
+		{"IPColocationFactorWeight zero", atomicMode, func(p *P) { p.IPColocationFactorWeight = 0 }, ok},
+		{"IPColocationFactorWeight positive", atomicMode, func(p *P) { p.IPColocationFactorWeight = 1 }, bad("IPColocationFactorWeight")},
+		{"IPColocationFactorWeight NaN", atomicMode, func(p *P) { p.IPColocationFactorWeight = nan }, bad("IPColocationFactorWeight")},
+		{"IPColocationFactorWeight +Inf", atomicMode, func(p *P) { p.IPColocationFactorWeight = pInf }, bad("IPColocationFactorWeight")},
+		{"IPColocationFactorWeight -Inf", atomicMode, func(p *P) { p.IPColocationFactorWeight = nInf }, bad("IPColocationFactorWeight")},
+		{"IPColocationFactorWeight zero skip", skipMode, func(p *P) { p.IPColocationFactorWeight = 0 }, ok},
+		{"IPColocationFactorWeight positive skip", skipMode, func(p *P) { p.IPColocationFactorWeight = 1 }, bad("IPColocationFactorWeight")},
+		{"IPColocationFactorWeight NaN skip", skipMode, func(p *P) { p.IPColocationFactorWeight = nan }, bad("IPColocationFactorWeight")},
+		{"IPColocationFactorThreshold zero", atomicMode, func(p *P) { p.IPColocationFactorThreshold = 0 }, bad("IPColocationFactorThreshold")},
+		{"IPColocationFactorThreshold negative", atomicMode, func(p *P) { p.IPColocationFactorThreshold = -1 }, bad("IPColocationFactorThreshold")},
+		{"IPColocationFactorThreshold one", atomicMode, func(p *P) { p.IPColocationFactorThreshold = 1 }, ok},
+		{"IPColocationFactorThreshold zero, weight off", atomicMode, func(p *P) { p.IPColocationFactorWeight, p.IPColocationFactorThreshold = 0, 0 }, ok},
+		{"IPColocationFactorThreshold zero skip", skipMode, func(p *P) { p.IPColocationFactorThreshold = 0 }, bad("IPColocationFactorThreshold")},
+		{"IPColocation group zero skip", skipMode, func(p *P) { p.IPColocationFactorWeight, p.IPColocationFactorThreshold = 0, 0 }, ok},
+		{"IPColocationFactorThreshold negative, weight off skip", skipMode, func(p *P) { p.IPColocationFactorWeight, p.IPColocationFactorThreshold = 0, -5 }, ok},
+		{"IPColocationFactorWhitelist nil", atomicMode, func(p *P) { p.IPColocationFactorWhitelist = nil }, ok},
+
+		{"BehaviourPenaltyWeight zero", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = 0 }, ok},
+		{"BehaviourPenaltyWeight large negative", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = -1e6 }, ok},
+		{"BehaviourPenaltyWeight positive", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = 1 }, bad("BehaviourPenaltyWeight")},
+		{"BehaviourPenaltyWeight NaN", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = nan }, bad("BehaviourPenaltyWeight")},
+		{"BehaviourPenaltyWeight +Inf", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = pInf }, bad("BehaviourPenaltyWeight")},
+		{"BehaviourPenaltyWeight -Inf", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = nInf }, bad("BehaviourPenaltyWeight")},
+		{"BehaviourPenaltyWeight zero skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight = 0 }, ok},
+		{"BehaviourPenaltyWeight positive skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight = 1 }, bad("BehaviourPenaltyWeight")},
+		{"BehaviourPenaltyDecay zero", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = 0 }, bad("BehaviourPenaltyDecay")},
+		{"BehaviourPenaltyDecay one", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = 1 }, bad("BehaviourPenaltyDecay")},
+		{"BehaviourPenaltyDecay negative", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = -0.5 }, bad("BehaviourPenaltyDecay")},
+		{"BehaviourPenaltyDecay NaN", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = nan }, bad("BehaviourPenaltyDecay")},
+		{"BehaviourPenaltyDecay +Inf", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = pInf }, bad("BehaviourPenaltyDecay")},
+		{"BehaviourPenaltyDecay -Inf", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = nInf }, bad("BehaviourPenaltyDecay")},
+		{"BehaviourPenaltyDecay near one", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = 0.9999 }, ok},
+		{"BehaviourPenaltyDecay zero skip", skipMode, func(p *P) { p.BehaviourPenaltyDecay = 0 }, bad("BehaviourPenaltyDecay")},
+		{"BehaviourPenaltyDecay ignored, weight off", atomicMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyDecay = 0, 5 }, ok},
+		{"BehaviourPenaltyDecay NaN ignored, weight off", atomicMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyDecay = 0, nan }, ok},
+		{"BehaviourPenaltyDecay outside the group skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyThreshold, p.BehaviourPenaltyDecay = 0, 0, 5 }, ok},
+		{"BehaviourPenalty group zero skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyThreshold, p.BehaviourPenaltyDecay = 0, 0, 0 }, ok},
+		{"BehaviourPenaltyThreshold zero", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = 0 }, ok},
+		{"BehaviourPenaltyThreshold negative", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = -1 }, bad("BehaviourPenaltyThreshold")},
+		{"BehaviourPenaltyThreshold NaN", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = nan }, bad("BehaviourPenaltyThreshold")},
+		{"BehaviourPenaltyThreshold +Inf", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = pInf }, bad("BehaviourPenaltyThreshold")},
+		{"BehaviourPenaltyThreshold -Inf", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = nInf }, bad("BehaviourPenaltyThreshold")},
+		{"BehaviourPenaltyThreshold zero skip", skipMode, func(p *P) { p.BehaviourPenaltyThreshold = 0 }, ok},
+		{"BehaviourPenaltyThreshold negative, weight off skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyThreshold = 0, -1 }, bad("BehaviourPenaltyThreshold")},
+		{"BehaviourPenaltyThreshold NaN skip", skipMode, func(p *P) { p.BehaviourPenaltyThreshold = nan }, bad("BehaviourPenaltyThreshold")},
+
+		{"DecayInterval one slot", atomicMode, func(p *P) { p.DecayInterval = 12 * time.Second }, ok},
+		{"DecayInterval below 1s", atomicMode, func(p *P) { p.DecayInterval = time.Second - 1 }, bad("DecayInterval")},
+		{"DecayInterval zero", atomicMode, func(p *P) { p.DecayInterval = 0 }, bad("DecayInterval")},
+		{"DecayInterval negative", atomicMode, func(p *P) { p.DecayInterval = -time.Second }, bad("DecayInterval")},
+		{"DecayInterval zero skip", skipMode, func(p *P) { p.DecayInterval = 0 }, bad("DecayInterval")},
+		{"DecayInterval below 1s skip", skipMode, func(p *P) { p.DecayInterval = time.Millisecond }, bad("DecayInterval")},
+		{"DecayToZero half", atomicMode, func(p *P) { p.DecayToZero = 0.5 }, ok},
+		{"DecayToZero zero", atomicMode, func(p *P) { p.DecayToZero = 0 }, bad("DecayToZero")},
+		{"DecayToZero one", atomicMode, func(p *P) { p.DecayToZero = 1 }, bad("DecayToZero")},
+		{"DecayToZero negative", atomicMode, func(p *P) { p.DecayToZero = -0.01 }, bad("DecayToZero")},
+		{"DecayToZero NaN", atomicMode, func(p *P) { p.DecayToZero = nan }, bad("DecayToZero")},
+		{"DecayToZero +Inf", atomicMode, func(p *P) { p.DecayToZero = pInf }, bad("DecayToZero")},
+		{"DecayToZero -Inf", atomicMode, func(p *P) { p.DecayToZero = nInf }, bad("DecayToZero")},
+		{"DecayToZero zero skip", skipMode, func(p *P) { p.DecayToZero = 0 }, bad("DecayToZero")},
+		{"DecayToZero NaN skip", skipMode, func(p *P) { p.DecayToZero = nan }, bad("DecayToZero")},
+		{"Decay group zero skip", skipMode, func(p *P) { p.DecayInterval, p.DecayToZero = 0, 0 }, ok.ownRule(tickerPanic)},
+
+		{"RetainScore zero", atomicMode, func(p *P) { p.RetainScore = 0 }, ok},
+		{"RetainScore negative", atomicMode, func(p *P) { p.RetainScore = -time.Hour }, ok},
+		{"SeenMsgTTL zero", atomicMode, func(p *P) { p.SeenMsgTTL = 0 }, ok},
+		{"SeenMsgTTL negative", atomicMode, func(p *P) { p.SeenMsgTTL = -time.Second }, ok},
+	}
+}
+
+// slowPeerRows cover the fields pubsub does not have; they are never put to
+// pubsub (ToPubsub drops them).
+func slowPeerRows() []paramsRow {
+	off := func(p *P) { p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = 0, 0, 0 }
+	own := func(v verdict) verdict { return v.ownRule(slowPeerOnly) }
+	w, d, th := "SlowPeerWeight", "SlowPeerDecay", "SlowPeerThreshold"
+	return []paramsRow{
+		{"SlowPeer all zero", atomicMode, off, own(ok)},
+		{"SlowPeer all zero skip", skipMode, off, own(ok)},
+		{"SlowPeerWeight positive", atomicMode, func(p *P) { p.SlowPeerWeight = 1 }, own(bad(w))},
+		{"SlowPeerWeight NaN", atomicMode, func(p *P) { p.SlowPeerWeight = nan }, own(bad(w))},
+		{"SlowPeerWeight +Inf", atomicMode, func(p *P) { p.SlowPeerWeight = pInf }, own(bad(w))},
+		{"SlowPeerWeight -Inf", atomicMode, func(p *P) { p.SlowPeerWeight = nInf }, own(bad(w))},
+		{"SlowPeerWeight positive skip", skipMode, func(p *P) { p.SlowPeerWeight = 1 }, own(bad(w))},
+		{"SlowPeerWeight zero, rest set", atomicMode, func(p *P) { p.SlowPeerWeight = 0 }, own(ok)},
+		{"SlowPeerDecay ignored, weight off", atomicMode, func(p *P) { p.SlowPeerWeight, p.SlowPeerDecay = 0, 5 }, own(ok)},
+		{"SlowPeerDecay zero", atomicMode, func(p *P) { p.SlowPeerDecay = 0 }, own(bad(d))},
+		{"SlowPeerDecay one", atomicMode, func(p *P) { p.SlowPeerDecay = 1 }, own(bad(d))},
+		{"SlowPeerDecay negative", atomicMode, func(p *P) { p.SlowPeerDecay = -0.5 }, own(bad(d))},
+		{"SlowPeerDecay NaN", atomicMode, func(p *P) { p.SlowPeerDecay = nan }, own(bad(d))},
+		{"SlowPeerDecay +Inf", atomicMode, func(p *P) { p.SlowPeerDecay = pInf }, own(bad(d))},
+		{"SlowPeerDecay -Inf", atomicMode, func(p *P) { p.SlowPeerDecay = nInf }, own(bad(d))},
+		{"SlowPeerDecay zero skip", skipMode, func(p *P) { p.SlowPeerDecay = 0 }, own(bad(d))},
+		{"SlowPeerThreshold zero", atomicMode, func(p *P) { p.SlowPeerThreshold = 0 }, own(ok)},
+		{"SlowPeerThreshold negative", atomicMode, func(p *P) { p.SlowPeerThreshold = -1 }, own(bad(th))},
+		{"SlowPeerThreshold NaN", atomicMode, func(p *P) { p.SlowPeerThreshold = nan }, own(bad(th))},
+		{"SlowPeerThreshold +Inf", atomicMode, func(p *P) { p.SlowPeerThreshold = pInf }, own(bad(th))},
+		{"SlowPeerThreshold -Inf", atomicMode, func(p *P) { p.SlowPeerThreshold = nInf }, own(bad(th))},
+		{"SlowPeerThreshold alone negative skip", skipMode, func(p *P) { off(p); p.SlowPeerThreshold = -1 }, own(bad(th))},
+	}
+}
+
+type TP = peerscore.TopicParams
+
+func topicRows() []topicRow {
+	return []topicRow{
+		{"base", atomicMode, func(*TP) {}, ok},
+		{"base skip", skipMode, func(*TP) {}, ok},
+		{"all zero", atomicMode, func(tp *TP) { *tp = TP{} }, bad("TimeInMeshQuantum")},
+		{"all zero skip", skipMode, func(tp *TP) { *tp = TP{SkipAtomicValidation: true} }, ok},
+
+		{"TopicWeight zero", atomicMode, func(tp *TP) { tp.TopicWeight = 0 }, ok},
+		{"TopicWeight large", atomicMode, func(tp *TP) { tp.TopicWeight = 1e6 }, ok},
+		{"TopicWeight negative", atomicMode, func(tp *TP) { tp.TopicWeight = -1 }, bad("TopicWeight")},
+		{"TopicWeight NaN", atomicMode, func(tp *TP) { tp.TopicWeight = nan }, bad("TopicWeight")},
+		{"TopicWeight +Inf", atomicMode, func(tp *TP) { tp.TopicWeight = pInf }, bad("TopicWeight")},
+		{"TopicWeight -Inf", atomicMode, func(tp *TP) { tp.TopicWeight = nInf }, bad("TopicWeight")},
+		{"TopicWeight zero skip", skipMode, func(tp *TP) { tp.TopicWeight = 0 }, ok},
+		{"TopicWeight negative skip", skipMode, func(tp *TP) { tp.TopicWeight = -1 }, bad("TopicWeight")},
+
+		{"TimeInMeshWeight zero", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = 0 }, ok},
+		{"TimeInMeshWeight negative", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = -0.1 }, bad("TimeInMeshWeight")},
+		{"TimeInMeshWeight NaN", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = nan }, bad("TimeInMeshWeight")},
+		{"TimeInMeshWeight +Inf", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = pInf }, bad("TimeInMeshWeight")},
+		{"TimeInMeshWeight -Inf", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = nInf }, bad("TimeInMeshWeight")},
+		{"TimeInMeshWeight zero skip", skipMode, func(tp *TP) { tp.TimeInMeshWeight = 0 }, ok},
+		{"TimeInMeshQuantum zero", atomicMode, func(tp *TP) { tp.TimeInMeshQuantum = 0 }, bad("TimeInMeshQuantum")},
+		{"TimeInMeshQuantum zero, weight off", atomicMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshQuantum = 0, 0 }, bad("TimeInMeshQuantum")},
+		{"TimeInMeshQuantum negative", atomicMode, func(tp *TP) { tp.TimeInMeshQuantum = -time.Second }, bad("TimeInMeshQuantum")},
+		{"TimeInMeshQuantum negative, weight off", atomicMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshQuantum = 0, -time.Second }, ok},
+		{"TimeInMeshQuantum one ns", atomicMode, func(tp *TP) { tp.TimeInMeshQuantum = 1 }, ok},
+		{"TimeInMeshQuantum zero skip", skipMode, func(tp *TP) { tp.TimeInMeshQuantum = 0 }, bad("TimeInMeshQuantum")},
+		{"TimeInMeshCap zero", atomicMode, func(tp *TP) { tp.TimeInMeshCap = 0 }, bad("TimeInMeshCap")},
+		{"TimeInMeshCap negative", atomicMode, func(tp *TP) { tp.TimeInMeshCap = -1 }, bad("TimeInMeshCap")},
+		{"TimeInMeshCap NaN", atomicMode, func(tp *TP) { tp.TimeInMeshCap = nan }, bad("TimeInMeshCap")},
+		{"TimeInMeshCap +Inf", atomicMode, func(tp *TP) { tp.TimeInMeshCap = pInf }, bad("TimeInMeshCap")},
+		{"TimeInMeshCap -Inf", atomicMode, func(tp *TP) { tp.TimeInMeshCap = nInf }, bad("TimeInMeshCap")},
+		{"TimeInMeshCap zero, weight off", atomicMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshCap = 0, 0 }, ok},
+		{"TimeInMeshCap NaN, weight off", atomicMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshCap = 0, nan }, ok},
+		{"TimeInMeshCap zero skip", skipMode, func(tp *TP) { tp.TimeInMeshCap = 0 }, bad("TimeInMeshCap")},
+		{"TimeInMesh group zero skip", skipMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshQuantum, tp.TimeInMeshCap = 0, 0, 0 }, ok},
+		{"TimeInMesh only cap skip", skipMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshQuantum = 0, 0 }, bad("TimeInMeshQuantum")},
+
+		{"FirstMessageDeliveriesWeight zero", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = 0 }, ok},
+		{"FirstMessageDeliveriesWeight negative", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = -1 }, bad("FirstMessageDeliveriesWeight")},
+		{"FirstMessageDeliveriesWeight NaN", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = nan }, bad("FirstMessageDeliveriesWeight")},
+		{"FirstMessageDeliveriesWeight +Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = pInf }, bad("FirstMessageDeliveriesWeight")},
+		{"FirstMessageDeliveriesWeight -Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = nInf }, bad("FirstMessageDeliveriesWeight")},
+		{"FirstMessageDeliveriesDecay zero", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = 0 }, bad("FirstMessageDeliveriesDecay")},
+		{"FirstMessageDeliveriesDecay one", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = 1 }, bad("FirstMessageDeliveriesDecay")},
+		{"FirstMessageDeliveriesDecay NaN", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = nan }, bad("FirstMessageDeliveriesDecay")},
+		{"FirstMessageDeliveriesDecay +Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = pInf }, bad("FirstMessageDeliveriesDecay")},
+		{"FirstMessageDeliveriesDecay -Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = nInf }, bad("FirstMessageDeliveriesDecay")},
+		{"FirstMessageDeliveriesCap zero", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = 0 }, bad("FirstMessageDeliveriesCap")},
+		{"FirstMessageDeliveriesCap negative", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = -1 }, bad("FirstMessageDeliveriesCap")},
+		{"FirstMessageDeliveriesCap NaN", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = nan }, bad("FirstMessageDeliveriesCap")},
+		{"FirstMessageDeliveriesCap +Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = pInf }, bad("FirstMessageDeliveriesCap")},
+		{"FirstMessageDeliveriesCap -Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = nInf }, bad("FirstMessageDeliveriesCap")},
+		{"FirstMessageDeliveries weight off, rest invalid", atomicMode, func(tp *TP) {
+			tp.FirstMessageDeliveriesWeight, tp.FirstMessageDeliveriesDecay, tp.FirstMessageDeliveriesCap = 0, 5, -1
+		}, ok},
+		{"FirstMessageDeliveries weight off, rest not finite", atomicMode, func(tp *TP) {
+			tp.FirstMessageDeliveriesWeight, tp.FirstMessageDeliveriesDecay, tp.FirstMessageDeliveriesCap = 0, nan, pInf
+		}, ok},
+		{"FirstMessageDeliveries group zero skip", skipMode, func(tp *TP) {
+			tp.FirstMessageDeliveriesWeight, tp.FirstMessageDeliveriesDecay, tp.FirstMessageDeliveriesCap = 0, 0, 0
+		}, ok},
+		{"FirstMessageDeliveriesDecay zero skip", skipMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = 0 }, bad("FirstMessageDeliveriesDecay")},
+		{"FirstMessageDeliveriesWeight negative skip", skipMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = -1 }, bad("FirstMessageDeliveriesWeight")},
+
+		{"MeshMessageDeliveriesWeight zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = 0 }, ok},
+		{"MeshMessageDeliveriesWeight positive", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = 1 }, bad("MeshMessageDeliveriesWeight")},
+		{"MeshMessageDeliveriesWeight NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = nan }, bad("MeshMessageDeliveriesWeight")},
+		{"MeshMessageDeliveriesWeight +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = pInf }, bad("MeshMessageDeliveriesWeight")},
+		{"MeshMessageDeliveriesWeight -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = nInf }, bad("MeshMessageDeliveriesWeight")},
+		{"MeshMessageDeliveriesDecay zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = 0 }, bad("MeshMessageDeliveriesDecay")},
+		{"MeshMessageDeliveriesDecay one", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = 1 }, bad("MeshMessageDeliveriesDecay")},
+		{"MeshMessageDeliveriesDecay NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = nan }, bad("MeshMessageDeliveriesDecay")},
+		{"MeshMessageDeliveriesDecay +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = pInf }, bad("MeshMessageDeliveriesDecay")},
+		{"MeshMessageDeliveriesDecay -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = nInf }, bad("MeshMessageDeliveriesDecay")},
+		{"MeshMessageDeliveriesCap zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = 0 }, bad("MeshMessageDeliveriesCap")},
+		{"MeshMessageDeliveriesCap NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = nan }, bad("MeshMessageDeliveriesCap")},
+		{"MeshMessageDeliveriesCap +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = pInf }, bad("MeshMessageDeliveriesCap")},
+		{"MeshMessageDeliveriesCap -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = nInf }, bad("MeshMessageDeliveriesCap")},
+		{"MeshMessageDeliveriesThreshold zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = 0 }, bad("MeshMessageDeliveriesThreshold")},
+		{"MeshMessageDeliveriesThreshold negative", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = -1 }, bad("MeshMessageDeliveriesThreshold")},
+		{"MeshMessageDeliveriesThreshold NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = nan }, bad("MeshMessageDeliveriesThreshold")},
+		{"MeshMessageDeliveriesThreshold +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = pInf }, bad("MeshMessageDeliveriesThreshold")},
+		{"MeshMessageDeliveriesThreshold -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = nInf }, bad("MeshMessageDeliveriesThreshold")},
+		{"MeshMessageDeliveriesWindow zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWindow = 0 }, ok},
+		{"MeshMessageDeliveriesWindow negative", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWindow = -1 }, bad("MeshMessageDeliveriesWindow")},
+		{"MeshMessageDeliveriesWindow negative, weight off", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight, tp.MeshMessageDeliveriesWindow = 0, -1 }, bad("MeshMessageDeliveriesWindow")},
+		{"MeshMessageDeliveriesActivation 1s", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesActivation = time.Second }, ok},
+		{"MeshMessageDeliveriesActivation below 1s", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesActivation = time.Second - 1 }, bad("MeshMessageDeliveriesActivation")},
+		{"MeshMessageDeliveriesActivation zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesActivation = 0 }, bad("MeshMessageDeliveriesActivation")},
+		{"MeshMessageDeliveries weight off, rest invalid", atomicMode, func(tp *TP) {
+			tp.MeshMessageDeliveriesWeight, tp.MeshMessageDeliveriesDecay, tp.MeshMessageDeliveriesCap = 0, 5, -1
+			tp.MeshMessageDeliveriesThreshold, tp.MeshMessageDeliveriesActivation = -1, 0
+		}, ok},
+		{"MeshMessageDeliveries weight off, rest not finite", atomicMode, func(tp *TP) {
+			tp.MeshMessageDeliveriesWeight, tp.MeshMessageDeliveriesDecay, tp.MeshMessageDeliveriesCap = 0, nan, nInf
+			tp.MeshMessageDeliveriesThreshold = pInf
+		}, ok},
+		{"MeshMessageDeliveries group zero skip", skipMode, func(tp *TP) { zeroMeshDeliveries(tp) }, ok},
+		{"MeshMessageDeliveries only window negative skip", skipMode, func(tp *TP) { zeroMeshDeliveries(tp); tp.MeshMessageDeliveriesWindow = -1 }, bad("MeshMessageDeliveriesWindow")},
+		{"MeshMessageDeliveries only activation skip", skipMode, func(tp *TP) { zeroMeshDeliveries(tp); tp.MeshMessageDeliveriesActivation = time.Millisecond }, ok},
+		{"MeshMessageDeliveriesActivation zero skip", skipMode, func(tp *TP) { tp.MeshMessageDeliveriesActivation = 0 }, bad("MeshMessageDeliveriesActivation")},
+		{"MeshMessageDeliveriesThreshold zero skip", skipMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = 0 }, bad("MeshMessageDeliveriesThreshold")},
+
+		{"MeshFailurePenaltyWeight zero", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = 0 }, ok},
+		{"MeshFailurePenaltyWeight positive", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = 1 }, bad("MeshFailurePenaltyWeight")},
+		{"MeshFailurePenaltyWeight NaN", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = nan }, bad("MeshFailurePenaltyWeight")},
+		{"MeshFailurePenaltyWeight +Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = pInf }, bad("MeshFailurePenaltyWeight")},
+		{"MeshFailurePenaltyWeight -Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = nInf }, bad("MeshFailurePenaltyWeight")},
+		{"MeshFailurePenaltyDecay zero", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = 0 }, bad("MeshFailurePenaltyDecay")},
+		{"MeshFailurePenaltyDecay one", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = 1 }, bad("MeshFailurePenaltyDecay")},
+		{"MeshFailurePenaltyDecay NaN", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = nan }, bad("MeshFailurePenaltyDecay")},
+		{"MeshFailurePenaltyDecay +Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = pInf }, bad("MeshFailurePenaltyDecay")},
+		{"MeshFailurePenaltyDecay -Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = nInf }, bad("MeshFailurePenaltyDecay")},
+		{"MeshFailurePenaltyDecay ignored, weight off", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight, tp.MeshFailurePenaltyDecay = 0, 5 }, ok},
+		{"MeshFailurePenaltyDecay NaN ignored, weight off", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight, tp.MeshFailurePenaltyDecay = 0, nan }, ok},
+		{"MeshFailurePenalty group zero skip", skipMode, func(tp *TP) { tp.MeshFailurePenaltyWeight, tp.MeshFailurePenaltyDecay = 0, 0 }, ok},
+		{"MeshFailurePenaltyDecay ignored, weight off skip", skipMode, func(tp *TP) { tp.MeshFailurePenaltyWeight, tp.MeshFailurePenaltyDecay = 0, 5 }, ok},
+		{"MeshFailurePenaltyDecay zero skip", skipMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = 0 }, bad("MeshFailurePenaltyDecay")},
+
+		{"InvalidMessageDeliveriesWeight zero", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = 0 }, ok},
+		{"InvalidMessageDeliveriesWeight positive", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = 1 }, bad("InvalidMessageDeliveriesWeight")},
+		{"InvalidMessageDeliveriesWeight NaN", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = nan }, bad("InvalidMessageDeliveriesWeight")},
+		{"InvalidMessageDeliveriesWeight +Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = pInf }, bad("InvalidMessageDeliveriesWeight")},
+		{"InvalidMessageDeliveriesWeight -Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = nInf }, bad("InvalidMessageDeliveriesWeight")},
+		{"InvalidMessageDeliveriesDecay zero", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = 0 }, bad("InvalidMessageDeliveriesDecay")},
+		{"InvalidMessageDeliveriesDecay zero, weight off", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight, tp.InvalidMessageDeliveriesDecay = 0, 0 }, bad("InvalidMessageDeliveriesDecay")},
+		{"InvalidMessageDeliveriesDecay one", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = 1 }, bad("InvalidMessageDeliveriesDecay")},
+		{"InvalidMessageDeliveriesDecay NaN", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = nan }, bad("InvalidMessageDeliveriesDecay")},
+		{"InvalidMessageDeliveriesDecay +Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = pInf }, bad("InvalidMessageDeliveriesDecay")},
+		{"InvalidMessageDeliveriesDecay -Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = nInf }, bad("InvalidMessageDeliveriesDecay")},
+		{"InvalidMessageDeliveries group zero skip", skipMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight, tp.InvalidMessageDeliveriesDecay = 0, 0 }, ok},
+		{"InvalidMessageDeliveriesDecay checked, weight off skip", skipMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight, tp.InvalidMessageDeliveriesDecay = 0, 5 }, bad("InvalidMessageDeliveriesDecay")},
+		{"InvalidMessageDeliveriesDecay zero skip", skipMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = 0 }, bad("InvalidMessageDeliveriesDecay")},
+	}
+}
+
+func zeroMeshDeliveries(tp *TP) {
+	tp.MeshMessageDeliveriesWeight, tp.MeshMessageDeliveriesDecay, tp.MeshMessageDeliveriesCap = 0, 0, 0
+	tp.MeshMessageDeliveriesThreshold, tp.MeshMessageDeliveriesWindow, tp.MeshMessageDeliveriesActivation = 0, 0, 0
+}
+
+type TH = peerscore.Thresholds
+
+func thresholdsRows() []thresholdsRow {
+	return []thresholdsRow{
+		{"base", atomicMode, func(*TH) {}, ok},
+		{"base skip", skipMode, func(*TH) {}, ok},
+		{"all zero", atomicMode, func(th *TH) { *th = TH{} }, ok},
+		{"all zero skip", skipMode, func(th *TH) { *th = TH{SkipAtomicValidation: true} }, ok},
+
+		{"GossipThreshold zero", atomicMode, func(th *TH) { th.GossipThreshold = 0 }, ok},
+		{"GossipThreshold positive", atomicMode, func(th *TH) { th.GossipThreshold = 1 }, bad("GossipThreshold")},
+		{"GossipThreshold NaN", atomicMode, func(th *TH) { th.GossipThreshold = nan }, bad("GossipThreshold")},
+		{"GossipThreshold +Inf", atomicMode, func(th *TH) { th.GossipThreshold = pInf }, bad("GossipThreshold")},
+		{"GossipThreshold -Inf", atomicMode, func(th *TH) { th.GossipThreshold = nInf }, bad("GossipThreshold")},
+		{"GossipThreshold below publish", atomicMode, func(th *TH) { th.GossipThreshold = -100 }, bad("PublishThreshold")},
+		{"GossipThreshold zero skip", skipMode, func(th *TH) { th.GossipThreshold = 0 }, ok},
+		{"GossipThreshold NaN skip", skipMode, func(th *TH) { th.GossipThreshold = nan }, bad("GossipThreshold")},
+		{"PublishThreshold equal to gossip", atomicMode, func(th *TH) { th.PublishThreshold = -10 }, ok},
+		{"PublishThreshold above gossip", atomicMode, func(th *TH) { th.PublishThreshold = -5 }, bad("PublishThreshold")},
+		{"PublishThreshold zero", atomicMode, func(th *TH) { th.PublishThreshold = 0 }, bad("PublishThreshold")},
+		{"PublishThreshold positive", atomicMode, func(th *TH) { th.GossipThreshold, th.PublishThreshold = 0, 1 }, bad("PublishThreshold")},
+		{"PublishThreshold NaN", atomicMode, func(th *TH) { th.PublishThreshold = nan }, bad("PublishThreshold")},
+		{"PublishThreshold +Inf", atomicMode, func(th *TH) { th.PublishThreshold = pInf }, bad("PublishThreshold")},
+		{"PublishThreshold -Inf", atomicMode, func(th *TH) { th.PublishThreshold = nInf }, bad("PublishThreshold")},
+		{"PublishThreshold zero skip", skipMode, func(th *TH) { th.PublishThreshold = 0 }, bad("PublishThreshold")},
+		{"GraylistThreshold equal to publish", atomicMode, func(th *TH) { th.GraylistThreshold = -50 }, ok},
+		{"GraylistThreshold above publish", atomicMode, func(th *TH) { th.GraylistThreshold = -40 }, bad("GraylistThreshold")},
+		{"GraylistThreshold NaN", atomicMode, func(th *TH) { th.GraylistThreshold = nan }, bad("GraylistThreshold")},
+		{"GraylistThreshold +Inf", atomicMode, func(th *TH) { th.GraylistThreshold = pInf }, bad("GraylistThreshold")},
+		{"GraylistThreshold -Inf", atomicMode, func(th *TH) { th.GraylistThreshold = nInf }, bad("GraylistThreshold")},
+		{"GraylistThreshold zero skip", skipMode, func(th *TH) { th.GraylistThreshold = 0 }, bad("GraylistThreshold")},
+		{"score levels zero skip", skipMode, func(th *TH) { th.GossipThreshold, th.PublishThreshold, th.GraylistThreshold = 0, 0, 0 }, ok},
+		{"only GraylistThreshold skip", skipMode, func(th *TH) { th.GossipThreshold, th.PublishThreshold, th.GraylistThreshold = 0, 0, -1 }, ok},
+		{"only PublishThreshold skip", skipMode, func(th *TH) { th.GossipThreshold, th.PublishThreshold, th.GraylistThreshold = 0, -1, 0 }, bad("GraylistThreshold")},
+
+		{"AcceptPXThreshold zero", atomicMode, func(th *TH) { th.AcceptPXThreshold = 0 }, ok},
+		{"AcceptPXThreshold negative", atomicMode, func(th *TH) { th.AcceptPXThreshold = -1 }, bad("AcceptPXThreshold")},
+		{"AcceptPXThreshold NaN", atomicMode, func(th *TH) { th.AcceptPXThreshold = nan }, bad("AcceptPXThreshold")},
+		{"AcceptPXThreshold +Inf", atomicMode, func(th *TH) { th.AcceptPXThreshold = pInf }, bad("AcceptPXThreshold")},
+		{"AcceptPXThreshold -Inf", atomicMode, func(th *TH) { th.AcceptPXThreshold = nInf }, bad("AcceptPXThreshold")},
+		{"AcceptPXThreshold zero skip", skipMode, func(th *TH) { th.AcceptPXThreshold = 0 }, ok},
+		{"AcceptPXThreshold negative skip", skipMode, func(th *TH) { th.AcceptPXThreshold = -1 }, bad("AcceptPXThreshold")},
+		{"AcceptPXThreshold NaN skip", skipMode, func(th *TH) { th.AcceptPXThreshold = nan }, bad("AcceptPXThreshold")},
+
+		{"OpportunisticGraftThreshold zero", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = 0 }, ok},
+		{"OpportunisticGraftThreshold large", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = 1e3 }, ok},
+		{"OpportunisticGraftThreshold negative", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = -1 }, bad("OpportunisticGraftThreshold")},
+		{"OpportunisticGraftThreshold NaN", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = nan }, bad("OpportunisticGraftThreshold")},
+		{"OpportunisticGraftThreshold +Inf", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = pInf }, bad("OpportunisticGraftThreshold")},
+		{"OpportunisticGraftThreshold -Inf", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = nInf }, bad("OpportunisticGraftThreshold")},
+		{"OpportunisticGraftThreshold zero skip", skipMode, func(th *TH) { th.OpportunisticGraftThreshold = 0 }, ok},
+		{"OpportunisticGraftThreshold negative skip", skipMode, func(th *TH) { th.OpportunisticGraftThreshold = -1 }, bad("OpportunisticGraftThreshold")},
+	}
+}
+
+// checkVerdict asserts that err is what want says, naming the field and, for
+// topic parameters reached through Params.Validate, the topic.
+func checkVerdict(t *testing.T, err error, want verdict, topic string) {
+	t.Helper()
+	if want.valid {
+		require.NoError(t, err)
+		return
+	}
+	require.Error(t, err)
+	assert.ErrorIs(t, err, peerscore.ErrInvalidParams)
+	var pe *peerscore.ParamError
+	require.True(t, errors.As(err, &pe), "error %v is not a *ParamError", err)
+	assert.Equal(t, want.field, pe.Field, "field named by %v", err)
+	assert.Equal(t, topic, pe.Topic, "topic named by %v", err)
+	assert.NotEmpty(t, pe.Rule)
+}
+
+// assertUnchanged compares two values by their Go syntax, which treats NaN
+// as equal to itself (assert.Equal does not) and pointers by address.
+func assertUnchanged(t *testing.T, before, after any) {
+	t.Helper()
+	assert.Equal(t, fmt.Sprintf("%#v", before), fmt.Sprintf("%#v", after), "Validate changed its receiver")
+}
+
+// withoutFunc returns a shallow copy of p with AppSpecificScore cleared, so
+// that two Params can be compared with assert.Equal.
+func withoutFunc(p *peerscore.Params) peerscore.Params {
+	c := *p
+	c.AppSpecificScore = nil
+	return c
+}
+
+func TestParamsValidation(t *testing.T) {
+	ps := newPubsubChecker(t)
+
+	t.Run("Params", func(t *testing.T) {
+		for _, r := range append(paramsRows(), slowPeerRows()...) {
+			t.Run(r.name, func(t *testing.T) {
+				p := baseParams(r.skip)
+				r.set(p)
+				before := *p
+				checkVerdict(t, p.Validate(), r.want, "")
+				assertUnchanged(t, before, *p)
+				ps.check(t, r.want, p, baseThresholds(atomicMode))
+			})
+		}
+	})
+
+	t.Run("TopicParams", func(t *testing.T) {
+		const topic = "attestations"
+		for _, r := range topicRows() {
+			t.Run(r.name, func(t *testing.T) {
+				tp := baseTopic(r.skip)
+				r.set(tp)
+				before := *tp
+				checkVerdict(t, tp.Validate(), r.want, "")
+
+				p := baseParams(atomicMode)
+				p.Topics[topic] = tp
+				checkVerdict(t, p.Validate(), r.want, topic)
+				assertUnchanged(t, before, *tp)
+				ps.check(t, r.want, p, baseThresholds(atomicMode))
+			})
+		}
+	})
+
+	t.Run("Thresholds", func(t *testing.T) {
+		for _, r := range thresholdsRows() {
+			t.Run(r.name, func(t *testing.T) {
+				th := baseThresholds(r.skip)
+				r.set(th)
+				before := *th
+				checkVerdict(t, th.Validate(), r.want, "")
+				assertUnchanged(t, before, *th)
+				ps.check(t, r.want, baseParams(atomicMode), th)
+			})
+		}
+	})
+}
+
+func TestParamsValidateNil(t *testing.T) {
+	checkVerdict(t, (*peerscore.Params)(nil).Validate(), bad("Params"), "")
+	checkVerdict(t, (*peerscore.TopicParams)(nil).Validate(), bad("TopicParams"), "")
+	checkVerdict(t, (*peerscore.Thresholds)(nil).Validate(), bad("Thresholds"), "")
+
+	// pubsub dereferences a nil topic and panics; ours names it.
+	p := baseParams(atomicMode)
+	p.Topics["void"] = nil
+	checkVerdict(t, p.Validate(), bad("TopicParams"), "void")
+}
+
+// Pubsub fills a missing AppSpecificScore in skip mode; ours must not.
+func TestParamsValidateKeepsAppSpecificScoreNil(t *testing.T) {
+	p := baseParams(skipMode)
+	p.AppSpecificScore = nil
+	require.NoError(t, p.Validate())
+	assert.Nil(t, p.AppSpecificScore)
+
+	p.Topics = nil
+	require.NoError(t, p.Validate())
+	assert.Nil(t, p.AppSpecificScore)
+	assert.Nil(t, p.Topics)
+}
+
+func TestParamsErrorMessages(t *testing.T) {
+	p := baseParams(atomicMode)
+	tp := baseTopic(atomicMode)
+	tp.MeshMessageDeliveriesDecay = 2
+	p.Topics["beacon_block"] = tp
+	msg := p.Validate().Error()
+	assert.Contains(t, msg, "beacon_block")
+	assert.Contains(t, msg, "MeshMessageDeliveriesDecay")
+
+	assert.Contains(t, tp.Validate().Error(), "MeshMessageDeliveriesDecay")
+
+	p = baseParams(atomicMode)
+	p.DecayToZero = 0
+	assert.Contains(t, p.Validate().Error(), "DecayToZero")
+
+	th := baseThresholds(atomicMode)
+	th.GraylistThreshold = 1
+	assert.Contains(t, th.Validate().Error(), "GraylistThreshold")
+}
