@@ -1,0 +1,20 @@
+package peerscore
+
+import "github.com/libp2p/go-libp2p/core/peer"
+
+// SetIPsForTest gives p the addresses addrs as if the host had reported
+// them, for tests that have no host.
+func SetIPsForTest(s *Scorer, p peer.ID, addrs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ps := s.peers.get(p); ps != nil {
+		s.setIPs(ps, addrs)
+	}
+}
+
+// DeliveryRecordsForTest reports how many message delivery records s holds.
+func DeliveryRecordsForTest(s *Scorer) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.deliveries.len()
+}

@@ -1,0 +1,130 @@
+package peerscore
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Option configures a Scorer in New.
+type Option func(*config) error
+
+type config struct {
+	host          host.Host
+	logger        *slog.Logger
+	msgID         func(*pb.Message) string
+	maxRecords    int
+	inspect       func(*Scorer)
+	inspectPeriod time.Duration
+	ipRefresh     time.Duration
+}
+
+// DefaultMaxDeliveryRecords is how many message delivery records a Scorer
+// keeps at most unless WithMaxDeliveryRecords says otherwise. A record costs
+// about 200 bytes, so the default bounds them near 100 MiB; a node would
+// need to see over 4,000 distinct messages per second for two minutes to
+// reach it.
+const DefaultMaxDeliveryRecords = 1 << 19
+
+// ipRefreshInterval is how often the background loop re-reads the IP
+// addresses of connected peers from the host, as pubsub does.
+const ipRefreshInterval = time.Minute
+
+func defaultConfig() config {
+	return config{
+		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		msgID:      pubsub.DefaultMsgIdFn,
+		maxRecords: DefaultMaxDeliveryRecords,
+		ipRefresh:  ipRefreshInterval,
+	}
+}
+
+// WithHost tells the Scorer which host the router runs on. The host's
+// connections are where peers' IP addresses come from, for the IP
+// colocation factor (P6); without a host, P6 is always 0.
+func WithHost(h host.Host) Option {
+	return func(c *config) error {
+		if h == nil {
+			return errors.New("peerscore: WithHost: nil host")
+		}
+		c.host = h
+		return nil
+	}
+}
+
+// WithLogger sets where the Scorer logs (at debug level: unexpected event
+// sequences). The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("peerscore: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithMsgIDFn sets how a message's ID is computed when the router has not
+// already set Message.ID (it normally has). Use the same function as the
+// router's pubsub.WithMessageIdFn. The default is pubsub.DefaultMsgIdFn.
+func WithMsgIDFn(fn func(*pb.Message) string) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("peerscore: WithMsgIDFn: nil function")
+		}
+		c.msgID = fn
+		return nil
+	}
+}
+
+// WithMaxDeliveryRecords bounds the number of message delivery records, so a
+// flood of distinct messages cannot grow memory without limit. At the
+// bound, the oldest record is dropped to make room: a late duplicate of
+// that message then earns no mesh delivery credit and a late copy of it,
+// if it was invalid, no penalty. n must be positive; the default is
+// DefaultMaxDeliveryRecords.
+func WithMaxDeliveryRecords(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("peerscore: WithMaxDeliveryRecords: %d is not positive", n)
+		}
+		c.maxRecords = n
+		return nil
+	}
+}
+
+// WithInspect has the background loop hand every peer's score to fn once
+// per period, as pubsub.WithPeerScoreInspect does. fn may be any of:
+//
+//	func(map[peer.ID]float64)                    // pubsub.PeerScoreInspectFn
+//	func(map[peer.ID]*pubsub.PeerScoreSnapshot)  // pubsub.ExtendedPeerScoreInspectFn
+//	func(map[peer.ID]Snapshot)                   // peerscore's itemised scores
+//
+// fn runs on its own goroutine, holding no lock of the Scorer, so it may
+// call back into it; a slow fn delays only the next inspection.
+func WithInspect(fn any, period time.Duration) Option {
+	return func(c *config) error {
+		if period <= 0 {
+			return fmt.Errorf("peerscore: WithInspect: period %v is not positive", period)
+		}
+		switch f := fn.(type) {
+		case func(map[peer.ID]float64):
+			c.inspect = func(s *Scorer) { f(s.scores()) }
+		case func(map[peer.ID]*pubsub.PeerScoreSnapshot):
+			c.inspect = func(s *Scorer) { f(pubsubSnapshots(s.Snapshots())) }
+		case func(map[peer.ID]Snapshot):
+			c.inspect = func(s *Scorer) { f(s.Snapshots()) }
+		default:
+			return fmt.Errorf("peerscore: WithInspect: unsupported callback type %T", fn)
+		}
+		c.inspectPeriod = period
+		return nil
+	}
+}

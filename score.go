@@ -1,0 +1,389 @@
+package peerscore
+
+import (
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Scorer computes gossipsub v1.1 peer scores from the events a GossipSub
+// router traces. Plug it into a router with GossipSubOptions; read scores
+// with Score and Snapshot. All methods are safe for concurrent use.
+type Scorer struct {
+	mu sync.Mutex // guards all state below that is not atomic
+
+	rules  globalRules
+	topics map[string]*topicRules
+	byIdx  []*topicRules // topicRules.index -> rules
+
+	peers      *peerTable
+	deliveries *deliveryLog
+	ips        *ipTracker
+
+	// base anchors the scorer's clock: times are kept as durations since
+	// base, which reads the monotonic clock and fits in eight bytes.
+	base time.Time
+
+	host   host.Host
+	logger *slog.Logger
+	msgID  func(*pb.Message) string
+
+	loop loopState
+}
+
+var _ pubsub.RawTracer = (*Scorer)(nil)
+
+// peerState is everything the scorer knows about one peer.
+type peerState struct {
+	id        peer.ID
+	connected bool
+	forgotten bool          // removed from the table; delivery records may still point here
+	expire    time.Duration // when a retained (disconnected) peer is forgotten
+	slot      int           // position in peerTable.all
+
+	topics    []topicStats
+	ips       []peerIP
+	behaviour float64 // P7 counter
+	slow      float64 // slow-peer counter
+
+	cache scoreCache
+}
+
+// topicStats are one peer's counters in one scored topic.
+type topicStats struct {
+	topic      int32
+	inMesh     bool
+	meshActive bool // P3 applies: in mesh for longer than the activation time
+
+	graftedAt time.Duration
+	meshTime  time.Duration // time in mesh as of the last Refresh
+	p1        float64       // quantised, capped meshTime
+	p1Next    time.Duration // meshTime at which p1 next grows
+
+	first   float64 // P2 counter
+	mesh    float64 // P3 counter
+	failure float64 // P3b counter
+	invalid float64 // P4 counter
+
+	score float64 // this topic's weighted contribution, kept current
+}
+
+// scoreCache publishes the parts of a peer's score that only events and
+// Refresh change, so that Score reads them without a lock. P5 is not here:
+// it is the application's, and Score asks for it every time. The parts are
+// kept apart so that Score adds them in pubsub's order and agrees with it to
+// the last bit wherever the topic order does. A sequence counter (odd while
+// a writer is busy) lets a reader detect a torn read and retry.
+type scoreCache struct {
+	seq        atomic.Uint64
+	topics     atomic.Uint64 // capped topic sum, float64 bits
+	colocation atomic.Uint64 // weighted P6
+	behaviour  atomic.Uint64 // weighted P7 plus the slow-peer penalty
+}
+
+func (c *scoreCache) store(topics, colocation, behaviour float64) {
+	c.seq.Add(1)
+	c.topics.Store(math.Float64bits(topics))
+	c.colocation.Store(math.Float64bits(colocation))
+	c.behaviour.Store(math.Float64bits(behaviour))
+	c.seq.Add(1)
+}
+
+func (c *scoreCache) load() (topics, colocation, behaviour float64) {
+	for {
+		seq := c.seq.Load()
+		if seq&1 == 0 {
+			topics = math.Float64frombits(c.topics.Load())
+			colocation = math.Float64frombits(c.colocation.Load())
+			behaviour = math.Float64frombits(c.behaviour.Load())
+			if c.seq.Load() == seq {
+				return topics, colocation, behaviour
+			}
+		}
+	}
+}
+
+// New returns a Scorer for params, which it validates and copies: later
+// changes to params do not affect the Scorer. Call Start to run its
+// background loop and Close to stop it.
+func New(params *Params, opts ...Option) (*Scorer, error) {
+	if err := params.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := defaultConfig()
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	s := &Scorer{
+		rules:  compileGlobal(params),
+		topics: make(map[string]*topicRules, len(params.Topics)),
+		peers:  newPeerTable(),
+		base:   time.Now(),
+		host:   cfg.host,
+		logger: cfg.logger,
+		msgID:  cfg.msgID,
+	}
+	s.deliveries = newDeliveryLog(s.rules.seenMsgTTL, cfg.maxRecords)
+	s.ips = newIPTracker(s.rules.whitelist)
+	s.loop.inspect = cfg.inspect
+	s.loop.inspectPeriod = cfg.inspectPeriod
+	s.loop.ipRefresh = cfg.ipRefresh
+	for name, tp := range params.Topics {
+		s.addTopic(name, tp)
+	}
+	return s, nil
+}
+
+// now is the scorer's clock: time since New, read with package time.
+func (s *Scorer) now() time.Duration { return time.Since(s.base) }
+
+// at converts a scorer time to wall-clock time.
+func (s *Scorer) at(d time.Duration) time.Time { return s.base.Add(d) }
+
+func (s *Scorer) addTopic(name string, tp *TopicParams) {
+	r := compileTopic(name, int32(len(s.byIdx)), tp)
+	s.topics[name] = r
+	s.byIdx = append(s.byIdx, r)
+}
+
+// Score returns p's score now: 0 for a peer the scorer does not know. It
+// takes no lock and allocates nothing; the only work beyond reading the
+// cached parts is the call to AppSpecificScore.
+func (s *Scorer) Score(p peer.ID) float64 {
+	ps := s.peers.get(p)
+	if ps == nil {
+		return 0
+	}
+	topics, colocation, behaviour := ps.cache.load()
+	return topics + s.appTerm(p) + colocation + behaviour
+}
+
+// appTerm is the weighted P5.
+func (s *Scorer) appTerm(p peer.ID) float64 {
+	_, weighted := appComponent(s.rules.appScore(p), s.rules.appWeight)
+	return weighted
+}
+
+// appComponent cleans an application score and weighs it. NaN (from the
+// application, or a zero weight times an infinite score) counts as 0, so no
+// score is ever NaN.
+func appComponent(raw, weight float64) (clean, weighted float64) {
+	if raw != raw {
+		raw = 0
+	}
+	weighted = raw * weight
+	if weighted != weighted {
+		weighted = 0
+	}
+	return raw, weighted
+}
+
+// AddPenalty adds count to p's behaviour penalty counter (P7), as a router
+// does for protocol violations. Unknown peers and counts below 1 are
+// ignored: a penalty cannot be used to pay off an earlier one.
+func (s *Scorer) AddPenalty(p peer.ID, count int) {
+	if count <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addBehaviourPenalty(p, float64(count))
+}
+
+func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64) {
+	ps := s.peers.get(p)
+	if ps == nil {
+		return
+	}
+	ps.behaviour = finite(ps.behaviour + count)
+	s.publish(ps)
+}
+
+// SetTopicParams starts scoring topic with tp, or replaces its parameters.
+// Counters above a lowered cap are brought down to it. Invalid tp is
+// rejected with an error naming the topic and the field, and nothing
+// changes.
+func (s *Scorer) SetTopicParams(topic string, tp *TopicParams) error {
+	if err := validateTopic(topic, tp); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.topics[topic]
+	if !ok {
+		s.addTopic(topic, tp)
+		return nil
+	}
+	*r = *compileTopic(topic, r.index, tp)
+	for _, ps := range s.peers.all {
+		ts := ps.findTopic(r.index)
+		if ts == nil {
+			continue
+		}
+		ts.first = math.Min(ts.first, r.firstCap)
+		ts.mesh = math.Min(ts.mesh, r.meshCap)
+		ts.p1, ts.p1Next = timeInMeshValue(r, ts.meshTime)
+		s.rescore(ps, ts)
+	}
+	return nil
+}
+
+// forget drops ps and everything about it; co-located peers' P6 drops with
+// it. Delivery records may still point at ps: forgotten tells them to look
+// the peer up again.
+func (s *Scorer) forget(ps *peerState) {
+	for _, other := range s.ips.remove(ps) {
+		s.publish(other)
+	}
+	s.peers.remove(ps)
+	ps.forgotten = true
+}
+
+func (ps *peerState) findTopic(idx int32) *topicStats {
+	for i := range ps.topics {
+		if ps.topics[i].topic == idx {
+			return &ps.topics[i]
+		}
+	}
+	return nil
+}
+
+// topicStats returns p's stats in a scored topic, creating them on first
+// use; nil when the topic is not scored, which is how unscored topics stay
+// out of the score.
+func (s *Scorer) topicStats(ps *peerState, topic string) (*topicStats, *topicRules) {
+	r, ok := s.topics[topic]
+	if !ok {
+		return nil, nil
+	}
+	if ts := ps.findTopic(r.index); ts != nil {
+		return ts, r
+	}
+	ps.topics = append(ps.topics, topicStats{topic: r.index})
+	return &ps.topics[len(ps.topics)-1], r
+}
+
+// rescore recomputes one topic's contribution and republishes the peer's
+// score.
+func (s *Scorer) rescore(ps *peerState, ts *topicStats) {
+	ts.score = s.byIdx[ts.topic].breakdown(ts).total
+	s.publish(ps)
+}
+
+// publish recomputes the cached parts of ps's score from its current state.
+// Every change to a score input ends here.
+func (s *Scorer) publish(ps *peerState) {
+	ps.cache.store(s.topicsTerm(ps), s.colocationTerm(ps), s.behaviourTerm(ps))
+}
+
+// topicsTerm sums the topics' contributions and applies TopicScoreCap, which
+// limits only a positive sum.
+func (s *Scorer) topicsTerm(ps *peerState) float64 {
+	var sum float64
+	for i := range ps.topics {
+		sum += ps.topics[i].score
+	}
+	if s.rules.topicScoreCap > 0 && sum > s.rules.topicScoreCap {
+		sum = s.rules.topicScoreCap
+	}
+	return finite(sum)
+}
+
+func (s *Scorer) colocationTerm(ps *peerState) float64 {
+	if s.rules.colocationWeight == 0 {
+		return 0
+	}
+	return finite(s.ips.factor(ps, s.rules.colocationThreshold) * s.rules.colocationWeight)
+}
+
+// behaviourTerm is the weighted P7 plus the slow-peer penalty. With the
+// slow-peer penalty off it adds an exact zero, keeping pubsub's value.
+func (s *Scorer) behaviourTerm(ps *peerState) float64 {
+	p7, slow := s.behaviourParts(ps)
+	return p7 + slow
+}
+
+func (s *Scorer) behaviourParts(ps *peerState) (p7, slow float64) {
+	return finite(s.behaviourValue(ps) * s.rules.behaviourWeight), finite(s.slowValue(ps) * s.rules.slowWeight)
+}
+
+// behaviourValue is P7: the squared excess of the counter over the
+// threshold.
+func (s *Scorer) behaviourValue(ps *peerState) float64 {
+	if s.rules.behaviourWeight == 0 || ps.behaviour <= s.rules.behaviourThreshold {
+		return 0
+	}
+	excess := ps.behaviour - s.rules.behaviourThreshold
+	return excess * excess
+}
+
+// slowValue is the slow-peer penalty: linear in the counter's excess over
+// the threshold, since every dropped message costs the network the same.
+func (s *Scorer) slowValue(ps *peerState) float64 {
+	if s.rules.slowWeight == 0 || ps.slow <= s.rules.slowThreshold {
+		return 0
+	}
+	return ps.slow - s.rules.slowThreshold
+}
+
+// topicParts are a topic's components, weighted, for one peer.
+type topicParts struct {
+	p1, p2, p3, p3b, p4 float64
+	total               float64 // (p1+p2+p3+p3b+p4) * topic weight
+}
+
+// breakdown computes the topic's score for ts. Components with a zero weight
+// are skipped rather than multiplied, which gives pubsub's value wherever
+// pubsub has one and avoids its division by a zero quantum and its 0*Inf.
+func (r *topicRules) breakdown(ts *topicStats) topicParts {
+	var t topicParts
+	if ts.inMesh && r.timeInMeshWeight != 0 {
+		t.p1 = finite(ts.p1 * r.timeInMeshWeight)
+	}
+	if r.firstWeight != 0 {
+		t.p2 = finite(ts.first * r.firstWeight)
+	}
+	if ts.meshActive && r.meshWeight != 0 && ts.mesh < r.meshThreshold {
+		deficit := r.meshThreshold - ts.mesh
+		t.p3 = finite(deficit * deficit * r.meshWeight)
+	}
+	if r.failureWeight != 0 {
+		t.p3b = finite(ts.failure * r.failureWeight)
+	}
+	if r.invalidWeight != 0 {
+		t.p4 = finite(ts.invalid * ts.invalid * r.invalidWeight)
+	}
+	if r.weight != 0 {
+		t.total = finite((t.p1 + t.p2 + t.p3 + t.p3b + t.p4) * r.weight)
+	}
+	return t
+}
+
+// timeInMeshValue returns P1 for a time in mesh, and the time in mesh at
+// which it next changes, so that Refresh divides only when it must.
+func timeInMeshValue(r *topicRules, meshTime time.Duration) (float64, time.Duration) {
+	if r.timeInMeshQuantum <= 0 {
+		return 0, math.MaxInt64
+	}
+	quanta := meshTime / r.timeInMeshQuantum
+	if float64(quanta) >= r.timeInMeshCap {
+		return r.timeInMeshCap, math.MaxInt64
+	}
+	next := (quanta + 1) * r.timeInMeshQuantum
+	if next/r.timeInMeshQuantum != quanta+1 { // overflow: never reached
+		next = math.MaxInt64
+	}
+	return float64(quanta), next
+}

@@ -1,0 +1,317 @@
+package peerscore
+
+import (
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// The methods below implement pubsub.RawTracer: the router reports its
+// events here (through pubsub.WithRawTracer), and each event updates the
+// counters it concerns. Events about unknown peers, unscored topics, nil
+// messages or messages without an ID change nothing.
+
+// OnNewOutboundStream starts tracking p, or resumes a retained peer's
+// counters, and learns its IP addresses.
+func (s *Scorer) OnNewOutboundStream(p peer.ID, _ protocol.ID) {
+	addrs := hostIPs(s.host, p) // asks the host; done before locking
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers.get(p)
+	if ps == nil {
+		ps = &peerState{id: p}
+		s.peers.add(ps)
+	}
+	ps.connected = true
+	s.setIPs(ps, addrs)
+}
+
+// OnClosedOutboundStream forgets p if its score is positive, and otherwise
+// retains it for RetainScore: its first-delivery credit is dropped, it
+// leaves every mesh (paying P3b where it owed mesh deliveries), and its
+// counters stop decaying so that reconnecting does not wash them.
+func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
+	app := s.appTerm(p) // the application's code runs outside our lock
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers.get(p)
+	if ps == nil {
+		return
+	}
+	topics, colocation, behaviour := ps.cache.load()
+	if topics+app+colocation+behaviour > 0 {
+		s.forget(ps)
+		return
+	}
+	for i := range ps.topics {
+		ts := &ps.topics[i]
+		ts.first = 0
+		s.leaveMesh(ts)
+		ts.score = s.byIdx[ts.topic].breakdown(ts).total
+	}
+	ps.connected = false
+	ps.expire = s.now() + s.rules.retainScore
+	s.publish(ps)
+}
+
+// Join and Leave concern our own subscriptions; they do not score anyone.
+func (s *Scorer) Join(string)  {}
+func (s *Scorer) Leave(string) {}
+
+// Graft puts p in the topic's mesh: time in mesh restarts from zero and P3
+// waits for its activation again.
+func (s *Scorer) Graft(p peer.ID, topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps, ts, r := s.peerTopic(p, topic)
+	if ts == nil {
+		return
+	}
+	ts.inMesh = true
+	ts.graftedAt = s.now()
+	ts.meshTime = 0
+	ts.meshActive = false
+	ts.p1, ts.p1Next = timeInMeshValue(r, 0)
+	s.rescore(ps, ts)
+}
+
+// Prune takes p out of the topic's mesh, charging P3b if it owed mesh
+// deliveries.
+func (s *Scorer) Prune(p peer.ID, topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps, ts, _ := s.peerTopic(p, topic)
+	if ts == nil {
+		return
+	}
+	s.leaveMesh(ts)
+	s.rescore(ps, ts)
+}
+
+// leaveMesh turns an owed mesh delivery deficit into the sticky P3b and takes
+// the peer out of the mesh. Clearing the P3 activation here is one of
+// peerscore's deliberate differences from pubsub, which goes on charging
+// P3 to a peer no longer in the mesh on top of the P3b.
+func (s *Scorer) leaveMesh(ts *topicStats) {
+	r := s.byIdx[ts.topic]
+	if ts.meshActive && ts.mesh < r.meshThreshold {
+		deficit := r.meshThreshold - ts.mesh
+		ts.failure = finite(ts.failure + deficit*deficit)
+	}
+	ts.inMesh = false
+	ts.meshActive = false
+}
+
+// ValidateMessage opens the message's delivery record, so copies that arrive
+// during validation are remembered.
+func (s *Scorer) ValidateMessage(msg *pubsub.Message) {
+	id, ok := s.messageID(msg)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries.get(id, s.now())
+}
+
+// DeliverMessage credits the sender with a first delivery and every peer that
+// sent a copy during validation with a mesh delivery.
+func (s *Scorer) DeliverMessage(msg *pubsub.Message) {
+	id, ok := s.messageID(msg)
+	if !ok {
+		return
+	}
+	topic := msg.GetTopic()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.markFirstDelivery(msg.ReceivedFrom, topic)
+	rec := s.deliveries.get(id, now)
+	if rec.status != statusPending {
+		s.logger.Debug("delivery of a message already decided", "peer", msg.ReceivedFrom, "status", rec.status)
+		return
+	}
+	rec.status = statusValid
+	rec.validated = now
+	rec.senders(func(sender *peerState) {
+		// The first sender's own echo during validation earns nothing more.
+		if sender.id != msg.ReceivedFrom {
+			s.markMeshDelivery(s.current(sender), topic, 0, false)
+		}
+	})
+}
+
+// RejectMessage charges P4 to the sender of an invalid message and to every
+// peer that sent a copy during validation. Throttled and ignored messages
+// charge nobody; messages refused before validation (blacklist, full queue)
+// change nothing; signature and self-origin failures charge the sender
+// without opening a record, as the message ID cannot be trusted.
+func (s *Scorer) RejectMessage(msg *pubsub.Message, reason string) {
+	if msg == nil || msg.Message == nil {
+		return
+	}
+	switch reason {
+	case pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
+		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.markInvalid(s.peers.get(msg.ReceivedFrom), msg.GetTopic())
+		return
+	case pubsub.RejectBlacklstedPeer, pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull:
+		return
+	}
+	id, ok := s.messageID(msg)
+	if !ok {
+		return
+	}
+	topic := msg.GetTopic()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.deliveries.get(id, s.now())
+	if rec.status != statusPending {
+		s.logger.Debug("rejection of a message already decided", "peer", msg.ReceivedFrom, "status", rec.status)
+		return
+	}
+	switch reason {
+	case pubsub.RejectValidationThrottled:
+		rec.status = statusThrottled
+	case pubsub.RejectValidationIgnored:
+		rec.status = statusIgnored
+	default:
+		rec.status = statusInvalid
+		s.markInvalid(s.peers.get(msg.ReceivedFrom), topic)
+		rec.senders(func(sender *peerState) { s.markInvalid(s.current(sender), topic) })
+	}
+	rec.forgetSenders()
+}
+
+// DuplicateMessage handles another copy of a message already seen: remembered
+// while the message is validated, credited as a mesh delivery if it came
+// within the window after validation, charged if the message was invalid.
+// Each peer's copy counts once.
+func (s *Scorer) DuplicateMessage(msg *pubsub.Message) {
+	id, ok := s.messageID(msg)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	rec := s.deliveries.get(id, now)
+	from := msg.ReceivedFrom
+	if rec.has(from) {
+		return
+	}
+	switch rec.status {
+	case statusPending:
+		rec.add(s.senderState(from))
+	case statusValid:
+		ps := s.senderState(from)
+		rec.add(ps)
+		s.markMeshDelivery(s.current(ps), msg.GetTopic(), now-rec.validated, true)
+	case statusInvalid:
+		s.markInvalid(s.peers.get(from), msg.GetTopic())
+	}
+}
+
+// ThrottlePeer, RecvRPC, SendRPC, DropRPC and UndeliverableMessage carry
+// nothing the score function uses.
+func (s *Scorer) ThrottlePeer(peer.ID)                 {}
+func (s *Scorer) RecvRPC(*pubsub.RPC)                  {}
+func (s *Scorer) SendRPC(*pubsub.RPC, peer.ID)         {}
+func (s *Scorer) DropRPC(*pubsub.RPC, peer.ID)         {}
+func (s *Scorer) UndeliverableMessage(*pubsub.Message) {}
+
+// messageID returns the message's ID, computing it only when the router has
+// not. It never writes msg: the router shares messages between goroutines.
+func (s *Scorer) messageID(msg *pubsub.Message) (string, bool) {
+	if msg == nil || msg.Message == nil {
+		return "", false
+	}
+	id := msg.ID
+	if id == "" {
+		id = s.msgID(msg.Message)
+	}
+	return id, id != ""
+}
+
+// senderState returns the state to remember a sender by in a delivery
+// record. A peer we do not track is remembered by a detached stand-in, so
+// that its later copies are still recognised as repeats.
+func (s *Scorer) senderState(p peer.ID) *peerState {
+	if ps := s.peers.get(p); ps != nil {
+		return ps
+	}
+	return &peerState{id: p, forgotten: true}
+}
+
+// current maps a remembered sender to the peer's live state, which differs
+// when the peer was forgotten (and maybe reconnected) since; nil if none.
+func (s *Scorer) current(ps *peerState) *peerState {
+	if !ps.forgotten {
+		return ps
+	}
+	return s.peers.get(ps.id)
+}
+
+func (s *Scorer) peerTopic(p peer.ID, topic string) (*peerState, *topicStats, *topicRules) {
+	ps := s.peers.get(p)
+	if ps == nil {
+		return nil, nil, nil
+	}
+	ts, r := s.topicStats(ps, topic)
+	return ps, ts, r
+}
+
+func (s *Scorer) markFirstDelivery(p peer.ID, topic string) {
+	ps, ts, r := s.peerTopic(p, topic)
+	if ts == nil {
+		return
+	}
+	ts.first = addCapped(ts.first, r.firstCap)
+	if ts.inMesh {
+		ts.mesh = addCapped(ts.mesh, r.meshCap)
+	}
+	s.rescore(ps, ts)
+}
+
+// markMeshDelivery credits a copy of a valid message to ps's mesh deliveries
+// if ps is in the topic's mesh. Copies that arrived during validation always
+// count; a copy that came after it counts if it was at most the topic's
+// window late.
+func (s *Scorer) markMeshDelivery(ps *peerState, topic string, late time.Duration, afterValidation bool) {
+	if ps == nil {
+		return
+	}
+	ts, r := s.topicStats(ps, topic)
+	if ts == nil || !ts.inMesh {
+		return
+	}
+	if afterValidation && late > r.meshWindow {
+		return
+	}
+	ts.mesh = addCapped(ts.mesh, r.meshCap)
+	s.rescore(ps, ts)
+}
+
+func (s *Scorer) markInvalid(ps *peerState, topic string) {
+	if ps == nil {
+		return
+	}
+	ts, _ := s.topicStats(ps, topic)
+	if ts == nil {
+		return
+	}
+	ts.invalid = finite(ts.invalid + 1)
+	s.rescore(ps, ts)
+}
+
+func addCapped(x, cap float64) float64 {
+	x++
+	if x > cap {
+		return cap
+	}
+	return x
+}
