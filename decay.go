@@ -39,6 +39,8 @@ func ScoreParameterDecayWithBase(decay, base time.Duration, decayToZero float64)
 // mesh and P3 activation up to date, forgets retained peers whose
 // RetainScore has passed, and drops delivery records older than SeenMsgTTL.
 // Retained peers do not decay, so waiting out a bad score takes RetainScore.
+// It also charges IWANT promises that are past due, which the loop does at
+// every router heartbeat as well.
 func (s *Scorer) Refresh() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -55,6 +57,7 @@ func (s *Scorer) Refresh() {
 		i++
 	}
 	s.deliveries.expire(now)
+	s.routerHeartbeatLocked(now)
 }
 
 // decayPeer decays ps's counters and republishes its score if anything moved.

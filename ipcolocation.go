@@ -20,20 +20,25 @@ type peerIP struct {
 // pubsub, so that leaving and coming back does not dodge the count.
 type ipTracker struct {
 	whitelist []*net.IPNet
+	threshold int
 	peers     map[string]map[*peerState]struct{}
 }
 
-func newIPTracker(whitelist []*net.IPNet) *ipTracker {
-	return &ipTracker{whitelist: whitelist, peers: make(map[string]map[*peerState]struct{})}
+func newIPTracker(whitelist []*net.IPNet, threshold int) *ipTracker {
+	return &ipTracker{whitelist: whitelist, threshold: threshold, peers: make(map[string]map[*peerState]struct{})}
 }
 
 // setIPs gives ps the addresses addrs and republishes every score whose P6
 // that changes.
 func (s *Scorer) setIPs(ps *peerState, addrs []string) {
-	for _, other := range s.ips.set(ps, addrs) {
+	affected, crowded := s.ips.set(ps, addrs)
+	for _, other := range affected {
 		s.publish(other)
 	}
 	s.publish(ps)
+	if s.rules.colocationWeight != 0 {
+		s.counters.charge(PenaltyIPColocation, float64(crowded))
+	}
 }
 
 // refreshIPs re-reads the addresses of connected peers from the host, as
@@ -92,11 +97,15 @@ func hostIPs(h host.Host, p peer.ID) []string {
 }
 
 // set replaces ps's addresses with addrs and returns the other peers whose
-// P6 changed with it: everyone sharing an address ps joined or left.
-func (t *ipTracker) set(ps *peerState, addrs []string) (affected []*peerState) {
+// P6 changed with it (everyone sharing an address ps joined or left), and
+// how many of the addresses ps joined are crowded beyond the threshold.
+func (t *ipTracker) set(ps *peerState, addrs []string) (affected []*peerState, crowded int) {
 	for _, a := range addrs {
 		if !hasAddr(ps.ips, a) && t.join(ps, a) {
 			affected = t.appendPeers(affected, a, ps)
+			if len(t.peers[a]) > t.threshold && !t.whitelisted(a) {
+				crowded++
+			}
 		}
 	}
 	for _, old := range ps.ips {
@@ -109,12 +118,13 @@ func (t *ipTracker) set(ps *peerState, addrs []string) (affected []*peerState) {
 		ips[i] = peerIP{addr: a, whitelisted: t.whitelisted(a)}
 	}
 	ps.ips = ips
-	return affected
+	return affected, crowded
 }
 
 // remove drops all of ps's addresses and returns the peers affected.
 func (t *ipTracker) remove(ps *peerState) []*peerState {
-	return t.set(ps, nil)
+	affected, _ := t.set(ps, nil)
+	return affected
 }
 
 func (t *ipTracker) join(ps *peerState, addr string) bool {

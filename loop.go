@@ -21,8 +21,9 @@ type loopState struct {
 }
 
 // Start runs the background loop until ctx is done or Close is called: a
-// Refresh every DecayInterval, a re-read of peers' IP addresses from the
-// host every minute, and the WithInspect callback if one was given. It
+// Refresh every DecayInterval, the router penalties' check of IWANT
+// promises every router heartbeat, a re-read of peers' IP addresses from
+// the host every minute, and the WithInspect callback if one was given. It
 // returns at once. Calling it again, or after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
 	l := &s.loop
@@ -64,12 +65,20 @@ func (s *Scorer) maintain(ctx context.Context) {
 	defer refresh.Stop()
 	ips := time.NewTicker(s.loop.ipRefresh)
 	defer ips.Stop()
+	var heartbeat <-chan time.Time
+	if !s.router.off {
+		t := time.NewTicker(s.router.timings.heartbeat)
+		defer t.Stop()
+		heartbeat = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-refresh.C:
 			s.Refresh()
+		case <-heartbeat:
+			s.routerHeartbeat()
 		case <-ips.C:
 			s.refreshIPs()
 		}

@@ -24,6 +24,8 @@ type config struct {
 	inspect       func(*Scorer)
 	inspectPeriod time.Duration
 	ipRefresh     time.Duration
+	router        routerTimings
+	routerOff     bool
 }
 
 // DefaultMaxDeliveryRecords is how many message delivery records a Scorer
@@ -43,6 +45,7 @@ func defaultConfig() config {
 		msgID:      pubsub.DefaultMsgIdFn,
 		maxRecords: DefaultMaxDeliveryRecords,
 		ipRefresh:  ipRefreshInterval,
+		router:     timingsFrom(pubsub.DefaultGossipSubParams()),
 	}
 }
 

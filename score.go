@@ -26,6 +26,8 @@ type Scorer struct {
 	peers      *peerTable
 	deliveries *deliveryLog
 	ips        *ipTracker
+	router     *routerPenalties
+	counters   counters
 
 	// base anchors the scorer's clock: times are kept as durations since
 	// base, which reads the monotonic clock and fits in eight bytes.
@@ -136,7 +138,9 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		msgID:  cfg.msgID,
 	}
 	s.deliveries = newDeliveryLog(s.rules.seenMsgTTL, cfg.maxRecords)
-	s.ips = newIPTracker(s.rules.whitelist)
+	s.ips = newIPTracker(s.rules.whitelist, s.rules.colocationThreshold)
+	s.counters.lateDuplicates = make(map[string]uint64)
+	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
 	s.loop.inspect = cfg.inspect
 	s.loop.inspectPeriod = cfg.inspectPeriod
 	s.loop.ipRefresh = cfg.ipRefresh
@@ -199,15 +203,16 @@ func (s *Scorer) AddPenalty(p peer.ID, count int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.addBehaviourPenalty(p, float64(count))
+	s.addBehaviourPenalty(p, float64(count), PenaltyApplication)
 }
 
-func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64) {
+func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why PenaltyReason) {
 	ps := s.peers.get(p)
 	if ps == nil {
 		return
 	}
 	ps.behaviour = finite(ps.behaviour + count)
+	s.counters.charge(why, count)
 	s.publish(ps)
 }
 
@@ -359,10 +364,10 @@ func (r *topicRules) breakdown(ts *topicStats) topicParts {
 		deficit := r.meshThreshold - ts.mesh
 		t.p3 = finite(deficit * deficit * r.meshWeight)
 	}
-	if r.failureWeight != 0 {
+	if r.failureWeight != 0 && ts.failure != 0 {
 		t.p3b = finite(ts.failure * r.failureWeight)
 	}
-	if r.invalidWeight != 0 {
+	if r.invalidWeight != 0 && ts.invalid != 0 {
 		t.p4 = finite(ts.invalid * ts.invalid * r.invalidWeight)
 	}
 	if r.weight != 0 {

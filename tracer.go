@@ -56,9 +56,19 @@ func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
 	s.publish(ps)
 }
 
-// Join and Leave concern our own subscriptions; they do not score anyone.
-func (s *Scorer) Join(string)  {}
-func (s *Scorer) Leave(string) {}
+// Join and Leave tell which topics the router has a mesh for: GRAFTs in
+// other topics are ignored by the router and cost nothing.
+func (s *Scorer) Join(topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.router.joined[topic] = true
+}
+
+func (s *Scorer) Leave(topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.router.joined, topic)
+}
 
 // Graft puts p in the topic's mesh: time in mesh restarts from zero and P3
 // waits for its activation again.
@@ -99,6 +109,7 @@ func (s *Scorer) leaveMesh(ts *topicStats) {
 	if ts.meshActive && ts.mesh < r.meshThreshold {
 		deficit := r.meshThreshold - ts.mesh
 		ts.failure = finite(ts.failure + deficit*deficit)
+		s.counters.charge(PenaltyMeshDeficit, 1)
 	}
 	ts.inMesh = false
 	ts.meshActive = false
@@ -114,6 +125,7 @@ func (s *Scorer) ValidateMessage(msg *pubsub.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deliveries.get(id, s.now())
+	s.router.promises.keep(id)
 }
 
 // DeliverMessage credits the sender with a first delivery and every peer that
@@ -127,6 +139,7 @@ func (s *Scorer) DeliverMessage(msg *pubsub.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.router.promises.keep(id)
 	s.markFirstDelivery(msg.ReceivedFrom, topic)
 	rec := s.deliveries.get(id, now)
 	if rec.status != statusPending {
@@ -147,28 +160,31 @@ func (s *Scorer) DeliverMessage(msg *pubsub.Message) {
 // peer that sent a copy during validation. Throttled and ignored messages
 // charge nobody; messages refused before validation (blacklist, full queue)
 // change nothing; signature and self-origin failures charge the sender
-// without opening a record, as the message ID cannot be trusted.
+// without opening a record, as the message ID cannot be trusted. Any
+// rejection but a missing or invalid signature keeps the IWANT promises of
+// the message, as the router counts them.
 func (s *Scorer) RejectMessage(msg *pubsub.Message, reason string) {
 	if msg == nil || msg.Message == nil {
 		return
 	}
+	id, hasID := s.messageID(msg)
+	topic := msg.GetTopic()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if hasID && reason != pubsub.RejectMissingSignature && reason != pubsub.RejectInvalidSignature {
+		s.router.promises.keep(id)
+	}
 	switch reason {
 	case pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
 		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin:
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.markInvalid(s.peers.get(msg.ReceivedFrom), msg.GetTopic())
+		s.markInvalid(s.peers.get(msg.ReceivedFrom), topic)
 		return
 	case pubsub.RejectBlacklstedPeer, pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull:
 		return
 	}
-	id, ok := s.messageID(msg)
-	if !ok {
+	if !hasID {
 		return
 	}
-	topic := msg.GetTopic()
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	rec := s.deliveries.get(id, s.now())
 	if rec.status != statusPending {
 		s.logger.Debug("rejection of a message already decided", "peer", msg.ReceivedFrom, "status", rec.status)
@@ -199,6 +215,7 @@ func (s *Scorer) DuplicateMessage(msg *pubsub.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.router.promises.keep(id)
 	rec := s.deliveries.get(id, now)
 	from := msg.ReceivedFrom
 	if rec.has(from) {
@@ -216,12 +233,31 @@ func (s *Scorer) DuplicateMessage(msg *pubsub.Message) {
 	}
 }
 
-// ThrottlePeer, RecvRPC, SendRPC, DropRPC and UndeliverableMessage carry
-// nothing the score function uses.
-func (s *Scorer) ThrottlePeer(peer.ID)                 {}
-func (s *Scorer) RecvRPC(*pubsub.RPC)                  {}
-func (s *Scorer) SendRPC(*pubsub.RPC, peer.ID)         {}
-func (s *Scorer) DropRPC(*pubsub.RPC, peer.ID)         {}
+// ThrottlePeer voids p's IWANT promises: the router did not read what p
+// sent, so p cannot be blamed for it.
+func (s *Scorer) ThrottlePeer(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.router.promises.void(p)
+}
+
+// RecvRPC watches the GRAFTs and PRUNEs peers send us, to rebuild the
+// router's backoff penalties.
+func (s *Scorer) RecvRPC(rpc *pubsub.RPC) { s.routerRecv(rpc) }
+
+// SendRPC watches the IWANTs and PRUNEs we send, to rebuild the router's
+// promise and backoff penalties.
+func (s *Scorer) SendRPC(rpc *pubsub.RPC, p peer.ID) { s.routerSend(rpc, p, false) }
+
+// DropRPC is an RPC to p the router could not queue: p's slow-peer counter
+// grows by its messages, and a PRUNE in it still starts a backoff (the
+// router set it before sending).
+func (s *Scorer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
+	s.routerSend(rpc, p, true)
+	s.chargeSlow(rpc, p)
+}
+
+// UndeliverableMessage is about our own subscribers, not about peers.
 func (s *Scorer) UndeliverableMessage(*pubsub.Message) {}
 
 // messageID returns the message's ID, computing it only when the router has
@@ -290,6 +326,7 @@ func (s *Scorer) markMeshDelivery(ps *peerState, topic string, late time.Duratio
 		return
 	}
 	if afterValidation && late > r.meshWindow {
+		s.counters.lateDuplicates[topic]++
 		return
 	}
 	ts.mesh = addCapped(ts.mesh, r.meshCap)
@@ -305,6 +342,7 @@ func (s *Scorer) markInvalid(ps *peerState, topic string) {
 		return
 	}
 	ts.invalid = finite(ts.invalid + 1)
+	s.counters.charge(PenaltyInvalidMessage, 1)
 	s.rescore(ps, ts)
 }
 

@@ -1,0 +1,133 @@
+// Package rawpeer is a gossipsub peer without a router: it sends whatever
+// RPCs it is told to and never answers on its own. Tests and the attack demo
+// use it to misbehave in ways a real GossipSub router never would, such as
+// advertising messages with IHAVE and ignoring the IWANTs that follow.
+package rawpeer
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"google.golang.org/protobuf/proto"
+)
+
+// Protocol is the gossipsub version the raw peer claims: v1.1, the first
+// with scoring, backoffs and peer exchange.
+const Protocol = protocol.ID("/meshsub/1.1.0")
+
+const maxRPCSize = 1 << 20
+
+// Peer is a raw gossipsub peer on a libp2p host.
+type Peer struct {
+	host host.Host
+	mu   sync.Mutex
+	out  map[peer.ID]network.Stream
+	recv func(from peer.ID, rpc *pb.RPC)
+}
+
+// New makes h speak gossipsub v1.1 as a raw peer. recv, if not nil, sees
+// every RPC other peers send it (IWANTs, PRUNEs, messages); it runs on the
+// stream's goroutine.
+func New(h host.Host, recv func(from peer.ID, rpc *pb.RPC)) *Peer {
+	p := &Peer{host: h, out: make(map[peer.ID]network.Stream), recv: recv}
+	h.SetStreamHandler(Protocol, p.read)
+	return p
+}
+
+// Host returns the peer's host.
+func (p *Peer) Host() host.Host { return p.host }
+
+// Send sends rpc to the peer to, opening a stream on first use.
+func (p *Peer) Send(to peer.ID, rpc *pb.RPC) error {
+	buf, err := proto.Marshal(rpc)
+	if err != nil {
+		return err
+	}
+	frame := binary.AppendUvarint(nil, uint64(len(buf)))
+	frame = append(frame, buf...)
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.out[to]
+	if !ok {
+		s, err = p.host.NewStream(context.Background(), to, Protocol)
+		if err != nil {
+			return fmt.Errorf("rawpeer: open stream to %s: %w", to, err)
+		}
+		p.out[to] = s
+	}
+	if _, err := s.Write(frame); err != nil {
+		_ = s.Reset()
+		delete(p.out, to)
+		return fmt.Errorf("rawpeer: write to %s: %w", to, err)
+	}
+	return nil
+}
+
+// Close closes the streams the peer opened.
+func (p *Peer) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for id, s := range p.out {
+		_ = s.Close()
+		delete(p.out, id)
+	}
+}
+
+func (p *Peer) read(s network.Stream) {
+	defer s.Close()
+	r := bufio.NewReader(s)
+	for {
+		size, err := binary.ReadUvarint(r)
+		if err != nil {
+			return
+		}
+		if size > maxRPCSize {
+			_ = s.Reset()
+			return
+		}
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return
+		}
+		rpc := new(pb.RPC)
+		if err := proto.Unmarshal(buf, rpc); err != nil {
+			_ = s.Reset()
+			return
+		}
+		if p.recv != nil {
+			p.recv(s.Conn().RemotePeer(), rpc)
+		}
+	}
+}
+
+// Subscribe returns an RPC announcing a subscription to topic.
+func Subscribe(topic string) *pb.RPC {
+	yes := true
+	return &pb.RPC{Subscriptions: []*pb.RPC_SubOpts{{Subscribe: &yes, Topicid: &topic}}}
+}
+
+// IHave returns an RPC advertising message IDs in topic.
+func IHave(topic string, ids ...string) *pb.RPC {
+	return &pb.RPC{Control: &pb.ControlMessage{Ihave: []*pb.ControlIHave{{TopicID: &topic, MessageIDs: ids}}}}
+}
+
+// Graft returns an RPC asking to join the receiver's mesh for topic.
+func Graft(topic string) *pb.RPC {
+	return &pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}
+}
+
+// Prune returns an RPC leaving the receiver's mesh for topic, asking for a
+// backoff of backoffSecs seconds.
+func Prune(topic string, backoffSecs uint64) *pb.RPC {
+	return &pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoffSecs}}}}
+}

@@ -1,0 +1,233 @@
+package peerscore
+
+import (
+	"errors"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// GossipSubOptions returns the options that plug s into a GossipSub router:
+// s as a raw tracer, and pubsub's peer scoring with every internal weight at
+// zero and s.Score as the application-specific score (weight 1), so that
+// the router's thresholds t act on this scorer's score. Pass them to
+// pubsub.NewGossipSub, and start s with Start.
+//
+// The router's own scorer still runs inside it (pubsub requires it for
+// thresholds to apply) but contributes nothing. The router's penalties,
+// which it would add to its own scorer, are rebuilt by s from the traces;
+// give s the router's GossipSubParams with WithGossipSubParams if they are
+// not the defaults.
+func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
+	if t == nil {
+		return nil, errors.New("peerscore: GossipSubOptions: nil thresholds")
+	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.router.graylist = t.GraylistThreshold
+	s.mu.Unlock()
+
+	params := &pubsub.PeerScoreParams{
+		Topics:            map[string]*pubsub.TopicScoreParams{},
+		AppSpecificScore:  s.Score,
+		AppSpecificWeight: 1,
+		DecayInterval:     s.rules.decayInterval,
+		DecayToZero:       DefaultDecayToZero,
+		SeenMsgTTL:        s.rules.seenMsgTTL,
+	}
+	return []pubsub.Option{
+		pubsub.WithRawTracer(s),
+		pubsub.WithPeerScore(params, t.ToPubsub()),
+	}, nil
+}
+
+// routerTimings are the router's GossipSubParams that its penalties depend
+// on.
+type routerTimings struct {
+	heartbeat    time.Duration // how often the router checks IWANT promises
+	followUp     time.Duration // how long a peer has to answer an IWANT
+	pruneBackoff time.Duration // the backoff the router keeps after a PRUNE
+	graftFlood   time.Duration // a GRAFT this soon after a PRUNE is a flood
+}
+
+func timingsFrom(p pubsub.GossipSubParams) routerTimings {
+	return routerTimings{
+		heartbeat:    p.HeartbeatInterval,
+		followUp:     p.IWantFollowupTime,
+		pruneBackoff: p.PruneBackoff,
+		graftFlood:   p.GraftFloodThreshold,
+	}
+}
+
+// routerPenalties rebuilds, from the router's traces, the behaviour
+// penalties a GossipSub router adds to its own scorer: one per broken IWANT
+// promise, and one (two within the flood threshold) per GRAFT during a PRUNE
+// backoff. All of it is guarded by Scorer.mu.
+type routerPenalties struct {
+	off      bool
+	timings  routerTimings
+	graylist float64 // RPCs from peers below it never reach the router
+	joined   map[string]bool
+	promises *promiseBook
+	backoffs *backoffBook
+}
+
+func newRouterPenalties(off bool, t routerTimings) *routerPenalties {
+	return &routerPenalties{
+		off:      off,
+		timings:  t,
+		graylist: math.Inf(-1),
+		joined:   make(map[string]bool),
+		promises: newPromiseBook(),
+		backoffs: newBackoffBook(),
+	}
+}
+
+// WithGossipSubParams gives the Scorer the router's GossipSubParams, whose
+// timings the rebuilt router penalties follow: HeartbeatInterval,
+// IWantFollowupTime, PruneBackoff and GraftFloodThreshold. The default is
+// pubsub.DefaultGossipSubParams().
+func WithGossipSubParams(p pubsub.GossipSubParams) Option {
+	return func(c *config) error {
+		if p.HeartbeatInterval <= 0 || p.IWantFollowupTime <= 0 || p.PruneBackoff <= 0 {
+			return errors.New("peerscore: WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
+		}
+		c.router = timingsFrom(p)
+		return nil
+	}
+}
+
+// WithoutRouterPenalties turns off the rebuilding of the router's behaviour
+// penalties (broken IWANT promises, GRAFTs during backoff): P7 then grows
+// only with AddPenalty.
+func WithoutRouterPenalties() Option {
+	return func(c *config) error {
+		c.routerOff = true
+		return nil
+	}
+}
+
+// routerHeartbeat charges broken promises and forgets expired backoffs; the
+// loop runs it every router heartbeat, and Refresh runs it too.
+func (s *Scorer) routerHeartbeat() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routerHeartbeatLocked(s.now())
+}
+
+func (s *Scorer) routerHeartbeatLocked(now time.Duration) {
+	for p, n := range s.router.promises.broken(now) {
+		s.addBehaviourPenalty(p, float64(n), PenaltyBrokenPromise)
+	}
+	s.router.backoffs.sweep(now)
+}
+
+// routerRecv judges the GRAFTs in an incoming RPC against the backoffs and
+// learns the backoffs its PRUNEs ask for, as the router's handleGraft and
+// handlePrune do.
+func (s *Scorer) routerRecv(rpc *pubsub.RPC) {
+	if s.router.off || rpc == nil {
+		return
+	}
+	ctl := rpc.GetControl()
+	if len(ctl.GetGraft()) == 0 && len(ctl.GetPrune()) == 0 {
+		return
+	}
+	from := rpc.From()
+	score := s.Score(from) // before locking: it calls the application
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if score < s.router.graylist {
+		return // the router drops a graylisted peer's RPC unread
+	}
+	now := s.now()
+	for _, g := range ctl.GetGraft() {
+		s.judgeGraft(from, g.GetTopicID(), now)
+	}
+	for _, pr := range ctl.GetPrune() {
+		if s.router.joined[pr.GetTopicID()] {
+			s.router.backoffs.extend(pr.GetTopicID(), from, now+s.backoffOf(pr))
+		}
+	}
+}
+
+// judgeGraft charges 1 for a GRAFT during a backoff, and 1 more if it came
+// within the graft flood threshold of the PRUNE; like the router, it then
+// restarts the backoff.
+func (s *Scorer) judgeGraft(p peer.ID, topic string, now time.Duration) {
+	if !s.router.joined[topic] {
+		return
+	}
+	end, ok := s.router.backoffs.until(topic, p, now)
+	if !ok {
+		return
+	}
+	t := s.router.timings
+	penalty := 1.0
+	if now < end+t.graftFlood-t.pruneBackoff {
+		penalty++
+	}
+	s.addBehaviourPenalty(p, penalty, PenaltyGraftBackoff)
+	s.router.backoffs.extend(topic, p, now+t.pruneBackoff)
+}
+
+// routerSend learns from an RPC we sent (or tried to send) to p: IWANTs
+// become promises, unless the RPC was dropped; PRUNEs start backoffs.
+func (s *Scorer) routerSend(rpc *pubsub.RPC, p peer.ID, dropped bool) {
+	if s.router.off || rpc == nil {
+		return
+	}
+	ctl := rpc.GetControl()
+	if len(ctl.GetIwant()) == 0 && len(ctl.GetPrune()) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if !dropped {
+		for _, iw := range ctl.GetIwant() {
+			if ids := iw.GetMessageIDs(); len(ids) > 0 {
+				s.router.promises.add(p, ids[rand.IntN(len(ids))], now+s.router.timings.followUp)
+			}
+		}
+	}
+	for _, pr := range ctl.GetPrune() {
+		s.router.backoffs.extend(pr.GetTopicID(), p, now+s.backoffOf(pr))
+	}
+}
+
+// backoffOf is the backoff a PRUNE carries, or the router's default for
+// peers too old to carry one.
+func (s *Scorer) backoffOf(pr *pb.ControlPrune) time.Duration {
+	if secs := pr.GetBackoff(); secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	return s.router.timings.pruneBackoff
+}
+
+// chargeSlow adds the messages of an RPC the router dropped on its way to p
+// to p's slow-peer counter.
+func (s *Scorer) chargeSlow(rpc *pubsub.RPC, p peer.ID) {
+	if s.rules.slowWeight == 0 || rpc == nil {
+		return
+	}
+	n := len(rpc.GetPublish())
+	if n == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers.get(p)
+	if ps == nil || !ps.connected {
+		return
+	}
+	ps.slow = finite(ps.slow + float64(n))
+	s.counters.charge(PenaltySlowPeer, float64(n))
+	s.publish(ps)
+}

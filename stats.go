@@ -1,0 +1,109 @@
+package peerscore
+
+import (
+	"maps"
+	"sync/atomic"
+)
+
+// PenaltyReason says why a peer was charged.
+type PenaltyReason int
+
+const (
+	// PenaltyInvalidMessage: the peer sent an invalid message (P4).
+	PenaltyInvalidMessage PenaltyReason = iota
+	// PenaltyBrokenPromise: the peer did not answer an IWANT for a message
+	// it advertised (P7, rebuilt from the router's traces).
+	PenaltyBrokenPromise
+	// PenaltyGraftBackoff: the peer GRAFTed during a PRUNE backoff (P7,
+	// rebuilt).
+	PenaltyGraftBackoff
+	// PenaltyMeshDeficit: the peer left a mesh owing mesh deliveries (P3b).
+	PenaltyMeshDeficit
+	// PenaltyIPColocation: the peer connected from an address already
+	// shared by IPColocationFactorThreshold peers or more (P6).
+	PenaltyIPColocation
+	// PenaltySlowPeer: the router dropped messages to the peer because it
+	// did not read them.
+	PenaltySlowPeer
+	// PenaltyApplication: the application called AddPenalty.
+	PenaltyApplication
+
+	numPenaltyReasons
+)
+
+var penaltyNames = [numPenaltyReasons]string{
+	"invalid_message", "broken_promise", "graft_backoff", "mesh_deficit",
+	"ip_colocation", "slow_peer", "application",
+}
+
+// String returns the reason in snake case, as metrics label it.
+func (r PenaltyReason) String() string {
+	if r < 0 || r >= numPenaltyReasons {
+		return "unknown"
+	}
+	return penaltyNames[r]
+}
+
+// PenaltyReasons lists every PenaltyReason.
+func PenaltyReasons() []PenaltyReason {
+	out := make([]PenaltyReason, numPenaltyReasons)
+	for i := range out {
+		out[i] = PenaltyReason(i)
+	}
+	return out
+}
+
+// Stats are the Scorer's running totals, for metrics and diagnostics.
+type Stats struct {
+	Peers           int // peers known, retained ones included
+	Retained        int // disconnected peers kept for their non-positive score
+	DeliveryRecords int // message delivery records held
+	Promises        int // IWANT promises outstanding
+
+	// Penalties counts the charges made since New, by reason: for
+	// invalid messages, broken promises, GRAFTs and slow peers the amount
+	// added to the counter, otherwise the number of times a peer was
+	// charged.
+	Penalties map[PenaltyReason]uint64
+
+	// LateDuplicates counts, per scored topic, copies of valid messages
+	// from mesh peers that came after the MeshMessageDeliveriesWindow and
+	// so earned no mesh delivery credit: a sign of slow links or of a
+	// window that is too short.
+	LateDuplicates map[string]uint64
+}
+
+// counters are the totals behind Stats that events keep up to date.
+type counters struct {
+	penalties      [numPenaltyReasons]atomic.Uint64
+	lateDuplicates map[string]uint64 // guarded by Scorer.mu
+}
+
+func (c *counters) charge(r PenaltyReason, n float64) {
+	if n > 0 {
+		c.penalties[r].Add(uint64(n))
+	}
+}
+
+// Stats returns the Scorer's running totals.
+func (s *Scorer) Stats() Stats {
+	st := Stats{Penalties: make(map[PenaltyReason]uint64, numPenaltyReasons)}
+	for r := range s.counters.penalties {
+		st.Penalties[PenaltyReason(r)] = s.counters.penalties[r].Load()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st.Peers = len(s.peers.all)
+	for _, ps := range s.peers.all {
+		if !ps.connected {
+			st.Retained++
+		}
+	}
+	st.DeliveryRecords = s.deliveries.len()
+	st.Promises = s.router.promises.len()
+	st.LateDuplicates = maps.Clone(s.counters.lateDuplicates)
+	if st.LateDuplicates == nil {
+		st.LateDuplicates = map[string]uint64{}
+	}
+	return st
+}
