@@ -200,3 +200,58 @@ func pubsubSnapshots(snaps map[peer.ID]Snapshot) map[peer.ID]*pubsub.PeerScoreSn
 	}
 	return out
 }
+
+// Component names a part of the score, as Snapshot.Components reports it.
+type Component string
+
+// The components of the score.
+const (
+	ComponentTimeInMesh       Component = "P1 time in mesh"
+	ComponentFirstDeliveries  Component = "P2 first deliveries"
+	ComponentMeshDeliveries   Component = "P3 mesh deliveries"
+	ComponentMeshFailure      Component = "P3b mesh failure"
+	ComponentInvalidMessages  Component = "P4 invalid messages"
+	ComponentAppSpecific      Component = "P5 application"
+	ComponentIPColocation     Component = "P6 IP colocation"
+	ComponentBehaviourPenalty Component = "P7 behaviour"
+	ComponentSlowPeer         Component = "slow peer"
+)
+
+// Components returns each component's contribution to the score: topic
+// components summed over topics, each weighted by its topic's weight, and
+// before TopicScoreCap (which only ever trims a positive topic sum).
+func (snap Snapshot) Components() map[Component]float64 {
+	out := map[Component]float64{
+		ComponentAppSpecific:      snap.P5,
+		ComponentIPColocation:     snap.P6,
+		ComponentBehaviourPenalty: snap.P7,
+		ComponentSlowPeer:         snap.SlowPeer,
+	}
+	for _, t := range snap.Topics {
+		out[ComponentTimeInMesh] += t.P1 * t.TopicWeight
+		out[ComponentFirstDeliveries] += t.P2 * t.TopicWeight
+		out[ComponentMeshDeliveries] += t.P3 * t.TopicWeight
+		out[ComponentMeshFailure] += t.P3b * t.TopicWeight
+		out[ComponentInvalidMessages] += t.P4 * t.TopicWeight
+	}
+	return out
+}
+
+// Dominant returns the component that explains the score best: the most
+// negative one when the score is negative, else the most positive one. It
+// returns "" and 0 when every component is zero.
+func (snap Snapshot) Dominant() (Component, float64) {
+	var best Component
+	var value float64
+	negative := snap.Score < 0
+	for c, v := range snap.Components() {
+		better := v > value || (v == value && v != 0 && c < best)
+		if negative {
+			better = v < value || (v == value && v != 0 && c < best)
+		}
+		if better {
+			best, value = c, v
+		}
+	}
+	return best, value
+}

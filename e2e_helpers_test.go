@@ -1,0 +1,344 @@
+package peerscore_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/testnet"
+)
+
+// End-to-end harness: real go-libp2p hosts on a simulated network, real
+// GossipSub routers, every honest node scoring with peerscore (or, for the
+// parity runs, with pubsub's own scorer), all on synctest's fake clock.
+
+const e2eTopic = "/e2e/blocks"
+
+// e2eParams are scoring parameters under which attacks show within seconds:
+// honest traffic is ~10 messages per second, so honest mesh peers sit far
+// above the P3 threshold of 2 while a silent one owes it all; one invalid
+// message costs 100, past the graylist threshold, and is remembered for
+// minutes.
+func e2eParams() *peerscore.Params {
+	return &peerscore.Params{
+		Topics: map[string]*peerscore.TopicParams{e2eTopic: {
+			TopicWeight:                     1,
+			TimeInMeshWeight:                0.01,
+			TimeInMeshQuantum:               time.Second,
+			TimeInMeshCap:                   100,
+			FirstMessageDeliveriesWeight:    1,
+			FirstMessageDeliveriesDecay:     0.9,
+			FirstMessageDeliveriesCap:       10,
+			MeshMessageDeliveriesWeight:     -1,
+			MeshMessageDeliveriesDecay:      0.9,
+			MeshMessageDeliveriesCap:        20,
+			MeshMessageDeliveriesThreshold:  2,
+			MeshMessageDeliveriesWindow:     50 * time.Millisecond,
+			MeshMessageDeliveriesActivation: 10 * time.Second,
+			MeshFailurePenaltyWeight:        -1,
+			MeshFailurePenaltyDecay:         0.95,
+			InvalidMessageDeliveriesWeight:  -100,
+			InvalidMessageDeliveriesDecay:   0.999,
+		}},
+		AppSpecificScore:            func(peer.ID) float64 { return 0 },
+		AppSpecificWeight:           1,
+		IPColocationFactorWeight:    -10,
+		IPColocationFactorThreshold: 3,
+		BehaviourPenaltyWeight:      -10,
+		BehaviourPenaltyThreshold:   1,
+		BehaviourPenaltyDecay:       0.99,
+		DecayInterval:               time.Second,
+		DecayToZero:                 0.01,
+		RetainScore:                 10 * time.Minute,
+	}
+}
+
+func e2eThresholds() *peerscore.Thresholds {
+	return &peerscore.Thresholds{
+		GossipThreshold:             -10,
+		PublishThreshold:            -50,
+		GraylistThreshold:           -80,
+		AcceptPXThreshold:           100,
+		OpportunisticGraftThreshold: 1,
+	}
+}
+
+// e2eTest runs body on synctest's fake clock. Under the race detector,
+// bubbled timers firing on several threads at once trip a Go runtime bug
+// (golang/go#78156), so the test runs on one thread, as pubsub's own do.
+func e2eTest(t *testing.T, body func(t *testing.T)) {
+	if testing.Short() {
+		t.Skip("end-to-end test; skipped with -short")
+	}
+	prev := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	synctest.Test(t, body)
+}
+
+// e2eNode is one host with its router, and its scorer when it scores with
+// peerscore.
+type e2eNode struct {
+	name   string
+	h      host.Host
+	ps     *pubsub.PubSub
+	topic  *pubsub.Topic
+	scorer *peerscore.Scorer // nil for pubsub's own scoring or no scoring
+	native *nativeScores     // pubsub's own scores, when it scores natively
+	mesh   *meshWatch
+	inbox  *inbox
+}
+
+// e2eNet builds the network and its nodes; close it before the bubble ends.
+type e2eNet struct {
+	t      *testing.T
+	ctx    context.Context
+	cancel context.CancelFunc
+	net    *testnet.Network
+	nodes  []*e2eNode
+	native bool // score with pubsub's own scorer instead of peerscore
+	params *peerscore.Params
+	thr    *peerscore.Thresholds
+}
+
+func newE2ENet(t *testing.T, native bool) *e2eNet {
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &e2eNet{t: t, ctx: ctx, cancel: cancel, net: testnet.New(time.Millisecond),
+		native: native, params: e2eParams(), thr: e2eThresholds()}
+	t.Cleanup(func() {
+		n.cancel()
+		for _, node := range n.nodes {
+			if node.scorer != nil {
+				_ = node.scorer.Close()
+			}
+		}
+		n.net.Close()
+	})
+	return n
+}
+
+// host adds a bare host at ip:port.
+func (n *e2eNet) host(ip string, port int) host.Host {
+	h, err := n.net.AddHost(ip, port)
+	require.NoError(n.t, err)
+	return h
+}
+
+type validator func(data []byte) pubsub.ValidationResult
+
+// rejectBad is the honest nodes' validator: messages starting with "bad" are
+// invalid.
+func rejectBad(data []byte) pubsub.ValidationResult {
+	if bytes.HasPrefix(data, []byte("bad")) {
+		return pubsub.ValidationReject
+	}
+	return pubsub.ValidationAccept
+}
+
+// ignoreAll is the non-forwarder's validator: it takes every message and
+// passes none on.
+func ignoreAll([]byte) pubsub.ValidationResult { return pubsub.ValidationIgnore }
+
+// router starts GossipSub on h, scoring unless scored is false, validating
+// with v (nil: accept everything), subscribed to the topic. Call after the
+// network has started.
+func (n *e2eNet) router(name string, h host.Host, scored bool, v validator) *e2eNode {
+	t := n.t
+	node := &e2eNode{name: name, h: h, mesh: newMeshWatch(), inbox: newInbox()}
+	opts := []pubsub.Option{pubsub.WithRawTracer(node.mesh)}
+	switch {
+	case scored && n.native:
+		node.native = newNativeScores()
+		opts = append(opts,
+			pubsub.WithPeerScore(n.params.ToPubsub(), n.thr.ToPubsub()),
+			pubsub.WithPeerScoreInspect(node.native.update, 100*time.Millisecond))
+	case scored:
+		s, err := peerscore.New(n.params, peerscore.WithHost(h))
+		require.NoError(t, err)
+		scoring, err := s.GossipSubOptions(n.thr)
+		require.NoError(t, err)
+		opts = append(opts, scoring...)
+		node.scorer = s
+		s.Start(n.ctx)
+	}
+	ps, err := pubsub.NewGossipSub(n.ctx, h, opts...)
+	require.NoError(t, err)
+	if v != nil {
+		require.NoError(t, ps.RegisterTopicValidator(e2eTopic,
+			func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult { return v(m.Data) }))
+	}
+	topic, err := ps.Join(e2eTopic)
+	require.NoError(t, err)
+	sub, err := topic.Subscribe()
+	require.NoError(t, err)
+	go node.inbox.drain(n.ctx, sub)
+	node.ps, node.topic = ps, topic
+	n.nodes = append(n.nodes, node)
+	return node
+}
+
+func (n *e2eNet) connect(a, b host.Host) {
+	require.NoError(n.t, testnet.Connect(n.ctx, a, b))
+}
+
+// score is observer's score of target, from whichever scorer observer uses.
+func (n *e2eNet) score(observer *e2eNode, target peer.ID) float64 {
+	if observer.scorer != nil {
+		return observer.scorer.Score(target)
+	}
+	return observer.native.get(target)
+}
+
+func (n *e2eNet) publish(node *e2eNode, data string) {
+	require.NoError(n.t, node.topic.Publish(n.ctx, []byte(data)))
+}
+
+// publishHonest publishes count messages "honest-<i>", one every interval,
+// round-robin over the given nodes, and returns their payloads.
+func (n *e2eNet) publishHonest(from []*e2eNode, count int, interval time.Duration, prefix string) []string {
+	var sent []string
+	for i := 0; i < count; i++ {
+		data := fmt.Sprintf("%s-%d", prefix, i)
+		n.publish(from[i%len(from)], data)
+		sent = append(sent, data)
+		time.Sleep(interval)
+	}
+	return sent
+}
+
+// inbox records the payloads a node's subscription delivered.
+type inbox struct {
+	mu  sync.Mutex
+	got map[string]bool
+}
+
+func newInbox() *inbox { return &inbox{got: map[string]bool{}} }
+
+func (in *inbox) drain(ctx context.Context, sub *pubsub.Subscription) {
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		in.mu.Lock()
+		in.got[string(m.Data)] = true
+		in.mu.Unlock()
+	}
+}
+
+func (in *inbox) has(data string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.got[data]
+}
+
+func (in *inbox) countPrefix(prefix string) int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	c := 0
+	for d := range in.got {
+		if strings.HasPrefix(d, prefix) {
+			c++
+		}
+	}
+	return c
+}
+
+// meshWatch follows a router's mesh through its Graft and Prune traces.
+type meshWatch struct {
+	mu     sync.Mutex
+	in     map[peer.ID]bool
+	pruned map[peer.ID]int
+	pubsub.RawTracer
+}
+
+func newMeshWatch() *meshWatch {
+	return &meshWatch{in: map[peer.ID]bool{}, pruned: map[peer.ID]int{}, RawTracer: noTrace{}}
+}
+
+func (w *meshWatch) Graft(p peer.ID, _ string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.in[p] = true
+}
+
+func (w *meshWatch) Prune(p peer.ID, _ string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.in[p] = false
+	w.pruned[p]++
+}
+
+func (w *meshWatch) inMesh(p peer.ID) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.in[p]
+}
+
+func (w *meshWatch) prunes(p peer.ID) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pruned[p]
+}
+
+// nativeScores keeps the latest scores pubsub's own scorer reported.
+type nativeScores struct {
+	mu     sync.Mutex
+	scores map[peer.ID]*pubsub.PeerScoreSnapshot
+}
+
+func newNativeScores() *nativeScores {
+	return &nativeScores{scores: map[peer.ID]*pubsub.PeerScoreSnapshot{}}
+}
+
+func (s *nativeScores) update(m map[peer.ID]*pubsub.PeerScoreSnapshot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scores = m
+}
+
+func (s *nativeScores) get(p peer.ID) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if snap, ok := s.scores[p]; ok {
+		return snap.Score
+	}
+	return 0
+}
+
+func (s *nativeScores) snapshot(p peer.ID) *pubsub.PeerScoreSnapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.scores[p]
+}
+
+// noTrace is a RawTracer that ignores everything.
+type noTrace struct{}
+
+func (noTrace) OnNewOutboundStream(peer.ID, protocol.ID) {}
+func (noTrace) OnClosedOutboundStream(peer.ID)           {}
+func (noTrace) Join(string)                              {}
+func (noTrace) Leave(string)                             {}
+func (noTrace) Graft(peer.ID, string)                    {}
+func (noTrace) Prune(peer.ID, string)                    {}
+func (noTrace) ValidateMessage(*pubsub.Message)          {}
+func (noTrace) DeliverMessage(*pubsub.Message)           {}
+func (noTrace) RejectMessage(*pubsub.Message, string)    {}
+func (noTrace) DuplicateMessage(*pubsub.Message)         {}
+func (noTrace) ThrottlePeer(peer.ID)                     {}
+func (noTrace) RecvRPC(*pubsub.RPC)                      {}
+func (noTrace) SendRPC(*pubsub.RPC, peer.ID)             {}
+func (noTrace) DropRPC(*pubsub.RPC, peer.ID)             {}
+func (noTrace) UndeliverableMessage(*pubsub.Message)     {}
