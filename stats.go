@@ -61,9 +61,9 @@ type Stats struct {
 	Promises        int // IWANT promises outstanding
 
 	// Penalties counts the charges made since New, by reason: for
-	// invalid messages, broken promises, GRAFTs and slow peers the amount
-	// added to the counter, otherwise the number of times a peer was
-	// charged.
+	// invalid messages, broken promises, GRAFTs, slow peers and AddPenalty
+	// the amount added to the counter; for mesh delivery deficits and IP
+	// colocation the number of times a peer was charged.
 	Penalties map[PenaltyReason]uint64
 
 	// LateDuplicates counts, per scored topic, copies of valid messages

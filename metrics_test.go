@@ -1,0 +1,584 @@
+package peerscore_test
+
+// Tests of the Prometheus collector: a registry is scraped after real
+// tracer events and the values are checked by hand and against Snapshots.
+// Helpers are prefixed "mt".
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// mtThresholds: gossip -10, publish -20, graylist -40, opportunistic graft
+// 2, accept PX 10. Their histogram bounds are
+// -160 -80 -40 -20 -10 -1 -0.1 0 2 10 20 40.
+func mtThresholds() *peerscore.Thresholds {
+	return &peerscore.Thresholds{
+		GossipThreshold:             -10,
+		PublishThreshold:            -20,
+		GraylistThreshold:           -40,
+		AcceptPXThreshold:           10,
+		OpportunisticGraftThreshold: 2,
+	}
+}
+
+// mtParams scores three topics and every global component. Decay factors
+// are 0.5 and every weight a power of two (or small integer), so every
+// expected value below is exact.
+//
+//	alpha (weight 1): P1 0.25/quantum of 1s; P2 weight 1; P3 weight -1,
+//	                  threshold 4, window 10ms, activation 1s; P3b weight -1
+//	beta  (weight 1): P4 weight -2
+//	gamma (weight 2): P2 weight 0.5, no P3 (window 0)
+//	topic cap 3.5; P5 = 20 for peer A, weight 1; P6 -3 above 1 peer per IP;
+//	P7 -1 above 2; slow peer -1 above 0.
+func mtParams() *peerscore.Params {
+	return &peerscore.Params{
+		SkipAtomicValidation: true,
+		Topics: map[string]*peerscore.TopicParams{
+			"alpha": {
+				SkipAtomicValidation:            true,
+				TopicWeight:                     1,
+				TimeInMeshWeight:                0.25,
+				TimeInMeshQuantum:               time.Second,
+				TimeInMeshCap:                   10,
+				FirstMessageDeliveriesWeight:    1,
+				FirstMessageDeliveriesDecay:     0.5,
+				FirstMessageDeliveriesCap:       100,
+				MeshMessageDeliveriesWeight:     -1,
+				MeshMessageDeliveriesDecay:      0.5,
+				MeshMessageDeliveriesCap:        100,
+				MeshMessageDeliveriesThreshold:  4,
+				MeshMessageDeliveriesWindow:     10 * time.Millisecond,
+				MeshMessageDeliveriesActivation: time.Second,
+				MeshFailurePenaltyWeight:        -1,
+				MeshFailurePenaltyDecay:         0.5,
+			},
+			"beta": {
+				SkipAtomicValidation:           true,
+				TopicWeight:                    1,
+				InvalidMessageDeliveriesWeight: -2,
+				InvalidMessageDeliveriesDecay:  0.5,
+			},
+			"gamma": {
+				SkipAtomicValidation:         true,
+				TopicWeight:                  2,
+				FirstMessageDeliveriesWeight: 0.5,
+				FirstMessageDeliveriesDecay:  0.5,
+				FirstMessageDeliveriesCap:    100,
+			},
+		},
+		TopicScoreCap: 3.5,
+		AppSpecificScore: func(p peer.ID) float64 {
+			if p == "A" {
+				return 20
+			}
+			return 0
+		},
+		AppSpecificWeight:           1,
+		IPColocationFactorWeight:    -3,
+		IPColocationFactorThreshold: 1,
+		BehaviourPenaltyWeight:      -1,
+		BehaviourPenaltyThreshold:   2,
+		BehaviourPenaltyDecay:       0.5,
+		SlowPeerWeight:              -1,
+		SlowPeerDecay:               0.5,
+		DecayInterval:               time.Second,
+		DecayToZero:                 0.01,
+		RetainScore:                 time.Hour,
+	}
+}
+
+func mtIWant(ids ...string) *pubsub.RPC {
+	return &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: ids}}}}}
+}
+
+// mtScenario drives a scorer through real tracer events; call it inside a
+// synctest bubble. Final scores, by hand:
+//
+//	A  23.5  alpha P1 1 + P2 3 + P3 -1, gamma P2 0.5·2 = 1; topics 4 capped
+//	         to 3.5 (topic_cap -0.5); P5 20
+//	B  -16   pruned from alpha owing 4 deliveries: P3b -16 (P1, P3 gone)
+//	C  -23   alpha P1 1 + P3 -16; beta P4 2²·-2 = -8
+//	D  -64   AddPenalty 10: P7 (10-2)²·-1
+//	E   0    one broken promise (below the P7 threshold); then disconnected
+//	         and retained
+//	F  -2    2 messages dropped on their way to it: slow peer -2
+//	G  -3    shares an IP with H: P6 1·-3
+//	H  -3    likewise
+func mtScenario(t *testing.T) *peerscore.Scorer {
+	t.Helper()
+	s := scNew(t, mtParams())
+	scConnect(s, "A", "B", "C", "D", "E", "F", "G", "H")
+	peerscore.SetIPsForTest(s, "G", []string{"10.0.0.1"})
+	peerscore.SetIPsForTest(s, "H", []string{"10.0.0.1"}) // crowded: one ip_colocation charge
+	for _, p := range []peer.ID{"A", "B", "C"} {
+		s.Graft(p, "alpha")
+	}
+	s.Graft("B", "gamma")
+	s.SendRPC(mtIWant("wanted"), "E") // E promises "wanted" within 3s, and never delivers
+
+	// At 4s: P1 is 4 quanta for A, B and C, P3 is active in alpha, and
+	// E's promise is broken.
+	time.Sleep(4 * time.Second)
+	s.Refresh()
+
+	scDeliverN(s, "alpha", "a", "A", 3) // A: 3 first deliveries, 3 mesh deliveries
+	scDeliver(s, scMsg("gamma", "g-0", "A"))
+	for i := range 2 { // C: two invalid messages
+		msg := scMsg("beta", fmt.Sprintf("b-%d", i), "C")
+		s.ValidateMessage(msg)
+		s.RejectMessage(msg, pubsub.RejectValidationFailed)
+	}
+	s.AddPenalty("D", 10)
+	s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}, {Data: []byte("y")}}}}, "F")
+
+	// A second later, B echoes a message in each of its meshes: too late
+	// for mesh credit in both.
+	time.Sleep(time.Second)
+	s.DuplicateMessage(scAs(scMsg("alpha", "a-0", "A"), "B"))
+	s.DuplicateMessage(scAs(scMsg("gamma", "g-0", "A"), "B"))
+	s.Prune("B", "alpha") // owes 4 mesh deliveries: P3b 16
+	s.OnClosedOutboundStream("E")
+	s.SendRPC(mtIWant("pending"), "A") // outstanding at the scrape
+	return s
+}
+
+// mtScrape is a gathered registry, by metric family name.
+type mtScrape map[string]*dto.MetricFamily
+
+func mtGather(t *testing.T, g prometheus.Gatherer) mtScrape {
+	t.Helper()
+	mfs, err := g.Gather()
+	require.NoError(t, err)
+	out := mtScrape{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
+	}
+	return out
+}
+
+// metric returns the series of family name whose labels are exactly
+// labels (name, value pairs).
+func (sc mtScrape) metric(t *testing.T, name string, labels ...string) *dto.Metric {
+	t.Helper()
+	mf, ok := sc[name]
+	require.Truef(t, ok, "no metric family %s", name)
+	want := map[string]string{}
+	for i := 0; i < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+	for _, m := range mf.GetMetric() {
+		got := map[string]string{}
+		for _, lp := range m.GetLabel() {
+			got[lp.GetName()] = lp.GetValue()
+		}
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return m
+		}
+	}
+	require.Failf(t, "no series", "%s%v", name, want)
+	return nil
+}
+
+// value returns a gauge's or counter's value.
+func (sc mtScrape) value(t *testing.T, name string, labels ...string) float64 {
+	t.Helper()
+	m := sc.metric(t, name, labels...)
+	switch {
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	}
+	require.Failf(t, "not a gauge or counter", "%s", name)
+	return 0
+}
+
+// labelValues lists the values label takes in family name, sorted.
+func (sc mtScrape) labelValues(name, label string) []string {
+	seen := map[string]bool{}
+	for _, m := range sc[name].GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == label {
+				seen[lp.GetValue()] = true
+			}
+		}
+	}
+	var out []string
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func mtNewMetrics(t *testing.T, s *peerscore.Scorer, opts ...peerscore.MetricsOption) (*peerscore.Metrics, *prometheus.Registry) {
+	t.Helper()
+	m, err := peerscore.NewMetrics(s, mtThresholds(), opts...)
+	require.NoError(t, err)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	return m, reg
+}
+
+// TestMetricsScrapeScenario scrapes after mtScenario and checks every metric
+// against the values worked out by hand.
+func TestMetricsScrapeScenario(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := mtScenario(t)
+		// Sanity: the engine agrees with the hand-computed scores.
+		for p, want := range map[peer.ID]float64{"A": 23.5, "B": -16, "C": -23, "D": -64, "E": 0, "F": -2, "G": -3, "H": -3} {
+			require.Equalf(t, want, s.Score(p), "score of %s", p)
+		}
+
+		m, reg := mtNewMetrics(t, s)
+		sc := mtGather(t, reg)
+
+		// Histogram: D -64 ≤ -40; C -23 ≤ -20; B -16 ≤ -10; F, G, H ≤ -1;
+		// E ≤ 0; A ≤ 40.
+		h := sc.metric(t, "peerscore_score").GetHistogram()
+		require.Equal(t, uint64(8), h.GetSampleCount())
+		require.Equal(t, -87.5, h.GetSampleSum())
+		wantBuckets := []struct {
+			le    float64
+			count uint64
+		}{{-160, 0}, {-80, 0}, {-40, 1}, {-20, 2}, {-10, 3}, {-1, 6}, {-0.1, 6}, {0, 7}, {2, 7}, {10, 7}, {20, 7}, {40, 8}}
+		require.Len(t, h.GetBucket(), len(wantBuckets))
+		for i, b := range h.GetBucket() {
+			require.Equalf(t, wantBuckets[i].le, b.GetUpperBound(), "bucket %d bound", i)
+			require.Equalf(t, wantBuckets[i].count, b.GetCumulativeCount(), "bucket le=%v", b.GetUpperBound())
+		}
+
+		for band, want := range map[string]float64{
+			"above_zero": 1, "below_zero": 6, "below_gossip": 3, "below_publish": 2, "below_graylist": 1,
+		} {
+			require.Equalf(t, want, sc.value(t, "peerscore_peers", "band", band), "band %s", band)
+		}
+		require.Equal(t, 8.0, sc.value(t, "peerscore_peers_known"))
+		require.Equal(t, 1.0, sc.value(t, "peerscore_peers_retained"))
+
+		// Component contributions and minima, by hand.
+		for comp, want := range map[string][2]float64{ // sum, min
+			"p1": {2, 0}, "p2": {4, 0}, "p3": {-17, -16}, "p3b": {-16, -16}, "p4": {-8, -8},
+			"topic_cap": {-0.5, -0.5}, "p5": {20, 0}, "p6": {-6, -3}, "p7": {-64, -64}, "slow_peer": {-2, -2},
+		} {
+			require.Equalf(t, want[0], sc.value(t, "peerscore_component_contribution", "component", comp), "sum of %s", comp)
+			require.Equalf(t, want[1], sc.value(t, "peerscore_component_min", "component", comp), "min of %s", comp)
+		}
+
+		// Per topic, weighted by the topic weight (gamma's P2 of 0.5 counts 1).
+		for topic, want := range map[string][5]float64{ // p1 p2 p3 p3b p4
+			"alpha": {2, 3, -17, -16, 0},
+			"beta":  {0, 0, 0, 0, -8},
+			"gamma": {0, 1, 0, 0, 0},
+		} {
+			for i, comp := range []string{"p1", "p2", "p3", "p3b", "p4"} {
+				require.Equalf(t, want[i], sc.value(t, "peerscore_topic_component_contribution", "topic", topic, "component", comp),
+					"topic %s component %s", topic, comp)
+			}
+		}
+		require.Equal(t, []string{"alpha", "beta", "gamma"}, sc.labelValues("peerscore_topic_component_contribution", "topic"),
+			"under the default cap every topic has its own label and there is no other")
+
+		require.Equal(t, 1.0, sc.value(t, "peerscore_late_duplicates_total", "topic", "alpha"))
+		require.Equal(t, 0.0, sc.value(t, "peerscore_late_duplicates_total", "topic", "beta"))
+		require.Equal(t, 1.0, sc.value(t, "peerscore_late_duplicates_total", "topic", "gamma"))
+
+		stats := s.Stats()
+		for reason, want := range map[peerscore.PenaltyReason]float64{
+			peerscore.PenaltyInvalidMessage: 2,
+			peerscore.PenaltyBrokenPromise:  1,
+			peerscore.PenaltyGraftBackoff:   0,
+			peerscore.PenaltyMeshDeficit:    1,
+			peerscore.PenaltyIPColocation:   1,
+			peerscore.PenaltySlowPeer:       2,
+			// AddPenalty(D, 10): whatever Stats counts for it.
+			peerscore.PenaltyApplication: float64(stats.Penalties[peerscore.PenaltyApplication]),
+		} {
+			require.Equalf(t, want, sc.value(t, "peerscore_penalties_total", "reason", reason.String()), "penalties for %s", reason)
+		}
+		require.Positive(t, sc.value(t, "peerscore_penalties_total", "reason", "application"))
+		require.Len(t, sc["peerscore_penalties_total"].GetMetric(), len(peerscore.PenaltyReasons()))
+
+		require.Equal(t, 6.0, sc.value(t, "peerscore_delivery_records"), "a-0..2, g-0, b-0..1")
+		require.Equal(t, 1.0, sc.value(t, "peerscore_iwant_promises"))
+
+		// And independently of the hand computation: the components agree
+		// with the snapshots, and everything adds up to the scores.
+		mtCheckAgainstSnapshots(t, s, sc)
+
+		problems, err := testutil.CollectAndLint(m)
+		require.NoError(t, err)
+		require.Empty(t, problems)
+	})
+}
+
+// mtCheckAgainstSnapshots recomputes the component totals and the bands from
+// Snapshots and compares them with a scrape taken with no event since.
+func mtCheckAgainstSnapshots(t *testing.T, s *peerscore.Scorer, sc mtScrape) {
+	t.Helper()
+	sums := map[string]float64{}
+	var scoreSum float64
+	var below [3]float64
+	th := mtThresholds()
+	for _, snap := range s.Snapshots() {
+		for _, ts := range snap.Topics {
+			sums["p1"] += ts.P1 * ts.TopicWeight
+			sums["p2"] += ts.P2 * ts.TopicWeight
+			sums["p3"] += ts.P3 * ts.TopicWeight
+			sums["p3b"] += ts.P3b * ts.TopicWeight
+			sums["p4"] += ts.P4 * ts.TopicWeight
+		}
+		sums["topic_cap"] += snap.TopicScore - snap.TopicScoreUncapped
+		sums["p5"] += snap.P5
+		sums["p6"] += snap.P6
+		sums["p7"] += snap.P7
+		sums["slow_peer"] += snap.SlowPeer
+		scoreSum += snap.Score
+		for i, level := range []float64{th.GossipThreshold, th.PublishThreshold, th.GraylistThreshold} {
+			if snap.Score < level {
+				below[i]++
+			}
+		}
+	}
+	var total float64
+	for comp, want := range sums {
+		got := sc.value(t, "peerscore_component_contribution", "component", comp)
+		require.InDeltaf(t, want, got, 1e-9, "component %s against Snapshots", comp)
+		total += got
+	}
+	require.InDelta(t, scoreSum, total, 1e-9, "the components add up to the scores")
+	require.InDelta(t, scoreSum, sc.metric(t, "peerscore_score").GetHistogram().GetSampleSum(), 1e-9)
+	for i, band := range []string{"below_gossip", "below_publish", "below_graylist"} {
+		require.Equalf(t, below[i], sc.value(t, "peerscore_peers", "band", band), "band %s against Snapshots", band)
+	}
+}
+
+// TestMetricsTopicLabelCap: with a cap of 2, alpha and beta (first in sorted
+// order) keep their names and gamma's series are labelled "other"; the
+// labels stay put across scrapes, and a topic added later goes to "other"
+// too.
+func TestMetricsTopicLabelCap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := mtScenario(t)
+		_, reg := mtNewMetrics(t, s, peerscore.WithMaxTopicLabels(2))
+
+		for range 2 { // stable across scrapes
+			sc := mtGather(t, reg)
+			require.Equal(t, []string{"alpha", "beta", "other"}, sc.labelValues("peerscore_topic_component_contribution", "topic"))
+			require.Equal(t, []string{"alpha", "beta", "other"}, sc.labelValues("peerscore_late_duplicates_total", "topic"))
+			require.Equal(t, 1.0, sc.value(t, "peerscore_late_duplicates_total", "topic", "other"), "gamma's late duplicate")
+			require.Equal(t, 1.0, sc.value(t, "peerscore_late_duplicates_total", "topic", "alpha"))
+			require.Equal(t, 1.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "other", "component", "p2"),
+				"gamma's weighted P2")
+			require.Equal(t, -8.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "beta", "component", "p4"))
+		}
+
+		// A topic scored later ("aaa" sorts first, but came last) does not
+		// displace anyone: it adds to "other".
+		require.NoError(t, s.SetTopicParams("aaa", &peerscore.TopicParams{
+			SkipAtomicValidation: true, TopicWeight: 1,
+			FirstMessageDeliveriesWeight: 1, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
+		}))
+		scDeliverN(s, "aaa", "x", "D", 2)
+		sc := mtGather(t, reg)
+		require.Equal(t, []string{"alpha", "beta", "other"}, sc.labelValues("peerscore_topic_component_contribution", "topic"))
+		require.Equal(t, 3.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "other", "component", "p2"),
+			"gamma's 1 and aaa's 2")
+	})
+}
+
+// TestMetricsTopicLabelFunc groups topics with a label function: the cap
+// counts label values, not topics, and invalid UTF-8 is made valid.
+func TestMetricsTopicLabelFunc(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		first := func() *peerscore.TopicParams {
+			return &peerscore.TopicParams{
+				SkipAtomicValidation: true, TopicWeight: 1,
+				FirstMessageDeliveriesWeight: 1, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 100,
+			}
+		}
+		topics := map[string]*peerscore.TopicParams{
+			"/eth2/00/beacon_attestation_0/ssz_snappy": first(),
+			"/eth2/00/beacon_attestation_1/ssz_snappy": first(),
+			"/eth2/00/beacon_attestation_2/ssz_snappy": first(),
+			"/eth2/00/beacon_block/ssz_snappy":         first(),
+			"/eth2/00/voluntary_exit/ssz_snappy":       first(),
+			"bad\xff":                                  first(),
+		}
+		s := scNew(t, scParams(topics))
+		scConnect(s, "A")
+		for name := range topics {
+			scDeliverN(s, name, name, "A", 1)
+		}
+		kind := func(topic string) string {
+			parts := strings.Split(topic, "/")
+			if len(parts) < 4 {
+				return topic
+			}
+			k := parts[3]
+			if i := strings.LastIndexByte(k, '_'); i > 0 && strings.Trim(k[i+1:], "0123456789") == "" {
+				k = k[:i]
+			}
+			return k
+		}
+		// Sorted topics: the attestations (one value), then beacon_block,
+		// then voluntary_exit, which is over the cap of 2; "bad\xff" sorts
+		// last and is over it too.
+		_, reg := mtNewMetrics(t, s, peerscore.WithMaxTopicLabels(2), peerscore.WithTopicLabelFunc(kind))
+		sc := mtGather(t, reg)
+		require.Equal(t, []string{"beacon_attestation", "beacon_block", "other"},
+			sc.labelValues("peerscore_topic_component_contribution", "topic"))
+		require.Equal(t, 3.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "beacon_attestation", "component", "p2"))
+		require.Equal(t, 1.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "beacon_block", "component", "p2"))
+		require.Equal(t, 2.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "other", "component", "p2"))
+
+		// With room for everything, the invalid topic name is repaired.
+		_, reg = mtNewMetrics(t, s, peerscore.WithTopicLabelFunc(kind))
+		sc = mtGather(t, reg)
+		require.Equal(t, []string{"bad\uFFFD", "beacon_attestation", "beacon_block", "voluntary_exit"},
+			sc.labelValues("peerscore_topic_component_contribution", "topic"))
+
+		// A cap of 0 puts everything under "other".
+		_, reg = mtNewMetrics(t, s, peerscore.WithMaxTopicLabels(0))
+		sc = mtGather(t, reg)
+		require.Equal(t, []string{"other"}, sc.labelValues("peerscore_late_duplicates_total", "topic"))
+		require.Equal(t, 6.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "other", "component", "p2"))
+	})
+}
+
+// TestMetricsEmptyScorer: every family is there before any peer, minima
+// are 0, and the output lints clean.
+func TestMetricsEmptyScorer(t *testing.T) {
+	s := scNew(t, mtParams())
+	m, reg := mtNewMetrics(t, s)
+	sc := mtGather(t, reg)
+	require.Len(t, sc, 11, "every metric family")
+	require.Equal(t, uint64(0), sc.metric(t, "peerscore_score").GetHistogram().GetSampleCount())
+	require.Equal(t, 0.0, sc.value(t, "peerscore_peers", "band", "below_zero"))
+	require.Equal(t, 0.0, sc.value(t, "peerscore_component_min", "component", "p7"))
+	require.Equal(t, 0.0, sc.value(t, "peerscore_late_duplicates_total", "topic", "alpha"))
+	problems, err := testutil.CollectAndLint(m)
+	require.NoError(t, err)
+	require.Empty(t, problems)
+}
+
+// TestMetricsScoreBuckets pins the bucket rule.
+func TestMetricsScoreBuckets(t *testing.T) {
+	eth := &peerscore.Thresholds{
+		GossipThreshold: -4000, PublishThreshold: -8000, GraylistThreshold: -16000,
+		AcceptPXThreshold: 100, OpportunisticGraftThreshold: 5,
+	}
+	require.Equal(t, []float64{-64000, -32000, -16000, -8000, -4000, -400, -40, 0, 5, 100, 200, 400}, peerscore.ScoreBuckets(eth))
+	require.Equal(t, []float64{-160, -80, -40, -20, -10, -1, -0.1, 0, 2, 10, 20, 40}, peerscore.ScoreBuckets(mtThresholds()))
+	// Thresholds left at zero merge into the zero bound.
+	require.Equal(t, []float64{0}, peerscore.ScoreBuckets(&peerscore.Thresholds{SkipAtomicValidation: true}))
+	require.Equal(t, []float64{0}, peerscore.ScoreBuckets(nil))
+	require.Equal(t, []float64{-40, -20, -10, -1, -0.1, 0},
+		peerscore.ScoreBuckets(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -10, GraylistThreshold: -10}))
+	b := peerscore.ScoreBuckets(&peerscore.Thresholds{GraylistThreshold: -math.MaxFloat64, PublishThreshold: -1, GossipThreshold: -1})
+	require.Equal(t, -math.MaxFloat64, b[0], "overflowing multiples are dropped")
+}
+
+// TestMetricsNewErrors: NewMetrics refuses what it cannot work with.
+func TestMetricsNewErrors(t *testing.T) {
+	s := scNew(t, mtParams())
+	_, err := peerscore.NewMetrics(nil, mtThresholds())
+	require.ErrorContains(t, err, "nil Scorer")
+	_, err = peerscore.NewMetrics(s, nil)
+	require.ErrorContains(t, err, "nil Thresholds")
+	_, err = peerscore.NewMetrics(s, &peerscore.Thresholds{GossipThreshold: 1})
+	require.ErrorContains(t, err, "GossipThreshold")
+	_, err = peerscore.NewMetrics(s, mtThresholds(), peerscore.WithMaxTopicLabels(-1))
+	require.ErrorContains(t, err, "WithMaxTopicLabels")
+	_, err = peerscore.NewMetrics(s, mtThresholds(), peerscore.WithTopicLabelFunc(nil))
+	require.ErrorContains(t, err, "WithTopicLabelFunc")
+
+	// One Metrics per registry: a second registers as a duplicate...
+	m1, reg := mtNewMetrics(t, s)
+	m2, err := peerscore.NewMetrics(s, mtThresholds())
+	require.NoError(t, err)
+	require.Error(t, reg.Register(m2))
+	// ... unless constant labels tell them apart, on every one of them.
+	reg = prometheus.NewRegistry()
+	require.NoError(t, prometheus.WrapRegistererWith(prometheus.Labels{"network": "a"}, reg).Register(m1))
+	require.NoError(t, prometheus.WrapRegistererWith(prometheus.Labels{"network": "b"}, reg).Register(m2))
+	sc := mtGather(t, reg)
+	require.Len(t, sc["peerscore_peers_known"].GetMetric(), 2)
+}
+
+// TestMetricsConcurrentScrapes scrapes while events, refreshes and new
+// topics arrive: no race, no inconsistent registry, and the topic label
+// cap holds.
+func TestMetricsConcurrentScrapes(t *testing.T) {
+	s := scNew(t, mtParams())
+	const maxTopics = 4
+	_, reg := mtNewMetrics(t, s, peerscore.WithMaxTopicLabels(maxTopics))
+	peers := []peer.ID{"P0", "P1", "P2", "P3"}
+	scConnect(s, peers...)
+
+	var wg sync.WaitGroup
+	for w, p := range peers {
+		wg.Go(func() {
+			for i := range 50 {
+				topic := []string{"alpha", "beta", "gamma"}[i%3]
+				s.Graft(p, topic)
+				scDeliver(s, scMsg(topic, fmt.Sprintf("w%d-%d", w, i), p))
+				msg := scMsg("beta", fmt.Sprintf("bad-w%d-%d", w, i), p)
+				s.ValidateMessage(msg)
+				s.RejectMessage(msg, pubsub.RejectValidationFailed)
+				s.AddPenalty(p, 1)
+				if i%10 == 0 {
+					s.Refresh()
+					assert.NoError(t, s.SetTopicParams(fmt.Sprintf("new-%d-%d", w, i), &peerscore.TopicParams{
+						SkipAtomicValidation: true, TopicWeight: 1,
+					}))
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 20 {
+				mfs, err := reg.Gather()
+				if !assert.NoError(t, err) {
+					return
+				}
+				for _, mf := range mfs {
+					if mf.GetName() == "peerscore_late_duplicates_total" {
+						assert.LessOrEqual(t, len(mf.GetMetric()), maxTopics+1, "topic label cap")
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sc := mtGather(t, reg)
+	// The configured topics took the first three labels; whichever new
+	// topic a scrape found first (scheduling decides) took the fourth, and
+	// the rest share "other".
+	labels := sc.labelValues("peerscore_late_duplicates_total", "topic")
+	require.Len(t, labels, maxTopics+1)
+	require.Equal(t, []string{"alpha", "beta", "gamma"}, labels[:3])
+	require.True(t, strings.HasPrefix(labels[3], "new-"), labels[3])
+	require.Equal(t, "other", labels[4])
+	require.Equal(t, float64(4*50), sc.value(t, "peerscore_penalties_total", "reason", "invalid_message"))
+}
