@@ -150,6 +150,15 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	return s, nil
 }
 
+// addSat adds durations, saturating instead of overflowing: a RetainScore
+// of "forever" must not wrap around into the past.
+func addSat(a, b time.Duration) time.Duration {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
 // now is the scorer's clock: time since New, read with package time.
 func (s *Scorer) now() time.Duration { return time.Since(s.base) }
 

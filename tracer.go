@@ -52,7 +52,7 @@ func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
 		ts.score = s.byIdx[ts.topic].breakdown(ts).total
 	}
 	ps.connected = false
-	ps.expire = s.now() + s.rules.retainScore
+	ps.expire = addSat(s.now(), s.rules.retainScore)
 	s.publish(ps)
 }
 
@@ -105,14 +105,23 @@ func (s *Scorer) Prune(p peer.ID, topic string) {
 // peerscore's deliberate differences from pubsub, which goes on charging
 // P3 to a peer no longer in the mesh on top of the P3b.
 func (s *Scorer) leaveMesh(ts *topicStats) {
-	r := s.byIdx[ts.topic]
-	if ts.meshActive && ts.mesh < r.meshThreshold {
-		deficit := r.meshThreshold - ts.mesh
-		ts.failure = finite(ts.failure + deficit*deficit)
+	var charged bool
+	ts.failure, charged = s.byIdx[ts.topic].failureAfterLeaving(ts)
+	if charged {
 		s.counters.charge(PenaltyMeshDeficit, 1)
 	}
 	ts.inMesh = false
 	ts.meshActive = false
+}
+
+// failureAfterLeaving is ts's P3b counter once the peer leaves the mesh:
+// the squared deficit is added if P3 applied and the peer owed deliveries.
+func (r *topicRules) failureAfterLeaving(ts *topicStats) (failure float64, charged bool) {
+	if !ts.meshActive || !(ts.mesh < r.meshThreshold) {
+		return ts.failure, false
+	}
+	deficit := r.meshThreshold - ts.mesh
+	return finite(ts.failure + deficit*deficit), true
 }
 
 // ValidateMessage opens the message's delivery record, so copies that arrive

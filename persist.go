@@ -1,0 +1,325 @@
+package peerscore
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Save writes to w every peer the scorer would retain if it disconnected
+// now, so that a new Scorer can Load them after a restart and a bad peer
+// cannot wash its score by waiting for one (or causing one). It saves:
+//
+//   - retained (disconnected) peers, as they are, with the end of their
+//     retention;
+//   - connected peers whose score, P5 included, is zero or less, as
+//     OnClosedOutboundStream would leave them if they disconnected now:
+//     first-delivery credit dropped, out of every mesh with the P3 deficit
+//     they owe charged to P3b, retained until now plus RetainScore.
+//
+// Connected peers with a positive score are not saved: they would be
+// forgotten on disconnect too. Save changes nothing in the scorer, holds
+// its lock only to copy the peers' counters and never while writing, and
+// may be called at any time, concurrently with events. A peer that first
+// connects while Save runs may be left out.
+//
+// Save writes the whole state with a single call to w.Write. The format,
+// version 1, is UTF-8 text in three lines:
+//
+//	peerscore-state v1
+//	{"saved_at":"2025-01-02T03:04:05.123456789Z","peers":[...]}
+//	sha256 <64 lowercase hex digits>
+//
+// The first line names the format and its version. The second is a JSON
+// object: saved_at, when the state was written (for people; Load ignores
+// it), and peers, sorted by ID, one object per saved peer:
+//
+//	{
+//	  "id": "12D3KooW...",              // peer ID, base58, as peer.ID.String prints it
+//	  "expires": "2025-...Z",           // end of its retention: wall clock, RFC 3339, UTC
+//	  "topics": [{                      // its counters per scored topic, in the scorer's order
+//	    "topic": "blocks",
+//	    "first_message_deliveries": 0,  // P2 counter (0 once disconnected)
+//	    "mesh_message_deliveries": 3.5, // P3 counter
+//	    "mesh_failure_penalty": 12.25,  // P3b counter
+//	    "invalid_message_deliveries": 4 // P4 counter
+//	  }],
+//	  "behaviour_penalty": 2,           // P7 counter (omitted when 0)
+//	  "slow_peer": 1,                   // slow-peer counter (omitted when 0)
+//	  "ips": ["192.0.2.1"]              // addresses counted for P6 (omitted when none)
+//	}
+//
+// The third line is the SHA-256 of every byte before it, so that a
+// truncated, half-written or damaged file is detected before anything in it
+// is used. Every line ends with a newline, the last one included. Numbers
+// are written in the shortest form that reads back as the same float64 and
+// times to the nanosecond, so a round trip is exact. A topic name that is
+// not valid UTF-8 cannot be written as JSON text; it is mangled, and its
+// counters are dropped on Load.
+func (s *Scorer) Save(w io.Writer) error {
+	data, err := encodeState(s.saveState())
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		return fmt.Errorf("peerscore: save: %w", err)
+	}
+	return nil
+}
+
+// saveState copies the peers to save.
+func (s *Scorer) saveState() *stateFile {
+	// P5 is the application's code, which never runs under our lock:
+	// ask for every known peer's first, as OnClosedOutboundStream does.
+	s.mu.Lock()
+	ids := make([]peer.ID, len(s.peers.all))
+	for i, ps := range s.peers.all {
+		ids[i] = ps.id
+	}
+	s.mu.Unlock()
+	app := make(map[peer.ID]float64, len(ids))
+	for _, id := range ids {
+		app[id] = s.appTerm(id)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	st := &stateFile{SavedAt: wallTime(s.at(now)), Peers: make([]statePeer, 0, len(s.peers.all))}
+	for _, ps := range s.peers.all {
+		expire := ps.expire
+		if ps.connected {
+			a, known := app[ps.id]
+			if !known {
+				continue // connected since we asked the application
+			}
+			topics, colocation, behaviour := ps.cache.load()
+			if topics+a+colocation+behaviour > 0 {
+				continue
+			}
+			expire = addSat(now, s.rules.retainScore)
+		}
+		sp := statePeer{
+			ID:        ps.id.String(),
+			Expires:   wallTime(s.at(expire)),
+			Behaviour: stateCounter(ps.behaviour),
+			Slow:      stateCounter(ps.slow),
+		}
+		if len(ps.topics) > 0 {
+			sp.Topics = make([]stateTopic, len(ps.topics))
+		}
+		for i := range ps.topics {
+			ts := ps.topics[i] // a copy: the live counters stay as they are
+			if ps.connected {
+				ts.first = 0
+				ts.failure, _ = s.byIdx[ts.topic].failureAfterLeaving(&ts)
+			}
+			sp.Topics[i] = stateTopic{
+				Topic:   s.byIdx[ts.topic].name,
+				First:   stateCounter(ts.first),
+				Mesh:    stateCounter(ts.mesh),
+				Failure: stateCounter(ts.failure),
+				Invalid: stateCounter(ts.invalid),
+			}
+		}
+		for _, ip := range ps.ips {
+			sp.IPs = append(sp.IPs, ip.addr)
+		}
+		st.Peers = append(st.Peers, sp)
+	}
+	slices.SortFunc(st.Peers, func(a, b statePeer) int { return strings.Compare(a.ID, b.ID) })
+	return st
+}
+
+// restoredPeer is a saved peer, checked and ready to add.
+type restoredPeer struct {
+	id        peer.ID
+	expires   time.Time
+	topics    []stateTopic
+	behaviour float64
+	slow      float64
+	ips       []string
+}
+
+// Load reads a state written by Save and adds its peers to the scorer as
+// retained (disconnected) peers, each until the end of its retention, so
+// that a bad peer stays bad across a restart. A restored peer that
+// reconnects resumes its counters, as a retained peer does.
+//
+// Load reads r to its end (at most MaxStateSize bytes) and checks all of it
+// before changing anything: if the input is empty, truncated, corrupt, of
+// another version or holds values out of range (a negative, NaN or infinite
+// counter, a malformed peer ID or address, a peer listed twice), Load
+// returns an error wrapping ErrInvalidState and the scorer is exactly as it
+// was. Otherwise, under the scorer's lock, each saved peer is added except:
+//
+//   - a peer whose retention has already ended (the node was down longer
+//     than that), which is simply not restored;
+//   - a peer the scorer already knows: its live state wins over the saved
+//     one.
+//
+// The saved counters meet the scorer's current parameters: topics it no
+// longer scores are dropped, first and mesh delivery counters are brought
+// down to the topics' caps, scores are computed with the current weights,
+// and no retention is left longer than the current RetainScore from now
+// (which also guards against a wall clock that jumped backwards). Expiry
+// times are wall-clock times, so the time the node was down counts.
+//
+// Load is meant for a new Scorer, before Start and before the router
+// sends events, but is safe at any time and concurrently with anything.
+func (s *Scorer) Load(r io.Reader) error {
+	data, err := io.ReadAll(io.LimitReader(r, MaxStateSize+1))
+	if err != nil {
+		return fmt.Errorf("peerscore: load: %w", err)
+	}
+	peers, err := decodeState(data)
+	if err != nil {
+		return err
+	}
+	s.restore(peers)
+	return nil
+}
+
+// restore adds checked peers; it cannot fail.
+func (s *Scorer) restore(peers []restoredPeer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	longest := addSat(now, s.rules.retainScore)
+	var restored, expired, known int
+	for i := range peers {
+		rp := &peers[i]
+		if s.peers.get(rp.id) != nil {
+			known++
+			continue
+		}
+		expire := rp.expires.Sub(s.base) // wall clock: rp.expires has no monotonic reading
+		if now > expire {
+			expired++
+			continue
+		}
+		expire = min(expire, longest)
+		ps := &peerState{
+			id:        rp.id,
+			expire:    expire,
+			behaviour: rp.behaviour,
+			slow:      rp.slow,
+		}
+		for _, t := range rp.topics {
+			r, ok := s.topics[t.Topic]
+			if !ok || ps.findTopic(r.index) != nil {
+				continue
+			}
+			ts := topicStats{
+				topic:   r.index,
+				first:   math.Min(t.First, r.firstCap),
+				mesh:    math.Min(t.Mesh, r.meshCap),
+				failure: t.Failure,
+				invalid: t.Invalid,
+			}
+			ts.score = r.breakdown(&ts).total
+			ps.topics = append(ps.topics, ts)
+		}
+		// Not setIPs: these addresses were counted before the restart, and
+		// restoring them is no new colocation charge in Stats. The score is
+		// published before the peer is added, so that Score, which takes
+		// no lock, never sees it half restored.
+		affected, _ := s.ips.set(ps, rp.ips)
+		s.publish(ps)
+		s.peers.add(ps)
+		for _, other := range affected {
+			s.publish(other)
+		}
+		restored++
+	}
+	s.logger.Debug("loaded saved scores", "restored", restored, "expired", expired, "already_known", known)
+}
+
+// SaveFile saves the scorer's state (see Save) to the file at path,
+// atomically: it writes a temporary file in the same directory, syncs it
+// to disk, renames it over path and syncs the directory. A crash at any
+// point leaves either the old file or the new one, never a mix; on error
+// the temporary file is removed and path is untouched. The file is created
+// with mode 0600.
+func (s *Scorer) SaveFile(path string) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	data, err := encodeState(s.saveState())
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("peerscore: save %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+			err = fmt.Errorf("peerscore: save %s: %w", path, err)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable. Windows cannot open a directory
+// for syncing, and its renames need no such step.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// LoadFile loads the state file at path (see Load). A missing file is an
+// error that satisfies errors.Is(err, fs.ErrNotExist), which a node
+// starting for the first time can ignore:
+//
+//	if err := s.LoadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+//		return err
+//	}
+//
+// A file that is not a valid state gives an error wrapping ErrInvalidState,
+// and the scorer is left unchanged.
+func (s *Scorer) LoadFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("peerscore: load: %w", err)
+	}
+	defer f.Close()
+	if err := s.Load(f); err != nil {
+		return fmt.Errorf("%w (file %s)", err, path)
+	}
+	return nil
+}
