@@ -1,0 +1,507 @@
+package peerscore_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// A peer whose score (from a real Scorer plugged into a real GossipSub
+// router) is below the minimum is disconnected within one check interval,
+// cannot reconnect in either direction while banned, and can once the ban
+// has expired; a peer above the minimum stays throughout.
+func TestMonitorBansLowScorePeer(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		const us, bad, good = 0, 1, 2
+		net := newMonNet(t, 3)
+		hUs, hBad, hGood := net.hosts[us], net.hosts[bad], net.hosts[good]
+
+		app := newMonScores()
+		app.set(hBad.ID(), -1000)
+		app.set(hGood.ID(), 5)
+		scorer := monScoredRouter(t, ctx, hUs, app.get, 10*time.Minute)
+		monPlainRouter(t, ctx, hBad)
+		monPlainRouter(t, ctx, hGood)
+		require.NoError(t, net.connect(ctx, us, bad))
+		require.NoError(t, net.connect(ctx, us, good))
+		time.Sleep(time.Second) // the routers meet
+		require.Equal(t, -1000.0, scorer.Score(hBad.ID()))
+		require.Equal(t, 5.0, scorer.Score(hGood.ID()))
+
+		const interval, banFor = 10 * time.Second, 5 * time.Minute
+		bans := &monBans{}
+		mon, err := peerscore.NewMonitor(hUs, scorer.Score, net.gaters[us],
+			peerscore.WithMinScore(-50),
+			peerscore.WithCheckInterval(interval),
+			peerscore.WithBanDuration(banFor),
+			peerscore.WithOnBan(bans.onBan),
+		)
+		require.NoError(t, err)
+		start := time.Now()
+		mon.Start(ctx)
+		defer mon.Close()
+
+		time.Sleep(interval + 100*time.Millisecond)
+		require.False(t, net.connected(us, bad), "bad peer still connected after one interval")
+		require.True(t, net.connected(us, good), "good peer disconnected")
+
+		got := bans.get()
+		require.Len(t, got, 1)
+		require.Equal(t, hBad.ID(), got[0].peer)
+		require.Equal(t, -1000.0, got[0].score)
+		// Two peers, one check every interval/2: the bad one was checked at
+		// one of these two moments.
+		require.Contains(t, []time.Time{start.Add(interval/2 + banFor), start.Add(interval + banFor)}, got[0].until)
+		until, ok := net.gaters[us].Banned(hBad.ID())
+		require.True(t, ok)
+		require.Equal(t, got[0].until, until)
+
+		// While banned, neither side can connect, even with a good score.
+		app.set(hBad.ID(), 0)
+		net.requireRefused(t, ctx, us, bad)
+		time.Sleep(time.Until(until) - 10*time.Second)
+		net.requireRefused(t, ctx, us, bad)
+
+		// Once the ban is over, the peer is welcome back, and stays.
+		time.Sleep(time.Until(until) + time.Second)
+		_, ok = net.gaters[us].Banned(hBad.ID())
+		require.False(t, ok)
+		require.NoError(t, net.connect(ctx, bad, us))
+		time.Sleep(2 * interval)
+		require.True(t, net.connected(us, bad), "unbanned peer with a good score disconnected")
+		require.True(t, net.connected(us, good))
+		require.Len(t, bans.get(), 1)
+	})
+}
+
+// Peers below the minimum that are protected (by a static list, or by the
+// connection manager) stay connected; so do peers exactly at the minimum
+// and above it. Only the unprotected bad peer goes.
+func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		const us, bad, static, tagged, atMin, good = 0, 1, 2, 3, 4, 5
+		net := newMonNet(t, 6)
+		id := func(i int) peer.ID { return net.hosts[i].ID() }
+		scores := newMonScores()
+		scores.set(id(bad), -1000)
+		scores.set(id(static), -1000)
+		scores.set(id(tagged), -1000)
+		scores.set(id(atMin), -50)
+		scores.set(id(good), 1)
+		for i := 1; i < len(net.hosts); i++ {
+			require.NoError(t, net.connect(ctx, us, i))
+		}
+		hUs := net.hosts[us]
+		hUs.ConnManager().Protect(id(tagged), "trusted")
+
+		var logs bytes.Buffer
+		var logMu sync.Mutex
+		logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		bans := &monBans{}
+		const interval = 10 * time.Second
+		mon, err := peerscore.NewMonitor(hUs, scores.Score, net.gaters[us],
+			peerscore.WithMinScore(-50),
+			peerscore.WithCheckInterval(interval),
+			peerscore.WithProtected(func(p peer.ID) bool { return p == id(static) }),
+			peerscore.WithProtected(func(p peer.ID) bool { return hUs.ConnManager().IsProtected(p, "") }),
+			peerscore.WithOnBan(bans.onBan),
+			peerscore.WithMonitorLogger(logger),
+		)
+		require.NoError(t, err)
+		mon.Start(ctx)
+		defer mon.Close()
+
+		time.Sleep(2*interval + 100*time.Millisecond)
+		require.False(t, net.connected(us, bad), "unprotected bad peer still connected")
+		for _, i := range []int{static, tagged, atMin, good} {
+			require.True(t, net.connected(us, i), "peer %d disconnected", i)
+			_, banned := net.gaters[us].Banned(id(i))
+			require.False(t, banned, "peer %d banned", i)
+		}
+		got := bans.get()
+		require.Len(t, got, 1)
+		require.Equal(t, id(bad), got[0].peer)
+		require.Equal(t, []peer.ID{id(bad)}, mapKeys(net.gaters[us].Bans()))
+
+		logMu.Lock()
+		out := logs.String()
+		logMu.Unlock()
+		require.Contains(t, out, "banned peer below minimum score")
+		require.Contains(t, out, "protected peer below minimum score not banned")
+	})
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func mapKeys[V any](m map[peer.ID]V) []peer.ID {
+	var ks []peer.ID
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// With WithBanForRetainScore, the ban lasts the scorer's RetainScore rather
+// than the ban duration: the peer is kept out for as long as the scorer
+// holds its score, and the two end together.
+func TestMonitorBanForRetainScore(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		const us, bad = 0, 1
+		net := newMonNet(t, 2)
+		hUs, hBad := net.hosts[us], net.hosts[bad]
+		app := newMonScores()
+		app.set(hBad.ID(), -1000)
+		const retain = 20 * time.Minute
+		scorer := monScoredRouter(t, ctx, hUs, app.get, retain)
+		monPlainRouter(t, ctx, hBad)
+		require.NoError(t, net.connect(ctx, us, bad))
+		time.Sleep(time.Second)
+		require.Equal(t, -1000.0, scorer.Score(hBad.ID()))
+
+		const interval = 10 * time.Second
+		bans := &monBans{}
+		mon, err := peerscore.NewMonitor(hUs, scorer.Score, net.gaters[us],
+			peerscore.WithMinScore(-50),
+			peerscore.WithCheckInterval(interval),
+			peerscore.WithBanDuration(time.Minute), // overridden
+			peerscore.WithBanForRetainScore(retain),
+			peerscore.WithOnBan(bans.onBan),
+		)
+		require.NoError(t, err)
+		start := time.Now()
+		mon.Start(ctx)
+		defer mon.Close()
+
+		time.Sleep(interval + 100*time.Millisecond)
+		require.False(t, net.connected(us, bad))
+		got := bans.get()
+		require.Len(t, got, 1)
+		require.Equal(t, start.Add(interval+retain), got[0].until)
+
+		// Past the ban duration, still banned; and the scorer still holds
+		// the disconnected peer's bad score.
+		time.Sleep(2 * time.Minute)
+		net.requireRefused(t, ctx, us, bad)
+		_, retained := scorer.Snapshot(hBad.ID())
+		require.True(t, retained)
+		require.Equal(t, -1000.0, scorer.Score(hBad.ID()))
+
+		// Just before the ban ends the scorer still has the peer; just
+		// after, it has forgotten it and the gater lets it in.
+		app.set(hBad.ID(), 0)
+		time.Sleep(time.Until(got[0].until) - 3*time.Second)
+		net.requireRefused(t, ctx, us, bad)
+		_, retained = scorer.Snapshot(hBad.ID())
+		require.True(t, retained)
+		time.Sleep(time.Until(got[0].until) + 2*time.Second)
+		_, retained = scorer.Snapshot(hBad.ID())
+		require.False(t, retained, "scorer still retains the peer after its ban")
+		require.NoError(t, net.connect(ctx, bad, us))
+		time.Sleep(time.Second)
+		require.True(t, net.connected(us, bad))
+	})
+}
+
+// With N connected peers and interval I, the checks are evenly spread: one
+// every I/N, and each peer checked once per interval.
+func TestMonitorSpreadsChecks(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		const n = 5
+		net := newMonNet(t, n+1)
+		for i := 1; i <= n; i++ {
+			require.NoError(t, net.connect(ctx, 0, i))
+		}
+		scores := newMonScores()
+		const interval = 10 * time.Second
+		mon, err := peerscore.NewMonitor(net.hosts[0], scores.Score, net.gaters[0], peerscore.WithCheckInterval(interval))
+		require.NoError(t, err)
+		start := time.Now()
+		mon.Start(ctx)
+		defer mon.Close()
+
+		const rounds = 3
+		time.Sleep(rounds*interval + time.Millisecond)
+		require.NoError(t, mon.Close())
+		all := scores.allCallTimes()
+		require.Len(t, all, rounds*n)
+		step := interval / n
+		for i, at := range all {
+			require.Equal(t, start.Add(time.Duration(i+1)*step), at, "check %d", i)
+		}
+		for i := 1; i <= n; i++ {
+			ts := scores.callTimes(net.hosts[i].ID())
+			require.Len(t, ts, rounds, "peer %d", i)
+			for k := 1; k < len(ts); k++ {
+				gap := ts[k].Sub(ts[k-1])
+				// Each round walks a fresh list, whose order may differ.
+				require.True(t, gap >= step && gap <= 2*interval-step, "peer %d: gap %v", i, gap)
+			}
+		}
+	})
+}
+
+// With more peers than the interval has wake-ups, the Monitor checks an
+// even batch per wake-up (every 10ms) and still checks every peer once per
+// interval.
+func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		peers := fakeMonPeers(2000)
+		h := newFakeMonHost(peers...)
+		scores := newMonScores()
+		const interval = time.Second
+		mon, err := peerscore.NewMonitor(h, scores.Score, peerscore.NewGater(), peerscore.WithCheckInterval(interval))
+		require.NoError(t, err)
+		start := time.Now()
+		mon.Start(context.Background())
+		const rounds = 3
+		time.Sleep(rounds*interval + time.Millisecond)
+		require.NoError(t, mon.Close())
+
+		for _, p := range peers {
+			require.Len(t, scores.callTimes(p), rounds)
+		}
+		perTime := map[time.Time]int{}
+		for _, at := range scores.allCallTimes() {
+			perTime[at]++
+		}
+		const wakeups = 100 // interval / 10ms
+		require.Len(t, perTime, rounds*wakeups)
+		for i := 1; i <= rounds*wakeups; i++ {
+			require.Equal(t, len(peers)/wakeups, perTime[start.Add(time.Duration(i)*interval/wakeups)], "wake-up %d", i)
+		}
+	})
+}
+
+// A peer that connects while the Monitor runs is checked within two
+// intervals; one that connects when there were no peers at all, too.
+func TestMonitorChecksNewPeers(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		peers := fakeMonPeers(3)
+		h := newFakeMonHost()
+		scores := newMonScores()
+		for _, p := range peers {
+			scores.set(p, -1000)
+		}
+		g := peerscore.NewGater()
+		const interval = 10 * time.Second
+		mon, err := peerscore.NewMonitor(h, scores.Score, g, peerscore.WithCheckInterval(interval))
+		require.NoError(t, err)
+		mon.Start(context.Background())
+		defer mon.Close()
+
+		time.Sleep(3 * time.Second)
+		joined := time.Now()
+		h.net.setPeers(peers[:1])
+		time.Sleep(2 * interval)
+		require.Equal(t, peers[:1], h.net.closedPeers())
+		require.LessOrEqual(t, scores.callTimes(peers[0])[0].Sub(joined), 2*interval)
+
+		time.Sleep(interval / 4)
+		joined = time.Now()
+		h.net.setPeers(peers[1:])
+		time.Sleep(2 * interval)
+		require.ElementsMatch(t, peers, h.net.closedPeers())
+		for _, p := range peers[1:] {
+			require.LessOrEqual(t, scores.callTimes(p)[0].Sub(joined), 2*interval)
+			_, banned := g.Banned(p)
+			require.True(t, banned)
+		}
+	})
+}
+
+// The decision for one peer, by its score: below the minimum is banned,
+// at it or above or NaN is not; and the ban reported is the one in force,
+// which an earlier, longer ban is not shortened by.
+func TestMonitorDecision(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		score    float64
+		priorBan time.Duration // from the start, before the check
+		wantBan  bool
+	}{
+		{name: "below", score: -100.5, wantBan: true},
+		{name: "at minimum", score: peerscore.DefaultMonitorMinScore},
+		{name: "above", score: 3},
+		{name: "NaN", score: math.NaN()},
+		{name: "-Inf", score: math.Inf(-1), wantBan: true},
+		{name: "already banned longer", score: -1000, priorBan: 24 * time.Hour, wantBan: true},
+		{name: "already banned shorter", score: -1000, priorBan: time.Minute, wantBan: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			monSynctest(t, func(t *testing.T) {
+				p := fakeMonPeers(1)[0]
+				h := newFakeMonHost(p)
+				g := peerscore.NewGater()
+				start := time.Now()
+				if tc.priorBan > 0 {
+					g.Ban(p, start.Add(tc.priorBan))
+				}
+				bans := &monBans{}
+				mon, err := peerscore.NewMonitor(h, func(peer.ID) float64 { return tc.score }, g, peerscore.WithOnBan(bans.onBan))
+				require.NoError(t, err)
+				mon.Start(context.Background())
+				time.Sleep(peerscore.DefaultCheckInterval + time.Millisecond) // one peer: checked at the end of the interval
+				require.NoError(t, mon.Close())
+				if !tc.wantBan {
+					require.Empty(t, bans.get())
+					require.Empty(t, h.net.closedPeers())
+					return
+				}
+				want := start.Add(peerscore.DefaultCheckInterval + peerscore.DefaultBanDuration)
+				if prior := start.Add(tc.priorBan); prior.After(want) {
+					want = prior
+				}
+				got := bans.get()
+				require.Len(t, got, 1)
+				require.Equal(t, p, got[0].peer)
+				require.Equal(t, want, got[0].until)
+				until, ok := g.Banned(p)
+				require.True(t, ok)
+				require.Equal(t, want, until)
+				require.Equal(t, []peer.ID{p}, h.net.closedPeers())
+			})
+		})
+	}
+}
+
+// Start and Close may be called in any order, any number of times; no
+// goroutine is left behind (synctest would report it).
+func TestMonitorStartCloseIdempotent(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		p := fakeMonPeers(1)[0]
+		const interval = time.Second
+		newMon := func() (*peerscore.Monitor, *monScores) {
+			s := newMonScores()
+			m, err := peerscore.NewMonitor(newFakeMonHost(p), s.Score, peerscore.NewGater(), peerscore.WithCheckInterval(interval))
+			require.NoError(t, err)
+			return m, s
+		}
+
+		// Close before Start; Start after Close does nothing.
+		m, s := newMon()
+		require.NoError(t, m.Close())
+		require.NoError(t, m.Close())
+		m.Start(context.Background())
+		time.Sleep(3 * interval)
+		require.Empty(t, s.callTimes(p))
+
+		// Start twice runs one loop; Close twice.
+		m, s = newMon()
+		m.Start(context.Background())
+		m.Start(context.Background())
+		time.Sleep(3*interval + time.Millisecond)
+		require.Len(t, s.callTimes(p), 3)
+		require.NoError(t, m.Close())
+		require.NoError(t, m.Close())
+		time.Sleep(3 * interval)
+		require.Len(t, s.callTimes(p), 3)
+		m.Start(context.Background())
+		time.Sleep(3 * interval)
+		require.Len(t, s.callTimes(p), 3)
+
+		// Cancelling the context stops it too; Close then returns.
+		m, s = newMon()
+		ctx, cancel := context.WithCancel(context.Background())
+		m.Start(ctx)
+		time.Sleep(interval + time.Millisecond)
+		cancel()
+		time.Sleep(3 * interval)
+		require.Len(t, s.callTimes(p), 1)
+		require.NoError(t, m.Close())
+	})
+}
+
+func TestNewMonitorErrors(t *testing.T) {
+	h := newFakeMonHost()
+	score := func(peer.ID) float64 { return 0 }
+	g := peerscore.NewGater()
+	for _, tc := range []struct {
+		name  string
+		h     *fakeMonHost
+		score func(peer.ID) float64
+		g     *peerscore.Gater
+		opt   peerscore.MonitorOption
+	}{
+		{name: "nil host", score: score, g: g},
+		{name: "nil score", h: h, g: g},
+		{name: "nil gater", h: h, score: score},
+		{name: "NaN minimum", h: h, score: score, g: g, opt: peerscore.WithMinScore(math.NaN())},
+		{name: "zero ban", h: h, score: score, g: g, opt: peerscore.WithBanDuration(0)},
+		{name: "negative ban", h: h, score: score, g: g, opt: peerscore.WithBanDuration(-time.Second)},
+		{name: "zero retain", h: h, score: score, g: g, opt: peerscore.WithBanForRetainScore(0)},
+		{name: "zero interval", h: h, score: score, g: g, opt: peerscore.WithCheckInterval(0)},
+		{name: "nil protected", h: h, score: score, g: g, opt: peerscore.WithProtected(nil)},
+		{name: "nil on ban", h: h, score: score, g: g, opt: peerscore.WithOnBan(nil)},
+		{name: "nil logger", h: h, score: score, g: g, opt: peerscore.WithMonitorLogger(nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []peerscore.MonitorOption
+			if tc.opt != nil {
+				opts = append(opts, tc.opt)
+			}
+			var err error
+			if tc.h == nil {
+				_, err = peerscore.NewMonitor(nil, tc.score, tc.g, opts...)
+			} else {
+				_, err = peerscore.NewMonitor(tc.h, tc.score, tc.g, opts...)
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "peerscore:")
+		})
+	}
+	_, err := peerscore.NewMonitor(h, score, g)
+	require.NoError(t, err)
+}
+
+// The Gater on its own, with real hosts: a banned peer cannot connect in
+// either direction, and can again after Unban or once the ban expires.
+func TestGaterRealHosts(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		net := newMonNet(t, 2)
+		g := net.gaters[0]
+		other := net.hosts[1].ID()
+
+		g.Ban(other, time.Now().Add(time.Hour))
+		net.requireRefused(t, ctx, 0, 1)
+		g.Unban(other)
+		require.NoError(t, net.connect(ctx, 0, 1))
+		require.True(t, net.connected(0, 1))
+
+		require.NoError(t, net.hosts[0].Network().ClosePeer(other))
+		time.Sleep(time.Second)
+		g.Ban(other, time.Now().Add(time.Minute))
+		net.requireRefused(t, ctx, 0, 1)
+		time.Sleep(time.Minute)
+		require.NoError(t, net.connect(ctx, 1, 0))
+		time.Sleep(time.Second)
+		require.True(t, net.connected(0, 1))
+	})
+}
