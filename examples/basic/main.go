@@ -1,0 +1,49 @@
+// Command basic wires peerscore into a GossipSub router: host, scorer, router, loop.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore"
+)
+
+func main() {
+	ctx := context.Background()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	check(err)
+	defer h.Close()
+
+	params := &peerscore.Params{ // your topics go in Topics; see EthereumPreset and DeriveParams
+		AppSpecificScore: func(peer.ID) float64 { return 0 },
+		DecayInterval:    time.Second,
+		DecayToZero:      0.01,
+		RetainScore:      time.Hour,
+	}
+	scorer, err := peerscore.New(params, peerscore.WithHost(h))
+	check(err)
+	scorer.Start(ctx)
+	defer scorer.Close()
+
+	opts, err := scorer.GossipSubOptions(&peerscore.Thresholds{
+		GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
+	})
+	check(err)
+	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
+	check(err)
+	_, err = ps.Join("/example/1")
+	check(err)
+	fmt.Println("scoring peers of", h.ID(), "- a stranger scores", scorer.Score("stranger"))
+}
+
+func check(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
