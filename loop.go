@@ -23,7 +23,8 @@ type loopState struct {
 // Start runs the background loop until ctx is done or Close is called: a
 // Refresh every DecayInterval, the router penalties' check of IWANT
 // promises every router heartbeat, a re-read of peers' IP addresses from
-// the host every minute, and the WithInspect callback if one was given. It
+// the host every minute, and the WithInspect and WithThresholdEvents
+// callbacks if they were given. It
 // returns at once. Calling it again, or after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
 	l := &s.loop
@@ -37,6 +38,9 @@ func (s *Scorer) Start(ctx context.Context) {
 	l.wg.Go(func() { s.maintain(ctx) })
 	if l.inspect != nil {
 		l.wg.Go(func() { s.inspectEvery(ctx) })
+	}
+	if s.events != nil {
+		l.wg.Go(func() { s.watchThresholds(ctx) })
 	}
 }
 

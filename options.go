@@ -26,6 +26,7 @@ type config struct {
 	ipRefresh     time.Duration
 	router        routerTimings
 	routerOff     bool
+	events        *eventWatch
 }
 
 // DefaultMaxDeliveryRecords is how many message delivery records a Scorer

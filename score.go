@@ -28,6 +28,7 @@ type Scorer struct {
 	ips        *ipTracker
 	router     *routerPenalties
 	counters   counters
+	events     *eventWatch // nil unless WithThresholdEvents
 
 	// base anchors the scorer's clock: times are kept as durations since
 	// base, which reads the monotonic clock and fits in eight bytes.
@@ -141,6 +142,7 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	s.ips = newIPTracker(s.rules.whitelist, s.rules.colocationThreshold)
 	s.counters.lateDuplicates = make(map[string]uint64)
 	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
+	s.events = cfg.events
 	s.loop.inspect = cfg.inspect
 	s.loop.inspectPeriod = cfg.inspectPeriod
 	s.loop.ipRefresh = cfg.ipRefresh
@@ -263,6 +265,9 @@ func (s *Scorer) forget(ps *peerState) {
 	}
 	s.peers.remove(ps)
 	ps.forgotten = true
+	if s.events != nil {
+		s.events.mark(ps.id) // ends its tracking
+	}
 }
 
 func (ps *peerState) findTopic(idx int32) *topicStats {
@@ -300,6 +305,9 @@ func (s *Scorer) rescore(ps *peerState, ts *topicStats) {
 // Every change to a score input ends here.
 func (s *Scorer) publish(ps *peerState) {
 	ps.cache.store(s.topicsTerm(ps), s.colocationTerm(ps), s.behaviourTerm(ps))
+	if s.events != nil {
+		s.events.mark(ps.id)
+	}
 }
 
 // topicsTerm sums the topics' contributions and applies TopicScoreCap, which

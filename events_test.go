@@ -1,0 +1,232 @@
+package peerscore_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// eventLog collects threshold events with the fake time they arrived.
+type eventLog struct {
+	mu     sync.Mutex
+	events []peerscore.ThresholdEvent
+	at     []time.Time
+}
+
+func (l *eventLog) add(e peerscore.ThresholdEvent) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+	l.at = append(l.at, time.Now())
+}
+
+func (l *eventLog) take() ([]peerscore.ThresholdEvent, []time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, at := l.events, l.at
+	l.events, l.at = nil, nil
+	return e, at
+}
+
+func eventThresholds() *peerscore.Thresholds {
+	return &peerscore.Thresholds{
+		GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
+		AcceptPXThreshold: 100, OpportunisticGraftThreshold: 1,
+	}
+}
+
+// eventParams: one invalid message costs 100 (-100·1²), two cost 400; the
+// counter halves every second, so a peer climbs back through the
+// thresholds within seconds.
+func eventParams(app func(peer.ID) float64) *peerscore.Params {
+	return &peerscore.Params{
+		Topics: map[string]*peerscore.TopicParams{"t": {
+			TopicWeight:                    1,
+			TimeInMeshQuantum:              time.Second,
+			InvalidMessageDeliveriesWeight: -100,
+			InvalidMessageDeliveriesDecay:  0.5,
+		}},
+		AppSpecificScore:  app,
+		AppSpecificWeight: 1,
+		DecayInterval:     time.Second,
+		DecayToZero:       0.01,
+		RetainScore:       time.Minute,
+	}
+}
+
+func invalidMsg(from peer.ID, id string) *pubsub.Message {
+	topic := "t"
+	return &pubsub.Message{Message: &pb.Message{Topic: &topic}, ID: id, ReceivedFrom: from}
+}
+
+func TestThresholdEventsFallAndRecover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log eventLog
+		zero := func(peer.ID) float64 { return 0 }
+		var s *peerscore.Scorer
+		s, err := peerscore.New(eventParams(zero), peerscore.WithThresholdEvents(eventThresholds(), func(e peerscore.ThresholdEvent) {
+			// The callback holds no lock of the scorer: calling back in must not deadlock.
+			_, _ = s.Snapshot(e.Peer)
+			log.add(e)
+		}))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.Start(ctx)
+		defer s.Close()
+
+		bad := peer.ID("bad")
+		s.OnNewOutboundStream(bad, "/meshsub/1.1.0")
+		time.Sleep(100 * time.Millisecond) // off the decay tick
+		start := time.Now()
+		s.ValidateMessage(invalidMsg(bad, "m1"))
+		s.RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed) // counter 1: -100
+		synctest.Wait()
+
+		events, at := log.take()
+		require.Len(t, events, 4, "zero, gossip, publish and graylist, in that order")
+		want := []peerscore.Threshold{peerscore.ThresholdZero, peerscore.ThresholdGossip, peerscore.ThresholdPublish, peerscore.ThresholdGraylist}
+		levels := []float64{0, -10, -50, -80}
+		for i, e := range events {
+			assert.Equal(t, want[i], e.Threshold)
+			assert.Equal(t, levels[i], e.Level)
+			assert.True(t, e.Down)
+			assert.Equal(t, bad, e.Peer)
+			assert.Equal(t, 0.0, e.Old)
+			assert.Equal(t, -100.0, e.New)
+			assert.Equal(t, peerscore.ComponentInvalidMessages, e.Reason)
+			assert.Equal(t, -100.0, e.ReasonValue)
+			assert.Equal(t, start, at[i], "an event's crossing is reported at once")
+		}
+
+		// The counter halves each second: 0.5 → -25 (up through graylist
+		// and publish), 0.25 → -6.25 (up through gossip), 0.125 → -1.5625,
+		// 0.0625, 0.03125, 0.015625 → then below DecayToZero: 0 (up through zero).
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		events, at = log.take()
+		require.Len(t, events, 4)
+		assert.Equal(t, []peerscore.Threshold{peerscore.ThresholdGraylist, peerscore.ThresholdPublish, peerscore.ThresholdGossip, peerscore.ThresholdZero},
+			[]peerscore.Threshold{events[0].Threshold, events[1].Threshold, events[2].Threshold, events[3].Threshold})
+		for _, e := range events {
+			assert.False(t, e.Down)
+		}
+		assert.Equal(t, -100.0, events[0].Old)
+		assert.Equal(t, -25.0, events[0].New)
+		assert.Equal(t, -25.0, events[2].Old)
+		assert.Equal(t, -6.25, events[2].New)
+		assert.Equal(t, 0.0, events[3].New)
+		// Each is reported within one DecayInterval of the Refresh that caused it.
+		assert.Equal(t, start.Add(900*time.Millisecond), at[0], "first decay tick after the rejection")
+		assert.Equal(t, start.Add(1900*time.Millisecond), at[2])
+		assert.Equal(t, start.Add(6900*time.Millisecond), at[3], "0.5^7 = 0.0078 < DecayToZero at the seventh tick")
+	})
+}
+
+// A crossing caused by the application's score alone, with no event, shows
+// within one DecayInterval.
+func TestThresholdEventsFromAppScore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var app atomic.Value
+		app.Store(0.0)
+		var log eventLog
+		s, err := peerscore.New(eventParams(func(peer.ID) float64 { return app.Load().(float64) }),
+			peerscore.WithThresholdEvents(eventThresholds(), log.add))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.Start(ctx)
+		defer s.Close()
+		p := peer.ID("trusted")
+		s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+		synctest.Wait()
+		events, _ := log.take()
+		assert.Empty(t, events, "a new peer at 0 crosses nothing")
+
+		app.Store(150.0) // reaches accept PX (100)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		events, _ = log.take()
+		require.Len(t, events, 1)
+		assert.Equal(t, peerscore.ThresholdAcceptPX, events[0].Threshold)
+		assert.False(t, events[0].Down)
+		assert.Equal(t, 150.0, events[0].New)
+		assert.Equal(t, peerscore.ComponentAppSpecific, events[0].Reason)
+
+		app.Store(-20.0) // down through accept PX, zero and gossip
+		time.Sleep(time.Second)
+		synctest.Wait()
+		events, _ = log.take()
+		require.Len(t, events, 3)
+		assert.Equal(t, peerscore.ThresholdAcceptPX, events[0].Threshold)
+		assert.Equal(t, peerscore.ThresholdZero, events[1].Threshold)
+		assert.Equal(t, peerscore.ThresholdGossip, events[2].Threshold)
+		for _, e := range events {
+			assert.True(t, e.Down)
+			assert.Equal(t, 150.0, e.Old)
+			assert.Equal(t, -20.0, e.New)
+		}
+	})
+}
+
+// Events stop with Close, and a forgotten peer's tracking ends quietly.
+func TestThresholdEventsForgottenAndClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log eventLog
+		s, err := peerscore.New(eventParams(func(peer.ID) float64 { return 0 }),
+			peerscore.WithThresholdEvents(eventThresholds(), log.add))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.Start(ctx)
+		bad := peer.ID("bad")
+		s.OnNewOutboundStream(bad, "/meshsub/1.1.0")
+		s.ValidateMessage(invalidMsg(bad, "m1"))
+		s.RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed)
+		synctest.Wait()
+		events, _ := log.take()
+		require.Len(t, events, 4)
+
+		s.OnClosedOutboundStream(bad) // retained: frozen at -100
+		time.Sleep(61 * time.Second)  // RetainScore passes: forgotten
+		synctest.Wait()
+		_, known := s.Snapshot(bad)
+		require.False(t, known)
+		events, _ = log.take()
+		assert.Empty(t, events, "forgetting a peer is not a crossing")
+
+		require.NoError(t, s.Close())
+		s.OnNewOutboundStream(bad, "/meshsub/1.1.0")
+		s.ValidateMessage(invalidMsg(bad, "m2"))
+		s.RejectMessage(invalidMsg(bad, "m2"), pubsub.RejectValidationFailed)
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		events, _ = log.take()
+		assert.Empty(t, events, "no events after Close")
+	})
+}
+
+func TestThresholdEventsOptionErrors(t *testing.T) {
+	p := eventParams(func(peer.ID) float64 { return 0 })
+	_, err := peerscore.New(p, peerscore.WithThresholdEvents(nil, func(peerscore.ThresholdEvent) {}))
+	assert.Error(t, err)
+	_, err = peerscore.New(p, peerscore.WithThresholdEvents(eventThresholds(), nil))
+	assert.Error(t, err)
+	bad := eventThresholds()
+	bad.GossipThreshold = 5
+	_, err = peerscore.New(p, peerscore.WithThresholdEvents(bad, func(peerscore.ThresholdEvent) {}))
+	var pe *peerscore.ParamError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "GossipThreshold", pe.Field)
+}
