@@ -1,0 +1,200 @@
+// Command monitor shows peerscore run as an operator would: Prometheus
+// metrics served on a local port, threshold events logged, a monitor that
+// bans a peer whose score falls too low (its connection closed, reconnects
+// refused by the gater), and the bad peer's score saved and restored
+// across a "restart".
+//
+// It builds a small network of real go-libp2p hosts on a simulated network
+// in this process: an observer, a few honest peers, and one peer that
+// publishes invalid messages. It ends by itself.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/testnet"
+)
+
+const topicName = "/demo/blocks"
+
+var thresholds = &peerscore.Thresholds{
+	GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
+	AcceptPXThreshold: 100, OpportunisticGraftThreshold: 1,
+}
+
+func params() *peerscore.Params {
+	return &peerscore.Params{
+		Topics: map[string]*peerscore.TopicParams{topicName: {
+			TopicWeight:                    1,
+			TimeInMeshWeight:               0.01,
+			TimeInMeshQuantum:              time.Second,
+			TimeInMeshCap:                  100,
+			FirstMessageDeliveriesWeight:   1,
+			FirstMessageDeliveriesDecay:    0.9,
+			FirstMessageDeliveriesCap:      10,
+			InvalidMessageDeliveriesWeight: -100,
+			InvalidMessageDeliveriesDecay:  0.999,
+		}},
+		AppSpecificScore: func(peer.ID) float64 { return 0 },
+		DecayInterval:    time.Second,
+		DecayToZero:      0.01,
+		RetainScore:      time.Hour,
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		log.Fatal(err)
+	}
+	return v
+}
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "address to serve /metrics on")
+	flag.Parse()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	nw := testnet.New(time.Millisecond)
+	defer nw.Close()
+	gater := peerscore.NewGater() // before the host, before the scorer
+	observer := must(nw.AddHost(testnet.PublicIP(1), 8000, libp2p.ConnectionGater(gater)))
+	var honest []host.Host
+	for i := 0; i < 4; i++ {
+		honest = append(honest, must(nw.AddHost(testnet.PublicIP(i+2), 8000)))
+	}
+	spammer := must(nw.AddHost("66.66.66.66", 8000))
+	nw.Start()
+
+	// The observer: scorer, router, metrics, threshold events, monitor.
+	scorer := must(peerscore.New(params(), peerscore.WithHost(observer),
+		peerscore.WithThresholdEvents(thresholds, func(e peerscore.ThresholdEvent) {
+			dir := "rose to"
+			if e.Down {
+				dir = "fell below"
+			}
+			fmt.Printf("event    %s %s %s (%.0f): score %.1f -> %.1f, because of %s\n",
+				short(e.Peer), dir, e.Threshold, e.Level, e.Old, e.New, e.Reason)
+		})))
+	scorer.Start(ctx)
+	defer scorer.Close()
+	router := must(pubsub.NewGossipSub(ctx, observer, must(scorer.GossipSubOptions(thresholds))...))
+	rejectBad := func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+		if bytes.HasPrefix(m.Data, []byte("bad")) {
+			return pubsub.ValidationReject
+		}
+		return pubsub.ValidationAccept
+	}
+	if err := router.RegisterTopicValidator(topicName, rejectBad); err != nil {
+		log.Fatal(err)
+	}
+	must(must(router.Join(topicName)).Subscribe())
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(must(peerscore.NewMetrics(scorer, thresholds)))
+	ln := must(net.Listen("tcp", *listen))
+	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	fmt.Printf("metrics  http://%s/metrics\n", ln.Addr())
+
+	monitor := must(peerscore.NewMonitor(observer, scorer.Score, gater,
+		peerscore.WithMinScore(thresholds.GraylistThreshold),
+		peerscore.WithBanForRetainScore(params().RetainScore),
+		peerscore.WithCheckInterval(2*time.Second),
+		peerscore.WithOnBan(func(p peer.ID, score float64, until time.Time) {
+			fmt.Printf("ban      %s at score %.1f until %s; connection closed\n", short(p), score, until.Format(time.TimeOnly))
+		})))
+	monitor.Start(ctx)
+	defer monitor.Close()
+
+	// The rest of the network: honest routers and the spammer.
+	var topics []*pubsub.Topic
+	for _, h := range append(honest, spammer) {
+		ps := must(pubsub.NewGossipSub(ctx, h))
+		t := must(ps.Join(topicName))
+		must(t.Subscribe())
+		topics = append(topics, t)
+		if err := testnet.Connect(ctx, h, observer); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Printf("network  observer %s, %d honest peers, spammer %s\n\n", short(observer.ID()), len(honest), short(spammer.ID()))
+	time.Sleep(2 * time.Second)
+
+	for i := 0; i < 20; i++ {
+		_ = topics[i%len(honest)].Publish(ctx, []byte(fmt.Sprintf("honest-%d", i)))
+		if i == 5 {
+			_ = topics[len(honest)].Publish(ctx, []byte("bad-1"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+
+	_ = testnet.Connect(ctx, spammer, observer) // the gater turns it away
+	time.Sleep(500 * time.Millisecond)
+	fmt.Printf("redial   spammer dials the observer while banned: connected=%v\n",
+		observer.Network().Connectedness(spammer.ID()) == network.Connected)
+
+	fmt.Println("\nscrape   (selected lines)")
+	scrape(ln.Addr().String(), "peerscore_peers{", "peerscore_penalties_total{reason=\"invalid_message\"}",
+		"peerscore_component_contribution{component=\"p4\"}", "peerscore_peers_retained")
+
+	restart(scorer, spammer.ID())
+}
+
+func scrape(addr string, prefixes ...string) {
+	resp := must(http.Get("http://" + addr + "/metrics"))
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		for _, p := range prefixes {
+			if strings.HasPrefix(sc.Text(), p) {
+				fmt.Println("  " + sc.Text())
+			}
+		}
+	}
+}
+
+// restart saves the scorer's retained scores, as a node does on shutdown,
+// and loads them into a new scorer, as it does at start.
+func restart(old *peerscore.Scorer, bad peer.ID) {
+	dir := must(os.MkdirTemp("", "peerscore-monitor-"))
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "scores")
+	if err := old.SaveFile(path); err != nil {
+		log.Fatal(err)
+	}
+	fresh := must(peerscore.New(params()))
+	if err := fresh.LoadFile(path); err != nil {
+		log.Fatal(err)
+	}
+	snap, ok := fresh.Snapshot(bad)
+	fmt.Printf("\nrestart  saved to %s and loaded into a new scorer: spammer known=%v score %.1f retained until %s\n",
+		filepath.Base(path), ok, snap.Score, snap.RetainedUntil.Format(time.TimeOnly))
+}
+
+func short(p peer.ID) string {
+	s := p.String()
+	return "…" + s[len(s)-6:]
+}
