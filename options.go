@@ -118,12 +118,22 @@ func WithInspect(fn any, period time.Duration) Option {
 		if period <= 0 {
 			return fmt.Errorf("peerscore: WithInspect: period %v is not positive", period)
 		}
+		nilFunc := errors.New("peerscore: WithInspect: nil callback")
 		switch f := fn.(type) {
 		case func(map[peer.ID]float64):
+			if f == nil {
+				return nilFunc
+			}
 			c.inspect = func(s *Scorer) { f(s.scores()) }
 		case func(map[peer.ID]*pubsub.PeerScoreSnapshot):
+			if f == nil {
+				return nilFunc
+			}
 			c.inspect = func(s *Scorer) { f(pubsubSnapshots(s.Snapshots())) }
 		case func(map[peer.ID]Snapshot):
+			if f == nil {
+				return nilFunc
+			}
 			c.inspect = func(s *Scorer) { f(s.Snapshots()) }
 		default:
 			return fmt.Errorf("peerscore: WithInspect: unsupported callback type %T", fn)

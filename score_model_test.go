@@ -1,0 +1,343 @@
+package peerscore_test
+
+// The reference model of score_property_test.go: the score function as the
+// gossipsub v1.1 specification and go-libp2p-pubsub v0.17.0 define it, kept
+// as plain maps and recomputed from scratch on every question, with no
+// caching and no cleverness. Where peerscore chose to differ from pubsub,
+// the model follows peerscore's documented choice:
+//   - PRUNE and disconnect clear the P3 activation (API.md, difference 1);
+//   - a NaN application score counts as 0 (API.md, difference 2);
+//   - AddPenalty ignores counts below 1 (pubsub would add them);
+//   - delivery records are dropped by the first Refresh after SeenMsgTTL
+//     (pubsub drops them in a GC that runs once a minute).
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore"
+)
+
+// Delivery states in the model.
+const (
+	scPending = iota
+	scValid
+	scInvalid
+	scIgnored
+	scThrottled
+)
+
+type scModelTopic struct {
+	inMesh, active                bool
+	grafted, meshTime             time.Duration
+	first, mesh, failure, invalid float64
+}
+
+type scModelPeer struct {
+	connected bool
+	expire    time.Duration
+	topics    map[string]*scModelTopic
+	behaviour float64
+	ips       []string
+}
+
+type scModelRecord struct {
+	status    int
+	validated time.Duration
+	expire    time.Duration
+	senders   map[peer.ID]bool
+}
+
+// scModel is the reference: maps and plain arithmetic, no caching.
+type scModel struct {
+	params  *peerscore.Params
+	topics  map[string]*peerscore.TopicParams
+	app     map[peer.ID]float64
+	hostIPs map[peer.ID][]string // what the host reports for each peer
+	peers   map[peer.ID]*scModelPeer
+	records map[string]*scModelRecord
+	ttl     time.Duration
+}
+
+func (m *scModel) topicStats(p peer.ID, topic string) (*scModelTopic, *peerscore.TopicParams) {
+	ps := m.peers[p]
+	tp := m.topics[topic]
+	if ps == nil || tp == nil {
+		return nil, nil
+	}
+	ts := ps.topics[topic]
+	if ts == nil {
+		ts = &scModelTopic{}
+		ps.topics[topic] = ts
+	}
+	return ts, tp
+}
+
+func (m *scModel) record(id string, now time.Duration) *scModelRecord {
+	r := m.records[id]
+	if r == nil {
+		r = &scModelRecord{expire: now + m.ttl, senders: map[peer.ID]bool{}}
+		m.records[id] = r
+	}
+	return r
+}
+
+func (m *scModel) connect(p peer.ID) {
+	ps := m.peers[p]
+	if ps == nil {
+		ps = &scModelPeer{topics: map[string]*scModelTopic{}}
+		m.peers[p] = ps
+	}
+	ps.connected = true
+	ps.ips = m.hostIPs[p]
+}
+
+func (m *scModel) disconnect(p peer.ID, now time.Duration) {
+	ps := m.peers[p]
+	if ps == nil {
+		return
+	}
+	if score, _ := m.score(p); score > 0 {
+		delete(m.peers, p)
+		return
+	}
+	for name, ts := range ps.topics {
+		ts.first = 0
+		m.leaveMesh(ts, m.topics[name])
+	}
+	ps.connected = false
+	ps.expire = now + m.params.RetainScore
+}
+
+func (m *scModel) leaveMesh(ts *scModelTopic, tp *peerscore.TopicParams) {
+	if ts.active && ts.mesh < tp.MeshMessageDeliveriesThreshold {
+		d := tp.MeshMessageDeliveriesThreshold - ts.mesh
+		ts.failure += d * d
+	}
+	ts.inMesh, ts.active = false, false // activation cleared: API.md difference 1
+}
+
+func (m *scModel) graft(p peer.ID, topic string, now time.Duration) {
+	if ts, _ := m.topicStats(p, topic); ts != nil {
+		ts.inMesh, ts.active, ts.grafted, ts.meshTime = true, false, now, 0
+	}
+}
+
+func (m *scModel) prune(p peer.ID, topic string) {
+	if ts, tp := m.topicStats(p, topic); ts != nil {
+		m.leaveMesh(ts, tp)
+	}
+}
+
+func (m *scModel) markFirst(p peer.ID, topic string) {
+	ts, tp := m.topicStats(p, topic)
+	if ts == nil {
+		return
+	}
+	ts.first = math.Min(ts.first+1, tp.FirstMessageDeliveriesCap)
+	if ts.inMesh {
+		ts.mesh = math.Min(ts.mesh+1, tp.MeshMessageDeliveriesCap)
+	}
+}
+
+func (m *scModel) markMesh(p peer.ID, topic string, late time.Duration, afterValidation bool) {
+	ts, tp := m.topicStats(p, topic)
+	if ts == nil || !ts.inMesh {
+		return
+	}
+	if afterValidation && late > tp.MeshMessageDeliveriesWindow {
+		return
+	}
+	ts.mesh = math.Min(ts.mesh+1, tp.MeshMessageDeliveriesCap)
+}
+
+func (m *scModel) markInvalid(p peer.ID, topic string) {
+	if ts, _ := m.topicStats(p, topic); ts != nil {
+		ts.invalid++
+	}
+}
+
+func (m *scModel) validate(id string, now time.Duration) { m.record(id, now) }
+
+func (m *scModel) deliver(id, topic string, from peer.ID, now time.Duration) {
+	m.markFirst(from, topic)
+	r := m.record(id, now)
+	if r.status != scPending {
+		return
+	}
+	r.status, r.validated = scValid, now
+	for p := range r.senders {
+		if p != from {
+			m.markMesh(p, topic, 0, false)
+		}
+	}
+}
+
+func (m *scModel) reject(id, topic string, from peer.ID, reason string, now time.Duration) {
+	switch reason {
+	case pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
+		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin:
+		m.markInvalid(from, topic)
+		return
+	case pubsub.RejectBlacklstedPeer, pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull:
+		return
+	}
+	r := m.record(id, now)
+	if r.status != scPending {
+		return
+	}
+	switch reason {
+	case pubsub.RejectValidationThrottled:
+		r.status = scThrottled
+	case pubsub.RejectValidationIgnored:
+		r.status = scIgnored
+	default:
+		r.status = scInvalid
+		m.markInvalid(from, topic)
+		for p := range r.senders {
+			m.markInvalid(p, topic)
+		}
+	}
+	r.senders = map[peer.ID]bool{}
+}
+
+func (m *scModel) duplicate(id, topic string, from peer.ID, now time.Duration) {
+	r := m.record(id, now)
+	if r.senders[from] {
+		return
+	}
+	switch r.status {
+	case scPending:
+		r.senders[from] = true
+	case scValid:
+		r.senders[from] = true
+		m.markMesh(from, topic, now-r.validated, true)
+	case scInvalid:
+		m.markInvalid(from, topic)
+	}
+}
+
+func (m *scModel) addPenalty(p peer.ID, n int) {
+	if ps := m.peers[p]; ps != nil && n > 0 {
+		ps.behaviour += float64(n)
+	}
+}
+
+func (m *scModel) refresh(now time.Duration) {
+	zero := m.params.DecayToZero
+	decay := func(x, f float64) float64 {
+		if x *= f; x < zero {
+			return 0
+		}
+		return x
+	}
+	for p, ps := range m.peers {
+		if !ps.connected {
+			if now > ps.expire {
+				delete(m.peers, p)
+			}
+			continue
+		}
+		for name, ts := range ps.topics {
+			tp := m.topics[name]
+			ts.first = decay(ts.first, tp.FirstMessageDeliveriesDecay)
+			ts.mesh = decay(ts.mesh, tp.MeshMessageDeliveriesDecay)
+			ts.failure = decay(ts.failure, tp.MeshFailurePenaltyDecay)
+			ts.invalid = decay(ts.invalid, tp.InvalidMessageDeliveriesDecay)
+			if ts.inMesh {
+				ts.meshTime = now - ts.grafted
+				if ts.meshTime > tp.MeshMessageDeliveriesActivation {
+					ts.active = true
+				}
+			}
+		}
+		ps.behaviour = decay(ps.behaviour, m.params.BehaviourPenaltyDecay)
+	}
+	for id, r := range m.records {
+		if now > r.expire {
+			delete(m.records, id)
+		}
+	}
+}
+
+func (m *scModel) setTopic(topic string, tp *peerscore.TopicParams) {
+	m.topics[topic] = tp
+	for _, ps := range m.peers {
+		if ts := ps.topics[topic]; ts != nil {
+			ts.first = math.Min(ts.first, tp.FirstMessageDeliveriesCap)
+			ts.mesh = math.Min(ts.mesh, tp.MeshMessageDeliveriesCap)
+		}
+	}
+}
+
+// topicScore is one topic's weighted score, and the sum of the magnitudes
+// of its parts (for the comparison tolerance).
+func (m *scModel) topicScore(ts *scModelTopic, tp *peerscore.TopicParams) (float64, float64) {
+	var parts []float64
+	if ts.inMesh {
+		p1 := math.Min(float64(ts.meshTime/tp.TimeInMeshQuantum), tp.TimeInMeshCap)
+		parts = append(parts, p1*tp.TimeInMeshWeight)
+	}
+	parts = append(parts, ts.first*tp.FirstMessageDeliveriesWeight)
+	if ts.active && ts.mesh < tp.MeshMessageDeliveriesThreshold {
+		d := tp.MeshMessageDeliveriesThreshold - ts.mesh
+		parts = append(parts, d*d*tp.MeshMessageDeliveriesWeight)
+	}
+	parts = append(parts, ts.failure*tp.MeshFailurePenaltyWeight, ts.invalid*ts.invalid*tp.InvalidMessageDeliveriesWeight)
+	var sum, mag float64
+	for _, v := range parts {
+		sum += v
+		mag += math.Abs(v)
+	}
+	return sum * tp.TopicWeight, mag * tp.TopicWeight
+}
+
+func (m *scModel) colocation(p peer.ID) float64 {
+	var f float64
+	for _, ip := range m.peers[p].ips {
+		n := 0
+		for _, other := range m.peers {
+			if slices.Contains(other.ips, ip) {
+				n++
+			}
+		}
+		if n > m.params.IPColocationFactorThreshold {
+			surplus := float64(n - m.params.IPColocationFactorThreshold)
+			f += surplus * surplus
+		}
+	}
+	return f
+}
+
+// score is p's score by the book, and the magnitude of its terms.
+func (m *scModel) score(p peer.ID) (float64, float64) {
+	ps := m.peers[p]
+	if ps == nil {
+		return 0, 0
+	}
+	var topics, mag float64
+	for name, ts := range ps.topics {
+		s, g := m.topicScore(ts, m.topics[name])
+		topics += s
+		mag += g
+	}
+	if cap := m.params.TopicScoreCap; cap > 0 && topics > cap {
+		topics = cap
+	}
+	app := m.app[p]
+	if math.IsNaN(app) {
+		app = 0
+	}
+	p5 := app * m.params.AppSpecificWeight
+	p6 := m.colocation(p) * m.params.IPColocationFactorWeight
+	var p7 float64
+	if ps.behaviour > m.params.BehaviourPenaltyThreshold {
+		x := ps.behaviour - m.params.BehaviourPenaltyThreshold
+		p7 = x * x * m.params.BehaviourPenaltyWeight
+	}
+	return topics + p5 + p6 + p7, mag + math.Abs(p5) + math.Abs(p6) + math.Abs(p7)
+}

@@ -1,0 +1,329 @@
+package peerscore_test
+
+// A randomised check of the whole scorer against the small, deliberately
+// naive model of the score function in score_model_test.go. After every
+// event the scorer's Score, Snapshot and Snapshots must agree with each
+// other, add up, stay within their bounds and equal the model's values.
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// scPropertyParams are the parameters of the randomised check: two scored
+// topics with every component on, a small topic cap, P5, P6 and P7.
+func scPropertyParams(app map[peer.ID]float64) *peerscore.Params {
+	return &peerscore.Params{
+		Topics: map[string]*peerscore.TopicParams{
+			"t1": {
+				TopicWeight:      0.7,
+				TimeInMeshWeight: 0.03, TimeInMeshQuantum: 700 * time.Millisecond, TimeInMeshCap: 20,
+				FirstMessageDeliveriesWeight: 1.1, FirstMessageDeliveriesDecay: 0.8, FirstMessageDeliveriesCap: 6,
+				MeshMessageDeliveriesWeight: -0.6, MeshMessageDeliveriesDecay: 0.7, MeshMessageDeliveriesCap: 8,
+				MeshMessageDeliveriesThreshold: 2.5, MeshMessageDeliveriesWindow: 30 * time.Millisecond,
+				MeshMessageDeliveriesActivation: 2 * time.Second,
+				MeshFailurePenaltyWeight:        -0.4, MeshFailurePenaltyDecay: 0.75,
+				InvalidMessageDeliveriesWeight: -1.3, InvalidMessageDeliveriesDecay: 0.9,
+			},
+			"t2": {
+				TopicWeight:      1.2,
+				TimeInMeshWeight: 0.1, TimeInMeshQuantum: time.Second, TimeInMeshCap: 5,
+				FirstMessageDeliveriesWeight: 0.5, FirstMessageDeliveriesDecay: 0.6, FirstMessageDeliveriesCap: 3,
+				MeshMessageDeliveriesWeight: -1, MeshMessageDeliveriesDecay: 0.5, MeshMessageDeliveriesCap: 4,
+				MeshMessageDeliveriesThreshold: 1.5, MeshMessageDeliveriesWindow: 0,
+				MeshMessageDeliveriesActivation: time.Second,
+				MeshFailurePenaltyWeight:        -1, MeshFailurePenaltyDecay: 0.5,
+				InvalidMessageDeliveriesWeight: -2, InvalidMessageDeliveriesDecay: 0.6,
+			},
+		},
+		TopicScoreCap:               2.5,
+		AppSpecificScore:            func(p peer.ID) float64 { return app[p] },
+		AppSpecificWeight:           0.5,
+		IPColocationFactorWeight:    -0.8,
+		IPColocationFactorThreshold: 1,
+		BehaviourPenaltyWeight:      -0.3,
+		BehaviourPenaltyThreshold:   1.5,
+		BehaviourPenaltyDecay:       0.8,
+		DecayInterval:               time.Second,
+		DecayToZero:                 0.01,
+		RetainScore:                 3 * time.Second,
+		SeenMsgTTL:                  4 * time.Second,
+	}
+}
+
+// scVariant returns topic parameters like base with other caps and
+// weights, for SetTopicParams events.
+func scVariant(base *peerscore.TopicParams, r *rand.Rand) *peerscore.TopicParams {
+	tp := *base
+	tp.FirstMessageDeliveriesCap = float64(1 + r.IntN(6))
+	tp.MeshMessageDeliveriesCap = float64(1 + r.IntN(8))
+	tp.FirstMessageDeliveriesWeight = 0.25 * float64(1+r.IntN(6))
+	tp.TimeInMeshQuantum = time.Duration(1+r.IntN(3)) * 500 * time.Millisecond
+	return &tp
+}
+
+type scMessage struct {
+	id, topic string
+	from      peer.ID
+}
+
+// TestScorePropertyMatchesModel replays long random event sequences (three
+// seeds, 1500 events each: connections, mesh changes, messages in every
+// state, penalties, refreshes, time passing, application scores and topic
+// parameter changes over seven peers and three topics, one unscored) and
+// checks the scorer against the model after every single event.
+func TestScorePropertyMatchesModel(t *testing.T) {
+	// Six peers behind a mock host: three share 1.1.1.1, two IPv6
+	// addresses share a /64, one is alone; plus a peer the host has no
+	// connection to.
+	observer, ids := scMocknet(t,
+		"/ip4/1.1.1.1/tcp/1", "/ip4/1.1.1.1/tcp/2", "/ip4/1.1.1.1/tcp/3",
+		"/ip6/2001:db8:5:6::a/tcp/1", "/ip6/2001:db8:5:6::b/tcp/1",
+		"/ip4/2.2.2.2/tcp/1")
+	hostIPs := map[peer.ID][]string{
+		ids[0]: {"1.1.1.1"}, ids[1]: {"1.1.1.1"}, ids[2]: {"1.1.1.1"},
+		ids[3]: {"2001:db8:5:6::a", "2001:db8:5:6::"}, ids[4]: {"2001:db8:5:6::b", "2001:db8:5:6::"},
+		ids[5]: {"2.2.2.2"},
+	}
+	peers := append(slices.Clone(ids), peer.ID("no-host"))
+	names := map[peer.ID]string{}
+	for i, p := range peers {
+		names[p] = fmt.Sprintf("peer%d", i)
+	}
+
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				scRunProperty(t, seed, 1500, observer, peers, names, hostIPs)
+			})
+		})
+	}
+}
+
+// scRunProperty runs one seed. It must run inside a synctest bubble: time
+// advances only through the sleeps it draws.
+func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, peers []peer.ID,
+	names map[peer.ID]string, hostIPs map[peer.ID][]string) {
+	r := rand.New(rand.NewPCG(seed, 0x5c0e))
+	app := map[peer.ID]float64{} // read by the scorer and the model alike
+	params := scPropertyParams(app)
+	topicNames := []string{"t1", "t2", "t3"} // t3 is not scored
+	reasons := []string{
+		pubsub.RejectValidationFailed, pubsub.RejectValidationThrottled, pubsub.RejectValidationIgnored,
+		pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
+		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin, pubsub.RejectBlacklstedPeer,
+		pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull, "something else",
+	}
+	appValues := []float64{-3, -0.5, 0, 0.7, 2, 6, math.NaN()}
+
+	start := time.Now() // the scorer's clock starts at New, this same instant
+	s := scNew(t, params, peerscore.WithHost(observer))
+	m := &scModel{
+		params:  params,
+		topics:  maps.Clone(params.Topics),
+		app:     app,
+		hostIPs: hostIPs,
+		peers:   map[peer.ID]*scModelPeer{},
+		records: map[string]*scModelRecord{},
+		ttl:     params.SeenMsgTTL,
+	}
+	now := func() time.Duration { return time.Since(start) }
+	pick := func() peer.ID { return peers[r.IntN(len(peers))] }
+
+	// Messages carry an explicit ID, or none (half of them), in which
+	// case both sides use pubsub's default: From followed by Seqno.
+	var msgs []scMessage
+	var explicit []bool
+	newMessage := func() int {
+		n := len(msgs)
+		msgs = append(msgs, scMessage{id: fmt.Sprintf("m%d", n), topic: topicNames[r.IntN(3)], from: pick()})
+		explicit = append(explicit, r.IntN(2) == 0)
+		return n
+	}
+	recentMessage := func() int {
+		if len(msgs) == 0 {
+			return newMessage()
+		}
+		return len(msgs) - 1 - r.IntN(min(len(msgs), 25))
+	}
+	wire := func(i int, from peer.ID) (*pubsub.Message, string) {
+		msg := scMsg(msgs[i].topic, msgs[i].id, from)
+		if explicit[i] {
+			return msg, msgs[i].id
+		}
+		msg.ID = ""
+		return msg, "author" + msgs[i].id // scMsg's From is "author", its Seqno the id
+	}
+
+	check := func(step int, desc string) {
+		snaps := s.Snapshots()
+		scExpect(t, len(snaps) == len(m.peers), "step %d (%s): %d peers known, the model knows %d", step, desc, len(snaps), len(m.peers))
+		for p, mp := range m.peers {
+			name := names[p]
+			snap, ok := snaps[p]
+			scExpect(t, ok, "step %d (%s): %s missing from Snapshots", step, desc, name)
+			one, ok := s.Snapshot(p)
+			scExpect(t, ok, "step %d (%s): %s unknown to Snapshot", step, desc, name)
+			score := s.Score(p)
+			want, scale := m.score(p)
+			scNearScale(t, want, score, scale, "step %d (%s), %s: Score against the model", step, desc, name)
+			scNear(t, score, snap.Score, "step %d (%s), %s: Snapshots against Score", step, desc, name)
+			scNear(t, score, one.Score, "step %d (%s), %s: Snapshot against Score", step, desc, name)
+			scCheckParts(t, p, snap)
+
+			scExpect(t, mp.connected == snap.Connected, "step %d (%s), %s: Connected %v", step, desc, name, snap.Connected)
+			scExpect(t, mp.connected || snap.RetainedUntil.Equal(start.Add(mp.expire)),
+				"step %d (%s), %s: RetainedUntil %v", step, desc, name, snap.RetainedUntil)
+			scNear(t, mp.behaviour, snap.BehaviourPenalty, "step %d (%s), %s: P7 counter", step, desc, name)
+			scNear(t, m.colocation(p), snap.IPColocationFactor, "step %d (%s), %s: P6 factor", step, desc, name)
+			scExpect(t, slices.Equal(mp.ips, snap.IPs), "step %d (%s), %s: IPs %v, want %v", step, desc, name, snap.IPs, mp.ips)
+			scExpect(t, len(snap.Topics) == len(mp.topics), "step %d (%s), %s: %d topics with stats, want %d",
+				step, desc, name, len(snap.Topics), len(mp.topics))
+			for topic, mt := range mp.topics {
+				ts, ok := snap.Topics[topic]
+				scExpect(t, ok, "step %d (%s), %s: no stats in %s", step, desc, name, topic)
+				tp := m.topics[topic]
+				scExpect(t, mt.inMesh == ts.InMesh, "step %d (%s), %s %s: InMesh %v", step, desc, name, topic, ts.InMesh)
+				scExpect(t, mt.active == ts.MeshDeliveriesActive, "step %d (%s), %s %s: MeshDeliveriesActive %v",
+					step, desc, name, topic, ts.MeshDeliveriesActive)
+				wantTime := time.Duration(0)
+				if mt.inMesh {
+					wantTime = mt.meshTime
+				}
+				scExpect(t, ts.TimeInMesh == wantTime, "step %d (%s), %s %s: TimeInMesh %v, want %v",
+					step, desc, name, topic, ts.TimeInMesh, wantTime)
+				scNear(t, mt.first, ts.FirstMessageDeliveries, "step %d (%s), %s %s: P2 counter", step, desc, name, topic)
+				scNear(t, mt.mesh, ts.MeshMessageDeliveries, "step %d (%s), %s %s: P3 counter", step, desc, name, topic)
+				scNear(t, mt.failure, ts.MeshFailurePenalty, "step %d (%s), %s %s: P3b counter", step, desc, name, topic)
+				scNear(t, mt.invalid, ts.InvalidMessageDeliveries, "step %d (%s), %s %s: P4 counter", step, desc, name, topic)
+				scExpect(t, ts.FirstMessageDeliveries <= tp.FirstMessageDeliveriesCap,
+					"step %d (%s), %s %s: P2 counter above its cap", step, desc, name, topic)
+				scExpect(t, ts.MeshMessageDeliveries <= tp.MeshMessageDeliveriesCap,
+					"step %d (%s), %s %s: P3 counter above its cap", step, desc, name, topic)
+				ws, wm := m.topicScore(mt, tp)
+				scNearScale(t, ws, ts.Score, wm, "step %d (%s), %s %s: topic score", step, desc, name, topic)
+			}
+		}
+	}
+
+	for step := range events {
+		var desc string
+		switch k := r.IntN(100); {
+		case k < 9:
+			p := pick()
+			desc = "connect " + names[p]
+			s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			m.connect(p)
+		case k < 15:
+			p := pick()
+			desc = "disconnect " + names[p]
+			before, known := s.Score(p), m.peers[p] != nil
+			s.OnClosedOutboundStream(p)
+			m.disconnect(p, now())
+			if snap, ok := s.Snapshot(p); ok {
+				require.False(t, snap.Connected, "step %d: %s retained", step, names[p])
+				require.LessOrEqual(t, before, 0.0, "step %d: %s retained with a positive score", step, names[p])
+			} else if known {
+				require.Greater(t, before, 0.0, "step %d: %s forgotten with a score <= 0", step, names[p])
+			}
+		case k < 25:
+			p, topic := pick(), topicNames[r.IntN(3)]
+			desc = "graft " + names[p] + " " + topic
+			s.Graft(p, topic)
+			m.graft(p, topic, now())
+		case k < 31:
+			p, topic := pick(), topicNames[r.IntN(3)]
+			desc = "prune " + names[p] + " " + topic
+			s.Prune(p, topic)
+			m.prune(p, topic)
+		case k < 44:
+			i := newMessage()
+			msg, id := wire(i, msgs[i].from)
+			desc = "validate " + id + " from " + names[msgs[i].from]
+			s.ValidateMessage(msg)
+			m.validate(id, now())
+		case k < 55:
+			i := recentMessage()
+			from := msgs[i].from
+			if r.IntN(5) == 0 {
+				from = pick()
+			}
+			msg, id := wire(i, from)
+			desc = "deliver " + id + " from " + names[from]
+			s.DeliverMessage(msg)
+			m.deliver(id, msgs[i].topic, from, now())
+		case k < 62:
+			i := recentMessage()
+			reason := reasons[r.IntN(len(reasons))]
+			msg, id := wire(i, msgs[i].from)
+			desc = "reject " + id + " from " + names[msgs[i].from] + ": " + reason
+			s.RejectMessage(msg, reason)
+			m.reject(id, msgs[i].topic, msgs[i].from, reason, now())
+		case k < 79:
+			i := recentMessage()
+			from := pick()
+			msg, id := wire(i, from)
+			desc = "duplicate " + id + " from " + names[from]
+			s.DuplicateMessage(msg)
+			m.duplicate(id, msgs[i].topic, from, now())
+		case k < 83:
+			p, n := pick(), r.IntN(5)-1
+			desc = fmt.Sprintf("penalty %d to %s", n, names[p])
+			s.AddPenalty(p, n)
+			m.addPenalty(p, n)
+		case k < 88:
+			desc = "refresh"
+			s.Refresh()
+			m.refresh(now())
+		case k < 95:
+			d := time.Duration(r.IntN(60)) * time.Millisecond
+			if r.IntN(2) == 0 {
+				d = time.Duration(r.IntN(1500)) * time.Millisecond
+			}
+			desc = "sleep " + d.String()
+			time.Sleep(d)
+		case k < 98:
+			p, v := pick(), appValues[r.IntN(len(appValues))]
+			desc = fmt.Sprintf("app score of %s = %v", names[p], v)
+			app[p] = v
+		default:
+			topic := topicNames[r.IntN(2)]
+			tp := scVariant(params.Topics[topic], r)
+			desc = "set params of " + topic
+			require.NoError(t, s.SetTopicParams(topic, tp))
+			m.setTopic(topic, tp)
+		}
+		check(step, desc)
+	}
+
+	// The run must have gone through the states it is meant to cover.
+	var retained, inMesh, active int
+	for _, mp := range m.peers {
+		if !mp.connected {
+			retained++
+		}
+		for _, mt := range mp.topics {
+			if mt.inMesh {
+				inMesh++
+			}
+			if mt.active {
+				active++
+			}
+		}
+	}
+	t.Logf("seed %d: %d messages, %d peers known, %d retained, %d in a mesh, %d active",
+		seed, len(msgs), len(m.peers), retained, inMesh, active)
+}
