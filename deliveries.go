@@ -53,6 +53,9 @@ func (r *deliveryRecord) add(ps *peerState) {
 		r.n++
 		return
 	}
+	if r.more == nil {
+		r.more = make([]*peerState, 0, len(r.inline))
+	}
 	r.more = append(r.more, ps)
 }
 
@@ -106,7 +109,7 @@ func (d *deliveryLog) get(id string, now time.Duration) *deliveryRecord {
 	if d.count >= d.max {
 		d.dropOldest()
 	}
-	r := &deliveryRecord{id: id, expire: now + d.ttl}
+	r := &deliveryRecord{id: id, expire: addSat(now, d.ttl)}
 	d.records[id] = r
 	d.push(r)
 	d.peak = max(d.peak, d.count)

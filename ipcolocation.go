@@ -31,6 +31,9 @@ func newIPTracker(whitelist []*net.IPNet, threshold int) *ipTracker {
 // setIPs gives ps the addresses addrs and republishes every score whose P6
 // that changes.
 func (s *Scorer) setIPs(ps *peerState, addrs []string) {
+	if sameAddrs(ps.ips, addrs) {
+		return
+	}
 	affected, crowded := s.ips.set(ps, addrs)
 	for _, other := range affected {
 		s.publish(other)
@@ -192,6 +195,18 @@ func (t *ipTracker) factor(ps *peerState, threshold int) float64 {
 		}
 	}
 	return sum
+}
+
+func sameAddrs(ips []peerIP, addrs []string) bool {
+	if len(ips) != len(addrs) {
+		return false
+	}
+	for i, ip := range ips {
+		if ip.addr != addrs[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func hasAddr(ips []peerIP, addr string) bool {

@@ -39,7 +39,10 @@ func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
 		AppSpecificWeight: 1,
 		DecayInterval:     s.rules.decayInterval,
 		DecayToZero:       DefaultDecayToZero,
-		SeenMsgTTL:        s.rules.seenMsgTTL,
+		// The internal scorer keeps delivery records nobody reads (its
+		// weights are zero); the shortest TTL lets its once-a-minute
+		// clean-up drop them all instead of holding three minutes' worth.
+		SeenMsgTTL: time.Nanosecond,
 	}
 	return []pubsub.Option{
 		pubsub.WithRawTracer(s),
@@ -152,7 +155,7 @@ func (s *Scorer) routerRecv(rpc *pubsub.RPC) {
 	}
 	for _, pr := range ctl.GetPrune() {
 		if s.router.joined[pr.GetTopicID()] {
-			s.router.backoffs.extend(pr.GetTopicID(), from, now+s.backoffOf(pr))
+			s.router.backoffs.extend(pr.GetTopicID(), from, addSat(now, s.backoffOf(pr)))
 		}
 	}
 }
@@ -170,11 +173,13 @@ func (s *Scorer) judgeGraft(p peer.ID, topic string, now time.Duration) {
 	}
 	t := s.router.timings
 	penalty := 1.0
-	if now < end+t.graftFlood-t.pruneBackoff {
+	// Within the flood threshold of the PRUNE that set this backoff:
+	// now < end - PruneBackoff + GraftFloodThreshold, without overflowing.
+	if end-now > t.pruneBackoff-t.graftFlood {
 		penalty++
 	}
 	s.addBehaviourPenalty(p, penalty, PenaltyGraftBackoff)
-	s.router.backoffs.extend(topic, p, now+t.pruneBackoff)
+	s.router.backoffs.extend(topic, p, addSat(now, t.pruneBackoff))
 }
 
 // routerSend learns from an RPC we sent (or tried to send) to p: IWANTs
@@ -193,17 +198,21 @@ func (s *Scorer) routerSend(rpc *pubsub.RPC, p peer.ID, dropped bool) {
 	if !dropped {
 		for _, iw := range ctl.GetIwant() {
 			if ids := iw.GetMessageIDs(); len(ids) > 0 {
-				s.router.promises.add(p, ids[rand.IntN(len(ids))], now+s.router.timings.followUp)
+				s.router.promises.add(p, ids[rand.IntN(len(ids))], addSat(now, s.router.timings.followUp))
 			}
 		}
 	}
 	for _, pr := range ctl.GetPrune() {
-		s.router.backoffs.extend(pr.GetTopicID(), p, now+s.backoffOf(pr))
+		s.router.backoffs.extend(pr.GetTopicID(), p, addSat(now, s.backoffOf(pr)))
 	}
 }
 
 // backoffOf is the backoff a PRUNE carries, or the router's default for
 // peers too old to carry one.
+//
+// The conversion is the router's own, wrap-around included for absurd
+// values (over 292 years), so that the rebuilt penalty follows the router's
+// decision exactly.
 func (s *Scorer) backoffOf(pr *pb.ControlPrune) time.Duration {
 	if secs := pr.GetBackoff(); secs > 0 {
 		return time.Duration(secs) * time.Second

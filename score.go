@@ -334,7 +334,7 @@ func (s *Scorer) colocationTerm(ps *peerState) float64 {
 // slow-peer penalty off it adds an exact zero, keeping pubsub's value.
 func (s *Scorer) behaviourTerm(ps *peerState) float64 {
 	p7, slow := s.behaviourParts(ps)
-	return p7 + slow
+	return finite(p7 + slow)
 }
 
 func (s *Scorer) behaviourParts(ps *peerState) (p7, slow float64) {

@@ -171,7 +171,7 @@ func (s *Scorer) snapshotLocked(ps *peerState) Snapshot {
 // order Score does so that the two agree exactly.
 func (snap *Snapshot) addApp(raw, weight float64) {
 	snap.AppSpecificScore, snap.P5 = appComponent(raw, weight)
-	snap.Score = snap.TopicScore + snap.P5 + snap.P6 + (snap.P7 + snap.SlowPeer)
+	snap.Score = snap.TopicScore + snap.P5 + snap.P6 + finite(snap.P7+snap.SlowPeer)
 }
 
 // pubsubSnapshots converts snapshots to the shape of pubsub's extended

@@ -2,6 +2,7 @@ package peerscore
 
 import (
 	"maps"
+	"math"
 	"sync/atomic"
 )
 
@@ -79,9 +80,25 @@ type counters struct {
 	lateDuplicates map[string]uint64 // guarded by Scorer.mu
 }
 
+// charge adds n to reason r's total, saturating: a Prometheus counter must
+// never go down.
 func (c *counters) charge(r PenaltyReason, n float64) {
-	if n > 0 {
-		c.penalties[r].Add(uint64(n))
+	if !(n > 0) {
+		return
+	}
+	add := uint64(math.MaxUint64)
+	if n < float64(math.MaxUint64) {
+		add = uint64(n)
+	}
+	for {
+		old := c.penalties[r].Load()
+		sum := old + add
+		if sum < old {
+			sum = math.MaxUint64
+		}
+		if c.penalties[r].CompareAndSwap(old, sum) {
+			return
+		}
 	}
 }
 

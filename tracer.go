@@ -330,7 +330,7 @@ func (s *Scorer) markMeshDelivery(ps *peerState, topic string, late time.Duratio
 	if ps == nil {
 		return
 	}
-	ts, r := s.topicStats(ps, topic)
+	ts, r := s.topicStats(ps, topic) // created even for a non-mesh sender, as pubsub does
 	if ts == nil || !ts.inMesh {
 		return
 	}
