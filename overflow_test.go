@@ -1,0 +1,271 @@
+package peerscore_test
+
+// Overflows found by the hardening work (fuzzing and reading), each pinned
+// by the input that showed it and what the contract or pubsub v0.17.0 says
+// must happen. All are fixed: sums of score parts are kept finite, times
+// saturate instead of wrapping, and penalty totals saturate.
+
+import (
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// Was a bug: Score (and Snapshot.Score) can be NaN, which the API contract
+// forbids ("Score never returns NaN"; ±Inf from AppSpecificScore passes
+// through as ±Inf). The behaviour term is cached as P7 + SlowPeer
+// (score.go behaviourTerm), each part clamped by finite() but not their
+// sum: with huge (valid) weights both parts reach about -MaxFloat64 and
+// their sum overflows to -Inf. Score adds it to the rest; if the rest is
+// +Inf (an AppSpecificScore of +Inf, or a topic score and a P5 that are
+// both near MaxFloat64), the result is +Inf + -Inf = NaN.
+//
+// Input: Params{SkipAtomicValidation, DecayInterval 1s, DecayToZero 0.01,
+// AppSpecificScore +Inf (weight 1), BehaviourPenaltyWeight -1e300 (decay
+// 0.5), SlowPeerWeight -1e300 (decay 0.5)}, which Validate accepts; peer A
+// connects, AddPenalty(A, 2^31), and the router drops one message on its
+// way to A (DropRPC with one published message).
+// Expected: Score(A) = +Inf (the application's +Inf passes through), or at
+// least not NaN. Before the fix: NaN, in Score, Snapshot and Snapshots.
+// Fixed by: clamp the sum in behaviourTerm (finite(p7 + slow)) and in
+// Snapshot.addApp.
+func TestOverflowBehaviourTermOverflowNaN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &peerscore.Params{
+			SkipAtomicValidation:   true,
+			AppSpecificScore:       func(peer.ID) float64 { return math.Inf(1) },
+			AppSpecificWeight:      1,
+			BehaviourPenaltyWeight: -1e300, BehaviourPenaltyDecay: 0.5,
+			SlowPeerWeight: -1e300, SlowPeerDecay: 0.5,
+			DecayInterval: time.Second, DecayToZero: 0.01,
+		}
+		require.NoError(t, p.Validate())
+		s, err := peerscore.New(p)
+		require.NoError(t, err)
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.AddPenalty("A", 1<<31)
+		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+
+		snap, _ := s.Snapshot("A")
+		t.Logf("P5 %v, P7 %v, SlowPeer %v, P7+SlowPeer %v", snap.P5, snap.P7, snap.SlowPeer, snap.P7+snap.SlowPeer)
+		require.False(t, math.IsNaN(s.Score("A")), "Score(A) is NaN")
+		require.False(t, math.IsNaN(snap.Score), "Snapshot(A).Score is NaN")
+		require.Equal(t, math.Inf(1), s.Score("A"))
+	})
+}
+
+// Was a bug: the same NaN with nothing infinite anywhere: finite application
+// scores and finite weights, all accepted by Validate. A topic score
+// clamped to MaxFloat64 plus a P5 of MaxFloat64 overflow to +Inf before
+// the (overflowed) -Inf behaviour term is added.
+//
+// Input: atomic Params with topic "T" (TopicWeight 1e300, only P2 on:
+// weight 1e300, decay 0.5, cap 10), AppSpecificScore 1e308 (weight 1),
+// BehaviourPenaltyWeight -1e300, SlowPeerWeight -1e300; A connects,
+// delivers one message first in T (topic score 1e300 × 1e300, clamped to
+// MaxFloat64), gets AddPenalty(A, 2^31) and one dropped message.
+// Expected: a score that is not NaN. Before the fix: NaN (MaxFloat64 + 1e308 =
+// +Inf, plus -Inf).
+func TestOverflowBehaviourTermOverflowNaNFinite(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &peerscore.Params{
+			Topics: map[string]*peerscore.TopicParams{"T": {
+				TopicWeight:                  1e300,
+				FirstMessageDeliveriesWeight: 1e300, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
+				TimeInMeshQuantum:             time.Second,
+				InvalidMessageDeliveriesDecay: 0.5,
+			}},
+			AppSpecificScore:       func(peer.ID) float64 { return 1e308 },
+			AppSpecificWeight:      1,
+			BehaviourPenaltyWeight: -1e300, BehaviourPenaltyDecay: 0.5,
+			SlowPeerWeight: -1e300, SlowPeerDecay: 0.5,
+			DecayInterval: time.Second, DecayToZero: 0.01,
+		}
+		require.NoError(t, p.Validate())
+		s, err := peerscore.New(p)
+		require.NoError(t, err)
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		m := bdMsg("T", "m", "A")
+		s.ValidateMessage(m)
+		s.DeliverMessage(m)
+		s.AddPenalty("A", 1<<31)
+		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+
+		snap, _ := s.Snapshot("A")
+		t.Logf("TopicScore %v, P5 %v, P7 %v, SlowPeer %v", snap.TopicScore, snap.P5, snap.P7, snap.SlowPeer)
+		require.False(t, math.IsNaN(s.Score("A")), "Score(A) is NaN")
+		require.False(t, math.IsNaN(snap.Score), "Snapshot(A).Score is NaN")
+	})
+}
+
+// Was a bug: Stats().Penalties (exported as the Prometheus counter
+// peerscore_penalties_total) wraps around. counters.charge adds uint64(n)
+// to an atomic uint64 with no saturation, so once 2^64 has been charged
+// for a reason the total drops to a small number: a counter that goes
+// down, which Prometheus takes for a restart of the process (rate() then
+// reports a huge spike).
+//
+// Input: peer A connected; AddPenalty(A, math.MaxInt) twice (each charges
+// 2^63 after the conversion to float64), then AddPenalty(A, 5).
+// Expected: the total for PenaltyApplication never decreases (saturating
+// at math.MaxUint64). Before the fix: 2^63, then 0, then 5.
+// Fixed by: saturate in charge (compare-and-swap loop, or clamp n and check
+// for overflow).
+func TestOverflowPenaltyTotalsWrapAround(t *testing.T) {
+	s, err := peerscore.New(&peerscore.Params{SkipAtomicValidation: true})
+	require.NoError(t, err)
+	s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+	var last uint64
+	for i, n := range []int{math.MaxInt, math.MaxInt, 5} {
+		s.AddPenalty("A", n)
+		total := s.Stats().Penalties[peerscore.PenaltyApplication]
+		require.GreaterOrEqualf(t, total, last, "after AddPenalty #%d (%d) the total went from %d down to %d", i+1, n, last, total)
+		last = total
+	}
+}
+
+// Was a bug: a peer can dodge the GRAFT-during-backoff penalty (P7) that
+// pubsub v0.17.0 charges, by asking for a PRUNE backoff just below 2^63
+// nanoseconds. routerRecv stores the backoff's end as
+// now + Duration(backoff)*Second (router.go: backoffs.extend(..., now+
+// s.backoffOf(pr))), with now the time since the Scorer was created; for a
+// backoff of 9223372036 s (= 9.223372036e18 ns, no overflow yet) the sum
+// overflows int64 as soon as the scorer is 0.85 s old, and the end lies in
+// the past. pubsub computes time.Now().Add(time.Duration(backoff) *
+// time.Second) (gossipsub.go handlePrune → doAddBackoff), which does not
+// overflow (about 292 years from now), and then charges a GRAFT in that
+// topic 1 for the backoff and 1 more for coming within the flood
+// threshold (gossipsub.go handleGraft, lines 1100-1112). The same
+// overflow hits every backoff from (2^63-1 - uptime)/1e9 s up to
+// 9223372036 s, and judgeGraft's flood check (end + GraftFloodThreshold -
+// PruneBackoff) overflows for ends near the top of the range.
+//
+// Input: Join("T"); peer A connects; 2 s later A sends PRUNE{T, backoff
+// 9223372036} and then GRAFT{T} (RecvRPC, sender A).
+// Expected (pubsub): A's behaviour penalty counter is 2. Before the fix: 0 (and
+// with a 60 s backoff it is 2, as the control case shows).
+// Fixed by: saturate (addSat(now, backoff)) and compare as end-now against
+// PruneBackoff-GraftFloodThreshold.
+func TestOverflowPruneBackoffOverflowEvadesGraftPenalty(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &peerscore.Params{
+			SkipAtomicValidation:   true,
+			BehaviourPenaltyWeight: -1, BehaviourPenaltyDecay: 0.5,
+			DecayInterval: time.Second, DecayToZero: 0.01,
+		}
+		s, err := peerscore.New(p)
+		require.NoError(t, err)
+		s.Join("T")
+		time.Sleep(2 * time.Second)
+		pruneThenGraft := func(from peer.ID, backoff uint64) float64 {
+			s.OnNewOutboundStream(from, "/meshsub/1.1.0")
+			topic := "T"
+			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}
+			fzSetFrom(prune, from)
+			s.RecvRPC(prune)
+			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
+			fzSetFrom(graft, from)
+			s.RecvRPC(graft)
+			snap, _ := s.Snapshot(from)
+			return snap.BehaviourPenalty
+		}
+		require.Equal(t, 2.0, pruneThenGraft("control", 60), "control case: a 60s backoff")
+		require.Equal(t, 2.0, pruneThenGraft("A", 9223372036), "a backoff of 9223372036s: pubsub charges 2")
+	})
+}
+
+// Was a bug: durations meant as "forever" wrap around into the past. The scorer
+// keeps times as durations since New and adds configured durations to
+// them unchecked (deliveries.go get: now + d.ttl; router.go routerSend:
+// now + followUp, backoffOf default: now + PruneBackoff), where pubsub
+// uses time.Now().Add, which does not wrap. RetainScore is saturated
+// (addSat, "a RetainScore of 'forever' must not wrap around into the
+// past"); these three are not.
+//
+//   - SeenMsgTTL = math.MaxInt64 (accepted by Validate, which does not
+//     check it, like pubsub): a message rejected as invalid loses its
+//     delivery record at the next Refresh, so a copy of it that B sends
+//     later is not charged. Expected (pubsub keeps the record ~292 years):
+//     B's P4 counter is 1. Before the fix: 0.
+//   - WithGossipSubParams IWantFollowupTime = math.MaxInt64: an IWANT we
+//     send is a promise that is "broken" at the very next heartbeat.
+//     Expected (pubsub's deadline is ~292 years away): no penalty.
+//     Before the fix: A's behaviour counter is 1.
+//   - WithGossipSubParams PruneBackoff = math.MaxInt64: a PRUNE without a
+//     backoff field (the router's default applies) starts no backoff, so
+//     a GRAFT right after it is not charged. Expected (pubsub): 2.
+//     Before the fix: 0.
+//
+// Fixed by: saturate these sums (addSat) as for RetainScore.
+func TestOverflowForeverDurationsWrap(t *testing.T) {
+	t.Run("SeenMsgTTL", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			p := &peerscore.Params{
+				SkipAtomicValidation: true,
+				Topics:               map[string]*peerscore.TopicParams{"T": bdTopic()},
+				DecayInterval:        time.Second, DecayToZero: 0.01,
+				SeenMsgTTL: math.MaxInt64,
+			}
+			s, err := peerscore.New(p)
+			require.NoError(t, err)
+			s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+			s.OnNewOutboundStream("B", "/meshsub/1.1.0")
+			time.Sleep(time.Second)
+			m := bdMsg("T", "m", "A")
+			s.ValidateMessage(m)
+			s.RejectMessage(m, pubsub.RejectValidationFailed)
+			time.Sleep(time.Second)
+			s.Refresh()
+			s.DuplicateMessage(bdMsg("T", "m", "B"))
+			snap, _ := s.Snapshot("B")
+			require.Equal(t, 1.0, snap.Topics["T"].InvalidMessageDeliveries, "B forwarded a known invalid message")
+		})
+	})
+	router := func(t *testing.T, mutate func(*pubsub.GossipSubParams)) *peerscore.Scorer {
+		gs := pubsub.DefaultGossipSubParams()
+		mutate(&gs)
+		s, err := peerscore.New(&peerscore.Params{
+			SkipAtomicValidation:   true,
+			BehaviourPenaltyWeight: -1, BehaviourPenaltyDecay: 0.5,
+			DecayInterval: time.Second, DecayToZero: 0.01,
+		}, peerscore.WithGossipSubParams(gs))
+		require.NoError(t, err)
+		s.Join("T")
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		time.Sleep(time.Second)
+		return s
+	}
+	t.Run("IWantFollowupTime", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := router(t, func(gs *pubsub.GossipSubParams) { gs.IWantFollowupTime = math.MaxInt64 })
+			s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
+				Iwant: []*pb.ControlIWant{{MessageIDs: []string{"x"}}}}}}, "A")
+			time.Sleep(time.Second)
+			s.Refresh() // also the router heartbeat
+			snap, _ := s.Snapshot("A")
+			require.Equal(t, 0.0, snap.BehaviourPenalty, "a promise with a 'forever' deadline was broken")
+		})
+	})
+	t.Run("PruneBackoff", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := router(t, func(gs *pubsub.GossipSubParams) { gs.PruneBackoff = math.MaxInt64 })
+			topic := "T"
+			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic}}}}}
+			fzSetFrom(prune, "A")
+			s.RecvRPC(prune)
+			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
+			fzSetFrom(graft, "A")
+			s.RecvRPC(graft)
+			snap, _ := s.Snapshot("A")
+			require.Equal(t, 2.0, snap.BehaviourPenalty, "GRAFT right after a PRUNE with a 'forever' backoff")
+		})
+	})
+}
