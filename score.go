@@ -242,7 +242,10 @@ func (s *Scorer) SetTopicParams(topic string, tp *TopicParams) error {
 		s.addTopic(topic, tp)
 		return nil
 	}
-	*r = *compileTopic(topic, r.index, tp)
+	// Rules are never changed in place: snapshots built after the lock is
+	// released may still be reading the old ones.
+	r = compileTopic(topic, r.index, tp)
+	s.topics[topic], s.byIdx[r.index] = r, r
 	for _, ps := range s.peers.all {
 		ts := ps.findTopic(r.index)
 		if ts == nil {

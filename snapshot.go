@@ -80,23 +80,40 @@ func (s *Scorer) Snapshot(p peer.ID) (Snapshot, bool) {
 		s.mu.Unlock()
 		return Snapshot{}, false
 	}
-	snap := s.snapshotLocked(ps)
+	src := s.capture(ps, new(captureBuf))
 	s.mu.Unlock()
+	snap := s.build(&src)
 	snap.addApp(appRaw, s.rules.appWeight)
 	return snap, true
 }
 
 // Snapshots returns every known peer's Snapshot, retained peers included.
+// The scorer's lock is held only to copy the peers' counters; the
+// snapshots are built after it is released, so that a scrape of a large
+// scorer does not hold up the router's events.
 func (s *Scorer) Snapshots() map[peer.ID]Snapshot {
+	// Size the copy under the lock, allocate it outside (zeroing megabytes
+	// is not free), copy under the lock again. Peers that arrive in
+	// between are copied too; append grows the buffers for them.
 	s.mu.Lock()
-	out := make(map[peer.ID]Snapshot, len(s.peers.all))
+	peers, topics := len(s.peers.all), 0
 	for _, ps := range s.peers.all {
-		out[ps.id] = s.snapshotLocked(ps)
+		topics += len(ps.topics)
 	}
 	s.mu.Unlock()
-	for p, snap := range out {
-		snap.addApp(s.rules.appScore(p), s.rules.appWeight)
-		out[p] = snap
+	srcs := make([]snapshotSource, 0, peers)
+	buf := &captureBuf{topics: make([]topicStats, 0, topics), rules: make([]*topicRules, 0, topics)}
+
+	s.mu.Lock()
+	for _, ps := range s.peers.all {
+		srcs = append(srcs, s.capture(ps, buf))
+	}
+	s.mu.Unlock()
+	out := make(map[peer.ID]Snapshot, len(srcs))
+	for i := range srcs {
+		snap := s.build(&srcs[i])
+		snap.addApp(s.rules.appScore(srcs[i].id), s.rules.appWeight)
+		out[srcs[i].id] = snap
 	}
 	return out
 }
@@ -119,29 +136,83 @@ func (s *Scorer) scores() map[peer.ID]float64 {
 	return out
 }
 
-// snapshotLocked itemises everything but P5, which is the application's and
-// is added outside the lock.
-func (s *Scorer) snapshotLocked(ps *peerState) Snapshot {
-	snap := Snapshot{
-		Connected:          ps.connected,
-		Topics:             make(map[string]TopicSnapshot, len(ps.topics)),
-		TopicScoreCap:      s.rules.topicScoreCap,
-		TopicScore:         s.topicsTerm(ps),
-		IPColocationFactor: s.ips.factor(ps, s.rules.colocationThreshold),
-		P6:                 s.colocationTerm(ps),
-		BehaviourPenalty:   ps.behaviour,
-		SlowPeerCounter:    ps.slow,
+// snapshotSource is what a Snapshot is built from: a copy of one peer's
+// state, taken under the lock. Rules and address lists are shared, as they
+// are replaced, never changed, once published.
+type snapshotSource struct {
+	id         peer.ID
+	connected  bool
+	expire     time.Duration
+	topics     []topicStats
+	rules      []*topicRules // rules[i] scores topics[i]
+	ips        []peerIP
+	factor     float64 // raw P6
+	topicsTerm float64 // capped topic sum, as cached
+	colocation float64 // weighted P6, as cached
+	behaviour  float64 // P7 counter
+	slow       float64 // slow-peer counter
+	p7, slowW  float64 // weighted
+}
+
+// captureBuf holds the counters and rules of many captures in two
+// allocations.
+type captureBuf struct {
+	topics []topicStats
+	rules  []*topicRules
+}
+
+// capture copies ps's state into buf; the caller holds the lock. The score
+// parts are read from the cache, which every change republishes.
+func (s *Scorer) capture(ps *peerState, buf *captureBuf) snapshotSource {
+	src := snapshotSource{
+		id:        ps.id,
+		connected: ps.connected,
+		expire:    ps.expire,
+		ips:       ps.ips,
+		behaviour: ps.behaviour,
+		slow:      ps.slow,
 	}
-	snap.P7, snap.SlowPeer = s.behaviourParts(ps)
-	if !ps.connected {
-		snap.RetainedUntil = s.at(ps.expire)
+	if len(ps.ips) > 0 {
+		src.factor = s.ips.factor(ps, s.rules.colocationThreshold)
 	}
-	for _, ip := range ps.ips {
-		snap.IPs = append(snap.IPs, ip.addr)
-	}
+	src.topicsTerm, src.colocation, _ = ps.cache.load()
+	src.p7, src.slowW = s.behaviourParts(ps)
+	start := len(buf.topics)
+	buf.topics = append(buf.topics, ps.topics...)
 	for i := range ps.topics {
-		ts := &ps.topics[i]
-		r := s.byIdx[ts.topic]
+		buf.rules = append(buf.rules, s.byIdx[ps.topics[i].topic])
+	}
+	end := len(buf.topics)
+	src.topics, src.rules = buf.topics[start:end:end], buf.rules[start:end:end]
+	return src
+}
+
+// build itemises everything but P5, which is the application's and is
+// added by addApp. It reads only src and the immutable rules.
+func (s *Scorer) build(src *snapshotSource) Snapshot {
+	snap := Snapshot{
+		Connected:          src.connected,
+		Topics:             make(map[string]TopicSnapshot, len(src.topics)),
+		TopicScoreCap:      s.rules.topicScoreCap,
+		TopicScore:         src.topicsTerm,
+		IPColocationFactor: src.factor,
+		P6:                 src.colocation,
+		BehaviourPenalty:   src.behaviour,
+		SlowPeerCounter:    src.slow,
+		P7:                 src.p7,
+		SlowPeer:           src.slowW,
+	}
+	if !src.connected {
+		snap.RetainedUntil = s.at(src.expire)
+	}
+	if len(src.ips) > 0 {
+		snap.IPs = make([]string, len(src.ips))
+		for i, ip := range src.ips {
+			snap.IPs[i] = ip.addr
+		}
+	}
+	for i := range src.topics {
+		ts, r := &src.topics[i], src.rules[i]
 		parts := r.breakdown(ts)
 		t := TopicSnapshot{
 			InMesh:                   ts.inMesh,
