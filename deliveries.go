@@ -21,7 +21,9 @@ const (
 // after that: its status, when it was validated, and who else sent it.
 // Peers are kept as pointers to their state, eight bytes each and no map
 // lookup when they are credited; the first seven fit in the record itself,
-// a whole mesh of the default D=8 without another allocation.
+// a whole mesh of the default D=8 without another allocation, and the rare
+// rest behind one pointer, which keeps the record in the 112-byte size
+// class.
 type deliveryRecord struct {
 	id        string
 	expire    time.Duration
@@ -29,7 +31,7 @@ type deliveryRecord struct {
 	status    deliveryStatus
 	n         uint8
 	inline    [7]*peerState
-	more      []*peerState
+	more      *[]*peerState
 }
 
 // has reports whether id already sent this message.
@@ -39,9 +41,11 @@ func (r *deliveryRecord) has(id peer.ID) bool {
 			return true
 		}
 	}
-	for _, ps := range r.more {
-		if ps.id == id {
-			return true
+	if r.more != nil {
+		for _, ps := range *r.more {
+			if ps.id == id {
+				return true
+			}
 		}
 	}
 	return false
@@ -54,9 +58,10 @@ func (r *deliveryRecord) add(ps *peerState) {
 		return
 	}
 	if r.more == nil {
-		r.more = make([]*peerState, 0, len(r.inline))
+		more := make([]*peerState, 0, len(r.inline))
+		r.more = &more
 	}
-	r.more = append(r.more, ps)
+	*r.more = append(*r.more, ps)
 }
 
 // senders calls fn for every recorded sender, in arrival order.
@@ -64,8 +69,10 @@ func (r *deliveryRecord) senders(fn func(*peerState)) {
 	for _, ps := range r.inline[:r.n] {
 		fn(ps)
 	}
-	for _, ps := range r.more {
-		fn(ps)
+	if r.more != nil {
+		for _, ps := range *r.more {
+			fn(ps)
+		}
 	}
 }
 
