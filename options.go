@@ -31,9 +31,9 @@ type config struct {
 
 // DefaultMaxDeliveryRecords is how many message delivery records a Scorer
 // keeps at most unless WithMaxDeliveryRecords says otherwise. A record costs
-// about 200 bytes, so the default bounds them near 100 MiB; a node would
-// need to see over 4,000 distinct messages per second for two minutes to
-// reach it.
+// about 170 bytes (more for a message copied by over eight peers), so the
+// default bounds them near 90 MiB; a node would need to see over 4,000
+// distinct messages per second for two minutes to reach it.
 const DefaultMaxDeliveryRecords = 1 << 19
 
 // ipRefreshInterval is how often the background loop re-reads the IP
