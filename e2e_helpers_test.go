@@ -1,7 +1,6 @@
 package peerscore_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"runtime"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scenario"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -25,56 +25,7 @@ import (
 // GossipSub routers, every honest node scoring with peerscore (or, for the
 // parity runs, with pubsub's own scorer), all on synctest's fake clock.
 
-const e2eTopic = "/e2e/blocks"
-
-// e2eParams are scoring parameters under which attacks show within seconds:
-// honest traffic is ~10 messages per second, so honest mesh peers sit far
-// above the P3 threshold of 2 while a silent one owes it all; one invalid
-// message costs 100, past the graylist threshold, and is remembered for
-// minutes.
-func e2eParams() *peerscore.Params {
-	return &peerscore.Params{
-		Topics: map[string]*peerscore.TopicParams{e2eTopic: {
-			TopicWeight:                     1,
-			TimeInMeshWeight:                0.01,
-			TimeInMeshQuantum:               time.Second,
-			TimeInMeshCap:                   100,
-			FirstMessageDeliveriesWeight:    1,
-			FirstMessageDeliveriesDecay:     0.9,
-			FirstMessageDeliveriesCap:       10,
-			MeshMessageDeliveriesWeight:     -1,
-			MeshMessageDeliveriesDecay:      0.9,
-			MeshMessageDeliveriesCap:        20,
-			MeshMessageDeliveriesThreshold:  2,
-			MeshMessageDeliveriesWindow:     50 * time.Millisecond,
-			MeshMessageDeliveriesActivation: 10 * time.Second,
-			MeshFailurePenaltyWeight:        -1,
-			MeshFailurePenaltyDecay:         0.95,
-			InvalidMessageDeliveriesWeight:  -100,
-			InvalidMessageDeliveriesDecay:   0.999,
-		}},
-		AppSpecificScore:            func(peer.ID) float64 { return 0 },
-		AppSpecificWeight:           1,
-		IPColocationFactorWeight:    -10,
-		IPColocationFactorThreshold: 3,
-		BehaviourPenaltyWeight:      -10,
-		BehaviourPenaltyThreshold:   1,
-		BehaviourPenaltyDecay:       0.99,
-		DecayInterval:               time.Second,
-		DecayToZero:                 0.01,
-		RetainScore:                 10 * time.Minute,
-	}
-}
-
-func e2eThresholds() *peerscore.Thresholds {
-	return &peerscore.Thresholds{
-		GossipThreshold:             -10,
-		PublishThreshold:            -50,
-		GraylistThreshold:           -80,
-		AcceptPXThreshold:           100,
-		OpportunisticGraftThreshold: 1,
-	}
-}
+const e2eTopic = scenario.Topic
 
 // e2eTest runs body on synctest's fake clock. Under the race detector,
 // bubbled timers firing on several threads at once trip a Go runtime bug
@@ -116,7 +67,7 @@ type e2eNet struct {
 func newE2ENet(t *testing.T, native bool) *e2eNet {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &e2eNet{t: t, ctx: ctx, cancel: cancel, net: testnet.New(time.Millisecond),
-		native: native, params: e2eParams(), thr: e2eThresholds()}
+		native: native, params: scenario.Params(), thr: scenario.Thresholds()}
 	t.Cleanup(func() {
 		n.cancel()
 		for _, node := range n.nodes {
@@ -136,20 +87,7 @@ func (n *e2eNet) host(ip string, port int) host.Host {
 	return h
 }
 
-type validator func(data []byte) pubsub.ValidationResult
-
-// rejectBad is the honest nodes' validator: messages starting with "bad" are
-// invalid.
-func rejectBad(data []byte) pubsub.ValidationResult {
-	if bytes.HasPrefix(data, []byte("bad")) {
-		return pubsub.ValidationReject
-	}
-	return pubsub.ValidationAccept
-}
-
-// ignoreAll is the non-forwarder's validator: it takes every message and
-// passes none on.
-func ignoreAll([]byte) pubsub.ValidationResult { return pubsub.ValidationIgnore }
+type validator = pubsub.ValidatorEx
 
 // router starts GossipSub on h, scoring unless scored is false, validating
 // with v (nil: accept everything), subscribed to the topic. Call after the
@@ -176,8 +114,7 @@ func (n *e2eNet) router(name string, h host.Host, scored bool, v validator) *e2e
 	ps, err := pubsub.NewGossipSub(n.ctx, h, opts...)
 	require.NoError(t, err)
 	if v != nil {
-		require.NoError(t, ps.RegisterTopicValidator(e2eTopic,
-			func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult { return v(m.Data) }))
+		require.NoError(t, ps.RegisterTopicValidator(e2eTopic, v))
 	}
 	topic, err := ps.Join(e2eTopic)
 	require.NoError(t, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/rawpeer"
+	"github.com/peerscore/peerscore/internal/scenario"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -27,7 +28,7 @@ func (n *e2eNet) honestRing(count int) []*e2eNode {
 	}
 	n.net.Start()
 	for i := range hosts {
-		hosts[i] = n.router(fmt.Sprintf("honest-%d", i), hosts[i].h, true, rejectBad)
+		hosts[i] = n.router(fmt.Sprintf("honest-%d", i), hosts[i].h, true, scenario.RejectBad)
 	}
 	for i := range hosts {
 		for k := 1; k <= 3; k++ {
@@ -82,11 +83,15 @@ func (n *e2eNet) backgroundTraffic(from []*e2eNode, interval time.Duration) (sto
 // honest messages keep arriving everywhere and honest peers stay at or above
 // zero. Run with peerscore and with pubsub's own scorer on the same
 // parameters: both must reach the same verdict.
-func TestE2EInvalidSpammer(t *testing.T) {
+func TestE2EInvalidSpammer(t *testing.T) { bothScorers(t, invalidSpammer) }
+
+// bothScorers runs scenario once scoring with peerscore and once with
+// pubsub's own scorer.
+func bothScorers(t *testing.T, scenario func(t *testing.T, native bool)) {
 	for _, native := range []bool{false, true} {
 		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
 		t.Run(name, func(t *testing.T) {
-			e2eTest(t, func(t *testing.T) { invalidSpammer(t, native) })
+			e2eTest(t, func(t *testing.T) { scenario(t, native) })
 		})
 	}
 }
@@ -163,20 +168,13 @@ func invalidSpammer(t *testing.T, native bool) {
 // any is charged P3 once its activation passes, driven below zero and
 // pruned; the P3 deficit it owed stays as P3b after the prune. Same verdict
 // with pubsub's own scorer.
-func TestE2ENonForwarder(t *testing.T) {
-	for _, native := range []bool{false, true} {
-		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
-		t.Run(name, func(t *testing.T) {
-			e2eTest(t, func(t *testing.T) { nonForwarder(t, native) })
-		})
-	}
-}
+func TestE2ENonForwarder(t *testing.T) { bothScorers(t, nonForwarder) }
 
 func nonForwarder(t *testing.T, native bool) {
 	n := newE2ENet(t, native)
 	silentHost := n.host("77.77.77.77", 8000)
 	honest := n.honestRing(10)
-	silent := n.router("non-forwarder", silentHost, false, ignoreAll)
+	silent := n.router("non-forwarder", silentHost, false, scenario.IgnoreAll)
 	neighbours := honest[:6]
 	for _, nb := range neighbours {
 		n.connect(silent.h, nb.h)

@@ -17,7 +17,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -35,10 +34,11 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/rawpeer"
+	"github.com/peerscore/peerscore/internal/scenario"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
-const topicName = "/demo/blocks"
+const topicName = scenario.Topic
 
 func main() {
 	duration := flag.Duration("duration", 30*time.Second, "how long the attack runs")
@@ -57,44 +57,7 @@ func main() {
 	}
 }
 
-func params() *peerscore.Params {
-	return &peerscore.Params{
-		Topics: map[string]*peerscore.TopicParams{topicName: {
-			TopicWeight:                     1,
-			TimeInMeshWeight:                0.01,
-			TimeInMeshQuantum:               time.Second,
-			TimeInMeshCap:                   100,
-			FirstMessageDeliveriesWeight:    1,
-			FirstMessageDeliveriesDecay:     0.9,
-			FirstMessageDeliveriesCap:       10,
-			MeshMessageDeliveriesWeight:     -1,
-			MeshMessageDeliveriesDecay:      0.9,
-			MeshMessageDeliveriesCap:        20,
-			MeshMessageDeliveriesThreshold:  2,
-			MeshMessageDeliveriesWindow:     100 * time.Millisecond,
-			MeshMessageDeliveriesActivation: 5 * time.Second,
-			MeshFailurePenaltyWeight:        -1,
-			MeshFailurePenaltyDecay:         0.95,
-			InvalidMessageDeliveriesWeight:  -100,
-			InvalidMessageDeliveriesDecay:   0.999,
-		}},
-		AppSpecificScore:          func(peer.ID) float64 { return 0 },
-		BehaviourPenaltyWeight:    -10,
-		BehaviourPenaltyThreshold: 1,
-		BehaviourPenaltyDecay:     0.99,
-		DecayInterval:             time.Second,
-		DecayToZero:               0.01,
-		RetainScore:               10 * time.Minute,
-	}
-}
-
-var thresholds = &peerscore.Thresholds{
-	GossipThreshold:             -10,
-	PublishThreshold:            -50,
-	GraylistThreshold:           -80,
-	AcceptPXThreshold:           100,
-	OpportunisticGraftThreshold: 1,
-}
+var thresholds = scenario.Thresholds()
 
 // expected is the threshold each attacker must end up below for the demo to
 // call it caught.
@@ -171,7 +134,7 @@ func (d *demo) build(honestCount int) {
 		}
 	}
 	d.spamTo = d.routerAttacker(spammer, nil)
-	d.routerAttacker(silent, func([]byte) pubsub.ValidationResult { return pubsub.ValidationIgnore })
+	d.routerAttacker(silent, scenario.IgnoreAll)
 	d.liar = rawpeer.New(liar, nil)
 
 	d.attack = []*attacker{
@@ -187,17 +150,11 @@ func (d *demo) build(honestCount int) {
 }
 
 func (d *demo) honestNode(h host.Host) *node {
-	s := must(peerscore.New(params(), peerscore.WithHost(h)))
+	s := must(peerscore.New(scenario.Params(), peerscore.WithHost(h)))
 	s.Start(d.ctx)
 	opts := must(s.GossipSubOptions(thresholds))
 	ps := must(pubsub.NewGossipSub(d.ctx, h, opts...))
-	rejectBad := func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-		if bytes.HasPrefix(m.Data, []byte("bad")) {
-			return pubsub.ValidationReject
-		}
-		return pubsub.ValidationAccept
-	}
-	if err := ps.RegisterTopicValidator(topicName, rejectBad); err != nil {
+	if err := ps.RegisterTopicValidator(topicName, scenario.RejectBad); err != nil {
 		log.Fatal(err)
 	}
 	n := &node{h: h, scorer: s, topic: must(ps.Join(topicName)), got: map[string]bool{}}
@@ -217,11 +174,10 @@ func (d *demo) honestNode(h host.Host) *node {
 }
 
 // routerAttacker runs an unscored GossipSub router on h, validating with v.
-func (d *demo) routerAttacker(h host.Host, v func([]byte) pubsub.ValidationResult) *pubsub.Topic {
+func (d *demo) routerAttacker(h host.Host, v pubsub.ValidatorEx) *pubsub.Topic {
 	ps := must(pubsub.NewGossipSub(d.ctx, h))
 	if v != nil {
-		validate := func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult { return v(m.Data) }
-		if err := ps.RegisterTopicValidator(topicName, validate); err != nil {
+		if err := ps.RegisterTopicValidator(topicName, v); err != nil {
 			log.Fatal(err)
 		}
 	}

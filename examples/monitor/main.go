@@ -11,7 +11,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -32,35 +31,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scenario"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
-const topicName = "/demo/blocks"
+const topicName = scenario.Topic
 
-var thresholds = &peerscore.Thresholds{
-	GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
-	AcceptPXThreshold: 100, OpportunisticGraftThreshold: 1,
-}
-
-func params() *peerscore.Params {
-	return &peerscore.Params{
-		Topics: map[string]*peerscore.TopicParams{topicName: {
-			TopicWeight:                    1,
-			TimeInMeshWeight:               0.01,
-			TimeInMeshQuantum:              time.Second,
-			TimeInMeshCap:                  100,
-			FirstMessageDeliveriesWeight:   1,
-			FirstMessageDeliveriesDecay:    0.9,
-			FirstMessageDeliveriesCap:      10,
-			InvalidMessageDeliveriesWeight: -100,
-			InvalidMessageDeliveriesDecay:  0.999,
-		}},
-		AppSpecificScore: func(peer.ID) float64 { return 0 },
-		DecayInterval:    time.Second,
-		DecayToZero:      0.01,
-		RetainScore:      time.Hour,
-	}
-}
+var thresholds = scenario.Thresholds()
 
 func must[T any](v T, err error) T {
 	if err != nil {
@@ -87,7 +64,7 @@ func main() {
 	nw.Start()
 
 	// The observer: scorer, router, metrics, threshold events, monitor.
-	scorer := must(peerscore.New(params(), peerscore.WithHost(observer),
+	scorer := must(peerscore.New(scenario.Params(), peerscore.WithHost(observer),
 		peerscore.WithThresholdEvents(thresholds, func(e peerscore.ThresholdEvent) {
 			dir := "rose to"
 			if e.Down {
@@ -99,13 +76,7 @@ func main() {
 	scorer.Start(ctx)
 	defer scorer.Close()
 	router := must(pubsub.NewGossipSub(ctx, observer, must(scorer.GossipSubOptions(thresholds))...))
-	rejectBad := func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
-		if bytes.HasPrefix(m.Data, []byte("bad")) {
-			return pubsub.ValidationReject
-		}
-		return pubsub.ValidationAccept
-	}
-	if err := router.RegisterTopicValidator(topicName, rejectBad); err != nil {
+	if err := router.RegisterTopicValidator(topicName, scenario.RejectBad); err != nil {
 		log.Fatal(err)
 	}
 	must(must(router.Join(topicName)).Subscribe())
@@ -120,7 +91,7 @@ func main() {
 
 	monitor := must(peerscore.NewMonitor(observer, scorer.Score, gater,
 		peerscore.WithMinScore(thresholds.GraylistThreshold),
-		peerscore.WithBanForRetainScore(params().RetainScore),
+		peerscore.WithBanForRetainScore(scenario.Params().RetainScore),
 		peerscore.WithCheckInterval(2*time.Second),
 		peerscore.WithOnBan(func(p peer.ID, score float64, until time.Time) {
 			fmt.Printf("ban      %s at score %.1f until %s; connection closed\n", short(p), score, until.Format(time.TimeOnly))
@@ -185,7 +156,7 @@ func restart(old *peerscore.Scorer, bad peer.ID) {
 	if err := old.SaveFile(path); err != nil {
 		log.Fatal(err)
 	}
-	fresh := must(peerscore.New(params()))
+	fresh := must(peerscore.New(scenario.Params()))
 	if err := fresh.LoadFile(path); err != nil {
 		log.Fatal(err)
 	}
