@@ -1,0 +1,332 @@
+package peerscore_test
+
+// The invariants FuzzEvents (fuzz_events_test.go) checks after every step.
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore"
+)
+
+// fzCap is the cap the engine applies to a counter (rules.go counterCap):
+// NaN caps nothing, a negative cap is 0.
+func fzCap(c float64) float64 {
+	switch {
+	case math.IsNaN(c):
+		return math.Inf(1)
+	case c < 0:
+		return 0
+	}
+	return c
+}
+
+// fzFinite is the engine's clamp of a component (rules.go finite).
+func fzFinite(x float64) float64 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case x > math.MaxFloat64:
+		return math.MaxFloat64
+	case x < -math.MaxFloat64:
+		return -math.MaxFloat64
+	}
+	return x
+}
+
+// fzSame reports whether got is want up to rounding: a relative 1e-12, or
+// the same infinity.
+func fzSame(want, got float64) bool {
+	if want == got {
+		return true
+	}
+	if math.IsNaN(want) || math.IsNaN(got) || math.IsInf(want, 0) || math.IsInf(got, 0) {
+		return false
+	}
+	return math.Abs(want-got) <= 1e-12*math.Max(math.Abs(want), math.Abs(got))
+}
+
+// check verifies the invariants of the whole state after a step.
+func (e *fzEnv) check(step string) {
+	e.t.Helper()
+	s := e.s
+	snaps := s.Snapshots()
+	st := s.Stats()
+	if st.Peers != len(snaps) {
+		e.fail("after %s: Stats().Peers = %d but %d snapshots", step, st.Peers, len(snaps))
+	}
+	if st.DeliveryRecords < 0 || st.DeliveryRecords > e.maxRecords {
+		e.fail("after %s: %d delivery records, cap %d", step, st.DeliveryRecords, e.maxRecords)
+	}
+	if n := peerscore.DeliveryRecordsForTest(s); n != st.DeliveryRecords {
+		e.fail("after %s: DeliveryRecordsForTest %d != Stats %d", step, n, st.DeliveryRecords)
+	}
+	if st.Promises < 0 {
+		e.fail("after %s: %d promises", step, st.Promises)
+	}
+	for r, n := range st.Penalties {
+		if old := e.penalties[r]; n < old {
+			e.fail("after %s: penalty total %v went down from %d to %d", step, r, old, n)
+		}
+		e.penalties[r] = n
+	}
+	for topic, n := range st.LateDuplicates {
+		if _, scored := e.topics[topic]; !scored || n == 0 {
+			e.fail("after %s: late duplicates %d counted for %q, scored=%v", step, n, topic, scored)
+		}
+	}
+	if bad := e.inspectBad.Load(); bad != nil {
+		e.fail("%s", bad)
+	}
+	z := peerscore.InternalSizesForTest(s)
+	if z.Peers != len(snaps) || z.IndexedPeers != len(snaps) || z.RecordsMap != z.Records {
+		e.fail("after %s: internal books disagree: %+v (snapshots %d)", step, z, len(snaps))
+	}
+
+	// Who is known: every connected peer, and retained peers only.
+	retained := 0
+	for p := range e.connected {
+		if snap, ok := snaps[p]; !ok || !snap.Connected {
+			e.fail("after %s: connected peer %q missing or not connected (known=%v)", step, p, ok)
+		}
+	}
+	for p, snap := range snaps {
+		if !snap.Connected {
+			retained++
+			if !e.retained[p] {
+				e.fail("after %s: peer %q is retained but never disconnected with a score <= 0", step, p)
+			}
+			if snap.RetainedUntil.IsZero() {
+				e.fail("after %s: retained peer %q has no RetainedUntil", step, p)
+			}
+		} else if !snap.RetainedUntil.IsZero() {
+			e.fail("after %s: connected peer %q has RetainedUntil %v", step, p, snap.RetainedUntil)
+		}
+		e.checkSnap(step, p, snap, snaps)
+	}
+	if st.Retained != retained {
+		e.fail("after %s: Stats().Retained = %d, snapshots say %d", step, st.Retained, retained)
+	}
+	for _, p := range append(append([]peer.ID{}, fzPeers...), "stranger") {
+		if _, ok := snaps[p]; ok {
+			continue
+		}
+		if score := s.Score(p); score != 0 {
+			e.fail("after %s: unknown peer %q scores %v", step, p, score)
+		}
+		if _, ok := s.Snapshot(p); ok {
+			e.fail("after %s: peer %q not in Snapshots but Snapshot knows it", step, p)
+		}
+	}
+}
+
+// checkSnap verifies one peer's snapshot: nothing NaN, counters within
+// [0, cap], every component what the parameters make of the counters, the
+// parts adding up to the score, and Score agreeing with it.
+func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all map[peer.ID]peerscore.Snapshot) {
+	e.t.Helper()
+	bad := func(format string, args ...any) {
+		e.t.Helper()
+		e.fail("after %s: peer %q: %s\nsnapshot %+v", step, string(p), fmt.Sprintf(format, args...), snap)
+	}
+	score := e.s.Score(p)
+	switch {
+	case math.IsNaN(score) || math.IsNaN(snap.Score):
+		bad("NaN score: Score %v, snapshot %v", score, snap.Score)
+	case score != snap.Score:
+		bad("Score %v != Snapshot.Score %v", score, snap.Score)
+	}
+	for name, v := range map[string]float64{"TopicScore": snap.TopicScore, "TopicScoreUncapped": snap.TopicScoreUncapped,
+		"AppSpecificScore": snap.AppSpecificScore, "P5": snap.P5, "IPColocationFactor": snap.IPColocationFactor,
+		"P6": snap.P6, "BehaviourPenalty": snap.BehaviourPenalty, "P7": snap.P7, "SlowPeerCounter": snap.SlowPeerCounter,
+		"SlowPeer": snap.SlowPeer} {
+		if math.IsNaN(v) {
+			bad("%s is NaN", name)
+		}
+	}
+	if snap.IPColocationFactor < 0 || snap.BehaviourPenalty < 0 || snap.SlowPeerCounter < 0 {
+		bad("negative global counter")
+	}
+	if snap.P6 > 0 || snap.P7 > 0 || snap.SlowPeer > 0 {
+		bad("positive penalty")
+	}
+
+	// The global components, from the parameters.
+	gp := e.params
+	raw := 0.0
+	if gp.AppSpecificScore != nil {
+		raw = gp.AppSpecificScore(p)
+	}
+	if math.IsNaN(raw) {
+		raw = 0
+	}
+	p5 := raw * gp.AppSpecificWeight
+	if math.IsNaN(p5) {
+		p5 = 0
+	}
+	if !fzSame(raw, snap.AppSpecificScore) || !fzSame(p5, snap.P5) {
+		bad("P5 is %v (raw %v), want %v (raw %v)", snap.P5, snap.AppSpecificScore, p5, raw)
+	}
+	if want := e.colocation(p, all); !fzSame(want, snap.IPColocationFactor) {
+		bad("IPColocationFactor %v, want %v", snap.IPColocationFactor, want)
+	}
+	if want := fzFinite(snap.IPColocationFactor * gp.IPColocationFactorWeight); gp.IPColocationFactorWeight != 0 && !fzSame(want, snap.P6) {
+		bad("P6 %v, want %v", snap.P6, want)
+	}
+	want7 := 0.0
+	if gp.BehaviourPenaltyWeight != 0 && snap.BehaviourPenalty > gp.BehaviourPenaltyThreshold {
+		x := snap.BehaviourPenalty - gp.BehaviourPenaltyThreshold
+		want7 = fzFinite(x * x * gp.BehaviourPenaltyWeight)
+	}
+	if !fzSame(want7, snap.P7) {
+		bad("P7 %v, want %v", snap.P7, want7)
+	}
+	wantSlow := 0.0
+	if gp.SlowPeerWeight != 0 && snap.SlowPeerCounter > gp.SlowPeerThreshold {
+		wantSlow = fzFinite((snap.SlowPeerCounter - gp.SlowPeerThreshold) * gp.SlowPeerWeight)
+	}
+	if !fzSame(wantSlow, snap.SlowPeer) {
+		bad("SlowPeer %v, want %v", snap.SlowPeer, wantSlow)
+	}
+
+	// The topics.
+	var uncapped float64
+	for name, ts := range snap.Topics {
+		tp, scored := e.topics[name]
+		if !scored {
+			bad("counters in topic %q, which is not scored", name)
+		}
+		e.checkTopic(bad, name, ts, tp)
+		uncapped += ts.Score
+	}
+	if !fzSame(uncapped, snap.TopicScoreUncapped) && !(math.Abs(uncapped) > 1e300) {
+		bad("TopicScoreUncapped %v, topics add up to %v", snap.TopicScoreUncapped, uncapped)
+	}
+	wantTopic := snap.TopicScoreUncapped
+	if gp.TopicScoreCap > 0 && wantTopic > gp.TopicScoreCap {
+		wantTopic = gp.TopicScoreCap
+	}
+	if wantTopic = fzFinite(wantTopic); !fzSame(wantTopic, snap.TopicScore) {
+		bad("TopicScore %v, want %v (cap %v)", snap.TopicScore, wantTopic, gp.TopicScoreCap)
+	}
+	// P7 and the slow-peer penalty are each finite, and so is their sum.
+	if sum := snap.TopicScore + snap.P5 + snap.P6 + fzFinite(snap.P7+snap.SlowPeer); !fzSame(sum, snap.Score) {
+		bad("parts add up to %v, score %v", sum, snap.Score)
+	}
+}
+
+// checkTopic verifies one topic's counters and components against the
+// topic's current parameters.
+func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.TopicSnapshot, tp peerscore.TopicParams) {
+	for field, c := range map[string]float64{"first": ts.FirstMessageDeliveries, "mesh": ts.MeshMessageDeliveries,
+		"failure": ts.MeshFailurePenalty, "invalid": ts.InvalidMessageDeliveries} {
+		if !(c >= 0) {
+			bad("topic %q: %s counter %v below zero or NaN", name, field, c)
+		}
+	}
+	if cap := fzCap(tp.FirstMessageDeliveriesCap); ts.FirstMessageDeliveries > cap {
+		bad("topic %q: first deliveries %v above the cap %v", name, ts.FirstMessageDeliveries, cap)
+	}
+	if cap := fzCap(tp.MeshMessageDeliveriesCap); ts.MeshMessageDeliveries > cap {
+		bad("topic %q: mesh deliveries %v above the cap %v", name, ts.MeshMessageDeliveries, cap)
+	}
+	if ts.TimeInMesh < 0 || (!ts.InMesh && ts.TimeInMesh != 0) {
+		bad("topic %q: time in mesh %v (in mesh: %v)", name, ts.TimeInMesh, ts.InMesh)
+	}
+	if ts.TopicWeight != tp.TopicWeight {
+		bad("topic %q: weight %v, want %v", name, ts.TopicWeight, tp.TopicWeight)
+	}
+	var p1, p2, p3, p3b, p4 float64
+	if ts.InMesh && tp.TimeInMeshWeight != 0 && tp.TimeInMeshQuantum > 0 {
+		q := float64(ts.TimeInMesh / tp.TimeInMeshQuantum)
+		if q >= tp.TimeInMeshCap {
+			q = tp.TimeInMeshCap
+		}
+		p1 = fzFinite(q * tp.TimeInMeshWeight)
+	}
+	if tp.FirstMessageDeliveriesWeight != 0 {
+		p2 = fzFinite(ts.FirstMessageDeliveries * tp.FirstMessageDeliveriesWeight)
+	}
+	if ts.MeshDeliveriesActive && tp.MeshMessageDeliveriesWeight != 0 && ts.MeshMessageDeliveries < tp.MeshMessageDeliveriesThreshold {
+		d := tp.MeshMessageDeliveriesThreshold - ts.MeshMessageDeliveries
+		p3 = fzFinite(d * d * tp.MeshMessageDeliveriesWeight)
+	}
+	if tp.MeshFailurePenaltyWeight != 0 {
+		p3b = fzFinite(ts.MeshFailurePenalty * tp.MeshFailurePenaltyWeight)
+	}
+	if tp.InvalidMessageDeliveriesWeight != 0 {
+		p4 = fzFinite(ts.InvalidMessageDeliveries * ts.InvalidMessageDeliveries * tp.InvalidMessageDeliveriesWeight)
+	}
+	for _, c := range []struct {
+		name      string
+		want, got float64
+	}{{"P1", p1, ts.P1}, {"P2", p2, ts.P2}, {"P3", p3, ts.P3}, {"P3b", p3b, ts.P3b}, {"P4", p4, ts.P4}} {
+		if !fzSame(c.want, c.got) {
+			bad("topic %q: %s %v, want %v", name, c.name, c.got, c.want)
+		}
+	}
+	if ts.P1 < 0 || ts.P2 < 0 || ts.P3 > 0 || ts.P3b > 0 || ts.P4 > 0 {
+		bad("topic %q: a component has the wrong sign: %+v", name, ts)
+	}
+	if !ts.InMesh && (ts.P1 != 0 || ts.P3 != 0 || ts.MeshDeliveriesActive) {
+		bad("topic %q: P1/P3 outside the mesh: %+v", name, ts)
+	}
+	var total float64
+	if tp.TopicWeight != 0 {
+		total = fzFinite((ts.P1 + ts.P2 + ts.P3 + ts.P3b + ts.P4) * tp.TopicWeight)
+	}
+	if !fzSame(total, ts.Score) {
+		bad("topic %q: score %v, parts times weight %v", name, ts.Score, total)
+	}
+}
+
+// colocation recomputes P6's raw factor from every known peer's addresses.
+func (e *fzEnv) colocation(p peer.ID, all map[peer.ID]peerscore.Snapshot) float64 {
+	if e.params.IPColocationFactorWeight == 0 {
+		return all[p].IPColocationFactor // not tracked when off; nothing to check
+	}
+	peersAt := map[string]map[peer.ID]bool{}
+	for q, snap := range all {
+		for _, ip := range snap.IPs {
+			if peersAt[ip] == nil {
+				peersAt[ip] = map[peer.ID]bool{}
+			}
+			peersAt[ip][q] = true
+		}
+	}
+	var sum float64
+	for _, ip := range all[p].IPs {
+		if fzWhitelisted(e.params.IPColocationFactorWhitelist, ip) {
+			continue
+		}
+		if n := len(peersAt[ip]); n > e.params.IPColocationFactorThreshold {
+			x := float64(n - e.params.IPColocationFactorThreshold)
+			sum += x * x
+		}
+	}
+	return sum
+}
+
+func fzWhitelisted(list []*net.IPNet, addr string) bool {
+	ip := net.ParseIP(addr)
+	for _, n := range list {
+		if n != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAfterRefresh: Refresh forgets every retained peer whose time is up.
+func (e *fzEnv) checkAfterRefresh() {
+	now := time.Now()
+	for p, snap := range e.s.Snapshots() {
+		if !snap.Connected && now.After(snap.RetainedUntil) {
+			e.fail("Refresh kept retained peer %q past its time (%v < now %v)", p, snap.RetainedUntil, now)
+		}
+	}
+}
