@@ -3,6 +3,7 @@ package peerscore
 import (
 	"log/slog"
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +111,8 @@ func (c *scoreCache) load() (topics, colocation, behaviour float64) {
 				return topics, colocation, behaviour
 			}
 		}
+		// A writer is mid-update: let it finish, even on a single thread.
+		runtime.Gosched()
 	}
 }
 
