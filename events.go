@@ -34,6 +34,8 @@ const (
 
 var thresholdNames = [...]string{"zero", "gossip", "publish", "graylist", "accept_px"}
 
+// String returns the level's name in snake case: zero, gossip, publish,
+// graylist, accept_px.
 func (t Threshold) String() string {
 	if t < 0 || int(t) >= len(thresholdNames) {
 		return "unknown"

@@ -24,6 +24,7 @@ type ParamError struct {
 	Rule string
 }
 
+// Error names the topic (if any), the field, its value and the rule.
 func (e *ParamError) Error() string {
 	if e.Topic != "" {
 		return fmt.Sprintf("peerscore: topic %q: %s = %v: %s", e.Topic, e.Field, e.Value, e.Rule)

@@ -56,14 +56,15 @@ func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
 	s.publish(ps)
 }
 
-// Join and Leave tell which topics the router has a mesh for: GRAFTs in
-// other topics are ignored by the router and cost nothing.
+// Join records that the router has a mesh for topic: GRAFTs in other topics
+// are ignored by the router and cost nothing.
 func (s *Scorer) Join(topic string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.router.joined[topic] = true
 }
 
+// Leave forgets that the router has a mesh for topic.
 func (s *Scorer) Leave(topic string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
