@@ -101,18 +101,31 @@ func (c *scoreCache) store(topics, colocation, behaviour float64) {
 }
 
 func (c *scoreCache) load() (topics, colocation, behaviour float64) {
+	seq := c.seq.Load()
+	topics = math.Float64frombits(c.topics.Load())
+	colocation = math.Float64frombits(c.colocation.Load())
+	behaviour = math.Float64frombits(c.behaviour.Load())
+	if seq&1 == 0 && c.seq.Load() == seq {
+		return topics, colocation, behaviour
+	}
+	return c.loadContended()
+}
+
+// loadContended retries a read that met a writer mid-update, yielding so
+// that the writer finishes even on a single thread.
+func (c *scoreCache) loadContended() (topics, colocation, behaviour float64) {
 	for {
-		seq := c.seq.Load()
-		if seq&1 == 0 {
-			topics = math.Float64frombits(c.topics.Load())
-			colocation = math.Float64frombits(c.colocation.Load())
-			behaviour = math.Float64frombits(c.behaviour.Load())
-			if c.seq.Load() == seq {
-				return topics, colocation, behaviour
-			}
-		}
-		// A writer is mid-update: let it finish, even on a single thread.
 		runtime.Gosched()
+		seq := c.seq.Load()
+		if seq&1 != 0 {
+			continue
+		}
+		topics = math.Float64frombits(c.topics.Load())
+		colocation = math.Float64frombits(c.colocation.Load())
+		behaviour = math.Float64frombits(c.behaviour.Load())
+		if c.seq.Load() == seq {
+			return topics, colocation, behaviour
+		}
 	}
 }
 
