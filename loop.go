@@ -2,18 +2,13 @@ package peerscore
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
-// loopState is the background work's lifecycle, under its own lock so that
-// Start and Close never wait for the scoring lock.
+// loopState is the background work: its lifecycle and what it runs
+// besides Refresh.
 type loopState struct {
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	lifecycle
 
 	inspect       func(*Scorer)
 	inspectPeriod time.Duration
@@ -24,43 +19,24 @@ type loopState struct {
 // Refresh every DecayInterval, the router penalties' check of IWANT
 // promises every router heartbeat, a re-read of peers' IP addresses from
 // the host every minute, and the WithInspect and WithThresholdEvents
-// callbacks if they were given. It
-// returns at once. Calling it again, or after Close, does nothing.
+// callbacks if they were given. It returns at once. Calling it again, or
+// after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
-	l := &s.loop
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.started || l.closed {
-		return
-	}
-	l.started = true
-	ctx, l.cancel = context.WithCancel(ctx)
-	l.wg.Go(func() { s.maintain(ctx) })
-	if l.inspect != nil {
-		l.wg.Go(func() { s.inspectEvery(ctx) })
+	work := []func(context.Context){s.maintain}
+	if s.loop.inspect != nil {
+		work = append(work, s.inspectEvery)
 	}
 	if s.events != nil {
-		l.wg.Go(func() { s.watchThresholds(ctx) })
+		work = append(work, s.watchThresholds)
 	}
+	s.loop.start(ctx, work...)
 }
 
 // Close stops the background loop and waits until it has stopped. The
 // Scorer still answers Score and Snapshot and still takes events afterwards;
 // only the periodic work ends. Calling it again does nothing.
 func (s *Scorer) Close() error {
-	l := &s.loop
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return nil
-	}
-	l.closed = true
-	cancel := l.cancel
-	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	l.wg.Wait()
+	s.loop.stop()
 	return nil
 }
 

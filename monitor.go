@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -98,11 +97,7 @@ type Monitor struct {
 	gater *Gater
 	cfg   monitorConfig
 
-	mu      sync.Mutex
-	started bool
-	closed  bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	lifecycle
 }
 
 // MonitorOption configures a Monitor in NewMonitor.
@@ -262,32 +257,12 @@ func NewMonitor(h host.Host, score func(peer.ID) float64, g *Gater, opts ...Moni
 // Start runs the Monitor's checks on a goroutine of its own until ctx is
 // done or Close is called. It returns at once. Calling it again, or after
 // Close, does nothing.
-func (m *Monitor) Start(ctx context.Context) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.started || m.closed {
-		return
-	}
-	m.started = true
-	ctx, m.cancel = context.WithCancel(ctx)
-	m.wg.Go(func() { m.run(ctx) })
-}
+func (m *Monitor) Start(ctx context.Context) { m.start(ctx, m.run) }
 
 // Close stops the checks and waits until they have stopped. Bans already
 // made stay in the Gater until they expire. Calling it again does nothing.
 func (m *Monitor) Close() error {
-	m.mu.Lock()
-	if m.closed {
-		m.mu.Unlock()
-		return nil
-	}
-	m.closed = true
-	cancel := m.cancel
-	m.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-	m.wg.Wait()
+	m.stop()
 	return nil
 }
 
