@@ -186,14 +186,14 @@ func (c *ceChecker) recompute(ps *peerState) float64 {
 	var colocation float64
 	if g.IPColocationFactorWeight != 0 {
 		var factor float64
-		for _, ip := range ps.ips {
+		for _, ip := range ps.addrs() {
 			if c.whitelisted(ip.addr) {
 				continue
 			}
 			// every known peer, retained ones included, that has the address
 			n := 0
 			for _, other := range s.peers.all {
-				for _, oip := range other.ips {
+				for _, oip := range other.addrs() {
 					if oip.addr == ip.addr {
 						n++
 						break
@@ -722,9 +722,8 @@ func TestCacheExactDetectsStaleCaches(t *testing.T) {
 			a.topics[0].score = s.byIdx[a.topics[0].topic].breakdown(&a.topics[0]).total
 			return nil
 		}},
-		{"co-located peer's IP change", func(s *Scorer, a, b *peerState) *TopicParams {
-			s.ips.set(b, nil) // b leaves a's address; only b republished
-			s.publish(b)
+		{"address count out of step with the peers on it", func(s *Scorer, a, b *peerState) *TopicParams {
+			a.addrs()[0].count.peers.Add(1) // a third peer counted that no peer list holds
 			return nil
 		}},
 		{"behaviour counter", func(s *Scorer, a, _ *peerState) *TopicParams {

@@ -60,8 +60,9 @@ type ThresholdEvent struct {
 // thresholds (or zero), down or up. fn runs on a goroutine of the
 // background loop, so only after Start, holding no lock of the Scorer; it
 // sees each peer's crossings in the order they happened. A crossing caused
-// by an event is reported at once; one caused by the passing of time or by
-// the application's score (P5), within one DecayInterval. A dip shorter
+// by an event about the peer is reported at once; one caused by the passing
+// of time, by the application's score (P5) or by other peers joining or
+// leaving its address (P6), within one DecayInterval. A dip shorter
 // than that may go unseen. A peer's score starts at 0 when the scorer first
 // meets it; a forgotten peer's tracking ends without an event.
 func WithThresholdEvents(t *Thresholds, fn func(ThresholdEvent)) Option {

@@ -28,7 +28,7 @@ func InternalSizesForTest(s *Scorer) InternalSizes {
 	now := s.now()
 	z := InternalSizes{
 		Peers:         len(s.peers.all),
-		IPAddrs:       len(s.ips.peers),
+		IPAddrs:       len(s.ips.counts),
 		Records:       s.deliveries.count,
 		RecordsMap:    len(s.deliveries.records),
 		RingLen:       len(s.deliveries.ring),

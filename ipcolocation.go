@@ -2,42 +2,60 @@ package peerscore
 
 import (
 	"net"
+	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	manet "github.com/multiformats/go-multiaddr/net"
 )
 
-// peerIP is one address a peer connects from, with its whitelist verdict
-// decided once, when the address is learnt.
+// addrCount is how many known peers share one address, for P6. Score reads
+// it without a lock; writers hold Scorer.mu.
+type addrCount struct {
+	peers       atomic.Int64
+	whitelisted bool // decided once, when the address is first seen
+}
+
+// peerIP is one address a peer connects from, with the shared count of
+// that address.
 type peerIP struct {
-	addr        string
-	whitelisted bool
+	addr  string
+	count *addrCount
 }
 
 // ipTracker counts the peers behind each IP address, for P6. Retained
 // (disconnected) peers keep their addresses until they are forgotten, as in
 // pubsub, so that leaving and coming back does not dodge the count.
+//
+// A peer's P6 is computed when its score is read, from the counts of its
+// own addresses, rather than cached: a peer joining or leaving an address
+// then costs one counter update however many peers share it. Caching it
+// would mean re-scoring every co-located peer on each change, which a swarm
+// of Sybil IDs behind one address turns into quadratic work under the lock.
 type ipTracker struct {
 	whitelist []*net.IPNet
-	threshold int
-	peers     map[string]map[*peerState]struct{}
+	counts    map[string]*addrCount
 }
 
-func newIPTracker(whitelist []*net.IPNet, threshold int) *ipTracker {
-	return &ipTracker{whitelist: whitelist, threshold: threshold, peers: make(map[string]map[*peerState]struct{})}
+func newIPTracker(whitelist []*net.IPNet) *ipTracker {
+	return &ipTracker{whitelist: whitelist, counts: make(map[string]*addrCount)}
 }
 
-// setIPs gives ps the addresses addrs and republishes every score whose P6
-// that changes.
+// addrs returns the addresses counted for ps. Safe without a lock.
+func (ps *peerState) addrs() []peerIP {
+	if list := ps.ips.Load(); list != nil {
+		return *list
+	}
+	return nil
+}
+
+// setIPs gives ps the addresses addrs. Co-located peers need no
+// republishing: their P6 is read live.
 func (s *Scorer) setIPs(ps *peerState, addrs []string) {
-	if sameAddrs(ps.ips, addrs) {
+	if sameAddrs(ps.addrs(), addrs) {
 		return
 	}
-	affected, crowded := s.ips.set(ps, addrs)
-	for _, other := range affected {
-		s.publish(other)
-	}
+	crowded := s.ips.set(ps, addrs, s.rules.colocationThreshold)
 	s.publish(ps)
 	if s.rules.colocationWeight != 0 {
 		s.counters.charge(PenaltyIPColocation, float64(crowded))
@@ -99,72 +117,64 @@ func hostIPs(h host.Host, p peer.ID) []string {
 	return out
 }
 
-// set replaces ps's addresses with addrs and returns the other peers whose
-// P6 changed with it (everyone sharing an address ps joined or left), and
-// how many of the addresses ps joined are crowded beyond the threshold.
-func (t *ipTracker) set(ps *peerState, addrs []string) (affected []*peerState, crowded int) {
-	for _, a := range addrs {
-		if !hasAddr(ps.ips, a) && t.join(ps, a) {
-			affected = t.appendPeers(affected, a, ps)
-			if len(t.peers[a]) > t.threshold && !t.whitelisted(a) {
-				crowded++
-			}
-		}
-	}
-	for _, old := range ps.ips {
-		if !contains(addrs, old.addr) && t.leave(ps, old.addr) {
-			affected = t.appendPeers(affected, old.addr, ps)
-		}
-	}
-	ips := make([]peerIP, len(addrs))
+// set replaces ps's addresses with addrs, counting ps once on each distinct
+// address however many connections come from it, and returns how many of
+// the addresses ps joined are now crowded beyond threshold. It costs
+// O(len(addrs) + len(old)), whatever the number of peers on an address.
+func (t *ipTracker) set(ps *peerState, addrs []string, threshold int) (crowded int) {
+	old := ps.addrs()
+	next := make([]peerIP, len(addrs))
 	for i, a := range addrs {
-		ips[i] = peerIP{addr: a, whitelisted: t.whitelisted(a)}
-	}
-	ps.ips = ips
-	return affected, crowded
-}
-
-// remove drops all of ps's addresses and returns the peers affected.
-func (t *ipTracker) remove(ps *peerState) []*peerState {
-	affected, _ := t.set(ps, nil)
-	return affected
-}
-
-func (t *ipTracker) join(ps *peerState, addr string) bool {
-	set, ok := t.peers[addr]
-	if !ok {
-		set = make(map[*peerState]struct{})
-		t.peers[addr] = set
-	}
-	if _, in := set[ps]; in {
-		return false
-	}
-	set[ps] = struct{}{}
-	return true
-}
-
-func (t *ipTracker) leave(ps *peerState, addr string) bool {
-	set, ok := t.peers[addr]
-	if !ok {
-		return false
-	}
-	if _, in := set[ps]; !in {
-		return false
-	}
-	delete(set, ps)
-	if len(set) == 0 {
-		delete(t.peers, addr)
-	}
-	return true
-}
-
-func (t *ipTracker) appendPeers(dst []*peerState, addr string, except *peerState) []*peerState {
-	for other := range t.peers[addr] {
-		if other != except {
-			dst = append(dst, other)
+		if j := indexAddr(old, a); j >= 0 {
+			next[i] = old[j] // counted already
+			continue
+		}
+		if j := indexAddr(next[:i], a); j >= 0 {
+			next[i] = next[j] // a second connection from a new address
+			continue
+		}
+		c := t.join(a)
+		next[i] = peerIP{addr: a, count: c}
+		if c.peers.Load() > int64(threshold) && !c.whitelisted {
+			crowded++
 		}
 	}
-	return dst
+	for i, ip := range old {
+		if indexAddr(old[:i], ip.addr) < 0 && indexAddr(next, ip.addr) < 0 {
+			t.leave(ip)
+		}
+	}
+	if len(next) == 0 {
+		next = nil
+	}
+	ps.ips.Store(&next)
+	return crowded
+}
+
+// remove drops all of ps's addresses.
+func (t *ipTracker) remove(ps *peerState) {
+	if len(ps.addrs()) > 0 {
+		t.set(ps, nil, 0)
+	}
+}
+
+func (t *ipTracker) join(addr string) *addrCount {
+	c, ok := t.counts[addr]
+	if !ok {
+		c = &addrCount{whitelisted: t.whitelisted(addr)}
+		t.counts[addr] = c
+	}
+	c.peers.Add(1)
+	return c
+}
+
+// leave takes one peer off ip's address. The last one out deletes the
+// count; a reader still holding it sees zero, and a later peer on the
+// address gets a fresh one.
+func (t *ipTracker) leave(ip peerIP) {
+	if ip.count.peers.Add(-1) == 0 && t.counts[ip.addr] == ip.count {
+		delete(t.counts, ip.addr)
+	}
 }
 
 func (t *ipTracker) whitelisted(addr string) bool {
@@ -180,17 +190,18 @@ func (t *ipTracker) whitelisted(addr string) bool {
 	return false
 }
 
-// factor is P6 before weighting: for each of ps's addresses shared by more
+// colocationFactor is P6 before weighting: for each of ips shared by more
 // than threshold peers, the square of the surplus. An address listed twice
-// (two connections from it) counts twice, as in pubsub.
-func (t *ipTracker) factor(ps *peerState, threshold int) float64 {
+// (two connections from it) counts twice, as in pubsub. Safe without a
+// lock.
+func colocationFactor(ips []peerIP, threshold int) float64 {
 	var sum float64
-	for _, ip := range ps.ips {
-		if ip.whitelisted {
+	for _, ip := range ips {
+		if ip.count.whitelisted {
 			continue
 		}
-		if n := len(t.peers[ip.addr]); n > threshold {
-			surplus := float64(n - threshold)
+		if n := ip.count.peers.Load(); n > int64(threshold) {
+			surplus := float64(n - int64(threshold))
 			sum += surplus * surplus
 		}
 	}
@@ -209,20 +220,11 @@ func sameAddrs(ips []peerIP, addrs []string) bool {
 	return true
 }
 
-func hasAddr(ips []peerIP, addr string) bool {
-	for _, ip := range ips {
+func indexAddr(ips []peerIP, addr string) int {
+	for i, ip := range ips {
 		if ip.addr == addr {
-			return true
+			return i
 		}
 	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return -1
 }

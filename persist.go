@@ -101,8 +101,7 @@ func (s *Scorer) saveState() *stateFile {
 			if !known {
 				continue // connected since we asked the application
 			}
-			topics, colocation, behaviour := ps.cache.load()
-			if topics+a+colocation+behaviour > 0 {
+			if s.total(ps, a) > 0 {
 				continue
 			}
 			expire = addSat(now, s.rules.retainScore)
@@ -130,7 +129,7 @@ func (s *Scorer) saveState() *stateFile {
 				Invalid: stateCounter(ts.invalid),
 			}
 		}
-		for _, ip := range ps.ips {
+		for _, ip := range ps.addrs() {
 			sp.IPs = append(sp.IPs, ip.addr)
 		}
 		st.Peers = append(st.Peers, sp)
@@ -232,12 +231,9 @@ func (s *Scorer) restore(peers []restoredPeer) {
 		// restoring them is no new colocation charge in Stats. The score is
 		// published before the peer is added, so that Score, which takes
 		// no lock, never sees it half restored.
-		affected, _ := s.ips.set(ps, rp.ips)
+		s.ips.set(ps, rp.ips, s.rules.colocationThreshold)
 		s.publish(ps)
 		s.peers.add(ps)
-		for _, other := range affected {
-			s.publish(other)
-		}
 		restored++
 	}
 	s.logger.Debug("loaded saved scores", "restored", restored, "expired", expired, "already_known", known)

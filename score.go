@@ -53,8 +53,8 @@ type peerState struct {
 	slot      int           // position in peerTable.all
 
 	topics    []topicStats
-	ips       []peerIP
-	behaviour float64 // P7 counter
+	ips       atomic.Pointer[[]peerIP] // read by Score without a lock
+	behaviour float64                  // P7 counter
 	slow      float64 // slow-peer counter
 
 	cache scoreCache
@@ -79,41 +79,40 @@ type topicStats struct {
 	score float64 // this topic's weighted contribution, kept current
 }
 
-// scoreCache publishes the parts of a peer's score that only events and
-// Refresh change, so that Score reads them without a lock. P5 is not here:
-// it is the application's, and Score asks for it every time. The parts are
-// kept apart so that Score adds them in pubsub's order and agrees with it to
-// the last bit wherever the topic order does. A sequence counter (odd while
-// a writer is busy) lets a reader detect a torn read and retry.
+// scoreCache publishes the parts of a peer's score that only the peer's own
+// events and Refresh change, so that Score reads them without a lock. P5 is
+// not here: it is the application's, and Score asks for it every time. P6
+// is not here either: other peers change it, and Score reads it live from
+// the address counts (ipcolocation.go). The parts are kept apart so that
+// Score adds them in pubsub's order and agrees with it to the last bit
+// wherever the topic order does. A sequence counter (odd while a writer is
+// busy) lets a reader detect a torn read and retry.
 type scoreCache struct {
-	seq        atomic.Uint64
-	topics     atomic.Uint64 // capped topic sum, float64 bits
-	colocation atomic.Uint64 // weighted P6
-	behaviour  atomic.Uint64 // weighted P7 plus the slow-peer penalty
+	seq       atomic.Uint64
+	topics    atomic.Uint64 // capped topic sum, float64 bits
+	behaviour atomic.Uint64 // weighted P7 plus the slow-peer penalty
 }
 
-func (c *scoreCache) store(topics, colocation, behaviour float64) {
+func (c *scoreCache) store(topics, behaviour float64) {
 	c.seq.Add(1)
 	c.topics.Store(math.Float64bits(topics))
-	c.colocation.Store(math.Float64bits(colocation))
 	c.behaviour.Store(math.Float64bits(behaviour))
 	c.seq.Add(1)
 }
 
-func (c *scoreCache) load() (topics, colocation, behaviour float64) {
+func (c *scoreCache) load() (topics, behaviour float64) {
 	seq := c.seq.Load()
 	topics = math.Float64frombits(c.topics.Load())
-	colocation = math.Float64frombits(c.colocation.Load())
 	behaviour = math.Float64frombits(c.behaviour.Load())
 	if seq&1 == 0 && c.seq.Load() == seq {
-		return topics, colocation, behaviour
+		return topics, behaviour
 	}
 	return c.loadContended()
 }
 
 // loadContended retries a read that met a writer mid-update, yielding so
 // that the writer finishes even on a single thread.
-func (c *scoreCache) loadContended() (topics, colocation, behaviour float64) {
+func (c *scoreCache) loadContended() (topics, behaviour float64) {
 	for {
 		runtime.Gosched()
 		seq := c.seq.Load()
@@ -121,10 +120,9 @@ func (c *scoreCache) loadContended() (topics, colocation, behaviour float64) {
 			continue
 		}
 		topics = math.Float64frombits(c.topics.Load())
-		colocation = math.Float64frombits(c.colocation.Load())
 		behaviour = math.Float64frombits(c.behaviour.Load())
 		if c.seq.Load() == seq {
-			return topics, colocation, behaviour
+			return topics, behaviour
 		}
 	}
 }
@@ -155,7 +153,7 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		msgID:  cfg.msgID,
 	}
 	s.deliveries = newDeliveryLog(s.rules.seenMsgTTL, cfg.maxRecords)
-	s.ips = newIPTracker(s.rules.whitelist, s.rules.colocationThreshold)
+	s.ips = newIPTracker(s.rules.whitelist)
 	s.counters.lateDuplicates = make(map[string]uint64)
 	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
 	s.events = cfg.events
@@ -197,8 +195,16 @@ func (s *Scorer) Score(p peer.ID) float64 {
 	if ps == nil {
 		return 0
 	}
-	topics, colocation, behaviour := ps.cache.load()
-	return topics + s.appTerm(p) + colocation + behaviour
+	return s.total(ps, s.appTerm(p))
+}
+
+// total is ps's score given its weighted P5. Every score the scorer reports
+// is added up here, in pubsub's order (topics, P5, P6, P7), so that they
+// agree with each other and with pubsub to the last bit. Safe without a
+// lock.
+func (s *Scorer) total(ps *peerState, app float64) float64 {
+	topics, behaviour := ps.cache.load()
+	return topics + app + s.colocationTerm(ps) + behaviour
 }
 
 // appTerm is the weighted P5.
@@ -279,9 +285,7 @@ func (s *Scorer) SetTopicParams(topic string, tp *TopicParams) error {
 // it. Delivery records may still point at ps: forgotten tells them to look
 // the peer up again.
 func (s *Scorer) forget(ps *peerState) {
-	for _, other := range s.ips.remove(ps) {
-		s.publish(other)
-	}
+	s.ips.remove(ps)
 	s.peers.remove(ps)
 	ps.forgotten = true
 	if s.events != nil {
@@ -323,7 +327,7 @@ func (s *Scorer) rescore(ps *peerState, ts *topicStats) {
 // publish recomputes the cached parts of ps's score from its current state.
 // Every change to a score input ends here.
 func (s *Scorer) publish(ps *peerState) {
-	ps.cache.store(s.topicsTerm(ps), s.colocationTerm(ps), s.behaviourTerm(ps))
+	ps.cache.store(s.topicsTerm(ps), s.behaviourTerm(ps))
 	if s.events != nil {
 		s.events.mark(ps.id)
 	}
@@ -342,11 +346,13 @@ func (s *Scorer) topicsTerm(ps *peerState) float64 {
 	return finite(sum)
 }
 
+// colocationTerm is the weighted P6, read live from the address counts.
+// Safe without a lock.
 func (s *Scorer) colocationTerm(ps *peerState) float64 {
 	if s.rules.colocationWeight == 0 {
 		return 0
 	}
-	return finite(s.ips.factor(ps, s.rules.colocationThreshold) * s.rules.colocationWeight)
+	return finite(colocationFactor(ps.addrs(), s.rules.colocationThreshold) * s.rules.colocationWeight)
 }
 
 // behaviourTerm is the weighted P7 plus the slow-peer penalty. With the

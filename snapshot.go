@@ -1,6 +1,7 @@
 package peerscore
 
 import (
+	"slices"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -120,18 +121,12 @@ func (s *Scorer) Snapshots() map[peer.ID]Snapshot {
 
 // scores returns every known peer's score.
 func (s *Scorer) scores() map[peer.ID]float64 {
-	type parts struct{ topics, colocation, behaviour float64 }
 	s.mu.Lock()
-	cached := make(map[peer.ID]parts, len(s.peers.all))
-	for _, ps := range s.peers.all {
-		var c parts
-		c.topics, c.colocation, c.behaviour = ps.cache.load()
-		cached[ps.id] = c
-	}
+	peers := slices.Clone(s.peers.all)
 	s.mu.Unlock()
-	out := make(map[peer.ID]float64, len(cached))
-	for p, c := range cached {
-		out[p] = c.topics + s.appTerm(p) + c.colocation + c.behaviour
+	out := make(map[peer.ID]float64, len(peers))
+	for _, ps := range peers {
+		out[ps.id] = s.total(ps, s.appTerm(ps.id))
 	}
 	return out
 }
@@ -168,14 +163,15 @@ func (s *Scorer) capture(ps *peerState, buf *captureBuf) snapshotSource {
 		id:        ps.id,
 		connected: ps.connected,
 		expire:    ps.expire,
-		ips:       ps.ips,
+		ips:       ps.addrs(),
 		behaviour: ps.behaviour,
 		slow:      ps.slow,
 	}
-	if len(ps.ips) > 0 {
-		src.factor = s.ips.factor(ps, s.rules.colocationThreshold)
+	if len(src.ips) > 0 {
+		src.factor = colocationFactor(src.ips, s.rules.colocationThreshold)
 	}
-	src.topicsTerm, src.colocation, _ = ps.cache.load()
+	src.topicsTerm, _ = ps.cache.load()
+	src.colocation = s.colocationTerm(ps)
 	src.p7, src.slowW = s.behaviourParts(ps)
 	start := len(buf.topics)
 	buf.topics = append(buf.topics, ps.topics...)

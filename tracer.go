@@ -40,8 +40,7 @@ func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
 	if ps == nil {
 		return
 	}
-	topics, colocation, behaviour := ps.cache.load()
-	if topics+app+colocation+behaviour > 0 {
+	if s.total(ps, app) > 0 {
 		s.forget(ps)
 		return
 	}
