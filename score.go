@@ -55,7 +55,7 @@ type peerState struct {
 	topics    []topicStats
 	ips       atomic.Pointer[[]peerIP] // read by Score without a lock
 	behaviour float64                  // P7 counter
-	slow      float64 // slow-peer counter
+	slow      float64                  // slow-peer counter
 
 	cache scoreCache
 }
