@@ -116,7 +116,7 @@ func (b *extensionsBook) touch(p peer.ID, now time.Duration) bool {
 	if e == nil {
 		return false
 	}
-	e.lastRPC = now
+	e.lastRPC = max(e.lastRPC, now) // direct callers may race; the router's loop does not
 	return true
 }
 
@@ -139,7 +139,7 @@ func (b *extensionsBook) judge(p peer.ID, streams []inboundStream, carries bool,
 		return false
 	}
 	previous := e.lastRPC
-	e.lastRPC = now
+	e.lastRPC = max(previous, now)
 	if !carries {
 		return false
 	}
