@@ -20,7 +20,8 @@
 //   - P1, time in mesh: whole TimeInMeshQuantum units since the GRAFT, up to
 //     TimeInMeshCap. Rewards stable mesh peers. Updated at each Refresh.
 //   - P2, first message deliveries: messages this peer was first to bring
-//     us, capped, decaying. Rewards useful peers.
+//     us (or, with partial messages, that the application credits to it
+//     with Scorer.PeerFeedback), capped, decaying. Rewards useful peers.
 //   - P3, mesh message deliveries: once a mesh peer has been in the mesh for
 //     MeshMessageDeliveriesActivation, the squared deficit of its (decaying)
 //     delivery counter below MeshMessageDeliveriesThreshold. First copies and
@@ -40,8 +41,9 @@
 //     Penalises Sybils behind one address.
 //   - P7, behaviour penalty: the squared excess over
 //     BehaviourPenaltyThreshold of a decaying counter of protocol
-//     misbehaviour: broken IWANT promises and GRAFTs during a PRUNE backoff,
-//     which peerscore rebuilds from the router's traces, and AddPenalty.
+//     misbehaviour: broken IWANT promises, GRAFTs during a PRUNE backoff and
+//     repeated extensions control messages, which peerscore rebuilds from
+//     the router's traces, and AddPenalty.
 //   - Optionally, the slow-peer penalty (not in pubsub): linear in the
 //     decaying count of messages the router dropped because the peer did
 //     not read them.

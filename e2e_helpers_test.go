@@ -90,12 +90,12 @@ func (n *e2eNet) host(ip string, port int) host.Host {
 type validator = pubsub.ValidatorEx
 
 // router starts GossipSub on h, scoring unless scored is false, validating
-// with v (nil: accept everything), subscribed to the topic. Call after the
-// network has started.
-func (n *e2eNet) router(name string, h host.Host, scored bool, v validator) *e2eNode {
+// with v (nil: accept everything), subscribed to the topic, with any extra
+// options. Call after the network has started.
+func (n *e2eNet) router(name string, h host.Host, scored bool, v validator, extra ...pubsub.Option) *e2eNode {
 	t := n.t
 	node := &e2eNode{name: name, h: h, mesh: newMeshWatch(), inbox: newInbox()}
-	opts := []pubsub.Option{pubsub.WithRawTracer(node.mesh)}
+	opts := append([]pubsub.Option{pubsub.WithRawTracer(node.mesh)}, extra...)
 	switch {
 	case scored && n.native:
 		node.native = newNativeScores()

@@ -18,7 +18,8 @@ type loopState struct {
 // Start runs the background loop until ctx is done or Close is called: a
 // Refresh every DecayInterval, the router penalties' check of IWANT
 // promises every router heartbeat, a re-read of peers' IP addresses from
-// the host every minute, and the WithInspect and WithThresholdEvents
+// the host every minute (when the repeated-extensions record also drops
+// the peers no longer connected), and the WithInspect and WithThresholdEvents
 // callbacks if they were given. It returns at once. Calling it again, or
 // after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
@@ -61,6 +62,7 @@ func (s *Scorer) maintain(ctx context.Context) {
 			s.routerHeartbeat()
 		case <-ips.C:
 			s.refreshIPs()
+			s.sweepExtensions()
 		}
 	}
 }

@@ -142,7 +142,7 @@ var bandNames = [...]string{"above_zero", "below_zero", "below_gossip", "below_p
 //
 // Penalties count what Stats.Penalties counts: the amount added to the
 // counter for invalid messages, broken promises, GRAFT backoff violations,
-// slow peers and AddPenalty, and the number of charges for mesh delivery
+// repeated extensions, slow peers and AddPenalty, and the number of charges for mesh delivery
 // deficits and IP colocation. reason is PenaltyReason.String().
 type Metrics struct {
 	scorer     *Scorer

@@ -304,12 +304,13 @@ func TestMetricsScrapeScenario(t *testing.T) {
 
 		stats := s.Stats()
 		for reason, want := range map[peerscore.PenaltyReason]float64{
-			peerscore.PenaltyInvalidMessage: 2,
-			peerscore.PenaltyBrokenPromise:  1,
-			peerscore.PenaltyGraftBackoff:   0,
-			peerscore.PenaltyMeshDeficit:    1,
-			peerscore.PenaltyIPColocation:   1,
-			peerscore.PenaltySlowPeer:       2,
+			peerscore.PenaltyInvalidMessage:     2,
+			peerscore.PenaltyBrokenPromise:      1,
+			peerscore.PenaltyGraftBackoff:       0,
+			peerscore.PenaltyMeshDeficit:        1,
+			peerscore.PenaltyIPColocation:       1,
+			peerscore.PenaltySlowPeer:           2,
+			peerscore.PenaltyRepeatedExtensions: 0,
 			// AddPenalty(D, 10): whatever Stats counts for it.
 			peerscore.PenaltyApplication: float64(stats.Penalties[peerscore.PenaltyApplication]),
 		} {

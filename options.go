@@ -52,7 +52,9 @@ func defaultConfig() config {
 
 // WithHost tells the Scorer which host the router runs on. The host's
 // connections are where peers' IP addresses come from, for the IP
-// colocation factor (P6); without a host, P6 is always 0.
+// colocation factor (P6), and its streams tell a peer's repeated extensions
+// control message from the hello of a new stream; without a host, P6 is
+// always 0 and repeated extensions are not charged.
 func WithHost(h host.Host) Option {
 	return func(c *config) error {
 		if h == nil {

@@ -32,6 +32,7 @@ func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
 	s.mu.Lock()
 	s.router.graylist = t.GraylistThreshold
 	s.mu.Unlock()
+	s.ext.setGraylist(t.GraylistThreshold)
 
 	params := &pubsub.PeerScoreParams{
 		Topics:            map[string]*pubsub.TopicScoreParams{},
@@ -107,8 +108,8 @@ func WithGossipSubParams(p pubsub.GossipSubParams) Option {
 }
 
 // WithoutRouterPenalties turns off the rebuilding of the router's behaviour
-// penalties (broken IWANT promises, GRAFTs during backoff): P7 then grows
-// only with AddPenalty.
+// penalties (broken IWANT promises, GRAFTs during backoff, repeated
+// extensions control messages): P7 then grows only with AddPenalty.
 func WithoutRouterPenalties() Option {
 	return func(c *config) error {
 		c.routerOff = true

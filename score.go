@@ -28,6 +28,7 @@ type Scorer struct {
 	deliveries *deliveryLog
 	ips        *ipTracker
 	router     *routerPenalties
+	ext        *extensionsBook // nil unless the repeated-extensions penalty is rebuilt
 	counters   counters
 	events     *eventWatch // nil unless WithThresholdEvents
 
@@ -156,6 +157,7 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	s.ips = newIPTracker(s.rules.whitelist)
 	s.counters.lateDuplicates = make(map[string]uint64)
 	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
+	s.ext = newExtensionsBook(cfg.host, cfg.routerOff)
 	s.events = cfg.events
 	s.loop.inspect = cfg.inspect
 	s.loop.inspectPeriod = cfg.inspectPeriod

@@ -28,13 +28,16 @@ const (
 	PenaltySlowPeer
 	// PenaltyApplication: the application called AddPenalty.
 	PenaltyApplication
+	// PenaltyRepeatedExtensions: the peer sent an extensions control
+	// message again on the same stream (P7, 10 each, rebuilt).
+	PenaltyRepeatedExtensions
 
 	numPenaltyReasons
 )
 
 var penaltyNames = [numPenaltyReasons]string{
 	"invalid_message", "broken_promise", "graft_backoff", "mesh_deficit",
-	"ip_colocation", "slow_peer", "application",
+	"ip_colocation", "slow_peer", "application", "repeated_extensions",
 }
 
 // String returns the reason in snake case, as metrics label it.
@@ -62,8 +65,8 @@ type Stats struct {
 	Promises        int // IWANT promises outstanding
 
 	// Penalties counts the charges made since New, by reason: for
-	// invalid messages, broken promises, GRAFTs, slow peers and AddPenalty
-	// the amount added to the counter; for mesh delivery deficits and IP
+	// invalid messages, broken promises, GRAFTs, repeated extensions, slow
+	// peers and AddPenalty the amount added to the counter; for mesh delivery deficits and IP
 	// colocation the number of times a peer was charged.
 	Penalties map[PenaltyReason]uint64
 

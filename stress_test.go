@@ -44,7 +44,9 @@ func TestStressAllEntryPoints(t *testing.T) {
 	gs.GraftFloodThreshold = 10 * time.Millisecond
 	var inspected atomic.Int64
 	var s *peerscore.Scorer
+	streams := newExtHost() // the streams the repeated-extensions rebuild asks for
 	s, err := peerscore.New(params,
+		peerscore.WithHost(streams),
 		peerscore.WithGossipSubParams(gs),
 		peerscore.WithMaxDeliveryRecords(500),
 		peerscore.WithInspect(func(snaps map[peer.ID]peerscore.Snapshot) {
@@ -69,6 +71,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 	peers := make([]peer.ID, numPeers)
 	for i := range peers {
 		peers[i] = peer.ID(fmt.Sprintf("stress-%d", i))
+		streams.open(peers[i], fmt.Sprintf("stream-%d", i), extV13)
 	}
 	s.Start(context.Background())
 
@@ -113,6 +116,9 @@ func TestStressAllEntryPoints(t *testing.T) {
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}},
 				Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
+			if r.IntN(2) == 0 {
+				rpc.Control.Extensions = &pb.ControlExtensions{}
+			}
 			fzSetFrom(rpc, p)
 			s.RecvRPC(rpc)
 		case 9:
@@ -191,6 +197,8 @@ func TestStressAllEntryPoints(t *testing.T) {
 			s.Start(context.Background()) // already started: a no-op
 		case 10:
 			_ = peerscore.InternalSizesForTest(s)
+		case 11:
+			s.PeerFeedback(topics[r.IntN(len(topics))], p, pubsub.PeerFeedbackKind(r.IntN(3)))
 		default:
 			time.Sleep(50 * time.Microsecond) // let the loop's tickers in
 		}

@@ -36,10 +36,11 @@ const (
 	opRefresh
 	opAdvance
 	opSetTopic
+	opFeedback
 )
 
 var opNames = [...]string{"connect", "disconnect", "graft", "prune", "validate", "deliver", "reject",
-	"duplicate", "penalty", "setIPs", "refresh", "advance", "setTopic"}
+	"duplicate", "penalty", "setIPs", "refresh", "advance", "setTopic", "feedback"}
 
 func (o traceOp) String() string { return opNames[o] }
 
@@ -53,11 +54,12 @@ type traceEvent struct {
 	ips     []string
 	advance time.Duration
 	params  *peerscore.TopicParams
+	kind    pubsub.PeerFeedbackKind
 }
 
 func (e traceEvent) String() string {
-	return fmt.Sprintf("%v peer=%d topic=%d msg=%d reason=%q count=%d ips=%v advance=%v",
-		e.op, e.peer, e.topic, e.msg, e.reason, e.count, e.ips, e.advance)
+	return fmt.Sprintf("%v peer=%d topic=%d msg=%d reason=%q count=%d ips=%v advance=%v kind=%d",
+		e.op, e.peer, e.topic, e.msg, e.reason, e.count, e.ips, e.advance, e.kind)
 }
 
 // traceMsg is one message of a trace: its topic, author and ID. An empty ID
@@ -84,6 +86,12 @@ var rejectReasons = []string{
 	pubsub.RejectMissingSignature, pubsub.RejectUnexpectedSignature, pubsub.RejectUnexpectedAuthInfo,
 	pubsub.RejectSelfOrigin, pubsub.RejectBlacklstedPeer, pubsub.RejectBlacklistedSource,
 	pubsub.RejectValidationQueueFull, "some reason pubsub does not know",
+}
+
+// feedbackKinds are the application's verdicts, and one no pubsub knows.
+var feedbackKinds = []pubsub.PeerFeedbackKind{
+	pubsub.PeerFeedbackUsefulMessage, pubsub.PeerFeedbackUsefulMessage, pubsub.PeerFeedbackUsefulMessage,
+	pubsub.PeerFeedbackInvalidMessage, pubsub.PeerFeedbackInvalidMessage, 7,
 }
 
 var ipPool = []string{"1.2.3.4", "1.2.3.4", "5.6.7.8", "10.0.0.1", "2001:db8::1", "2001:db8::", "2001:db8::2"}
@@ -153,8 +161,10 @@ func newTrace(seed uint64, n int) *trace {
 			}
 		case r < 83:
 			e.op = opRefresh
-		case r < 99:
+		case r < 96:
 			e.op, e.advance = opAdvance, advances[pick(len(advances))]
+		case r < 99:
+			e.op, e.kind = opFeedback, feedbackKinds[pick(len(feedbackKinds))]
 		default:
 			e.op, e.topic = opSetTopic, pick(len(tr.topics)-1)
 			e.params = randomTopicParams(rng)
@@ -258,6 +268,7 @@ type traceSubject interface {
 	AddPenalty(peer.ID, int)
 	SetTopicParams(string, *peerscore.TopicParams) error
 	SetIPs(peer.ID, []string)
+	PeerFeedback(string, peer.ID, pubsub.PeerFeedbackKind)
 }
 
 // ours adapts a Scorer to traceSubject.
@@ -308,6 +319,8 @@ func (tr *trace) apply(s traceSubject, e traceEvent) {
 		s.SetIPs(p, e.ips)
 	case opRefresh:
 		s.Refresh()
+	case opFeedback:
+		s.PeerFeedback(tr.topics[e.topic], p, e.kind)
 	case opSetTopic:
 		if err := s.SetTopicParams(tr.topics[e.topic], e.params); err != nil {
 			panic(err) // the generator only makes valid parameters

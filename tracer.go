@@ -250,9 +250,13 @@ func (s *Scorer) ThrottlePeer(p peer.ID) {
 	s.router.promises.void(p)
 }
 
-// RecvRPC watches the GRAFTs and PRUNEs peers send us, to rebuild the
-// router's backoff penalties.
-func (s *Scorer) RecvRPC(rpc *pubsub.RPC) { s.routerRecv(rpc) }
+// RecvRPC watches the GRAFTs, PRUNEs and extensions control messages peers
+// send us, to rebuild the router's backoff and repeated-extensions
+// penalties.
+func (s *Scorer) RecvRPC(rpc *pubsub.RPC) {
+	s.routerRecv(rpc)
+	s.extensionsRecv(rpc)
+}
 
 // SendRPC watches the IWANTs and PRUNEs we send, to rebuild the router's
 // promise and backoff penalties.

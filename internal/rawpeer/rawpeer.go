@@ -20,26 +20,40 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Protocol is the gossipsub version the raw peer claims: v1.1, the first
-// with scoring, backoffs and peer exchange.
+// Protocol is the gossipsub version the raw peer claims unless
+// WithProtocol says otherwise: v1.1, the first with scoring, backoffs and
+// peer exchange.
 const Protocol = protocol.ID("/meshsub/1.1.0")
+
+// Option configures a Peer in New.
+type Option func(*Peer)
+
+// WithProtocol makes the peer speak proto (say /meshsub/1.3.0, whose
+// streams may carry an extensions control message) instead of Protocol.
+func WithProtocol(proto protocol.ID) Option {
+	return func(p *Peer) { p.proto = proto }
+}
 
 const maxRPCSize = 1 << 20
 
 // Peer is a raw gossipsub peer on a libp2p host.
 type Peer struct {
-	host host.Host
-	mu   sync.Mutex
-	out  map[peer.ID]network.Stream
-	recv func(from peer.ID, rpc *pb.RPC)
+	host  host.Host
+	proto protocol.ID
+	mu    sync.Mutex
+	out   map[peer.ID]network.Stream
+	recv  func(from peer.ID, rpc *pb.RPC)
 }
 
-// New makes h speak gossipsub v1.1 as a raw peer. recv, if not nil, sees
-// every RPC other peers send it (IWANTs, PRUNEs, messages); it runs on the
-// stream's goroutine.
-func New(h host.Host, recv func(from peer.ID, rpc *pb.RPC)) *Peer {
-	p := &Peer{host: h, out: make(map[peer.ID]network.Stream), recv: recv}
-	h.SetStreamHandler(Protocol, p.read)
+// New makes h speak gossipsub (v1.1 unless WithProtocol) as a raw peer.
+// recv, if not nil, sees every RPC other peers send it (IWANTs, PRUNEs,
+// messages); it runs on the stream's goroutine.
+func New(h host.Host, recv func(from peer.ID, rpc *pb.RPC), opts ...Option) *Peer {
+	p := &Peer{host: h, proto: Protocol, out: make(map[peer.ID]network.Stream), recv: recv}
+	for _, opt := range opts {
+		opt(p)
+	}
+	h.SetStreamHandler(p.proto, p.read)
 	return p
 }
 
@@ -59,7 +73,7 @@ func (p *Peer) Send(to peer.ID, rpc *pb.RPC) error {
 	defer p.mu.Unlock()
 	s, ok := p.out[to]
 	if !ok {
-		s, err = p.host.NewStream(context.Background(), to, Protocol)
+		s, err = p.host.NewStream(context.Background(), to, p.proto)
 		if err != nil {
 			return fmt.Errorf("rawpeer: open stream to %s: %w", to, err)
 		}
@@ -130,4 +144,15 @@ func Graft(topic string) *pb.RPC {
 // backoff of backoffSecs seconds.
 func Prune(topic string, backoffSecs uint64) *pb.RPC {
 	return &pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoffSecs}}}}
+}
+
+// WithExtensions adds an (empty) extensions control message to rpc and
+// returns it. gossipsub v1.3 allows one, in the first RPC of a stream; the
+// router charges every later one as a protocol violation.
+func WithExtensions(rpc *pb.RPC) *pb.RPC {
+	if rpc.Control == nil {
+		rpc.Control = &pb.ControlMessage{}
+	}
+	rpc.Control.Extensions = &pb.ControlExtensions{}
+	return rpc
 }

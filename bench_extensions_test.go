@@ -1,0 +1,54 @@
+package peerscore_test
+
+import (
+	"fmt"
+	"testing"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore"
+)
+
+// BenchmarkRecvRPCExtensions is the trace of one received RPC as the
+// repeated-extensions rebuild sees it, from 200 known peers: without a host
+// (rebuild off), the common path (no extensions: a score read for the
+// graylist and one map lookup), and the rare path (extensions again: the
+// host's streams are listed and the peer charged).
+func BenchmarkRecvRPCExtensions(b *testing.B) {
+	for _, c := range []struct {
+		name       string
+		host       bool
+		extensions bool
+	}{{"no-host", false, false}, {"common", true, false}, {"repeated", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := newExtHost()
+			p := routerParams(nil)
+			p.BehaviourPenaltyWeight = -1e-12 // charges never graylist anyone
+			var opts []peerscore.Option
+			if c.host {
+				opts = append(opts, peerscore.WithHost(h))
+			}
+			s := scNew(b, p, opts...)
+			if _, err := s.GossipSubOptions(extThresholds()); err != nil {
+				b.Fatal(err)
+			}
+			peers := make([]peer.ID, 200)
+			for i := range peers {
+				peers[i] = peer.ID(fmt.Sprintf("peer-%03d", i))
+				scConnect(s, peers[i])
+				h.open(peers[i], fmt.Sprintf("s-%d", i), extV13)
+				s.RecvRPC(extRPC(peers[i], false)) // the first RPC
+			}
+			rpcs := make([]*pubsub.RPC, len(peers))
+			for i := range rpcs {
+				rpcs[i] = extRPC(peers[i], c.extensions)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				s.RecvRPC(rpcs[i%len(rpcs)])
+			}
+		})
+	}
+}

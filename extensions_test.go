@@ -1,0 +1,341 @@
+package peerscore_test
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// The rules of the rebuilt repeated-extensions penalty, on a stand-in host
+// whose streams each case opens and closes. The router handles an RPC from
+// a peer below the graylist threshold not at all; it remembers a peer from
+// its first handled RPC, charges 10 for every later extensions control
+// message, and forgets the peer when its inbound gossipsub v1.3 stream
+// closes. P7's counter is read raw; no Refresh runs, so nothing decays.
+
+const extPeer = peer.ID("A")
+
+type extEnv struct {
+	s         *peerscore.Scorer
+	h         *extHost
+	graylist  atomic.Bool // the peer's application score sinks it below the graylist threshold
+	streamSeq int
+}
+
+// stream opens the peer's next inbound stream with proto and returns its ID.
+func (e *extEnv) stream(proto protocol.ID) string {
+	e.streamSeq++
+	id := "s" + string(rune('0'+e.streamSeq))
+	e.h.open(extPeer, id, proto)
+	return id
+}
+
+func (e *extEnv) plain() { e.s.RecvRPC(extRPC(extPeer, false)) }
+func (e *extEnv) ext()   { e.s.RecvRPC(extRPC(extPeer, true)) }
+
+func extThresholds() *peerscore.Thresholds {
+	return &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -50}
+}
+
+// newExtEnv wires a scorer as GossipSubOptions does, with a P7 weight small
+// enough that the charges never graylist the peer by themselves.
+func newExtEnv(t *testing.T, opts ...peerscore.Option) *extEnv {
+	e := &extEnv{h: newExtHost()}
+	p := routerParams(func(peer.ID) float64 {
+		if e.graylist.Load() {
+			return -100
+		}
+		return 0
+	})
+	p.BehaviourPenaltyWeight = -1e-3
+	e.s = scNew(t, p, append([]peerscore.Option{peerscore.WithHost(e.h)}, opts...)...)
+	_, err := e.s.GossipSubOptions(extThresholds())
+	require.NoError(t, err)
+	scConnect(e.s, extPeer)
+	return e
+}
+
+func TestRepeatedExtensions(t *testing.T) {
+	cases := []struct {
+		name string
+		run  func(e *extEnv)
+		want float64 // P7 counter
+	}{
+		{"first RPC with extensions", func(e *extEnv) {
+			e.stream(extV13)
+			e.ext()
+		}, 0},
+		{"every repeat costs 10", func(e *extEnv) {
+			e.stream(extV13)
+			e.ext()
+			e.ext()
+			e.plain()
+			e.ext()
+			e.ext()
+		}, 30},
+		{"RPCs without extensions never cost anything", func(e *extEnv) {
+			e.stream(extV13)
+			for range 5 {
+				e.plain()
+			}
+		}, 0},
+		{"extensions after a first RPC without them", func(e *extEnv) {
+			e.stream(extV13)
+			e.plain()
+			e.ext()
+		}, 10},
+		{"a graylisted peer's RPCs are not handled, so set nothing", func(e *extEnv) {
+			e.stream(extV13)
+			e.graylist.Store(true)
+			e.plain()
+			e.ext()
+			e.ext()
+			e.graylist.Store(false)
+			e.ext() // the first RPC the router handles
+		}, 0},
+		{"and are not charged", func(e *extEnv) {
+			e.stream(extV13)
+			e.ext()
+			e.graylist.Store(true)
+			e.ext()
+			e.graylist.Store(false)
+			e.ext()
+		}, 10},
+		{"a new v1.3 stream's first RPC", func(e *extEnv) {
+			old := e.stream(extV13)
+			e.ext()
+			e.plain()
+			time.Sleep(time.Second)
+			e.h.close(extPeer, old)
+			time.Sleep(time.Second)
+			e.stream(extV13)
+			e.ext()
+		}, 0},
+		{"a new v1.3 stream's second RPC", func(e *extEnv) {
+			old := e.stream(extV13)
+			e.ext()
+			time.Sleep(time.Second)
+			e.h.close(extPeer, old)
+			e.stream(extV13)
+			e.ext()
+			e.ext()
+		}, 10},
+		{"extensions after a first RPC without them on the new stream", func(e *extEnv) {
+			old := e.stream(extV13)
+			e.ext()
+			e.h.close(extPeer, old)
+			e.stream(extV13)
+			time.Sleep(time.Second)
+			e.plain()
+			e.ext()
+		}, 10},
+		{"an RPC at the instant the new stream opened is not known to be on it", func(e *extEnv) {
+			old := e.stream(extV13)
+			e.ext()
+			time.Sleep(time.Second)
+			e.h.close(extPeer, old)
+			e.stream(extV13)
+			e.plain()
+			e.ext()
+		}, 0},
+		{"several new streams: the newest is judged", func(e *extEnv) {
+			e.stream(extV13)
+			e.ext()
+			time.Sleep(time.Second)
+			e.stream(extV13)
+			e.plain()
+			time.Sleep(time.Second)
+			e.stream(extV13)
+			e.ext()
+		}, 0},
+		{"the old stream was v1.2: the router never forgot", func(e *extEnv) {
+			old := e.stream(extV12)
+			e.plain()
+			time.Sleep(time.Second)
+			e.h.close(extPeer, old)
+			time.Sleep(time.Second)
+			e.stream(extV12)
+			e.ext()
+		}, 10},
+		{"the old stream was v1.2, the new one v1.3", func(e *extEnv) {
+			old := e.stream(extV12)
+			e.plain()
+			time.Sleep(time.Second)
+			e.h.close(extPeer, old)
+			time.Sleep(time.Second)
+			e.stream(extV13)
+			e.ext()
+		}, 10},
+		{"the stream closed before its RPC was seen (v1.3): maybe a new stream's first", func(e *extEnv) {
+			old := e.stream(extV13)
+			e.ext()
+			e.h.close(extPeer, old)
+			e.ext()
+		}, 0},
+		{"the stream closed before its RPC was seen (v1.2)", func(e *extEnv) {
+			old := e.stream(extV12)
+			e.ext()
+			e.h.close(extPeer, old)
+			e.ext()
+		}, 10},
+		{"the first RPC's stream was already gone: treated as v1.3", func(e *extEnv) {
+			e.ext()
+			time.Sleep(time.Second)
+			e.stream(extV12)
+			e.ext()
+		}, 0},
+		{"a stream whose opening time is unknown is not charged as new", func(e *extEnv) {
+			old := e.stream(extV13)
+			e.ext()
+			e.h.close(extPeer, old)
+			time.Sleep(time.Second)
+			e.plain()
+			e.h.openUnknownTime(extPeer, "later", extV13)
+			e.ext()
+		}, 0},
+		{"other protocols' and outbound streams are not new pubsub streams", func(e *extEnv) {
+			e.stream(extV13)
+			e.ext()
+			time.Sleep(time.Second)
+			e.plain()
+			e.h.open(extPeer, "id", "/ipfs/id/1.0.0")
+			e.h.open(extPeer, "out", extV13, network.DirOutbound)
+			e.ext()
+		}, 10},
+		{"floodsub streams count", func(e *extEnv) {
+			e.stream("/floodsub/1.0.0")
+			e.ext()
+			e.ext()
+		}, 10},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				e := newExtEnv(t)
+				c.run(e)
+				snap := scSnap(t, e.s, extPeer)
+				scNear(t, c.want, snap.BehaviourPenalty, "P7 counter")
+				assert.Equal(t, uint64(c.want), e.s.Stats().Penalties[peerscore.PenaltyRepeatedExtensions])
+			})
+		})
+	}
+}
+
+// Without the host's streams, or with router penalties off, nothing is
+// charged; a peer the scorer does not know is not charged either, as the
+// router's own scorer ignores penalties for peers it does not track.
+func TestRepeatedExtensionsOff(t *testing.T) {
+	repeat := func(s *peerscore.Scorer, p peer.ID) {
+		for range 3 {
+			s.RecvRPC(extRPC(p, true))
+		}
+	}
+	synctest.Test(t, func(t *testing.T) {
+		noHost := scNew(t, routerParams(nil))
+		scConnect(noHost, extPeer)
+		repeat(noHost, extPeer)
+		assert.Zero(t, scSnap(t, noHost, extPeer).BehaviourPenalty, "no host")
+		assert.Equal(t, -1, peerscore.ExtensionsEntriesForTest(noHost))
+
+		off := newExtEnv(t, peerscore.WithoutRouterPenalties())
+		off.stream(extV13)
+		repeat(off.s, extPeer)
+		assert.Zero(t, scSnap(t, off.s, extPeer).BehaviourPenalty, "router penalties off")
+
+		e := newExtEnv(t)
+		e.h.open("B", "b1", extV13)
+		repeat(e.s, "B")
+		scRequireUnknown(t, e.s, "B")
+		assert.Zero(t, e.s.Stats().Penalties[peerscore.PenaltyRepeatedExtensions], "unknown peer")
+	})
+}
+
+// The scorer's loop drops, with its minutely re-read of IP addresses, the
+// records of peers no longer connected; a peer that comes back starts over.
+func TestRepeatedExtensionsSweep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newExtEnv(t)
+		e.s.Start(t.Context())
+		defer e.s.Close()
+		e.stream(extV13)
+		e.ext()
+		scConnect(e.s, "B")
+		e.h.open("B", "b1", extV13)
+		e.s.RecvRPC(extRPC("B", false))
+		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
+
+		e.h.setConnected("B", false)
+		time.Sleep(61 * time.Second)
+		assert.Equal(t, 1, peerscore.ExtensionsEntriesForTest(e.s), "B's record dropped, A's kept")
+
+		e.h.setConnected("B", true)
+		e.s.RecvRPC(extRPC("B", true)) // a first RPC again
+		assert.Zero(t, scSnap(t, e.s, "B").BehaviourPenalty)
+		e.s.RecvRPC(extRPC("B", true))
+		assert.Equal(t, 10.0, scSnap(t, e.s, "B").BehaviourPenalty)
+
+		// B leaves, and is back with an RPC while the sweep asks the host
+		// about it: its record stays, so its next extensions are a repeat.
+		e.h.setConnected("B", false)
+		e.h.net.asked = func(p peer.ID) {
+			if p == "B" {
+				e.h.net.asked = nil
+				e.h.setConnected("B", true)
+				e.s.RecvRPC(extRPC("B", false))
+				e.h.setConnected("B", false)
+			}
+		}
+		peerscore.SweepExtensionsForTest(e.s)
+		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
+		e.h.setConnected("B", true)
+		e.s.RecvRPC(extRPC("B", true))
+		assert.Equal(t, 20.0, scSnap(t, e.s, "B").BehaviourPenalty)
+
+		e.h.setConnected(extPeer, false)
+		e.h.setConnected("B", false)
+		time.Sleep(61 * time.Second)
+		assert.Zero(t, peerscore.ExtensionsEntriesForTest(e.s))
+	})
+}
+
+// RPCs, repeated extensions and sweeps from many goroutines at once: the
+// book and the scorer stay consistent (run with -race), and a peer that
+// always sends extensions on one stream is charged for all but its first.
+func TestRepeatedExtensionsConcurrent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := newExtEnv(t)
+		peers := []peer.ID{"P0", "P1", "P2", "P3"}
+		for _, p := range peers {
+			scConnect(e.s, p)
+			e.h.open(p, string(p)+"-s", extV13)
+		}
+		const perPeer = 10 // P7 stays above the graylist threshold
+		var wg sync.WaitGroup
+		for _, p := range peers {
+			wg.Go(func() {
+				for range perPeer {
+					e.s.RecvRPC(extRPC(p, true))
+				}
+			})
+		}
+		wg.Go(func() {
+			for range 20 {
+				peerscore.SweepExtensionsForTest(e.s)
+			}
+		})
+		wg.Wait()
+		for _, p := range peers {
+			scNear(t, 10*(perPeer-1), scSnap(t, e.s, p).BehaviourPenalty, "peer %s", p)
+		}
+	})
+}

@@ -1,0 +1,119 @@
+package peerscore_test
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// PeerFeedback, as partial-message applications call it: a useful message
+// is a first delivery (P2, and P3 in the mesh, each capped), an invalid one
+// is P4; anything the scorer does not know changes nothing.
+
+const fbTopic = "partial"
+
+// fbParams scores P2 (cap 3), P3 (cap 2) and P4 in fbTopic.
+func fbParams() *peerscore.Params {
+	return scParams(map[string]*peerscore.TopicParams{fbTopic: {
+		SkipAtomicValidation:            true,
+		TopicWeight:                     1,
+		FirstMessageDeliveriesWeight:    1,
+		FirstMessageDeliveriesDecay:     0.5,
+		FirstMessageDeliveriesCap:       3,
+		MeshMessageDeliveriesWeight:     -1,
+		MeshMessageDeliveriesDecay:      0.5,
+		MeshMessageDeliveriesCap:        2,
+		MeshMessageDeliveriesThreshold:  1,
+		MeshMessageDeliveriesActivation: time.Second,
+		MeshMessageDeliveriesWindow:     time.Millisecond,
+		InvalidMessageDeliveriesWeight:  -10,
+		InvalidMessageDeliveriesDecay:   0.5,
+	}})
+}
+
+func TestPeerFeedback(t *testing.T) {
+	useful, invalid := pubsub.PeerFeedbackUsefulMessage, pubsub.PeerFeedbackInvalidMessage
+	cases := []struct {
+		name                 string
+		inMesh               bool
+		feedback             []pubsub.PeerFeedbackKind
+		first, mesh, invalid float64 // counters after
+	}{
+		{"useful, not in the mesh: P2 only", false, []pubsub.PeerFeedbackKind{useful, useful}, 2, 0, 0},
+		{"useful in the mesh: P2 and P3", true, []pubsub.PeerFeedbackKind{useful}, 1, 1, 0},
+		{"useful is capped", true, []pubsub.PeerFeedbackKind{useful, useful, useful, useful, useful}, 3, 2, 0},
+		{"invalid: P4, uncapped", true, []pubsub.PeerFeedbackKind{invalid, invalid, invalid, invalid}, 0, 0, 4},
+		{"both", false, []pubsub.PeerFeedbackKind{useful, invalid, useful}, 2, 0, 1},
+		{"other kinds are ignored", true, []pubsub.PeerFeedbackKind{-1, 2, 99}, 0, 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s := scNew(t, fbParams())
+				scConnect(s, "A")
+				if c.inMesh {
+					s.Graft("A", fbTopic)
+				}
+				for _, k := range c.feedback {
+					s.PeerFeedback(fbTopic, "A", k)
+				}
+				ts := scTopic(t, s, "A", fbTopic)
+				scNear(t, c.first, ts.FirstMessageDeliveries, "P2 counter")
+				scNear(t, c.mesh, ts.MeshMessageDeliveries, "P3 counter")
+				scNear(t, c.invalid, ts.InvalidMessageDeliveries, "P4 counter")
+				scNear(t, c.first-10*c.invalid*c.invalid, ts.Score, "topic score (P3 not yet active)")
+				snap := scSnap(t, s, "A")
+				scCheckParts(t, "A", snap)
+				assert.Equal(t, uint64(c.invalid), s.Stats().Penalties[peerscore.PenaltyInvalidMessage])
+			})
+		})
+	}
+}
+
+// Feedback is the same credit as a delivered message: it decays with
+// Refresh, and a retained (disconnected) peer still takes it, as in pubsub.
+func TestPeerFeedbackDecaysAndRetained(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := fbParams()
+		p.RetainScore = time.Minute
+		s := scNew(t, p)
+		scConnect(s, "A")
+		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
+		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
+		s.Refresh()
+		scNear(t, 1, scTopic(t, s, "A", fbTopic).InvalidMessageDeliveries, "P4 counter halved")
+
+		s.OnClosedOutboundStream("A") // score -10: retained
+		require.False(t, scSnap(t, s, "A").Connected)
+		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
+		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackUsefulMessage)
+		ts := scTopic(t, s, "A", fbTopic)
+		scNear(t, 2, ts.InvalidMessageDeliveries, "retained peer's P4 counter")
+		scNear(t, 1, ts.FirstMessageDeliveries, "retained peer's P2 counter")
+	})
+}
+
+// Feedback about a peer the scorer does not know, or in a topic it does not
+// score, changes nothing: no peer, no topic stats, no penalty counted.
+func TestPeerFeedbackIgnored(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := scNew(t, fbParams())
+		scConnect(s, "A")
+		for _, k := range []pubsub.PeerFeedbackKind{pubsub.PeerFeedbackUsefulMessage, pubsub.PeerFeedbackInvalidMessage} {
+			s.PeerFeedback(fbTopic, "stranger", k)
+			s.PeerFeedback("unscored", "A", k)
+			s.PeerFeedback("", "A", k)
+		}
+		scRequireUnknown(t, s, "stranger")
+		snap := scSnap(t, s, "A")
+		assert.Empty(t, snap.Topics)
+		assert.Zero(t, snap.Score)
+		assert.Zero(t, s.Stats().Penalties[peerscore.PenaltyInvalidMessage])
+	})
+}
