@@ -1,6 +1,7 @@
 package peerscore
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -8,8 +9,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -61,11 +62,23 @@ import (
 // truncated, half-written or damaged file is detected before anything in it
 // is used. Every line ends with a newline, the last one included. Numbers
 // are written in the shortest form that reads back as the same float64 and
-// times to the nanosecond, so a round trip is exact. A topic name that is
-// not valid UTF-8 cannot be written as JSON text; it is mangled, and its
-// counters are dropped on Load.
+// times to the nanosecond, so a round trip is exact. A topic whose name is
+// not valid UTF-8 cannot be written as JSON text, and is left out.
+//
+// Whatever Save writes, Load accepts: Save never writes more than
+// MaxStateSize bytes, more than 2^20 peers, more than 2^14 topics or 2^10
+// addresses for one peer (the most negative topics and the first addresses
+// are kept), or a peer ID longer than Load reads. When the peers do not
+// all fit, the most negative are saved and the least negative left out,
+// and Save logs how many at warn level. A saved peer takes about 140
+// bytes with a usual 52-character ID; each topic it has counters in adds
+// about 125 bytes and the topic's name (up to 70 more when the counters
+// are not whole numbers), and each address its length and 3. A peer with
+// counters in all 75 of Ethereum's topics takes about 13 KB, so
+// MaxStateSize holds some 5,000 of those; it holds about 480,000 peers
+// without topics.
 func (s *Scorer) Save(w io.Writer) error {
-	data, err := encodeState(s.saveState())
+	data, err := s.encodeSaved()
 	if err != nil {
 		return err
 	}
@@ -75,8 +88,23 @@ func (s *Scorer) Save(w io.Writer) error {
 	return nil
 }
 
-// saveState copies the peers to save.
-func (s *Scorer) saveState() *stateFile {
+// encodeSaved encodes the peers to save, within the state limits.
+func (s *Scorer) encodeSaved() ([]byte, error) {
+	savedAt, peers, unwritable := s.saveState()
+	data, saved, err := encodeState(savedAt, peers, s.stateLimits)
+	if err != nil {
+		return nil, err
+	}
+	if left := len(peers) - saved + unwritable; left > 0 {
+		s.logger.Warn("saved state at its limit: left out the least negative peers",
+			"saved", saved, "left_out", left, "limit_bytes", s.stateLimits.size, "limit_peers", s.stateLimits.peers)
+	}
+	return data, nil
+}
+
+// saveState copies the peers to save, each with the score it would have
+// if retained now, and counts the peers whose ID is too long to save.
+func (s *Scorer) saveState() (savedAt time.Time, peers []savedPeer, unwritable int) {
 	// P5 is the application's code, which never runs under our lock:
 	// ask for every known peer's first, as OnClosedOutboundStream does.
 	s.mu.Lock()
@@ -93,50 +121,102 @@ func (s *Scorer) saveState() *stateFile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	st := &stateFile{SavedAt: wallTime(s.at(now)), Peers: make([]statePeer, 0, len(s.peers.all))}
+	peers = make([]savedPeer, 0, len(s.peers.all))
 	for _, ps := range s.peers.all {
-		expire := ps.expire
-		if ps.connected {
-			a, known := app[ps.id]
-			if !known {
+		a, known := app[ps.id]
+		if !known {
+			if ps.connected {
 				continue // connected since we asked the application
 			}
-			topics, colocation, behaviour := ps.cache.load()
+			a = ps.retainApp // restored since
+		}
+		topics, colocation, behaviour := ps.cache.load()
+		expire := ps.expire
+		if ps.connected {
 			if topics+a+colocation+behaviour > 0 {
 				continue
 			}
 			expire = addSat(now, s.rules.retainScore)
 		}
+		id := ps.id.String()
+		if len(id) > maxStateIDChars {
+			unwritable++
+			continue
+		}
 		sp := statePeer{
-			ID:        ps.id.String(),
+			ID:        id,
 			Expires:   wallTime(s.at(expire)),
 			Behaviour: stateCounter(ps.behaviour),
 			Slow:      stateCounter(ps.slow),
 		}
-		if len(ps.topics) > 0 {
-			sp.Topics = make([]stateTopic, len(ps.topics))
+		var topicSum float64
+		sp.Topics, topicSum = s.saveTopics(ps)
+		if ps.connected {
+			topics = s.capTopicSum(topicSum)
 		}
-		for i := range ps.topics {
-			ts := ps.topics[i] // a copy: the live counters stay as they are
-			if ps.connected {
-				ts.first = 0
-				ts.failure, _ = s.byIdx[ts.topic].failureAfterLeaving(&ts)
-			}
-			sp.Topics[i] = stateTopic{
-				Topic:   s.byIdx[ts.topic].name,
-				First:   stateCounter(ts.first),
-				Mesh:    stateCounter(ts.mesh),
-				Failure: stateCounter(ts.failure),
-				Invalid: stateCounter(ts.invalid),
-			}
-		}
-		for _, ip := range ps.ips {
+		n := min(len(ps.ips), s.stateLimits.peerIPs)
+		for _, ip := range ps.ips[:n] {
 			sp.IPs = append(sp.IPs, ip.addr)
 		}
-		st.Peers = append(st.Peers, sp)
+		peers = append(peers, savedPeer{peer: sp, score: topics + a + colocation + behaviour})
 	}
-	slices.SortFunc(st.Peers, func(a, b statePeer) int { return strings.Compare(a.ID, b.ID) })
-	return st
+	return wallTime(s.at(now)), peers, unwritable
+}
+
+// saveTopics returns ps's topic counters to save, as OnClosedOutboundStream
+// would leave them if ps is connected, and the sum of the topics' scores
+// with those counters. Topics whose name JSON cannot carry are left out,
+// and beyond the limit per peer the least negative topics.
+func (s *Scorer) saveTopics(ps *peerState) ([]stateTopic, float64) {
+	if len(ps.topics) == 0 {
+		return nil, 0
+	}
+	type topic struct {
+		st    stateTopic
+		score float64
+	}
+	all := make([]topic, 0, len(ps.topics))
+	var sum float64
+	for i := range ps.topics {
+		ts := ps.topics[i] // a copy: the live counters stay as they are
+		r := s.byIdx[ts.topic]
+		if ps.connected {
+			ts.first = 0
+			ts.failure, _ = r.failureAfterLeaving(&ts)
+			ts.inMesh, ts.meshActive = false, false
+			ts.score = r.breakdown(&ts).total
+		}
+		sum += ts.score
+		if !utf8.ValidString(r.name) {
+			continue
+		}
+		all = append(all, topic{stateTopic{
+			Topic:   r.name,
+			First:   stateCounter(ts.first),
+			Mesh:    stateCounter(ts.mesh),
+			Failure: stateCounter(ts.failure),
+			Invalid: stateCounter(ts.invalid),
+		}, ts.score})
+	}
+	if len(all) > s.stateLimits.peerTopics {
+		// Keep the most negative, in the scorer's order.
+		order := make([]int, len(all))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(all[a].score, all[b].score) })
+		order = order[:s.stateLimits.peerTopics]
+		slices.Sort(order)
+		for i, j := range order {
+			all[i] = all[j]
+		}
+		all = all[:len(order)]
+	}
+	out := make([]stateTopic, len(all))
+	for i := range all {
+		out[i] = all[i].st
+	}
+	return out, sum
 }
 
 // restoredPeer is a saved peer, checked and ready to add.
@@ -147,6 +227,7 @@ type restoredPeer struct {
 	behaviour float64
 	slow      float64
 	ips       []string
+	app       float64 // weighted P5 when loaded
 }
 
 // Load reads a state written by Save and adds its peers to the scorer as
@@ -154,9 +235,10 @@ type restoredPeer struct {
 // that a bad peer stays bad across a restart. A restored peer that
 // reconnects resumes its counters, as a retained peer does.
 //
-// Load reads r to its end (at most MaxStateSize bytes) and checks all of it
-// before changing anything: if the input is empty, truncated, corrupt, of
-// another version or holds values out of range (a negative, NaN or infinite
+// Load reads r to its end and checks all of it before changing anything:
+// if the input is larger than MaxStateSize (refused after reading one byte
+// more, before decoding any of it), empty, truncated, corrupt, of another
+// version or holds values out of range (a negative, NaN or infinite
 // counter, a malformed peer ID or address, a peer listed twice), Load
 // returns an error wrapping ErrInvalidState and the scorer is exactly as it
 // was. Otherwise, under the scorer's lock, each saved peer is added except:
@@ -173,16 +255,27 @@ type restoredPeer struct {
 // (which also guards against a wall clock that jumped backwards). Expiry
 // times are wall-clock times, so the time the node was down counts.
 //
+// Restored peers count towards WithMaxRetainedPeers like any retained peer:
+// beyond it, the least negative are forgotten.
+//
 // Load is meant for a new Scorer, before Start and before the router
 // sends events, but is safe at any time and concurrently with anything.
 func (s *Scorer) Load(r io.Reader) error {
-	data, err := io.ReadAll(io.LimitReader(r, MaxStateSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, int64(s.stateLimits.size)+1))
 	if err != nil {
 		return fmt.Errorf("peerscore: load: %w", err)
 	}
-	peers, err := decodeState(data)
+	return s.loadState(data)
+}
+
+// loadState checks a whole state and restores its peers.
+func (s *Scorer) loadState(data []byte) error {
+	peers, err := decodeState(data, s.stateLimits)
 	if err != nil {
 		return err
+	}
+	for i := range peers {
+		peers[i].app = s.appTerm(peers[i].id) // outside our lock, as always
 	}
 	s.restore(peers)
 	return nil
@@ -195,6 +288,7 @@ func (s *Scorer) restore(peers []restoredPeer) {
 	now := s.now()
 	longest := addSat(now, s.rules.retainScore)
 	var restored, expired, known int
+	evictedBefore := s.retained.evicted
 	for i := range peers {
 		rp := &peers[i]
 		if s.peers.get(rp.id) != nil {
@@ -238,9 +332,11 @@ func (s *Scorer) restore(peers []restoredPeer) {
 		for _, other := range affected {
 			s.publish(other)
 		}
+		s.retain(ps, rp.app)
 		restored++
 	}
-	s.logger.Debug("loaded saved scores", "restored", restored, "expired", expired, "already_known", known)
+	s.logger.Debug("loaded saved scores", "restored", restored, "expired", expired, "already_known", known,
+		"evicted", s.retained.evicted-evictedBefore)
 }
 
 // SaveFile saves the scorer's state (see Save) to the file at path,
@@ -254,7 +350,7 @@ func (s *Scorer) SaveFile(path string) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	data, err := encodeState(s.saveState())
+	data, err := s.encodeSaved()
 	if err != nil {
 		return err
 	}
