@@ -67,8 +67,11 @@ func WithHost(h host.Host) Option {
 	}
 }
 
-// WithLogger sets where the Scorer logs (at debug level: unexpected event
-// sequences). The default discards.
+// WithLogger sets where the Scorer logs: at debug level, unexpected event
+// sequences and loads; at warn and error level, what goes wrong with saved
+// state (a damaged state file moved aside, peers Save left out to stay
+// within MaxStateSize, stale temporary files removed). The default
+// discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

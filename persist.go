@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"time"
 	"unicode/utf8"
@@ -337,85 +334,4 @@ func (s *Scorer) restore(peers []restoredPeer) {
 	}
 	s.logger.Debug("loaded saved scores", "restored", restored, "expired", expired, "already_known", known,
 		"evicted", s.retained.evicted-evictedBefore)
-}
-
-// SaveFile saves the scorer's state (see Save) to the file at path,
-// atomically: it writes a temporary file in the same directory, syncs it
-// to disk, renames it over path and syncs the directory. A crash at any
-// point leaves either the old file or the new one, never a mix; on error
-// the temporary file is removed and path is untouched. The file is created
-// with mode 0600.
-func (s *Scorer) SaveFile(path string) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	data, err := s.encodeSaved()
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("peerscore: save %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-			err = fmt.Errorf("peerscore: save %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable. Windows cannot open a directory
-// for syncing, and its renames need no such step.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
-}
-
-// LoadFile loads the state file at path (see Load). A missing file is an
-// error that satisfies errors.Is(err, fs.ErrNotExist), which a node
-// starting for the first time can ignore:
-//
-//	if err := s.LoadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-//		return err
-//	}
-//
-// A file that is not a valid state gives an error wrapping ErrInvalidState,
-// and the scorer is left unchanged.
-func (s *Scorer) LoadFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("peerscore: load: %w", err)
-	}
-	defer f.Close()
-	if err := s.Load(f); err != nil {
-		return fmt.Errorf("%w (file %s)", err, path)
-	}
-	return nil
 }

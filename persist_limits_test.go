@@ -10,7 +10,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -191,4 +195,63 @@ func TestPersistSaveSkipsWhatLoadRefuses(t *testing.T) {
 		require.Equal(t, 1.0, bad.Topics["T"].InvalidMessageDeliveries)
 		require.Equal(t, int64(1), log.find(slog.LevelWarn, "left out")[0]["left_out"].Int64())
 	})
+}
+
+// limitsReader serves an endless state-like input and fails the test if
+// read past max bytes.
+type limitsReader struct {
+	t    testing.TB
+	max  int
+	read int
+}
+
+func (r *limitsReader) Read(p []byte) (int, error) {
+	if r.read+len(p) > r.max {
+		p = p[:max(r.max-r.read, 1)]
+	}
+	for i := range p {
+		p[i] = "peerscore-state v1\n"[(r.read+i)%19]
+	}
+	r.read += len(p)
+	if r.read > r.max {
+		r.t.Errorf("read %d bytes, more than %d", r.read, r.max)
+		return len(p), io.ErrUnexpectedEOF
+	}
+	return len(p), nil
+}
+
+// TestPersistOversizedRefusedUnread: Load reads no more than the limit and
+// one byte of an endless input, and LoadFile refuses a file over
+// MaxStateSize by its size, before reading it (which would allocate its 64
+// MiB), and moves it aside.
+func TestPersistOversizedRefusedUnread(t *testing.T) {
+	const limit = 4 << 10
+	params := persistParams(time.Hour, nil)
+	s, _ := limitsNew(t, params, peerscore.WithStateLimitsForTest(limit, 0, 0, 0))
+	r := &limitsReader{t: t, max: limit + 1}
+	err := s.Load(r)
+	require.ErrorIs(t, err, peerscore.ErrInvalidState)
+	require.Contains(t, err.Error(), "larger than")
+	require.Equal(t, limit+1, r.read)
+
+	dir := t.TempDir()
+	path := filepath.Join(dir, "scores")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	_, err = f.WriteString("peerscore-state v1\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(peerscore.MaxStateSize+1)) // sparse: costs no disk
+	require.NoError(t, f.Close())
+
+	s, log := limitsNew(t, params)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	err = s.LoadFile(path)
+	runtime.ReadMemStats(&m1)
+	require.ErrorIs(t, err, peerscore.ErrInvalidState)
+	require.Contains(t, err.Error(), "larger than")
+	require.Less(t, m1.TotalAlloc-m0.TotalAlloc, uint64(1<<20), "LoadFile read the oversized file")
+	require.Len(t, log.find(slog.LevelError, "invalid"), 1)
+	_, err = os.Stat(path)
+	require.ErrorIs(t, err, os.ErrNotExist, "moved aside")
 }
