@@ -32,10 +32,14 @@ type config struct {
 }
 
 // DefaultMaxDeliveryRecords is how many message delivery records a Scorer
-// keeps at most unless WithMaxDeliveryRecords says otherwise. A record costs
-// about 170 bytes (more for a message copied by over eight peers), so the
-// default bounds them near 90 MiB; a node would need to see over 4,000
-// distinct messages per second for two minutes to reach it.
+// keeps at most unless WithMaxDeliveryRecords says otherwise. A record
+// costs, with its message ID, map entry and ring slot, about 200 bytes
+// with 20-byte message IDs (Ethereum's) and 220 with the 46-byte IDs of
+// pubsub's default (From + Seqno), and 88 more when more than seven peers
+// sent a copy, as BenchmarkDeliveryRecordMemory measures. The default bounds
+// them at about 99 MiB with 20-byte IDs, 111 MiB with 46-byte IDs, and 155
+// MiB if every message came from eight peers or more; a node would need to
+// see over 4,000 distinct messages per second for two minutes to reach it.
 const DefaultMaxDeliveryRecords = 1 << 19
 
 // ipRefreshInterval is how often the background loop re-reads the IP
