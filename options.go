@@ -21,6 +21,8 @@ type config struct {
 	logger        *slog.Logger
 	msgID         func(*pb.Message) string
 	maxRecords    int
+	maxRetain     int
+	limits        stateLimits // of saved states
 	inspect       func(*Scorer)
 	inspectPeriod time.Duration
 	ipRefresh     time.Duration
@@ -30,10 +32,14 @@ type config struct {
 }
 
 // DefaultMaxDeliveryRecords is how many message delivery records a Scorer
-// keeps at most unless WithMaxDeliveryRecords says otherwise. A record costs
-// about 170 bytes (more for a message copied by over eight peers), so the
-// default bounds them near 90 MiB; a node would need to see over 4,000
-// distinct messages per second for two minutes to reach it.
+// keeps at most unless WithMaxDeliveryRecords says otherwise. A record
+// costs, with its message ID, map entry and ring slot, about 200 bytes
+// with 20-byte message IDs (Ethereum's) and 220 with the 46-byte IDs of
+// pubsub's default (From + Seqno), and 88 more when more than seven peers
+// sent a copy, as BenchmarkDeliveryRecordMemory measures. The default bounds
+// them at about 99 MiB with 20-byte IDs, 111 MiB with 46-byte IDs, and 155
+// MiB if every message came from eight peers or more; a node would need to
+// see over 4,000 distinct messages per second for two minutes to reach it.
 const DefaultMaxDeliveryRecords = 1 << 19
 
 // ipRefreshInterval is how often the background loop re-reads the IP
@@ -45,6 +51,8 @@ func defaultConfig() config {
 		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		msgID:      pubsub.DefaultMsgIdFn,
 		maxRecords: DefaultMaxDeliveryRecords,
+		maxRetain:  DefaultMaxRetainedPeers,
+		limits:     defaultStateLimits,
 		ipRefresh:  ipRefreshInterval,
 		router:     timingsFrom(pubsub.DefaultGossipSubParams()),
 	}
@@ -65,8 +73,11 @@ func WithHost(h host.Host) Option {
 	}
 }
 
-// WithLogger sets where the Scorer logs (at debug level: unexpected event
-// sequences). The default discards.
+// WithLogger sets where the Scorer logs: at debug level, unexpected event
+// sequences and loads; at warn and error level, what goes wrong with saved
+// state (a damaged state file moved aside, peers Save left out to stay
+// within MaxStateSize, stale temporary files removed). The default
+// discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
@@ -102,6 +113,36 @@ func WithMaxDeliveryRecords(n int) Option {
 			return fmt.Errorf("peerscore: WithMaxDeliveryRecords: %d is not positive", n)
 		}
 		c.maxRecords = n
+		return nil
+	}
+}
+
+// DefaultMaxRetainedPeers is how many retained (disconnected) peers a Scorer
+// keeps at most unless WithMaxRetainedPeers says otherwise. A retained peer
+// costs about 240 bytes, plus 80 for each topic it has counters in (145
+// with dozens of topics, as the counters' array grows by doubling), as
+// BenchmarkRetainedPeerMemory measures: the default bounds them at about
+// 2.5 MiB when they have counters in one topic, and at 87 MiB in the worst
+// case of counters in each of 75 topics (Ethereum's attestation subnets
+// and the rest). Saved, 8,192 such peers would take some 107 MB; Save
+// then writes the worst 5,000 or so within MaxStateSize (see Save).
+const DefaultMaxRetainedPeers = 1 << 13
+
+// WithMaxRetainedPeers bounds the number of retained peers: disconnected
+// peers whose score is zero or less, kept for RetainScore so that they
+// cannot wash their score by reconnecting. Without a bound, every
+// throw-away identity that connects and disconnects would cost memory for
+// RetainScore. At the bound, the least negative retained peer (the highest
+// score, P5 counted as it was when the peer disconnected) is forgotten
+// first, so the worst offenders are the ones kept; among equal scores, the
+// one whose retention ends first. Stats.RetainedEvicted counts them. n
+// must be positive; the default is DefaultMaxRetainedPeers.
+func WithMaxRetainedPeers(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("peerscore: WithMaxRetainedPeers: %d is not positive", n)
+		}
+		c.maxRetain = n
 		return nil
 	}
 }

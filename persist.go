@@ -1,15 +1,13 @@
 package peerscore
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
-	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -61,11 +59,23 @@ import (
 // truncated, half-written or damaged file is detected before anything in it
 // is used. Every line ends with a newline, the last one included. Numbers
 // are written in the shortest form that reads back as the same float64 and
-// times to the nanosecond, so a round trip is exact. A topic name that is
-// not valid UTF-8 cannot be written as JSON text; it is mangled, and its
-// counters are dropped on Load.
+// times to the nanosecond, so a round trip is exact. A topic whose name is
+// not valid UTF-8 cannot be written as JSON text, and is left out.
+//
+// Whatever Save writes, Load accepts: Save never writes more than
+// MaxStateSize bytes, more than 2^20 peers, more than 2^14 topics or 2^10
+// addresses for one peer (the most negative topics and the first addresses
+// are kept), or a peer ID longer than Load reads. When the peers do not
+// all fit, the most negative are saved and the least negative left out,
+// and Save logs how many at warn level. A saved peer takes about 140
+// bytes with a usual 52-character ID; each topic it has counters in adds
+// about 125 bytes and the topic's name (up to 70 more when the counters
+// are not whole numbers), and each address its length and 3. A peer with
+// counters in all 75 of Ethereum's topics takes about 13 KB, so
+// MaxStateSize holds some 5,000 of those; it holds about 480,000 peers
+// without topics.
 func (s *Scorer) Save(w io.Writer) error {
-	data, err := encodeState(s.saveState())
+	data, err := s.encodeSaved()
 	if err != nil {
 		return err
 	}
@@ -75,8 +85,23 @@ func (s *Scorer) Save(w io.Writer) error {
 	return nil
 }
 
-// saveState copies the peers to save.
-func (s *Scorer) saveState() *stateFile {
+// encodeSaved encodes the peers to save, within the state limits.
+func (s *Scorer) encodeSaved() ([]byte, error) {
+	savedAt, peers, unwritable := s.saveState()
+	data, saved, err := encodeState(savedAt, peers, s.stateLimits)
+	if err != nil {
+		return nil, err
+	}
+	if left := len(peers) - saved + unwritable; left > 0 {
+		s.logger.Warn("saved state at its limit: left out the least negative peers",
+			"saved", saved, "left_out", left, "limit_bytes", s.stateLimits.size, "limit_peers", s.stateLimits.peers)
+	}
+	return data, nil
+}
+
+// saveState copies the peers to save, each with the score it would have
+// if retained now, and counts the peers whose ID is too long to save.
+func (s *Scorer) saveState() (savedAt time.Time, peers []savedPeer, unwritable int) {
 	// P5 is the application's code, which never runs under our lock:
 	// ask for every known peer's first, as OnClosedOutboundStream does.
 	s.mu.Lock()
@@ -93,49 +118,105 @@ func (s *Scorer) saveState() *stateFile {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	st := &stateFile{SavedAt: wallTime(s.at(now)), Peers: make([]statePeer, 0, len(s.peers.all))}
+	peers = make([]savedPeer, 0, len(s.peers.all))
 	for _, ps := range s.peers.all {
-		expire := ps.expire
-		if ps.connected {
-			a, known := app[ps.id]
-			if !known {
+		a, known := app[ps.id]
+		if !known {
+			if ps.connected {
 				continue // connected since we asked the application
 			}
+			a = ps.retainApp // restored since
+		}
+		topics, behaviour := ps.cache.load()
+		expire := ps.expire
+		if ps.connected {
 			if s.total(ps, a) > 0 {
 				continue
 			}
 			expire = addSat(now, s.rules.retainScore)
 		}
+		id := ps.id.String()
+		if len(id) > maxStateIDChars {
+			unwritable++
+			continue
+		}
 		sp := statePeer{
-			ID:        ps.id.String(),
+			ID:        id,
 			Expires:   wallTime(s.at(expire)),
 			Behaviour: stateCounter(ps.behaviour),
 			Slow:      stateCounter(ps.slow),
 		}
-		if len(ps.topics) > 0 {
-			sp.Topics = make([]stateTopic, len(ps.topics))
+		var topicSum float64
+		sp.Topics, topicSum = s.saveTopics(ps)
+		if ps.connected {
+			topics = s.capTopicSum(topicSum)
 		}
-		for i := range ps.topics {
-			ts := ps.topics[i] // a copy: the live counters stay as they are
-			if ps.connected {
-				ts.first = 0
-				ts.failure, _ = s.byIdx[ts.topic].failureAfterLeaving(&ts)
-			}
-			sp.Topics[i] = stateTopic{
-				Topic:   s.byIdx[ts.topic].name,
-				First:   stateCounter(ts.first),
-				Mesh:    stateCounter(ts.mesh),
-				Failure: stateCounter(ts.failure),
-				Invalid: stateCounter(ts.invalid),
-			}
-		}
-		for _, ip := range ps.addrs() {
+		addrs := ps.addrs()
+		for _, ip := range addrs[:min(len(addrs), s.stateLimits.peerIPs)] {
 			sp.IPs = append(sp.IPs, ip.addr)
 		}
-		st.Peers = append(st.Peers, sp)
+		// Ranked by conduct, as the retained set is (retained.go): P6
+		// measures the crowd on an address, and a Sybil swarm must not
+		// push real offences out of the file.
+		peers = append(peers, savedPeer{peer: sp, score: topics + a + behaviour})
 	}
-	slices.SortFunc(st.Peers, func(a, b statePeer) int { return strings.Compare(a.ID, b.ID) })
-	return st
+	return wallTime(s.at(now)), peers, unwritable
+}
+
+// saveTopics returns ps's topic counters to save, as OnClosedOutboundStream
+// would leave them if ps is connected, and the sum of the topics' scores
+// with those counters. Topics whose name JSON cannot carry are left out,
+// and beyond the limit per peer the least negative topics.
+func (s *Scorer) saveTopics(ps *peerState) ([]stateTopic, float64) {
+	if len(ps.topics) == 0 {
+		return nil, 0
+	}
+	type topic struct {
+		st    stateTopic
+		score float64
+	}
+	all := make([]topic, 0, len(ps.topics))
+	var sum float64
+	for i := range ps.topics {
+		ts := ps.topics[i] // a copy: the live counters stay as they are
+		r := s.byIdx[ts.topic]
+		if ps.connected {
+			ts.first = 0
+			ts.failure, _ = r.failureAfterLeaving(&ts)
+			ts.inMesh, ts.meshActive = false, false
+			ts.score = r.breakdown(&ts).total
+		}
+		sum += ts.score
+		if !utf8.ValidString(r.name) {
+			continue
+		}
+		all = append(all, topic{stateTopic{
+			Topic:   r.name,
+			First:   stateCounter(ts.first),
+			Mesh:    stateCounter(ts.mesh),
+			Failure: stateCounter(ts.failure),
+			Invalid: stateCounter(ts.invalid),
+		}, ts.score})
+	}
+	if len(all) > s.stateLimits.peerTopics {
+		// Keep the most negative, in the scorer's order.
+		order := make([]int, len(all))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(all[a].score, all[b].score) })
+		order = order[:s.stateLimits.peerTopics]
+		slices.Sort(order)
+		for i, j := range order {
+			all[i] = all[j]
+		}
+		all = all[:len(order)]
+	}
+	out := make([]stateTopic, len(all))
+	for i := range all {
+		out[i] = all[i].st
+	}
+	return out, sum
 }
 
 // restoredPeer is a saved peer, checked and ready to add.
@@ -146,6 +227,7 @@ type restoredPeer struct {
 	behaviour float64
 	slow      float64
 	ips       []string
+	app       float64 // weighted P5 when loaded
 }
 
 // Load reads a state written by Save and adds its peers to the scorer as
@@ -153,9 +235,10 @@ type restoredPeer struct {
 // that a bad peer stays bad across a restart. A restored peer that
 // reconnects resumes its counters, as a retained peer does.
 //
-// Load reads r to its end (at most MaxStateSize bytes) and checks all of it
-// before changing anything: if the input is empty, truncated, corrupt, of
-// another version or holds values out of range (a negative, NaN or infinite
+// Load reads r to its end and checks all of it before changing anything:
+// if the input is larger than MaxStateSize (refused after reading one byte
+// more, before decoding any of it), empty, truncated, corrupt, of another
+// version or holds values out of range (a negative, NaN or infinite
 // counter, a malformed peer ID or address, a peer listed twice), Load
 // returns an error wrapping ErrInvalidState and the scorer is exactly as it
 // was. Otherwise, under the scorer's lock, each saved peer is added except:
@@ -172,16 +255,27 @@ type restoredPeer struct {
 // (which also guards against a wall clock that jumped backwards). Expiry
 // times are wall-clock times, so the time the node was down counts.
 //
+// Restored peers count towards WithMaxRetainedPeers like any retained peer:
+// beyond it, the least negative are forgotten.
+//
 // Load is meant for a new Scorer, before Start and before the router
 // sends events, but is safe at any time and concurrently with anything.
 func (s *Scorer) Load(r io.Reader) error {
-	data, err := io.ReadAll(io.LimitReader(r, MaxStateSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, int64(s.stateLimits.size)+1))
 	if err != nil {
 		return fmt.Errorf("peerscore: load: %w", err)
 	}
-	peers, err := decodeState(data)
+	return s.loadState(data)
+}
+
+// loadState checks a whole state and restores its peers.
+func (s *Scorer) loadState(data []byte) error {
+	peers, err := decodeState(data, s.stateLimits)
 	if err != nil {
 		return err
+	}
+	for i := range peers {
+		peers[i].app = s.appTerm(peers[i].id) // outside our lock, as always
 	}
 	s.restore(peers)
 	return nil
@@ -194,6 +288,7 @@ func (s *Scorer) restore(peers []restoredPeer) {
 	now := s.now()
 	longest := addSat(now, s.rules.retainScore)
 	var restored, expired, known int
+	evictedBefore := s.retained.evicted
 	for i := range peers {
 		rp := &peers[i]
 		if s.peers.get(rp.id) != nil {
@@ -234,88 +329,9 @@ func (s *Scorer) restore(peers []restoredPeer) {
 		s.ips.set(ps, rp.ips, s.rules.colocationThreshold)
 		s.publish(ps)
 		s.peers.add(ps)
+		s.retain(ps, rp.app)
 		restored++
 	}
-	s.logger.Debug("loaded saved scores", "restored", restored, "expired", expired, "already_known", known)
-}
-
-// SaveFile saves the scorer's state (see Save) to the file at path,
-// atomically: it writes a temporary file in the same directory, syncs it
-// to disk, renames it over path and syncs the directory. A crash at any
-// point leaves either the old file or the new one, never a mix; on error
-// the temporary file is removed and path is untouched. The file is created
-// with mode 0600.
-func (s *Scorer) SaveFile(path string) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	data, err := encodeState(s.saveState())
-	if err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("peerscore: save %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-			err = fmt.Errorf("peerscore: save %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable. Windows cannot open a directory
-// for syncing, and its renames need no such step.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
-}
-
-// LoadFile loads the state file at path (see Load). A missing file is an
-// error that satisfies errors.Is(err, fs.ErrNotExist), which a node
-// starting for the first time can ignore:
-//
-//	if err := s.LoadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-//		return err
-//	}
-//
-// A file that is not a valid state gives an error wrapping ErrInvalidState,
-// and the scorer is left unchanged.
-func (s *Scorer) LoadFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("peerscore: load: %w", err)
-	}
-	defer f.Close()
-	if err := s.Load(f); err != nil {
-		return fmt.Errorf("%w (file %s)", err, path)
-	}
-	return nil
+	s.logger.Debug("loaded saved scores", "restored", restored, "expired", expired, "already_known", known,
+		"evicted", s.retained.evicted-evictedBefore)
 }

@@ -2,6 +2,7 @@ package peerscore
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,14 +30,29 @@ const (
 // has at most a few thousand peers; a million retained ones is far beyond
 // anything real.
 const (
-	// MaxStateSize is the largest state file Load reads: 64 MiB.
+	// MaxStateSize is the largest state Load reads and Save writes: 64 MiB.
+	// Save leaves out the least negative peers rather than write more.
 	MaxStateSize = 64 << 20
 
-	maxStatePeers     = 1 << 20
-	maxStatePeerTopic = 1 << 14 // topics per peer
-	maxStatePeerIPs   = 1 << 10 // addresses per peer
-	maxStateIDChars   = 256     // base58 characters in a peer ID
+	maxStateIDChars = 256 // base58 characters in a peer ID
 )
+
+// stateLimits are the bounds Load enforces and Save keeps to, so that
+// whatever Save writes, Load accepts. Every Scorer uses defaultStateLimits;
+// tests lower them (export_test.go) to reach them cheaply.
+type stateLimits struct {
+	size       int // bytes in the whole state
+	peers      int
+	peerTopics int // topics per peer
+	peerIPs    int // addresses per peer
+}
+
+var defaultStateLimits = stateLimits{
+	size:       MaxStateSize,
+	peers:      1 << 20,
+	peerTopics: 1 << 14,
+	peerIPs:    1 << 10,
+}
 
 // ErrInvalidState is wrapped by every error Load and LoadFile return for
 // input that is not a state file this version can read: empty, truncated,
@@ -79,30 +96,87 @@ func stateCounter(x float64) float64 {
 // instant as the file stores it.
 func wallTime(t time.Time) time.Time { return t.Round(0).UTC() }
 
-func encodeState(st *stateFile) ([]byte, error) {
-	body, err := json.Marshal(st)
+// savedPeer is a peer to save and the score it is ranked by.
+type savedPeer struct {
+	peer  statePeer
+	score float64
+}
+
+// encodeState writes the state of peers saved at savedAt, as much of it as
+// lim allows: the most negative peers first, so that the ones left out are
+// the least negative. It reports how many peers it wrote. Each peer is
+// encoded once, in rank order, and the encoding stops at the first that
+// does not fit, so a state far over the limit costs no more than one at it.
+func encodeState(savedAt time.Time, peers []savedPeer, lim stateLimits) ([]byte, int, error) {
+	slices.SortFunc(peers, func(a, b savedPeer) int {
+		if c := cmp.Compare(a.score, b.score); c != 0 {
+			return c
+		}
+		return strings.Compare(a.peer.ID, b.peer.ID)
+	})
+	// The body is json.Marshal(stateFile), written a peer at a time:
+	// {"saved_at":"...","peers":[{...},{...}]}
+	head, err := json.Marshal(struct {
+		SavedAt time.Time `json:"saved_at"`
+	}{savedAt})
 	if err != nil {
-		return nil, fmt.Errorf("peerscore: save: %w", err)
+		return nil, 0, fmt.Errorf("peerscore: save: %w", err)
 	}
+	open := append(head[:len(head)-1:len(head)-1], `,"peers":[`...)
+	const closing = "]}"
+	header := stateMagic + stateVersion + "\n"
+	fixed := len(header) + len(open) + len(closing) + 1 + len(stateSumTag) + 2*sha256.Size + 1
+	type encoded struct {
+		id   string
+		json []byte
+	}
+	var kept []encoded
+	used := fixed
+	for i := range peers {
+		if len(kept) == lim.peers {
+			break
+		}
+		b, err := json.Marshal(&peers[i].peer)
+		if err != nil {
+			return nil, 0, fmt.Errorf("peerscore: save: %w", err)
+		}
+		need := len(b)
+		if len(kept) > 0 {
+			need++ // the comma
+		}
+		if used+need > lim.size {
+			break
+		}
+		used += need
+		kept = append(kept, encoded{peers[i].peer.ID, b})
+	}
+	slices.SortFunc(kept, func(a, b encoded) int { return strings.Compare(a.id, b.id) })
+
 	var buf bytes.Buffer
-	buf.Grow(len(stateMagic) + len(stateVersion) + len(body) + len(stateSumTag) + 2*sha256.Size + 3)
-	buf.WriteString(stateMagic + stateVersion + "\n")
-	buf.Write(body)
-	buf.WriteByte('\n')
+	buf.Grow(used)
+	buf.WriteString(header)
+	buf.Write(open)
+	for i, e := range kept {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(e.json)
+	}
+	buf.WriteString(closing + "\n")
 	sum := sha256.Sum256(buf.Bytes())
 	buf.WriteString(stateSumTag)
 	buf.WriteString(hex.EncodeToString(sum[:]))
 	buf.WriteByte('\n')
-	return buf.Bytes(), nil
+	return buf.Bytes(), len(kept), nil
 }
 
 // decodeState checks a state file from end to end and returns its peers.
-func decodeState(data []byte) ([]restoredPeer, error) {
+func decodeState(data []byte, lim stateLimits) ([]restoredPeer, error) {
 	if len(data) == 0 {
 		return nil, invalidState("empty input")
 	}
-	if len(data) > MaxStateSize {
-		return nil, invalidState("larger than %d bytes", MaxStateSize)
+	if len(data) > lim.size {
+		return nil, tooLarge(lim)
 	}
 	header, _, found := bytes.Cut(data, []byte("\n"))
 	if !bytes.HasPrefix(header, []byte(stateMagic)) {
@@ -142,13 +216,13 @@ func decodeState(data []byte) ([]restoredPeer, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, invalidState("body: data after the JSON object")
 	}
-	if len(st.Peers) > maxStatePeers {
-		return nil, invalidState("%d peers, more than %d", len(st.Peers), maxStatePeers)
+	if len(st.Peers) > lim.peers {
+		return nil, invalidState("%d peers, more than %d", len(st.Peers), lim.peers)
 	}
 	out := make([]restoredPeer, len(st.Peers))
 	seen := make(map[peer.ID]struct{}, len(st.Peers))
 	for i := range st.Peers {
-		rp, err := checkPeer(&st.Peers[i])
+		rp, err := checkPeer(&st.Peers[i], lim)
 		if err != nil {
 			return nil, invalidState("peer %d: %v", i, err)
 		}
@@ -161,7 +235,7 @@ func decodeState(data []byte) ([]restoredPeer, error) {
 	return out, nil
 }
 
-func checkPeer(sp *statePeer) (restoredPeer, error) {
+func checkPeer(sp *statePeer, lim stateLimits) (restoredPeer, error) {
 	id, err := decodePeerID(sp.ID)
 	if err != nil {
 		return restoredPeer{}, err
@@ -176,8 +250,8 @@ func checkPeer(sp *statePeer) (restoredPeer, error) {
 	if err := checkCounter("slow_peer", sp.Slow); err != nil {
 		return rp, fmt.Errorf("%s: %w", id, err)
 	}
-	if len(sp.Topics) > maxStatePeerTopic {
-		return rp, fmt.Errorf("%s: %d topics, more than %d", id, len(sp.Topics), maxStatePeerTopic)
+	if len(sp.Topics) > lim.peerTopics {
+		return rp, fmt.Errorf("%s: %d topics, more than %d", id, len(sp.Topics), lim.peerTopics)
 	}
 	topics := make(map[string]struct{}, len(sp.Topics))
 	for _, t := range sp.Topics {
@@ -199,8 +273,8 @@ func checkPeer(sp *statePeer) (restoredPeer, error) {
 			}
 		}
 	}
-	if len(sp.IPs) > maxStatePeerIPs {
-		return rp, fmt.Errorf("%s: %d addresses, more than %d", id, len(sp.IPs), maxStatePeerIPs)
+	if len(sp.IPs) > lim.peerIPs {
+		return rp, fmt.Errorf("%s: %d addresses, more than %d", id, len(sp.IPs), lim.peerIPs)
 	}
 	if len(sp.IPs) > 0 {
 		rp.ips = make([]string, len(sp.IPs))
@@ -220,6 +294,10 @@ func checkCounter(name string, v float64) error {
 		return fmt.Errorf("%s = %v: must be finite and not negative", name, v)
 	}
 	return nil
+}
+
+func tooLarge(lim stateLimits) error {
+	return invalidState("larger than %d bytes", lim.size)
 }
 
 func invalidState(format string, args ...any) error {

@@ -27,6 +27,7 @@ type Scorer struct {
 	peers      *peerTable
 	deliveries *deliveryLog
 	ips        *ipTracker
+	retained   retainedSet
 	router     *routerPenalties
 	ext        *extensionsBook // nil unless the repeated-extensions penalty is rebuilt
 	counters   counters
@@ -39,6 +40,8 @@ type Scorer struct {
 	host   host.Host
 	logger *slog.Logger
 	msgID  func(*pb.Message) string
+
+	stateLimits stateLimits // what Save writes and Load reads at most
 
 	loop loopState
 }
@@ -59,6 +62,13 @@ type peerState struct {
 	slow      float64                  // slow-peer counter
 
 	cache scoreCache
+
+	// While retained: 1 + position in Scorer.retained's heap (0 when not
+	// in it), the score it is ordered by, and the weighted P5 that score
+	// counts, as it was at retention.
+	retainPos int
+	retainKey float64
+	retainApp float64
 }
 
 // topicStats are one peer's counters in one scored topic.
@@ -152,9 +162,12 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		host:   cfg.host,
 		logger: cfg.logger,
 		msgID:  cfg.msgID,
+
+		stateLimits: cfg.limits,
 	}
 	s.deliveries = newDeliveryLog(s.rules.seenMsgTTL, cfg.maxRecords)
 	s.ips = newIPTracker(s.rules.whitelist)
+	s.retained.max = cfg.maxRetain
 	s.counters.lateDuplicates = make(map[string]uint64)
 	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
 	s.ext = newExtensionsBook(cfg.host, cfg.routerOff)
@@ -287,6 +300,7 @@ func (s *Scorer) SetTopicParams(topic string, tp *TopicParams) error {
 // it. Delivery records may still point at ps: forgotten tells them to look
 // the peer up again.
 func (s *Scorer) forget(ps *peerState) {
+	s.retained.remove(ps)
 	s.ips.remove(ps)
 	s.peers.remove(ps)
 	ps.forgotten = true
@@ -329,7 +343,11 @@ func (s *Scorer) rescore(ps *peerState, ts *topicStats) {
 // publish recomputes the cached parts of ps's score from its current state.
 // Every change to a score input ends here.
 func (s *Scorer) publish(ps *peerState) {
-	ps.cache.store(s.topicsTerm(ps), s.behaviourTerm(ps))
+	topics, behaviour := s.topicsTerm(ps), s.behaviourTerm(ps)
+	ps.cache.store(topics, behaviour)
+	if ps.retainPos != 0 {
+		s.retained.rekey(ps, retainedKey(ps, topics, behaviour))
+	}
 	if s.events != nil {
 		s.events.mark(ps.id)
 	}
@@ -342,6 +360,10 @@ func (s *Scorer) topicsTerm(ps *peerState) float64 {
 	for i := range ps.topics {
 		sum += ps.topics[i].score
 	}
+	return s.capTopicSum(sum)
+}
+
+func (s *Scorer) capTopicSum(sum float64) float64 {
 	if s.rules.topicScoreCap > 0 && sum > s.rules.topicScoreCap {
 		sum = s.rules.topicScoreCap
 	}

@@ -64,6 +64,11 @@ type Stats struct {
 	DeliveryRecords int // message delivery records held
 	Promises        int // IWANT promises outstanding
 
+	// RetainedEvicted counts the retained peers forgotten before their
+	// RetainScore passed, the least negative first, to stay within
+	// WithMaxRetainedPeers.
+	RetainedEvicted uint64
+
 	// Penalties counts the charges made since New, by reason: for
 	// invalid messages, broken promises, GRAFTs, repeated extensions, slow
 	// peers and AddPenalty the amount added to the counter; for mesh delivery deficits and IP
@@ -121,6 +126,7 @@ func (s *Scorer) Stats() Stats {
 	}
 	st.DeliveryRecords = s.deliveries.len()
 	st.Promises = s.router.promises.len()
+	st.RetainedEvicted = s.retained.evicted
 	st.LateDuplicates = maps.Clone(s.counters.lateDuplicates)
 	if st.LateDuplicates == nil {
 		st.LateDuplicates = map[string]uint64{}

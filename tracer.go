@@ -25,13 +25,15 @@ func (s *Scorer) OnNewOutboundStream(p peer.ID, _ protocol.ID) {
 		s.peers.add(ps)
 	}
 	ps.connected = true
+	s.retained.remove(ps)
 	s.setIPs(ps, addrs)
 }
 
 // OnClosedOutboundStream forgets p if its score is positive, and otherwise
 // retains it for RetainScore: its first-delivery credit is dropped, it
 // leaves every mesh (paying P3b where it owed mesh deliveries), and its
-// counters stop decaying so that reconnecting does not wash them.
+// counters stop decaying so that reconnecting does not wash them. Beyond
+// WithMaxRetainedPeers retained peers, the least negative is forgotten.
 func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
 	app := s.appTerm(p) // the application's code runs outside our lock
 	s.mu.Lock()
@@ -53,6 +55,7 @@ func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
 	ps.connected = false
 	ps.expire = addSat(s.now(), s.rules.retainScore)
 	s.publish(ps)
+	s.retain(ps, app)
 }
 
 // Join records that the router has a mesh for topic: GRAFTs in other topics

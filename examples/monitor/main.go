@@ -12,8 +12,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log"
 	"net"
 	"net/http"
@@ -157,8 +159,10 @@ func restart(old *peerscore.Scorer, bad peer.ID) {
 		log.Fatal(err)
 	}
 	fresh := must(peerscore.New(scenario.Params()))
-	if err := fresh.LoadFile(path); err != nil {
-		log.Fatal(err)
+	// A damaged file is moved aside and a missing one is a first start:
+	// either way the node starts, without the saved scores.
+	if err := fresh.LoadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Printf("starting without saved peer scores: %v", err)
 	}
 	snap, ok := fresh.Snapshot(bad)
 	fmt.Printf("\nrestart  saved to %s and loaded into a new scorer: spammer known=%v score %.1f retained until %s\n",
