@@ -192,13 +192,38 @@ func (s *Scorer) addTopic(name string, tp *TopicParams) {
 // Score returns p's score now: 0 for a peer the scorer does not know. It
 // takes no lock and allocates nothing; the only work beyond reading the
 // cached parts is the call to AppSpecificScore.
+//
+// The score is never NaN, but it can be +Inf or -Inf: when
+// AppSpecificScore says so, or when the parts, with weights near the
+// float64 limits, add up to more than ±MaxFloat64 (each part on its own is
+// kept within ±MaxFloat64). pubsub's score is ±Inf there too, and an
+// infinite score compares as it should with every threshold, which are
+// finite: clamping it to ±MaxFloat64 would let a peer at -Inf pass a
+// GraylistThreshold of -MaxFloat64 that it fails in pubsub.
 func (s *Scorer) Score(p peer.ID) float64 {
 	ps := s.peers.get(p)
 	if ps == nil {
 		return 0
 	}
 	topics, colocation, behaviour := ps.cache.load()
-	return topics + s.appTerm(p) + colocation + behaviour
+	return total(topics, s.appTerm(p), colocation, behaviour)
+}
+
+// total adds up a score's parts in pubsub's order, so that it agrees with
+// pubsub's score to the last bit wherever that is finite. Only P5 can be
+// infinite, so the total is never NaN. The others are finite, but their
+// sum can overflow on the way to a total that does not (topics of
+// MaxFloat64 plus P5 of MaxFloat64 plus P7 of -MaxFloat64); then the parts
+// are added again at a quarter of their size, as sumScaled does, so that
+// Score is ±Inf only when the parts really add up to that. Small enough
+// to be inlined into Score.
+func total(topics, app, colocation, behaviour float64) float64 {
+	sum := topics + app + colocation + behaviour
+	if sum-sum != 0 && app-app == 0 { // the sum is ±Inf (it cannot be NaN), P5 is finite
+		const q = 0.25
+		sum = (topics*q + app*q + colocation*q + behaviour*q) / q
+	}
+	return sum
 }
 
 // appTerm is the weighted P5.
@@ -335,6 +360,9 @@ func (s *Scorer) topicsTerm(ps *peerState) float64 {
 	var sum float64
 	for i := range ps.topics {
 		sum += ps.topics[i].score
+	}
+	if math.IsInf(sum, 0) { // maybe only on the way: see sumScaled
+		sum = sumScaled(len(ps.topics), func(i int) float64 { return ps.topics[i].score })
 	}
 	if s.rules.topicScoreCap > 0 && sum > s.rules.topicScoreCap {
 		sum = s.rules.topicScoreCap
