@@ -435,9 +435,23 @@ func (r *topicRules) breakdown(ts *topicStats) topicParts {
 		t.p4 = finite(ts.invalid * ts.invalid * r.invalidWeight)
 	}
 	if r.weight != 0 {
-		t.total = finite((t.p1 + t.p2 + t.p3 + t.p3b + t.p4) * r.weight)
+		t.total = weighTopic(t.p1+t.p2+t.p3+t.p3b+t.p4, &t, r.weight)
 	}
 	return t
+}
+
+// weighTopic returns the topic's score: sum, the sum of t's components,
+// times the topic weight, within ±MaxFloat64. The components are finite
+// but can overflow on the way to a sum that does not (P1 and P2 at
+// MaxFloat64, P4 at -MaxFloat64): then they are added and weighed again
+// at an eighth of their size, as sumScaled does.
+func weighTopic(sum float64, t *topicParts, weight float64) float64 {
+	if math.IsInf(sum, 0) {
+		const eighth = 0.125
+		sum = t.p1*eighth + t.p2*eighth + t.p3*eighth + t.p3b*eighth + t.p4*eighth
+		return finite(sum * weight / eighth)
+	}
+	return finite(sum * weight)
 }
 
 // timeInMeshValue returns P1 for a time in mesh, and the time in mesh at
