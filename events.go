@@ -58,11 +58,12 @@ type ThresholdEvent struct {
 
 // WithThresholdEvents calls fn whenever a peer's score crosses one of t's
 // thresholds (or zero), down or up. fn runs on a goroutine of the
-// background loop, so only after Start, holding no lock of the Scorer; it
-// sees each peer's crossings in the order they happened. A crossing caused
-// by an event about the peer is reported at once; one caused by the passing
-// of time, by the application's score (P5) or by other peers joining or
-// leaving its address (P6), within one DecayInterval. A dip shorter
+// background loop, so only after Start, holding no lock of the Scorer (it
+// may call the Scorer, Close included: see Close); it sees each peer's
+// crossings in the order they happened. A crossing caused by an event about
+// the peer is reported at once; one caused by the passing of time, by the
+// application's score (P5) or by other peers joining or leaving its address
+// (P6), within one DecayInterval. A dip shorter
 // than that may go unseen. A peer's score starts at 0 when the scorer first
 // meets it; a forgotten peer's tracking ends without an event.
 func WithThresholdEvents(t *Thresholds, fn func(ThresholdEvent)) Option {
@@ -148,7 +149,10 @@ func (s *Scorer) watchThresholds(ctx context.Context) {
 		w.dirty = make(map[peer.ID]struct{}, len(batch))
 		w.mu.Unlock()
 		for p := range batch {
-			s.checkCrossings(p)
+			if ctx.Err() != nil {
+				return // a callback called Close, or Close is waiting
+			}
+			s.checkCrossings(ctx, p)
 		}
 	}
 }
@@ -170,7 +174,8 @@ func (s *Scorer) markAllDirty() {
 
 // checkCrossings compares p's score with the last one seen and reports each
 // threshold crossed, in the order the score passed them.
-func (s *Scorer) checkCrossings(p peer.ID) {
+// It stops short once ctx is done: a callback may have called Close.
+func (s *Scorer) checkCrossings(ctx context.Context, p peer.ID) {
 	w := s.events
 	snap, known := s.Snapshot(p)
 	if !known {
@@ -195,6 +200,9 @@ func (s *Scorer) checkCrossings(p peer.ID) {
 		wasBelow, isBelow := old < l.value, now < l.value
 		if wasBelow == isBelow {
 			continue
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		if !explained {
 			reason, reasonValue = snap.Dominant()

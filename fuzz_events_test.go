@@ -41,6 +41,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerscore/peerscore"
 )
@@ -127,14 +128,30 @@ var fzOpNames = [fzNumOps]string{"connect", "disconnect", "graft", "prune", "val
 
 // Option flags (byte 1 of the input).
 const (
-	fzOptSmallCap    = 1 << iota // WithMaxDeliveryRecords(3)
-	fzOptNoRouter                // WithoutRouterPenalties
-	fzOptFastRouter              // WithGossipSubParams with short router timings
-	fzOptMsgIDFn                 // a WithMsgIDFn that gives message 6 no ID
-	fzOptStartLoop               // Start at once
-	fzOptInspect                 // WithInspect, checking every snapshot it is handed
-	fzOptAppNegative             // every variant's P5 is shifted down by 10 (more retention)
+	fzOptSmallCap          = 1 << iota // WithMaxDeliveryRecords(3)
+	fzOptNoRouter                      // WithoutRouterPenalties
+	fzOptFastRouter                    // WithGossipSubParams with short router timings
+	fzOptMsgIDFn                       // a WithMsgIDFn that gives message 6 no ID
+	fzOptStartLoop                     // Start at once
+	fzOptInspect                       // WithInspect, checking every snapshot it is handed
+	fzOptAppNegative                   // every variant's P5 is shifted down by 10 (more retention)
+	fzOptExtremeThresholds             // Metrics and threshold events at thresholds of ±MaxFloat64 and ±1e308
 )
+
+// fzThresholds are the thresholds of the case's Metrics and threshold
+// events.
+func fzThresholds(opts byte) *peerscore.Thresholds {
+	if opts&fzOptExtremeThresholds != 0 {
+		return &peerscore.Thresholds{
+			GossipThreshold: -1e308, PublishThreshold: -math.MaxFloat64, GraylistThreshold: -math.MaxFloat64,
+			AcceptPXThreshold: math.MaxFloat64, OpportunisticGraftThreshold: 1e308,
+		}
+	}
+	return &peerscore.Thresholds{
+		GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
+		AcceptPXThreshold: 100, OpportunisticGraftThreshold: 1,
+	}
+}
 
 // fzEnv is one running event fuzz case: the scorer, and a model of what it
 // must know.
@@ -152,7 +169,9 @@ type fzEnv struct {
 	penalties map[peerscore.PenaltyReason]uint64
 
 	loopStarted, loopClosed bool
-	inspectBad              atomic.Value // string: the first bad snapshot the inspect callback saw
+	inspectBad              atomic.Value // string: the first bad snapshot or event a loop callback saw
+
+	metrics *prometheus.Registry // the Scorer's Metrics, gathered at every check
 
 	log []string
 }
@@ -212,12 +231,23 @@ func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
 				}
 			}
 		}, 700*time.Millisecond))
+		options = append(options, peerscore.WithThresholdEvents(fzThresholds(opts), func(ev peerscore.ThresholdEvent) {
+			if math.IsNaN(ev.Old) || math.IsNaN(ev.New) || math.IsNaN(ev.ReasonValue) || ev.Old == ev.New {
+				e.inspectBad.CompareAndSwap(nil, fmt.Sprintf("threshold event: %+v", ev))
+			}
+		}))
 	}
 	s, err := peerscore.New(e.params, options...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	e.s = s
+	m, err := peerscore.NewMetrics(s, fzThresholds(opts))
+	if err != nil {
+		t.Fatalf("NewMetrics: %v", err)
+	}
+	e.metrics = prometheus.NewPedanticRegistry()
+	e.metrics.MustRegister(m)
 	if opts&fzOptStartLoop != 0 {
 		e.startLoop()
 	}
@@ -706,10 +736,29 @@ func fzEventSeeds() map[string][]byte {
 		"retention-sparse":             fzSeed(1, fzOptAppNegative, retention...),
 		"loop-with-inspect":            fzSeed(0, fzOptStartLoop|fzOptInspect|fzOptFastRouter, loop...),
 		"loop-started-by-event-sparse": fzSeed(1, fzOptInspect, loop...),
-		// two bugs, fixed, as the fuzzer (and a reading) found them
+		"life-of-a-message-inf":        fzSeed(4, 0, lifeOfAMessage...),
+		"life-of-a-message-inf-mixed":  fzSeed(5, fzOptExtremeThresholds|fzOptInspect|fzOptStartLoop, lifeOfAMessage...),
+		"router-penalties-inf":         fzSeed(4, fzOptFastRouter|fzOptExtremeThresholds, router...),
+		"retention-inf-mixed":          fzSeed(5, fzOptAppNegative, retention...),
+		"bad-input-inf":                fzSeed(4, fzOptExtremeThresholds, badInput...),
+		"loop-with-inspect-inf":        fzSeed(4, fzOptStartLoop|fzOptInspect|fzOptExtremeThresholds, loop...),
+		// bugs, fixed, as the fuzzer (and a reading) found them
 		"fixed-penalty-total-wrap": []byte("00*0200200"),
 		"fixed-nan-behaviour-overflow": fzSeed(3, 0, fzEv(fzConnect, 2), fzEv(fzPenalty, 2, 7),
 			fzEv(fzDropRPC, 2, 0x20)),
+		// p0 scores +Inf (P5 2e308), "" scores -Inf (P5 -3e308): the
+		// metrics added them up to NaN
+		"fixed-metrics-nan": fzSeed(4, 0, fzEv(fzConnect, 0), fzEv(fzConnect, 4)),
+		// p3's topic score is MaxFloat64 (a first delivery in t0), its P5
+		// 5e307 and its P7 -MaxFloat64: the parts add up to 5e307, but the
+		// score overflowed to +Inf on the way
+		"fixed-partial-sum-overflow": fzSeed(4, 0, fzEv(fzConnect, 3), fzEv(fzValidate, 0, 3),
+			fzEv(fzDeliver, 0, 3), fzEv(fzPenalty, 3, 7)),
+		// p0's P1 and P2 in t1 are MaxFloat64, its P3 -MaxFloat64: the
+		// topic's parts add up to MaxFloat64, times 0.5, but their sum
+		// overflowed on the way and the topic scored MaxFloat64
+		"fixed-topic-sum-overflow": fzSeed(5, 0, fzEv(fzConnect, 0), fzEv(fzGraft, 0, 1), fzEv(fzAdvance, 3),
+			fzEv(fzAdvance, 3), fzEv(fzRefresh), fzEv(fzValidate, 2, 0), fzEv(fzDeliver, 2, 0)),
 	}
 }
 

@@ -5,7 +5,9 @@ package peerscore_test
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -48,6 +50,66 @@ func fzSame(want, got float64) bool {
 		return false
 	}
 	return math.Abs(want-got) <= 1e-12*math.Max(math.Abs(want), math.Abs(got))
+}
+
+// fzPrec is enough bits for any sum of a few float64 values to be exact
+// (they span 2^-1074 to 2^1024), and for its product with one more.
+const fzPrec = 4400
+
+func fzBig(x float64) *big.Float { return new(big.Float).SetPrec(fzPrec).SetFloat64(x) }
+
+// fzSum is the exact value of a sum of finite terms times a weight, and how
+// far from it a float64 computation may land: each addition and the
+// product round by at most 2^-53 of a value no larger than the sum of the
+// terms' magnitudes (times the weight's).
+type fzSum struct{ exact, tol *big.Float }
+
+func fzSumOf(weight float64, terms ...float64) fzSum {
+	exact, abs := fzBig(0), fzBig(0)
+	for _, x := range terms {
+		exact.Add(exact, fzBig(x))
+		abs.Add(abs, fzBig(math.Abs(x)))
+	}
+	exact.Mul(exact, fzBig(weight))
+	abs.Mul(abs, fzBig(math.Abs(weight)))
+	return fzSum{exact: exact, tol: abs.Mul(abs, fzBig(float64(len(terms)+1)*0x1p-53))}
+}
+
+// near reports whether got is within the tolerance of want.
+func (s fzSum) near(got float64, want *big.Float) bool {
+	diff := fzBig(got)
+	diff.Sub(diff, want)
+	return diff.Abs(diff).Cmp(s.tol) <= 0
+}
+
+// clamped reports whether got is the sum held within ±MaxFloat64: the rule
+// of every component and partial sum of the score.
+func (s fzSum) clamped(got float64) bool {
+	if math.IsNaN(got) || math.IsInf(got, 0) {
+		return false
+	}
+	want := new(big.Float).SetPrec(fzPrec).Set(s.exact)
+	if hi := fzBig(math.MaxFloat64); want.Cmp(hi) > 0 {
+		want = hi
+	} else if lo := fzBig(-math.MaxFloat64); want.Cmp(lo) < 0 {
+		want = lo
+	}
+	return s.near(got, want)
+}
+
+// saturated reports whether got is the sum, or the infinity of its sign
+// when the sum is beyond ±MaxFloat64 (either at the border): the rule of
+// the score, whose parts add up without overflowing on the way.
+func (s fzSum) saturated(got float64) bool {
+	switch {
+	case math.IsNaN(got):
+		return false
+	case math.IsInf(got, 0):
+		reach := new(big.Float).SetPrec(fzPrec).Abs(s.exact)
+		reach.Add(reach, s.tol)
+		return s.exact.Sign() == int(math.Copysign(1, got)) && reach.Cmp(fzBig(math.MaxFloat64)) >= 0
+	}
+	return s.near(got, s.exact)
 }
 
 // check verifies the invariants of the whole state after a step.
@@ -111,6 +173,7 @@ func (e *fzEnv) check(step string) {
 	if st.Retained != retained {
 		e.fail("after %s: Stats().Retained = %d, snapshots say %d", step, st.Retained, retained)
 	}
+	e.checkMetrics(step, snaps)
 	for _, p := range append(append([]peer.ID{}, fzPeers...), "stranger") {
 		if _, ok := snaps[p]; ok {
 			continue
@@ -122,6 +185,39 @@ func (e *fzEnv) check(step string) {
 			e.fail("after %s: peer %q not in Snapshots but Snapshot knows it", step, p)
 		}
 	}
+}
+
+// checkMetrics gathers the Scorer's Metrics through a real registry: no
+// value may be NaN or infinite, however extreme the scores, and the
+// histogram holds every peer, its sum the scores each held within
+// ±MaxFloat64, added up and held there too.
+func (e *fzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) {
+	e.t.Helper()
+	mfs, err := e.metrics.Gather()
+	if err != nil {
+		e.fail("after %s: gathering metrics: %v", step, err)
+	}
+	if bad := mtNonFinite(mfs); len(bad) > 0 {
+		e.fail("after %s: non-finite metrics:\n  %s", step, strings.Join(bad, "\n  "))
+	}
+	var scores []float64
+	for _, snap := range snaps {
+		scores = append(scores, fzFinite(snap.Score))
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "peerscore_score" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		if h.GetSampleCount() != uint64(len(snaps)) {
+			e.fail("after %s: score histogram counts %d peers, %d known", step, h.GetSampleCount(), len(snaps))
+		}
+		if sum := fzSumOf(1, scores...); !sum.clamped(h.GetSampleSum()) {
+			e.fail("after %s: score histogram sum %v, scores add up to %s", step, h.GetSampleSum(), sum.exact.Text('g', 17))
+		}
+		return
+	}
+	e.fail("after %s: no peerscore_score in the metrics", step)
 }
 
 // checkSnap verifies one peer's snapshot: nothing NaN, counters within
@@ -140,12 +236,17 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 	case score != snap.Score:
 		bad("Score %v != Snapshot.Score %v", score, snap.Score)
 	}
+	if math.IsNaN(snap.AppSpecificScore) || math.IsNaN(snap.P5) {
+		bad("P5 is NaN")
+	}
+	// Everything but the application's score, P5 and the score is finite,
+	// however extreme the weights: counters and components saturate at
+	// ±MaxFloat64.
 	for name, v := range map[string]float64{"TopicScore": snap.TopicScore, "TopicScoreUncapped": snap.TopicScoreUncapped,
-		"AppSpecificScore": snap.AppSpecificScore, "P5": snap.P5, "IPColocationFactor": snap.IPColocationFactor,
-		"P6": snap.P6, "BehaviourPenalty": snap.BehaviourPenalty, "P7": snap.P7, "SlowPeerCounter": snap.SlowPeerCounter,
-		"SlowPeer": snap.SlowPeer} {
-		if math.IsNaN(v) {
-			bad("%s is NaN", name)
+		"IPColocationFactor": snap.IPColocationFactor, "P6": snap.P6, "BehaviourPenalty": snap.BehaviourPenalty,
+		"P7": snap.P7, "SlowPeerCounter": snap.SlowPeerCounter, "SlowPeer": snap.SlowPeer} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			bad("%s is %v", name, v)
 		}
 	}
 	if snap.IPColocationFactor < 0 || snap.BehaviourPenalty < 0 || snap.SlowPeerCounter < 0 {
@@ -193,18 +294,19 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 		bad("SlowPeer %v, want %v", snap.SlowPeer, wantSlow)
 	}
 
-	// The topics.
-	var uncapped float64
+	// The topics. Their scores add up to TopicScoreUncapped, held within
+	// ±MaxFloat64, whatever the partial sums do on the way.
+	var topicScores []float64
 	for name, ts := range snap.Topics {
 		tp, scored := e.topics[name]
 		if !scored {
 			bad("counters in topic %q, which is not scored", name)
 		}
 		e.checkTopic(bad, name, ts, tp)
-		uncapped += ts.Score
+		topicScores = append(topicScores, ts.Score)
 	}
-	if !fzSame(uncapped, snap.TopicScoreUncapped) && !(math.Abs(uncapped) > 1e300) {
-		bad("TopicScoreUncapped %v, topics add up to %v", snap.TopicScoreUncapped, uncapped)
+	if sum := fzSumOf(1, topicScores...); !sum.clamped(snap.TopicScoreUncapped) {
+		bad("TopicScoreUncapped %v, topics add up to %s", snap.TopicScoreUncapped, sum.exact.Text('g', 17))
 	}
 	wantTopic := snap.TopicScoreUncapped
 	if gp.TopicScoreCap > 0 && wantTopic > gp.TopicScoreCap {
@@ -213,9 +315,17 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 	if wantTopic = fzFinite(wantTopic); !fzSame(wantTopic, snap.TopicScore) {
 		bad("TopicScore %v, want %v (cap %v)", snap.TopicScore, wantTopic, gp.TopicScoreCap)
 	}
-	// P7 and the slow-peer penalty are each finite, and so is their sum.
-	if sum := snap.TopicScore + snap.P5 + snap.P6 + fzFinite(snap.P7+snap.SlowPeer); !fzSame(sum, snap.Score) {
-		bad("parts add up to %v, score %v", sum, snap.Score)
+	// The parts add up to the score: P7 and the slow-peer penalty, both
+	// negative, saturate together; an infinite P5 makes the score; else
+	// the score is the sum of the parts, or its infinity beyond
+	// ±MaxFloat64, not the accident of a partial sum overflowing.
+	behaviour := fzFinite(snap.P7 + snap.SlowPeer)
+	if math.IsInf(snap.P5, 0) {
+		if snap.Score != snap.P5 {
+			bad("P5 is %v but the score %v", snap.P5, snap.Score)
+		}
+	} else if sum := fzSumOf(1, snap.TopicScore, snap.P5, snap.P6, behaviour); !sum.saturated(snap.Score) {
+		bad("parts add up to %s, score %v", sum.exact.Text('g', 17), snap.Score)
 	}
 }
 
@@ -224,8 +334,8 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.TopicSnapshot, tp peerscore.TopicParams) {
 	for field, c := range map[string]float64{"first": ts.FirstMessageDeliveries, "mesh": ts.MeshMessageDeliveries,
 		"failure": ts.MeshFailurePenalty, "invalid": ts.InvalidMessageDeliveries} {
-		if !(c >= 0) {
-			bad("topic %q: %s counter %v below zero or NaN", name, field, c)
+		if !(c >= 0) || math.IsInf(c, 0) {
+			bad("topic %q: %s counter %v below zero, NaN or infinite", name, field, c)
 		}
 	}
 	if cap := fzCap(tp.FirstMessageDeliveriesCap); ts.FirstMessageDeliveries > cap {
@@ -275,12 +385,16 @@ func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.T
 	if !ts.InMesh && (ts.P1 != 0 || ts.P3 != 0 || ts.MeshDeliveriesActive) {
 		bad("topic %q: P1/P3 outside the mesh: %+v", name, ts)
 	}
-	var total float64
-	if tp.TopicWeight != 0 {
-		total = fzFinite((ts.P1 + ts.P2 + ts.P3 + ts.P3b + ts.P4) * tp.TopicWeight)
+	for _, v := range []float64{ts.P1, ts.P2, ts.P3, ts.P3b, ts.P4} {
+		if math.IsInf(v, 0) {
+			bad("topic %q: infinite component: %+v", name, ts)
+		}
 	}
-	if !fzSame(total, ts.Score) {
-		bad("topic %q: score %v, parts times weight %v", name, ts.Score, total)
+	// The topic's score is its parts times its weight, held within
+	// ±MaxFloat64, whatever the partial sums do on the way.
+	total := fzSumOf(tp.TopicWeight, ts.P1, ts.P2, ts.P3, ts.P3b, ts.P4)
+	if tp.TopicWeight == 0 && ts.Score != 0 || !total.clamped(ts.Score) {
+		bad("topic %q: score %v, parts times weight %s", name, ts.Score, total.exact.Text('g', 17))
 	}
 }
 

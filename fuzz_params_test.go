@@ -26,6 +26,7 @@ import (
 	"math"
 	"net"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -45,6 +46,7 @@ var fpFloats = []float64{
 	0, math.Copysign(0, -1), 1, -1, 0.5, 0.01, 0.99, 0.9, 2, 10, -10, 100, 1e6, -1e6,
 	1e300, -1e300, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64,
 	math.NaN(), math.Inf(1), math.Inf(-1), 0.9999999999999999, 1e-300, 3600, 6, 1.5, -0.5, -100,
+	1e308, -1e308, // appended: the seeds' selector bytes keep their values
 }
 
 // fpDurations likewise, for time.Duration fields.
@@ -223,25 +225,31 @@ func fpCheckParamError(t *testing.T, what string, p *peerscore.Params, err error
 	}
 }
 
-// fpCheckScores checks that no score is NaN and
-// that Score agrees with Snapshot.
+// fpCheckScores checks that no score is NaN, that every counter and every
+// component but P5 is finite, and that Score agrees with Snapshot.
 func fpCheckScores(t *testing.T, what string, s *peerscore.Scorer) {
 	t.Helper()
 	for p, snap := range s.Snapshots() {
 		score := s.Score(p)
-		if math.IsNaN(score) || math.IsNaN(snap.Score) {
+		if math.IsNaN(score) || math.IsNaN(snap.Score) || math.IsNaN(snap.P5) {
 			t.Fatalf("%s: peer %s: NaN score (Score %v): %+v", what, string(p), score, snap)
+		}
+		for _, v := range []float64{snap.TopicScore, snap.TopicScoreUncapped, snap.IPColocationFactor, snap.P6,
+			snap.BehaviourPenalty, snap.P7, snap.SlowPeerCounter, snap.SlowPeer} {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("%s: peer %s: NaN or infinite counter or component: %+v", what, string(p), snap)
+			}
 		}
 		for name, ts := range snap.Topics {
 			for _, v := range []float64{ts.P1, ts.P2, ts.P3, ts.P3b, ts.P4, ts.Score} {
-				if math.IsNaN(v) {
-					t.Fatalf("%s: peer %s topic %q: NaN component: %+v", what, string(p), name, ts)
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%s: peer %s topic %q: NaN or infinite component: %+v", what, string(p), name, ts)
 				}
 			}
 			for _, c := range []float64{ts.FirstMessageDeliveries, ts.MeshMessageDeliveries, ts.MeshFailurePenalty,
 				ts.InvalidMessageDeliveries} {
-				if !(c >= 0) {
-					t.Fatalf("%s: peer %s topic %q: NaN or negative counter: %+v", what, string(p), name, ts)
+				if !(c >= 0) || math.IsInf(c, 0) {
+					t.Fatalf("%s: peer %s topic %q: NaN, infinite or negative counter: %+v", what, string(p), name, ts)
 				}
 			}
 		}
@@ -389,7 +397,9 @@ func fpRun(t *testing.T, data []byte) {
 		s.Refresh()
 		fpCheckScores(t, "after Refresh", s)
 
-		// Thresholds: accepted exactly when valid, everywhere.
+		// Thresholds: accepted exactly when valid, everywhere. With valid
+		// thresholds, the metrics are gathered now and later.
+		gather := func(string) {}
 		if _, gerr := s.GossipSubOptions(thresholds); (gerr == nil) != (terr == nil) {
 			t.Fatalf("GossipSubOptions(%+v) = %v, Validate says %v", thresholds, gerr, terr)
 		}
@@ -398,9 +408,16 @@ func fpRun(t *testing.T, data []byte) {
 		} else if merr == nil {
 			reg := prometheus.NewPedanticRegistry()
 			reg.MustRegister(m)
-			if _, err := reg.Gather(); err != nil {
-				t.Fatalf("gathering metrics: %v", err)
+			gather = func(what string) {
+				mfs, err := reg.Gather()
+				if err != nil {
+					t.Fatalf("%s: gathering metrics: %v", what, err)
+				}
+				if bad := mtNonFinite(mfs); len(bad) > 0 {
+					t.Fatalf("%s: non-finite metrics:\n  %s", what, strings.Join(bad, "\n  "))
+				}
 			}
+			gather("after events")
 		}
 
 		// The loop, for a few decay intervals.
@@ -409,6 +426,7 @@ func fpRun(t *testing.T, data []byte) {
 		time.Sleep(fpLoopSleep(p))
 		synctest.Wait()
 		fpCheckScores(t, "with the loop running", s)
+		gather("with the loop running")
 		fpTraffic(s, topics, 1)
 		time.Sleep(fpLoopSleep(p) / 3)
 		synctest.Wait()
@@ -445,6 +463,7 @@ func fpRun(t *testing.T, data []byte) {
 		}
 		s.Refresh()
 		fpCheckScores(t, "after disconnects", s)
+		gather("after disconnects")
 		_ = s.Stats()
 	})
 }
@@ -495,6 +514,10 @@ func fpParamsSeeds() map[string][]byte {
 		time.Millisecond, 2*time.Second, -1, 0.9, -10, 0.99)
 	hugeTopic := fpTopicBytes(false, 1e300, 1e300, 1, math.MaxFloat64, 1e300, 0.9999999999999999, math.MaxFloat64,
 		-1e300, 0.5, math.MaxFloat64, 1e300, time.Hour, time.Second, -1e300, 0.9999999999999999, -math.MaxFloat64, 0.9999999999999999)
+	infTopic := func(weight float64) []byte {
+		return fpTopicBytes(false, weight, 1e308, 1, math.MaxFloat64, 1e308, 0.9999999999999999, math.MaxFloat64,
+			-1e308, 0.5, math.MaxFloat64, math.MaxFloat64, time.Hour, time.Second, -1e308, 0.9999999999999999, -1e308, 0.9999999999999999)
+	}
 	oddTopic := fpTopicBytes(true, 0, 0, -time.Second, math.NaN(), 0, math.Inf(1), math.NaN(), 0, 2, -1, math.Inf(1),
 		0, 0, -1, 0.5, 0, 0.5)
 	// global fields after the topics: cap, app mode (+values), app weight,
@@ -533,6 +556,14 @@ func fpParamsSeeds() map[string][]byte {
 			global(false, math.MaxFloat64, []byte{3, fpIdx(1e300), fpIdx(-1e300)}, 1e300, -1e300, 1, []byte{0},
 				-1e300, 0, 0.9999999999999999, time.Hour, 1e-300, math.MaxInt64, 0, 0, 0, math.MaxInt64),
 			thresholds, noOpts),
+		// weights of ±1e308, caps and thresholds at the limits, two topics
+		// (weights 1e308 and 0.5), P5 = ±Inf (p0 +1e308, others -1e308, weight
+		// 1e308), and thresholds at ±MaxFloat64 and ±1e308 for the metrics
+		"inf": fpSeed([]byte{0, 2}, []byte{0}, infTopic(1e308), []byte{1}, infTopic(0.5),
+			global(false, 0, []byte{2, fpIdx(1e308), fpIdx(-1e308)}, 1e308, -1e308, 1, []byte{0},
+				-1e308, 0, 0.9999999999999999, time.Second, 1e-300, time.Hour, -1e308, 0, 0.5, 2*time.Minute),
+			[]byte{1, 0, fpIdx(-1e308), fpIdx(-math.MaxFloat64), fpIdx(-math.MaxFloat64), fpIdx(math.MaxFloat64), fpIdx(1e308)},
+			noOpts),
 		// invalid: NaN topic weight
 		"invalid-topic": fpSeed([]byte{0, 1}, []byte{0},
 			fpTopicBytes(false, math.NaN(), 0.01, time.Second, 3600, 1, 0.9, 100, -1, 0.9, 100, 6, 0, 2*time.Second, -1, 0.9, -10, 0.99),

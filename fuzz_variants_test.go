@@ -26,6 +26,10 @@ var fzVariants = []struct {
 	{"sparse", fzParamsSparse},
 	{"extreme-app", fzParamsExtremeApp},
 	{"huge", fzParamsHuge},
+	{"inf", fzParamsInf},
+	{"inf-mixed", fzParamsInfMixed},
+	// Keep the count a divisor of 48, so that the byte '0' in the corpus
+	// keeps picking "full".
 }
 
 // fzApp returns an AppSpecificScore giving the peers of fzPeers the values
@@ -107,6 +111,47 @@ func fzTopicHuge() *peerscore.TopicParams {
 	}
 }
 
+// fzTopicInf has every weight at ±1e308 and every cap and threshold at
+// the float64 limit: every component saturates at once.
+func fzTopicInf() *peerscore.TopicParams {
+	return &peerscore.TopicParams{
+		TopicWeight:      1e308,
+		TimeInMeshWeight: 1e308, TimeInMeshQuantum: time.Nanosecond, TimeInMeshCap: math.MaxFloat64,
+		FirstMessageDeliveriesWeight: 1e308, FirstMessageDeliveriesDecay: 0.999999, FirstMessageDeliveriesCap: math.MaxFloat64,
+		MeshMessageDeliveriesWeight: -1e308, MeshMessageDeliveriesDecay: 0.5, MeshMessageDeliveriesCap: math.MaxFloat64,
+		MeshMessageDeliveriesThreshold: math.MaxFloat64, MeshMessageDeliveriesWindow: time.Hour,
+		MeshMessageDeliveriesActivation: time.Second,
+		MeshFailurePenaltyWeight:        -1e308, MeshFailurePenaltyDecay: 0.999,
+		InvalidMessageDeliveriesWeight: -1e308, InvalidMessageDeliveriesDecay: 0.999999,
+	}
+}
+
+// fzTopicInfGood has only the positive components, at the float64
+// limits; fzTopicInfBoth has every component at ±MaxFloat64 and a topic
+// weight of 0.5, so that its components cancel and overflow on the way to
+// a sum that is then halved.
+func fzTopicInfGood() *peerscore.TopicParams {
+	return &peerscore.TopicParams{
+		SkipAtomicValidation: true,
+		TopicWeight:          math.MaxFloat64,
+		TimeInMeshWeight:     1e308, TimeInMeshQuantum: time.Millisecond, TimeInMeshCap: 1e308,
+		FirstMessageDeliveriesWeight: math.MaxFloat64, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 1e308,
+	}
+}
+
+func fzTopicInfBoth() *peerscore.TopicParams {
+	return &peerscore.TopicParams{
+		SkipAtomicValidation: true,
+		TopicWeight:          0.5,
+		TimeInMeshWeight:     math.MaxFloat64, TimeInMeshQuantum: time.Millisecond, TimeInMeshCap: 1e308,
+		FirstMessageDeliveriesWeight: math.MaxFloat64, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 1e308,
+		MeshMessageDeliveriesWeight: -math.MaxFloat64, MeshMessageDeliveriesDecay: 0.9, MeshMessageDeliveriesCap: 3,
+		MeshMessageDeliveriesThreshold: 1e308, MeshMessageDeliveriesActivation: time.Second,
+		MeshFailurePenaltyWeight: -1e308, MeshFailurePenaltyDecay: 0.5,
+		InvalidMessageDeliveriesWeight: -math.MaxFloat64, InvalidMessageDeliveriesDecay: 0.5,
+	}
+}
+
 func fzParamsFull(shift float64) *peerscore.Params {
 	_, ten, _ := net.ParseCIDR("10.0.0.0/8")
 	return &peerscore.Params{
@@ -169,6 +214,43 @@ func fzParamsHuge(shift float64) *peerscore.Params {
 	}
 }
 
+// fzParamsInf: weights of ±1e308 everywhere, caps and thresholds at the
+// limits Validate allows, no topic cap and DecayToZero as small as it
+// goes. P5 is 1e308 times the application's score: ±Inf for most peers.
+func fzParamsInf(shift float64) *peerscore.Params {
+	return &peerscore.Params{
+		Topics:                      map[string]*peerscore.TopicParams{"t0": fzTopicInf(), "t1": fzTopicFull()},
+		AppSpecificScore:            fzApp(shift, 2, -1, 0, 0.5, -3),
+		AppSpecificWeight:           1e308,
+		IPColocationFactorWeight:    -1e308,
+		IPColocationFactorThreshold: 1,
+		BehaviourPenaltyWeight:      -1e308, BehaviourPenaltyDecay: 0.999,
+		SlowPeerWeight: -1e308, SlowPeerDecay: 0.999,
+		DecayInterval: time.Second, DecayToZero: math.SmallestNonzeroFloat64,
+		RetainScore: time.Hour, SeenMsgTTL: 2 * time.Minute,
+	}
+}
+
+// fzParamsInfMixed: one topic saturating up, one both ways, a topic cap of
+// MaxFloat64, an infinite negative AppSpecificWeight (so P5 is -Inf, +Inf
+// or, for an application score of 0 or NaN, 0), and penalty weights of
+// -MaxFloat64.
+func fzParamsInfMixed(shift float64) *peerscore.Params {
+	return &peerscore.Params{
+		SkipAtomicValidation:        true,
+		Topics:                      map[string]*peerscore.TopicParams{"t0": fzTopicInfGood(), "t1": fzTopicInfBoth()},
+		TopicScoreCap:               math.MaxFloat64,
+		AppSpecificScore:            fzApp(shift, 0, 1, -1, math.NaN(), 1e-308),
+		AppSpecificWeight:           math.Inf(-1),
+		IPColocationFactorWeight:    -math.MaxFloat64,
+		IPColocationFactorThreshold: 1,
+		BehaviourPenaltyWeight:      -math.MaxFloat64, BehaviourPenaltyDecay: 0.5,
+		SlowPeerWeight: -math.MaxFloat64, SlowPeerDecay: 0.5,
+		DecayInterval: time.Second, DecayToZero: 0.01,
+		RetainScore: time.Minute, SeenMsgTTL: time.Minute,
+	}
+}
+
 // fzTopicVariants are what SetTopicParams is called with: valid ones, nil,
 // and invalid ones, which must be refused with nothing changed.
 var fzTopicVariants = []func() *peerscore.TopicParams{
@@ -190,6 +272,7 @@ var fzTopicVariants = []func() *peerscore.TopicParams{
 		tp.MeshFailurePenaltyDecay = math.NaN()
 		return tp
 	},
+	fzTopicInf, fzTopicInfGood, fzTopicInfBoth,
 }
 
 // fzSetFrom sets the sender of an RPC, as the router does when it receives

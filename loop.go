@@ -33,9 +33,21 @@ func (s *Scorer) Start(ctx context.Context) {
 	s.loop.start(ctx, work...)
 }
 
-// Close stops the background loop and waits until it has stopped. The
-// Scorer still answers Score and Snapshot and still takes events afterwards;
-// only the periodic work ends. Calling it again does nothing.
+// Close stops the background loop and waits until it has stopped,
+// including a WithInspect or WithThresholdEvents callback running at the
+// time: once Close returns, no callback is running and none will start.
+// The Scorer still answers Score and Snapshot and still takes events
+// afterwards; only the periodic work ends.
+//
+// A callback may call Close (of this Scorer, or of a Monitor). It cannot
+// wait for itself: it stops everything, waits for the rest of the loop
+// (but for another callback that is inside a Close too, which would be
+// waiting for it) and returns, and the loop the callback returns to ends
+// at once. Close from a goroutine that a running callback waits for would
+// never return.
+//
+// Close is safe for concurrent use and may be called any number of
+// times; each call waits as described and returns nil.
 func (s *Scorer) Close() error {
 	s.loop.stop()
 	return nil
@@ -77,6 +89,9 @@ func (s *Scorer) inspectEvery(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			if ctx.Err() != nil {
+				return // both were ready; a Close must not be followed by a callback
+			}
 			s.loop.inspect(s)
 		}
 	}

@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -134,6 +136,12 @@ var bandNames = [...]string{"above_zero", "below_zero", "below_gossip", "below_p
 // slow_peer the slow-peer penalty. A peer's components add up to its score,
 // so the contributions add up to the sum of the peerscore_score histogram.
 // With no peers, peerscore_component_min is 0.
+//
+// No value is ever NaN or infinite. With weights near the float64 limits a
+// score can be ±Inf and sums can go beyond ±MaxFloat64: every score and
+// component then counts as ±MaxFloat64 in the sums and minima, and every
+// sum is held within ±MaxFloat64 (an infinite score still lands in the
+// lowest bucket or in +Inf).
 //
 // Topic labels are capped (WithMaxTopicLabels, WithTopicLabelFunc): topics
 // beyond the cap are added up under "other", which appears once a topic
@@ -340,6 +348,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for i := range low {
 		low[i] = math.Inf(1)
 	}
+	sums := newMetricSums(snaps)
 	th := &m.thresholds
 	for _, snap := range snaps {
 		var c [numComponents]float64
@@ -348,19 +357,20 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			parts := [numTopicComponents]float64{ts.P1 * w, ts.P2 * w, ts.P3 * w, ts.P3b * w, ts.P4 * w}
 			tt := totals(name)
 			for i, v := range parts {
-				c[i] += v
-				tt.components[i] += v
+				c[i] += finite(v) // a topic component has one sign in every topic: no cancellation
+				sums.add(&tt.components[i], v)
 			}
 		}
 		c[compTopicCap] = snap.TopicScore - snap.TopicScoreUncapped
 		c[compP5], c[compP6], c[compP7], c[compSlowPeer] = snap.P5, snap.P6, snap.P7, snap.SlowPeer
 		for i, v := range c {
-			sum[i] += v
+			v = finite(v)
+			sums.add(&sum[i], v)
 			low[i] = math.Min(low[i], v)
 		}
 
-		score := snap.Score
-		scoreSum += score
+		score := snap.Score // infinite scores are counted in the lowest bucket or in +Inf
+		sums.add(&scoreSum, score)
 		counts[sort.SearchFloat64s(m.buckets, score)]++
 		if score > 0 {
 			bands[0]++
@@ -391,7 +401,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		running += counts[i]
 		cumulative[b] = running
 	}
-	ch <- prometheus.MustNewConstHistogram(m.score, uint64(len(snaps)), scoreSum, cumulative)
+	ch <- prometheus.MustNewConstHistogram(m.score, uint64(len(snaps)), sums.value(scoreSum), cumulative)
 	for i, band := range bandNames {
 		ch <- prometheus.MustNewConstMetric(m.peers, prometheus.GaugeValue, bands[i], band)
 	}
@@ -401,12 +411,12 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		if len(snaps) == 0 {
 			low[i] = 0
 		}
-		ch <- prometheus.MustNewConstMetric(m.contribution, prometheus.GaugeValue, sum[i], name)
+		ch <- prometheus.MustNewConstMetric(m.contribution, prometheus.GaugeValue, sums.value(sum[i]), name)
 		ch <- prometheus.MustNewConstMetric(m.minimum, prometheus.GaugeValue, low[i], name)
 	}
 	for v, tt := range perTopic {
 		for i, comp := range tt.components {
-			ch <- prometheus.MustNewConstMetric(m.topicContribution, prometheus.GaugeValue, comp, v, componentNames[i])
+			ch <- prometheus.MustNewConstMetric(m.topicContribution, prometheus.GaugeValue, sums.value(comp), v, componentNames[i])
 		}
 		ch <- prometheus.MustNewConstMetric(m.lateDuplicates, prometheus.CounterValue, float64(tt.late), v)
 	}
@@ -416,6 +426,30 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.deliveryRecords, prometheus.GaugeValue, float64(stats.DeliveryRecords))
 	ch <- prometheus.MustNewConstMetric(m.promises, prometheus.GaugeValue, float64(stats.Promises))
 }
+
+// metricSums adds up the values of a scrape so that no metric is ever NaN
+// or infinite. Scores can be ±Inf, and components near ±MaxFloat64 can add
+// up beyond it: +Inf + -Inf would be NaN here, and an infinite series
+// would make NaN of any query adding series up as soon as another has the
+// opposite infinity. So every value is clamped to ±MaxFloat64 before it is
+// added, the sums are kept at a scale where they cannot overflow (see
+// sumScaled; values of usual size give exactly the plain sum's bits), and
+// each sum is clamped to ±MaxFloat64 when it is read.
+type metricSums struct{ scale float64 }
+
+// newMetricSums is sized for snaps: no sum adds more than one value per
+// peer and topic, plus one per peer.
+func newMetricSums(snaps map[peer.ID]Snapshot) metricSums {
+	n := len(snaps)
+	for _, snap := range snaps {
+		n += len(snap.Topics)
+	}
+	return metricSums{scale: math.Ldexp(1, -bits.Len(uint(n)))}
+}
+
+func (m metricSums) add(acc *float64, v float64) { *acc += finite(v) * m.scale }
+
+func (m metricSums) value(acc float64) float64 { return finite(acc / m.scale) }
 
 // topicLabeler gives topics their label values, capped. Its state is
 // published copy-on-write, so a scrape reads it without a lock.

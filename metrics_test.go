@@ -230,6 +230,38 @@ func (sc mtScrape) labelValues(name, label string) []string {
 	return out
 }
 
+// mtNonFinite lists every value of a gathered registry that is NaN or
+// infinite: gauges, counters, histogram sums and bucket counts (the +Inf
+// bucket's bound is not a value).
+func mtNonFinite(mfs []*dto.MetricFamily) []string {
+	var bad []string
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			values := map[string]float64{}
+			switch {
+			case m.Gauge != nil:
+				values["value"] = m.Gauge.GetValue()
+			case m.Counter != nil:
+				values["value"] = m.Counter.GetValue()
+			case m.Histogram != nil:
+				values["sum"] = m.Histogram.GetSampleSum()
+				for _, b := range m.Histogram.GetBucket() {
+					values[fmt.Sprintf("bucket le=%v", b.GetUpperBound())] = b.GetCumulativeCountFloat()
+				}
+			case m.Untyped != nil:
+				values["value"] = m.Untyped.GetValue()
+			}
+			for what, v := range values {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					bad = append(bad, fmt.Sprintf("%s%v %s = %v", mf.GetName(), m.GetLabel(), what, v))
+				}
+			}
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
 func mtNewMetrics(t *testing.T, s *peerscore.Scorer, opts ...peerscore.MetricsOption) (*peerscore.Metrics, *prometheus.Registry) {
 	t.Helper()
 	m, err := peerscore.NewMetrics(s, mtThresholds(), opts...)

@@ -198,7 +198,8 @@ func WithProtected(protected func(peer.ID) bool) MonitorOption {
 // that got it banned and the time its ban ends (which may be later than
 // this ban asked for, if the peer was already banned for longer). fn runs on
 // the Monitor's goroutine holding no lock, after the peer's connections
-// were closed; a slow fn delays the next checks.
+// were closed; a slow fn delays the next checks. fn may call Close (see
+// Close).
 func WithOnBan(fn func(p peer.ID, score float64, until time.Time)) MonitorOption {
 	return func(c *monitorConfig) error {
 		if fn == nil {
@@ -259,8 +260,20 @@ func NewMonitor(h host.Host, score func(peer.ID) float64, g *Gater, opts ...Moni
 // Close, does nothing.
 func (m *Monitor) Start(ctx context.Context) { m.start(ctx, m.run) }
 
-// Close stops the checks and waits until they have stopped. Bans already
-// made stay in the Gater until they expire. Calling it again does nothing.
+// Close stops the checks and waits until they have stopped, including a
+// callback running at the time (the score function, WithProtected,
+// WithOnBan): once Close returns, none is running and none will start.
+// Bans already made stay in the Gater until they expire.
+//
+// A callback may call Close (of this Monitor, or of a Scorer). It cannot
+// wait for itself: it stops everything, waits for the rest (but for
+// another callback that is inside a Close too, which would be waiting for
+// it) and returns, and the Monitor's loop ends as soon as the callback
+// returns, banning no one more. Close from a goroutine that a running
+// callback waits for would never return.
+//
+// Close is safe for concurrent use and may be called any number of times;
+// each call waits as described and returns nil.
 func (m *Monitor) Close() error {
 	m.stop()
 	return nil
@@ -291,7 +304,7 @@ func (m *Monitor) run(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				m.check(p)
+				m.check(ctx, p)
 			}
 		}
 	}
@@ -299,18 +312,25 @@ func (m *Monitor) run(ctx context.Context) {
 
 // check bans p if its score is below the minimum and it is not protected.
 // A peer that has disconnected since the round began is still judged: a
-// bad peer should not dodge the ban by leaving first.
-func (m *Monitor) check(p peer.ID) {
+// bad peer should not dodge the ban by leaving first. Once ctx is done (a
+// callback may have called Close) it bans no one.
+func (m *Monitor) check(ctx context.Context, p peer.ID) {
 	score := m.score(p)
 	if !(score < m.cfg.minScore) {
 		return // also NaN: no evidence against the peer
 	}
 	for _, protected := range m.cfg.protected {
+		if ctx.Err() != nil {
+			return
+		}
 		if protected(p) {
 			m.cfg.logger.Debug("peerscore: protected peer below minimum score not banned",
 				"peer", p, "score", score, "min", m.cfg.minScore)
 			return
 		}
+	}
+	if ctx.Err() != nil {
+		return
 	}
 	d := m.cfg.banDuration
 	if m.cfg.retain > 0 {

@@ -155,7 +155,8 @@ func WithMaxRetainedPeers(n int) Option {
 //	func(map[peer.ID]Snapshot)                   // peerscore's itemised scores
 //
 // fn runs on its own goroutine, holding no lock of the Scorer, so it may
-// call back into it; a slow fn delays only the next inspection.
+// call back into it, Close included (see Close); a slow fn delays only the
+// next inspection.
 func WithInspect(fn any, period time.Duration) Option {
 	return func(c *config) error {
 		if period <= 0 {

@@ -6,7 +6,9 @@ package peerscore_test
 // saturate instead of wrapping, and penalty totals saturate.
 
 import (
+	"context"
 	"math"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -14,6 +16,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
@@ -267,5 +270,121 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			snap, _ := s.Snapshot("A")
 			require.Equal(t, 2.0, snap.BehaviourPenalty, "GRAFT right after a PRUNE with a 'forever' backoff")
 		})
+	})
+}
+
+// Was a bug: with extreme but valid weights the metrics export NaN. Scores
+// may be ±Inf (a P5 of 1e308 × 10, or a topic score of MaxFloat64 plus a
+// positive P5), and Metrics.Collect added the scores of all peers into the
+// histogram's sum and the components of all peers into
+// peerscore_component_contribution: +Inf + -Inf = NaN, which a query
+// summing series cannot recover from (and ±Inf in a gauge makes any sum
+// across instances NaN as soon as another has the opposite infinity).
+//
+// Input: Params with one topic T (TopicWeight 1e308, P2 weight 1e308, P4
+// weight -1e308), AppSpecificWeight 1e308, AppSpecificScore +10 for A and
+// -10 for B, which Validate accepts; A delivers a message first in T, B
+// delivers an invalid one; a Metrics scrape.
+// Expected: no NaN and no ±Inf anywhere in the scrape: each value is
+// clamped to ±MaxFloat64 before it is added, and each sum after. Before the
+// fix: peerscore_score_sum, peerscore_component_contribution{p5} NaN.
+func TestOverflowMetricsNaN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &peerscore.Params{
+			Topics: map[string]*peerscore.TopicParams{"T": {
+				TopicWeight:                  1e308,
+				FirstMessageDeliveriesWeight: 1e308, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
+				TimeInMeshQuantum:              time.Second,
+				InvalidMessageDeliveriesWeight: -1e308, InvalidMessageDeliveriesDecay: 0.5,
+			}},
+			AppSpecificScore: func(p peer.ID) float64 {
+				if p == "A" {
+					return 10
+				}
+				return -10
+			},
+			AppSpecificWeight: 1e308,
+			DecayInterval:     time.Second, DecayToZero: 0.01,
+		}
+		require.NoError(t, p.Validate())
+		s, err := peerscore.New(p)
+		require.NoError(t, err)
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.OnNewOutboundStream("B", "/meshsub/1.1.0")
+		good := bdMsg("T", "good", "A")
+		s.ValidateMessage(good)
+		s.DeliverMessage(good)
+		bad := bdMsg("T", "bad", "B")
+		s.ValidateMessage(bad)
+		s.RejectMessage(bad, pubsub.RejectValidationFailed)
+		require.Equal(t, math.Inf(1), s.Score("A"))
+		require.Equal(t, math.Inf(-1), s.Score("B"))
+
+		m, err := peerscore.NewMetrics(s, &peerscore.Thresholds{GossipThreshold: -1, PublishThreshold: -2, GraylistThreshold: -3})
+		require.NoError(t, err)
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(m)
+		mfs, err := reg.Gather()
+		require.NoError(t, err)
+		require.Empty(t, mtNonFinite(mfs), "non-finite values in the scrape")
+
+		sc := mtGather(t, reg)
+		require.Equal(t, 0.0, sc.metric(t, "peerscore_score").GetHistogram().GetSampleSum(), "MaxFloat64 + -MaxFloat64")
+		require.Equal(t, 0.0, sc.value(t, "peerscore_component_contribution", "component", "p5"))
+		require.Equal(t, math.MaxFloat64, sc.value(t, "peerscore_component_contribution", "component", "p2"))
+		require.Equal(t, -math.MaxFloat64, sc.value(t, "peerscore_component_contribution", "component", "p4"))
+		require.Equal(t, -math.MaxFloat64, sc.value(t, "peerscore_component_min", "component", "p5"))
+	})
+}
+
+// Was a bug: the parts of a snapshot did not add up to its score when a
+// partial sum overflowed. Score added its parts left to right (topics,
+// P5, P6, P7 with the slow-peer penalty); topics at MaxFloat64 plus a P5
+// of 1e308 overflowed to +Inf before the behaviour term of -MaxFloat64
+// came, so the score was +Inf although its parts add up to 1e308, and
+// Snapshot's promise (the parts add up to Score) failed.
+//
+// Input: the params of TestOverflowBehaviourTermOverflowNaNFinite (topic
+// score MaxFloat64, P5 1e308, P7 + SlowPeer held at -MaxFloat64).
+// Expected: Score = TopicScore + P5 + P6 + (P7 + SlowPeer) = 1e308 (to
+// rounding), in Score, Snapshot and the inspection scores. Before the fix:
+// +Inf. Fixed by: total retries an overflowed sum at a scale where no
+// partial sum can overflow.
+func TestOverflowPartialSumSaturates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &peerscore.Params{
+			Topics: map[string]*peerscore.TopicParams{"T": {
+				TopicWeight:                  1e300,
+				FirstMessageDeliveriesWeight: 1e300, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
+				TimeInMeshQuantum:             time.Second,
+				InvalidMessageDeliveriesDecay: 0.5,
+			}},
+			AppSpecificScore:       func(peer.ID) float64 { return 1e308 },
+			AppSpecificWeight:      1,
+			BehaviourPenaltyWeight: -1e300, BehaviourPenaltyDecay: 0.5,
+			SlowPeerWeight: -1e300, SlowPeerDecay: 0.5,
+			DecayInterval: time.Second, DecayToZero: 0.01,
+		}
+		var inspected atomic.Value
+		s, err := peerscore.New(p, peerscore.WithInspect(func(scores map[peer.ID]float64) { inspected.Store(scores["A"]) }, time.Second))
+		require.NoError(t, err)
+		s.Start(context.Background())
+		defer s.Close()
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		m := bdMsg("T", "m", "A")
+		s.ValidateMessage(m)
+		s.DeliverMessage(m)
+		s.AddPenalty("A", 1<<31)
+		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+
+		snap, _ := s.Snapshot("A")
+		require.Equal(t, math.MaxFloat64, snap.TopicScore)
+		require.Equal(t, 1e308, snap.P5)
+		require.Equal(t, -math.MaxFloat64, snap.P7)
+		require.InEpsilon(t, 1e308, snap.Score, 1e-12, "Snapshot.Score")
+		require.Equal(t, snap.Score, s.Score("A"))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.Equal(t, snap.Score, inspected.Load(), "the inspection's score")
 	})
 }

@@ -2,6 +2,7 @@ package peerscore
 
 import (
 	"math"
+	"math/bits"
 	"net"
 	"time"
 
@@ -150,4 +151,23 @@ func finite(x float64) float64 {
 		return -math.MaxFloat64
 	}
 	return x
+}
+
+// sumScaled adds up n values, each finite, as if float64 had room for the
+// partial sums: every value is scaled down by a power of two at least n,
+// which is exact (but for subnormal values, far too small to matter when
+// this is needed), so no partial sum can overflow, and the sum is scaled
+// back up, to ±Inf only if it really is beyond ±MaxFloat64. Scaling by a
+// power of two commutes with rounding, so where the plain sum does not
+// overflow this gives the same bits. It is the fallback of sums whose
+// plain form overflowed: MaxFloat64 + MaxFloat64 - MaxFloat64 is +Inf,
+// not MaxFloat64.
+func sumScaled(n int, at func(i int) float64) float64 {
+	k := bits.Len(uint(n))
+	scale := math.Ldexp(1, -k)
+	var sum float64
+	for i := range n {
+		sum += at(i) * scale
+	}
+	return sum / scale
 }

@@ -205,6 +205,14 @@ func (s *Scorer) addTopic(name string, tp *TopicParams) {
 // Score returns p's score now: 0 for a peer the scorer does not know. It
 // takes no lock and allocates nothing; the only work beyond reading the
 // cached parts is the call to AppSpecificScore.
+//
+// The score is never NaN, but it can be +Inf or -Inf: when
+// AppSpecificScore says so, or when the parts, with weights near the
+// float64 limits, add up to more than ±MaxFloat64 (each part on its own is
+// kept within ±MaxFloat64). pubsub's score is ±Inf there too, and an
+// infinite score compares as it should with every threshold, which are
+// finite: clamping it to ±MaxFloat64 would let a peer at -Inf pass a
+// GraylistThreshold of -MaxFloat64 that it fails in pubsub.
 func (s *Scorer) Score(p peer.ID) float64 {
 	ps := s.peers.get(p)
 	if ps == nil {
@@ -213,13 +221,27 @@ func (s *Scorer) Score(p peer.ID) float64 {
 	return s.total(ps, s.appTerm(p))
 }
 
-// total is ps's score given its weighted P5. Every score the scorer reports
-// is added up here, in pubsub's order (topics, P5, P6, P7), so that they
-// agree with each other and with pubsub to the last bit. Safe without a
-// lock.
+// total is ps's score given its weighted P5, read without a lock.
 func (s *Scorer) total(ps *peerState, app float64) float64 {
 	topics, behaviour := ps.cache.load()
-	return topics + app + s.colocationTerm(ps) + behaviour
+	return addParts(topics, app, s.colocationTerm(ps), behaviour)
+}
+
+// addParts adds up a score's parts. Every score the scorer reports is
+// added up here, in pubsub's order (topics, P5, P6, P7), so that they agree
+// with each other and with pubsub to the last bit wherever that is finite.
+// Only P5 can be infinite, so the total is never NaN. The others are
+// finite, but their sum can overflow on the way to a total that does not
+// (topics of MaxFloat64 plus P5 of MaxFloat64 plus P7 of -MaxFloat64); then
+// the parts are added again at a quarter of their size, as sumScaled does,
+// so that a score is ±Inf only when the parts really add up to that.
+func addParts(topics, app, colocation, behaviour float64) float64 {
+	sum := topics + app + colocation + behaviour
+	if sum-sum != 0 && app-app == 0 { // the sum is ±Inf (it cannot be NaN), P5 is finite
+		const q = 0.25
+		sum = (topics*q + app*q + colocation*q + behaviour*q) / q
+	}
+	return sum
 }
 
 // appTerm is the weighted P5.
@@ -360,6 +382,9 @@ func (s *Scorer) topicsTerm(ps *peerState) float64 {
 	for i := range ps.topics {
 		sum += ps.topics[i].score
 	}
+	if math.IsInf(sum, 0) { // maybe only on the way: see sumScaled
+		sum = sumScaled(len(ps.topics), func(i int) float64 { return ps.topics[i].score })
+	}
 	return s.capTopicSum(sum)
 }
 
@@ -437,9 +462,23 @@ func (r *topicRules) breakdown(ts *topicStats) topicParts {
 		t.p4 = finite(ts.invalid * ts.invalid * r.invalidWeight)
 	}
 	if r.weight != 0 {
-		t.total = finite((t.p1 + t.p2 + t.p3 + t.p3b + t.p4) * r.weight)
+		t.total = weighTopic(t.p1+t.p2+t.p3+t.p3b+t.p4, &t, r.weight)
 	}
 	return t
+}
+
+// weighTopic returns the topic's score: sum, the sum of t's components,
+// times the topic weight, within ±MaxFloat64. The components are finite
+// but can overflow on the way to a sum that does not (P1 and P2 at
+// MaxFloat64, P4 at -MaxFloat64): then they are added and weighed again
+// at an eighth of their size, as sumScaled does.
+func weighTopic(sum float64, t *topicParts, weight float64) float64 {
+	if math.IsInf(sum, 0) {
+		const eighth = 0.125
+		sum = t.p1*eighth + t.p2*eighth + t.p3*eighth + t.p3b*eighth + t.p4*eighth
+		return finite(sum * weight / eighth)
+	}
+	return finite(sum * weight)
 }
 
 // timeInMeshValue returns P1 for a time in mesh, and the time in mesh at

@@ -1,6 +1,7 @@
 package peerscore
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -17,6 +18,13 @@ import (
 // where TopicScore is the sum of the topics' Score, limited to TopicScoreCap
 // when positive, and each topic's Score is (P1 + P2 + P3 + P3b + P4) times
 // its TopicWeight.
+//
+// With weights near the float64 limits, every value but the score, P5 and
+// AppSpecificScore stays within ±MaxFloat64: a component that would go
+// beyond is held at ±MaxFloat64 (so the parts of a saturated component no
+// longer add up to it). The score is the sum of the parts, computed so that
+// no partial sum overflows; it is ±Inf when P5 is, or when the parts add up
+// to more than ±MaxFloat64, and never NaN.
 type Snapshot struct {
 	Score float64
 
@@ -32,7 +40,7 @@ type Snapshot struct {
 	// Topics holds every scored topic the peer has counters in.
 	Topics map[string]TopicSnapshot
 
-	TopicScoreUncapped float64 // sum of the topics' Score
+	TopicScoreUncapped float64 // sum of the topics' Score, within ±MaxFloat64
 	TopicScoreCap      float64 // the cap in force, 0 for none
 	TopicScore         float64 // what the topics contribute after the cap
 
@@ -231,6 +239,11 @@ func (s *Scorer) build(src *snapshotSource) Snapshot {
 		snap.Topics[r.name] = t
 		snap.TopicScoreUncapped += parts.total
 	}
+	if math.IsInf(snap.TopicScoreUncapped, 0) { // as topicsTerm adds them up
+		snap.TopicScoreUncapped = finite(sumScaled(len(src.topics), func(i int) float64 {
+			return src.rules[i].breakdown(&src.topics[i]).total
+		}))
+	}
 	return snap
 }
 
@@ -238,7 +251,7 @@ func (s *Scorer) build(src *snapshotSource) Snapshot {
 // order Score does so that the two agree exactly.
 func (snap *Snapshot) addApp(raw, weight float64) {
 	snap.AppSpecificScore, snap.P5 = appComponent(raw, weight)
-	snap.Score = snap.TopicScore + snap.P5 + snap.P6 + finite(snap.P7+snap.SlowPeer)
+	snap.Score = addParts(snap.TopicScore, snap.P5, snap.P6, finite(snap.P7+snap.SlowPeer))
 }
 
 // pubsubSnapshots converts snapshots to the shape of pubsub's extended

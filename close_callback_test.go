@@ -1,0 +1,357 @@
+package peerscore_test
+
+// Close and the callbacks that run on the background goroutines it waits
+// for. Close from outside waits for a running callback, every time it is
+// called; Close from inside a callback returns (it cannot wait for itself)
+// and the loop ends with the callback. Every wait is bounded by the
+// synctest bubble: Close runs on a goroutine of its own, and after
+// synctest.Wait it has returned or is durably blocked, which the tests
+// tell apart without sleeping for real.
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+)
+
+// ccAsync runs closeFn on a goroutine of its own and returns a channel
+// closed when it has returned.
+func ccAsync(closeFn func() error) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = closeFn()
+	}()
+	return done
+}
+
+// ccReturned reports whether done is closed, once every goroutine of the
+// bubble has run as far as it can.
+func ccReturned(done <-chan struct{}) bool {
+	synctest.Wait()
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ccCount counts callback runs.
+type ccCount struct{ n atomic.Int64 }
+
+func (c *ccCount) get() int64 { return c.n.Load() }
+
+// ccFall makes p fall through zero, gossip, publish and graylist in one
+// event (eventParams: one invalid message costs 100): four crossings.
+func ccFall(s *peerscore.Scorer, p peer.ID, id string) {
+	s.ValidateMessage(invalidMsg(p, id))
+	s.RejectMessage(invalidMsg(p, id), pubsub.RejectValidationFailed)
+}
+
+func ccZeroApp(peer.ID) float64 { return 0 }
+
+// An inspection callback that calls Close: Close returns, no further
+// inspection runs, and Close from outside returns too.
+func TestCloseFromInspectCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls ccCount
+		closed := make(chan struct{})
+		var s *peerscore.Scorer
+		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithInspect(func(map[peer.ID]float64) {
+			if calls.n.Add(1) == 1 {
+				_ = s.Close()
+				close(closed)
+			}
+		}, time.Second))
+		require.NoError(t, err)
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Start(context.Background())
+
+		time.Sleep(time.Second)
+		require.True(t, ccReturned(closed), "Close called from the inspection callback did not return")
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		require.EqualValues(t, 1, calls.get(), "inspections after Close")
+		require.True(t, ccReturned(ccAsync(s.Close)), "Close from outside after a Close from the callback")
+	})
+}
+
+// A threshold-event callback that calls Close: Close returns, and the
+// three other crossings of the same fall are not reported.
+func TestCloseFromThresholdEventCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var log eventLog
+		closed := make(chan struct{})
+		var s *peerscore.Scorer
+		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithThresholdEvents(eventThresholds(), func(e peerscore.ThresholdEvent) {
+			log.add(e)
+			_ = s.Close()
+			select {
+			case <-closed:
+			default:
+				close(closed)
+			}
+		}))
+		require.NoError(t, err)
+		s.Start(context.Background())
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		ccFall(s, "A", "m1")
+		require.True(t, ccReturned(closed), "Close called from the event callback did not return")
+
+		ccFall(s, "A", "m2")
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		events, _ := log.take()
+		require.Len(t, events, 1, "crossings reported after Close: %+v", events)
+		require.Equal(t, peerscore.ThresholdZero, events[0].Threshold)
+		require.True(t, ccReturned(ccAsync(s.Close)))
+	})
+}
+
+// Close from a callback waits for the rest of the loop: an event callback
+// still running holds it up until it returns.
+func TestCloseFromCallbackWaitsForOtherCallbacks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var events ccCount
+		release := make(chan struct{})
+		innerDone := make(chan struct{})
+		var s *peerscore.Scorer
+		s, err := peerscore.New(eventParams(ccZeroApp),
+			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) {
+				events.n.Add(1)
+				<-release
+			}),
+			peerscore.WithInspect(func(map[peer.ID]float64) {
+				_ = s.Close()
+				close(innerDone)
+			}, time.Second))
+		require.NoError(t, err)
+		s.Start(context.Background())
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		time.Sleep(100 * time.Millisecond)
+		ccFall(s, "A", "m1") // the event callback blocks on its first crossing
+		synctest.Wait()
+		require.EqualValues(t, 1, events.get())
+
+		time.Sleep(time.Second) // the inspection calls Close
+		require.False(t, ccReturned(innerDone), "Close from the inspection returned while an event callback was running")
+		close(release)
+		require.True(t, ccReturned(innerDone), "Close from the inspection did not return once the event callback did")
+		require.EqualValues(t, 1, events.get(), "crossings reported after Close")
+	})
+}
+
+// Two callbacks calling Close at the same moment: neither can wait for
+// the other, and both return.
+func TestCloseFromTwoCallbacksAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inEvent, inInspect := make(chan struct{}), make(chan struct{})
+		var once1, once2 sync.Once
+		var returned atomic.Int32
+		var s *peerscore.Scorer
+		s, err := peerscore.New(eventParams(ccZeroApp),
+			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) {
+				once1.Do(func() { close(inEvent) })
+				<-inInspect
+				_ = s.Close()
+				returned.Add(1)
+			}),
+			peerscore.WithInspect(func(map[peer.ID]float64) {
+				once2.Do(func() { close(inInspect) })
+				<-inEvent
+				_ = s.Close()
+				returned.Add(1)
+			}, time.Second))
+		require.NoError(t, err)
+		s.Start(context.Background())
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		time.Sleep(100 * time.Millisecond)
+		ccFall(s, "A", "m1")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.EqualValues(t, 2, returned.Load(), "Close from two callbacks at once: %d returned", returned.Load())
+		require.True(t, ccReturned(ccAsync(s.Close)))
+	})
+}
+
+// Close from outside waits for a callback in flight, and so does a second
+// Close called while the first waits; once they return, no callback runs
+// or starts.
+func TestCloseWaitsForRunningCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var inspections, events ccCount
+		release := make(chan struct{})
+		s, err := peerscore.New(eventParams(ccZeroApp),
+			peerscore.WithInspect(func(map[peer.ID]float64) {
+				if inspections.n.Add(1) == 1 {
+					<-release
+				}
+			}, time.Millisecond),
+			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) { events.n.Add(1) }))
+		require.NoError(t, err)
+		s.Start(context.Background())
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		require.EqualValues(t, 1, inspections.get(), "the inspection is blocked")
+
+		first := ccAsync(s.Close)
+		require.False(t, ccReturned(first), "Close returned while the inspection callback was running")
+		second := ccAsync(s.Close)
+		require.False(t, ccReturned(second), "a second Close returned while the inspection callback was running")
+		close(release)
+		require.True(t, ccReturned(first))
+		require.True(t, ccReturned(second))
+
+		// Nothing runs any more: no inspection, no event.
+		ccFall(s, "A", "m1")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.EqualValues(t, 1, inspections.get(), "inspections after Close")
+		require.Zero(t, events.get(), "events after Close")
+	})
+}
+
+// Callbacks that take time, stopped by Close from outside in the middle
+// of one: none is running when Close returns and none starts afterwards.
+func TestCloseNoCallbackAfterClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var running, started, late atomic.Int64
+		var closed atomic.Bool
+		slow := func() {
+			started.Add(1)
+			running.Add(1)
+			if closed.Load() {
+				late.Add(1)
+			}
+			time.Sleep(time.Millisecond)
+			running.Add(-1)
+		}
+		s, err := peerscore.New(eventParams(ccZeroApp),
+			peerscore.WithInspect(func(map[peer.ID]peerscore.Snapshot) { slow() }, time.Millisecond),
+			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) { slow() }))
+		require.NoError(t, err)
+		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Start(context.Background())
+		ccFall(s, "A", "m1") // four events, a millisecond each
+		time.Sleep(3*time.Millisecond + 500*time.Microsecond)
+		require.Positive(t, running.Load(), "the test means to close during a callback")
+		require.NoError(t, s.Close())
+		closed.Store(true)
+		require.Zero(t, running.Load(), "a callback is running after Close returned")
+		n := started.Load()
+		ccFall(s, "A", "m2")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.Equal(t, n, started.Load(), "callbacks started after Close returned")
+		require.Zero(t, late.Load())
+	})
+}
+
+// The Monitor: WithOnBan calling the Monitor's Close bans no one more and
+// returns; Close from outside waits for a running WithOnBan; a score
+// function calling Close bans no one.
+func TestMonitorCloseFromCallbacks(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		peers := fakeMonPeers(3)
+		low := func(peer.ID) float64 { return -1000 }
+
+		// WithOnBan calls Close: one ban, then nothing.
+		h := newFakeMonHost(peers...)
+		closed := make(chan struct{})
+		var bans ccCount
+		var m1 *peerscore.Monitor
+		m1, err := peerscore.NewMonitor(h, low, peerscore.NewGater(), peerscore.WithCheckInterval(3*time.Second),
+			peerscore.WithOnBan(func(peer.ID, float64, time.Time) {
+				if bans.n.Add(1) == 1 {
+					_ = m1.Close()
+					close(closed)
+				}
+			}))
+		require.NoError(t, err)
+		m1.Start(context.Background())
+		time.Sleep(time.Second)
+		require.True(t, ccReturned(closed), "Close called from WithOnBan did not return")
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.EqualValues(t, 1, bans.get(), "bans after Close")
+		require.Len(t, h.net.closedPeers(), 1)
+		require.True(t, ccReturned(ccAsync(m1.Close)))
+
+		// Close from outside waits for WithOnBan, twice.
+		release := make(chan struct{})
+		var banning ccCount
+		m2, err := peerscore.NewMonitor(newFakeMonHost(peers...), low, peerscore.NewGater(), peerscore.WithCheckInterval(3*time.Second),
+			peerscore.WithOnBan(func(peer.ID, float64, time.Time) { banning.n.Add(1); <-release }))
+		require.NoError(t, err)
+		m2.Start(context.Background())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.EqualValues(t, 1, banning.get(), "WithOnBan is running")
+		first, second := ccAsync(m2.Close), ccAsync(m2.Close)
+		require.False(t, ccReturned(first), "Close returned while WithOnBan was running")
+		require.False(t, ccReturned(second), "a second Close returned while WithOnBan was running")
+		close(release)
+		require.True(t, ccReturned(first))
+		require.True(t, ccReturned(second))
+
+		// The score function calls Close: no ban.
+		h = newFakeMonHost(peers...)
+		gater := peerscore.NewGater()
+		var m3 *peerscore.Monitor
+		m3, err = peerscore.NewMonitor(h, func(peer.ID) float64 { _ = m3.Close(); return -1000 }, gater,
+			peerscore.WithCheckInterval(3*time.Second))
+		require.NoError(t, err)
+		m3.Start(context.Background())
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		require.Empty(t, h.net.closedPeers(), "banned after the score function closed the Monitor")
+		require.Empty(t, gater.Bans())
+	})
+}
+
+// A Monitor's WithOnBan closes the Scorer while the Scorer's inspection
+// callback closes the Monitor: each Close runs on a goroutine the other
+// would wait for, and both return.
+func TestMonitorAndScorerCloseEachOther(t *testing.T) {
+	monSynctest(t, func(t *testing.T) {
+		inBan, inInspect := make(chan struct{}), make(chan struct{})
+		var once1, once2 sync.Once
+		var returned atomic.Int32
+		var m *peerscore.Monitor
+		var s *peerscore.Scorer
+		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithInspect(func(map[peer.ID]float64) {
+			once1.Do(func() { close(inInspect) })
+			<-inBan
+			_ = m.Close()
+			returned.Add(1)
+		}, time.Second))
+		require.NoError(t, err)
+		m, err = peerscore.NewMonitor(newFakeMonHost(fakeMonPeers(1)...), func(peer.ID) float64 { return -1000 },
+			peerscore.NewGater(), peerscore.WithCheckInterval(time.Second),
+			peerscore.WithOnBan(func(peer.ID, float64, time.Time) {
+				once2.Do(func() { close(inBan) })
+				<-inInspect
+				_ = s.Close()
+				returned.Add(1)
+			}))
+		require.NoError(t, err)
+		s.Start(context.Background())
+		m.Start(context.Background())
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.EqualValues(t, 2, returned.Load(), "the two Close calls did not both return")
+		require.True(t, ccReturned(ccAsync(s.Close)))
+		require.True(t, ccReturned(ccAsync(m.Close)))
+	})
+}
