@@ -230,13 +230,31 @@ func (s *Scorer) chargeSlow(rpc *pubsub.RPC, p peer.ID) {
 	if n == 0 {
 		return
 	}
+	s.addSlow(p, float64(n))
+}
+
+// chargeSlowWrite adds 1 to p's slow-peer counter for a write to p's stream
+// that took longer than SlowPeerWriteThreshold. Fast writes, the common
+// case, return before the lock.
+func (s *Scorer) chargeSlowWrite(p peer.ID, took time.Duration) {
+	limit := s.rules.slowWrite // 0 when off, or when the slow-peer weight is 0
+	if limit == 0 || took <= limit {
+		return
+	}
+	s.addSlow(p, 1)
+}
+
+// addSlow adds n to the slow-peer counter of p, if p is known and
+// connected: the router writes only to connected peers, and a stale report
+// must not charge a retained peer.
+func (s *Scorer) addSlow(p peer.ID, n float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers.get(p)
 	if ps == nil || !ps.connected {
 		return
 	}
-	ps.slow = finite(ps.slow + float64(n))
-	s.counters.charge(PenaltySlowPeer, float64(n))
+	ps.slow = finite(ps.slow + n)
+	s.counters.charge(PenaltySlowPeer, n)
 	s.publish(ps)
 }

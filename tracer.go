@@ -267,6 +267,15 @@ func (s *Scorer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 	s.chargeSlow(rpc, p)
 }
 
+// SendRPCCompleted is an RPC the router finished writing to p's stream,
+// and how long the write took: a write slower than SlowPeerWriteThreshold
+// adds 1 to p's slow-peer counter. The router calls it from each peer's
+// writing goroutine, and only from go-libp2p-pubsub v0.19.0 on; older
+// routers never report writes, so this signal is silent with them.
+func (s *Scorer) SendRPCCompleted(_ *pubsub.RPC, p peer.ID, took time.Duration) {
+	s.chargeSlowWrite(p, took)
+}
+
 // UndeliverableMessage is about our own subscribers, not about peers.
 func (s *Scorer) UndeliverableMessage(*pubsub.Message) {}
 
