@@ -279,3 +279,7 @@ func (noTrace) RecvRPC(*pubsub.RPC)                      {}
 func (noTrace) SendRPC(*pubsub.RPC, peer.ID)             {}
 func (noTrace) DropRPC(*pubsub.RPC, peer.ID)             {}
 func (noTrace) UndeliverableMessage(*pubsub.Message)     {}
+
+// SendRPCCompleted is in RawTracer from pubsub v0.19.0 on; an extra method
+// is harmless with older releases.
+func (noTrace) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
