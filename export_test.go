@@ -18,3 +18,9 @@ func DeliveryRecordsForTest(s *Scorer) int {
 	defer s.mu.Unlock()
 	return s.deliveries.len()
 }
+
+// RouterAskedForTest reports whether the router wired by GossipSubOptions
+// has asked s for a score yet.
+func RouterAskedForTest(s *Scorer) bool {
+	return !s.check.watching.Load()
+}

@@ -18,8 +18,8 @@ type loopState struct {
 // Start runs the background loop until ctx is done or Close is called: a
 // Refresh every DecayInterval, the router penalties' check of IWANT
 // promises every router heartbeat, a re-read of peers' IP addresses from
-// the host every minute, and the WithInspect and WithThresholdEvents
-// callbacks if they were given. It returns at once. Calling it again, or
+// the host every minute, the WithInspect and WithThresholdEvents callbacks
+// if they were given, and the router check (WithRouterCheck). It returns at once. Calling it again, or
 // after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
 	work := []func(context.Context){s.maintain}
@@ -28,6 +28,9 @@ func (s *Scorer) Start(ctx context.Context) {
 	}
 	if s.events != nil {
 		work = append(work, s.watchThresholds)
+	}
+	if s.check.period > 0 {
+		work = append(work, s.watchRouter)
 	}
 	s.loop.start(ctx, work...)
 }

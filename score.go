@@ -39,7 +39,8 @@ type Scorer struct {
 	logger *slog.Logger
 	msgID  func(*pb.Message) string
 
-	loop loopState
+	loop  loopState
+	check routerCheck
 }
 
 // The Scorer implements every method of pubsub.RawTracer itself. When a
@@ -168,6 +169,11 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	s.loop.inspect = cfg.inspect
 	s.loop.inspectPeriod = cfg.inspectPeriod
 	s.loop.ipRefresh = cfg.ipRefresh
+	s.check.period = cfg.routerCheck
+	if params.AppSpecificScore != nil && params.AppSpecificWeight == 0 {
+		s.logger.Warn("peerscore: Params.AppSpecificScore is set but AppSpecificWeight is 0, " +
+			"so the application's score counts for nothing; set AppSpecificWeight (1 passes it through)")
+	}
 	for name, tp := range params.Topics {
 		s.addTopic(name, tp)
 	}

@@ -252,8 +252,12 @@ func (s *Scorer) ThrottlePeer(p peer.ID) {
 }
 
 // RecvRPC watches the GRAFTs and PRUNEs peers send us, to rebuild the
-// router's backoff penalties.
-func (s *Scorer) RecvRPC(rpc *pubsub.RPC) { s.routerRecv(rpc) }
+// router's backoff penalties, and, until the router first asks for a
+// score, notes that it should have (see WithRouterCheck).
+func (s *Scorer) RecvRPC(rpc *pubsub.RPC) {
+	s.noteRecv(rpc)
+	s.routerRecv(rpc)
+}
 
 // SendRPC watches the IWANTs and PRUNEs we send, to rebuild the router's
 // promise and backoff penalties.
