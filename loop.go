@@ -29,9 +29,7 @@ func (s *Scorer) Start(ctx context.Context) {
 	if s.events != nil {
 		work = append(work, s.watchThresholds)
 	}
-	if s.check.period > 0 {
-		work = append(work, s.watchRouter)
-	}
+
 	s.loop.start(ctx, work...)
 }
 
@@ -54,6 +52,12 @@ func (s *Scorer) maintain(ctx context.Context) {
 		defer t.Stop()
 		heartbeat = t.C
 	}
+	var routerCheck <-chan time.Time
+	if s.check.period > 0 {
+		t := time.NewTicker(s.check.period)
+		defer t.Stop()
+		routerCheck = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -64,6 +68,8 @@ func (s *Scorer) maintain(ctx context.Context) {
 			s.routerHeartbeat()
 		case <-ips.C:
 			s.refreshIPs()
+		case <-routerCheck:
+			s.checkRouterAsked()
 		}
 	}
 }

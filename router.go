@@ -59,9 +59,7 @@ func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
 		pubsub.WithPeerScore(params, t.ToPubsub()),
 	}
 	if period := s.check.period; period > 0 {
-		// After WithPeerScore, which creates the scorer it inspects. The
-		// conversion matters: pubsub tells the two callback kinds apart by
-		// their named types.
+		// After WithPeerScore, which creates the scorer it inspects.
 		opts = append(opts, pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(s.inspectRouter), period))
 		s.check.watching.Store(true)
 	}

@@ -1,7 +1,6 @@
 package peerscore
 
 import (
-	"context"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -78,21 +77,8 @@ func (s *Scorer) noteRecv(rpc *pubsub.RPC) {
 	}
 }
 
-// watchRouter runs the "never asked" detector once per period.
-func (s *Scorer) watchRouter(ctx context.Context) {
-	tick := time.NewTicker(s.check.period)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			s.checkRouterAsked()
-		}
-	}
-}
-
-// checkRouterAsked reports the router if it received RPCs from connected
+// checkRouterAsked is the "never asked" detector, which the loop runs once
+// per period: it reports the router if it received RPCs from connected
 // peers, two at least and some since the last report, without ever asking
 // for our score.
 func (s *Scorer) checkRouterAsked() {
