@@ -24,3 +24,7 @@ func DeliveryRecordsForTest(s *Scorer) int {
 func RouterAskedForTest(s *Scorer) bool {
 	return !s.check.watching.Load()
 }
+
+// RouterScoreForTest returns the score function GossipSubOptions gives the
+// router.
+func RouterScoreForTest(s *Scorer) func(peer.ID) float64 { return s.routerScore }

@@ -249,15 +249,12 @@ func (s *Scorer) chargeSlow(rpc *pubsub.RPC, p peer.ID) {
 	s.addSlow(p, float64(n))
 }
 
-// chargeSlowWrite adds 1 to p's slow-peer counter for a write to p's stream
-// that took longer than SlowPeerWriteThreshold. Fast writes, the common
-// case, return before the lock.
-func (s *Scorer) chargeSlowWrite(p peer.ID, took time.Duration) {
+// isSlowWrite tells whether a write to a peer's stream that took this long
+// counts towards the slow-peer penalty (small enough to inline: every write
+// asks, and nearly all are fast).
+func (s *Scorer) isSlowWrite(took time.Duration) bool {
 	limit := s.rules.slowWrite // 0 when off, or when the slow-peer weight is 0
-	if limit == 0 || took <= limit {
-		return
-	}
-	s.addSlow(p, 1)
+	return limit != 0 && took > limit
 }
 
 // addSlow adds n to the slow-peer counter of p, if p is known and

@@ -59,13 +59,13 @@ func (s *Scorer) routerScore(p peer.ID) float64 {
 }
 
 // noteRecv counts an RPC for the "never asked" detector while it waits for
-// the router's first call. Only RPCs from peers we know as connected count:
+// the router's first call (RecvRPC calls it only then). Only RPCs from peers we know as connected count:
 // the router learns peers from the same trace, just after us, and scores
 // the sender of every RPC it knows (but direct peers) right after tracing
 // it, so a second such RPC with no call in between means the router is not
 // asking us.
 func (s *Scorer) noteRecv(rpc *pubsub.RPC) {
-	if !s.check.watching.Load() || rpc == nil {
+	if rpc == nil {
 		return
 	}
 	s.mu.Lock()

@@ -255,7 +255,9 @@ func (s *Scorer) ThrottlePeer(p peer.ID) {
 // router's backoff penalties, and, until the router first asks for a
 // score, notes that it should have (see WithRouterCheck).
 func (s *Scorer) RecvRPC(rpc *pubsub.RPC) {
-	s.noteRecv(rpc)
+	if s.check.watching.Load() { // false once the router has asked
+		s.noteRecv(rpc)
+	}
 	s.routerRecv(rpc)
 }
 
@@ -277,7 +279,9 @@ func (s *Scorer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 // writing goroutine, and only from go-libp2p-pubsub v0.19.0 on; older
 // routers never report writes, so this signal is silent with them.
 func (s *Scorer) SendRPCCompleted(_ *pubsub.RPC, p peer.ID, took time.Duration) {
-	s.chargeSlowWrite(p, took)
+	if s.isSlowWrite(took) {
+		s.addSlow(p, 1)
+	}
 }
 
 // UndeliverableMessage is about our own subscribers, not about peers.
