@@ -19,8 +19,8 @@ type loopState struct {
 // Refresh every DecayInterval, the router penalties' check of IWANT
 // promises every router heartbeat, a re-read of peers' IP addresses from
 // the host every minute, the WithInspect and WithThresholdEvents callbacks
-// if they were given, and the router check (WithRouterCheck). It returns at once. Calling it again, or
-// after Close, does nothing.
+// if they were given, and the router check (WithRouterCheck). It returns
+// at once. Calling it again, or after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
 	work := []func(context.Context){s.maintain}
 	if s.loop.inspect != nil {
@@ -29,7 +29,6 @@ func (s *Scorer) Start(ctx context.Context) {
 	if s.events != nil {
 		work = append(work, s.watchThresholds)
 	}
-
 	s.loop.start(ctx, work...)
 }
 
