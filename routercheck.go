@@ -34,8 +34,8 @@ type routerCheck struct {
 	period time.Duration // 0: off
 
 	// watching is set by GossipSubOptions and cleared by the router's
-	// first call for our score, which proves the wiring for good: a
-	// router's scorer cannot be replaced after it is built.
+	// first call for a connected peer's score, which proves the wiring for
+	// good: a router's scorer cannot be replaced after it is built.
 	watching atomic.Bool
 	// unasked counts RPCs from connected peers received while watching.
 	unasked atomic.Uint64
@@ -49,32 +49,44 @@ type routerCheck struct {
 }
 
 // routerScore is the application-specific score GossipSubOptions gives the
-// router: s.Score, noting that the router asked. It loads before it stores,
-// so that once the wiring is proven the cost is one atomic load.
+// router: s.Score, noting that the router asked. Once the wiring is proven
+// the note costs one atomic load.
 func (s *Scorer) routerScore(p peer.ID) float64 {
 	if s.check.watching.Load() {
-		s.check.watching.Store(false)
+		s.noteAsked(p)
 	}
 	return s.Score(p)
 }
 
-// noteRecv counts an RPC for the "never asked" detector while it waits for
-// the router's first call (RecvRPC calls it only then). Only RPCs from peers we know as connected count:
-// the router learns peers from the same trace, just after us, and scores
-// the sender of every RPC it knows (but direct peers) right after tracing
-// it, so a second such RPC with no call in between means the router is not
-// asking us.
-func (s *Scorer) noteRecv(rpc *pubsub.RPC) {
-	if rpc == nil {
-		return
+// noteAsked ends the watch if p is connected. An ask for a peer that is
+// not proves nothing: a scorer the router replaced still gets the router's
+// traces, and asks for a disconnecting peer's score (after our own trace
+// marked it disconnected) to decide whether to retain it.
+func (s *Scorer) noteAsked(p peer.ID) {
+	if s.connected(p) {
+		s.check.watching.Store(false)
 	}
-	s.mu.Lock()
-	ps := s.peers.get(rpc.From())
-	connected := ps != nil && ps.connected
-	s.mu.Unlock()
-	if connected {
+}
+
+// noteRecv counts an RPC for the "never asked" detector while it waits for
+// the router's first call (RecvRPC calls it only then). Only RPCs from
+// peers we know as connected count: the router learns peers from the same
+// trace, just after us, and asks for the score of every such RPC's sender
+// (but a direct peer's) right after tracing it, so a second such RPC with
+// no call in between means the router is not asking us.
+func (s *Scorer) noteRecv(rpc *pubsub.RPC) {
+	if rpc != nil && s.connected(rpc.From()) {
 		s.check.unasked.Add(1)
 	}
+}
+
+// connected tells whether p is a connected peer. It takes the lock: the
+// router check asks only until the router's first call.
+func (s *Scorer) connected(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers.get(p)
+	return ps != nil && ps.connected
 }
 
 // checkRouterAsked is the "never asked" detector, which the loop runs once

@@ -126,6 +126,8 @@ func TestE2ERouterCheckSetScoreParams(t *testing.T) {
 // GossipSubOptions' options replaces the router's scorer, and our
 // inspection with it. The scorer finds out from its side within one check
 // period of traffic: the router receives RPCs but never asks for its score.
+// The replaced scorer still gets the router's traces and asks for a
+// disconnecting peer's score; that must not pass for the router asking.
 func TestE2ERouterCheckLaterWithPeerScore(t *testing.T) {
 	e2eTest(t, func(t *testing.T) {
 		n, logs := rcNet(t)
@@ -149,5 +151,10 @@ func TestE2ERouterCheckLaterWithPeerScore(t *testing.T) {
 		}
 		_, reg := mtNewMetrics(t, late.scorer)
 		assert.Equal(t, 1.0, mtGather(t, reg).value(t, "peerscore_router_mismatches_total"))
+
+		require.NoError(t, lateHost.Network().ClosePeer(honest[4].h.ID()))
+		time.Sleep(rcPeriod)
+		assert.False(t, peerscore.RouterAskedForTest(late.scorer), "the replaced scorer's ask at a disconnect")
+		assert.Equal(t, uint64(2), late.scorer.Stats().RouterMismatches, "reported again the next period")
 	})
 }

@@ -166,6 +166,20 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		assert.Zero(t, s.Stats().RouterMismatches)
 		assert.Empty(t, log.String())
 	})
+	t.Run("asks for peers not connected prove nothing", func(t *testing.T) {
+		s, _ := rcScorer(t)
+		_, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
+		require.NoError(t, err)
+		s.OnNewOutboundStream("a", "")
+		s.OnNewOutboundStream("gone", "")
+		s.OnClosedOutboundStream("gone") // score 0: retained, disconnected
+		s.routerScore("gone")            // what a replaced scorer asks at a disconnect
+		s.routerScore("stranger")
+		s.RecvRPC(rpcFrom("a"))
+		s.RecvRPC(rpcFrom("a"))
+		s.checkRouterAsked()
+		assert.Equal(t, uint64(1), s.Stats().RouterMismatches)
+	})
 	t.Run("off", func(t *testing.T) {
 		s, _ := rcScorer(t, WithRouterCheck(0))
 		opts, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
