@@ -10,6 +10,7 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -84,4 +85,36 @@ func TestWithInspectTakesPubsubCallbacks(t *testing.T) {
 		assert.Equal(t, 3.0, extended["A"].Score)
 		assert.Equal(t, 3.0, extended["A"].AppSpecificScore)
 	})
+}
+
+// TestOwnInspectorAfterGossipSubOptions: a node that still passes its own
+// pubsub.WithPeerScoreInspect after GossipSubOptions' options finds out at
+// start, as GossipSubOptions documents; with WithRouterCheck(0) there is
+// no inspector of ours and its own goes in.
+func TestOwnInspectorAfterGossipSubOptions(t *testing.T) {
+	mn := mocknet.New()
+	defer mn.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	own := pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(func(map[peer.ID]float64) {}), time.Second)
+	thresholds := &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30}
+	for _, c := range []struct {
+		opts []peerscore.Option
+		want string // the error NewGossipSub returns; "" for none
+	}{
+		{nil, "duplicate peer score inspector"},
+		{[]peerscore.Option{peerscore.WithRouterCheck(0)}, ""},
+	} {
+		h, err := mn.GenPeer()
+		require.NoError(t, err)
+		s := scNew(t, scParams(nil), c.opts...)
+		opts, err := s.GossipSubOptions(thresholds)
+		require.NoError(t, err)
+		_, err = pubsub.NewGossipSub(ctx, h, append(opts, own)...)
+		if c.want == "" {
+			assert.NoError(t, err)
+		} else {
+			assert.ErrorContains(t, err, c.want)
+		}
+	}
 }
