@@ -148,6 +148,25 @@ func BenchmarkScoreParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkScoreRouter is BenchmarkScore through the function
+// GossipSubOptions gives the router, which also notes that the router
+// asked (for the router check): what the router really calls.
+func BenchmarkScoreRouter(b *testing.B) {
+	s, topics := benchScorer(b)
+	peers := benchPopulate(s, 200, 16, topics)
+	if _, err := s.GossipSubOptions(&peerscore.Thresholds{SkipAtomicValidation: true}); err != nil {
+		b.Fatal(err)
+	}
+	score := peerscore.RouterScoreForTest(s)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var sum float64
+	for i := 0; i < b.N; i++ {
+		sum += score(peers[i%len(peers)])
+	}
+	benchSink = sum
+}
+
 // BenchmarkScoreUnknown reads the score of a peer the scorer does not know.
 func BenchmarkScoreUnknown(b *testing.B) {
 	s, topics := benchScorer(b)

@@ -4,9 +4,10 @@
 // A GossipSub router traces its events to a Scorer (pubsub.WithRawTracer)
 // and reads scores back from it (pubsub.WithPeerScore, with Scorer.Score as
 // the application-specific score and every internal weight zero);
-// Scorer.GossipSubOptions returns both. The scores equal go-libp2p-pubsub
-// v0.17.0's on the same events, apart from the deliberate differences in
-// the README, and Score takes no lock.
+// Scorer.GossipSubOptions returns both, and a check that the router scores
+// with nothing else (WithRouterCheck). The scores equal go-libp2p-pubsub's
+// (v0.17.0 to v0.19.0) on the same events, apart from the deliberate
+// differences in the README, and Score takes no lock.
 //
 // # The score function
 //
@@ -46,7 +47,8 @@
 //     the router's traces, and AddPenalty.
 //   - Optionally, the slow-peer penalty (not in pubsub): linear in the
 //     decaying count of messages the router dropped because the peer did
-//     not read them.
+//     not read them, and of writes to the peer slower than
+//     SlowPeerWriteThreshold (reported by pubsub v0.19.0 and later).
 //
 // Counters decay every DecayInterval (Refresh) and snap to zero below
 // DecayToZero. A disconnected peer with a positive score is forgotten; one

@@ -62,6 +62,9 @@ type e2eNet struct {
 	native bool // score with pubsub's own scorer instead of peerscore
 	params *peerscore.Params
 	thr    *peerscore.Thresholds
+
+	scorerOpts []peerscore.Option // given to every scorer after WithHost
+	routerOpts []pubsub.Option    // given to every router after the scoring options
 }
 
 func newE2ENet(t *testing.T, native bool) *e2eNet {
@@ -103,7 +106,7 @@ func (n *e2eNet) router(name string, h host.Host, scored bool, v validator, extr
 			pubsub.WithPeerScore(n.params.ToPubsub(), n.thr.ToPubsub()),
 			pubsub.WithPeerScoreInspect(node.native.update, 100*time.Millisecond))
 	case scored:
-		s, err := peerscore.New(n.params, peerscore.WithHost(h))
+		s, err := peerscore.New(n.params, append([]peerscore.Option{peerscore.WithHost(h)}, n.scorerOpts...)...)
 		require.NoError(t, err)
 		scoring, err := s.GossipSubOptions(n.thr)
 		require.NoError(t, err)
@@ -111,6 +114,7 @@ func (n *e2eNet) router(name string, h host.Host, scored bool, v validator, extr
 		node.scorer = s
 		s.Start(n.ctx)
 	}
+	opts = append(opts, n.routerOpts...)
 	ps, err := pubsub.NewGossipSub(n.ctx, h, opts...)
 	require.NoError(t, err)
 	if v != nil {
@@ -279,3 +283,7 @@ func (noTrace) RecvRPC(*pubsub.RPC)                      {}
 func (noTrace) SendRPC(*pubsub.RPC, peer.ID)             {}
 func (noTrace) DropRPC(*pubsub.RPC, peer.ID)             {}
 func (noTrace) UndeliverableMessage(*pubsub.Message)     {}
+
+// SendRPCCompleted is in RawTracer from pubsub v0.19.0 on; an extra method
+// is harmless with older releases.
+func (noTrace) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}

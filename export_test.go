@@ -18,3 +18,13 @@ func DeliveryRecordsForTest(s *Scorer) int {
 	defer s.mu.Unlock()
 	return s.deliveries.len()
 }
+
+// RouterAskedForTest reports whether the router wired by GossipSubOptions
+// has asked s for a score yet.
+func RouterAskedForTest(s *Scorer) bool {
+	return !s.check.watching.Load()
+}
+
+// RouterScoreForTest returns the score function GossipSubOptions gives the
+// router.
+func RouterScoreForTest(s *Scorer) func(peer.ID) float64 { return s.routerScore }

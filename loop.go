@@ -19,9 +19,9 @@ type loopState struct {
 // Refresh every DecayInterval, the router penalties' check of IWANT
 // promises every router heartbeat, a re-read of peers' IP addresses from
 // the host every minute (when the repeated-extensions record also drops
-// the peers no longer connected), and the WithInspect and WithThresholdEvents
-// callbacks if they were given. It returns at once. Calling it again, or
-// after Close, does nothing.
+// the peers no longer connected), the WithInspect and WithThresholdEvents
+// callbacks if they were given, and the router check (WithRouterCheck). It
+// returns at once. Calling it again, or after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
 	work := []func(context.Context){s.maintain}
 	if s.loop.inspect != nil {
@@ -64,6 +64,12 @@ func (s *Scorer) maintain(ctx context.Context) {
 		defer t.Stop()
 		heartbeat = t.C
 	}
+	var routerCheck <-chan time.Time
+	if s.check.period > 0 {
+		t := time.NewTicker(s.check.period)
+		defer t.Stop()
+		routerCheck = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -75,6 +81,8 @@ func (s *Scorer) maintain(ctx context.Context) {
 		case <-ips.C:
 			s.refreshIPs()
 			s.sweepExtensions()
+		case <-routerCheck:
+			s.checkRouterAsked()
 		}
 	}
 }

@@ -117,6 +117,7 @@ var bandNames = [...]string{"above_zero", "below_zero", "below_gossip", "below_p
 //	peerscore_late_duplicates_total{topic}            counter: copies from mesh peers too late for mesh credit
 //	peerscore_delivery_records                        gauge: message delivery records held
 //	peerscore_iwant_promises                          gauge: IWANT promises outstanding
+//	peerscore_router_mismatches_total                 counter: router checks that found the router scoring on its own
 //
 // Every gauge and the histogram describe the peers as they are at the
 // scrape, not a history: read the histogram as it is (for example
@@ -152,6 +153,10 @@ var bandNames = [...]string{"above_zero", "below_zero", "below_gossip", "below_p
 // counter for invalid messages, broken promises, GRAFT backoff violations,
 // repeated extensions, slow peers and AddPenalty, and the number of charges for mesh delivery
 // deficits and IP colocation. reason is PenaltyReason.String().
+//
+// Router mismatches count what Stats.RouterMismatches counts: anything
+// above zero means the router does not score with peerscore's score alone
+// (see WithRouterCheck); alert on it.
 type Metrics struct {
 	scorer     *Scorer
 	thresholds Thresholds
@@ -169,6 +174,7 @@ type Metrics struct {
 	lateDuplicates    *prometheus.Desc
 	deliveryRecords   *prometheus.Desc
 	promises          *prometheus.Desc
+	routerMismatches  *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Metrics)(nil)
@@ -260,6 +266,11 @@ func NewMetrics(s *Scorer, t *Thresholds, opts ...MetricsOption) (*Metrics, erro
 		promises: prometheus.NewDesc("peerscore_iwant_promises",
 			"IWANT promises outstanding: messages peers advertised, we asked for, and they have yet to deliver.",
 			nil, nil),
+		routerMismatches: prometheus.NewDesc("peerscore_router_mismatches_total",
+			"Router checks (one per period and detector) that found the GossipSub router scoring with something "+
+				"besides peerscore's score, e.g. after Topic.SetScoreParams or a later pubsub.WithPeerScore. "+
+				"Anything above zero is a misconfiguration; the scorer's Error log says which.",
+			nil, nil),
 	}
 	m.topics.update(s) // the configured topics get their labels first, in sorted order
 	return m, nil
@@ -303,7 +314,7 @@ func ScoreBuckets(t *Thresholds) []float64 {
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.score, m.peers, m.known, m.retained, m.contribution, m.minimum, m.topicContribution,
-		m.penalties, m.lateDuplicates, m.deliveryRecords, m.promises,
+		m.penalties, m.lateDuplicates, m.deliveryRecords, m.promises, m.routerMismatches,
 	} {
 		ch <- d
 	}
@@ -425,6 +436,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.deliveryRecords, prometheus.GaugeValue, float64(stats.DeliveryRecords))
 	ch <- prometheus.MustNewConstMetric(m.promises, prometheus.GaugeValue, float64(stats.Promises))
+	ch <- prometheus.MustNewConstMetric(m.routerMismatches, prometheus.CounterValue, float64(stats.RouterMismatches))
 }
 
 // metricSums adds up the values of a scrape so that no metric is ever NaN

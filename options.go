@@ -3,7 +3,6 @@ package peerscore
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -28,6 +27,7 @@ type config struct {
 	ipRefresh     time.Duration
 	router        routerTimings
 	routerOff     bool
+	routerCheck   time.Duration
 	events        *eventWatch
 }
 
@@ -48,13 +48,14 @@ const ipRefreshInterval = time.Minute
 
 func defaultConfig() config {
 	return config{
-		logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		msgID:      pubsub.DefaultMsgIdFn,
-		maxRecords: DefaultMaxDeliveryRecords,
-		maxRetain:  DefaultMaxRetainedPeers,
-		limits:     defaultStateLimits,
-		ipRefresh:  ipRefreshInterval,
-		router:     timingsFrom(pubsub.DefaultGossipSubParams()),
+		logger:      slog.Default(),
+		msgID:       pubsub.DefaultMsgIdFn,
+		maxRecords:  DefaultMaxDeliveryRecords,
+		maxRetain:   DefaultMaxRetainedPeers,
+		limits:      defaultStateLimits,
+		ipRefresh:   ipRefreshInterval,
+		router:      timingsFrom(pubsub.DefaultGossipSubParams()),
+		routerCheck: DefaultRouterCheckPeriod,
 	}
 }
 
@@ -73,11 +74,12 @@ func WithHost(h host.Host) Option {
 	}
 }
 
-// WithLogger sets where the Scorer logs: at debug level, unexpected event
-// sequences and loads; at warn and error level, what goes wrong with saved
-// state (a damaged state file moved aside, peers Save left out to stay
-// within MaxStateSize, stale temporary files removed). The default
-// discards.
+// WithLogger sets where the Scorer logs: at Debug, unexpected event
+// sequences and loads; at Warn, doubtful parameters (New), peers Save left
+// out to stay within MaxStateSize and stale temporary files removed; at
+// Error, a damaged state file moved aside and a router that does not score
+// with peerscore's score alone (see GossipSubOptions). The default is
+// slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
@@ -183,6 +185,36 @@ func WithInspect(fn any, period time.Duration) Option {
 			return fmt.Errorf("peerscore: WithInspect: unsupported callback type %T", fn)
 		}
 		c.inspectPeriod = period
+		return nil
+	}
+}
+
+// WithRouterCheck sets how often the Scorer checks that the router wired
+// by GossipSubOptions scores with peerscore's score and nothing else, and
+// reports it within one period when it does not: an Error in the log, and
+// Stats.RouterMismatches (peerscore_router_mismatches_total) counting up
+// once per period and detector. What it catches:
+//
+//   - Topic.SetScoreParams called on the router, which arms the router's
+//     own scorer with real weights on top of peerscore's score (found by
+//     the router's score inspection, once the router has scored an event
+//     in that topic);
+//   - pubsub.WithPeerScore given after GossipSubOptions' options, which
+//     replaces the router's scorer (found by the Scorer's loop, started
+//     with Start: RPCs from connected peers arrive, but the router never
+//     asks for peerscore's score).
+//
+// The default is DefaultRouterCheckPeriod (10 s). 0 turns both checks off:
+// GossipSubOptions then leaves out its pubsub.WithPeerScoreInspect, and the
+// loop does not watch. A router whose only peers are direct peers
+// (pubsub.WithDirectPeers) never asks for their scores and would be
+// reported; turn the check off there. Negative periods are an error.
+func WithRouterCheck(period time.Duration) Option {
+	return func(c *config) error {
+		if period < 0 {
+			return fmt.Errorf("peerscore: WithRouterCheck: period %v is negative", period)
+		}
+		c.routerCheck = period
 		return nil
 	}
 }

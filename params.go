@@ -94,18 +94,35 @@ type Params struct {
 	// SlowPeerWeight weighs the slow-peer penalty, which pubsub does not
 	// have: a counter of messages the router had to drop on their way to
 	// the peer because its outbound queue was full (a peer that does not
-	// read), linear above SlowPeerThreshold. Negative, or zero (the
-	// default) to disable. Typical: -0.1 to -1. Not carried by ToPubsub.
+	// read), plus slow writes if SlowPeerWriteThreshold is set, linear
+	// above SlowPeerThreshold. Negative, or zero (the default) to disable.
+	// Typical: -0.1 to -1. Not carried by ToPubsub.
 	SlowPeerWeight float64
 
-	// SlowPeerThreshold is how many dropped messages (decaying) are
-	// tolerated before the slow-peer penalty applies. Non-negative.
-	// Typical: a few hundred, to forgive a short burst.
+	// SlowPeerThreshold is how many dropped messages and slow writes
+	// (decaying) are tolerated before the slow-peer penalty applies.
+	// Non-negative. Typical: a few hundred, to forgive a short burst.
 	SlowPeerThreshold float64
 
 	// SlowPeerDecay is the factor the slow-peer counter is multiplied by at
 	// every DecayInterval, in (0, 1) when SlowPeerWeight is set.
 	SlowPeerDecay float64
+
+	// SlowPeerWriteThreshold is a second slow-peer signal: every RPC whose
+	// write to the peer's stream took longer than this adds 1 to the same
+	// slow-peer counter (a peer that reads slowly holds the router's writes
+	// up through flow control, before its queue fills and messages are
+	// dropped). It counts only with SlowPeerWeight set. Zero (the default)
+	// turns it off; negative is invalid. Typical: 1s to 5s, well above a
+	// healthy link's transfer time for the largest RPC.
+	//
+	// The router reports write times only from go-libp2p-pubsub v0.19.0 on
+	// (RawTracer.SendRPCCompleted); with older releases this has no
+	// effect. A peer that stops reading altogether never completes a write
+	// (the router gives up after its 30s write deadline, without reporting
+	// it) and is caught by the dropped messages instead. Not carried by
+	// ToPubsub.
+	SlowPeerWriteThreshold time.Duration
 
 	// SeenMsgTTL is how long a message's delivery record is kept to score
 	// late duplicates and late rejections. Zero means pubsub's

@@ -189,6 +189,7 @@ func TestConvertRoundTrip(t *testing.T) {
 		assertSameFields(t, ours.Topics[name], tp)
 	}
 	assert.Zero(t, ours.SlowPeerWeight+ours.SlowPeerThreshold+ours.SlowPeerDecay)
+	assert.Zero(t, ours.SlowPeerWriteThreshold)
 
 	back := ours.ToPubsub()
 	assert.Equal(t, pubsubWithoutFunc(orig), pubsubWithoutFunc(back))
@@ -213,9 +214,11 @@ func TestConvertRoundTrip(t *testing.T) {
 func TestConvertDropsSlowPeer(t *testing.T) {
 	p := baseParams(atomicMode)
 	require.NotZero(t, p.SlowPeerWeight)
+	require.NotZero(t, p.SlowPeerWriteThreshold)
 	back := peerscore.ParamsFromPubsub(p.ToPubsub())
 	want := withoutFunc(p)
 	want.SlowPeerWeight, want.SlowPeerThreshold, want.SlowPeerDecay = 0, 0, 0
+	want.SlowPeerWriteThreshold = 0
 	assert.Equal(t, want, withoutFunc(back))
 }
 
@@ -311,7 +314,7 @@ func TestConvertFieldSets(t *testing.T) {
 		oursOnly     []string
 	}{
 		{"Params", reflect.TypeFor[peerscore.Params](), reflect.TypeFor[pubsub.PeerScoreParams](),
-			[]string{"SlowPeerWeight", "SlowPeerThreshold", "SlowPeerDecay"}},
+			[]string{"SlowPeerWeight", "SlowPeerThreshold", "SlowPeerDecay", "SlowPeerWriteThreshold"}},
 		{"TopicParams", reflect.TypeFor[peerscore.TopicParams](), reflect.TypeFor[pubsub.TopicScoreParams](), nil},
 		{"Thresholds", reflect.TypeFor[peerscore.Thresholds](), reflect.TypeFor[pubsub.PeerScoreThresholds](), nil},
 	}

@@ -88,6 +88,7 @@ func baseParams(skip bool) *peerscore.Params {
 		SlowPeerWeight:              -0.5,
 		SlowPeerThreshold:           100,
 		SlowPeerDecay:               0.9,
+		SlowPeerWriteThreshold:      2 * time.Second,
 		SeenMsgTTL:                  2 * time.Minute,
 	}
 }
@@ -232,7 +233,7 @@ func paramsRows() []paramsRow {
 func slowPeerRows() []paramsRow {
 	off := func(p *P) { p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = 0, 0, 0 }
 	own := func(v verdict) verdict { return v.ownRule(slowPeerOnly) }
-	w, d, th := "SlowPeerWeight", "SlowPeerDecay", "SlowPeerThreshold"
+	w, d, th, wt := "SlowPeerWeight", "SlowPeerDecay", "SlowPeerThreshold", "SlowPeerWriteThreshold"
 	return []paramsRow{
 		{"SlowPeer all zero", atomicMode, off, own(ok)},
 		{"SlowPeer all zero skip", skipMode, off, own(ok)},
@@ -256,6 +257,13 @@ func slowPeerRows() []paramsRow {
 		{"SlowPeerThreshold +Inf", atomicMode, func(p *P) { p.SlowPeerThreshold = pInf }, own(bad(th))},
 		{"SlowPeerThreshold -Inf", atomicMode, func(p *P) { p.SlowPeerThreshold = nInf }, own(bad(th))},
 		{"SlowPeerThreshold alone negative skip", skipMode, func(p *P) { off(p); p.SlowPeerThreshold = -1 }, own(bad(th))},
+
+		{"SlowPeerWriteThreshold zero", atomicMode, func(p *P) { p.SlowPeerWriteThreshold = 0 }, own(ok)},
+		{"SlowPeerWriteThreshold large", atomicMode, func(p *P) { p.SlowPeerWriteThreshold = time.Hour }, own(ok)},
+		{"SlowPeerWriteThreshold negative", atomicMode, func(p *P) { p.SlowPeerWriteThreshold = -1 }, own(bad(wt))},
+		{"SlowPeerWriteThreshold negative skip", skipMode, func(p *P) { p.SlowPeerWriteThreshold = -time.Second }, own(bad(wt))},
+		{"SlowPeerWriteThreshold set, weight off", atomicMode, func(p *P) { off(p); p.SlowPeerWriteThreshold = time.Second }, own(ok)},
+		{"SlowPeerWriteThreshold negative, weight off skip", skipMode, func(p *P) { off(p); p.SlowPeerWriteThreshold = -1 }, own(bad(wt))},
 	}
 }
 

@@ -78,6 +78,7 @@ func (p *Params) Validate() error {
 		p.validateIPColocation,
 		p.validateBehaviourPenalty,
 		p.validateSlowPeer,
+		p.validateSlowPeerWrite,
 		p.validateDecay,
 	}
 	for _, check := range checks {
@@ -161,6 +162,16 @@ func (p *Params) validateSlowPeer() *ParamError {
 	}
 	if !isNonNegative(p.SlowPeerThreshold) {
 		return invalid("SlowPeerThreshold", p.SlowPeerThreshold, ruleNonNegative)
+	}
+	return nil
+}
+
+// validateSlowPeerWrite is apart from validateSlowPeer because the write
+// threshold is checked even when the rest of the slow-peer group is off:
+// zero is its "off", and no mode makes a negative duration meaningful.
+func (p *Params) validateSlowPeerWrite() *ParamError {
+	if p.SlowPeerWriteThreshold < 0 {
+		return invalid("SlowPeerWriteThreshold", p.SlowPeerWriteThreshold, "must not be negative (0 turns it off)")
 	}
 	return nil
 }

@@ -14,7 +14,9 @@ import (
 // GossipSubOptions returns the options that plug s into a GossipSub router:
 // s as a raw tracer, and pubsub's peer scoring with every internal weight at
 // zero and s.Score as the application-specific score (weight 1), so that
-// the router's thresholds t act on this scorer's score. Pass them to
+// the router's thresholds t act on this scorer's score; and, unless
+// WithRouterCheck(0), pubsub's extended score inspection, through which s
+// checks that the router scores with nothing else. Pass them to
 // pubsub.NewGossipSub, and start s with Start.
 //
 // The router's own scorer still runs inside it (pubsub requires it for
@@ -22,6 +24,14 @@ import (
 // which it would add to its own scorer, are rebuilt by s from the traces;
 // give s the router's GossipSubParams with WithGossipSubParams if they are
 // not the defaults.
+//
+// Configure scoring through s alone. Topic.SetScoreParams on the router
+// would arm its own scorer with real weights, scoring every peer twice; use
+// s.SetTopicParams. pubsub.WithPeerScore among the router's options would
+// replace this wiring; pubsub.WithPeerScoreInspect after these options
+// makes pubsub.NewGossipSub fail with "duplicate peer score inspector" (use
+// WithInspect). s reports the first two within one WithRouterCheck period
+// (an Error log, Stats.RouterMismatches).
 func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
 	if t == nil {
 		return nil, errors.New("peerscore: GossipSubOptions: nil thresholds")
@@ -36,7 +46,7 @@ func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
 
 	params := &pubsub.PeerScoreParams{
 		Topics:            map[string]*pubsub.TopicScoreParams{},
-		AppSpecificScore:  s.Score,
+		AppSpecificScore:  s.routerScore,
 		AppSpecificWeight: 1,
 		DecayInterval:     s.rules.decayInterval,
 		DecayToZero:       DefaultDecayToZero,
@@ -45,10 +55,16 @@ func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
 		// clean-up drop them all instead of holding three minutes' worth.
 		SeenMsgTTL: time.Nanosecond,
 	}
-	return []pubsub.Option{
+	opts := []pubsub.Option{
 		pubsub.WithRawTracer(s),
 		pubsub.WithPeerScore(params, t.ToPubsub()),
-	}, nil
+	}
+	if period := s.check.period; period > 0 {
+		// After WithPeerScore, which creates the scorer it inspects.
+		opts = append(opts, pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(s.inspectRouter), period))
+		s.check.watching.Store(true)
+	}
+	return opts, nil
 }
 
 // routerTimings are the router's GossipSubParams that its penalties depend
@@ -231,13 +247,28 @@ func (s *Scorer) chargeSlow(rpc *pubsub.RPC, p peer.ID) {
 	if n == 0 {
 		return
 	}
+	s.addSlow(p, float64(n))
+}
+
+// isSlowWrite tells whether a write to a peer's stream that took this long
+// counts towards the slow-peer penalty (small enough to inline: every write
+// asks, and nearly all are fast).
+func (s *Scorer) isSlowWrite(took time.Duration) bool {
+	limit := s.rules.slowWrite // 0 when off, or when the slow-peer weight is 0
+	return limit != 0 && took > limit
+}
+
+// addSlow adds n to the slow-peer counter of p, if p is known and
+// connected: the router writes only to connected peers, and a stale report
+// must not charge a retained peer.
+func (s *Scorer) addSlow(p peer.ID, n float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers.get(p)
 	if ps == nil || !ps.connected {
 		return
 	}
-	ps.slow = finite(ps.slow + float64(n))
-	s.counters.charge(PenaltySlowPeer, float64(n))
+	ps.slow = finite(ps.slow + n)
+	s.counters.charge(PenaltySlowPeer, n)
 	s.publish(ps)
 }

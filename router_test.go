@@ -311,7 +311,7 @@ func TestGossipSubOptions(t *testing.T) {
 	require.NoError(t, err)
 	opts, err := s.GossipSubOptions(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30})
 	require.NoError(t, err)
-	assert.Len(t, opts, 2, "the raw tracer and the peer score option")
+	assert.Len(t, opts, 3, "the raw tracer, the peer score and the score inspection options")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err = pubsub.NewGossipSub(ctx, h, opts...)

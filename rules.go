@@ -27,6 +27,7 @@ type globalRules struct {
 
 	behaviourWeight, behaviourThreshold, behaviourDecay float64
 	slowWeight, slowThreshold, slowDecay                float64
+	slowWrite                                           time.Duration // 0: off
 
 	decayInterval time.Duration
 	decayToZero   float64
@@ -69,10 +70,14 @@ func compileGlobal(p *Params) globalRules {
 		slowWeight:          p.SlowPeerWeight,
 		slowThreshold:       p.SlowPeerThreshold,
 		slowDecay:           decayFactor(p.SlowPeerDecay),
+		slowWrite:           p.SlowPeerWriteThreshold,
 		decayInterval:       p.DecayInterval,
 		decayToZero:         p.DecayToZero,
 		retainScore:         p.RetainScore,
 		seenMsgTTL:          p.SeenMsgTTL,
+	}
+	if g.slowWeight == 0 {
+		g.slowWrite = 0 // slow writes count only towards a weighted penalty
 	}
 	if g.appScore == nil {
 		g.appScore = func(peer.ID) float64 { return 0 }

@@ -43,9 +43,16 @@ type Scorer struct {
 
 	stateLimits stateLimits // what Save writes and Load reads at most
 
-	loop loopState
+	loop  loopState
+	check routerCheck
 }
 
+// The Scorer implements every method of pubsub.RawTracer itself. When a
+// pubsub release adds a method, this line stops the build until the Scorer
+// has it (.ci/pubsub-compat runs the newest release in CI). Embedding a nil
+// pubsub.RawTracer would make the build pass, but the router would then
+// call the new method on a nil interface and panic at run time: a build
+// break is the better failure.
 var _ pubsub.RawTracer = (*Scorer)(nil)
 
 // peerState is everything the scorer knows about one peer.
@@ -175,6 +182,11 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	s.loop.inspect = cfg.inspect
 	s.loop.inspectPeriod = cfg.inspectPeriod
 	s.loop.ipRefresh = cfg.ipRefresh
+	s.check.period = cfg.routerCheck
+	if params.AppSpecificScore != nil && params.AppSpecificWeight == 0 {
+		s.logger.Warn("peerscore: Params.AppSpecificScore is set but AppSpecificWeight is 0, " +
+			"so the application's score counts for nothing; set AppSpecificWeight (1 passes it through)")
+	}
 	for name, tp := range params.Topics {
 		s.addTopic(name, tp)
 	}

@@ -80,6 +80,12 @@ type Stats struct {
 	// so earned no mesh delivery credit: a sign of slow links or of a
 	// window that is too short.
 	LateDuplicates map[string]uint64
+
+	// RouterMismatches counts the router checks that found the router
+	// wired by GossipSubOptions scoring with something besides peerscore's
+	// score, one per check period and detector (see WithRouterCheck): any
+	// value above zero is a misconfiguration, explained in the Error log.
+	RouterMismatches uint64
 }
 
 // counters are the totals behind Stats that events keep up to date.
@@ -112,7 +118,10 @@ func (c *counters) charge(r PenaltyReason, n float64) {
 
 // Stats returns the Scorer's running totals.
 func (s *Scorer) Stats() Stats {
-	st := Stats{Penalties: make(map[PenaltyReason]uint64, numPenaltyReasons)}
+	st := Stats{
+		Penalties:        make(map[PenaltyReason]uint64, numPenaltyReasons),
+		RouterMismatches: s.check.mismatches.Load(),
+	}
 	for r := range s.counters.penalties {
 		st.Penalties[PenaltyReason(r)] = s.counters.penalties[r].Load()
 	}

@@ -37,6 +37,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 	)
 	topics := []string{"t0", "t1", "unscored"}
 	params := fzParamsFull(-1)
+	params.SlowPeerWriteThreshold = time.Millisecond
 	gs := pubsub.DefaultGossipSubParams()
 	gs.HeartbeatInterval = 5 * time.Millisecond
 	gs.IWantFollowupTime = 20 * time.Millisecond
@@ -147,7 +148,9 @@ func TestStressAllEntryPoints(t *testing.T) {
 			}
 		})
 	}
-	// The router's hot path.
+	// The router's hot path, directly and through what GossipSubOptions
+	// gives the router.
+	routerScore := peerscore.RouterScoreForTest(s)
 	for w := range 2 {
 		worker("score", uint64(20+w), func(r *rand.Rand) {
 			for range 20 {
@@ -155,6 +158,16 @@ func TestStressAllEntryPoints(t *testing.T) {
 					t.Errorf("NaN score")
 				}
 			}
+			if v := routerScore(pick(r)); math.IsNaN(v) {
+				t.Errorf("NaN score")
+			}
+		})
+	}
+	// The router's stream writers (one goroutine per peer in pubsub),
+	// reporting write times; some slow.
+	for w := range 2 {
+		worker("writer", uint64(25+w), func(r *rand.Rand) {
+			s.SendRPCCompleted(nil, pick(r), time.Duration(r.IntN(3))*time.Millisecond)
 		})
 	}
 	// The application.

@@ -255,8 +255,12 @@ func (s *Scorer) ThrottlePeer(p peer.ID) {
 
 // RecvRPC watches the GRAFTs, PRUNEs and extensions control messages peers
 // send us, to rebuild the router's backoff and repeated-extensions
-// penalties.
+// penalties, and, until the router first asks for a score, notes that it
+// should have (see WithRouterCheck).
 func (s *Scorer) RecvRPC(rpc *pubsub.RPC) {
+	if s.check.watching.Load() { // false once the router has asked
+		s.noteRecv(rpc)
+	}
 	s.routerRecv(rpc)
 	s.extensionsRecv(rpc)
 }
@@ -271,6 +275,17 @@ func (s *Scorer) SendRPC(rpc *pubsub.RPC, p peer.ID) { s.routerSend(rpc, p, fals
 func (s *Scorer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 	s.routerSend(rpc, p, true)
 	s.chargeSlow(rpc, p)
+}
+
+// SendRPCCompleted is an RPC the router finished writing to p's stream,
+// and how long the write took: a write slower than SlowPeerWriteThreshold
+// adds 1 to p's slow-peer counter. The router calls it from each peer's
+// writing goroutine, and only from go-libp2p-pubsub v0.19.0 on; older
+// routers never report writes, so this signal is silent with them.
+func (s *Scorer) SendRPCCompleted(_ *pubsub.RPC, p peer.ID, took time.Duration) {
+	if s.isSlowWrite(took) {
+		s.addSlow(p, 1)
+	}
 }
 
 // UndeliverableMessage is about our own subscribers, not about peers.

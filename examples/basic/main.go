@@ -21,10 +21,11 @@ func main() {
 	defer h.Close()
 
 	params := &peerscore.Params{ // your topics go in Topics; see EthereumPreset and DeriveParams
-		AppSpecificScore: func(peer.ID) float64 { return 0 },
-		DecayInterval:    time.Second,
-		DecayToZero:      0.01,
-		RetainScore:      time.Hour,
+		AppSpecificScore:  func(peer.ID) float64 { return 0 }, // your own opinion of a peer (P5)
+		AppSpecificWeight: 1,                                  // without it P5 counts for nothing
+		DecayInterval:     time.Second,
+		DecayToZero:       0.01,
+		RetainScore:       time.Hour,
 	}
 	scorer, err := peerscore.New(params, peerscore.WithHost(h))
 	check(err)

@@ -43,18 +43,66 @@ type Peer struct {
 	mu    sync.Mutex
 	out   map[peer.ID]network.Stream
 	recv  func(from peer.ID, rpc *pb.RPC)
+
+	gateMu sync.Mutex
+	gate   chan struct{} // closed while reading is allowed
 }
 
 // New makes h speak gossipsub (v1.1 unless WithProtocol) as a raw peer.
 // recv, if not nil, sees every RPC other peers send it (IWANTs, PRUNEs,
 // messages); it runs on the stream's goroutine.
 func New(h host.Host, recv func(from peer.ID, rpc *pb.RPC), opts ...Option) *Peer {
-	p := &Peer{host: h, proto: Protocol, out: make(map[peer.ID]network.Stream), recv: recv}
+	p := &Peer{host: h, proto: Protocol, out: make(map[peer.ID]network.Stream), recv: recv, gate: make(chan struct{})}
+	close(p.gate)
 	for _, opt := range opts {
 		opt(p)
 	}
 	h.SetStreamHandler(p.proto, p.read)
 	return p
+}
+
+// Stall stops reading what other peers send until Resume. Their writes
+// then block once the stream's flow-control window is full, as they would
+// towards a peer too slow to keep up.
+func (p *Peer) Stall() {
+	p.gateMu.Lock()
+	defer p.gateMu.Unlock()
+	select {
+	case <-p.gate:
+		p.gate = make(chan struct{})
+	default: // already stalled
+	}
+}
+
+// Resume reads again after Stall.
+func (p *Peer) Resume() {
+	p.gateMu.Lock()
+	defer p.gateMu.Unlock()
+	select {
+	case <-p.gate:
+	default:
+		close(p.gate)
+	}
+}
+
+// waitGate blocks while the peer is stalled.
+func (p *Peer) waitGate() {
+	p.gateMu.Lock()
+	gate := p.gate
+	p.gateMu.Unlock()
+	<-gate
+}
+
+// gatedReader holds every read of an inbound stream while the peer is
+// stalled, so that nothing more is taken off the stream.
+type gatedReader struct {
+	p *Peer
+	r io.Reader
+}
+
+func (g gatedReader) Read(b []byte) (int, error) {
+	g.p.waitGate()
+	return g.r.Read(b)
 }
 
 // Host returns the peer's host.
@@ -99,7 +147,7 @@ func (p *Peer) Close() {
 
 func (p *Peer) read(s network.Stream) {
 	defer s.Close()
-	r := bufio.NewReader(s)
+	r := bufio.NewReader(gatedReader{p: p, r: s})
 	for {
 		size, err := binary.ReadUvarint(r)
 		if err != nil {

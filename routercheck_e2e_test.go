@@ -1,0 +1,160 @@
+package peerscore_test
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scenario"
+)
+
+// The router check against real GossipSub routers: quiet while the router
+// is wired as GossipSubOptions wires it, loud within one check period when
+// Topic.SetScoreParams arms the router's own scorer or a later
+// pubsub.WithPeerScore replaces it.
+
+const rcPeriod = 2 * time.Second
+
+// rcLogs collects every scorer's log, one buffer per test.
+type rcLogs struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *rcLogs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// errors returns the ERROR lines logged so far.
+func (l *rcLogs) errors() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		if strings.Contains(line, "level=ERROR") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// rcNet is an honest ring whose scorers check their routers every
+// rcPeriod and log to logs.
+func rcNet(t *testing.T) (*e2eNet, *rcLogs) {
+	n := newE2ENet(t, false)
+	logs := &rcLogs{}
+	n.scorerOpts = []peerscore.Option{
+		peerscore.WithRouterCheck(rcPeriod),
+		peerscore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
+	}
+	return n, logs
+}
+
+func rcMismatches(nodes []*e2eNode) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, node := range nodes {
+		if m := node.scorer.Stats().RouterMismatches; m > 0 {
+			out[node.name] = m
+		}
+	}
+	return out
+}
+
+// TestE2ERouterCheckQuietWhenWired: routers wired by GossipSubOptions, with
+// honest traffic over several check periods: no mismatch, no error, and
+// every router has asked for peerscore's score (the "never asked" check is
+// satisfied, not merely silent).
+func TestE2ERouterCheckQuietWhenWired(t *testing.T) {
+	e2eTest(t, func(t *testing.T) {
+		n, logs := rcNet(t)
+		honest := n.honestRing(8)
+		stop := n.backgroundTraffic(honest, 100*time.Millisecond)
+		time.Sleep(5 * rcPeriod)
+		stop()
+		assert.Empty(t, rcMismatches(honest))
+		assert.Empty(t, logs.errors())
+		for _, node := range honest {
+			assert.True(t, peerscore.RouterAskedForTest(node.scorer), "%s's router never asked", node.name)
+		}
+	})
+}
+
+// TestE2ERouterCheckSetScoreParams: Topic.SetScoreParams with real weights
+// on a router wired with peerscore is reported by that node within one
+// check period: an Error naming the likely cause, Stats and the metric.
+// The other nodes stay quiet.
+func TestE2ERouterCheckSetScoreParams(t *testing.T) {
+	e2eTest(t, func(t *testing.T) {
+		n, logs := rcNet(t)
+		honest := n.honestRing(8)
+		stop := n.backgroundTraffic(honest, 100*time.Millisecond)
+		defer stop()
+		time.Sleep(2 * rcPeriod)
+		require.Empty(t, rcMismatches(honest), "wired correctly so far")
+
+		culprit := honest[0]
+		tp := scenario.Params().Topics[e2eTopic].ToPubsub()
+		require.NoError(t, culprit.topic.SetScoreParams(tp), "pubsub accepts it: nothing stops the mistake")
+		time.Sleep(rcPeriod + 200*time.Millisecond) // one period, and traffic to score in the topic
+
+		assert.Equal(t, map[string]uint64{culprit.name: 1}, rcMismatches(honest))
+		errs := logs.errors()
+		require.Len(t, errs, 1)
+		for _, want := range []string{"scores peers on its own", "Topic.SetScoreParams", "Scorer.SetTopicParams",
+			"router_topics=[" + e2eTopic + "]"} {
+			assert.Contains(t, errs[0], want)
+		}
+		_, reg := mtNewMetrics(t, culprit.scorer)
+		assert.Equal(t, 1.0, mtGather(t, reg).value(t, "peerscore_router_mismatches_total"))
+
+		time.Sleep(2 * rcPeriod)
+		assert.GreaterOrEqual(t, culprit.scorer.Stats().RouterMismatches, uint64(3), "reported every period")
+	})
+}
+
+// TestE2ERouterCheckLaterWithPeerScore: pubsub.WithPeerScore after
+// GossipSubOptions' options replaces the router's scorer, and our
+// inspection with it. The scorer finds out from its side within one check
+// period of traffic: the router receives RPCs but never asks for its score.
+// The replaced scorer still gets the router's traces and asks for a
+// disconnecting peer's score; that must not pass for the router asking.
+func TestE2ERouterCheckLaterWithPeerScore(t *testing.T) {
+	e2eTest(t, func(t *testing.T) {
+		n, logs := rcNet(t)
+		lateHost := n.host("55.55.55.55", 8000)
+		honest := n.honestRing(8)
+		n.routerOpts = []pubsub.Option{pubsub.WithPeerScore(n.params.ToPubsub(), n.thr.ToPubsub())}
+		late := n.router("late", lateHost, true, scenario.RejectBad)
+		n.routerOpts = nil
+		stop := n.backgroundTraffic(honest, 100*time.Millisecond)
+		defer stop()
+		n.connect(lateHost, honest[0].h)
+		n.connect(lateHost, honest[4].h)
+		time.Sleep(rcPeriod + 200*time.Millisecond)
+
+		assert.Equal(t, map[string]uint64{late.name: 1}, rcMismatches(append(honest, late)))
+		assert.False(t, peerscore.RouterAskedForTest(late.scorer))
+		errs := logs.errors()
+		require.Len(t, errs, 1)
+		for _, want := range []string{"never asked for peerscore's score", "pubsub.WithPeerScore"} {
+			assert.Contains(t, errs[0], want)
+		}
+		_, reg := mtNewMetrics(t, late.scorer)
+		assert.Equal(t, 1.0, mtGather(t, reg).value(t, "peerscore_router_mismatches_total"))
+
+		require.NoError(t, lateHost.Network().ClosePeer(honest[4].h.ID()))
+		time.Sleep(rcPeriod)
+		assert.False(t, peerscore.RouterAskedForTest(late.scorer), "the replaced scorer's ask at a disconnect")
+		assert.Equal(t, uint64(2), late.scorer.Stats().RouterMismatches, "reported again the next period")
+	})
+}
