@@ -145,9 +145,12 @@ func (t *ipTracker) set(ps *peerState, addrs []string, threshold int) (crowded i
 		}
 	}
 	if len(next) == 0 {
-		next = nil
+		ps.ips.Store(nil) // no allocation for a peer leaving its addresses
+		return crowded
 	}
-	ps.ips.Store(&next)
+	list := new([]peerIP)
+	*list = next
+	ps.ips.Store(list)
 	return crowded
 }
 

@@ -230,7 +230,9 @@ func (s *Scorer) Score(p peer.ID) float64 {
 	if ps == nil {
 		return 0
 	}
-	return s.total(ps, s.appTerm(p))
+	// total's body, written out: one call less on the router's hot path.
+	topics, behaviour := ps.cache.load()
+	return addParts(topics, s.appTerm(p), s.colocationTerm(ps), behaviour)
 }
 
 // total is ps's score given its weighted P5, read without a lock.
@@ -250,10 +252,15 @@ func (s *Scorer) total(ps *peerState, app float64) float64 {
 func addParts(topics, app, colocation, behaviour float64) float64 {
 	sum := topics + app + colocation + behaviour
 	if sum-sum != 0 && app-app == 0 { // the sum is ±Inf (it cannot be NaN), P5 is finite
-		const q = 0.25
-		sum = (topics*q + app*q + colocation*q + behaviour*q) / q
+		return addPartsScaled(topics, app, colocation, behaviour)
 	}
 	return sum
+}
+
+// addPartsScaled is addParts' rare path, apart so that addParts inlines.
+func addPartsScaled(topics, app, colocation, behaviour float64) float64 {
+	const q = 0.25
+	return (topics*q + app*q + colocation*q + behaviour*q) / q
 }
 
 // appTerm is the weighted P5.
@@ -411,8 +418,12 @@ func (s *Scorer) capTopicSum(sum float64) float64 {
 // Safe without a lock.
 func (s *Scorer) colocationTerm(ps *peerState) float64 {
 	if s.rules.colocationWeight == 0 {
-		return 0
+		return 0 // P6 off: inlined, no call on Score's path
 	}
+	return s.colocationWeighted(ps)
+}
+
+func (s *Scorer) colocationWeighted(ps *peerState) float64 {
 	return finite(colocationFactor(ps.addrs(), s.rules.colocationThreshold) * s.rules.colocationWeight)
 }
 
