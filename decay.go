@@ -56,6 +56,7 @@ func (s *Scorer) Refresh() {
 		}
 		i++
 	}
+	s.peers.settle()
 	s.deliveries.expire(now)
 	s.routerHeartbeatLocked(now)
 }

@@ -41,22 +41,40 @@ func newIPTracker(whitelist []*net.IPNet) *ipTracker {
 	return &ipTracker{whitelist: whitelist, counts: make(map[string]*addrCount)}
 }
 
+// ipList is a peer's addresses as Score reads them, replaced whole when
+// they change. Most peers have one address (IPv4) or two (IPv6 and its
+// /64), which fit in the list itself: one allocation per change.
+type ipList struct {
+	ips    []peerIP
+	inline [2]peerIP
+}
+
+func newIPList(n int) *ipList {
+	l := new(ipList)
+	if n <= len(l.inline) {
+		l.ips = l.inline[:n]
+	} else {
+		l.ips = make([]peerIP, n)
+	}
+	return l
+}
+
 // addrs returns the addresses counted for ps. Safe without a lock.
 func (ps *peerState) addrs() []peerIP {
 	if list := ps.ips.Load(); list != nil {
-		return *list
+		return list.ips
 	}
 	return nil
 }
 
-// setIPs gives ps the addresses addrs. Co-located peers need no
-// republishing: their P6 is read live.
+// setIPs gives ps the addresses addrs. Nothing is republished, neither
+// for ps nor for the peers it joins or leaves: P6 is read live.
 func (s *Scorer) setIPs(ps *peerState, addrs []string) {
 	if sameAddrs(ps.addrs(), addrs) {
 		return
 	}
 	crowded := s.ips.set(ps, addrs, s.rules.colocationThreshold)
-	s.publish(ps)
+	s.scoreMoved(ps)
 	if s.rules.colocationWeight != 0 {
 		s.counters.charge(PenaltyIPColocation, float64(crowded))
 	}
@@ -123,7 +141,12 @@ func hostIPs(h host.Host, p peer.ID) []string {
 // O(len(addrs) + len(old)), whatever the number of peers on an address.
 func (t *ipTracker) set(ps *peerState, addrs []string, threshold int) (crowded int) {
 	old := ps.addrs()
-	next := make([]peerIP, len(addrs))
+	var list *ipList
+	var next []peerIP
+	if len(addrs) > 0 {
+		list = newIPList(len(addrs))
+		next = list.ips
+	}
 	for i, a := range addrs {
 		if j := indexAddr(old, a); j >= 0 {
 			next[i] = old[j] // counted already
@@ -144,13 +167,7 @@ func (t *ipTracker) set(ps *peerState, addrs []string, threshold int) (crowded i
 			t.leave(ip)
 		}
 	}
-	if len(next) == 0 {
-		ps.ips.Store(nil) // no allocation for a peer leaving its addresses
-		return crowded
-	}
-	list := new([]peerIP)
-	*list = next
-	ps.ips.Store(list)
+	ps.ips.Store(list) // nil when ps has no address left
 	return crowded
 }
 

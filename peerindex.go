@@ -18,6 +18,7 @@ import (
 type peerTable struct {
 	table atomic.Pointer[indexTable]
 	used  int // live entries plus tombstones in the current table
+	peak  int // the most live entries since the last settle
 	all   []*peerState
 }
 
@@ -63,7 +64,7 @@ func (t *peerTable) get(id peer.ID) *peerState {
 // add inserts ps, whose ID must not be present.
 func (t *peerTable) add(ps *peerState) {
 	tab := t.table.Load()
-	if (t.used+1)*4 > len(tab.slots)*3 {
+	if (t.used+1)*2 > len(tab.slots) { // at most half full: probes stay short
 		tab = t.rebuild(len(t.all) + 1)
 	}
 	if t.place(tab, ps) {
@@ -71,6 +72,7 @@ func (t *peerTable) add(ps *peerState) {
 	}
 	ps.slot = len(t.all)
 	t.all = append(t.all, ps)
+	t.peak = max(t.peak, len(t.all))
 }
 
 // place stores ps in the first free or tombstone slot of its probe sequence
@@ -106,16 +108,25 @@ func (t *peerTable) remove(ps *peerState) {
 	last.slot = ps.slot
 	t.all[len(t.all)-1] = nil
 	t.all = t.all[:len(t.all)-1]
-	if len(t.all) > minIndexSize && len(t.all)*8 < len(tab.slots) {
+}
+
+// settle gives back the memory of a table much larger than the peers it
+// has held since the last settle; Refresh calls it. Shrinking on removal
+// instead would rebuild the table at every wave of churn, each time a
+// swarm of throw-away identities is forgotten and the next one connects.
+func (t *peerTable) settle() {
+	if tab := t.table.Load(); len(tab.slots) > minIndexSize && t.peak*16 < len(tab.slots) {
 		t.rebuild(len(t.all))
 	}
+	t.peak = len(t.all)
 }
 
 // rebuild publishes a fresh table without tombstones, sized for live
-// entries at under half load.
+// entries at a quarter load, so that it takes as many insertions again
+// (or tombstones) before the next rebuild.
 func (t *peerTable) rebuild(live int) *indexTable {
 	size := minIndexSize
-	for size < live*2 {
+	for size < live*4 {
 		size *= 2
 	}
 	tab := newIndexTable(size)

@@ -64,9 +64,9 @@ type peerState struct {
 	slot      int           // position in peerTable.all
 
 	topics    []topicStats
-	ips       atomic.Pointer[[]peerIP] // read by Score without a lock
-	behaviour float64                  // P7 counter
-	slow      float64                  // slow-peer counter
+	ips       atomic.Pointer[ipList] // read by Score without a lock
+	behaviour float64                // P7 counter
+	slow      float64                // slow-peer counter
 
 	cache scoreCache
 
@@ -389,6 +389,13 @@ func (s *Scorer) publish(ps *peerState) {
 	if ps.retainPos != 0 {
 		s.retained.rekey(ps, retainedKey(ps, topics, behaviour))
 	}
+	s.scoreMoved(ps)
+}
+
+// scoreMoved tells the threshold watcher that ps's score may have moved.
+// Changes that touch no cached part (ps's own addresses: P6 is read live)
+// need only this, not publish.
+func (s *Scorer) scoreMoved(ps *peerState) {
 	if s.events != nil {
 		s.events.mark(ps.id)
 	}
