@@ -61,12 +61,12 @@ func bdNew(t *testing.T, p *peerscore.Params, opts ...peerscore.Option) *peersco
 	t.Helper()
 	s, err := peerscore.New(p, opts...)
 	require.NoError(t, err)
-	s.OnNewOutboundStream("A", "/meshsub/1.1.0")
-	s.OnNewOutboundStream("B", "/meshsub/1.1.0")
-	s.Graft("A", "T")
+	s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
+	s.Tracer().OnNewOutboundStream("B", "/meshsub/1.1.0")
+	s.Tracer().Graft("A", "T")
 	m := bdMsg("T", "first", "A")
-	s.ValidateMessage(m)
-	s.DeliverMessage(m)
+	s.Tracer().ValidateMessage(m)
+	s.Tracer().DeliverMessage(m)
 	return s
 }
 
@@ -99,17 +99,17 @@ var bdSignatureReasons = map[string]bool{
 // with every rejection reason but, if withSignature is false, those of
 // bdSignatureReasons.
 func bdEveryMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature ...bool) {
-	s.ValidateMessage(m)
-	s.DuplicateMessage(m)
-	s.DeliverMessage(m)
+	s.Tracer().ValidateMessage(m)
+	s.Tracer().DuplicateMessage(m)
+	s.Tracer().DeliverMessage(m)
 	for _, reason := range bdAllReasons {
 		if bdSignatureReasons[reason] && len(withSignature) > 0 && !withSignature[0] {
 			continue
 		}
-		s.RejectMessage(m, reason)
+		s.Tracer().RejectMessage(m, reason)
 	}
-	s.DuplicateMessage(m)
-	s.UndeliverableMessage(m)
+	s.Tracer().DuplicateMessage(m)
+	s.Tracer().UndeliverableMessage(m)
 }
 
 // TestBadInputNilMessage: a nil *pubsub.Message, through every message
@@ -148,13 +148,13 @@ func TestBadInputMessageWithoutTopic(t *testing.T) {
 		records := s.Stats().DeliveryRecords
 
 		noTopic := &pubsub.Message{Message: &pb.Message{Data: []byte("x")}, ID: "no-topic", ReceivedFrom: "A"}
-		s.ValidateMessage(noTopic)
-		s.DuplicateMessage(&pubsub.Message{Message: noTopic.Message, ID: "no-topic", ReceivedFrom: "B"})
-		s.DeliverMessage(noTopic)
+		s.Tracer().ValidateMessage(noTopic)
+		s.Tracer().DuplicateMessage(&pubsub.Message{Message: noTopic.Message, ID: "no-topic", ReceivedFrom: "B"})
+		s.Tracer().DeliverMessage(noTopic)
 		bad := &pubsub.Message{Message: &pb.Message{Data: []byte("y")}, ID: "no-topic-bad", ReceivedFrom: "B"}
-		s.ValidateMessage(bad)
-		s.RejectMessage(bad, pubsub.RejectValidationFailed)
-		s.RejectMessage(bad, pubsub.RejectInvalidSignature)
+		s.Tracer().ValidateMessage(bad)
+		s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
+		s.Tracer().RejectMessage(bad, pubsub.RejectInvalidSignature)
 
 		require.Equal(t, scoreA, s.Score("A"))
 		require.Equal(t, scoreB, s.Score("B"))
@@ -184,19 +184,19 @@ func TestBadInputEmptyID(t *testing.T) {
 		require.Equal(t, "", anonymous.ID, "the message must not be written")
 		require.Equal(t, before, bdState(s), "a message without an ID changes nothing")
 		for reason := range bdSignatureReasons {
-			s.RejectMessage(anonymous, reason)
+			s.Tracer().RejectMessage(anonymous, reason)
 		}
 		require.Equal(t, float64(len(bdSignatureReasons)), scTopic(t, s, "B", "T").InvalidMessageDeliveries,
 			"bad signatures are charged to the sender without an ID")
 
 		// With From and Seqno, DefaultMsgIdFn gives an ID: the message counts.
 		m := &pubsub.Message{Message: &pb.Message{Topic: &tp, From: []byte("author"), Seqno: []byte{1}}, ReceivedFrom: "B"}
-		s.ValidateMessage(m)
-		s.DeliverMessage(m)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().DeliverMessage(m)
 		require.Equal(t, "", m.ID, "the message must not be written")
 		require.Equal(t, 1.0, scTopic(t, s, "B", "T").FirstMessageDeliveries)
 		// A copy with the ID the router would have set is the same message.
-		s.DuplicateMessage(&pubsub.Message{Message: m.Message, ID: pubsub.DefaultMsgIdFn(m.Message), ReceivedFrom: "A"})
+		s.Tracer().DuplicateMessage(&pubsub.Message{Message: m.Message, ID: pubsub.DefaultMsgIdFn(m.Message), ReceivedFrom: "A"})
 		require.Equal(t, 1.0+1, scTopic(t, s, "A", "T").MeshMessageDeliveries, "A's copy counts as a mesh delivery")
 
 		// A message ID function that gives "" makes every message without
@@ -214,30 +214,30 @@ func TestBadInputEmptyID(t *testing.T) {
 func TestBadInputUnknownPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := bdNew(t, bdParams(nil))
-		s.Join("T")
+		s.Tracer().Join("T")
 		for _, u := range []peer.ID{"stranger", ""} {
-			s.Graft(u, "T")
-			s.Prune(u, "T")
+			s.Tracer().Graft(u, "T")
+			s.Tracer().Prune(u, "T")
 			s.AddPenalty(u, 5)
-			s.ThrottlePeer(u)
-			s.OnClosedOutboundStream(u)
+			s.Tracer().ThrottlePeer(u)
+			s.Tracer().OnClosedOutboundStream(u)
 			m := bdMsg("T", "from-"+string(u), u)
-			s.ValidateMessage(m)
-			s.DeliverMessage(m)
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().DeliverMessage(m)
 			bad := bdMsg("T", "bad-from-"+string(u), u)
-			s.ValidateMessage(bad)
-			s.RejectMessage(bad, pubsub.RejectValidationFailed)
-			s.RejectMessage(bad, pubsub.RejectInvalidSignature)
-			s.DuplicateMessage(bdMsg("T", "first", u))
-			s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, u)
+			s.Tracer().ValidateMessage(bad)
+			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
+			s.Tracer().RejectMessage(bad, pubsub.RejectInvalidSignature)
+			s.Tracer().DuplicateMessage(bdMsg("T", "first", u))
+			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, u)
 			topic, backoff := "T", uint64(60)
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}},
 				Graft: []*pb.ControlGraft{{TopicID: &topic}},
 			}}}
 			fzSetFrom(rpc, u)
-			s.RecvRPC(rpc)
-			s.RecvRPC(rpc) // a GRAFT during the backoff: charged to nobody
+			s.Tracer().RecvRPC(rpc)
+			s.Tracer().RecvRPC(rpc) // a GRAFT during the backoff: charged to nobody
 		}
 		s.Refresh()
 		for _, u := range []peer.ID{"stranger", ""} {
@@ -263,23 +263,23 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 		s := bdNew(t, bdParams(nil))
 		scoreA, scoreB := s.Score("A"), s.Score("B")
 		for _, topic := range []string{"unscored", "", "T/", "t"} {
-			s.Graft("B", topic)
+			s.Tracer().Graft("B", topic)
 			m := bdMsg(topic, "u-"+topic, "B")
-			s.ValidateMessage(m)
-			s.DuplicateMessage(bdMsg(topic, "u-"+topic, "A"))
-			s.DeliverMessage(m)
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().DuplicateMessage(bdMsg(topic, "u-"+topic, "A"))
+			s.Tracer().DeliverMessage(m)
 			bad := bdMsg(topic, "bad-"+topic, "B")
-			s.ValidateMessage(bad)
-			s.RejectMessage(bad, pubsub.RejectValidationFailed)
-			s.Prune("B", topic)
+			s.Tracer().ValidateMessage(bad)
+			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
+			s.Tracer().Prune("B", topic)
 			// PRUNE then GRAFT from B in a topic we have not joined.
 			backoff := uint64(60)
 			tp := topic
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Prune: []*pb.ControlPrune{{TopicID: &tp, Backoff: &backoff}}, Graft: []*pb.ControlGraft{{TopicID: &tp}}}}}
 			fzSetFrom(rpc, "B")
-			s.RecvRPC(rpc)
-			s.RecvRPC(rpc)
+			s.Tracer().RecvRPC(rpc)
+			s.Tracer().RecvRPC(rpc)
 		}
 		require.Equal(t, scoreA, s.Score("A"))
 		require.Equal(t, scoreB, s.Score("B"))
@@ -290,10 +290,10 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 
 		// Scoring "unscored" now: only later events count.
 		require.NoError(t, s.SetTopicParams("unscored", bdTopic()))
-		s.Graft("B", "unscored")
+		s.Tracer().Graft("B", "unscored")
 		m := bdMsg("unscored", "later", "B")
-		s.ValidateMessage(m)
-		s.DeliverMessage(m)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().DeliverMessage(m)
 		require.Equal(t, 1.0, scTopic(t, s, "B", "unscored").FirstMessageDeliveries)
 	})
 }
@@ -361,7 +361,7 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
 		for id := range app {
-			s.OnNewOutboundStream(id, "x")
+			s.Tracer().OnNewOutboundStream(id, "x")
 		}
 		s.AddPenalty("pinf", 2) // a penalty under +Inf is still +Inf
 		s.AddPenalty("ninf", 2)
@@ -378,7 +378,7 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 
 		// Retention follows the cleaned score.
 		for id := range app {
-			s.OnClosedOutboundStream(id)
+			s.Tracer().OnClosedOutboundStream(id)
 		}
 		scRequireUnknown(t, s, "pinf")
 		require.False(t, scSnap(t, s, "ninf").Connected)
@@ -389,7 +389,7 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 		p0.AppSpecificWeight = 0
 		s0, err := peerscore.New(p0)
 		require.NoError(t, err)
-		s0.OnNewOutboundStream("A", "x")
+		s0.Tracer().OnNewOutboundStream("A", "x")
 		require.Equal(t, 0.0, s0.Score("A"))
 		require.Equal(t, 0.0, scSnap(t, s0, "A").P5)
 	})
@@ -448,13 +448,13 @@ func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 		}
 		// Later events are scored with the old parameters.
 		m := bdMsg("T", "second", "A")
-		s.ValidateMessage(m)
-		s.DeliverMessage(m)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().DeliverMessage(m)
 		require.Equal(t, 2.0, scTopic(t, s, "A", "T").P2, "the first delivery weight is still 1")
-		s.Graft("B", "new")
+		s.Tracer().Graft("B", "new")
 		n := bdMsg("new", "in-new", "B")
-		s.ValidateMessage(n)
-		s.DeliverMessage(n)
+		s.Tracer().ValidateMessage(n)
+		s.Tracer().DeliverMessage(n)
 		require.Empty(t, scSnap(t, s, "B").Topics, "a refused topic is not scored")
 	})
 }
@@ -480,7 +480,7 @@ func TestBadInputLifecycle(t *testing.T) {
 	newScorer := func(t *testing.T, calls *atomic.Int64) *peerscore.Scorer {
 		s, err := peerscore.New(bdParams(nil), peerscore.WithInspect(func(map[peer.ID]float64) { calls.Add(1) }, time.Second))
 		require.NoError(t, err)
-		s.OnNewOutboundStream("A", "x")
+		s.Tracer().OnNewOutboundStream("A", "x")
 		s.AddPenalty("A", 8)
 		return s
 	}
@@ -527,17 +527,17 @@ func TestBadInputLifecycle(t *testing.T) {
 			s := newScorer(t, &calls)
 			s.Start(context.Background())
 			require.NoError(t, s.Close())
-			s.Graft("A", "T")
+			s.Tracer().Graft("A", "T")
 			m := bdMsg("T", "after", "A")
-			s.ValidateMessage(m)
-			s.DeliverMessage(m)
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().DeliverMessage(m)
 			s.AddPenalty("A", 2)
 			require.Equal(t, 1.0, scTopic(t, s, "A", "T").FirstMessageDeliveries)
 			require.Equal(t, 10.0, scSnap(t, s, "A").BehaviourPenalty)
 			require.Equal(t, 1-100.0, s.Score("A"))
 			s.Refresh()
 			require.Equal(t, 5.0, scSnap(t, s, "A").BehaviourPenalty, "Refresh by hand still works")
-			s.OnClosedOutboundStream("A")
+			s.Tracer().OnClosedOutboundStream("A")
 			require.False(t, scSnap(t, s, "A").Connected)
 			require.NoError(t, s.SetTopicParams("T", bdTopic()))
 			_ = s.Stats()
@@ -566,7 +566,7 @@ func TestBadInputLifecycle(t *testing.T) {
 func TestBadInputOddRPCs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := bdNew(t, bdParams(nil))
-		s.Join("T")
+		s.Tracer().Join("T")
 		public := func() string { return fmt.Sprintf("%v\n%+v", s.Snapshots(), s.Stats()) }
 		before := public()
 		zero, huge := uint64(0), uint64(math.MaxUint64)
@@ -581,26 +581,26 @@ func TestBadInputOddRPCs(t *testing.T) {
 			{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}},
 		}
 		for _, rpc := range rpcs {
-			s.RecvRPC(rpc)
+			s.Tracer().RecvRPC(rpc)
 			if rpc != nil {
 				fzSetFrom(rpc, "B")
 			}
-			s.RecvRPC(rpc)
-			s.SendRPC(rpc, "B")
+			s.Tracer().RecvRPC(rpc)
+			s.Tracer().SendRPC(rpc, "B")
 		}
 		require.Equal(t, before, public(), "nothing charged")
 
 		// A PRUNE asking for a zero backoff gets the router's default one.
 		prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &zero}}}}}
 		fzSetFrom(prune, "A")
-		s.RecvRPC(prune)
+		s.Tracer().RecvRPC(prune)
 		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
 		fzSetFrom(graft, "A")
-		s.RecvRPC(graft)
+		s.Tracer().RecvRPC(graft)
 		require.Equal(t, 2.0, scSnap(t, s, "A").BehaviourPenalty, "GRAFT right after PRUNE: backoff and flood")
 
 		// DropRPC with nil messages in it still counts them.
-		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{nil, nil, {}}}}, "B")
+		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{nil, nil, {}}}}, "B")
 		require.Equal(t, 3.0, scSnap(t, s, "B").SlowPeerCounter)
 	})
 }

@@ -73,11 +73,11 @@ func BenchmarkColocationChurn(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				for k := range ids {
 					ids[k] = peer.ID(fmt.Sprintf("sybil-%d-%06d", i, k))
-					timed(func() { s.OnNewOutboundStream(ids[k], "/meshsub/1.2.0") })
+					timed(func() { s.Tracer().OnNewOutboundStream(ids[k], "/meshsub/1.2.0") })
 					benchSink += s.Score(ids[k])
 				}
 				for _, p := range ids {
-					timed(func() { s.OnClosedOutboundStream(p) })
+					timed(func() { s.Tracer().OnClosedOutboundStream(p) })
 				}
 				time.Sleep(time.Microsecond) // past the nanosecond of retention
 				timed(s.Refresh)

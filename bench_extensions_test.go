@@ -38,7 +38,7 @@ func BenchmarkRecvRPCExtensions(b *testing.B) {
 				peers[i] = peer.ID(fmt.Sprintf("peer-%03d", i))
 				scConnect(s, peers[i])
 				h.open(peers[i], fmt.Sprintf("s-%d", i), extV13)
-				s.RecvRPC(extRPC(peers[i], false)) // the first RPC
+				s.Tracer().RecvRPC(extRPC(peers[i], false)) // the first RPC
 			}
 			rpcs := make([]*pubsub.RPC, len(peers))
 			for i := range rpcs {
@@ -47,7 +47,7 @@ func BenchmarkRecvRPCExtensions(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				s.RecvRPC(rpcs[i%len(rpcs)])
+				s.Tracer().RecvRPC(rpcs[i%len(rpcs)])
 			}
 		})
 	}

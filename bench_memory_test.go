@@ -107,7 +107,7 @@ func memRecords(b *testing.B, idLen, copies, n int) float64 {
 	senders := make([]peer.ID, copies)
 	for i := range senders {
 		senders[i] = memPeerID(i)
-		s.OnNewOutboundStream(senders[i], "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(senders[i], "/meshsub/1.1.0")
 	}
 	before := memHeap()
 	for i := range n {
@@ -116,12 +116,12 @@ func memRecords(b *testing.B, idLen, copies, n int) float64 {
 			ID:           memID(i, idLen),
 			ReceivedFrom: senders[0],
 		}
-		s.ValidateMessage(msg)
-		s.DeliverMessage(msg)
+		s.Tracer().ValidateMessage(msg)
+		s.Tracer().DeliverMessage(msg)
 		for _, from := range senders[1:] {
 			dup := *msg
 			dup.ReceivedFrom = from
-			s.DuplicateMessage(&dup)
+			s.Tracer().DuplicateMessage(&dup)
 		}
 	}
 	after := memHeap()
@@ -174,14 +174,14 @@ func memRetained(b *testing.B, topics, n int) float64 {
 	before := memHeap()
 	for i := range n {
 		p := memPeerID(i)
-		s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		s.AddPenalty(p, 1)
 		for _, topic := range names {
 			// A bad signature charges P4 without a delivery record.
 			msg := &pubsub.Message{Message: &pb.Message{Topic: &topic}, ReceivedFrom: p}
-			s.RejectMessage(msg, pubsub.RejectInvalidSignature)
+			s.Tracer().RejectMessage(msg, pubsub.RejectInvalidSignature)
 		}
-		s.OnClosedOutboundStream(p)
+		s.Tracer().OnClosedOutboundStream(p)
 	}
 	after := memHeap()
 	if st := s.Stats(); st.Retained != n || st.DeliveryRecords != 0 {

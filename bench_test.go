@@ -85,9 +85,9 @@ func benchPeerIDs(n int) []peer.ID {
 // refbench's populate does.
 func benchConnect(s *peerscore.Scorer, peers []peer.ID, perPeer int, topics []string) {
 	for i, p := range peers {
-		s.OnNewOutboundStream(p, "/meshsub/1.2.0")
+		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.2.0")
 		for j := 0; j < perPeer; j++ {
-			s.Graft(p, topics[(i+j)%len(topics)])
+			s.Tracer().Graft(p, topics[(i+j)%len(topics)])
 		}
 	}
 }
@@ -203,12 +203,12 @@ func BenchmarkMessageFlow(b *testing.B) {
 		}
 		first := &msgs[k][0]
 		sum += s.Score(first.ReceivedFrom)
-		s.ValidateMessage(first)
-		s.DeliverMessage(first)
+		s.Tracer().ValidateMessage(first)
+		s.Tracer().DeliverMessage(first)
 		for d := 1; d < len(msgs[k]); d++ {
 			dup := &msgs[k][d]
 			sum += s.Score(dup.ReceivedFrom)
-			s.DuplicateMessage(dup)
+			s.Tracer().DuplicateMessage(dup)
 		}
 	}
 	benchSink = sum
@@ -231,13 +231,13 @@ func BenchmarkDuplicateMessage(b *testing.B) {
 		benchMessages(msgs, base, peers, topics)
 		base += len(msgs)
 		for k := range msgs {
-			s.ValidateMessage(&msgs[k][0])
-			s.DeliverMessage(&msgs[k][0])
+			s.Tracer().ValidateMessage(&msgs[k][0])
+			s.Tracer().DeliverMessage(&msgs[k][0])
 		}
 		b.StartTimer()
 		for k := 0; k < len(msgs) && i < b.N; k++ {
 			for d := 1; d <= perMsg && i < b.N; d++ {
-				s.DuplicateMessage(&msgs[k][d])
+				s.Tracer().DuplicateMessage(&msgs[k][d])
 				i++
 			}
 		}
@@ -254,8 +254,8 @@ func BenchmarkGraftPrune(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		n := i % len(peers)
 		t := topics[(n+(i/len(peers))%16)%len(topics)] // one of n's topics
-		s.Prune(peers[n], t)
-		s.Graft(peers[n], t)
+		s.Tracer().Prune(peers[n], t)
+		s.Tracer().Graft(peers[n], t)
 	}
 }
 
@@ -274,8 +274,8 @@ func BenchmarkRPCTrace(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		n := i % len(peers)
-		s.RecvRPC(&rpcs[n])
-		s.SendRPC(&rpcs[n], peers[n])
+		s.Tracer().RecvRPC(&rpcs[n])
+		s.Tracer().SendRPC(&rpcs[n], peers[n])
 	}
 }
 
@@ -389,7 +389,7 @@ func BenchmarkDeliveryRecord(b *testing.B) {
 				peers := benchPopulate(s, 200, len(topics), topics)
 				for i, p := range peers {
 					for j := 16; j < len(topics); j++ {
-						s.Prune(p, topics[(i+j)%len(topics)])
+						s.Tracer().Prune(p, topics[(i+j)%len(topics)])
 					}
 				}
 				msgs := make([][]pubsub.Message, n)
@@ -406,12 +406,12 @@ func BenchmarkDeliveryRecord(b *testing.B) {
 					start := time.Now()
 					b.StartTimer()
 					for _, copies := range msgs {
-						s.ValidateMessage(&copies[0])
+						s.Tracer().ValidateMessage(&copies[0])
 						for d := 1; d < len(copies); d++ {
-							s.DuplicateMessage(&copies[d])
+							s.Tracer().DuplicateMessage(&copies[d])
 						}
 						if c.copies > 0 {
-							s.DeliverMessage(&copies[0])
+							s.Tracer().DeliverMessage(&copies[0])
 						}
 					}
 					b.StopTimer()
@@ -451,7 +451,7 @@ func BenchmarkPeerTopic(b *testing.B) {
 			b.StartTimer()
 			for i, p := range peers {
 				for j := 0; j < perPeer; j++ {
-					s.Graft(p, topics[(i+j)%len(topics)])
+					s.Tracer().Graft(p, topics[(i+j)%len(topics)])
 				}
 			}
 			b.StopTimer()

@@ -373,7 +373,7 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 	c.ids = append(c.ids, stranger)
 	for _, topic := range ceTopics {
 		if rng.IntN(4) != 0 {
-			s.Join(topic)
+			s.Tracer().Join(topic)
 		}
 	}
 
@@ -407,7 +407,7 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 		switch op := rng.IntN(100); {
 		case op < 8:
 			p := randPeer()
-			s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 			c.event("connect %s", p)
 			if rng.IntN(4) != 0 {
 				ips := randIPs()
@@ -416,7 +416,7 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			}
 		case op < 12:
 			p := randPeer()
-			s.OnClosedOutboundStream(p)
+			s.Tracer().OnClosedOutboundStream(p)
 			c.event("disconnect %s", p)
 		case op < 18:
 			// an IP change, often of a peer sharing an address with others
@@ -426,11 +426,11 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			c.event("setIPs %s %v", p, ips)
 		case op < 26:
 			p, topic := randPeer(), randTopic()
-			s.Graft(p, topic)
+			s.Tracer().Graft(p, topic)
 			c.event("graft %s %s", p, topic)
 		case op < 30:
 			p, topic := randPeer(), randTopic()
-			s.Prune(p, topic)
+			s.Tracer().Prune(p, topic)
 			c.event("prune %s %s", p, topic)
 		case op < 40:
 			m := ceMsg{topic: randTopic(), from: randPeer(), seqno: []byte(strconv.Itoa(len(msgs)))}
@@ -439,24 +439,24 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			}
 			msgs = append(msgs, m)
 			p := randPeer()
-			s.ValidateMessage(m.copyFrom(p))
+			s.Tracer().ValidateMessage(m.copyFrom(p))
 			c.event("validate %s/%s from %s", m.topic, m.seqno, p)
 		case op < 48:
 			if m, ok := oldMsg(); ok {
 				p := randPeer()
-				s.DeliverMessage(m.copyFrom(p))
+				s.Tracer().DeliverMessage(m.copyFrom(p))
 				c.event("deliver %s/%s from %s", m.topic, m.seqno, p)
 			}
 		case op < 52:
 			if m, ok := oldMsg(); ok {
 				p, reason := randPeer(), cePick(rng, ceRejectReasons...)
-				s.RejectMessage(m.copyFrom(p), reason)
+				s.Tracer().RejectMessage(m.copyFrom(p), reason)
 				c.event("reject %s/%s from %s: %s", m.topic, m.seqno, p, reason)
 			}
 		case op < 66:
 			if m, ok := oldMsg(); ok {
 				p := anyPeer()
-				s.DuplicateMessage(m.copyFrom(p))
+				s.Tracer().DuplicateMessage(m.copyFrom(p))
 				c.event("duplicate %s/%s from %s", m.topic, m.seqno, p)
 			}
 		case op < 69:
@@ -466,19 +466,19 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 		case op < 71:
 			p := randPeer()
 			rpc := &pubsub.RPC{RPC: pb.RPC{Publish: make([]*pb.Message, 1+rng.IntN(3))}}
-			s.DropRPC(rpc, p)
+			s.Tracer().DropRPC(rpc, p)
 			c.event("DropRPC %s, %d messages", p, len(rpc.Publish))
 		case op < 73:
 			// an IWANT, which the peer breaks unless the message comes
 			p := randPeer()
 			ids := []string{"ce-msg-" + strconv.Itoa(len(msgs)+rng.IntN(3))}
-			s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: ids}}}}}, p)
+			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: ids}}}}}, p)
 			c.event("IWANT %v to %s", ids, p)
 		case op < 75:
 			// a PRUNE we send, then maybe a GRAFT back during the backoff
 			p, topic := randPeer(), randTopic()
 			backoff := uint64(rng.IntN(3))
-			s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}, p)
+			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}, p)
 			c.event("PRUNE %s to %s, backoff %ds", topic, p, backoff)
 		case op < 77:
 			p, topic := randPeer(), randTopic()
@@ -598,7 +598,7 @@ func TestCacheExactColocation(t *testing.T) {
 			}
 		}
 		for _, p := range c.ids {
-			s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		}
 		setIPs(a, "10.0.0.1")
 		setIPs(b, "10.0.0.1")
@@ -619,17 +619,17 @@ func TestCacheExactColocation(t *testing.T) {
 		app.set(a, -1) // a's score is negative: it will be retained
 		app.set(b, 5)  // b's is positive: it will be forgotten
 		expect("application scores change", nil)
-		s.OnClosedOutboundStream(b)
+		s.Tracer().OnClosedOutboundStream(b)
 		expect("b disconnects and is forgotten", map[peer.ID]float64{a: 0})
 		setIPs(d, "2001:db8::3", "2001:db8::")
 		expect("d joins a's /64", map[peer.ID]float64{a: -3, d: -3})
-		s.OnClosedOutboundStream(a)
+		s.Tracer().OnClosedOutboundStream(a)
 		expect("a disconnects and is retained with its addresses", map[peer.ID]float64{a: -3, d: -3})
-		s.OnNewOutboundStream(a, "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(a, "/meshsub/1.1.0")
 		expect("a reconnects: addresses unknown until the host reports them", map[peer.ID]float64{a: 0, d: 0})
 		setIPs(a, "2001:db8::1", "2001:db8::")
 		expect("the host reports them", map[peer.ID]float64{a: -3, d: -3})
-		s.OnClosedOutboundStream(a)
+		s.Tracer().OnClosedOutboundStream(a)
 		time.Sleep(5 * time.Second)
 		s.Refresh()
 		expect("a retained, not yet forgotten", map[peer.ID]float64{a: -3, d: -3})
@@ -656,9 +656,9 @@ func TestCacheExactConcurrentReaders(t *testing.T) {
 	}
 	peers := []peer.ID{"r0", "r1", "r2", "r3"}
 	for _, p := range peers {
-		s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		for _, topic := range ceTopics[:3] {
-			s.Graft(p, topic)
+			s.Tracer().Graft(p, topic)
 		}
 	}
 	stop := make(chan struct{})
@@ -689,7 +689,7 @@ func TestCacheExactConcurrentReaders(t *testing.T) {
 		case 1:
 			topic := ceTopics[rng.IntN(3)]
 			m := ceMsg{topic: topic, from: p, id: "r-" + strconv.Itoa(i), seqno: []byte(strconv.Itoa(i))}
-			s.DeliverMessage(m.copyFrom(p))
+			s.Tracer().DeliverMessage(m.copyFrom(p))
 		case 2:
 			s.mu.Lock()
 			s.setIPs(s.peers.get(p), []string{cePick(rng, ceIPs...)})
@@ -760,8 +760,8 @@ func TestCacheExactDetectsStaleCaches(t *testing.T) {
 			}
 			c := &ceChecker{t: t, s: s, params: params, topics: map[string]*TopicParams{ceTopics[0]: params.Topics[ceTopics[0]]}}
 			for _, p := range []peer.ID{"a", "b"} {
-				s.OnNewOutboundStream(p, "/meshsub/1.1.0")
-				s.DeliverMessage(ceMsg{topic: ceTopics[0], from: p, id: "m-" + string(p)}.copyFrom(p))
+				s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
+				s.Tracer().DeliverMessage(ceMsg{topic: ceTopics[0], from: p, id: "m-" + string(p)}.copyFrom(p))
 				s.mu.Lock()
 				s.setIPs(s.peers.get(p), []string{"10.0.0.1"})
 				s.mu.Unlock()

@@ -54,8 +54,8 @@ func (c *ccCount) get() int64 { return c.n.Load() }
 // ccFall makes p fall through zero, gossip, publish and graylist in one
 // event (eventParams: one invalid message costs 100): four crossings.
 func ccFall(s *peerscore.Scorer, p peer.ID, id string) {
-	s.ValidateMessage(invalidMsg(p, id))
-	s.RejectMessage(invalidMsg(p, id), pubsub.RejectValidationFailed)
+	s.Tracer().ValidateMessage(invalidMsg(p, id))
+	s.Tracer().RejectMessage(invalidMsg(p, id), pubsub.RejectValidationFailed)
 }
 
 func ccZeroApp(peer.ID) float64 { return 0 }
@@ -74,7 +74,7 @@ func TestCloseFromInspectCallback(t *testing.T) {
 			}
 		}, time.Second))
 		require.NoError(t, err)
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		s.Start(context.Background())
 
 		time.Sleep(time.Second)
@@ -104,7 +104,7 @@ func TestCloseFromThresholdEventCallback(t *testing.T) {
 		}))
 		require.NoError(t, err)
 		s.Start(context.Background())
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		ccFall(s, "A", "m1")
 		require.True(t, ccReturned(closed), "Close called from the event callback did not return")
 
@@ -137,7 +137,7 @@ func TestCloseFromCallbackWaitsForOtherCallbacks(t *testing.T) {
 			}, time.Second))
 		require.NoError(t, err)
 		s.Start(context.Background())
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		time.Sleep(100 * time.Millisecond)
 		ccFall(s, "A", "m1") // the event callback blocks on its first crossing
 		synctest.Wait()
@@ -174,7 +174,7 @@ func TestCloseFromTwoCallbacksAtOnce(t *testing.T) {
 			}, time.Second))
 		require.NoError(t, err)
 		s.Start(context.Background())
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		time.Sleep(100 * time.Millisecond)
 		ccFall(s, "A", "m1")
 		time.Sleep(time.Second)
@@ -200,7 +200,7 @@ func TestCloseWaitsForRunningCallback(t *testing.T) {
 			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) { events.n.Add(1) }))
 		require.NoError(t, err)
 		s.Start(context.Background())
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		time.Sleep(time.Millisecond)
 		synctest.Wait()
 		require.EqualValues(t, 1, inspections.get(), "the inspection is blocked")
@@ -241,7 +241,7 @@ func TestCloseNoCallbackAfterClose(t *testing.T) {
 			peerscore.WithInspect(func(map[peer.ID]peerscore.Snapshot) { slow() }, time.Millisecond),
 			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) { slow() }))
 		require.NoError(t, err)
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		s.Start(context.Background())
 		ccFall(s, "A", "m1") // four events, a millisecond each
 		time.Sleep(3*time.Millisecond + 500*time.Microsecond)

@@ -87,11 +87,11 @@ func TestThresholdEventsFallAndRecover(t *testing.T) {
 		defer s.Close()
 
 		bad := peer.ID("bad")
-		s.OnNewOutboundStream(bad, "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(bad, "/meshsub/1.1.0")
 		time.Sleep(100 * time.Millisecond) // off the decay tick
 		start := time.Now()
-		s.ValidateMessage(invalidMsg(bad, "m1"))
-		s.RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed) // counter 1: -100
+		s.Tracer().ValidateMessage(invalidMsg(bad, "m1"))
+		s.Tracer().RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed) // counter 1: -100
 		synctest.Wait()
 
 		events, at := log.take()
@@ -149,7 +149,7 @@ func TestThresholdEventsFromAppScore(t *testing.T) {
 		s.Start(ctx)
 		defer s.Close()
 		p := peer.ID("trusted")
-		s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		synctest.Wait()
 		events, _ := log.take()
 		assert.Empty(t, events, "a new peer at 0 crosses nothing")
@@ -191,15 +191,15 @@ func TestThresholdEventsForgottenAndClosed(t *testing.T) {
 		defer cancel()
 		s.Start(ctx)
 		bad := peer.ID("bad")
-		s.OnNewOutboundStream(bad, "/meshsub/1.1.0")
-		s.ValidateMessage(invalidMsg(bad, "m1"))
-		s.RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed)
+		s.Tracer().OnNewOutboundStream(bad, "/meshsub/1.1.0")
+		s.Tracer().ValidateMessage(invalidMsg(bad, "m1"))
+		s.Tracer().RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed)
 		synctest.Wait()
 		events, _ := log.take()
 		require.Len(t, events, 4)
 
-		s.OnClosedOutboundStream(bad) // retained: frozen at -100
-		time.Sleep(61 * time.Second)  // RetainScore passes: forgotten
+		s.Tracer().OnClosedOutboundStream(bad) // retained: frozen at -100
+		time.Sleep(61 * time.Second)           // RetainScore passes: forgotten
 		synctest.Wait()
 		_, known := s.Snapshot(bad)
 		require.False(t, known)
@@ -207,9 +207,9 @@ func TestThresholdEventsForgottenAndClosed(t *testing.T) {
 		assert.Empty(t, events, "forgetting a peer is not a crossing")
 
 		require.NoError(t, s.Close())
-		s.OnNewOutboundStream(bad, "/meshsub/1.1.0")
-		s.ValidateMessage(invalidMsg(bad, "m2"))
-		s.RejectMessage(invalidMsg(bad, "m2"), pubsub.RejectValidationFailed)
+		s.Tracer().OnNewOutboundStream(bad, "/meshsub/1.1.0")
+		s.Tracer().ValidateMessage(invalidMsg(bad, "m2"))
+		s.Tracer().RejectMessage(invalidMsg(bad, "m2"), pubsub.RejectValidationFailed)
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
 		events, _ = log.take()

@@ -40,8 +40,8 @@ func (e *extEnv) stream(proto protocol.ID) string {
 	return id
 }
 
-func (e *extEnv) plain() { e.s.RecvRPC(extRPC(extPeer, false)) }
-func (e *extEnv) ext()   { e.s.RecvRPC(extRPC(extPeer, true)) }
+func (e *extEnv) plain() { e.s.Tracer().RecvRPC(extRPC(extPeer, false)) }
+func (e *extEnv) ext()   { e.s.Tracer().RecvRPC(extRPC(extPeer, true)) }
 
 func extThresholds() *peerscore.Thresholds {
 	return &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -50}
@@ -237,7 +237,7 @@ func TestRepeatedExtensions(t *testing.T) {
 func TestRepeatedExtensionsOff(t *testing.T) {
 	repeat := func(s *peerscore.Scorer, p peer.ID) {
 		for range 3 {
-			s.RecvRPC(extRPC(p, true))
+			s.Tracer().RecvRPC(extRPC(p, true))
 		}
 	}
 	synctest.Test(t, func(t *testing.T) {
@@ -271,7 +271,7 @@ func TestRepeatedExtensionsSweep(t *testing.T) {
 		e.ext()
 		scConnect(e.s, "B")
 		e.h.open("B", "b1", extV13)
-		e.s.RecvRPC(extRPC("B", false))
+		e.s.Tracer().RecvRPC(extRPC("B", false))
 		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
 
 		e.h.setConnected("B", false)
@@ -279,9 +279,9 @@ func TestRepeatedExtensionsSweep(t *testing.T) {
 		assert.Equal(t, 1, peerscore.ExtensionsEntriesForTest(e.s), "B's record dropped, A's kept")
 
 		e.h.setConnected("B", true)
-		e.s.RecvRPC(extRPC("B", true)) // a first RPC again
+		e.s.Tracer().RecvRPC(extRPC("B", true)) // a first RPC again
 		assert.Zero(t, scSnap(t, e.s, "B").BehaviourPenalty)
-		e.s.RecvRPC(extRPC("B", true))
+		e.s.Tracer().RecvRPC(extRPC("B", true))
 		assert.Equal(t, 10.0, scSnap(t, e.s, "B").BehaviourPenalty)
 
 		// B leaves, and is back with an RPC while the sweep asks the host
@@ -291,14 +291,14 @@ func TestRepeatedExtensionsSweep(t *testing.T) {
 			if p == "B" {
 				e.h.net.asked = nil
 				e.h.setConnected("B", true)
-				e.s.RecvRPC(extRPC("B", false))
+				e.s.Tracer().RecvRPC(extRPC("B", false))
 				e.h.setConnected("B", false)
 			}
 		}
 		peerscore.SweepExtensionsForTest(e.s)
 		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
 		e.h.setConnected("B", true)
-		e.s.RecvRPC(extRPC("B", true))
+		e.s.Tracer().RecvRPC(extRPC("B", true))
 		assert.Equal(t, 20.0, scSnap(t, e.s, "B").BehaviourPenalty)
 
 		e.h.setConnected(extPeer, false)
@@ -324,7 +324,7 @@ func TestRepeatedExtensionsConcurrent(t *testing.T) {
 		for _, p := range peers {
 			wg.Go(func() {
 				for range perPeer {
-					e.s.RecvRPC(extRPC(p, true))
+					e.s.Tracer().RecvRPC(extRPC(p, true))
 				}
 			})
 		}

@@ -58,7 +58,7 @@ func TestPeerFeedback(t *testing.T) {
 				s := scNew(t, fbParams())
 				scConnect(s, "A")
 				if c.inMesh {
-					s.Graft("A", fbTopic)
+					s.Tracer().Graft("A", fbTopic)
 				}
 				for _, k := range c.feedback {
 					s.PeerFeedback(fbTopic, "A", k)
@@ -89,7 +89,7 @@ func TestPeerFeedbackDecaysAndRetained(t *testing.T) {
 		s.Refresh()
 		scNear(t, 1, scTopic(t, s, "A", fbTopic).InvalidMessageDeliveries, "P4 counter halved")
 
-		s.OnClosedOutboundStream("A") // score -10: retained
+		s.Tracer().OnClosedOutboundStream("A") // score -10: retained
 		require.False(t, scSnap(t, s, "A").Connected)
 		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
 		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackUsefulMessage)

@@ -312,7 +312,7 @@ func (e *fzEnv) step(r *fzBytes) {
 	case fzConnect:
 		p := r.n(len(fzPeers))
 		e.logf("connect %q", fzPeers[p])
-		tr.apply(ours{s}, traceEvent{op: opConnect, peer: p})
+		tr.apply(newOurs(s), traceEvent{op: opConnect, peer: p})
 		e.connected[fzPeers[p]] = true
 		delete(e.retained, fzPeers[p])
 		if snap, ok := s.Snapshot(fzPeers[p]); !ok || !snap.Connected {
@@ -325,16 +325,16 @@ func (e *fzEnv) step(r *fzBytes) {
 	case fzGraft, fzPrune:
 		p, topic := r.n(len(fzPeers)), r.n(len(fzTopics))
 		e.logf("%s %q %q", fzOpNames[op], fzPeers[p], fzTopics[topic])
-		tr.apply(ours{s}, traceEvent{op: map[int]traceOp{fzGraft: opGraft, fzPrune: opPrune}[op], peer: p, topic: topic})
+		tr.apply(newOurs(s), traceEvent{op: map[int]traceOp{fzGraft: opGraft, fzPrune: opPrune}[op], peer: p, topic: topic})
 	case fzValidate, fzDeliver, fzDuplicate:
 		m, p := r.n(len(fzMsgs)), r.n(len(fzPeers))
 		e.logf("%s msg %d (%q) from %q", fzOpNames[op], m, fzMsgs[m].id, fzPeers[p])
 		top := map[int]traceOp{fzValidate: opValidate, fzDeliver: opDeliver, fzDuplicate: opDuplicate}[op]
-		tr.apply(ours{s}, traceEvent{op: top, peer: p, msg: m})
+		tr.apply(newOurs(s), traceEvent{op: top, peer: p, msg: m})
 	case fzReject:
 		m, p, reason := r.n(len(fzMsgs)), r.n(len(fzPeers)), rejectReasons[r.n(len(rejectReasons))]
 		e.logf("reject msg %d (%q) from %q: %q", m, fzMsgs[m].id, fzPeers[p], reason)
-		tr.apply(ours{s}, traceEvent{op: opReject, peer: p, msg: m, reason: reason})
+		tr.apply(newOurs(s), traceEvent{op: opReject, peer: p, msg: m, reason: reason})
 	case fzPenalty:
 		p, count := r.n(len(fzPeers)), fzCounts[r.n(len(fzCounts))]
 		e.logf("AddPenalty %q %d", fzPeers[p], count)
@@ -351,7 +351,7 @@ func (e *fzEnv) step(r *fzBytes) {
 			ips = append(ips, ips[0]) // two connections from one address
 		}
 		e.logf("setIPs %q %q", fzPeers[p], ips)
-		tr.apply(ours{s}, traceEvent{op: opSetIPs, peer: p, ips: ips})
+		tr.apply(newOurs(s), traceEvent{op: opSetIPs, peer: p, ips: ips})
 	case fzRefresh:
 		e.logf("refresh")
 		s.Refresh()
@@ -374,23 +374,23 @@ func (e *fzEnv) step(r *fzBytes) {
 			if rpc.From() != fzPeers[p] {
 				e.fail("fzSetFrom did not set the sender")
 			}
-			s.RecvRPC(rpc)
+			s.Tracer().RecvRPC(rpc)
 		case fzSendRPC:
-			s.SendRPC(rpc, fzPeers[p])
+			s.Tracer().SendRPC(rpc, fzPeers[p])
 		default:
-			s.DropRPC(rpc, fzPeers[p])
+			s.Tracer().DropRPC(rpc, fzPeers[p])
 		}
 	case fzThrottle:
 		p := r.n(len(fzPeers))
 		e.logf("throttle %q", fzPeers[p])
-		s.ThrottlePeer(fzPeers[p])
+		s.Tracer().ThrottlePeer(fzPeers[p])
 	case fzJoinLeave:
 		topic, join := fzRPCTopics[r.n(len(fzRPCTopics))], r.u8()&1 == 0
 		e.logf("join=%v %q", join, topic)
 		if join {
-			s.Join(topic)
+			s.Tracer().Join(topic)
 		} else {
-			s.Leave(topic)
+			s.Tracer().Leave(topic)
 		}
 	case fzMalformed:
 		e.malformed(r)
@@ -407,22 +407,22 @@ func (e *fzEnv) step(r *fzBytes) {
 		e.logf("odd RPC %d to/from %q", which, p)
 		switch which {
 		case 0:
-			s.RecvRPC(nil)
+			s.Tracer().RecvRPC(nil)
 		case 1:
-			s.SendRPC(nil, p)
+			s.Tracer().SendRPC(nil, p)
 		case 2:
-			s.DropRPC(nil, p)
+			s.Tracer().DropRPC(nil, p)
 		case 3:
-			s.RecvRPC(&pubsub.RPC{}) // no sender, no control
+			s.Tracer().RecvRPC(&pubsub.RPC{}) // no sender, no control
 		case 4:
-			s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{}}}, p)
+			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{}}}, p)
 		case 5:
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{nil}, Graft: []*pb.ControlGraft{nil},
 				Iwant: []*pb.ControlIWant{nil}, Ihave: []*pb.ControlIHave{nil}}, Publish: []*pb.Message{nil}}}
 			fzSetFrom(rpc, p)
-			s.RecvRPC(rpc)
-			s.SendRPC(rpc, p)
-			s.DropRPC(rpc, p)
+			s.Tracer().RecvRPC(rpc)
+			s.Tracer().SendRPC(rpc, p)
+			s.Tracer().DropRPC(rpc, p)
 		}
 	}
 	e.check(fzOpNames[op])
@@ -464,7 +464,7 @@ func (e *fzEnv) disconnect(i int) {
 	p := fzPeers[i]
 	_, known := e.s.Snapshot(p)
 	before := e.s.Score(p)
-	e.tr.apply(ours{e.s}, traceEvent{op: opDisconnect, peer: i})
+	e.tr.apply(newOurs(e.s), traceEvent{op: opDisconnect, peer: i})
 	delete(e.connected, p)
 	snap, ok := e.s.Snapshot(p)
 	switch {
@@ -569,15 +569,15 @@ func (e *fzEnv) malformed(r *fzBytes) {
 	before := fmt.Sprint(e.s.Snapshots())
 	switch event {
 	case 0:
-		e.s.ValidateMessage(msg)
+		e.s.Tracer().ValidateMessage(msg)
 	case 1:
-		e.s.DeliverMessage(msg)
+		e.s.Tracer().DeliverMessage(msg)
 	case 2:
-		e.s.RejectMessage(msg, reason)
+		e.s.Tracer().RejectMessage(msg, reason)
 	case 3:
-		e.s.DuplicateMessage(msg)
+		e.s.Tracer().DuplicateMessage(msg)
 	case 4:
-		e.s.UndeliverableMessage(msg)
+		e.s.Tracer().UndeliverableMessage(msg)
 	}
 	// Messages the scorer cannot use (no protobuf, no ID) change nothing,
 	// but for rejections that need no ID: the sender of a message whose

@@ -272,35 +272,35 @@ func fpMsg(topic, id string, from peer.ID) *pubsub.Message {
 func fpTraffic(s *peerscore.Scorer, topics []string, round int) {
 	peers := []peer.ID{"p0", "p1", "p2"}
 	for i, topic := range topics {
-		s.Join(topic)
-		s.Graft("p0", topic)
-		s.Graft("p1", topic)
+		s.Tracer().Join(topic)
+		s.Tracer().Graft("p0", topic)
+		s.Tracer().Graft("p1", topic)
 		for k := range 3 {
 			id := fmt.Sprintf("r%d-t%d-m%d", round, i, k)
 			m := fpMsg(topic, id, "p0")
-			s.ValidateMessage(m)
-			s.DuplicateMessage(fpMsg(topic, id, "p1"))
-			s.DeliverMessage(m)
-			s.DuplicateMessage(fpMsg(topic, id, "p2"))
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().DuplicateMessage(fpMsg(topic, id, "p1"))
+			s.Tracer().DeliverMessage(m)
+			s.Tracer().DuplicateMessage(fpMsg(topic, id, "p2"))
 			bad := fpMsg(topic, id+"-bad", "p2")
-			s.ValidateMessage(bad)
-			s.DuplicateMessage(fpMsg(topic, id+"-bad", "p1"))
-			s.RejectMessage(bad, pubsub.RejectValidationFailed)
+			s.Tracer().ValidateMessage(bad)
+			s.Tracer().DuplicateMessage(fpMsg(topic, id+"-bad", "p1"))
+			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
 		}
 		iwant := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: []string{"never-" + topic}}}}}}
-		s.SendRPC(iwant, "p1")
+		s.Tracer().SendRPC(iwant, "p1")
 		backoff := uint64(1)
 		prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}
 		fzSetFrom(prune, "p2")
-		s.RecvRPC(prune)
+		s.Tracer().RecvRPC(prune)
 		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
 		fzSetFrom(graft, "p2")
-		s.RecvRPC(graft)
+		s.Tracer().RecvRPC(graft)
 		for _, p := range peers {
-			s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, p)
+			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, p)
 		}
 		if round > 0 {
-			s.Prune("p1", topic)
+			s.Tracer().Prune("p1", topic)
 		}
 	}
 	for _, p := range peers {
@@ -389,7 +389,7 @@ func fpRun(t *testing.T, data []byte) {
 		}
 		sort.Strings(topics)
 		for _, id := range []peer.ID{"p0", "p1", "p2"} {
-			s.OnNewOutboundStream(id, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(id, "/meshsub/1.1.0")
 			peerscore.SetIPsForTest(s, id, []string{"192.0.2.1", "10.1.2.3"})
 		}
 		fpTraffic(s, topics, 0)
@@ -459,7 +459,7 @@ func fpRun(t *testing.T, data []byte) {
 
 		// Everyone leaves.
 		for _, id := range []peer.ID{"p0", "p1", "p2"} {
-			s.OnClosedOutboundStream(id)
+			s.Tracer().OnClosedOutboundStream(id)
 		}
 		s.Refresh()
 		fpCheckScores(t, "after disconnects", s)

@@ -50,7 +50,7 @@ func TestColocationChurnTouchesOnlyThePeer(t *testing.T) {
 	s.mu.Lock()
 	s.forget(late)
 	s.mu.Unlock()
-	s.OnClosedOutboundStream("sybil-00001") // retained: its score is negative
+	s.Tracer().OnClosedOutboundStream("sybil-00001") // retained: its score is negative
 	s.mu.Lock()
 	s.forget(s.peers.get("sybil-00002"))
 	s.mu.Unlock()

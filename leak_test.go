@@ -127,7 +127,7 @@ func TestLeakScorerClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		s.Start(context.Background())
 		s.Start(context.Background())
 		want := 1

@@ -130,10 +130,10 @@ func mtScenario(t *testing.T) *peerscore.Scorer {
 	peerscore.SetIPsForTest(s, "G", []string{"10.0.0.1"})
 	peerscore.SetIPsForTest(s, "H", []string{"10.0.0.1"}) // crowded: one ip_colocation charge
 	for _, p := range []peer.ID{"A", "B", "C"} {
-		s.Graft(p, "alpha")
+		s.Tracer().Graft(p, "alpha")
 	}
-	s.Graft("B", "gamma")
-	s.SendRPC(mtIWant("wanted"), "E") // E promises "wanted" within 3s, and never delivers
+	s.Tracer().Graft("B", "gamma")
+	s.Tracer().SendRPC(mtIWant("wanted"), "E") // E promises "wanted" within 3s, and never delivers
 
 	// At 4s: P1 is 4 quanta for A, B and C, P3 is active in alpha, and
 	// E's promise is broken.
@@ -144,20 +144,20 @@ func mtScenario(t *testing.T) *peerscore.Scorer {
 	scDeliver(s, scMsg("gamma", "g-0", "A"))
 	for i := range 2 { // C: two invalid messages
 		msg := scMsg("beta", fmt.Sprintf("b-%d", i), "C")
-		s.ValidateMessage(msg)
-		s.RejectMessage(msg, pubsub.RejectValidationFailed)
+		s.Tracer().ValidateMessage(msg)
+		s.Tracer().RejectMessage(msg, pubsub.RejectValidationFailed)
 	}
 	s.AddPenalty("D", 10)
-	s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}, {Data: []byte("y")}}}}, "F")
+	s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}, {Data: []byte("y")}}}}, "F")
 
 	// A second later, B echoes a message in each of its meshes: too late
 	// for mesh credit in both.
 	time.Sleep(time.Second)
-	s.DuplicateMessage(scAs(scMsg("alpha", "a-0", "A"), "B"))
-	s.DuplicateMessage(scAs(scMsg("gamma", "g-0", "A"), "B"))
-	s.Prune("B", "alpha") // owes 4 mesh deliveries: P3b 16
-	s.OnClosedOutboundStream("E")
-	s.SendRPC(mtIWant("pending"), "A") // outstanding at the scrape
+	s.Tracer().DuplicateMessage(scAs(scMsg("alpha", "a-0", "A"), "B"))
+	s.Tracer().DuplicateMessage(scAs(scMsg("gamma", "g-0", "A"), "B"))
+	s.Tracer().Prune("B", "alpha") // owes 4 mesh deliveries: P3b 16
+	s.Tracer().OnClosedOutboundStream("E")
+	s.Tracer().SendRPC(mtIWant("pending"), "A") // outstanding at the scrape
 	return s
 }
 
@@ -574,11 +574,11 @@ func TestMetricsConcurrentScrapes(t *testing.T) {
 		wg.Go(func() {
 			for i := range 50 {
 				topic := []string{"alpha", "beta", "gamma"}[i%3]
-				s.Graft(p, topic)
+				s.Tracer().Graft(p, topic)
 				scDeliver(s, scMsg(topic, fmt.Sprintf("w%d-%d", w, i), p))
 				msg := scMsg("beta", fmt.Sprintf("bad-w%d-%d", w, i), p)
-				s.ValidateMessage(msg)
-				s.RejectMessage(msg, pubsub.RejectValidationFailed)
+				s.Tracer().ValidateMessage(msg)
+				s.Tracer().RejectMessage(msg, pubsub.RejectValidationFailed)
 				s.AddPenalty(p, 1)
 				if i%10 == 0 {
 					s.Refresh()

@@ -53,9 +53,9 @@ func TestOverflowBehaviourTermOverflowNaN(t *testing.T) {
 		require.NoError(t, p.Validate())
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		s.AddPenalty("A", 1<<31)
-		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
 		snap, _ := s.Snapshot("A")
 		t.Logf("P5 %v, P7 %v, SlowPeer %v, P7+SlowPeer %v", snap.P5, snap.P7, snap.SlowPeer, snap.P7+snap.SlowPeer)
@@ -95,12 +95,12 @@ func TestOverflowBehaviourTermOverflowNaNFinite(t *testing.T) {
 		require.NoError(t, p.Validate())
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		m := bdMsg("T", "m", "A")
-		s.ValidateMessage(m)
-		s.DeliverMessage(m)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().DeliverMessage(m)
 		s.AddPenalty("A", 1<<31)
-		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
 		snap, _ := s.Snapshot("A")
 		t.Logf("TopicScore %v, P5 %v, P7 %v, SlowPeer %v", snap.TopicScore, snap.P5, snap.P7, snap.SlowPeer)
@@ -125,7 +125,7 @@ func TestOverflowBehaviourTermOverflowNaNFinite(t *testing.T) {
 func TestOverflowPenaltyTotalsWrapAround(t *testing.T) {
 	s, err := peerscore.New(&peerscore.Params{SkipAtomicValidation: true})
 	require.NoError(t, err)
-	s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+	s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 	var last uint64
 	for i, n := range []int{math.MaxInt, math.MaxInt, 5} {
 		s.AddPenalty("A", n)
@@ -166,17 +166,17 @@ func TestOverflowPruneBackoffOverflowEvadesGraftPenalty(t *testing.T) {
 		}
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
-		s.Join("T")
+		s.Tracer().Join("T")
 		time.Sleep(2 * time.Second)
 		pruneThenGraft := func(from peer.ID, backoff uint64) float64 {
-			s.OnNewOutboundStream(from, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(from, "/meshsub/1.1.0")
 			topic := "T"
 			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}
 			fzSetFrom(prune, from)
-			s.RecvRPC(prune)
+			s.Tracer().RecvRPC(prune)
 			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
 			fzSetFrom(graft, from)
-			s.RecvRPC(graft)
+			s.Tracer().RecvRPC(graft)
 			snap, _ := s.Snapshot(from)
 			return snap.BehaviourPenalty
 		}
@@ -219,15 +219,15 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			}
 			s, err := peerscore.New(p)
 			require.NoError(t, err)
-			s.OnNewOutboundStream("A", "/meshsub/1.1.0")
-			s.OnNewOutboundStream("B", "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream("B", "/meshsub/1.1.0")
 			time.Sleep(time.Second)
 			m := bdMsg("T", "m", "A")
-			s.ValidateMessage(m)
-			s.RejectMessage(m, pubsub.RejectValidationFailed)
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 			time.Sleep(time.Second)
 			s.Refresh()
-			s.DuplicateMessage(bdMsg("T", "m", "B"))
+			s.Tracer().DuplicateMessage(bdMsg("T", "m", "B"))
 			snap, _ := s.Snapshot("B")
 			require.Equal(t, 1.0, snap.Topics["T"].InvalidMessageDeliveries, "B forwarded a known invalid message")
 		})
@@ -241,15 +241,15 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			DecayInterval: time.Second, DecayToZero: 0.01,
 		}, peerscore.WithGossipSubParams(gs))
 		require.NoError(t, err)
-		s.Join("T")
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().Join("T")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		time.Sleep(time.Second)
 		return s
 	}
 	t.Run("IWantFollowupTime", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := router(t, func(gs *pubsub.GossipSubParams) { gs.IWantFollowupTime = math.MaxInt64 })
-			s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
+			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Iwant: []*pb.ControlIWant{{MessageIDs: []string{"x"}}}}}}, "A")
 			time.Sleep(time.Second)
 			s.Refresh() // also the router heartbeat
@@ -263,10 +263,10 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			topic := "T"
 			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic}}}}}
 			fzSetFrom(prune, "A")
-			s.RecvRPC(prune)
+			s.Tracer().RecvRPC(prune)
 			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
 			fzSetFrom(graft, "A")
-			s.RecvRPC(graft)
+			s.Tracer().RecvRPC(graft)
 			snap, _ := s.Snapshot("A")
 			require.Equal(t, 2.0, snap.BehaviourPenalty, "GRAFT right after a PRUNE with a 'forever' backoff")
 		})
@@ -309,14 +309,14 @@ func TestOverflowMetricsNaN(t *testing.T) {
 		require.NoError(t, p.Validate())
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
-		s.OnNewOutboundStream("B", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("B", "/meshsub/1.1.0")
 		good := bdMsg("T", "good", "A")
-		s.ValidateMessage(good)
-		s.DeliverMessage(good)
+		s.Tracer().ValidateMessage(good)
+		s.Tracer().DeliverMessage(good)
 		bad := bdMsg("T", "bad", "B")
-		s.ValidateMessage(bad)
-		s.RejectMessage(bad, pubsub.RejectValidationFailed)
+		s.Tracer().ValidateMessage(bad)
+		s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
 		require.Equal(t, math.Inf(1), s.Score("A"))
 		require.Equal(t, math.Inf(-1), s.Score("B"))
 
@@ -370,12 +370,12 @@ func TestOverflowPartialSumSaturates(t *testing.T) {
 		require.NoError(t, err)
 		s.Start(context.Background())
 		defer s.Close()
-		s.OnNewOutboundStream("A", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		m := bdMsg("T", "m", "A")
-		s.ValidateMessage(m)
-		s.DeliverMessage(m)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().DeliverMessage(m)
 		s.AddPenalty("A", 1<<31)
-		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
 		snap, _ := s.Snapshot("A")
 		require.Equal(t, math.MaxFloat64, snap.TopicScore)

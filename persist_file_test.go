@@ -69,7 +69,7 @@ func TestPersistFileDamagedMovedAside(t *testing.T) {
 func fileDamaged(t *testing.T, what string) {
 	params := persistParams(time.Hour, nil)
 	src := persistNew(t, params)
-	src.OnNewOutboundStream("bad", "/meshsub/1.1.0")
+	src.Tracer().OnNewOutboundStream("bad", "/meshsub/1.1.0")
 	persistReject(src, "T", "x", "bad", 3)
 	valid := persistSave(t, src)
 	flipped := bytes.Clone(valid)
@@ -106,7 +106,7 @@ func fileDamaged(t *testing.T, what string) {
 	require.Empty(t, s.Snapshots())
 
 	// The node runs, and saves and loads as usual from then on.
-	s.OnNewOutboundStream("later", "/meshsub/1.1.0")
+	s.Tracer().OnNewOutboundStream("later", "/meshsub/1.1.0")
 	s.AddPenalty("later", 2)
 	require.NoError(t, s.SaveFile(path))
 	require.NoError(t, s.Close())
@@ -181,7 +181,7 @@ func TestPersistFileConcurrentSaves(t *testing.T) {
 	for i := range scorers {
 		scorers[i] = persistNew(t, params)
 		p := fmt.Sprintf("bad-%d", i)
-		scorers[i].OnNewOutboundStream(peer.ID(p), "/meshsub/1.1.0")
+		scorers[i].Tracer().OnNewOutboundStream(peer.ID(p), "/meshsub/1.1.0")
 		scorers[i].AddPenalty(peer.ID(p), 1+i)
 	}
 	require.NoError(t, scorers[0].SaveFile(path))

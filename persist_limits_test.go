@@ -74,10 +74,10 @@ func limitsNew(t testing.TB, p *peerscore.Params, opts ...peerscore.Option) (*pe
 // limitsBad connects p, charges it penalty (P7) and an invalid message in
 // topic U (a topic entry in the file), and disconnects it.
 func limitsBad(s *peerscore.Scorer, p peer.ID, penalty int) {
-	s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+	s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 	s.AddPenalty(p, penalty)
 	persistReject(s, "U", "u-"+string(p), p, 1)
-	s.OnClosedOutboundStream(p)
+	s.Tracer().OnClosedOutboundStream(p)
 }
 
 // TestPersistSaveKeepsWorstWithinLimit retains 120 peers whose state is
@@ -144,13 +144,13 @@ func TestPersistSaveWithinPeerTopicAndAddressLimits(t *testing.T) {
 		}
 		// The worst: -400 from P7, -18 in T (3 invalid), -1 in U, four
 		// addresses.
-		s.OnNewOutboundStream("multi", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("multi", "/meshsub/1.1.0")
 		addrs := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"}
 		peerscore.SetIPsForTest(s, "multi", addrs)
 		s.AddPenalty("multi", 20)
 		persistReject(s, "T", "t", "multi", 3)
 		persistReject(s, "U", "u", "multi", 1)
-		s.OnClosedOutboundStream("multi")
+		s.Tracer().OnClosedOutboundStream("multi")
 
 		restored, _ := limitsNew(t, params, lim)
 		require.NoError(t, restored.Load(bytes.NewReader(persistSave(t, s))))
@@ -177,11 +177,11 @@ func TestPersistSaveSkipsWhatLoadRefuses(t *testing.T) {
 			}
 		}
 		s, log := limitsNew(t, params)
-		s.OnNewOutboundStream("bad", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("bad", "/meshsub/1.1.0")
 		for _, topic := range []string{"\xff", "\xfe", "T"} {
 			persistReject(s, topic, "m"+topic, "bad", 1)
 		}
-		s.OnClosedOutboundStream("bad")
+		s.Tracer().OnClosedOutboundStream("bad")
 		long := peer.ID(strings.Repeat("\xff", 200)) // 271 base58 characters
 		require.Greater(t, len(long.String()), 256)
 		limitsBad(s, long, 1)

@@ -44,12 +44,12 @@ func TestPersistSaveLoadAtRealLimit(t *testing.T) {
 	for i := range peers {
 		// ed25519 identity IDs, 52 characters as "12D3KooW...".
 		p := peer.ID(fmt.Sprintf("\x00\x24\x08\x01\x12\x20throwaway-peer-key-%014d", i))
-		s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		s.AddPenalty(p, 1+i%50) // distinct scores, to rank them
 		for j, topic := range topics {
 			persistReject(s, topic, fmt.Sprintf("%d-%d", i, j), p, 1)
 		}
-		s.OnClosedOutboundStream(p)
+		s.Tracer().OnClosedOutboundStream(p)
 	}
 	data := persistSave(t, s)
 	require.LessOrEqual(t, len(data), peerscore.MaxStateSize)

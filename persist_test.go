@@ -95,8 +95,8 @@ func persistMsg(topic, id string, from peer.ID) *pubsub.Message {
 func persistReject(s *peerscore.Scorer, topic, prefix string, from peer.ID, n int) {
 	for i := range n {
 		m := persistMsg(topic, fmt.Sprintf("%s-%d", prefix, i), from)
-		s.ValidateMessage(m)
-		s.RejectMessage(m, pubsub.RejectValidationFailed)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 	}
 }
 
@@ -104,8 +104,8 @@ func persistReject(s *peerscore.Scorer, topic, prefix string, from peer.ID, n in
 func persistDeliver(s *peerscore.Scorer, topic, prefix string, from peer.ID, n int) {
 	for i := range n {
 		m := persistMsg(topic, fmt.Sprintf("%s-%d", prefix, i), from)
-		s.ValidateMessage(m)
-		s.DeliverMessage(m)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().DeliverMessage(m)
 	}
 }
 
@@ -162,7 +162,7 @@ func TestPersistBadPeerSurvivesRestart(t *testing.T) {
 		params := persistParams(time.Hour, nil)
 		s1 := persistNew(t, params)
 		for _, p := range []peer.ID{"bad", "twin", "good"} {
-			s1.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s1.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		}
 		// bad and twin share an address: P6 = -(2-1)² each.
 		peerscore.SetIPsForTest(s1, "bad", []string{"192.0.2.1"})
@@ -171,7 +171,7 @@ func TestPersistBadPeerSurvivesRestart(t *testing.T) {
 		// bad: in T's mesh long enough for P3 to apply, one first
 		// delivery (credit that a disconnect drops), three invalid
 		// messages in T and one in U, two behaviour penalties.
-		s1.Graft("bad", "T")
+		s1.Tracer().Graft("bad", "T")
 		persistDeliver(s1, "T", "b", "bad", 1)
 		time.Sleep(1500 * time.Millisecond)
 		s1.Refresh()
@@ -192,7 +192,7 @@ func TestPersistBadPeerSurvivesRestart(t *testing.T) {
 		// The reference: the same peers disconnecting at the same instant.
 		t0 := time.Now()
 		for _, p := range []peer.ID{"bad", "twin", "good"} {
-			s1.OnClosedOutboundStream(p)
+			s1.Tracer().OnClosedOutboundStream(p)
 		}
 		wantBad, wantTwin := persistSnap(t, s1, "bad"), persistSnap(t, s1, "twin")
 		require.True(t, wantBad.RetainedUntil.Equal(t0.Add(time.Hour)))
@@ -226,7 +226,7 @@ func TestPersistBadPeerSurvivesRestart(t *testing.T) {
 
 		// bad reconnects: its counters resume (without a host it has no
 		// address now, so twin's P6 goes and bad's too), and decay again.
-		s2.OnNewOutboundStream("bad", "/meshsub/1.1.0")
+		s2.Tracer().OnNewOutboundStream("bad", "/meshsub/1.1.0")
 		snap := persistSnap(t, s2, "bad")
 		require.True(t, snap.Connected)
 		require.Equal(t, wantBad.Topics, snap.Topics)
@@ -255,12 +255,12 @@ func TestPersistWhoIsSaved(t *testing.T) {
 		params := persistParams(time.Hour, app)
 		s1 := persistNew(t, params)
 		for _, p := range []peer.ID{"good", "zero", "shunned", "gone"} {
-			s1.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s1.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		}
 		persistDeliver(s1, "T", "g", "good", 3)
 		persistDeliver(s1, "T", "s", "shunned", 3) // +3, but P5 is -100
 		persistReject(s1, "U", "x", "gone", 1)
-		s1.OnClosedOutboundStream("gone")
+		s1.Tracer().OnClosedOutboundStream("gone")
 
 		saved := persistSave(t, s1)
 		require.NotContains(t, string(saved), peer.ID("good").String())
@@ -292,11 +292,11 @@ func TestPersistExpiredNotRestored(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		params := persistParams(time.Hour, nil)
 		s1 := persistNew(t, params)
-		s1.OnNewOutboundStream("early", "/meshsub/1.1.0")
-		s1.OnNewOutboundStream("late", "/meshsub/1.1.0")
+		s1.Tracer().OnNewOutboundStream("early", "/meshsub/1.1.0")
+		s1.Tracer().OnNewOutboundStream("late", "/meshsub/1.1.0")
 		persistReject(s1, "U", "e", "early", 1)
 		persistReject(s1, "U", "l", "late", 1)
-		s1.OnClosedOutboundStream("early") // retained until t0+1h
+		s1.Tracer().OnClosedOutboundStream("early") // retained until t0+1h
 		time.Sleep(30 * time.Minute)
 		t1 := time.Now()
 		saved := persistSave(t, s1) // late: until t1+1h = t0+1h30m
@@ -342,7 +342,7 @@ func TestPersistLoadMeetsCurrentParams(t *testing.T) {
 		params.Topics["T"].FirstMessageDeliveriesCap = 10
 		params.Topics["T"].MeshMessageDeliveriesCap = 5
 		s := persistNew(t, params)
-		s.OnNewOutboundStream("live", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("live", "/meshsub/1.1.0")
 		persistDeliver(s, "T", "l", "live", 2)
 		liveBefore := persistSnap(t, s, "live")
 
@@ -386,7 +386,7 @@ func TestPersistPeerIDs(t *testing.T) {
 		params := persistParams(time.Hour, nil)
 		s1 := persistNew(t, params)
 		for i, p := range ids {
-			s1.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s1.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 			persistReject(s1, "U", fmt.Sprint(i), p, i+1)
 		}
 		saved := persistSave(t, s1)
@@ -411,19 +411,19 @@ func TestPersistRejectsCorruptInput(t *testing.T) {
 		params := persistParams(time.Hour, nil)
 		src := persistNew(t, params)
 		for _, p := range []peer.ID{"a", "b", "c"} {
-			src.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			src.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 			persistReject(src, "T", string(p), p, 2)
 		}
 		peerscore.SetIPsForTest(src, "a", []string{"2001:db8::1", "2001:db8::"})
-		src.OnClosedOutboundStream("c")
+		src.Tracer().OnClosedOutboundStream("c")
 		valid := persistSave(t, src)
 
 		// The target has state of its own, live and retained.
 		s := persistNew(t, params)
-		s.OnNewOutboundStream("live", "/meshsub/1.1.0")
-		s.OnNewOutboundStream("kept", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("live", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("kept", "/meshsub/1.1.0")
 		persistReject(s, "U", "k", "kept", 1)
-		s.OnClosedOutboundStream("kept")
+		s.Tracer().OnClosedOutboundStream("kept")
 		before := s.Snapshots()
 		require.Len(t, before, 2)
 
@@ -529,7 +529,7 @@ func TestPersistFile(t *testing.T) {
 		require.NotErrorIs(t, err, peerscore.ErrInvalidState)
 
 		require.NoError(t, os.WriteFile(path, []byte("an older, longer file that will be replaced entirely\n"), 0o644))
-		s1.OnNewOutboundStream("bad", "/meshsub/1.1.0")
+		s1.Tracer().OnNewOutboundStream("bad", "/meshsub/1.1.0")
 		persistReject(s1, "T", "x", "bad", 3)
 		require.NoError(t, s1.SaveFile(path))
 
@@ -549,8 +549,8 @@ func TestPersistFile(t *testing.T) {
 		require.False(t, persistSnap(t, s2, "bad").Connected)
 
 		// Saving again replaces the file.
-		s1.OnClosedOutboundStream("bad")
-		s1.OnNewOutboundStream("worse", "/meshsub/1.1.0")
+		s1.Tracer().OnClosedOutboundStream("bad")
+		s1.Tracer().OnNewOutboundStream("worse", "/meshsub/1.1.0")
 		persistReject(s1, "T", "y", "worse", 4)
 		require.NoError(t, s1.SaveFile(path))
 		s3 := persistNew(t, params)
@@ -594,7 +594,7 @@ func TestPersistConcurrent(t *testing.T) {
 		return 0
 	})
 	s := persistNew(t, params)
-	s.OnNewOutboundStream("seed", "/meshsub/1.1.0")
+	s.Tracer().OnNewOutboundStream("seed", "/meshsub/1.1.0")
 	persistReject(s, "T", "seed", "seed", 1)
 	seed := persistSave(t, s)
 
@@ -604,16 +604,16 @@ func TestPersistConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range rounds {
 				p := peer.ID(fmt.Sprintf("p%d-%d", w, i%7))
-				s.OnNewOutboundStream(p, "/meshsub/1.1.0")
-				s.Graft(p, "T")
+				s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
+				s.Tracer().Graft(p, "T")
 				persistDeliver(s, "T", fmt.Sprintf("d%d-%d", w, i), p, 1)
 				persistReject(s, "T", fmt.Sprintf("r%d-%d", w, i), p, 1)
 				if i%3 == 0 {
-					s.Prune(p, "T")
+					s.Tracer().Prune(p, "T")
 					s.AddPenalty(p, 1)
 				}
 				if i%5 == 0 {
-					s.OnClosedOutboundStream(p)
+					s.Tracer().OnClosedOutboundStream(p)
 				}
 			}
 		})

@@ -59,9 +59,9 @@ func retainedNew(t testing.TB, p *peerscore.Params, max int) *peerscore.Scorer {
 // retainedBad connects p, charges it penalty (P7 = -penalty²) and
 // disconnects it.
 func retainedBad(s *peerscore.Scorer, p peer.ID, penalty int) {
-	s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+	s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 	s.AddPenalty(p, penalty)
-	s.OnClosedOutboundStream(p)
+	s.Tracer().OnClosedOutboundStream(p)
 }
 
 func retainedKnown(s *peerscore.Scorer) []string {
@@ -98,8 +98,8 @@ func TestRetainedBoundEvictsLeastNegative(t *testing.T) {
 
 		retainedBad(s, "a", 4) // -16
 		retainedBad(s, "b", 1) // -1
-		s.OnNewOutboundStream("zero", "/meshsub/1.1.0")
-		s.OnClosedOutboundStream("zero") // retained at 0
+		s.Tracer().OnNewOutboundStream("zero", "/meshsub/1.1.0")
+		s.Tracer().OnClosedOutboundStream("zero") // retained at 0
 		require.ElementsMatch(t, []string{"a", "b", "zero"}, retainedKnown(s))
 		require.Zero(t, evicted())
 
@@ -124,12 +124,12 @@ func TestRetainedBoundEvictsLeastNegative(t *testing.T) {
 		require.Equal(t, -100.0, s.Score("a"))
 
 		// The application's score at retention counts.
-		s.OnNewOutboundStream("app-banned", "/meshsub/1.1.0")
-		s.OnClosedOutboundStream("app-banned")
+		s.Tracer().OnNewOutboundStream("app-banned", "/meshsub/1.1.0")
+		s.Tracer().OnClosedOutboundStream("app-banned")
 		require.ElementsMatch(t, []string{"a", "d", "app-banned"}, retainedKnown(s))
 
 		// A peer that reconnects leaves the retained set and makes room.
-		s.OnNewOutboundStream("d", "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream("d", "/meshsub/1.1.0")
 		retainedBad(s, "h", 1)
 		require.ElementsMatch(t, []string{"a", "d", "app-banned", "h"}, retainedKnown(s))
 		require.Equal(t, 3, retainedCheck(t, s))
@@ -209,7 +209,7 @@ func retainedChurn(t *testing.T, seed uint64) {
 		disconnect := false
 		switch op := rng.IntN(100); {
 		case op < 30:
-			s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 			connected[p] = true
 		case op < 45:
 			s.AddPenalty(p, 1+rng.IntN(4)) // retained peers too
@@ -221,7 +221,7 @@ func retainedChurn(t *testing.T, seed uint64) {
 			peerscore.SetIPsForTest(s, p, addrs)
 		case op < 90:
 			if connected[p] {
-				s.OnClosedOutboundStream(p)
+				s.Tracer().OnClosedOutboundStream(p)
 				delete(connected, p)
 				disconnect = true
 			}
@@ -318,14 +318,14 @@ func TestRetainedBoundSybilCrowdKeepsOffenders(t *testing.T) {
 		retainedBad(s, "offender", 3) // P7 = -9
 		for i := range 10 {
 			p := peer.ID(fmt.Sprintf("sybil%d", i))
-			s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 			peerscore.SetIPsForTest(s, p, []string{"198.51.100.1"})
 		}
 		for i := range 10 {
 			require.Less(t, s.Score(peer.ID(fmt.Sprintf("sybil%d", i))), -9.0, "a Sybil's P6 outweighs the offender's P7")
 		}
 		for i := range 10 {
-			s.OnClosedOutboundStream(peer.ID(fmt.Sprintf("sybil%d", i)))
+			s.Tracer().OnClosedOutboundStream(peer.ID(fmt.Sprintf("sybil%d", i)))
 		}
 		require.Contains(t, retainedKnown(s), "offender")
 		retainedCheck(t, s)

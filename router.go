@@ -56,7 +56,7 @@ func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
 		SeenMsgTTL: time.Nanosecond,
 	}
 	opts := []pubsub.Option{
-		pubsub.WithRawTracer(s),
+		pubsub.WithRawTracer(s.Tracer()),
 		pubsub.WithPeerScore(params, t.ToPubsub()),
 	}
 	if period := s.check.period; period > 0 {

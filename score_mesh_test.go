@@ -46,7 +46,7 @@ func TestScoreTimeInMeshRule(t *testing.T) {
 					TimeInMeshCap:        3.5,
 				}}))
 				scConnect(s, "A")
-				s.Graft("A", "T")
+				s.Tracer().Graft("A", "T")
 				time.Sleep(row.elapsed)
 				s.Refresh()
 
@@ -76,7 +76,7 @@ func TestScoreTimeInMeshScenario(t *testing.T) {
 			TimeInMeshCap:        10,
 		}}))
 		scConnect(s, "A", "B")
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 
 		// Three seconds pass without a Refresh: nothing moves yet.
 		time.Sleep(3 * time.Second)
@@ -111,7 +111,7 @@ func TestScoreTimeInMeshScenario(t *testing.T) {
 		require.Equal(t, 0.0, s.Score("B"))
 
 		// A second GRAFT while in the mesh restarts the clock at once.
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 		require.Equal(t, 0.0, s.Score("A"))
 		require.Equal(t, time.Duration(0), scTopic(t, s, "A", "T").TimeInMesh)
 		time.Sleep(2 * time.Second)
@@ -119,7 +119,7 @@ func TestScoreTimeInMeshScenario(t *testing.T) {
 		scNear(t, 1, s.Score("A"), "two quanta after the second graft")
 
 		// Out of the mesh, P1 is zero and time is not counted.
-		s.Prune("A", "T")
+		s.Tracer().Prune("A", "T")
 		ts = scTopic(t, s, "A", "T")
 		require.False(t, ts.InMesh)
 		require.Equal(t, time.Duration(0), ts.TimeInMesh)
@@ -131,7 +131,7 @@ func TestScoreTimeInMeshScenario(t *testing.T) {
 		require.Equal(t, time.Duration(0), scTopic(t, s, "A", "T").TimeInMesh)
 
 		// Grafted again, it starts from zero, not from what it had.
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 		time.Sleep(time.Second)
 		s.Refresh()
 		scNear(t, 0.5, s.Score("A"), "one quantum after the re-graft")
@@ -163,16 +163,16 @@ func TestScoreMeshDeliveriesCounting(t *testing.T) {
 		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scMeshTopic(1)}))
 		scConnect(s, "A", "B", "C", "D")
 		for _, p := range []peer.ID{"A", "B", "C"} {
-			s.Graft(p, "T") // D stays out of the mesh
+			s.Tracer().Graft(p, "T") // D stays out of the mesh
 		}
 		counter := func(p peer.ID) float64 { return scTopic(t, s, p, "T").MeshMessageDeliveries }
 
 		// m1: A is first; B and D send copies during validation.
 		m1 := scMsg("T", "m1", "A")
-		s.ValidateMessage(m1)
-		s.DuplicateMessage(scAs(m1, "B"))
-		s.DuplicateMessage(scAs(m1, "D"))
-		s.DeliverMessage(m1)
+		s.Tracer().ValidateMessage(m1)
+		s.Tracer().DuplicateMessage(scAs(m1, "B"))
+		s.Tracer().DuplicateMessage(scAs(m1, "D"))
+		s.Tracer().DeliverMessage(m1)
 		require.Equal(t, 1.0, counter("A"), "first delivery by a mesh peer")
 		require.Equal(t, 1.0, counter("B"), "copy during validation")
 		require.Equal(t, 0.0, counter("D"), "not in the mesh: no credit")
@@ -180,9 +180,9 @@ func TestScoreMeshDeliveriesCounting(t *testing.T) {
 		// 4ms after validation C's copy is inside the window; repeats
 		// from C and from B (already counted) earn nothing more.
 		time.Sleep(4 * time.Millisecond)
-		s.DuplicateMessage(scAs(m1, "C"))
-		s.DuplicateMessage(scAs(m1, "C"))
-		s.DuplicateMessage(scAs(m1, "B"))
+		s.Tracer().DuplicateMessage(scAs(m1, "C"))
+		s.Tracer().DuplicateMessage(scAs(m1, "C"))
+		s.Tracer().DuplicateMessage(scAs(m1, "B"))
 		require.Equal(t, 1.0, counter("C"), "copy within the window, counted once")
 		require.Equal(t, 1.0, counter("B"), "B's copy is counted once")
 
@@ -191,9 +191,9 @@ func TestScoreMeshDeliveriesCounting(t *testing.T) {
 		m2 := scMsg("T", "m2", "B")
 		scDeliver(s, m2)
 		time.Sleep(10 * time.Millisecond)
-		s.DuplicateMessage(scAs(m2, "A"))
+		s.Tracer().DuplicateMessage(scAs(m2, "A"))
 		time.Sleep(time.Nanosecond)
-		s.DuplicateMessage(scAs(m2, "C"))
+		s.Tracer().DuplicateMessage(scAs(m2, "C"))
 		require.Equal(t, 2.0, counter("A"), "copy exactly at the end of the window")
 		require.Equal(t, 2.0, counter("B"), "B's first delivery")
 		require.Equal(t, 1.0, counter("C"), "copy after the window")
@@ -202,16 +202,16 @@ func TestScoreMeshDeliveriesCounting(t *testing.T) {
 		// immediate copy counts.
 		m3 := scMsg("T", "m3", "D")
 		scDeliver(s, m3)
-		s.DuplicateMessage(scAs(m3, "C"))
+		s.Tracer().DuplicateMessage(scAs(m3, "C"))
 		require.Equal(t, 0.0, counter("D"))
 		require.Equal(t, 2.0, counter("C"))
 
 		// m4: A echoes its own message during validation: the first
 		// delivery is all it earns.
 		m4 := scMsg("T", "m4", "A")
-		s.ValidateMessage(m4)
-		s.DuplicateMessage(m4)
-		s.DeliverMessage(m4)
+		s.Tracer().ValidateMessage(m4)
+		s.Tracer().DuplicateMessage(m4)
+		s.Tracer().DeliverMessage(m4)
 		require.Equal(t, 3.0, counter("A"), "own echo during validation earns nothing")
 
 		// Nobody has been in the mesh past the activation: no P3 yet.
@@ -232,12 +232,12 @@ func TestScoreMeshDeliveriesLateEchoOfFirstSender(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scMeshTopic(1)}))
 		scConnect(s, "A")
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 		m := scMsg("T", "m", "A")
 		scDeliver(s, m)
 		time.Sleep(5 * time.Millisecond)
-		s.DuplicateMessage(m)
-		s.DuplicateMessage(m) // now on the list: no third credit
+		s.Tracer().DuplicateMessage(m)
+		s.Tracer().DuplicateMessage(m) // now on the list: no third credit
 		require.Equal(t, 2.0, scTopic(t, s, "A", "T").MeshMessageDeliveries)
 	})
 }
@@ -251,8 +251,8 @@ func TestScoreMeshDeliveriesPenalty(t *testing.T) {
 		// Topic weight 0.5 on top of P3's weight -1, threshold 3.
 		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scMeshTopic(0.5)}))
 		scConnect(s, "A", "B")
-		s.Graft("A", "T")
-		s.Graft("B", "T")
+		s.Tracer().Graft("A", "T")
+		s.Tracer().Graft("B", "T")
 		scDeliverN(s, "T", "a", "A", 2)
 		require.Equal(t, 2.0, scTopic(t, s, "A", "T").MeshMessageDeliveries)
 
@@ -308,7 +308,7 @@ func TestScoreMeshDeliveriesDecayToZero(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scMeshTopic(1)}))
 		scConnect(s, "A")
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 		scDeliverN(s, "T", "m", "A", 5)
 		// 5 * 0.5^8 = 0.01953125 is still above 0.01; the ninth halving
 		// (0.009765625) snaps to 0.
@@ -344,9 +344,9 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 		params.RetainScore = time.Hour
 		s := scNew(t, params)
 		scConnect(s, "A", "B", "C", "D")
-		s.Graft("A", "T")
-		s.Graft("B", "T")
-		s.Graft("D", "T")
+		s.Tracer().Graft("A", "T")
+		s.Tracer().Graft("B", "T")
+		s.Tracer().Graft("D", "T")
 		scDeliverN(s, "T", "a", "A", 1)
 		scDeliverN(s, "T", "d", "D", 12) // capped at 10
 
@@ -360,7 +360,7 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 
 		// Pruning A turns its deficit into P3b: counter 3.5² = 12.25,
 		// weighted -24.5. P3 is gone with the activation.
-		s.Prune("A", "T")
+		s.Tracer().Prune("A", "T")
 		ts := scTopic(t, s, "A", "T")
 		require.False(t, ts.InMesh)
 		require.False(t, ts.MeshDeliveriesActive)
@@ -371,13 +371,13 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 		require.Equal(t, 0.5, ts.MeshMessageDeliveries, "the P3 counter itself is kept")
 
 		// D had no deficit: pruning it costs nothing.
-		s.Prune("D", "T")
+		s.Tracer().Prune("D", "T")
 		require.Equal(t, 0.0, scTopic(t, s, "D", "T").MeshFailurePenalty)
 		require.Equal(t, 0.0, s.Score("D"))
 
 		// C is pruned before its activation: no P3b either.
-		s.Graft("C", "T")
-		s.Prune("C", "T")
+		s.Tracer().Graft("C", "T")
+		s.Tracer().Prune("C", "T")
 		require.Equal(t, 0.0, scTopic(t, s, "C", "T").MeshFailurePenalty)
 		require.Equal(t, 0.0, s.Score("C"))
 
@@ -388,7 +388,7 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 
 		// B disconnects while in the mesh and active: score -16 <= 0, so
 		// it is retained, and its deficit 4² = 16 becomes P3b (-32).
-		s.OnClosedOutboundStream("B")
+		s.Tracer().OnClosedOutboundStream("B")
 		snap := scSnap(t, s, "B")
 		require.False(t, snap.Connected)
 		ts = snap.Topics["T"]
@@ -402,7 +402,7 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 		// activation. At 3.001s (1.001s in the mesh) it is active again:
 		// P3b 6.125/2 = 3.0625 (-6.125), P3 counter 0.5/4 = 0.125
 		// (deficit 3.875, P3 -15.015625).
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 		scNear(t, -12.25, s.Score("A"), "A re-grafted, not active")
 		time.Sleep(time.Second + time.Millisecond)
 		s.Refresh()

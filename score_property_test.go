@@ -225,13 +225,13 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 		case k < 9:
 			p := pick()
 			desc = "connect " + names[p]
-			s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 			m.connect(p)
 		case k < 15:
 			p := pick()
 			desc = "disconnect " + names[p]
 			before, known := s.Score(p), m.peers[p] != nil
-			s.OnClosedOutboundStream(p)
+			s.Tracer().OnClosedOutboundStream(p)
 			m.disconnect(p, now())
 			if snap, ok := s.Snapshot(p); ok {
 				require.False(t, snap.Connected, "step %d: %s retained", step, names[p])
@@ -242,18 +242,18 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 		case k < 25:
 			p, topic := pick(), topicNames[r.IntN(3)]
 			desc = "graft " + names[p] + " " + topic
-			s.Graft(p, topic)
+			s.Tracer().Graft(p, topic)
 			m.graft(p, topic, now())
 		case k < 31:
 			p, topic := pick(), topicNames[r.IntN(3)]
 			desc = "prune " + names[p] + " " + topic
-			s.Prune(p, topic)
+			s.Tracer().Prune(p, topic)
 			m.prune(p, topic)
 		case k < 44:
 			i := newMessage()
 			msg, id := wire(i, msgs[i].from)
 			desc = "validate " + id + " from " + names[msgs[i].from]
-			s.ValidateMessage(msg)
+			s.Tracer().ValidateMessage(msg)
 			m.validate(id, now())
 		case k < 55:
 			i := recentMessage()
@@ -263,21 +263,21 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 			}
 			msg, id := wire(i, from)
 			desc = "deliver " + id + " from " + names[from]
-			s.DeliverMessage(msg)
+			s.Tracer().DeliverMessage(msg)
 			m.deliver(id, msgs[i].topic, from, now())
 		case k < 62:
 			i := recentMessage()
 			reason := reasons[r.IntN(len(reasons))]
 			msg, id := wire(i, msgs[i].from)
 			desc = "reject " + id + " from " + names[msgs[i].from] + ": " + reason
-			s.RejectMessage(msg, reason)
+			s.Tracer().RejectMessage(msg, reason)
 			m.reject(id, msgs[i].topic, msgs[i].from, reason, now())
 		case k < 79:
 			i := recentMessage()
 			from := pick()
 			msg, id := wire(i, from)
 			desc = "duplicate " + id + " from " + names[from]
-			s.DuplicateMessage(msg)
+			s.Tracer().DuplicateMessage(msg)
 			m.duplicate(id, msgs[i].topic, from, now())
 		case k < 83:
 			p, n := pick(), r.IntN(5)-1

@@ -22,8 +22,8 @@ func TestScoreInvalidMessagesSquaredAndDecay(t *testing.T) {
 		scConnect(s, "A")
 		for _, id := range []string{"x", "y", "z"} {
 			m := scMsg("T", id, "A")
-			s.ValidateMessage(m)
-			s.RejectMessage(m, pubsub.RejectValidationFailed)
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 		}
 		// Three invalid messages: P4 = -2 * 3² = -18, topic score -9.
 		ts := scTopic(t, s, "A", "T")
@@ -112,17 +112,17 @@ func TestScoreRejectReasons(t *testing.T) {
 					InvalidMessageDeliveriesDecay:   0.5,
 				}}))
 				scConnect(s, "A", "B", "C", "D")
-				s.Graft("B", "T")
-				s.Graft("D", "T")
+				s.Tracer().Graft("B", "T")
+				s.Tracer().Graft("D", "T")
 
 				m := scMsg("T", "m", "A")
-				s.ValidateMessage(m)
-				s.DuplicateMessage(scAs(m, "B"))
-				s.RejectMessage(m, row.reason)
-				s.DuplicateMessage(scAs(m, "C"))
-				s.DuplicateMessage(scAs(m, "C"))
-				s.DeliverMessage(m)
-				s.DuplicateMessage(scAs(m, "D"))
+				s.Tracer().ValidateMessage(m)
+				s.Tracer().DuplicateMessage(scAs(m, "B"))
+				s.Tracer().RejectMessage(m, row.reason)
+				s.Tracer().DuplicateMessage(scAs(m, "C"))
+				s.Tracer().DuplicateMessage(scAs(m, "C"))
+				s.Tracer().DeliverMessage(m)
+				s.Tracer().DuplicateMessage(scAs(m, "D"))
 
 				w := row.want
 				a, b := scTopic(t, s, "A", "T"), scTopic(t, s, "B", "T")
@@ -164,31 +164,31 @@ func TestScoreRejectDarkCorners(t *testing.T) {
 		}
 
 		// Refusals before validation: no record, no charge.
-		s.RejectMessage(m, pubsub.RejectBlacklstedPeer)
-		s.RejectMessage(m, pubsub.RejectBlacklistedSource)
-		s.RejectMessage(m, pubsub.RejectValidationQueueFull)
+		s.Tracer().RejectMessage(m, pubsub.RejectBlacklstedPeer)
+		s.Tracer().RejectMessage(m, pubsub.RejectBlacklistedSource)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationQueueFull)
 		require.Equal(t, 0.0, s.Score("A"))
 
 		// Throttled, then a copy from B: nobody is charged.
-		s.ValidateMessage(m)
-		s.RejectMessage(m, pubsub.RejectValidationThrottled)
-		s.DuplicateMessage(fromB)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationThrottled)
+		s.Tracer().DuplicateMessage(fromB)
 		require.Equal(t, 0.0, s.Score("A"))
 		require.Equal(t, 0.0, s.Score("B"))
 		forgetRecords()
 
 		// Ignored, then a copy from B: nobody is charged.
-		s.ValidateMessage(m)
-		s.RejectMessage(m, pubsub.RejectValidationIgnored)
-		s.DuplicateMessage(fromB)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationIgnored)
+		s.Tracer().DuplicateMessage(fromB)
 		require.Equal(t, 0.0, s.Score("A"))
 		require.Equal(t, 0.0, s.Score("B"))
 		forgetRecords()
 
 		// Invalid, then a copy from B: both pay one (-1² each).
-		s.ValidateMessage(m)
-		s.RejectMessage(m, pubsub.RejectValidationFailed)
-		s.DuplicateMessage(fromB)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
+		s.Tracer().DuplicateMessage(fromB)
 		scNear(t, -1, s.Score("A"), "A, copy after the verdict")
 		scNear(t, -1, s.Score("B"), "B, copy after the verdict")
 		// The refresh halves both counters to 0.5.
@@ -196,33 +196,33 @@ func TestScoreRejectDarkCorners(t *testing.T) {
 
 		// A copy from B while validating, then invalid: both pay again,
 		// counters 1.5, P4 = -2.25.
-		s.ValidateMessage(m)
-		s.DuplicateMessage(fromB)
-		s.RejectMessage(m, pubsub.RejectValidationFailed)
+		s.Tracer().ValidateMessage(m)
+		s.Tracer().DuplicateMessage(fromB)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 		scNear(t, -2.25, s.Score("A"), "A, copy before the verdict")
 		scNear(t, -2.25, s.Score("B"), "B, copy before the verdict")
 
 		// A second rejection of the same message is not a second offence.
-		s.RejectMessage(m, pubsub.RejectValidationFailed)
+		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 		scNear(t, -2.25, s.Score("A"), "A, rejected twice")
 		// B's repeated copy is charged again, as is A's own copy: after
 		// an invalid verdict every copy costs (counters 2.5: -6.25).
-		s.DuplicateMessage(fromB)
-		s.DuplicateMessage(m)
+		s.Tracer().DuplicateMessage(fromB)
+		s.Tracer().DuplicateMessage(m)
 		scNear(t, -6.25, s.Score("A"), "A's own copy after the verdict")
 		scNear(t, -6.25, s.Score("B"), "B's second copy after the verdict")
 		// A delivery trace after the verdict does not make the message
 		// valid: C's copy is still charged.
-		s.DeliverMessage(m)
-		s.DuplicateMessage(scAs(m, "C"))
+		s.Tracer().DeliverMessage(m)
+		s.Tracer().DuplicateMessage(scAs(m, "C"))
 		scNear(t, -1, s.Score("C"), "C's copy after a delivery trace of an invalid message")
 
 		// The reverse: a message delivered first and rejected afterwards
 		// stays valid; neither the sender nor later copies are charged.
 		m2 := scMsg("T", "m2", "A")
 		scDeliver(s, m2)
-		s.RejectMessage(m2, pubsub.RejectValidationFailed)
-		s.DuplicateMessage(scAs(m2, "C"))
+		s.Tracer().RejectMessage(m2, pubsub.RejectValidationFailed)
+		s.Tracer().DuplicateMessage(scAs(m2, "C"))
 		require.Equal(t, 2.5, scTopic(t, s, "A", "T").InvalidMessageDeliveries)
 		require.Equal(t, 1.0, scTopic(t, s, "C", "T").InvalidMessageDeliveries)
 	})
@@ -249,24 +249,24 @@ func TestScoreDeliveryRecordExpiry(t *testing.T) {
 				s := scNew(t, params)
 				scConnect(s, "A", "B", "C", "D")
 				m := scMsg("T", "m", "A")
-				s.ValidateMessage(m)
-				s.RejectMessage(m, pubsub.RejectValidationFailed)
+				s.Tracer().ValidateMessage(m)
+				s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 
 				// At exactly the record's lifetime it is still kept.
 				time.Sleep(row.lifetime)
 				s.Refresh()
-				s.DuplicateMessage(scAs(m, "B"))
+				s.Tracer().DuplicateMessage(scAs(m, "B"))
 				require.Equal(t, 1.0, scTopic(t, s, "B", "T").InvalidMessageDeliveries, "copy at the end of the TTL")
 
 				// Past it, but before a Refresh, it is still there.
 				time.Sleep(time.Nanosecond)
-				s.DuplicateMessage(scAs(m, "C"))
+				s.Tracer().DuplicateMessage(scAs(m, "C"))
 				require.Equal(t, 1.0, scTopic(t, s, "C", "T").InvalidMessageDeliveries, "copy before the refresh")
 
 				// The Refresh drops it (and halves B's and C's counters).
 				s.Refresh()
-				s.DuplicateMessage(scAs(m, "D"))
-				s.DuplicateMessage(scAs(m, "B"))
+				s.Tracer().DuplicateMessage(scAs(m, "D"))
+				s.Tracer().DuplicateMessage(scAs(m, "B"))
 				_, dHasStats := scSnap(t, s, "D").Topics["T"]
 				require.False(t, dHasStats, "D's copy opened a new record and was not charged")
 				require.Equal(t, 0.0, s.Score("D"))
@@ -288,12 +288,12 @@ func TestScoreMaxDeliveryRecords(t *testing.T) {
 		scRejectN(s, "T", "m", "A", 3) // records m-1 and m-2 remain
 		require.Equal(t, 3.0, scTopic(t, s, "A", "T").InvalidMessageDeliveries)
 
-		s.DuplicateMessage(scMsg("T", "m-1", "B"))
+		s.Tracer().DuplicateMessage(scMsg("T", "m-1", "B"))
 		require.Equal(t, 1.0, scTopic(t, s, "B", "T").InvalidMessageDeliveries, "m-1 is still known")
 		// m-0 was dropped: C's copy opens a new record (dropping m-1)
 		// and is not charged; D's copy of m-1 then is not either.
-		s.DuplicateMessage(scMsg("T", "m-0", "C"))
-		s.DuplicateMessage(scMsg("T", "m-1", "D"))
+		s.Tracer().DuplicateMessage(scMsg("T", "m-0", "C"))
+		s.Tracer().DuplicateMessage(scMsg("T", "m-1", "D"))
 		require.Equal(t, 0.0, s.Score("C"))
 		require.Equal(t, 0.0, s.Score("D"))
 

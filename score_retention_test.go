@@ -54,7 +54,7 @@ func TestScoreRetentionForgetsPositive(t *testing.T) {
 		scDeliverN(s, "T", "g", "G", 3)
 		scNear(t, 3, s.Score("G"), "G before")
 
-		s.OnClosedOutboundStream("G")
+		s.Tracer().OnClosedOutboundStream("G")
 		scRequireUnknown(t, s, "G")
 
 		scConnect(s, "G")
@@ -64,7 +64,7 @@ func TestScoreRetentionForgetsPositive(t *testing.T) {
 		require.Equal(t, 0.0, snap.Score)
 
 		// Z's score is exactly 0: that is "not positive", so Z is kept.
-		s.OnClosedOutboundStream("Z")
+		s.Tracer().OnClosedOutboundStream("Z")
 		snap = scSnap(t, s, "Z")
 		require.False(t, snap.Connected)
 		require.Equal(t, 0.0, snap.Score)
@@ -79,7 +79,7 @@ func TestScoreRetentionFreezesNegative(t *testing.T) {
 		t0 := time.Now()
 		s := scNew(t, scRetentionParams(10*time.Second))
 		scConnect(s, "X")
-		s.Graft("X", "T")
+		s.Tracer().Graft("X", "T")
 		scDeliverN(s, "T", "x", "X", 3)  // first 3, mesh 3
 		scRejectN(s, "T", "bad", "X", 2) // invalid 2
 
@@ -93,7 +93,7 @@ func TestScoreRetentionFreezesNegative(t *testing.T) {
 		// Disconnect: the score is negative, so X is retained. Its first
 		// deliveries are dropped, its deficit becomes P3b (2.5² = 6.25,
 		// weighted -6.25) and P3 stops: -6.25 - 2 - 1.
-		s.OnClosedOutboundStream("X")
+		s.Tracer().OnClosedOutboundStream("X")
 		const retained = -6.25 - 2 - 1
 		snap := scSnap(t, s, "X")
 		require.False(t, snap.Connected)
@@ -152,7 +152,7 @@ func TestScoreRetentionExpiry(t *testing.T) {
 				scConnect(s, "Y", "W")
 				scRejectN(s, "T", "bad", "Y", 1) // -2
 				time.Sleep(3 * time.Second)
-				s.OnClosedOutboundStream("Y")
+				s.Tracer().OnClosedOutboundStream("Y")
 				scNear(t, -2, s.Score("Y"), "retained")
 
 				// At exactly the end of the retention, Y is kept.
@@ -222,7 +222,7 @@ func TestScorePeerChurn(t *testing.T) {
 				}
 			}
 			for i := range perRound {
-				s.OnClosedOutboundStream(id(round, i))
+				s.Tracer().OnClosedOutboundStream(id(round, i))
 			}
 			for i := 1; i < perRound; i += 4 {
 				scConnect(s, id(round, i))

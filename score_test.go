@@ -36,8 +36,8 @@ func TestScoreFirstDeliveries(t *testing.T) {
 		scDeliver(s, m1)
 		scDeliver(s, m2)
 		// B's copies are not first deliveries.
-		s.DuplicateMessage(scAs(m1, "B"))
-		s.DuplicateMessage(scAs(m2, "B"))
+		s.Tracer().DuplicateMessage(scAs(m1, "B"))
+		s.Tracer().DuplicateMessage(scAs(m2, "B"))
 		ts := scTopic(t, s, "A", "T")
 		require.Equal(t, 2.0, ts.FirstMessageDeliveries)
 		scNear(t, 3, ts.P2, "P2 = 1.5 * 2")
@@ -128,8 +128,8 @@ func TestScoreTopicCap(t *testing.T) {
 		scDeliverN(s, "T1", "b1", "B", 3)
 		for _, id := range []string{"i1", "i2", "i3", "i4", "i5", "i6", "i7"} {
 			m := scMsg("T2", id, "B")
-			s.ValidateMessage(m)
-			s.RejectMessage(m, pubsub.RejectValidationFailed)
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 		}
 		snap = scSnap(t, s, "B")
 		scNear(t, -18.5, snap.TopicScoreUncapped, "B uncapped")
@@ -165,20 +165,20 @@ func TestScoreUnscoredTopics(t *testing.T) {
 		}}))
 		scConnect(s, "A", "B")
 		for _, p := range []peer.ID{"A", "B"} {
-			s.Graft(p, "U")
+			s.Tracer().Graft(p, "U")
 		}
 		good := scMsg("U", "good", "A")
 		scDeliver(s, good)
-		s.DuplicateMessage(scAs(good, "B"))
+		s.Tracer().DuplicateMessage(scAs(good, "B"))
 		bad := scMsg("U", "bad", "A")
-		s.ValidateMessage(bad)
-		s.DuplicateMessage(scAs(bad, "B"))
-		s.RejectMessage(bad, pubsub.RejectValidationFailed)
-		s.DuplicateMessage(scAs(bad, "B"))
-		s.RejectMessage(scMsg("U", "unsigned", "A"), pubsub.RejectMissingSignature)
+		s.Tracer().ValidateMessage(bad)
+		s.Tracer().DuplicateMessage(scAs(bad, "B"))
+		s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
+		s.Tracer().DuplicateMessage(scAs(bad, "B"))
+		s.Tracer().RejectMessage(scMsg("U", "unsigned", "A"), pubsub.RejectMissingSignature)
 		time.Sleep(5 * time.Second)
 		s.Refresh()
-		s.Prune("A", "U")
+		s.Tracer().Prune("A", "U")
 
 		for _, p := range []peer.ID{"A", "B"} {
 			snap := scSnap(t, s, p)
@@ -190,7 +190,7 @@ func TestScoreUnscoredTopics(t *testing.T) {
 
 		// The same events on the scored topic do count, and only it is
 		// listed.
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 		scDeliver(s, scMsg("T", "t1", "A"))
 		require.Len(t, scSnap(t, s, "A").Topics, 1)
 		scNear(t, 1, s.Score("A"), "one first delivery in T")
@@ -375,10 +375,10 @@ func TestScoreMessageIDs(t *testing.T) {
 	run := func(t *testing.T, opts []peerscore.Option, first, same, other *pubsub.Message) {
 		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scInvalidTopic(1, -1)}), opts...)
 		scConnect(s, "A", "B", "C")
-		s.ValidateMessage(first)
-		s.RejectMessage(first, pubsub.RejectValidationFailed)
-		s.DuplicateMessage(same)
-		s.DuplicateMessage(other)
+		s.Tracer().ValidateMessage(first)
+		s.Tracer().RejectMessage(first, pubsub.RejectValidationFailed)
+		s.Tracer().DuplicateMessage(same)
+		s.Tracer().DuplicateMessage(other)
 		scNear(t, -1, s.Score("A"), "sender")
 		scNear(t, -1, s.Score("B"), "copy of the same message")
 		require.Equal(t, 0.0, s.Score("C"), "another message")
@@ -456,18 +456,18 @@ func TestScoreIgnoresMalformedEvents(t *testing.T) {
 		scConnect(s, "A")
 		empty := &pubsub.Message{ReceivedFrom: "A"}
 		for _, m := range []*pubsub.Message{nil, empty} {
-			s.ValidateMessage(m)
-			s.DeliverMessage(m)
-			s.DuplicateMessage(m)
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().DeliverMessage(m)
+			s.Tracer().DuplicateMessage(m)
 			for _, reason := range []string{pubsub.RejectValidationFailed, pubsub.RejectInvalidSignature} {
-				s.RejectMessage(m, reason)
+				s.Tracer().RejectMessage(m, reason)
 			}
 		}
-		s.Graft("nobody", "T")
-		s.Prune("nobody", "T")
-		s.OnClosedOutboundStream("nobody")
-		s.Graft("A", "unscored")
-		s.Prune("A", "unscored")
+		s.Tracer().Graft("nobody", "T")
+		s.Tracer().Prune("nobody", "T")
+		s.Tracer().OnClosedOutboundStream("nobody")
+		s.Tracer().Graft("A", "unscored")
+		s.Tracer().Prune("A", "unscored")
 		s.Refresh()
 
 		scRequireUnknown(t, s, "nobody")

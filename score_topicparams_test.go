@@ -57,7 +57,7 @@ func TestScoreSetTopicParamsReplaces(t *testing.T) {
 		}
 		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": tp(1, 20, 20, time.Second)}))
 		scConnect(s, "A")
-		s.Graft("A", "T")
+		s.Tracer().Graft("A", "T")
 		time.Sleep(6 * time.Second)
 		s.Refresh()
 		scDeliverN(s, "T", "m", "A", 8)

@@ -67,8 +67,8 @@ func TestSlowWriteRules(t *testing.T) {
 				p.SlowPeerWriteThreshold, p.SlowPeerWeight = c.setup.threshold, c.setup.weight
 				s := scNew(t, p)
 				scConnect(s, "A", "R")
-				s.OnClosedOutboundStream("R") // score 0: retained
-				s.SendRPCCompleted(c.rpc, c.peer, c.took)
+				s.Tracer().OnClosedOutboundStream("R") // score 0: retained
+				writeDone(s).SendRPCCompleted(c.rpc, c.peer, c.took)
 				assert.Equal(t, c.want, scSnap(t, s, c.peer).SlowPeerCounter)
 				assert.Equal(t, uint64(c.want), s.Stats().Penalties[peerscore.PenaltySlowPeer])
 			})
@@ -77,7 +77,7 @@ func TestSlowWriteRules(t *testing.T) {
 	t.Run("unknown peer is not tracked", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := scNew(t, swParams())
-			s.SendRPCCompleted(swRPC(), "stranger", time.Hour)
+			writeDone(s).SendRPCCompleted(swRPC(), "stranger", time.Hour)
 			_, known := s.Snapshot("stranger")
 			assert.False(t, known)
 			assert.Zero(t, s.Stats().Penalties[peerscore.PenaltySlowPeer])
@@ -93,11 +93,11 @@ func TestSlowWriteSharesTheSlowCounter(t *testing.T) {
 		s := scNew(t, swParams())
 		scConnect(s, "A")
 		for range 3 {
-			s.SendRPCCompleted(swRPC(), "A", 5*time.Second)
+			writeDone(s).SendRPCCompleted(swRPC(), "A", 5*time.Second)
 		}
-		s.SendRPCCompleted(swRPC(), "A", 10*time.Millisecond) // fast: nothing
+		writeDone(s).SendRPCCompleted(swRPC(), "A", 10*time.Millisecond) // fast: nothing
 		drop := &pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}, {Data: []byte("y")}}}}
-		s.DropRPC(drop, "A")
+		s.Tracer().DropRPC(drop, "A")
 
 		snap := scSnap(t, s, "A")
 		assert.Equal(t, 5.0, snap.SlowPeerCounter, "3 slow writes + 2 dropped messages")
@@ -138,3 +138,11 @@ func TestSlowWriteThresholdValidation(t *testing.T) {
 		require.ErrorAs(t, err, &pe)
 	}
 }
+
+// sendCompleter is the tracer method pubsub v0.19.0 added; the Scorer's
+// tracer has it on every release, but pubsub.RawTracer only from v0.19.0.
+type sendCompleter interface {
+	SendRPCCompleted(rpc *pubsub.RPC, p peer.ID, writeDuration time.Duration)
+}
+
+func writeDone(s *peerscore.Scorer) sendCompleter { return s.Tracer().(sendCompleter) }

@@ -94,9 +94,9 @@ func TestSoakFlood(t *testing.T) {
 		peers := make([]peer.ID, soakPeers)
 		for i := range peers {
 			peers[i] = peer.ID("soak-peer-" + strconv.Itoa(i))
-			s.OnNewOutboundStream(peers[i], "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(peers[i], "/meshsub/1.1.0")
 			for k := range soakTopicsEach {
-				s.Graft(peers[i], topics[(i+k)%soakTopics])
+				s.Tracer().Graft(peers[i], topics[(i+k)%soakTopics])
 			}
 		}
 		// mesh[topic] are the peers in its mesh.
@@ -119,21 +119,21 @@ func TestSoakFlood(t *testing.T) {
 			id := prefix + strconv.Itoa(i)
 			inner := &pb.Message{Topic: &topic, Data: []byte("x")}
 			m := &pubsub.Message{Message: inner, ID: id, ReceivedFrom: author}
-			s.ValidateMessage(m)
+			s.Tracer().ValidateMessage(m)
 			// one copy during validation, one right after it, and (below) a late one
-			s.DuplicateMessage(&pubsub.Message{Message: inner, ID: id, ReceivedFrom: inMesh[(i+1)%len(inMesh)]})
+			s.Tracer().DuplicateMessage(&pubsub.Message{Message: inner, ID: id, ReceivedFrom: inMesh[(i+1)%len(inMesh)]})
 			if i%100 == 99 {
-				s.RejectMessage(m, pubsub.RejectValidationFailed)
+				s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 			} else {
-				s.DeliverMessage(m)
+				s.Tracer().DeliverMessage(m)
 			}
-			s.DuplicateMessage(&pubsub.Message{Message: inner, ID: id, ReceivedFrom: inMesh[(i+2)%len(inMesh)]})
+			s.Tracer().DuplicateMessage(&pubsub.Message{Message: inner, ID: id, ReceivedFrom: inMesh[(i+2)%len(inMesh)]})
 			if j := i - 2*soakRate; j >= 0 {
 				// a copy of a message from 200ms ago: late, beyond the window
 				old := topics[j%soakTopics]
 				oldMesh := mesh[j%soakTopics]
 				late := &pubsub.Message{Message: &pb.Message{Topic: &old}, ID: prefix + strconv.Itoa(j), ReceivedFrom: oldMesh[(j+3)%len(oldMesh)]}
-				s.DuplicateMessage(late)
+				s.Tracer().DuplicateMessage(late)
 			}
 			if i%soakRate == soakRate-1 {
 				time.Sleep(100 * time.Millisecond)

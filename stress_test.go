@@ -99,19 +99,19 @@ func TestStressAllEntryPoints(t *testing.T) {
 		topic := topics[r.IntN(len(topics))]
 		switch r.IntN(12) {
 		case 0, 1:
-			s.OnNewOutboundStream(p, "/meshsub/1.1.0")
+			s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		case 2:
-			s.OnClosedOutboundStream(p)
+			s.Tracer().OnClosedOutboundStream(p)
 		case 3:
-			s.Graft(p, topic)
+			s.Tracer().Graft(p, topic)
 		case 4:
-			s.Prune(p, topic)
+			s.Tracer().Prune(p, topic)
 		case 5:
-			s.Join(topic)
+			s.Tracer().Join(topic)
 		case 6:
-			s.Leave(topic)
+			s.Tracer().Leave(topic)
 		case 7:
-			s.ThrottlePeer(p)
+			s.Tracer().ThrottlePeer(p)
 		case 8:
 			backoff := uint64(r.IntN(3))
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
@@ -121,13 +121,13 @@ func TestStressAllEntryPoints(t *testing.T) {
 				rpc.Control.Extensions = &pb.ControlExtensions{}
 			}
 			fzSetFrom(rpc, p)
-			s.RecvRPC(rpc)
+			s.Tracer().RecvRPC(rpc)
 		case 9:
-			s.SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
+			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Iwant: []*pb.ControlIWant{{MessageIDs: []string{fmt.Sprintf("m%d", r.IntN(400)), fmt.Sprintf("never-%d", r.IntN(400))}}},
 				Prune: []*pb.ControlPrune{{TopicID: &topic}}}}}, p)
 		case 10:
-			s.DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}}}}, p)
+			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}}}}, p)
 		case 11:
 			peerscore.SetIPsForTest(s, p, []string{fzIPs[r.IntN(3)]})
 		}
@@ -138,13 +138,13 @@ func TestStressAllEntryPoints(t *testing.T) {
 			m := msg(r)
 			switch r.IntN(5) {
 			case 0:
-				s.ValidateMessage(m)
+				s.Tracer().ValidateMessage(m)
 			case 1:
-				s.DeliverMessage(m)
+				s.Tracer().DeliverMessage(m)
 			case 2:
-				s.RejectMessage(m, bdAllReasons[r.IntN(len(bdAllReasons))])
+				s.Tracer().RejectMessage(m, bdAllReasons[r.IntN(len(bdAllReasons))])
 			case 3, 4:
-				s.DuplicateMessage(m)
+				s.Tracer().DuplicateMessage(m)
 			}
 		})
 	}
@@ -167,7 +167,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 	// reporting write times; some slow.
 	for w := range 2 {
 		worker("writer", uint64(25+w), func(r *rand.Rand) {
-			s.SendRPCCompleted(nil, pick(r), time.Duration(r.IntN(3))*time.Millisecond)
+			writeDone(s).SendRPCCompleted(nil, pick(r), time.Duration(r.IntN(3))*time.Millisecond)
 		})
 	}
 	// The application.
@@ -229,7 +229,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 	closers.Go(func() {
 		r := rand.New(rand.NewPCG(40, 1))
 		for range 200 {
-			s.DuplicateMessage(msg(r))
+			s.Tracer().DuplicateMessage(msg(r))
 			_ = s.Score(pick(r))
 		}
 	})

@@ -271,8 +271,13 @@ type traceSubject interface {
 	PeerFeedback(string, peer.ID, pubsub.PeerFeedbackKind)
 }
 
-// ours adapts a Scorer to traceSubject.
-type ours struct{ *peerscore.Scorer }
+// ours adapts a Scorer and its tracer to traceSubject.
+type ours struct {
+	*peerscore.Scorer
+	pubsub.RawTracer
+}
+
+func newOurs(s *peerscore.Scorer) ours { return ours{s, s.Tracer()} }
 
 func (o ours) SetIPs(p peer.ID, ips []string) { peerscore.SetIPsForTest(o.Scorer, p, ips) }
 

@@ -8,14 +8,32 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
-// The methods below implement pubsub.RawTracer: the router reports its
-// events here (through pubsub.WithRawTracer), and each event updates the
-// counters it concerns. Events about unknown peers, unscored topics, nil
-// messages or messages without an ID change nothing.
+// tracer is the Scorer's side that the router talks to: the router reports
+// its events to it (through pubsub.WithRawTracer, which GossipSubOptions
+// sets up), and each event updates the counters it concerns. Events about
+// unknown peers, unscored topics, nil messages or messages without an ID
+// change nothing. Its methods are pubsub's callbacks, kept off the
+// Scorer's own method set, as go-libp2p's connection manager keeps its
+// network notifications behind Notifee.
+type tracer struct{ s *Scorer }
+
+// Tracer returns what the router traces its events to. GossipSubOptions
+// includes it; wire it yourself with pubsub.WithRawTracer only if you build
+// the router's scoring options by hand.
+func (s *Scorer) Tracer() pubsub.RawTracer { return tracer{s} }
+
+// tracer implements every method of pubsub.RawTracer. When a pubsub
+// release adds a method, this line stops the build until tracer has it
+// (.ci/pubsub-compat runs the newest release in CI). Embedding a nil
+// pubsub.RawTracer would make the build pass, but the router would then
+// call the new method on a nil interface and panic at run time: a build
+// break is the better failure.
+var _ pubsub.RawTracer = tracer{}
 
 // OnNewOutboundStream starts tracking p, or resumes a retained peer's
 // counters, and learns its IP addresses.
-func (s *Scorer) OnNewOutboundStream(p peer.ID, _ protocol.ID) {
+func (t tracer) OnNewOutboundStream(p peer.ID, _ protocol.ID) {
+	s := t.s
 	addrs := hostIPs(s.host, p) // asks the host; done before locking
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -34,7 +52,8 @@ func (s *Scorer) OnNewOutboundStream(p peer.ID, _ protocol.ID) {
 // leaves every mesh (paying P3b where it owed mesh deliveries), and its
 // counters stop decaying so that reconnecting does not wash them. Beyond
 // WithMaxRetainedPeers retained peers, the least negative is forgotten.
-func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
+func (t tracer) OnClosedOutboundStream(p peer.ID) {
+	s := t.s
 	app := s.appTerm(p) // the application's code runs outside our lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -60,14 +79,16 @@ func (s *Scorer) OnClosedOutboundStream(p peer.ID) {
 
 // Join records that the router has a mesh for topic: GRAFTs in other topics
 // are ignored by the router and cost nothing.
-func (s *Scorer) Join(topic string) {
+func (t tracer) Join(topic string) {
+	s := t.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.router.joined[topic] = true
 }
 
 // Leave forgets that the router has a mesh for topic.
-func (s *Scorer) Leave(topic string) {
+func (t tracer) Leave(topic string) {
+	s := t.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.router.joined, topic)
@@ -75,7 +96,8 @@ func (s *Scorer) Leave(topic string) {
 
 // Graft puts p in the topic's mesh: time in mesh restarts from zero and P3
 // waits for its activation again.
-func (s *Scorer) Graft(p peer.ID, topic string) {
+func (t tracer) Graft(p peer.ID, topic string) {
+	s := t.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps, ts, r := s.peerTopic(p, topic)
@@ -92,7 +114,8 @@ func (s *Scorer) Graft(p peer.ID, topic string) {
 
 // Prune takes p out of the topic's mesh, charging P3b if it owed mesh
 // deliveries.
-func (s *Scorer) Prune(p peer.ID, topic string) {
+func (t tracer) Prune(p peer.ID, topic string) {
+	s := t.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps, ts, _ := s.peerTopic(p, topic)
@@ -129,7 +152,8 @@ func (r *topicRules) failureAfterLeaving(ts *topicStats) (failure float64, charg
 
 // ValidateMessage opens the message's delivery record, so copies that arrive
 // during validation are remembered.
-func (s *Scorer) ValidateMessage(msg *pubsub.Message) {
+func (t tracer) ValidateMessage(msg *pubsub.Message) {
+	s := t.s
 	id, ok := s.messageID(msg)
 	if !ok {
 		return
@@ -142,7 +166,8 @@ func (s *Scorer) ValidateMessage(msg *pubsub.Message) {
 
 // DeliverMessage credits the sender with a first delivery and every peer that
 // sent a copy during validation with a mesh delivery.
-func (s *Scorer) DeliverMessage(msg *pubsub.Message) {
+func (t tracer) DeliverMessage(msg *pubsub.Message) {
+	s := t.s
 	id, ok := s.messageID(msg)
 	if !ok {
 		return
@@ -175,7 +200,8 @@ func (s *Scorer) DeliverMessage(msg *pubsub.Message) {
 // without opening a record, as the message ID cannot be trusted. Any
 // rejection but a missing or invalid signature keeps the IWANT promises of
 // the message, as the router counts them.
-func (s *Scorer) RejectMessage(msg *pubsub.Message, reason string) {
+func (t tracer) RejectMessage(msg *pubsub.Message, reason string) {
+	s := t.s
 	if msg == nil || msg.Message == nil {
 		return
 	}
@@ -219,7 +245,8 @@ func (s *Scorer) RejectMessage(msg *pubsub.Message, reason string) {
 // while the message is validated, credited as a mesh delivery if it came
 // within the window after validation, charged if the message was invalid.
 // Each peer's copy counts once.
-func (s *Scorer) DuplicateMessage(msg *pubsub.Message) {
+func (t tracer) DuplicateMessage(msg *pubsub.Message) {
+	s := t.s
 	id, ok := s.messageID(msg)
 	if !ok {
 		return
@@ -247,7 +274,8 @@ func (s *Scorer) DuplicateMessage(msg *pubsub.Message) {
 
 // ThrottlePeer voids p's IWANT promises: the router did not read what p
 // sent, so p cannot be blamed for it.
-func (s *Scorer) ThrottlePeer(p peer.ID) {
+func (t tracer) ThrottlePeer(p peer.ID) {
+	s := t.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.router.promises.void(p)
@@ -257,7 +285,8 @@ func (s *Scorer) ThrottlePeer(p peer.ID) {
 // send us, to rebuild the router's backoff and repeated-extensions
 // penalties, and, until the router first asks for a score, notes that it
 // should have (see WithRouterCheck).
-func (s *Scorer) RecvRPC(rpc *pubsub.RPC) {
+func (t tracer) RecvRPC(rpc *pubsub.RPC) {
+	s := t.s
 	if s.check.watching.Load() { // false once the router has asked
 		s.noteRecv(rpc)
 	}
@@ -267,12 +296,13 @@ func (s *Scorer) RecvRPC(rpc *pubsub.RPC) {
 
 // SendRPC watches the IWANTs and PRUNEs we send, to rebuild the router's
 // promise and backoff penalties.
-func (s *Scorer) SendRPC(rpc *pubsub.RPC, p peer.ID) { s.routerSend(rpc, p, false) }
+func (t tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) { t.s.routerSend(rpc, p, false) }
 
 // DropRPC is an RPC to p the router could not queue: p's slow-peer counter
 // grows by its messages, and a PRUNE in it still starts a backoff (the
 // router set it before sending).
-func (s *Scorer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
+func (t tracer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
+	s := t.s
 	s.routerSend(rpc, p, true)
 	s.chargeSlow(rpc, p)
 }
@@ -282,14 +312,15 @@ func (s *Scorer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 // adds 1 to p's slow-peer counter. The router calls it from each peer's
 // writing goroutine, and only from go-libp2p-pubsub v0.19.0 on; older
 // routers never report writes, so this signal is silent with them.
-func (s *Scorer) SendRPCCompleted(_ *pubsub.RPC, p peer.ID, took time.Duration) {
+func (t tracer) SendRPCCompleted(_ *pubsub.RPC, p peer.ID, took time.Duration) {
+	s := t.s
 	if s.isSlowWrite(took) {
 		s.addSlow(p, 1)
 	}
 }
 
 // UndeliverableMessage is about our own subscribers, not about peers.
-func (s *Scorer) UndeliverableMessage(*pubsub.Message) {}
+func (tracer) UndeliverableMessage(*pubsub.Message) {}
 
 // messageID returns the message's ID, computing it only when the router has
 // not. It never writes msg: the router shares messages between goroutines.
