@@ -636,6 +636,9 @@ func TestBadInputOptionsAndThresholds(t *testing.T) {
 
 	s, err = peerscore.New(good)
 	require.NoError(t, err)
+	opts, err := s.GossipSubOptions()
+	require.Error(t, err, "GossipSubOptions without thresholds accepted")
+	require.Nil(t, opts)
 	for name, th := range map[string]*peerscore.Thresholds{
 		"nil":            nil,
 		"positive":       {GossipThreshold: 1},
@@ -644,9 +647,9 @@ func TestBadInputOptionsAndThresholds(t *testing.T) {
 		"negative PX":    {GossipThreshold: -1, PublishThreshold: -2, GraylistThreshold: -3, AcceptPXThreshold: -1},
 		"infinite graft": {GossipThreshold: -1, PublishThreshold: -2, GraylistThreshold: -3, OpportunisticGraftThreshold: math.Inf(1)},
 	} {
-		opts, err := s.GossipSubOptions(th)
-		require.Errorf(t, err, "GossipSubOptions(%s) accepted", name)
-		require.Nil(t, opts)
+		bad, err := peerscore.New(good, peerscore.WithThresholds(th))
+		require.Errorf(t, err, "WithThresholds(%s) accepted", name)
+		require.Nil(t, bad)
 		m, err := peerscore.NewMetrics(s, th)
 		require.Errorf(t, err, "NewMetrics(%s) accepted", name)
 		require.Nil(t, m)

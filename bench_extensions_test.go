@@ -25,14 +25,11 @@ func BenchmarkRecvRPCExtensions(b *testing.B) {
 			h := newExtHost()
 			p := routerParams(nil)
 			p.BehaviourPenaltyWeight = -1e-12 // charges never graylist anyone
-			var opts []peerscore.Option
+			opts := []peerscore.Option{peerscore.WithThresholds(extThresholds())}
 			if c.host {
 				opts = append(opts, peerscore.WithHost(h))
 			}
 			s := scNew(b, p, opts...)
-			if _, err := s.GossipSubOptions(extThresholds()); err != nil {
-				b.Fatal(err)
-			}
 			peers := make([]peer.ID, 200)
 			for i := range peers {
 				peers[i] = peer.ID(fmt.Sprintf("peer-%03d", i))

@@ -140,7 +140,8 @@ func newRouterBenchNet(b *testing.B, mode string) *routerBenchNet {
 			p, _ := benchPubsubParams(64)
 			opts = append(opts, pubsub.WithPeerScore(p, thr))
 		case "peerscore":
-			sopts := []peerscore.Option{peerscore.WithHost(h), peerscore.WithGossipSubParams(routerBenchGossipSubParams())}
+			sopts := []peerscore.Option{peerscore.WithHost(h), peerscore.WithGossipSubParams(routerBenchGossipSubParams()),
+				peerscore.WithThresholds(peerscore.ThresholdsFromPubsub(thr))}
 			if !signed {
 				sopts = append(sopts, peerscore.WithMsgIDFn(routerBenchMsgID))
 			}
@@ -148,7 +149,7 @@ func newRouterBenchNet(b *testing.B, mode string) *routerBenchNet {
 			if err != nil {
 				b.Fatal(err)
 			}
-			scoring, err := s.GossipSubOptions(peerscore.ThresholdsFromPubsub(thr))
+			scoring, err := s.GossipSubOptions()
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -152,9 +152,9 @@ func BenchmarkScoreParallel(b *testing.B) {
 // GossipSubOptions gives the router, which also notes that the router
 // asked (for the router check): what the router really calls.
 func BenchmarkScoreRouter(b *testing.B) {
-	s, topics := benchScorer(b)
+	s, topics := benchScorer(b, peerscore.WithThresholds(&peerscore.Thresholds{SkipAtomicValidation: true}))
 	peers := benchPopulate(s, 200, 16, topics)
-	if _, err := s.GossipSubOptions(&peerscore.Thresholds{SkipAtomicValidation: true}); err != nil {
+	if _, err := s.GossipSubOptions(); err != nil {
 		b.Fatal(err)
 	}
 	score := peerscore.RouterScoreForTest(s)

@@ -93,7 +93,7 @@ func TestCloseFromThresholdEventCallback(t *testing.T) {
 		var log eventLog
 		closed := make(chan struct{})
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithThresholdEvents(eventThresholds(), func(e peerscore.ThresholdEvent) {
+		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
 			log.add(e)
 			_ = s.Close()
 			select {
@@ -106,6 +106,7 @@ func TestCloseFromThresholdEventCallback(t *testing.T) {
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		ccFall(s, "A", "m1")
+		time.Sleep(100 * time.Millisecond) // the watcher's next poll
 		require.True(t, ccReturned(closed), "Close called from the event callback did not return")
 
 		ccFall(s, "A", "m2")
@@ -127,7 +128,7 @@ func TestCloseFromCallbackWaitsForOtherCallbacks(t *testing.T) {
 		innerDone := make(chan struct{})
 		var s *peerscore.Scorer
 		s, err := peerscore.New(eventParams(ccZeroApp),
-			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) {
+			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
 				events.n.Add(1)
 				<-release
 			}),
@@ -138,8 +139,9 @@ func TestCloseFromCallbackWaitsForOtherCallbacks(t *testing.T) {
 		require.NoError(t, err)
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
-		time.Sleep(100 * time.Millisecond)
-		ccFall(s, "A", "m1") // the event callback blocks on its first crossing
+		time.Sleep(150 * time.Millisecond) // off the watcher's poll
+		ccFall(s, "A", "m1")               // the event callback blocks on its first crossing
+		time.Sleep(100 * time.Millisecond) // the watcher's next poll
 		synctest.Wait()
 		require.EqualValues(t, 1, events.get())
 
@@ -160,7 +162,7 @@ func TestCloseFromTwoCallbacksAtOnce(t *testing.T) {
 		var returned atomic.Int32
 		var s *peerscore.Scorer
 		s, err := peerscore.New(eventParams(ccZeroApp),
-			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) {
+			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
 				once1.Do(func() { close(inEvent) })
 				<-inInspect
 				_ = s.Close()
@@ -197,7 +199,7 @@ func TestCloseWaitsForRunningCallback(t *testing.T) {
 					<-release
 				}
 			}, time.Millisecond),
-			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) { events.n.Add(1) }))
+			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { events.n.Add(1) }))
 		require.NoError(t, err)
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
@@ -239,12 +241,12 @@ func TestCloseNoCallbackAfterClose(t *testing.T) {
 		}
 		s, err := peerscore.New(eventParams(ccZeroApp),
 			peerscore.WithInspect(func(map[peer.ID]peerscore.Snapshot) { slow() }, time.Millisecond),
-			peerscore.WithThresholdEvents(eventThresholds(), func(peerscore.ThresholdEvent) { slow() }))
+			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { slow() }))
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		s.Start(context.Background())
-		ccFall(s, "A", "m1") // four events, a millisecond each
-		time.Sleep(3*time.Millisecond + 500*time.Microsecond)
+		ccFall(s, "A", "m1") // four events at the watcher's poll (100 ms), a millisecond each
+		time.Sleep(102*time.Millisecond + 500*time.Microsecond)
 		require.Positive(t, running.Load(), "the test means to close during a callback")
 		require.NoError(t, s.Close())
 		closed.Store(true)

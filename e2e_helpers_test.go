@@ -106,9 +106,9 @@ func (n *e2eNet) router(name string, h host.Host, scored bool, v validator, extr
 			pubsub.WithPeerScore(n.params.ToPubsub(), n.thr.ToPubsub()),
 			pubsub.WithPeerScoreInspect(node.native.update, 100*time.Millisecond))
 	case scored:
-		s, err := peerscore.New(n.params, append([]peerscore.Option{peerscore.WithHost(h)}, n.scorerOpts...)...)
+		s, err := peerscore.New(n.params, append([]peerscore.Option{peerscore.WithHost(h), peerscore.WithThresholds(n.thr)}, n.scorerOpts...)...)
 		require.NoError(t, err)
-		scoring, err := s.GossipSubOptions(n.thr)
+		scoring, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		opts = append(opts, scoring...)
 		node.scorer = s

@@ -58,9 +58,7 @@ func newExtEnv(t *testing.T, opts ...peerscore.Option) *extEnv {
 		return 0
 	})
 	p.BehaviourPenaltyWeight = -1e-3
-	e.s = scNew(t, p, append([]peerscore.Option{peerscore.WithHost(e.h)}, opts...)...)
-	_, err := e.s.GossipSubOptions(extThresholds())
-	require.NoError(t, err)
+	e.s = scNew(t, p, append([]peerscore.Option{peerscore.WithHost(e.h), peerscore.WithThresholds(extThresholds())}, opts...)...)
 	scConnect(e.s, extPeer)
 	return e
 }

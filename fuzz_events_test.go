@@ -231,7 +231,7 @@ func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
 				}
 			}
 		}, 700*time.Millisecond))
-		options = append(options, peerscore.WithThresholdEvents(fzThresholds(opts), func(ev peerscore.ThresholdEvent) {
+		options = append(options, peerscore.WithThresholds(fzThresholds(opts)), peerscore.WithThresholdEvents(func(ev peerscore.ThresholdEvent) {
 			if math.IsNaN(ev.Old) || math.IsNaN(ev.New) || math.IsNaN(ev.ReasonValue) || ev.Old == ev.New {
 				e.inspectBad.CompareAndSwap(nil, fmt.Sprintf("threshold event: %+v", ev))
 			}

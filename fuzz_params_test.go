@@ -400,8 +400,12 @@ func fpRun(t *testing.T, data []byte) {
 		// Thresholds: accepted exactly when valid, everywhere. With valid
 		// thresholds, the metrics are gathered now and later.
 		gather := func(string) {}
-		if _, gerr := s.GossipSubOptions(thresholds); (gerr == nil) != (terr == nil) {
-			t.Fatalf("GossipSubOptions(%+v) = %v, Validate says %v", thresholds, gerr, terr)
+		if withT, werr := peerscore.New(p, append(opts, peerscore.WithThresholds(thresholds))...); (werr == nil) != (terr == nil) {
+			t.Fatalf("WithThresholds(%+v) = %v, Validate says %v", thresholds, werr, terr)
+		} else if werr == nil {
+			if _, gerr := withT.GossipSubOptions(); gerr != nil {
+				t.Fatalf("GossipSubOptions with valid thresholds %+v: %v", thresholds, gerr)
+			}
 		}
 		if m, merr := peerscore.NewMetrics(s, thresholds); (merr == nil) != (terr == nil) {
 			t.Fatalf("NewMetrics(%+v) = %v, Validate says %v", thresholds, merr, terr)

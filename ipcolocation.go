@@ -74,7 +74,6 @@ func (s *Scorer) setIPs(ps *peerState, addrs []string) {
 		return
 	}
 	crowded := s.ips.set(ps, addrs, s.rules.colocationThreshold)
-	s.scoreMoved(ps)
 	if s.rules.colocationWeight != 0 {
 		s.counters.charge(PenaltyIPColocation, float64(crowded))
 	}

@@ -2,17 +2,17 @@ package peerscore
 
 import (
 	"context"
+	"github.com/peerscore/peerscore/internal/lifecycle"
 	"time"
 )
 
 // loopState is the background work: its lifecycle and what it runs
 // besides Refresh.
 type loopState struct {
-	lifecycle
+	lifecycle.Lifecycle
 
-	inspect       func(*Scorer)
-	inspectPeriod time.Duration
-	ipRefresh     time.Duration
+	inspects  []inspection
+	ipRefresh time.Duration
 }
 
 // Start runs the background loop until ctx is done or Close is called: a
@@ -24,13 +24,13 @@ type loopState struct {
 // returns at once. Calling it again, or after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
 	work := []func(context.Context){s.maintain}
-	if s.loop.inspect != nil {
-		work = append(work, s.inspectEvery)
+	for _, in := range s.loop.inspects {
+		work = append(work, func(ctx context.Context) { s.inspectEvery(ctx, in) })
 	}
-	if s.events != nil {
+	if s.watch != nil {
 		work = append(work, s.watchThresholds)
 	}
-	s.loop.start(ctx, work...)
+	s.loop.Start(ctx, work...)
 }
 
 // Close stops the background loop and waits until it has stopped,
@@ -49,7 +49,7 @@ func (s *Scorer) Start(ctx context.Context) {
 // Close is safe for concurrent use and may be called any number of
 // times; each call waits as described and returns nil.
 func (s *Scorer) Close() error {
-	s.loop.stop()
+	s.loop.Stop()
 	return nil
 }
 
@@ -87,10 +87,10 @@ func (s *Scorer) maintain(ctx context.Context) {
 	}
 }
 
-// inspectEvery runs the inspection callback on a goroutine of its own, so a
+// inspectEvery runs an inspection callback on a goroutine of its own, so a
 // slow callback cannot hold up Refresh.
-func (s *Scorer) inspectEvery(ctx context.Context) {
-	tick := time.NewTicker(s.loop.inspectPeriod)
+func (s *Scorer) inspectEvery(ctx context.Context, in inspection) {
+	tick := time.NewTicker(in.period)
 	defer tick.Stop()
 	for {
 		select {
@@ -100,7 +100,7 @@ func (s *Scorer) inspectEvery(ctx context.Context) {
 			if ctx.Err() != nil {
 				return // both were ready; a Close must not be followed by a callback
 			}
-			s.loop.inspect(s)
+			in.fn(s)
 		}
 	}
 }

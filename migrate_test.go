@@ -107,8 +107,8 @@ func TestOwnInspectorAfterGossipSubOptions(t *testing.T) {
 	} {
 		h, err := mn.GenPeer()
 		require.NoError(t, err)
-		s := scNew(t, scParams(nil), c.opts...)
-		opts, err := s.GossipSubOptions(thresholds)
+		s := scNew(t, scParams(nil), append(c.opts, peerscore.WithThresholds(thresholds))...)
+		opts, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		_, err = pubsub.NewGossipSub(ctx, h, append(opts, own)...)
 		if c.want == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/peerscore/peerscore/internal/lifecycle"
 	"io"
 	"log/slog"
 	"math"
@@ -97,7 +98,7 @@ type Monitor struct {
 	gater *Gater
 	cfg   monitorConfig
 
-	lifecycle
+	life lifecycle.Lifecycle
 }
 
 // MonitorOption configures a Monitor in NewMonitor.
@@ -258,7 +259,7 @@ func NewMonitor(h host.Host, score func(peer.ID) float64, g *Gater, opts ...Moni
 // Start runs the Monitor's checks on a goroutine of its own until ctx is
 // done or Close is called. It returns at once. Calling it again, or after
 // Close, does nothing.
-func (m *Monitor) Start(ctx context.Context) { m.start(ctx, m.run) }
+func (m *Monitor) Start(ctx context.Context) { m.life.Start(ctx, m.run) }
 
 // Close stops the checks and waits until they have stopped, including a
 // callback running at the time (the score function, WithProtected,
@@ -275,7 +276,7 @@ func (m *Monitor) Start(ctx context.Context) { m.start(ctx, m.run) }
 // Close is safe for concurrent use and may be called any number of times;
 // each call waits as described and returns nil.
 func (m *Monitor) Close() error {
-	m.stop()
+	m.life.Stop()
 	return nil
 }
 

@@ -205,9 +205,10 @@ func monScoredRouter(t *testing.T, ctx context.Context, h host.Host, app func(pe
 		DecayToZero:       0.01,
 		RetainScore:       retain,
 	}
-	s, err := peerscore.New(params, peerscore.WithHost(h))
+	s, err := peerscore.New(params, peerscore.WithHost(h),
+		peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30}))
 	require.NoError(t, err)
-	opts, err := s.GossipSubOptions(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30})
+	opts, err := s.GossipSubOptions()
 	require.NoError(t, err)
 	_, err = pubsub.NewGossipSub(ctx, h, opts...)
 	require.NoError(t, err)

@@ -22,13 +22,13 @@ type config struct {
 	maxRecords    int
 	maxRetain     int
 	limits        stateLimits // of saved states
-	inspect       func(*Scorer)
-	inspectPeriod time.Duration
+	thresholds    *Thresholds
+	inspects      []inspection
+	eventFns      []func(ThresholdEvent)
 	ipRefresh     time.Duration
 	router        routerTimings
 	routerOff     bool
 	routerCheck   time.Duration
-	events        *eventWatch
 }
 
 // DefaultMaxDeliveryRecords is how many message delivery records a Scorer
@@ -67,7 +67,7 @@ func defaultConfig() config {
 func WithHost(h host.Host) Option {
 	return func(c *config) error {
 		if h == nil {
-			return errors.New("peerscore: WithHost: nil host")
+			return errors.New("WithHost: nil host")
 		}
 		c.host = h
 		return nil
@@ -83,7 +83,7 @@ func WithHost(h host.Host) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
-			return errors.New("peerscore: WithLogger: nil logger")
+			return errors.New("WithLogger: nil logger")
 		}
 		c.logger = l
 		return nil
@@ -96,7 +96,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithMsgIDFn(fn func(*pb.Message) string) Option {
 	return func(c *config) error {
 		if fn == nil {
-			return errors.New("peerscore: WithMsgIDFn: nil function")
+			return errors.New("WithMsgIDFn: nil function")
 		}
 		c.msgID = fn
 		return nil
@@ -112,7 +112,7 @@ func WithMsgIDFn(fn func(*pb.Message) string) Option {
 func WithMaxDeliveryRecords(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("peerscore: WithMaxDeliveryRecords: %d is not positive", n)
+			return fmt.Errorf("WithMaxDeliveryRecords: %d is not positive", n)
 		}
 		c.maxRecords = n
 		return nil
@@ -142,11 +142,37 @@ const DefaultMaxRetainedPeers = 1 << 13
 func WithMaxRetainedPeers(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("peerscore: WithMaxRetainedPeers: %d is not positive", n)
+			return fmt.Errorf("WithMaxRetainedPeers: %d is not positive", n)
 		}
 		c.maxRetain = n
 		return nil
 	}
+}
+
+// WithThresholds gives the Scorer the score thresholds at which the router
+// acts on a peer, validated and copied. They are the Scorer's from then on:
+// GossipSubOptions gives them to the router, and threshold events
+// (WithThresholdEvents), the metrics package and the ban monitor read them
+// from the Scorer (Thresholds), so they are written in one place.
+// GossipSubOptions and WithThresholdEvents need them.
+func WithThresholds(t *Thresholds) Option {
+	return func(c *config) error {
+		if t == nil {
+			return errors.New("WithThresholds: nil thresholds")
+		}
+		if err := t.Validate(); err != nil {
+			return err
+		}
+		cp := *t
+		c.thresholds = &cp
+		return nil
+	}
+}
+
+// inspection is one WithInspect callback and its period.
+type inspection struct {
+	fn     func(*Scorer)
+	period time.Duration
 }
 
 // WithInspect has the background loop hand every peer's score to fn once
@@ -156,35 +182,36 @@ func WithMaxRetainedPeers(n int) Option {
 //	func(map[peer.ID]*pubsub.PeerScoreSnapshot)  // pubsub.ExtendedPeerScoreInspectFn
 //	func(map[peer.ID]Snapshot)                   // peerscore's itemised scores
 //
-// fn runs on its own goroutine, holding no lock of the Scorer, so it may
-// call back into it, Close included (see Close); a slow fn delays only the
-// next inspection.
+// fn runs on a goroutine of its own, holding no lock of the Scorer, so it
+// may call back into it, Close included (see Close); a slow fn delays only
+// its own next inspection. Several may be given, each with its period.
 func WithInspect(fn any, period time.Duration) Option {
 	return func(c *config) error {
 		if period <= 0 {
-			return fmt.Errorf("peerscore: WithInspect: period %v is not positive", period)
+			return fmt.Errorf("WithInspect: period %v is not positive", period)
 		}
-		nilFunc := errors.New("peerscore: WithInspect: nil callback")
+		nilFunc := errors.New("WithInspect: nil callback")
+		var inspect func(*Scorer)
 		switch f := fn.(type) {
 		case func(map[peer.ID]float64):
 			if f == nil {
 				return nilFunc
 			}
-			c.inspect = func(s *Scorer) { f(s.scores()) }
+			inspect = func(s *Scorer) { f(s.scores()) }
 		case func(map[peer.ID]*pubsub.PeerScoreSnapshot):
 			if f == nil {
 				return nilFunc
 			}
-			c.inspect = func(s *Scorer) { f(pubsubSnapshots(s.Snapshots())) }
+			inspect = func(s *Scorer) { f(pubsubSnapshots(s.Snapshots())) }
 		case func(map[peer.ID]Snapshot):
 			if f == nil {
 				return nilFunc
 			}
-			c.inspect = func(s *Scorer) { f(s.Snapshots()) }
+			inspect = func(s *Scorer) { f(s.Snapshots()) }
 		default:
-			return fmt.Errorf("peerscore: WithInspect: unsupported callback type %T", fn)
+			return fmt.Errorf("WithInspect: unsupported callback type %T", fn)
 		}
-		c.inspectPeriod = period
+		c.inspects = append(c.inspects, inspection{fn: inspect, period: period})
 		return nil
 	}
 }
@@ -212,7 +239,7 @@ func WithInspect(fn any, period time.Duration) Option {
 func WithRouterCheck(period time.Duration) Option {
 	return func(c *config) error {
 		if period < 0 {
-			return fmt.Errorf("peerscore: WithRouterCheck: period %v is negative", period)
+			return fmt.Errorf("WithRouterCheck: period %v is negative", period)
 		}
 		c.routerCheck = period
 		return nil

@@ -131,3 +131,11 @@ func copyNets(nets []*net.IPNet) []*net.IPNet {
 	}
 	return out
 }
+
+// globals copies p without its topics.
+func (p *Params) globals() *Params {
+	cp := *p
+	cp.Topics = nil
+	cp.IPColocationFactorWhitelist = copyNets(p.IPColocationFactorWhitelist)
+	return &cp
+}

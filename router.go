@@ -14,7 +14,8 @@ import (
 // GossipSubOptions returns the options that plug s into a GossipSub router:
 // s as a raw tracer, and pubsub's peer scoring with every internal weight at
 // zero and s.Score as the application-specific score (weight 1), so that
-// the router's thresholds t act on this scorer's score; and, unless
+// the router's thresholds (the Scorer's, WithThresholds) act on this
+// scorer's score; and, unless
 // WithRouterCheck(0), pubsub's extended score inspection, through which s
 // checks that the router scores with nothing else. Pass them to
 // pubsub.NewGossipSub, and start s with Start.
@@ -32,17 +33,11 @@ import (
 // makes pubsub.NewGossipSub fail with "duplicate peer score inspector" (use
 // WithInspect). s reports the first two within one WithRouterCheck period
 // (an Error log, Stats.RouterMismatches).
-func (s *Scorer) GossipSubOptions(t *Thresholds) ([]pubsub.Option, error) {
+func (s *Scorer) GossipSubOptions() ([]pubsub.Option, error) {
+	t := s.thresholds
 	if t == nil {
-		return nil, errors.New("peerscore: GossipSubOptions: nil thresholds")
+		return nil, errors.New("peerscore: GossipSubOptions: the router needs thresholds: give New WithThresholds")
 	}
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.router.graylist = t.GraylistThreshold
-	s.mu.Unlock()
-	s.ext.setGraylist(t.GraylistThreshold)
 
 	params := &pubsub.PeerScoreParams{
 		Topics:            map[string]*pubsub.TopicScoreParams{},

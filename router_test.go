@@ -199,9 +199,7 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 					return -100
 				}
 				return 0
-			}))
-			_, err := s.GossipSubOptions(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -50})
-			require.NoError(t, err)
+			}), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -50}))
 			scConnect(s, "A", "B")
 			s.Tracer().Join(topic)
 			for _, p := range []peer.ID{"A", "B"} {
@@ -298,18 +296,20 @@ func TestSlowPeerPenalty(t *testing.T) {
 
 func TestGossipSubOptions(t *testing.T) {
 	s := scNew(t, scParams(nil))
-	_, err := s.GossipSubOptions(nil)
-	assert.Error(t, err)
-	_, err = s.GossipSubOptions(&peerscore.Thresholds{GossipThreshold: 1})
+	_, err := s.GossipSubOptions()
+	assert.ErrorContains(t, err, "WithThresholds", "the router needs thresholds")
+	_, err = peerscore.New(scParams(nil), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: 1}))
 	var pe *peerscore.ParamError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "GossipThreshold", pe.Field)
+	assert.Equal(t, "peerscore: GossipThreshold = 1: must be zero or negative and finite", err.Error(), "the error is prefixed once")
 
 	mn := mocknet.New()
 	defer mn.Close()
 	h, err := mn.GenPeer()
 	require.NoError(t, err)
-	opts, err := s.GossipSubOptions(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30})
+	s = scNew(t, scParams(nil), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30}))
+	opts, err := s.GossipSubOptions()
 	require.NoError(t, err)
 	assert.Len(t, opts, 3, "the raw tracer, the peer score and the score inspection options")
 	ctx, cancel := context.WithCancel(context.Background())

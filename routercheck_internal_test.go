@@ -43,7 +43,8 @@ func rcScorer(t *testing.T, opts ...Option) (*Scorer, *rcLog) {
 	t.Helper()
 	log := &rcLog{}
 	p := &Params{SkipAtomicValidation: true, DecayInterval: time.Second, DecayToZero: 0.01}
-	s, err := New(p, append([]Option{WithLogger(slog.New(slog.NewTextHandler(log, nil)))}, opts...)...)
+	s, err := New(p, append([]Option{WithLogger(slog.New(slog.NewTextHandler(log, nil))),
+		WithThresholds(&Thresholds{SkipAtomicValidation: true})}, opts...)...)
 	require.NoError(t, err)
 	return s, log
 }
@@ -131,7 +132,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 	})
 	t.Run("never asked", func(t *testing.T) {
 		s, log := rcScorer(t)
-		_, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
+		_, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("a", "")
 		s.Tracer().RecvRPC(rpcFrom("stranger")) // not connected: the router may not know it
@@ -154,7 +155,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 	})
 	t.Run("asked once", func(t *testing.T) {
 		s, log := rcScorer(t)
-		_, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
+		_, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("a", "")
 		s.Tracer().RecvRPC(rpcFrom("a"))
@@ -168,7 +169,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 	})
 	t.Run("asks for peers not connected prove nothing", func(t *testing.T) {
 		s, _ := rcScorer(t)
-		_, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
+		_, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("a", "")
 		s.Tracer().OnNewOutboundStream("gone", "")
@@ -182,7 +183,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 	})
 	t.Run("off", func(t *testing.T) {
 		s, _ := rcScorer(t, WithRouterCheck(0))
-		opts, err := s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
+		opts, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		assert.Len(t, opts, 2, "no inspection option")
 		s.Tracer().OnNewOutboundStream("a", "")
@@ -227,9 +228,9 @@ func rcWithoutLock(t *testing.T, s *Scorer, name string, call func()) {
 func TestRouterCheckFastPaths(t *testing.T) {
 	p := &Params{SkipAtomicValidation: true, DecayInterval: time.Second, DecayToZero: 0.01,
 		SlowPeerWeight: -1, SlowPeerDecay: 0.5, SlowPeerWriteThreshold: time.Second}
-	s, err := New(p)
+	s, err := New(p, WithThresholds(&Thresholds{SkipAtomicValidation: true}))
 	require.NoError(t, err)
-	_, err = s.GossipSubOptions(&Thresholds{SkipAtomicValidation: true})
+	_, err = s.GossipSubOptions()
 	require.NoError(t, err)
 	s.Tracer().OnNewOutboundStream("a", "")
 	s.routerScore("a") // the router asked: the wiring is proven

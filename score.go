@@ -1,6 +1,7 @@
 package peerscore
 
 import (
+	"errors"
 	"log/slog"
 	"math"
 	"runtime"
@@ -11,6 +12,8 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/option"
 )
 
 // Scorer computes gossipsub v1.1 peer scores from the events a GossipSub
@@ -19,6 +22,7 @@ import (
 type Scorer struct {
 	mu sync.Mutex // guards all state below that is not atomic
 
+	params *Params // as given, without topics (byIdx has them); never changed
 	rules  globalRules
 	topics map[string]*topicRules
 	byIdx  []*topicRules // topicRules.index -> rules
@@ -30,7 +34,8 @@ type Scorer struct {
 	router     *routerPenalties
 	ext        *extensionsBook // nil unless the repeated-extensions penalty is rebuilt
 	counters   counters
-	events     *eventWatch // nil unless WithThresholdEvents
+	thresholds *Thresholds     // nil unless WithThresholds; never changed
+	watch      *thresholdWatch // nil unless WithThresholdEvents
 
 	// base anchors the scorer's clock: times are kept as durations since
 	// base, which reads the monotonic clock and fits in eight bytes.
@@ -144,15 +149,14 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		return nil, err
 	}
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		if opt == nil {
-			continue
-		}
-		if err := opt(&cfg); err != nil {
-			return nil, err
-		}
+	if err := option.Apply("peerscore", &cfg, opts); err != nil {
+		return nil, err
+	}
+	if len(cfg.eventFns) > 0 && cfg.thresholds == nil {
+		return nil, errors.New("peerscore: WithThresholdEvents needs the thresholds: add WithThresholds")
 	}
 	s := &Scorer{
+		params: params.globals(),
 		rules:  compileGlobal(params),
 		topics: make(map[string]*topicRules, len(params.Topics)),
 		peers:  newPeerTable(),
@@ -169,9 +173,15 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	s.counters.lateDuplicates = make(map[string]uint64)
 	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
 	s.ext = newExtensionsBook(cfg.host, cfg.routerOff)
-	s.events = cfg.events
-	s.loop.inspect = cfg.inspect
-	s.loop.inspectPeriod = cfg.inspectPeriod
+	s.thresholds = cfg.thresholds
+	if t := s.thresholds; t != nil {
+		s.router.graylist = t.GraylistThreshold
+		s.ext.setGraylist(t.GraylistThreshold)
+		if len(cfg.eventFns) > 0 {
+			s.watch = newThresholdWatch(t, cfg.eventFns)
+		}
+	}
+	s.loop.inspects = cfg.inspects
 	s.loop.ipRefresh = cfg.ipRefresh
 	s.check.period = cfg.routerCheck
 	if params.AppSpecificScore != nil && params.AppSpecificWeight == 0 {
@@ -182,6 +192,30 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		s.addTopic(name, tp)
 	}
 	return s, nil
+}
+
+// Params returns a copy of the parameters s scores with: those given to
+// New, with the topics' as SetTopicParams has left them.
+func (s *Scorer) Params() *Params {
+	p := s.params.globals()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p.Topics = make(map[string]*TopicParams, len(s.byIdx))
+	for _, r := range s.byIdx {
+		tp := r.params
+		p.Topics[r.name] = &tp
+	}
+	return p
+}
+
+// Thresholds returns a copy of the thresholds given with WithThresholds, or
+// nil if none were.
+func (s *Scorer) Thresholds() *Thresholds {
+	if s.thresholds == nil {
+		return nil
+	}
+	t := *s.thresholds
+	return &t
 }
 
 // addSat adds durations, saturating instead of overflowing: a RetainScore
@@ -336,9 +370,6 @@ func (s *Scorer) forget(ps *peerState) {
 	s.ips.remove(ps)
 	s.peers.remove(ps)
 	ps.forgotten = true
-	if s.events != nil {
-		s.events.mark(ps.id) // ends its tracking
-	}
 }
 
 func (ps *peerState) findTopic(idx int32) *topicStats {
@@ -379,16 +410,6 @@ func (s *Scorer) publish(ps *peerState) {
 	ps.cache.store(topics, behaviour)
 	if ps.retainPos != 0 {
 		s.retained.rekey(ps, retainedKey(ps, topics, behaviour))
-	}
-	s.scoreMoved(ps)
-}
-
-// scoreMoved tells the threshold watcher that ps's score may have moved.
-// Changes that touch no cached part (ps's own addresses: P6 is read live)
-// need only this, not publish.
-func (s *Scorer) scoreMoved(ps *peerState) {
-	if s.events != nil {
-		s.events.mark(ps.id)
 	}
 }
 

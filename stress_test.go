@@ -46,8 +46,11 @@ func TestStressAllEntryPoints(t *testing.T) {
 	var inspected atomic.Int64
 	var s *peerscore.Scorer
 	streams := newExtHost() // the streams the repeated-extensions rebuild asks for
+	thresholds := &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
+		AcceptPXThreshold: 10, OpportunisticGraftThreshold: 1}
 	s, err := peerscore.New(params,
 		peerscore.WithHost(streams),
+		peerscore.WithThresholds(thresholds),
 		peerscore.WithGossipSubParams(gs),
 		peerscore.WithMaxDeliveryRecords(500),
 		peerscore.WithInspect(func(snaps map[peer.ID]peerscore.Snapshot) {
@@ -60,8 +63,6 @@ func TestStressAllEntryPoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	thresholds := &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
-		AcceptPXThreshold: 10, OpportunisticGraftThreshold: 1}
 	metrics, err := peerscore.NewMetrics(s, thresholds)
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +204,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 				t.Errorf("Load: %v", err)
 			}
 		case 8:
-			if _, err := s.GossipSubOptions(thresholds); err != nil {
+			if _, err := s.GossipSubOptions(); err != nil {
 				t.Errorf("GossipSubOptions: %v", err)
 			}
 		case 9:

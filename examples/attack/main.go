@@ -150,9 +150,9 @@ func (d *demo) build(honestCount int) {
 }
 
 func (d *demo) honestNode(h host.Host) *node {
-	s := must(peerscore.New(scenario.Params(), peerscore.WithHost(h)))
+	s := must(peerscore.New(scenario.Params(), peerscore.WithHost(h), peerscore.WithThresholds(thresholds)))
 	s.Start(d.ctx)
-	opts := must(s.GossipSubOptions(thresholds))
+	opts := must(s.GossipSubOptions())
 	ps := must(pubsub.NewGossipSub(d.ctx, h, opts...))
 	if err := ps.RegisterTopicValidator(topicName, scenario.RejectBad); err != nil {
 		log.Fatal(err)

@@ -27,14 +27,13 @@ func main() {
 		DecayToZero:       0.01,
 		RetainScore:       time.Hour,
 	}
-	scorer, err := peerscore.New(params, peerscore.WithHost(h))
+	thresholds := &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80}
+	scorer, err := peerscore.New(params, peerscore.WithHost(h), peerscore.WithThresholds(thresholds))
 	check(err)
 	scorer.Start(ctx)
 	defer scorer.Close()
 
-	opts, err := scorer.GossipSubOptions(&peerscore.Thresholds{
-		GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
-	})
+	opts, err := scorer.GossipSubOptions()
 	check(err)
 	ps, err := pubsub.NewGossipSub(ctx, h, opts...)
 	check(err)

@@ -66,8 +66,8 @@ func main() {
 	nw.Start()
 
 	// The observer: scorer, router, metrics, threshold events, monitor.
-	scorer := must(peerscore.New(scenario.Params(), peerscore.WithHost(observer),
-		peerscore.WithThresholdEvents(thresholds, func(e peerscore.ThresholdEvent) {
+	scorer := must(peerscore.New(scenario.Params(), peerscore.WithHost(observer), peerscore.WithThresholds(thresholds),
+		peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
 			dir := "rose to"
 			if e.Down {
 				dir = "fell below"
@@ -77,7 +77,7 @@ func main() {
 		})))
 	scorer.Start(ctx)
 	defer scorer.Close()
-	router := must(pubsub.NewGossipSub(ctx, observer, must(scorer.GossipSubOptions(thresholds))...))
+	router := must(pubsub.NewGossipSub(ctx, observer, must(scorer.GossipSubOptions())...))
 	if err := router.RegisterTopicValidator(topicName, scenario.RejectBad); err != nil {
 		log.Fatal(err)
 	}

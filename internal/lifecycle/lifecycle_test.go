@@ -1,4 +1,4 @@
-package peerscore
+package lifecycle
 
 import (
 	"sync"

@@ -1,4 +1,6 @@
-package peerscore
+// Package lifecycle runs a component's background goroutines between Start
+// and Close, for the Scorer and the ban Monitor alike.
+package lifecycle
 
 import (
 	"bytes"
@@ -7,7 +9,7 @@ import (
 	"sync"
 )
 
-// lifecycle runs background goroutines between Start and Close, as the
+// Lifecycle runs background goroutines between Start and Close, as the
 // Scorer and the Monitor both do: the first start launches them, later
 // starts and starts after a stop do nothing, and stop cancels them and waits.
 // It has its own lock, so Start and Close never wait for the scoring lock.
@@ -22,7 +24,7 @@ import (
 // from the callback from a concurrent Close from elsewhere, and running
 // callbacks on goroutines stop does not wait for would let a callback run
 // on after Close.
-type lifecycle struct {
+type Lifecycle struct {
 	mu      sync.Mutex
 	started bool
 	stopped bool
@@ -51,9 +53,9 @@ var running = struct {
 	byID map[uint64]*worker
 }{byID: map[uint64]*worker{}}
 
-// start runs each of fns on a goroutine of its own, with a context that
+// Start runs each of fns on a goroutine of its own, with a context that
 // ends with ctx or at stop.
-func (l *lifecycle) start(ctx context.Context, fns ...func(context.Context)) {
+func (l *Lifecycle) Start(ctx context.Context, fns ...func(context.Context)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.started || l.stopped {
@@ -83,7 +85,7 @@ func (w *worker) run(ctx context.Context, fn func(context.Context)) {
 	fn(ctx)
 }
 
-// stop ends the goroutines and waits until they have returned. Every call
+// Stop ends the goroutines and waits until they have returned. Every call
 // waits, not only the first, so that no Close returns while a callback
 // runs.
 //
@@ -95,7 +97,7 @@ func (w *worker) run(ctx context.Context, fn func(context.Context)) {
 // Scorer's callback closing a Monitor whose callback closes the Scorer):
 // each would wait for the other forever. A stop from any other goroutine
 // waits for every goroutine to return.
-func (l *lifecycle) stop() {
+func (l *Lifecycle) Stop() {
 	self := enterStop()
 	defer leaveStop(self)
 
