@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // bdTopic scores first deliveries (weight 1, cap 10), mesh deliveries and
@@ -159,7 +160,7 @@ func TestBadInputMessageWithoutTopic(t *testing.T) {
 		require.Equal(t, scoreA, s.Score("A"))
 		require.Equal(t, scoreB, s.Score("B"))
 		for _, p := range []peer.ID{"A", "B"} {
-			snap := scSnap(t, s, p)
+			snap := scoretest.Snap(t, s, p)
 			_, inEmpty := snap.Topics[""]
 			require.False(t, inEmpty, "peer %s has counters in the empty topic", p)
 		}
@@ -186,7 +187,7 @@ func TestBadInputEmptyID(t *testing.T) {
 		for reason := range bdSignatureReasons {
 			s.Tracer().RejectMessage(anonymous, reason)
 		}
-		require.Equal(t, float64(len(bdSignatureReasons)), scTopic(t, s, "B", "T").InvalidMessageDeliveries,
+		require.Equal(t, float64(len(bdSignatureReasons)), scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries,
 			"bad signatures are charged to the sender without an ID")
 
 		// With From and Seqno, DefaultMsgIdFn gives an ID: the message counts.
@@ -194,10 +195,10 @@ func TestBadInputEmptyID(t *testing.T) {
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
 		require.Equal(t, "", m.ID, "the message must not be written")
-		require.Equal(t, 1.0, scTopic(t, s, "B", "T").FirstMessageDeliveries)
+		require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "T").FirstMessageDeliveries)
 		// A copy with the ID the router would have set is the same message.
 		s.Tracer().DuplicateMessage(&pubsub.Message{Message: m.Message, ID: pubsub.DefaultMsgIdFn(m.Message), ReceivedFrom: "A"})
-		require.Equal(t, 1.0+1, scTopic(t, s, "A", "T").MeshMessageDeliveries, "A's copy counts as a mesh delivery")
+		require.Equal(t, 1.0+1, scoretest.Topic(t, s, "A", "T").MeshMessageDeliveries, "A's copy counts as a mesh delivery")
 
 		// A message ID function that gives "" makes every message without
 		// an ID invisible.
@@ -241,7 +242,7 @@ func TestBadInputUnknownPeers(t *testing.T) {
 		}
 		s.Refresh()
 		for _, u := range []peer.ID{"stranger", ""} {
-			scRequireUnknown(t, s, u)
+			scoretest.RequireUnknown(t, s, u)
 		}
 		after := s.Stats()
 		require.Equal(t, 2, after.Peers)
@@ -249,8 +250,8 @@ func TestBadInputUnknownPeers(t *testing.T) {
 			require.Zerof(t, after.Penalties[r], "penalty %v charged for an unknown peer", r)
 		}
 		// A and B: the only change is the decay of one Refresh.
-		require.Equal(t, 0.5, scTopic(t, s, "A", "T").FirstMessageDeliveries)
-		require.Empty(t, scSnap(t, s, "B").Topics)
+		require.Equal(t, 0.5, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		require.Empty(t, scoretest.Snap(t, s, "B").Topics)
 	})
 }
 
@@ -283,8 +284,8 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 		}
 		require.Equal(t, scoreA, s.Score("A"))
 		require.Equal(t, scoreB, s.Score("B"))
-		require.Empty(t, scSnap(t, s, "B").Topics)
-		require.Equal(t, []string{"T"}, mapKeys2(scSnap(t, s, "A").Topics))
+		require.Empty(t, scoretest.Snap(t, s, "B").Topics)
+		require.Equal(t, []string{"T"}, mapKeys2(scoretest.Snap(t, s, "A").Topics))
 		require.Zero(t, s.Stats().Penalties[peerscore.PenaltyGraftBackoff])
 		require.Zero(t, s.Stats().Penalties[peerscore.PenaltyInvalidMessage])
 
@@ -294,7 +295,7 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 		m := bdMsg("unscored", "later", "B")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
-		require.Equal(t, 1.0, scTopic(t, s, "B", "unscored").FirstMessageDeliveries)
+		require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "unscored").FirstMessageDeliveries)
 	})
 }
 
@@ -322,15 +323,15 @@ func TestBadInputAddPenaltyCounts(t *testing.T) {
 		require.Equal(t, before, bdState(s), "unknown peers are ignored")
 
 		s.AddPenalty("B", 1)
-		require.Equal(t, 1.0, scSnap(t, s, "B").BehaviourPenalty)
+		require.Equal(t, 1.0, scoretest.Snap(t, s, "B").BehaviourPenalty)
 		require.Equal(t, -1.0, s.Score("B"))
 		s.AddPenalty("B", 2)
-		require.Equal(t, 3.0, scSnap(t, s, "B").BehaviourPenalty)
+		require.Equal(t, 3.0, scoretest.Snap(t, s, "B").BehaviourPenalty)
 		require.Equal(t, -9.0, s.Score("B"))
 		require.Equal(t, uint64(3), s.Stats().Penalties[peerscore.PenaltyApplication])
 
 		s.AddPenalty("A", math.MaxInt)
-		snap := scSnap(t, s, "A")
+		snap := scoretest.Snap(t, s, "A")
 		require.Equal(t, float64(math.MaxInt), snap.BehaviourPenalty)
 		require.False(t, math.IsNaN(s.Score("A")) || math.IsInf(s.Score("A"), 0), "score %v", s.Score("A"))
 		require.Equal(t, snap.Score, s.Score("A"))
@@ -369,20 +370,20 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 		want := map[peer.ID]float64{"nan": 0, "pinf": math.Inf(1), "ninf": math.Inf(-1)}
 		for id, w := range want {
 			require.Equal(t, w, s.Score(id), "Score(%s)", id)
-			snap := scSnap(t, s, id)
+			snap := scoretest.Snap(t, s, id)
 			require.Equal(t, w, snap.Score, "Snapshot(%s).Score", id)
 			require.False(t, math.IsNaN(snap.AppSpecificScore) || math.IsNaN(snap.P5), "peer %s: %+v", id, snap)
 		}
-		require.Equal(t, 0.0, scSnap(t, s, "nan").AppSpecificScore, "NaN is reported as 0")
-		require.Equal(t, math.Inf(1), scSnap(t, s, "pinf").P5)
+		require.Equal(t, 0.0, scoretest.Snap(t, s, "nan").AppSpecificScore, "NaN is reported as 0")
+		require.Equal(t, math.Inf(1), scoretest.Snap(t, s, "pinf").P5)
 
 		// Retention follows the cleaned score.
 		for id := range app {
 			s.Tracer().OnClosedOutboundStream(id)
 		}
-		scRequireUnknown(t, s, "pinf")
-		require.False(t, scSnap(t, s, "ninf").Connected)
-		require.False(t, scSnap(t, s, "nan").Connected, "a NaN counts as 0, and 0 is retained")
+		scoretest.RequireUnknown(t, s, "pinf")
+		require.False(t, scoretest.Snap(t, s, "ninf").Connected)
+		require.False(t, scoretest.Snap(t, s, "nan").Connected, "a NaN counts as 0, and 0 is retained")
 
 		// A zero weight times an infinite score is 0.
 		p0 := bdParams(func(peer.ID) float64 { return math.Inf(1) })
@@ -391,7 +392,7 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 		require.NoError(t, err)
 		s0.Tracer().OnNewOutboundStream("A", "x")
 		require.Equal(t, 0.0, s0.Score("A"))
-		require.Equal(t, 0.0, scSnap(t, s0, "A").P5)
+		require.Equal(t, 0.0, scoretest.Snap(t, s0, "A").P5)
 	})
 }
 
@@ -450,12 +451,12 @@ func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 		m := bdMsg("T", "second", "A")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
-		require.Equal(t, 2.0, scTopic(t, s, "A", "T").P2, "the first delivery weight is still 1")
+		require.Equal(t, 2.0, scoretest.Topic(t, s, "A", "T").P2, "the first delivery weight is still 1")
 		s.Tracer().Graft("B", "new")
 		n := bdMsg("new", "in-new", "B")
 		s.Tracer().ValidateMessage(n)
 		s.Tracer().DeliverMessage(n)
-		require.Empty(t, scSnap(t, s, "B").Topics, "a refused topic is not scored")
+		require.Empty(t, scoretest.Snap(t, s, "B").Topics, "a refused topic is not scored")
 	})
 }
 
@@ -493,7 +494,7 @@ func TestBadInputLifecycle(t *testing.T) {
 			time.Sleep(5 * time.Second)
 			synctest.Wait()
 			require.Zero(t, calls.Load(), "Start after Close must not start the loop")
-			require.Equal(t, 8.0, scSnap(t, s, "A").BehaviourPenalty, "no Refresh ran")
+			require.Equal(t, 8.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "no Refresh ran")
 			require.NoError(t, s.Close())
 		})
 	})
@@ -507,7 +508,7 @@ func TestBadInputLifecycle(t *testing.T) {
 			time.Sleep(3*time.Second + time.Millisecond)
 			synctest.Wait()
 			require.Equal(t, int64(3), calls.Load(), "one loop: one inspection per period")
-			require.Equal(t, 1.0, scSnap(t, s, "A").BehaviourPenalty, "one loop: 8 halved three times")
+			require.Equal(t, 1.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "one loop: 8 halved three times")
 			done := make(chan error, 3)
 			for range 3 {
 				go func() { done <- s.Close() }()
@@ -532,13 +533,13 @@ func TestBadInputLifecycle(t *testing.T) {
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().DeliverMessage(m)
 			s.AddPenalty("A", 2)
-			require.Equal(t, 1.0, scTopic(t, s, "A", "T").FirstMessageDeliveries)
-			require.Equal(t, 10.0, scSnap(t, s, "A").BehaviourPenalty)
+			require.Equal(t, 1.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+			require.Equal(t, 10.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
 			require.Equal(t, 1-100.0, s.Score("A"))
 			s.Refresh()
-			require.Equal(t, 5.0, scSnap(t, s, "A").BehaviourPenalty, "Refresh by hand still works")
+			require.Equal(t, 5.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "Refresh by hand still works")
 			s.Tracer().OnClosedOutboundStream("A")
-			require.False(t, scSnap(t, s, "A").Connected)
+			require.False(t, scoretest.Snap(t, s, "A").Connected)
 			require.NoError(t, s.SetTopicParams("T", bdTopic()))
 			_ = s.Stats()
 		})
@@ -597,11 +598,11 @@ func TestBadInputOddRPCs(t *testing.T) {
 		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
 		fzSetFrom(graft, "A")
 		s.Tracer().RecvRPC(graft)
-		require.Equal(t, 2.0, scSnap(t, s, "A").BehaviourPenalty, "GRAFT right after PRUNE: backoff and flood")
+		require.Equal(t, 2.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "GRAFT right after PRUNE: backoff and flood")
 
 		// DropRPC with nil messages in it still counts them.
 		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{nil, nil, {}}}}, "B")
-		require.Equal(t, 3.0, scSnap(t, s, "B").SlowPeerCounter)
+		require.Equal(t, 3.0, scoretest.Snap(t, s, "B").SlowPeerCounter)
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // BenchmarkRecvRPCExtensions is the trace of one received RPC as the
@@ -29,11 +30,11 @@ func BenchmarkRecvRPCExtensions(b *testing.B) {
 			if c.host {
 				opts = append(opts, peerscore.WithHost(h))
 			}
-			s := scNew(b, p, opts...)
+			s := scoretest.New(b, p, opts...)
 			peers := make([]peer.ID, 200)
 			for i := range peers {
 				peers[i] = peer.ID(fmt.Sprintf("peer-%03d", i))
-				scConnect(s, peers[i])
+				scoretest.Connect(s, peers[i])
 				h.open(peers[i], fmt.Sprintf("s-%d", i), extV13)
 				s.Tracer().RecvRPC(extRPC(peers[i], false)) // the first RPC
 			}

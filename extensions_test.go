@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // The rules of the rebuilt repeated-extensions penalty, on a stand-in host
@@ -58,8 +59,8 @@ func newExtEnv(t *testing.T, opts ...peerscore.Option) *extEnv {
 		return 0
 	})
 	p.BehaviourPenaltyWeight = -1e-3
-	e.s = scNew(t, p, append([]peerscore.Option{peerscore.WithHost(e.h), peerscore.WithThresholds(extThresholds())}, opts...)...)
-	scConnect(e.s, extPeer)
+	e.s = scoretest.New(t, p, append([]peerscore.Option{peerscore.WithHost(e.h), peerscore.WithThresholds(extThresholds())}, opts...)...)
+	scoretest.Connect(e.s, extPeer)
 	return e
 }
 
@@ -221,8 +222,8 @@ func TestRepeatedExtensions(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newExtEnv(t)
 				c.run(e)
-				snap := scSnap(t, e.s, extPeer)
-				scNear(t, c.want, snap.BehaviourPenalty, "P7 counter")
+				snap := scoretest.Snap(t, e.s, extPeer)
+				scoretest.Near(t, c.want, snap.BehaviourPenalty, "P7 counter")
 				assert.Equal(t, uint64(c.want), e.s.Stats().Penalties[peerscore.PenaltyRepeatedExtensions])
 			})
 		})
@@ -239,21 +240,21 @@ func TestRepeatedExtensionsOff(t *testing.T) {
 		}
 	}
 	synctest.Test(t, func(t *testing.T) {
-		noHost := scNew(t, routerParams(nil))
-		scConnect(noHost, extPeer)
+		noHost := scoretest.New(t, routerParams(nil))
+		scoretest.Connect(noHost, extPeer)
 		repeat(noHost, extPeer)
-		assert.Zero(t, scSnap(t, noHost, extPeer).BehaviourPenalty, "no host")
+		assert.Zero(t, scoretest.Snap(t, noHost, extPeer).BehaviourPenalty, "no host")
 		assert.Equal(t, -1, peerscore.ExtensionsEntriesForTest(noHost))
 
 		off := newExtEnv(t, peerscore.WithoutRouterPenalties())
 		off.stream(extV13)
 		repeat(off.s, extPeer)
-		assert.Zero(t, scSnap(t, off.s, extPeer).BehaviourPenalty, "router penalties off")
+		assert.Zero(t, scoretest.Snap(t, off.s, extPeer).BehaviourPenalty, "router penalties off")
 
 		e := newExtEnv(t)
 		e.h.open("B", "b1", extV13)
 		repeat(e.s, "B")
-		scRequireUnknown(t, e.s, "B")
+		scoretest.RequireUnknown(t, e.s, "B")
 		assert.Zero(t, e.s.Stats().Penalties[peerscore.PenaltyRepeatedExtensions], "unknown peer")
 	})
 }
@@ -267,7 +268,7 @@ func TestRepeatedExtensionsSweep(t *testing.T) {
 		defer e.s.Close()
 		e.stream(extV13)
 		e.ext()
-		scConnect(e.s, "B")
+		scoretest.Connect(e.s, "B")
 		e.h.open("B", "b1", extV13)
 		e.s.Tracer().RecvRPC(extRPC("B", false))
 		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
@@ -278,9 +279,9 @@ func TestRepeatedExtensionsSweep(t *testing.T) {
 
 		e.h.setConnected("B", true)
 		e.s.Tracer().RecvRPC(extRPC("B", true)) // a first RPC again
-		assert.Zero(t, scSnap(t, e.s, "B").BehaviourPenalty)
+		assert.Zero(t, scoretest.Snap(t, e.s, "B").BehaviourPenalty)
 		e.s.Tracer().RecvRPC(extRPC("B", true))
-		assert.Equal(t, 10.0, scSnap(t, e.s, "B").BehaviourPenalty)
+		assert.Equal(t, 10.0, scoretest.Snap(t, e.s, "B").BehaviourPenalty)
 
 		// B leaves, and is back with an RPC while the sweep asks the host
 		// about it: its record stays, so its next extensions are a repeat.
@@ -297,7 +298,7 @@ func TestRepeatedExtensionsSweep(t *testing.T) {
 		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
 		e.h.setConnected("B", true)
 		e.s.Tracer().RecvRPC(extRPC("B", true))
-		assert.Equal(t, 20.0, scSnap(t, e.s, "B").BehaviourPenalty)
+		assert.Equal(t, 20.0, scoretest.Snap(t, e.s, "B").BehaviourPenalty)
 
 		e.h.setConnected(extPeer, false)
 		e.h.setConnected("B", false)
@@ -314,7 +315,7 @@ func TestRepeatedExtensionsConcurrent(t *testing.T) {
 		e := newExtEnv(t)
 		peers := []peer.ID{"P0", "P1", "P2", "P3"}
 		for _, p := range peers {
-			scConnect(e.s, p)
+			scoretest.Connect(e.s, p)
 			e.h.open(p, string(p)+"-s", extV13)
 		}
 		const perPeer = 10 // P7 stays above the graylist threshold
@@ -333,7 +334,7 @@ func TestRepeatedExtensionsConcurrent(t *testing.T) {
 		})
 		wg.Wait()
 		for _, p := range peers {
-			scNear(t, 10*(perPeer-1), scSnap(t, e.s, p).BehaviourPenalty, "peer %s", p)
+			scoretest.Near(t, 10*(perPeer-1), scoretest.Snap(t, e.s, p).BehaviourPenalty, "peer %s", p)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // PeerFeedback, as partial-message applications call it: a useful message
@@ -20,7 +21,7 @@ const fbTopic = "partial"
 
 // fbParams scores P2 (cap 3), P3 (cap 2) and P4 in fbTopic.
 func fbParams() *peerscore.Params {
-	return scParams(map[string]*peerscore.TopicParams{fbTopic: {
+	return scoretest.Params(map[string]*peerscore.TopicParams{fbTopic: {
 		SkipAtomicValidation:            true,
 		TopicWeight:                     1,
 		FirstMessageDeliveriesWeight:    1,
@@ -55,21 +56,21 @@ func TestPeerFeedback(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scNew(t, fbParams())
-				scConnect(s, "A")
+				s := scoretest.New(t, fbParams())
+				scoretest.Connect(s, "A")
 				if c.inMesh {
 					s.Tracer().Graft("A", fbTopic)
 				}
 				for _, k := range c.feedback {
 					s.PeerFeedback(fbTopic, "A", k)
 				}
-				ts := scTopic(t, s, "A", fbTopic)
-				scNear(t, c.first, ts.FirstMessageDeliveries, "P2 counter")
-				scNear(t, c.mesh, ts.MeshMessageDeliveries, "P3 counter")
-				scNear(t, c.invalid, ts.InvalidMessageDeliveries, "P4 counter")
-				scNear(t, c.first-10*c.invalid*c.invalid, ts.Score, "topic score (P3 not yet active)")
-				snap := scSnap(t, s, "A")
-				scCheckParts(t, "A", snap)
+				ts := scoretest.Topic(t, s, "A", fbTopic)
+				scoretest.Near(t, c.first, ts.FirstMessageDeliveries, "P2 counter")
+				scoretest.Near(t, c.mesh, ts.MeshMessageDeliveries, "P3 counter")
+				scoretest.Near(t, c.invalid, ts.InvalidMessageDeliveries, "P4 counter")
+				scoretest.Near(t, c.first-10*c.invalid*c.invalid, ts.Score, "topic score (P3 not yet active)")
+				snap := scoretest.Snap(t, s, "A")
+				scoretest.CheckParts(t, "A", snap)
 				assert.Equal(t, uint64(c.invalid), s.Stats().Penalties[peerscore.PenaltyInvalidMessage])
 			})
 		})
@@ -82,20 +83,20 @@ func TestPeerFeedbackDecaysAndRetained(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := fbParams()
 		p.RetainScore = time.Minute
-		s := scNew(t, p)
-		scConnect(s, "A")
+		s := scoretest.New(t, p)
+		scoretest.Connect(s, "A")
 		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
 		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
 		s.Refresh()
-		scNear(t, 1, scTopic(t, s, "A", fbTopic).InvalidMessageDeliveries, "P4 counter halved")
+		scoretest.Near(t, 1, scoretest.Topic(t, s, "A", fbTopic).InvalidMessageDeliveries, "P4 counter halved")
 
 		s.Tracer().OnClosedOutboundStream("A") // score -10: retained
-		require.False(t, scSnap(t, s, "A").Connected)
+		require.False(t, scoretest.Snap(t, s, "A").Connected)
 		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
 		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackUsefulMessage)
-		ts := scTopic(t, s, "A", fbTopic)
-		scNear(t, 2, ts.InvalidMessageDeliveries, "retained peer's P4 counter")
-		scNear(t, 1, ts.FirstMessageDeliveries, "retained peer's P2 counter")
+		ts := scoretest.Topic(t, s, "A", fbTopic)
+		scoretest.Near(t, 2, ts.InvalidMessageDeliveries, "retained peer's P4 counter")
+		scoretest.Near(t, 1, ts.FirstMessageDeliveries, "retained peer's P2 counter")
 	})
 }
 
@@ -103,15 +104,15 @@ func TestPeerFeedbackDecaysAndRetained(t *testing.T) {
 // score, changes nothing: no peer, no topic stats, no penalty counted.
 func TestPeerFeedbackIgnored(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, fbParams())
-		scConnect(s, "A")
+		s := scoretest.New(t, fbParams())
+		scoretest.Connect(s, "A")
 		for _, k := range []pubsub.PeerFeedbackKind{pubsub.PeerFeedbackUsefulMessage, pubsub.PeerFeedbackInvalidMessage} {
 			s.PeerFeedback(fbTopic, "stranger", k)
 			s.PeerFeedback("unscored", "A", k)
 			s.PeerFeedback("", "A", k)
 		}
-		scRequireUnknown(t, s, "stranger")
-		snap := scSnap(t, s, "A")
+		scoretest.RequireUnknown(t, s, "stranger")
+		snap := scoretest.Snap(t, s, "A")
 		assert.Empty(t, snap.Topics)
 		assert.Zero(t, snap.Score)
 		assert.Zero(t, s.Stats().Penalties[peerscore.PenaltyInvalidMessage])

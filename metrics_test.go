@@ -24,6 +24,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // mtThresholds: gossip -10, publish -20, graylist -40, opportunistic graft
@@ -125,8 +126,8 @@ func mtIWant(ids ...string) *pubsub.RPC {
 //	H  -3    likewise
 func mtScenario(t *testing.T) *peerscore.Scorer {
 	t.Helper()
-	s := scNew(t, mtParams())
-	scConnect(s, "A", "B", "C", "D", "E", "F", "G", "H")
+	s := scoretest.New(t, mtParams())
+	scoretest.Connect(s, "A", "B", "C", "D", "E", "F", "G", "H")
 	peerscore.SetIPsForTest(s, "G", []string{"10.0.0.1"})
 	peerscore.SetIPsForTest(s, "H", []string{"10.0.0.1"}) // crowded: one ip_colocation charge
 	for _, p := range []peer.ID{"A", "B", "C"} {
@@ -140,10 +141,10 @@ func mtScenario(t *testing.T) *peerscore.Scorer {
 	time.Sleep(4 * time.Second)
 	s.Refresh()
 
-	scDeliverN(s, "alpha", "a", "A", 3) // A: 3 first deliveries, 3 mesh deliveries
-	scDeliver(s, scMsg("gamma", "g-0", "A"))
+	scoretest.DeliverN(s, "alpha", "a", "A", 3) // A: 3 first deliveries, 3 mesh deliveries
+	scoretest.Deliver(s, scoretest.Msg("gamma", "g-0", "A"))
 	for i := range 2 { // C: two invalid messages
-		msg := scMsg("beta", fmt.Sprintf("b-%d", i), "C")
+		msg := scoretest.Msg("beta", fmt.Sprintf("b-%d", i), "C")
 		s.Tracer().ValidateMessage(msg)
 		s.Tracer().RejectMessage(msg, pubsub.RejectValidationFailed)
 	}
@@ -153,8 +154,8 @@ func mtScenario(t *testing.T) *peerscore.Scorer {
 	// A second later, B echoes a message in each of its meshes: too late
 	// for mesh credit in both.
 	time.Sleep(time.Second)
-	s.Tracer().DuplicateMessage(scAs(scMsg("alpha", "a-0", "A"), "B"))
-	s.Tracer().DuplicateMessage(scAs(scMsg("gamma", "g-0", "A"), "B"))
+	s.Tracer().DuplicateMessage(scoretest.As(scoretest.Msg("alpha", "a-0", "A"), "B"))
+	s.Tracer().DuplicateMessage(scoretest.As(scoretest.Msg("gamma", "g-0", "A"), "B"))
 	s.Tracer().Prune("B", "alpha") // owes 4 mesh deliveries: P3b 16
 	s.Tracer().OnClosedOutboundStream("E")
 	s.Tracer().SendRPC(mtIWant("pending"), "A") // outstanding at the scrape
@@ -431,7 +432,7 @@ func TestMetricsTopicLabelCap(t *testing.T) {
 			SkipAtomicValidation: true, TopicWeight: 1,
 			FirstMessageDeliveriesWeight: 1, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
 		}))
-		scDeliverN(s, "aaa", "x", "D", 2)
+		scoretest.DeliverN(s, "aaa", "x", "D", 2)
 		sc := mtGather(t, reg)
 		require.Equal(t, []string{"alpha", "beta", "other"}, sc.labelValues("peerscore_topic_component_contribution", "topic"))
 		require.Equal(t, 3.0, sc.value(t, "peerscore_topic_component_contribution", "topic", "other", "component", "p2"),
@@ -457,10 +458,10 @@ func TestMetricsTopicLabelFunc(t *testing.T) {
 			"/eth2/00/voluntary_exit/ssz_snappy":       first(),
 			"bad\xff":                                  first(),
 		}
-		s := scNew(t, scParams(topics))
-		scConnect(s, "A")
+		s := scoretest.New(t, scoretest.Params(topics))
+		scoretest.Connect(s, "A")
 		for name := range topics {
-			scDeliverN(s, name, name, "A", 1)
+			scoretest.DeliverN(s, name, name, "A", 1)
 		}
 		kind := func(topic string) string {
 			parts := strings.Split(topic, "/")
@@ -501,7 +502,7 @@ func TestMetricsTopicLabelFunc(t *testing.T) {
 // TestMetricsEmptyScorer: every family is there before any peer, minima
 // are 0, and the output lints clean.
 func TestMetricsEmptyScorer(t *testing.T) {
-	s := scNew(t, mtParams())
+	s := scoretest.New(t, mtParams())
 	m, reg := mtNewMetrics(t, s)
 	sc := mtGather(t, reg)
 	require.Len(t, sc, 12, "every metric family")
@@ -534,7 +535,7 @@ func TestMetricsScoreBuckets(t *testing.T) {
 
 // TestMetricsNewErrors: NewMetrics refuses what it cannot work with.
 func TestMetricsNewErrors(t *testing.T) {
-	s := scNew(t, mtParams())
+	s := scoretest.New(t, mtParams())
 	_, err := peerscore.NewMetrics(nil, mtThresholds())
 	require.ErrorContains(t, err, "nil Scorer")
 	_, err = peerscore.NewMetrics(s, nil)
@@ -563,11 +564,11 @@ func TestMetricsNewErrors(t *testing.T) {
 // topics arrive: no race, no inconsistent registry, and the topic label
 // cap holds.
 func TestMetricsConcurrentScrapes(t *testing.T) {
-	s := scNew(t, mtParams())
+	s := scoretest.New(t, mtParams())
 	const maxTopics = 4
 	_, reg := mtNewMetrics(t, s, peerscore.WithMaxTopicLabels(maxTopics))
 	peers := []peer.ID{"P0", "P1", "P2", "P3"}
-	scConnect(s, peers...)
+	scoretest.Connect(s, peers...)
 
 	var wg sync.WaitGroup
 	for w, p := range peers {
@@ -575,8 +576,8 @@ func TestMetricsConcurrentScrapes(t *testing.T) {
 			for i := range 50 {
 				topic := []string{"alpha", "beta", "gamma"}[i%3]
 				s.Tracer().Graft(p, topic)
-				scDeliver(s, scMsg(topic, fmt.Sprintf("w%d-%d", w, i), p))
-				msg := scMsg("beta", fmt.Sprintf("bad-w%d-%d", w, i), p)
+				scoretest.Deliver(s, scoretest.Msg(topic, fmt.Sprintf("w%d-%d", w, i), p))
+				msg := scoretest.Msg("beta", fmt.Sprintf("bad-w%d-%d", w, i), p)
 				s.Tracer().ValidateMessage(msg)
 				s.Tracer().RejectMessage(msg, pubsub.RejectValidationFailed)
 				s.AddPenalty(p, 1)

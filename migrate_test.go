@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // Migrating from pubsub's scorer: what a node brings over from its
@@ -40,16 +41,16 @@ func TestNewWarnsOfUnweightedAppScore(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var log bytes.Buffer
-			p := scParams(nil)
+			p := scoretest.Params(nil)
 			p.AppSpecificScore, p.AppSpecificWeight = c.app, c.weight
-			s := scNew(t, p, peerscore.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+			s := scoretest.New(t, p, peerscore.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 			if c.warn {
 				assert.Contains(t, log.String(), "level=WARN")
 				assert.Contains(t, log.String(), "AppSpecificWeight is 0")
 			} else {
 				assert.Empty(t, log.String())
 			}
-			scConnect(s, "A")
+			scoretest.Connect(s, "A")
 			want := 0.0
 			if c.app != nil {
 				want = 5 * c.weight
@@ -70,10 +71,10 @@ func TestWithInspectTakesPubsubCallbacks(t *testing.T) {
 			pubsub.PeerScoreInspectFn(func(m map[peer.ID]float64) { plain = m }),
 			pubsub.ExtendedPeerScoreInspectFn(func(m map[peer.ID]*pubsub.PeerScoreSnapshot) { extended = m }),
 		} {
-			p := scParams(nil)
+			p := scoretest.Params(nil)
 			p.AppSpecificScore, p.AppSpecificWeight = func(peer.ID) float64 { return 3 }, 1
-			s := scNew(t, p, peerscore.WithInspect(fn, time.Second))
-			scConnect(s, "A")
+			s := scoretest.New(t, p, peerscore.WithInspect(fn, time.Second))
+			scoretest.Connect(s, "A")
 			ctx, cancel := context.WithCancel(context.Background())
 			s.Start(ctx)
 			time.Sleep(1500 * time.Millisecond)
@@ -107,7 +108,7 @@ func TestOwnInspectorAfterGossipSubOptions(t *testing.T) {
 	} {
 		h, err := mn.GenPeer()
 		require.NoError(t, err)
-		s := scNew(t, scParams(nil), append(c.opts, peerscore.WithThresholds(thresholds))...)
+		s := scoretest.New(t, scoretest.Params(nil), append(c.opts, peerscore.WithThresholds(thresholds))...)
 		opts, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		_, err = pubsub.NewGossipSub(ctx, h, append(opts, own)...)

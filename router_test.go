@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // The rules of the rebuilt router penalties, one by one, with pubsub's
@@ -22,7 +23,7 @@ import (
 // decay of 0.5 so that a Refresh before a check would show.
 
 func routerParams(app func(peer.ID) float64) *peerscore.Params {
-	p := scParams(nil)
+	p := scoretest.Params(nil)
 	p.BehaviourPenaltyWeight = -1
 	p.BehaviourPenaltyDecay = 0.5
 	if app != nil {
@@ -60,19 +61,19 @@ func TestRouterPromises(t *testing.T) {
 		broken float64
 	}{
 		{"nothing arrives", nil, nil, 1},
-		{"a copy starts validation", nil, func(s *peerscore.Scorer) { s.Tracer().ValidateMessage(scMsg("U", "m1", "B")) }, 0},
-		{"a copy is delivered", nil, func(s *peerscore.Scorer) { s.Tracer().DeliverMessage(scMsg("U", "m1", "B")) }, 0},
-		{"a copy arrives as a duplicate", nil, func(s *peerscore.Scorer) { s.Tracer().DuplicateMessage(scMsg("U", "m1", "A")) }, 0},
+		{"a copy starts validation", nil, func(s *peerscore.Scorer) { s.Tracer().ValidateMessage(scoretest.Msg("U", "m1", "B")) }, 0},
+		{"a copy is delivered", nil, func(s *peerscore.Scorer) { s.Tracer().DeliverMessage(scoretest.Msg("U", "m1", "B")) }, 0},
+		{"a copy arrives as a duplicate", nil, func(s *peerscore.Scorer) { s.Tracer().DuplicateMessage(scoretest.Msg("U", "m1", "A")) }, 0},
 		{"a copy fails validation", nil, func(s *peerscore.Scorer) {
-			s.Tracer().RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectValidationFailed)
+			s.Tracer().RejectMessage(scoretest.Msg("U", "m1", "B"), pubsub.RejectValidationFailed)
 		}, 0},
 		{"a copy without signature keeps nothing", nil, func(s *peerscore.Scorer) {
-			s.Tracer().RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectMissingSignature)
+			s.Tracer().RejectMessage(scoretest.Msg("U", "m1", "B"), pubsub.RejectMissingSignature)
 		}, 1},
 		{"a copy with a bad signature keeps nothing", nil, func(s *peerscore.Scorer) {
-			s.Tracer().RejectMessage(scMsg("U", "m1", "B"), pubsub.RejectInvalidSignature)
+			s.Tracer().RejectMessage(scoretest.Msg("U", "m1", "B"), pubsub.RejectInvalidSignature)
 		}, 1},
-		{"another message arrives", nil, func(s *peerscore.Scorer) { s.Tracer().DeliverMessage(scMsg("U", "m2", "A")) }, 1},
+		{"another message arrives", nil, func(s *peerscore.Scorer) { s.Tracer().DeliverMessage(scoretest.Msg("U", "m2", "A")) }, 1},
 		{"the peer is throttled", nil, func(s *peerscore.Scorer) { s.Tracer().ThrottlePeer("A") }, 0},
 		{"another peer is throttled", nil, func(s *peerscore.Scorer) { s.Tracer().ThrottlePeer("B") }, 1},
 		{"our IWANT was dropped", func(s *peerscore.Scorer) { s.Tracer().DropRPC(iwantRPC("m1"), "A") }, nil, 0},
@@ -90,8 +91,8 @@ func TestRouterPromises(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scNew(t, routerParams(nil))
-				scConnect(s, "A", "B")
+				s := scoretest.New(t, routerParams(nil))
+				scoretest.Connect(s, "A", "B")
 				if c.send == nil {
 					s.Tracer().SendRPC(iwantRPC("m1"), "A")
 				} else {
@@ -102,10 +103,10 @@ func TestRouterPromises(t *testing.T) {
 				}
 				time.Sleep(followUp) // due, not yet past due
 				s.Refresh()
-				assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty, "a promise is broken only after its deadline")
+				assert.Zero(t, scoretest.Snap(t, s, "A").BehaviourPenalty, "a promise is broken only after its deadline")
 				time.Sleep(time.Nanosecond)
 				s.Refresh()
-				assert.Equal(t, c.broken, scSnap(t, s, "A").BehaviourPenalty)
+				assert.Equal(t, c.broken, scoretest.Snap(t, s, "A").BehaviourPenalty)
 				assert.Equal(t, uint64(c.broken), s.Stats().Penalties[peerscore.PenaltyBrokenPromise])
 				assert.Zero(t, s.Stats().Promises, "every promise is settled once past due")
 			})
@@ -147,14 +148,14 @@ func TestRouterGraftBackoff(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scNew(t, routerParams(nil))
-				scConnect(s, "A")
+				s := scoretest.New(t, routerParams(nil))
+				scoretest.Connect(s, "A")
 				s.Tracer().Join(topic)
 				s.Tracer().Join("other")
 				c.prune(s)
 				time.Sleep(c.after)
 				s.Tracer().RecvRPC(controlFrom("A", graftCtl(c.graft)))
-				assert.Equal(t, c.penalty, scSnap(t, s, "A").BehaviourPenalty)
+				assert.Equal(t, c.penalty, scoretest.Snap(t, s, "A").BehaviourPenalty)
 				assert.Equal(t, uint64(c.penalty), s.Stats().Penalties[peerscore.PenaltyGraftBackoff])
 			})
 		})
@@ -168,59 +169,59 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 	const topic = "T"
 	t.Run("restarts the backoff", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := scNew(t, routerParams(nil))
-			scConnect(s, "A")
+			s := scoretest.New(t, routerParams(nil))
+			scoretest.Connect(s, "A")
 			s.Tracer().Join(topic)
 			s.Tracer().RecvRPC(controlFrom("A", pruneCtl(topic, secs(60))))
 			time.Sleep(50 * time.Second)
 			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic))) // +1; backoff now ends at 110 s
 			time.Sleep(55 * time.Second)                          // 105 s: past the first backoff, inside the new one
 			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic))) // +1
-			assert.Equal(t, 2.0, scSnap(t, s, "A").BehaviourPenalty)
+			assert.Equal(t, 2.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
 		})
 	})
 	t.Run("a topic we never joined", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := scNew(t, routerParams(nil))
-			scConnect(s, "A")
+			s := scoretest.New(t, routerParams(nil))
+			scoretest.Connect(s, "A")
 			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, "A")
 			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
-			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty, "the router ignores GRAFTs for topics it has no mesh in")
+			assert.Zero(t, scoretest.Snap(t, s, "A").BehaviourPenalty, "the router ignores GRAFTs for topics it has no mesh in")
 			s.Tracer().Join(topic)
 			s.Tracer().Leave(topic)
 			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
-			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty, "nor after leaving")
+			assert.Zero(t, scoretest.Snap(t, s, "A").BehaviourPenalty, "nor after leaving")
 		})
 	})
 	t.Run("a graylisted peer", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := scNew(t, routerParams(func(p peer.ID) float64 {
+			s := scoretest.New(t, routerParams(func(p peer.ID) float64 {
 				if p == "A" {
 					return -100
 				}
 				return 0
 			}), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -50}))
-			scConnect(s, "A", "B")
+			scoretest.Connect(s, "A", "B")
 			s.Tracer().Join(topic)
 			for _, p := range []peer.ID{"A", "B"} {
 				s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, p)
 				s.Tracer().RecvRPC(controlFrom(p, graftCtl(topic)))
 			}
-			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty, "the router drops a graylisted peer's RPCs unread")
-			assert.Equal(t, 2.0, scSnap(t, s, "B").BehaviourPenalty)
+			assert.Zero(t, scoretest.Snap(t, s, "A").BehaviourPenalty, "the router drops a graylisted peer's RPCs unread")
+			assert.Equal(t, 2.0, scoretest.Snap(t, s, "B").BehaviourPenalty)
 		})
 	})
 	t.Run("rebuilding off", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := scNew(t, routerParams(nil), peerscore.WithoutRouterPenalties())
-			scConnect(s, "A")
+			s := scoretest.New(t, routerParams(nil), peerscore.WithoutRouterPenalties())
+			scoretest.Connect(s, "A")
 			s.Tracer().Join(topic)
 			s.Tracer().RecvRPC(controlFrom("A", pruneCtl(topic, secs(60))))
 			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
 			s.Tracer().SendRPC(iwantRPC("m1"), "A")
 			time.Sleep(time.Minute)
 			s.Refresh()
-			assert.Zero(t, scSnap(t, s, "A").BehaviourPenalty)
+			assert.Zero(t, scoretest.Snap(t, s, "A").BehaviourPenalty)
 			assert.Zero(t, s.Stats().Promises)
 		})
 	})
@@ -230,17 +231,17 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 			gsp.IWantFollowupTime = 10 * time.Second
 			gsp.PruneBackoff = 5 * time.Second
 			gsp.GraftFloodThreshold = 2 * time.Second
-			s := scNew(t, routerParams(nil), peerscore.WithGossipSubParams(gsp))
-			scConnect(s, "A")
+			s := scoretest.New(t, routerParams(nil), peerscore.WithGossipSubParams(gsp))
+			scoretest.Connect(s, "A")
 			s.Tracer().Join(topic)
 			s.Tracer().RecvRPC(controlFrom("A", pruneCtl(topic, nil))) // the router's PruneBackoff: 5 s
 			time.Sleep(3 * time.Second)                                // past the 2 s flood window
 			s.Tracer().RecvRPC(controlFrom("A", graftCtl(topic)))
-			assert.Equal(t, 1.0, scSnap(t, s, "A").BehaviourPenalty)
+			assert.Equal(t, 1.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
 			s.Tracer().SendRPC(iwantRPC("m1"), "A")
 			time.Sleep(5 * time.Second)
 			s.Refresh() // decays P7 to 0.5; the promise is not due for 5 s more
-			assert.Equal(t, 0.5, scSnap(t, s, "A").BehaviourPenalty)
+			assert.Equal(t, 0.5, scoretest.Snap(t, s, "A").BehaviourPenalty)
 		})
 	})
 	_, err := peerscore.New(routerParams(nil), peerscore.WithGossipSubParams(pubsub.GossipSubParams{}))
@@ -258,47 +259,47 @@ func TestSlowPeerPenalty(t *testing.T) {
 		s.Tracer().DropRPC(rpc, p)
 	}
 	synctest.Test(t, func(t *testing.T) {
-		p := scParams(nil)
+		p := scoretest.Params(nil)
 		p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = -0.5, 10, 0.5
-		s := scNew(t, p)
-		scConnect(s, "A")
+		s := scoretest.New(t, p)
+		scoretest.Connect(s, "A")
 		for range 3 {
 			drop(s, "A", 4)
 		}
 		drop(s, "A", 0) // control only: nothing to count
-		snap := scSnap(t, s, "A")
+		snap := scoretest.Snap(t, s, "A")
 		assert.Equal(t, 12.0, snap.SlowPeerCounter)
 		assert.Equal(t, -1.0, snap.SlowPeer, "-0.5 × (12 − 10)")
 		assert.Equal(t, -1.0, snap.Score)
 		assert.Equal(t, uint64(12), s.Stats().Penalties[peerscore.PenaltySlowPeer])
 
 		s.Refresh() // 6: under the threshold
-		snap = scSnap(t, s, "A")
+		snap = scoretest.Snap(t, s, "A")
 		assert.Equal(t, 6.0, snap.SlowPeerCounter)
 		assert.Zero(t, snap.SlowPeer)
 
 		drop(s, "stranger", 100) // unknown peers are not tracked
 		_, known := s.Snapshot("stranger")
 		assert.False(t, known)
-		scConnect(s, "B")
+		scoretest.Connect(s, "B")
 		s.Tracer().OnClosedOutboundStream("B") // a score of 0: retained
 		drop(s, "B", 100)                      // nor are disconnected ones: their queue is gone
-		assert.Zero(t, scSnap(t, s, "B").SlowPeerCounter)
+		assert.Zero(t, scoretest.Snap(t, s, "B").SlowPeerCounter)
 	})
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, scParams(nil)) // SlowPeerWeight 0: off
-		scConnect(s, "A")
+		s := scoretest.New(t, scoretest.Params(nil)) // SlowPeerWeight 0: off
+		scoretest.Connect(s, "A")
 		drop(s, "A", 50)
-		assert.Zero(t, scSnap(t, s, "A").SlowPeerCounter)
+		assert.Zero(t, scoretest.Snap(t, s, "A").SlowPeerCounter)
 		assert.Zero(t, s.Stats().Penalties[peerscore.PenaltySlowPeer])
 	})
 }
 
 func TestGossipSubOptions(t *testing.T) {
-	s := scNew(t, scParams(nil))
+	s := scoretest.New(t, scoretest.Params(nil))
 	_, err := s.GossipSubOptions()
 	assert.ErrorContains(t, err, "WithThresholds", "the router needs thresholds")
-	_, err = peerscore.New(scParams(nil), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: 1}))
+	_, err = peerscore.New(scoretest.Params(nil), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: 1}))
 	var pe *peerscore.ParamError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "GossipThreshold", pe.Field)
@@ -308,7 +309,7 @@ func TestGossipSubOptions(t *testing.T) {
 	defer mn.Close()
 	h, err := mn.GenPeer()
 	require.NoError(t, err)
-	s = scNew(t, scParams(nil), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30}))
+	s = scoretest.New(t, scoretest.Params(nil), peerscore.WithThresholds(&peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -30}))
 	opts, err := s.GossipSubOptions()
 	require.NoError(t, err)
 	assert.Len(t, opts, 3, "the raw tracer, the peer score and the score inspection options")

@@ -14,12 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // TestScoreIPColocationThresholdRule tabulates the factor for five peers on
 // one address: (5 - threshold)² above the threshold, 0 at or below it.
 func TestScoreIPColocationThresholdRule(t *testing.T) {
-	observer, ids := scMocknet(t,
+	observer, ids := scoretest.Mocknet(t,
 		"/ip4/9.9.9.9/tcp/1", "/ip4/9.9.9.9/tcp/2", "/ip4/9.9.9.9/tcp/3",
 		"/ip4/9.9.9.9/tcp/4", "/ip4/9.9.9.9/tcp/5")
 	rows := []struct {
@@ -27,17 +28,17 @@ func TestScoreIPColocationThresholdRule(t *testing.T) {
 		factor    float64
 	}{{1, 16}, {2, 9}, {3, 4}, {4, 1}, {5, 0}, {6, 0}}
 	for _, row := range rows {
-		params := scParams(nil)
+		params := scoretest.Params(nil)
 		params.IPColocationFactorWeight = -0.5
 		params.IPColocationFactorThreshold = row.threshold
-		s := scNew(t, params, peerscore.WithHost(observer))
-		scConnect(s, ids...)
+		s := scoretest.New(t, params, peerscore.WithHost(observer))
+		scoretest.Connect(s, ids...)
 		for _, id := range ids {
-			snap := scSnap(t, s, id)
+			snap := scoretest.Snap(t, s, id)
 			require.Equal(t, []string{"9.9.9.9"}, snap.IPs)
 			require.Equal(t, row.factor, snap.IPColocationFactor, "threshold %d", row.threshold)
-			scNear(t, -0.5*row.factor, snap.P6, "P6 at threshold %d", row.threshold)
-			scNear(t, -0.5*row.factor, s.Score(id), "score at threshold %d", row.threshold)
+			scoretest.Near(t, -0.5*row.factor, snap.P6, "P6 at threshold %d", row.threshold)
+			scoretest.Near(t, -0.5*row.factor, s.Score(id), "score at threshold %d", row.threshold)
 		}
 	}
 }
@@ -54,7 +55,7 @@ func TestScoreIPColocation(t *testing.T) {
 		"/ip4/127.0.0.1/tcp/1", "/ip4/127.0.0.1/tcp/2", "/ip6/::1/tcp/3", // loopback: 8-10
 		"/ip4/192.168.7.7/tcp/1", "/ip4/192.168.7.7/tcp/2", "/ip4/192.168.7.7/tcp/3", // whitelisted: 11-13
 	}
-	observer, ids := scMocknet(t, addrs...)
+	observer, ids := scoretest.Mocknet(t, addrs...)
 	v4, lone, v6a, v6b, v6c := ids[0:4], ids[4], ids[5], ids[6], ids[7]
 	loop, white := ids[8:11], ids[11:14]
 	_, whitelist, err := net.ParseCIDR("192.168.0.0/16")
@@ -63,7 +64,7 @@ func TestScoreIPColocation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Threshold 1, weight -3. v4[3] has a large application score,
 		// so that its total stays positive.
-		params := scParams(nil)
+		params := scoretest.Params(nil)
 		params.IPColocationFactorWeight = -3
 		params.IPColocationFactorThreshold = 1
 		params.IPColocationFactorWhitelist = []*net.IPNet{whitelist}
@@ -75,41 +76,41 @@ func TestScoreIPColocation(t *testing.T) {
 		}
 		params.AppSpecificWeight = 1
 		params.RetainScore = 30 * time.Second
-		s := scNew(t, params, peerscore.WithHost(observer))
-		scConnect(s, ids...)
+		s := scoretest.New(t, params, peerscore.WithHost(observer))
+		scoretest.Connect(s, ids...)
 
-		factor := func(p peer.ID) float64 { return scSnap(t, s, p).IPColocationFactor }
+		factor := func(p peer.ID) float64 { return scoretest.Snap(t, s, p).IPColocationFactor }
 
 		// Four peers on 1.2.3.4: (4-1)² = 9, P6 -27.
 		for _, p := range v4[:3] {
 			require.Equal(t, 9.0, factor(p))
-			scNear(t, -27, s.Score(p), "crowded IPv4")
+			scoretest.Near(t, -27, s.Score(p), "crowded IPv4")
 		}
-		scNear(t, 100-27, s.Score(v4[3]), "crowded IPv4 with P5")
-		require.Equal(t, []string{"1.2.3.4"}, scSnap(t, s, v4[0]).IPs)
+		scoretest.Near(t, 100-27, s.Score(v4[3]), "crowded IPv4 with P5")
+		require.Equal(t, []string{"1.2.3.4"}, scoretest.Snap(t, s, v4[0]).IPs)
 		require.Equal(t, 0.0, factor(lone))
 		require.Equal(t, 0.0, s.Score(lone))
 
 		// IPv6: each address counts and so does its /64. v6a and v6b
 		// share 2001:db8:1:2::1 (2 peers: 1) and all three share the
 		// /64 (3 peers: 4).
-		require.Equal(t, []string{"2001:db8:1:2::1", "2001:db8:1:2::"}, scSnap(t, s, v6a).IPs)
+		require.Equal(t, []string{"2001:db8:1:2::1", "2001:db8:1:2::"}, scoretest.Snap(t, s, v6a).IPs)
 		require.Equal(t, 5.0, factor(v6a))
 		require.Equal(t, 5.0, factor(v6b))
 		require.Equal(t, 4.0, factor(v6c))
-		scNear(t, -15, s.Score(v6a), "IPv6 address and /64")
-		scNear(t, -12, s.Score(v6c), "IPv6 /64 only")
+		scoretest.Near(t, -15, s.Score(v6a), "IPv6 address and /64")
+		scoretest.Near(t, -12, s.Score(v6c), "IPv6 /64 only")
 
 		// Loopback is not counted at all; whitelisted addresses are
 		// listed but not counted.
 		for _, p := range loop {
-			snap := scSnap(t, s, p)
+			snap := scoretest.Snap(t, s, p)
 			require.Empty(t, snap.IPs)
 			require.Equal(t, 0.0, snap.IPColocationFactor)
 			require.Equal(t, 0.0, snap.Score)
 		}
 		for _, p := range white {
-			snap := scSnap(t, s, p)
+			snap := scoretest.Snap(t, s, p)
 			require.Equal(t, []string{"192.168.7.7"}, snap.IPs)
 			require.Equal(t, 0.0, snap.IPColocationFactor)
 			require.Equal(t, 0.0, snap.Score)
@@ -118,14 +119,14 @@ func TestScoreIPColocation(t *testing.T) {
 		// v4[3] disconnects with a positive score and is forgotten at
 		// once: three peers left on 1.2.3.4, (3-1)² = 4.
 		s.Tracer().OnClosedOutboundStream(v4[3])
-		scRequireUnknown(t, s, v4[3])
+		scoretest.RequireUnknown(t, s, v4[3])
 		require.Equal(t, 4.0, factor(v4[0]))
-		scNear(t, -12, s.Score(v4[0]), "after a peer is forgotten")
+		scoretest.Near(t, -12, s.Score(v4[0]), "after a peer is forgotten")
 
 		// v4[2] disconnects with a negative score: retained, and its
 		// address still counts for everyone, itself included.
 		s.Tracer().OnClosedOutboundStream(v4[2])
-		require.False(t, scSnap(t, s, v4[2]).Connected)
+		require.False(t, scoretest.Snap(t, s, v4[2]).Connected)
 		require.Equal(t, 4.0, factor(v4[2]))
 		require.Equal(t, 4.0, factor(v4[0]))
 
@@ -133,14 +134,14 @@ func TestScoreIPColocation(t *testing.T) {
 		// (2-1)² = 1.
 		time.Sleep(30*time.Second + time.Nanosecond)
 		s.Refresh()
-		scRequireUnknown(t, s, v4[2])
+		scoretest.RequireUnknown(t, s, v4[2])
 		require.Equal(t, 1.0, factor(v4[0]))
-		scNear(t, -3, s.Score(v4[1]), "after the retained peer is forgotten")
+		scoretest.Near(t, -3, s.Score(v4[1]), "after the retained peer is forgotten")
 
 		// v4[3] comes back: three again.
-		scConnect(s, v4[3])
+		scoretest.Connect(s, v4[3])
 		require.Equal(t, 4.0, factor(v4[0]))
-		scNear(t, 100-12, s.Score(v4[3]), "back with P5")
+		scoretest.Near(t, 100-12, s.Score(v4[3]), "back with P5")
 	})
 }
 
@@ -149,15 +150,15 @@ func TestScoreIPColocation(t *testing.T) {
 // connection the host has closed (while the router has not yet reported
 // the stream closed) stops counting against the others.
 func TestScoreIPColocationRefreshedByLoop(t *testing.T) {
-	mn, observer, ids := scMocknetNet(t, "/ip4/3.3.3.3/tcp/1", "/ip4/3.3.3.3/tcp/2", "/ip4/3.3.3.3/tcp/3")
+	mn, observer, ids := scoretest.MocknetNet(t, "/ip4/3.3.3.3/tcp/1", "/ip4/3.3.3.3/tcp/2", "/ip4/3.3.3.3/tcp/3")
 	synctest.Test(t, func(t *testing.T) {
-		params := scParams(nil)
+		params := scoretest.Params(nil)
 		params.IPColocationFactorWeight = -1
 		params.IPColocationFactorThreshold = 1
-		s := scNew(t, params, peerscore.WithHost(observer))
-		scConnect(s, ids...)
+		s := scoretest.New(t, params, peerscore.WithHost(observer))
+		scoretest.Connect(s, ids...)
 		// Three peers on 3.3.3.3: (3-1)² = 4.
-		require.Equal(t, 4.0, scSnap(t, s, ids[0]).IPColocationFactor)
+		require.Equal(t, 4.0, scoretest.Snap(t, s, ids[0]).IPColocationFactor)
 
 		s.Start(context.Background())
 		defer func() { require.NoError(t, s.Close()) }()
@@ -167,16 +168,16 @@ func TestScoreIPColocationRefreshedByLoop(t *testing.T) {
 		// Until the minute is up, the scorer still counts ids[2].
 		time.Sleep(time.Minute - time.Millisecond)
 		synctest.Wait()
-		require.Equal(t, 4.0, scSnap(t, s, ids[0]).IPColocationFactor)
+		require.Equal(t, 4.0, scoretest.Snap(t, s, ids[0]).IPColocationFactor)
 
 		// Then it re-reads: two peers, (2-1)² = 1; ids[2] has no
 		// address left and is still known (connected, as far as the
 		// router has said).
 		time.Sleep(time.Millisecond)
 		synctest.Wait()
-		require.Equal(t, 1.0, scSnap(t, s, ids[0]).IPColocationFactor)
-		scNear(t, -1, s.Score(ids[1]), "after the refresh of addresses")
-		snap := scSnap(t, s, ids[2])
+		require.Equal(t, 1.0, scoretest.Snap(t, s, ids[0]).IPColocationFactor)
+		scoretest.Near(t, -1, s.Score(ids[1]), "after the refresh of addresses")
+		snap := scoretest.Snap(t, s, ids[2])
 		require.Empty(t, snap.IPs)
 		require.True(t, snap.Connected)
 		require.Equal(t, 0.0, snap.Score)

@@ -24,19 +24,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // scLoopScorer returns a scorer whose peer A has 8 first deliveries in "T"
 // (weight 1, halved at each Refresh, every second).
 func scLoopScorer(t *testing.T, opts ...peerscore.Option) *peerscore.Scorer {
-	s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scFirstTopic(1, 1, 100)}), opts...)
-	scConnect(s, "A")
-	scDeliverN(s, "T", "m", "A", 8)
+	s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 100)}), opts...)
+	scoretest.Connect(s, "A")
+	scoretest.DeliverN(s, "T", "m", "A", 8)
 	return s
 }
 
 func scFirst(t *testing.T, s *peerscore.Scorer) float64 {
-	return scTopic(t, s, "A", "T").FirstMessageDeliveries
+	return scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries
 }
 
 // TestScoreStartAndClose checks that Start refreshes once per
@@ -67,8 +68,8 @@ func TestScoreStartAndClose(t *testing.T) {
 		require.Equal(t, 2.0, scFirst(t, s), "Start after Close does nothing")
 
 		// The scorer still takes events and answers after Close.
-		scDeliverN(s, "T", "late", "A", 1)
-		scNear(t, 3, s.Score("A"), "events after Close")
+		scoretest.DeliverN(s, "T", "late", "A", 1)
+		scoretest.Near(t, 3, s.Score("A"), "events after Close")
 	})
 }
 
@@ -158,12 +159,12 @@ func TestScoreInspect(t *testing.T) {
 					defer mu.Unlock()
 					return append([]call(nil), calls...)
 				}
-				params := scParams(map[string]*peerscore.TopicParams{"T": scFirstTopic(1, 1, 100)})
+				params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 100)})
 				params.AppSpecificScore = appScore
 				params.AppSpecificWeight = 1
-				s := scNew(t, params, peerscore.WithInspect(row.fn(record), period))
-				scConnect(s, "A")
-				scDeliverN(s, "T", "m", "A", 8)
+				s := scoretest.New(t, params, peerscore.WithInspect(row.fn(record), period))
+				scoretest.Connect(s, "A")
+				scoretest.DeliverN(s, "T", "m", "A", 8)
 
 				// Not before Start.
 				time.Sleep(2 * period)
@@ -213,7 +214,7 @@ func TestScoreInspectInvalid(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			s, err := peerscore.New(scParams(nil), peerscore.WithInspect(row.fn, row.period))
+			s, err := peerscore.New(scoretest.Params(nil), peerscore.WithInspect(row.fn, row.period))
 			require.Error(t, err)
 			require.Nil(t, s)
 		})
@@ -252,7 +253,7 @@ func TestScoreConcurrentUse(t *testing.T) {
 			RetainScore:               5 * time.Second,
 			SeenMsgTTL:                10 * time.Second,
 		}
-		s := scNew(t, params)
+		s := scoretest.New(t, params)
 		s.Start(context.Background())
 
 		peers := make([]peer.ID, 8)
@@ -272,7 +273,7 @@ func TestScoreConcurrentUse(t *testing.T) {
 					topic := topics[r.IntN(len(topics))]
 					// Message IDs come from a small shared pool, so
 					// workers trace the same messages.
-					m := scMsg(topic, fmt.Sprintf("m%d", r.IntN(60)), p)
+					m := scoretest.Msg(topic, fmt.Sprintf("m%d", r.IntN(60)), p)
 					switch r.IntN(16) {
 					case 0:
 						s.Tracer().OnNewOutboundStream(p, "proto")
@@ -318,8 +319,8 @@ func TestScoreConcurrentUse(t *testing.T) {
 		snaps := s.Snapshots()
 		require.NotEmpty(t, snaps)
 		for p, snap := range snaps {
-			scCheckParts(t, p, snap)
-			scNear(t, snap.Score, s.Score(p), "peer %s: Score agrees with its snapshot", p)
+			scoretest.CheckParts(t, p, snap)
+			scoretest.Near(t, snap.Score, s.Score(p), "peer %s: Score agrees with its snapshot", p)
 			for name, ts := range snap.Topics {
 				require.NotEqual(t, "unscored", name)
 				require.LessOrEqual(t, ts.FirstMessageDeliveries, 20.0)
@@ -355,7 +356,7 @@ func TestScoreInspectSlowAndReentrant(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		synctest.Wait()
 		require.Equal(t, 0.5, scFirst(t, s), "four refreshes despite the slow callback")
-		scNear(t, 0.5, s.Score("A"), "Score answers while the callback runs")
+		scoretest.Near(t, 0.5, s.Score("A"), "Score answers while the callback runs")
 		mu.Lock()
 		require.Equal(t, []float64{4, 4}, seen)
 		mu.Unlock()
@@ -372,7 +373,7 @@ func TestScoreInspectNilFunction(t *testing.T) {
 		(func(map[peer.ID]*pubsub.PeerScoreSnapshot))(nil),
 		(func(map[peer.ID]peerscore.Snapshot))(nil),
 	} {
-		_, err := peerscore.New(scParams(nil), peerscore.WithInspect(fn, time.Second))
+		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithInspect(fn, time.Second))
 		assert.Error(t, err, "%T", fn)
 	}
 }

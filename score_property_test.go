@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // scPropertyParams are the parameters of the randomised check: two scored
@@ -89,7 +90,7 @@ func TestScorePropertyMatchesModel(t *testing.T) {
 	// Six peers behind a mock host: three share 1.1.1.1, two IPv6
 	// addresses share a /64, one is alone; plus a peer the host has no
 	// connection to.
-	observer, ids := scMocknet(t,
+	observer, ids := scoretest.Mocknet(t,
 		"/ip4/1.1.1.1/tcp/1", "/ip4/1.1.1.1/tcp/2", "/ip4/1.1.1.1/tcp/3",
 		"/ip6/2001:db8:5:6::a/tcp/1", "/ip6/2001:db8:5:6::b/tcp/1",
 		"/ip4/2.2.2.2/tcp/1")
@@ -130,7 +131,7 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 	appValues := []float64{-3, -0.5, 0, 0.7, 2, 6, math.NaN()}
 
 	start := time.Now() // the scorer's clock starts at New, this same instant
-	s := scNew(t, params, peerscore.WithHost(observer))
+	s := scoretest.New(t, params, peerscore.WithHost(observer))
 	m := &scModel{
 		params:  params,
 		topics:  maps.Clone(params.Topics),
@@ -160,61 +161,61 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 		return len(msgs) - 1 - r.IntN(min(len(msgs), 25))
 	}
 	wire := func(i int, from peer.ID) (*pubsub.Message, string) {
-		msg := scMsg(msgs[i].topic, msgs[i].id, from)
+		msg := scoretest.Msg(msgs[i].topic, msgs[i].id, from)
 		if explicit[i] {
 			return msg, msgs[i].id
 		}
 		msg.ID = ""
-		return msg, "author" + msgs[i].id // scMsg's From is "author", its Seqno the id
+		return msg, "author" + msgs[i].id // scoretest.Msg's From is "author", its Seqno the id
 	}
 
 	check := func(step int, desc string) {
 		snaps := s.Snapshots()
-		scExpect(t, len(snaps) == len(m.peers), "step %d (%s): %d peers known, the model knows %d", step, desc, len(snaps), len(m.peers))
+		scoretest.Expect(t, len(snaps) == len(m.peers), "step %d (%s): %d peers known, the model knows %d", step, desc, len(snaps), len(m.peers))
 		for p, mp := range m.peers {
 			name := names[p]
 			snap, ok := snaps[p]
-			scExpect(t, ok, "step %d (%s): %s missing from Snapshots", step, desc, name)
+			scoretest.Expect(t, ok, "step %d (%s): %s missing from Snapshots", step, desc, name)
 			one, ok := s.Snapshot(p)
-			scExpect(t, ok, "step %d (%s): %s unknown to Snapshot", step, desc, name)
+			scoretest.Expect(t, ok, "step %d (%s): %s unknown to Snapshot", step, desc, name)
 			score := s.Score(p)
 			want, scale := m.score(p)
-			scNearScale(t, want, score, scale, "step %d (%s), %s: Score against the model", step, desc, name)
-			scNear(t, score, snap.Score, "step %d (%s), %s: Snapshots against Score", step, desc, name)
-			scNear(t, score, one.Score, "step %d (%s), %s: Snapshot against Score", step, desc, name)
-			scCheckParts(t, p, snap)
+			scoretest.NearScale(t, want, score, scale, "step %d (%s), %s: Score against the model", step, desc, name)
+			scoretest.Near(t, score, snap.Score, "step %d (%s), %s: Snapshots against Score", step, desc, name)
+			scoretest.Near(t, score, one.Score, "step %d (%s), %s: Snapshot against Score", step, desc, name)
+			scoretest.CheckParts(t, p, snap)
 
-			scExpect(t, mp.connected == snap.Connected, "step %d (%s), %s: Connected %v", step, desc, name, snap.Connected)
-			scExpect(t, mp.connected || snap.RetainedUntil.Equal(start.Add(mp.expire)),
+			scoretest.Expect(t, mp.connected == snap.Connected, "step %d (%s), %s: Connected %v", step, desc, name, snap.Connected)
+			scoretest.Expect(t, mp.connected || snap.RetainedUntil.Equal(start.Add(mp.expire)),
 				"step %d (%s), %s: RetainedUntil %v", step, desc, name, snap.RetainedUntil)
-			scNear(t, mp.behaviour, snap.BehaviourPenalty, "step %d (%s), %s: P7 counter", step, desc, name)
-			scNear(t, m.colocation(p), snap.IPColocationFactor, "step %d (%s), %s: P6 factor", step, desc, name)
-			scExpect(t, slices.Equal(mp.ips, snap.IPs), "step %d (%s), %s: IPs %v, want %v", step, desc, name, snap.IPs, mp.ips)
-			scExpect(t, len(snap.Topics) == len(mp.topics), "step %d (%s), %s: %d topics with stats, want %d",
+			scoretest.Near(t, mp.behaviour, snap.BehaviourPenalty, "step %d (%s), %s: P7 counter", step, desc, name)
+			scoretest.Near(t, m.colocation(p), snap.IPColocationFactor, "step %d (%s), %s: P6 factor", step, desc, name)
+			scoretest.Expect(t, slices.Equal(mp.ips, snap.IPs), "step %d (%s), %s: IPs %v, want %v", step, desc, name, snap.IPs, mp.ips)
+			scoretest.Expect(t, len(snap.Topics) == len(mp.topics), "step %d (%s), %s: %d topics with stats, want %d",
 				step, desc, name, len(snap.Topics), len(mp.topics))
 			for topic, mt := range mp.topics {
 				ts, ok := snap.Topics[topic]
-				scExpect(t, ok, "step %d (%s), %s: no stats in %s", step, desc, name, topic)
+				scoretest.Expect(t, ok, "step %d (%s), %s: no stats in %s", step, desc, name, topic)
 				tp := m.topics[topic]
-				scExpect(t, mt.inMesh == ts.InMesh, "step %d (%s), %s %s: InMesh %v", step, desc, name, topic, ts.InMesh)
-				scExpect(t, mt.active == ts.MeshDeliveriesActive, "step %d (%s), %s %s: MeshDeliveriesActive %v",
+				scoretest.Expect(t, mt.inMesh == ts.InMesh, "step %d (%s), %s %s: InMesh %v", step, desc, name, topic, ts.InMesh)
+				scoretest.Expect(t, mt.active == ts.MeshDeliveriesActive, "step %d (%s), %s %s: MeshDeliveriesActive %v",
 					step, desc, name, topic, ts.MeshDeliveriesActive)
 				wantTime := time.Duration(0)
 				if mt.inMesh {
 					wantTime = mt.meshTime
 				}
-				scExpect(t, ts.TimeInMesh == wantTime, "step %d (%s), %s %s: TimeInMesh %v, want %v",
+				scoretest.Expect(t, ts.TimeInMesh == wantTime, "step %d (%s), %s %s: TimeInMesh %v, want %v",
 					step, desc, name, topic, ts.TimeInMesh, wantTime)
-				scNear(t, mt.first, ts.FirstMessageDeliveries, "step %d (%s), %s %s: P2 counter", step, desc, name, topic)
-				scNear(t, mt.mesh, ts.MeshMessageDeliveries, "step %d (%s), %s %s: P3 counter", step, desc, name, topic)
-				scNear(t, mt.failure, ts.MeshFailurePenalty, "step %d (%s), %s %s: P3b counter", step, desc, name, topic)
-				scNear(t, mt.invalid, ts.InvalidMessageDeliveries, "step %d (%s), %s %s: P4 counter", step, desc, name, topic)
-				scExpect(t, ts.FirstMessageDeliveries <= tp.FirstMessageDeliveriesCap,
+				scoretest.Near(t, mt.first, ts.FirstMessageDeliveries, "step %d (%s), %s %s: P2 counter", step, desc, name, topic)
+				scoretest.Near(t, mt.mesh, ts.MeshMessageDeliveries, "step %d (%s), %s %s: P3 counter", step, desc, name, topic)
+				scoretest.Near(t, mt.failure, ts.MeshFailurePenalty, "step %d (%s), %s %s: P3b counter", step, desc, name, topic)
+				scoretest.Near(t, mt.invalid, ts.InvalidMessageDeliveries, "step %d (%s), %s %s: P4 counter", step, desc, name, topic)
+				scoretest.Expect(t, ts.FirstMessageDeliveries <= tp.FirstMessageDeliveriesCap,
 					"step %d (%s), %s %s: P2 counter above its cap", step, desc, name, topic)
-				scExpect(t, ts.MeshMessageDeliveries <= tp.MeshMessageDeliveriesCap,
+				scoretest.Expect(t, ts.MeshMessageDeliveries <= tp.MeshMessageDeliveriesCap,
 					"step %d (%s), %s %s: P3 counter above its cap", step, desc, name, topic)
 				ws, wm := m.topicScore(mt, tp)
-				scNearScale(t, ws, ts.Score, wm, "step %d (%s), %s %s: topic score", step, desc, name, topic)
+				scoretest.NearScale(t, ws, ts.Score, wm, "step %d (%s), %s %s: topic score", step, desc, name, topic)
 			}
 		}
 	}

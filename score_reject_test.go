@@ -12,38 +12,39 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // TestScoreInvalidMessagesSquaredAndDecay checks the P4 formula, weight ×
 // counter², and the counter's decay down to a snap to zero.
 func TestScoreInvalidMessagesSquaredAndDecay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scInvalidTopic(0.5, -2)}))
-		scConnect(s, "A")
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(0.5, -2)}))
+		scoretest.Connect(s, "A")
 		for _, id := range []string{"x", "y", "z"} {
-			m := scMsg("T", id, "A")
+			m := scoretest.Msg("T", id, "A")
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 		}
 		// Three invalid messages: P4 = -2 * 3² = -18, topic score -9.
-		ts := scTopic(t, s, "A", "T")
+		ts := scoretest.Topic(t, s, "A", "T")
 		require.Equal(t, 3.0, ts.InvalidMessageDeliveries)
-		scNear(t, -18, ts.P4, "P4")
-		scNear(t, -9, ts.Score, "topic score")
-		scNear(t, -9, s.Score("A"), "score")
+		scoretest.Near(t, -18, ts.P4, "P4")
+		scoretest.Near(t, -9, ts.Score, "topic score")
+		scoretest.Near(t, -9, s.Score("A"), "score")
 
 		// One halving: counter 1.5, P4 = -2 * 2.25 = -4.5, score -2.25.
 		s.Refresh()
-		require.Equal(t, 1.5, scTopic(t, s, "A", "T").InvalidMessageDeliveries)
-		scNear(t, -2.25, s.Score("A"), "after one decay")
+		require.Equal(t, 1.5, scoretest.Topic(t, s, "A", "T").InvalidMessageDeliveries)
+		scoretest.Near(t, -2.25, s.Score("A"), "after one decay")
 
 		// 3 * 0.5^8 = 0.01171875 is above 0.01; the ninth halving snaps.
 		for range 7 {
 			s.Refresh()
 		}
-		require.Equal(t, 0.01171875, scTopic(t, s, "A", "T").InvalidMessageDeliveries)
+		require.Equal(t, 0.01171875, scoretest.Topic(t, s, "A", "T").InvalidMessageDeliveries)
 		s.Refresh()
-		require.Equal(t, 0.0, scTopic(t, s, "A", "T").InvalidMessageDeliveries)
+		require.Equal(t, 0.0, scoretest.Topic(t, s, "A", "T").InvalidMessageDeliveries)
 		require.Equal(t, 0.0, s.Score("A"))
 	})
 }
@@ -96,7 +97,7 @@ func TestScoreRejectReasons(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				// P2 weight 1; P3 weight -1, never active within the
 				// test (activation 1m); P4 weight -1.
-				s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": {
+				s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": {
 					SkipAtomicValidation:            true,
 					TopicWeight:                     1,
 					FirstMessageDeliveriesWeight:    1,
@@ -111,36 +112,36 @@ func TestScoreRejectReasons(t *testing.T) {
 					InvalidMessageDeliveriesWeight:  -1,
 					InvalidMessageDeliveriesDecay:   0.5,
 				}}))
-				scConnect(s, "A", "B", "C", "D")
+				scoretest.Connect(s, "A", "B", "C", "D")
 				s.Tracer().Graft("B", "T")
 				s.Tracer().Graft("D", "T")
 
-				m := scMsg("T", "m", "A")
+				m := scoretest.Msg("T", "m", "A")
 				s.Tracer().ValidateMessage(m)
-				s.Tracer().DuplicateMessage(scAs(m, "B"))
+				s.Tracer().DuplicateMessage(scoretest.As(m, "B"))
 				s.Tracer().RejectMessage(m, row.reason)
-				s.Tracer().DuplicateMessage(scAs(m, "C"))
-				s.Tracer().DuplicateMessage(scAs(m, "C"))
+				s.Tracer().DuplicateMessage(scoretest.As(m, "C"))
+				s.Tracer().DuplicateMessage(scoretest.As(m, "C"))
 				s.Tracer().DeliverMessage(m)
-				s.Tracer().DuplicateMessage(scAs(m, "D"))
+				s.Tracer().DuplicateMessage(scoretest.As(m, "D"))
 
 				w := row.want
-				a, b := scTopic(t, s, "A", "T"), scTopic(t, s, "B", "T")
+				a, b := scoretest.Topic(t, s, "A", "T"), scoretest.Topic(t, s, "B", "T")
 				require.Equal(t, 1.0, a.FirstMessageDeliveries, "A's first delivery")
 				require.Equal(t, w.invA, a.InvalidMessageDeliveries, "A's invalid counter")
 				require.Equal(t, w.invB, b.InvalidMessageDeliveries, "B's invalid counter")
 				require.Equal(t, w.meshB, b.MeshMessageDeliveries, "B's mesh counter")
-				if snap, ok := scSnap(t, s, "C").Topics["T"]; ok || w.invC != 0 {
+				if snap, ok := scoretest.Snap(t, s, "C").Topics["T"]; ok || w.invC != 0 {
 					require.True(t, ok, "C has been charged, so it has stats")
 					require.Equal(t, w.invC, snap.InvalidMessageDeliveries, "C's invalid counter")
 				}
-				d := scTopic(t, s, "D", "T")
+				d := scoretest.Topic(t, s, "D", "T")
 				require.Equal(t, w.invD, d.InvalidMessageDeliveries, "D's invalid counter")
 				require.Equal(t, w.meshD, d.MeshMessageDeliveries, "D's mesh counter")
-				scNear(t, w.scoreA, s.Score("A"), "A's score")
-				scNear(t, w.scoreB, s.Score("B"), "B's score")
-				scNear(t, w.scoreC, s.Score("C"), "C's score")
-				scNear(t, w.scoreD, s.Score("D"), "D's score")
+				scoretest.Near(t, w.scoreA, s.Score("A"), "A's score")
+				scoretest.Near(t, w.scoreB, s.Score("B"), "B's score")
+				scoretest.Near(t, w.scoreC, s.Score("C"), "C's score")
+				scoretest.Near(t, w.scoreD, s.Score("D"), "D's score")
 			})
 		})
 	}
@@ -152,12 +153,12 @@ func TestScoreRejectReasons(t *testing.T) {
 func TestScoreRejectDarkCorners(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const ttl = 10 * time.Second
-		params := scParams(map[string]*peerscore.TopicParams{"T": scInvalidTopic(1, -1)})
+		params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)})
 		params.SeenMsgTTL = ttl
-		s := scNew(t, params)
-		scConnect(s, "A", "B", "C")
-		m := scMsg("T", "m", "A")
-		fromB := scAs(m, "B")
+		s := scoretest.New(t, params)
+		scoretest.Connect(s, "A", "B", "C")
+		m := scoretest.Msg("T", "m", "A")
+		fromB := scoretest.As(m, "B")
 		forgetRecords := func() {
 			time.Sleep(ttl + time.Millisecond)
 			s.Refresh()
@@ -189,8 +190,8 @@ func TestScoreRejectDarkCorners(t *testing.T) {
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 		s.Tracer().DuplicateMessage(fromB)
-		scNear(t, -1, s.Score("A"), "A, copy after the verdict")
-		scNear(t, -1, s.Score("B"), "B, copy after the verdict")
+		scoretest.Near(t, -1, s.Score("A"), "A, copy after the verdict")
+		scoretest.Near(t, -1, s.Score("B"), "B, copy after the verdict")
 		// The refresh halves both counters to 0.5.
 		forgetRecords()
 
@@ -199,32 +200,32 @@ func TestScoreRejectDarkCorners(t *testing.T) {
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DuplicateMessage(fromB)
 		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
-		scNear(t, -2.25, s.Score("A"), "A, copy before the verdict")
-		scNear(t, -2.25, s.Score("B"), "B, copy before the verdict")
+		scoretest.Near(t, -2.25, s.Score("A"), "A, copy before the verdict")
+		scoretest.Near(t, -2.25, s.Score("B"), "B, copy before the verdict")
 
 		// A second rejection of the same message is not a second offence.
 		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
-		scNear(t, -2.25, s.Score("A"), "A, rejected twice")
+		scoretest.Near(t, -2.25, s.Score("A"), "A, rejected twice")
 		// B's repeated copy is charged again, as is A's own copy: after
 		// an invalid verdict every copy costs (counters 2.5: -6.25).
 		s.Tracer().DuplicateMessage(fromB)
 		s.Tracer().DuplicateMessage(m)
-		scNear(t, -6.25, s.Score("A"), "A's own copy after the verdict")
-		scNear(t, -6.25, s.Score("B"), "B's second copy after the verdict")
+		scoretest.Near(t, -6.25, s.Score("A"), "A's own copy after the verdict")
+		scoretest.Near(t, -6.25, s.Score("B"), "B's second copy after the verdict")
 		// A delivery trace after the verdict does not make the message
 		// valid: C's copy is still charged.
 		s.Tracer().DeliverMessage(m)
-		s.Tracer().DuplicateMessage(scAs(m, "C"))
-		scNear(t, -1, s.Score("C"), "C's copy after a delivery trace of an invalid message")
+		s.Tracer().DuplicateMessage(scoretest.As(m, "C"))
+		scoretest.Near(t, -1, s.Score("C"), "C's copy after a delivery trace of an invalid message")
 
 		// The reverse: a message delivered first and rejected afterwards
 		// stays valid; neither the sender nor later copies are charged.
-		m2 := scMsg("T", "m2", "A")
-		scDeliver(s, m2)
+		m2 := scoretest.Msg("T", "m2", "A")
+		scoretest.Deliver(s, m2)
 		s.Tracer().RejectMessage(m2, pubsub.RejectValidationFailed)
-		s.Tracer().DuplicateMessage(scAs(m2, "C"))
-		require.Equal(t, 2.5, scTopic(t, s, "A", "T").InvalidMessageDeliveries)
-		require.Equal(t, 1.0, scTopic(t, s, "C", "T").InvalidMessageDeliveries)
+		s.Tracer().DuplicateMessage(scoretest.As(m2, "C"))
+		require.Equal(t, 2.5, scoretest.Topic(t, s, "A", "T").InvalidMessageDeliveries)
+		require.Equal(t, 1.0, scoretest.Topic(t, s, "C", "T").InvalidMessageDeliveries)
 	})
 }
 
@@ -244,34 +245,34 @@ func TestScoreDeliveryRecordExpiry(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				params := scParams(map[string]*peerscore.TopicParams{"T": scInvalidTopic(1, -1)})
+				params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)})
 				params.SeenMsgTTL = row.seenMsgTTL
-				s := scNew(t, params)
-				scConnect(s, "A", "B", "C", "D")
-				m := scMsg("T", "m", "A")
+				s := scoretest.New(t, params)
+				scoretest.Connect(s, "A", "B", "C", "D")
+				m := scoretest.Msg("T", "m", "A")
 				s.Tracer().ValidateMessage(m)
 				s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 
 				// At exactly the record's lifetime it is still kept.
 				time.Sleep(row.lifetime)
 				s.Refresh()
-				s.Tracer().DuplicateMessage(scAs(m, "B"))
-				require.Equal(t, 1.0, scTopic(t, s, "B", "T").InvalidMessageDeliveries, "copy at the end of the TTL")
+				s.Tracer().DuplicateMessage(scoretest.As(m, "B"))
+				require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries, "copy at the end of the TTL")
 
 				// Past it, but before a Refresh, it is still there.
 				time.Sleep(time.Nanosecond)
-				s.Tracer().DuplicateMessage(scAs(m, "C"))
-				require.Equal(t, 1.0, scTopic(t, s, "C", "T").InvalidMessageDeliveries, "copy before the refresh")
+				s.Tracer().DuplicateMessage(scoretest.As(m, "C"))
+				require.Equal(t, 1.0, scoretest.Topic(t, s, "C", "T").InvalidMessageDeliveries, "copy before the refresh")
 
 				// The Refresh drops it (and halves B's and C's counters).
 				s.Refresh()
-				s.Tracer().DuplicateMessage(scAs(m, "D"))
-				s.Tracer().DuplicateMessage(scAs(m, "B"))
-				_, dHasStats := scSnap(t, s, "D").Topics["T"]
+				s.Tracer().DuplicateMessage(scoretest.As(m, "D"))
+				s.Tracer().DuplicateMessage(scoretest.As(m, "B"))
+				_, dHasStats := scoretest.Snap(t, s, "D").Topics["T"]
 				require.False(t, dHasStats, "D's copy opened a new record and was not charged")
 				require.Equal(t, 0.0, s.Score("D"))
-				require.Equal(t, 0.5, scTopic(t, s, "B", "T").InvalidMessageDeliveries, "B is not charged either")
-				scNear(t, -0.25, s.Score("B"), "B after the decay")
+				require.Equal(t, 0.5, scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries, "B is not charged either")
+				scoretest.Near(t, -0.25, s.Score("B"), "B after the decay")
 			})
 		})
 	}
@@ -282,22 +283,22 @@ func TestScoreDeliveryRecordExpiry(t *testing.T) {
 // recognised as invalid.
 func TestScoreMaxDeliveryRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scInvalidTopic(1, -1)}),
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}),
 			peerscore.WithMaxDeliveryRecords(2))
-		scConnect(s, "A", "B", "C", "D")
-		scRejectN(s, "T", "m", "A", 3) // records m-1 and m-2 remain
-		require.Equal(t, 3.0, scTopic(t, s, "A", "T").InvalidMessageDeliveries)
+		scoretest.Connect(s, "A", "B", "C", "D")
+		scoretest.RejectN(s, "T", "m", "A", 3) // records m-1 and m-2 remain
+		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").InvalidMessageDeliveries)
 
-		s.Tracer().DuplicateMessage(scMsg("T", "m-1", "B"))
-		require.Equal(t, 1.0, scTopic(t, s, "B", "T").InvalidMessageDeliveries, "m-1 is still known")
+		s.Tracer().DuplicateMessage(scoretest.Msg("T", "m-1", "B"))
+		require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries, "m-1 is still known")
 		// m-0 was dropped: C's copy opens a new record (dropping m-1)
 		// and is not charged; D's copy of m-1 then is not either.
-		s.Tracer().DuplicateMessage(scMsg("T", "m-0", "C"))
-		s.Tracer().DuplicateMessage(scMsg("T", "m-1", "D"))
+		s.Tracer().DuplicateMessage(scoretest.Msg("T", "m-0", "C"))
+		s.Tracer().DuplicateMessage(scoretest.Msg("T", "m-1", "D"))
 		require.Equal(t, 0.0, s.Score("C"))
 		require.Equal(t, 0.0, s.Score("D"))
 
-		_, err := peerscore.New(scParams(nil), peerscore.WithMaxDeliveryRecords(0))
+		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithMaxDeliveryRecords(0))
 		require.Error(t, err)
 	})
 }

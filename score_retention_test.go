@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // scRetentionParams scores P2 (weight 1), P3 (weight -1, threshold 4,
@@ -21,7 +22,7 @@ import (
 // threshold 0), every counter halving at each Refresh, and retains
 // non-positive peers for retain.
 func scRetentionParams(retain time.Duration) *peerscore.Params {
-	params := scParams(map[string]*peerscore.TopicParams{"T": {
+	params := scoretest.Params(map[string]*peerscore.TopicParams{"T": {
 		SkipAtomicValidation:            true,
 		TopicWeight:                     1,
 		FirstMessageDeliveriesWeight:    1,
@@ -49,23 +50,23 @@ func scRetentionParams(retain time.Duration) *peerscore.Params {
 // slate, while a peer at exactly zero is retained.
 func TestScoreRetentionForgetsPositive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, scRetentionParams(time.Hour))
-		scConnect(s, "G", "Z")
-		scDeliverN(s, "T", "g", "G", 3)
-		scNear(t, 3, s.Score("G"), "G before")
+		s := scoretest.New(t, scRetentionParams(time.Hour))
+		scoretest.Connect(s, "G", "Z")
+		scoretest.DeliverN(s, "T", "g", "G", 3)
+		scoretest.Near(t, 3, s.Score("G"), "G before")
 
 		s.Tracer().OnClosedOutboundStream("G")
-		scRequireUnknown(t, s, "G")
+		scoretest.RequireUnknown(t, s, "G")
 
-		scConnect(s, "G")
-		snap := scSnap(t, s, "G")
+		scoretest.Connect(s, "G")
+		snap := scoretest.Snap(t, s, "G")
 		require.True(t, snap.Connected)
 		require.Empty(t, snap.Topics, "a forgotten peer starts afresh")
 		require.Equal(t, 0.0, snap.Score)
 
 		// Z's score is exactly 0: that is "not positive", so Z is kept.
 		s.Tracer().OnClosedOutboundStream("Z")
-		snap = scSnap(t, s, "Z")
+		snap = scoretest.Snap(t, s, "Z")
 		require.False(t, snap.Connected)
 		require.Equal(t, 0.0, snap.Score)
 	})
@@ -77,25 +78,25 @@ func TestScoreRetentionForgetsPositive(t *testing.T) {
 func TestScoreRetentionFreezesNegative(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
-		s := scNew(t, scRetentionParams(10*time.Second))
-		scConnect(s, "X")
+		s := scoretest.New(t, scRetentionParams(10*time.Second))
+		scoretest.Connect(s, "X")
 		s.Tracer().Graft("X", "T")
-		scDeliverN(s, "T", "x", "X", 3)  // first 3, mesh 3
-		scRejectN(s, "T", "bad", "X", 2) // invalid 2
+		scoretest.DeliverN(s, "T", "x", "X", 3)  // first 3, mesh 3
+		scoretest.RejectN(s, "T", "bad", "X", 2) // invalid 2
 
 		// At 1.5s: first 1.5 (+1.5), mesh 1.5 and active (deficit 2.5:
 		// -6.25), invalid 1 (-2 * 1²); P7 (1 - 0)² * -1 = -1.
 		time.Sleep(1500 * time.Millisecond)
 		s.Refresh()
 		s.AddPenalty("X", 1)
-		scNear(t, 1.5-6.25-2-1, s.Score("X"), "X before disconnecting")
+		scoretest.Near(t, 1.5-6.25-2-1, s.Score("X"), "X before disconnecting")
 
 		// Disconnect: the score is negative, so X is retained. Its first
 		// deliveries are dropped, its deficit becomes P3b (2.5² = 6.25,
 		// weighted -6.25) and P3 stops: -6.25 - 2 - 1.
 		s.Tracer().OnClosedOutboundStream("X")
 		const retained = -6.25 - 2 - 1
-		snap := scSnap(t, s, "X")
+		snap := scoretest.Snap(t, s, "X")
 		require.False(t, snap.Connected)
 		require.True(t, snap.RetainedUntil.Equal(t0.Add(1500*time.Millisecond+10*time.Second)),
 			"RetainedUntil %v", snap.RetainedUntil)
@@ -106,39 +107,39 @@ func TestScoreRetentionFreezesNegative(t *testing.T) {
 		require.Equal(t, 1.0, ts.InvalidMessageDeliveries)
 		require.False(t, ts.InMesh)
 		require.Equal(t, 0.0, ts.P3)
-		scNear(t, retained, snap.Score, "snapshot after disconnect")
-		scNear(t, retained, s.Score("X"), "score after disconnect")
+		scoretest.Near(t, retained, snap.Score, "snapshot after disconnect")
+		scoretest.Near(t, retained, s.Score("X"), "score after disconnect")
 
 		// Five seconds and three refreshes later nothing has decayed.
 		time.Sleep(5 * time.Second)
 		for range 3 {
 			s.Refresh()
 		}
-		snap = scSnap(t, s, "X")
+		snap = scoretest.Snap(t, s, "X")
 		require.Equal(t, 1.5, snap.Topics["T"].MeshMessageDeliveries)
 		require.Equal(t, 6.25, snap.Topics["T"].MeshFailurePenalty)
 		require.Equal(t, 1.0, snap.Topics["T"].InvalidMessageDeliveries)
 		require.Equal(t, 1.0, snap.BehaviourPenalty)
-		scNear(t, retained, s.Score("X"), "frozen while retained")
+		scoretest.Near(t, retained, s.Score("X"), "frozen while retained")
 
 		// X reconnects before its retention ends: same counters, same
 		// score, connected again.
-		scConnect(s, "X")
-		snap = scSnap(t, s, "X")
+		scoretest.Connect(s, "X")
+		snap = scoretest.Snap(t, s, "X")
 		require.True(t, snap.Connected)
 		require.True(t, snap.RetainedUntil.IsZero(), "a connected peer is not retained")
-		scNear(t, retained, s.Score("X"), "resumed after reconnecting")
+		scoretest.Near(t, retained, s.Score("X"), "resumed after reconnecting")
 
 		// Connected, it decays again: P3b 3.125, invalid 0.5 (-2 *
 		// 0.25), P7 counter 0.5 (-0.25).
 		s.Refresh()
-		scNear(t, -3.125-0.5-0.25, s.Score("X"), "decaying again")
+		scoretest.Near(t, -3.125-0.5-0.25, s.Score("X"), "decaying again")
 
 		// Past the original expiry it is still there: reconnecting
 		// cancelled the retention.
 		time.Sleep(10 * time.Second)
 		s.Refresh()
-		require.True(t, scSnap(t, s, "X").Connected)
+		require.True(t, scoretest.Snap(t, s, "X").Connected)
 	})
 }
 
@@ -148,28 +149,28 @@ func TestScoreRetentionExpiry(t *testing.T) {
 	for _, retain := range []time.Duration{0, 10 * time.Second} {
 		t.Run(retain.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scNew(t, scRetentionParams(retain))
-				scConnect(s, "Y", "W")
-				scRejectN(s, "T", "bad", "Y", 1) // -2
+				s := scoretest.New(t, scRetentionParams(retain))
+				scoretest.Connect(s, "Y", "W")
+				scoretest.RejectN(s, "T", "bad", "Y", 1) // -2
 				time.Sleep(3 * time.Second)
 				s.Tracer().OnClosedOutboundStream("Y")
-				scNear(t, -2, s.Score("Y"), "retained")
+				scoretest.Near(t, -2, s.Score("Y"), "retained")
 
 				// At exactly the end of the retention, Y is kept.
 				time.Sleep(retain)
 				s.Refresh()
-				scNear(t, -2, s.Score("Y"), "at the end of the retention")
-				require.False(t, scSnap(t, s, "Y").Connected)
+				scoretest.Near(t, -2, s.Score("Y"), "at the end of the retention")
+				require.False(t, scoretest.Snap(t, s, "Y").Connected)
 
 				// Any later Refresh forgets it; W is untouched.
 				time.Sleep(time.Nanosecond)
 				s.Refresh()
-				scRequireUnknown(t, s, "Y")
-				require.True(t, scSnap(t, s, "W").Connected)
+				scoretest.RequireUnknown(t, s, "Y")
+				require.True(t, scoretest.Snap(t, s, "W").Connected)
 
 				// Reconnecting now starts from zero.
-				scConnect(s, "Y")
-				require.Empty(t, scSnap(t, s, "Y").Topics)
+				scoretest.Connect(s, "Y")
+				require.Empty(t, scoretest.Snap(t, s, "Y").Topics)
 				require.Equal(t, 0.0, s.Score("Y"))
 			})
 		})
@@ -182,11 +183,11 @@ func TestScoreRetentionExpiry(t *testing.T) {
 // must end up with exactly the score its history gives it.
 func TestScorePeerChurn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		params := scParams(map[string]*peerscore.TopicParams{"T": scFirstTopic(1, 1, 100)})
+		params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 100)})
 		params.BehaviourPenaltyWeight = -1
 		params.BehaviourPenaltyDecay = 0.5
 		params.RetainScore = time.Hour
-		s := scNew(t, params)
+		s := scoretest.New(t, params)
 
 		id := func(round, i int) peer.ID { return peer.ID(fmt.Sprintf("churn-%d-%d", round, i)) }
 		const rounds, perRound = 5, 150
@@ -214,9 +215,9 @@ func TestScorePeerChurn(t *testing.T) {
 		for round := range rounds {
 			for i := range perRound {
 				p := id(round, i)
-				scConnect(s, p)
+				scoretest.Connect(s, p)
 				if i%2 == 0 {
-					scDeliverN(s, "T", string(p), p, 1+i%5)
+					scoretest.DeliverN(s, "T", string(p), p, 1+i%5)
 				} else {
 					s.AddPenalty(p, 1+i%3)
 				}
@@ -225,7 +226,7 @@ func TestScorePeerChurn(t *testing.T) {
 				s.Tracer().OnClosedOutboundStream(id(round, i))
 			}
 			for i := 1; i < perRound; i += 4 {
-				scConnect(s, id(round, i))
+				scoretest.Connect(s, id(round, i))
 			}
 		}
 		close(stop)
@@ -235,12 +236,12 @@ func TestScorePeerChurn(t *testing.T) {
 			for i := range perRound {
 				p := id(round, i)
 				if i%2 == 0 {
-					scRequireUnknown(t, s, p)
+					scoretest.RequireUnknown(t, s, p)
 					continue
 				}
 				n := float64(1 + i%3)
-				scNear(t, -n*n, s.Score(p), "peer %s", p)
-				require.Equal(t, i%4 == 1, scSnap(t, s, p).Connected, "peer %s", p)
+				scoretest.Near(t, -n*n, s.Score(p), "peer %s", p)
+				require.Equal(t, i%4 == 1, scoretest.Snap(t, s, p).Connected, "peer %s", p)
 			}
 		}
 		require.Len(t, s.Snapshots(), rounds*perRound/2)
@@ -253,11 +254,11 @@ func TestScorePeerChurn(t *testing.T) {
 			for i := range perRound {
 				p := id(round, i)
 				if i%4 != 1 {
-					scRequireUnknown(t, s, p)
+					scoretest.RequireUnknown(t, s, p)
 					continue
 				}
 				n := float64(1+i%3) / 2
-				scNear(t, -n*n, s.Score(p), "peer %s", p)
+				scoretest.Near(t, -n*n, s.Score(p), "peer %s", p)
 			}
 		}
 		require.Len(t, s.Snapshots(), rounds*((perRound+2)/4))

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // TestScoreFirstDeliveries checks P2: one per message the peer was first to
@@ -29,52 +30,52 @@ import (
 func TestScoreFirstDeliveries(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Weight 1.5, topic weight 2, cap 3: 3 points per delivery.
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scFirstTopic(2, 1.5, 3)}))
-		scConnect(s, "A", "B")
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(2, 1.5, 3)}))
+		scoretest.Connect(s, "A", "B")
 
-		m1, m2 := scMsg("T", "m1", "A"), scMsg("T", "m2", "A")
-		scDeliver(s, m1)
-		scDeliver(s, m2)
+		m1, m2 := scoretest.Msg("T", "m1", "A"), scoretest.Msg("T", "m2", "A")
+		scoretest.Deliver(s, m1)
+		scoretest.Deliver(s, m2)
 		// B's copies are not first deliveries.
-		s.Tracer().DuplicateMessage(scAs(m1, "B"))
-		s.Tracer().DuplicateMessage(scAs(m2, "B"))
-		ts := scTopic(t, s, "A", "T")
+		s.Tracer().DuplicateMessage(scoretest.As(m1, "B"))
+		s.Tracer().DuplicateMessage(scoretest.As(m2, "B"))
+		ts := scoretest.Topic(t, s, "A", "T")
 		require.Equal(t, 2.0, ts.FirstMessageDeliveries)
-		scNear(t, 3, ts.P2, "P2 = 1.5 * 2")
-		scNear(t, 6, ts.Score, "topic score = 2 * 3")
-		scNear(t, 6, s.Score("A"), "score")
-		require.Equal(t, 0.0, scTopic(t, s, "B", "T").FirstMessageDeliveries)
+		scoretest.Near(t, 3, ts.P2, "P2 = 1.5 * 2")
+		scoretest.Near(t, 6, ts.Score, "topic score = 2 * 3")
+		scoretest.Near(t, 6, s.Score("A"), "score")
+		require.Equal(t, 0.0, scoretest.Topic(t, s, "B", "T").FirstMessageDeliveries)
 		require.Equal(t, 0.0, s.Score("B"))
 
 		// Three more would make 5; the cap keeps 3.
-		scDeliverN(s, "T", "x", "A", 3)
-		require.Equal(t, 3.0, scTopic(t, s, "A", "T").FirstMessageDeliveries)
-		scNear(t, 9, s.Score("A"), "capped: 2 * 1.5 * 3")
+		scoretest.DeliverN(s, "T", "x", "A", 3)
+		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		scoretest.Near(t, 9, s.Score("A"), "capped: 2 * 1.5 * 3")
 
 		// Halved to 1.5; one delivery makes 2.5; the next would make
 		// 3.5 and is capped at 3 (the cap applies on each increment).
 		s.Refresh()
-		require.Equal(t, 1.5, scTopic(t, s, "A", "T").FirstMessageDeliveries)
-		scNear(t, 4.5, s.Score("A"), "after one decay")
-		scDeliverN(s, "T", "y", "A", 1)
-		scNear(t, 7.5, s.Score("A"), "2.5 deliveries")
-		scDeliverN(s, "T", "z", "A", 1)
-		require.Equal(t, 3.0, scTopic(t, s, "A", "T").FirstMessageDeliveries)
+		require.Equal(t, 1.5, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		scoretest.Near(t, 4.5, s.Score("A"), "after one decay")
+		scoretest.DeliverN(s, "T", "y", "A", 1)
+		scoretest.Near(t, 7.5, s.Score("A"), "2.5 deliveries")
+		scoretest.DeliverN(s, "T", "z", "A", 1)
+		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
 
 		// 3 * 0.5^8 = 0.01171875 still counts; the ninth halving snaps.
 		for range 8 {
 			s.Refresh()
 		}
-		require.Equal(t, 0.01171875, scTopic(t, s, "A", "T").FirstMessageDeliveries)
-		scNear(t, 2*1.5*0.01171875, s.Score("A"), "tiny but not zero")
+		require.Equal(t, 0.01171875, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		scoretest.Near(t, 2*1.5*0.01171875, s.Score("A"), "tiny but not zero")
 		s.Refresh()
-		require.Equal(t, 0.0, scTopic(t, s, "A", "T").FirstMessageDeliveries)
+		require.Equal(t, 0.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
 		require.Equal(t, 0.0, s.Score("A"))
 
 		// A peer the scorer does not know earns nothing and is not
 		// created by a delivery.
-		scDeliver(s, scMsg("T", "stranger", "Z"))
-		scRequireUnknown(t, s, "Z")
+		scoretest.Deliver(s, scoretest.Msg("T", "stranger", "Z"))
+		scoretest.RequireUnknown(t, s, "Z")
 	})
 }
 
@@ -83,9 +84,9 @@ func TestScoreFirstDeliveries(t *testing.T) {
 func TestScoreTopicCap(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		app := map[peer.ID]float64{"A": 5, "B": -1}
-		params := scParams(map[string]*peerscore.TopicParams{
+		params := scoretest.Params(map[string]*peerscore.TopicParams{
 			// 2 points per first delivery.
-			"T1": scFirstTopic(1, 2, 100),
+			"T1": scoretest.FirstTopic(1, 2, 100),
 			// 0.5 * 6 = 3 points per first delivery, 0.5 * -1 * n² for
 			// n invalid messages.
 			"T2": {
@@ -104,46 +105,46 @@ func TestScoreTopicCap(t *testing.T) {
 		params.BehaviourPenaltyWeight = -1
 		params.BehaviourPenaltyThreshold = 1
 		params.BehaviourPenaltyDecay = 0.5
-		s := scNew(t, params)
-		scConnect(s, "A", "B", "C", "D")
+		s := scoretest.New(t, params)
+		scoretest.Connect(s, "A", "B", "C", "D")
 
 		// A: 4 on T1 (8) and 2 on T2 (6): 14, capped at 10. Then P5 = 5
 		// and P7 = -(3-1)² = -4 are added: 11.
-		scDeliverN(s, "T1", "a1", "A", 4)
-		scDeliverN(s, "T2", "a2", "A", 2)
+		scoretest.DeliverN(s, "T1", "a1", "A", 4)
+		scoretest.DeliverN(s, "T2", "a2", "A", 2)
 		s.AddPenalty("A", 3)
-		snap := scSnap(t, s, "A")
-		scNear(t, 8, snap.Topics["T1"].Score, "A in T1")
-		scNear(t, 6, snap.Topics["T2"].Score, "A in T2")
-		scNear(t, 14, snap.TopicScoreUncapped, "A uncapped")
+		snap := scoretest.Snap(t, s, "A")
+		scoretest.Near(t, 8, snap.Topics["T1"].Score, "A in T1")
+		scoretest.Near(t, 6, snap.Topics["T2"].Score, "A in T2")
+		scoretest.Near(t, 14, snap.TopicScoreUncapped, "A uncapped")
 		require.Equal(t, 10.0, snap.TopicScoreCap)
-		scNear(t, 10, snap.TopicScore, "A capped")
-		scNear(t, 5, snap.P5, "A's P5")
-		scNear(t, -4, snap.P7, "A's P7")
-		scNear(t, 11, snap.Score, "A's snapshot score")
-		scNear(t, 11, s.Score("A"), "A's score")
+		scoretest.Near(t, 10, snap.TopicScore, "A capped")
+		scoretest.Near(t, 5, snap.P5, "A's P5")
+		scoretest.Near(t, -4, snap.P7, "A's P7")
+		scoretest.Near(t, 11, snap.Score, "A's snapshot score")
+		scoretest.Near(t, 11, s.Score("A"), "A's score")
 
 		// B: 3 on T1 (+6) and 7 invalid on T2 (0.5 * -49 = -24.5):
 		// -18.5, far below -10 and not limited; P5 -1: -19.5.
-		scDeliverN(s, "T1", "b1", "B", 3)
+		scoretest.DeliverN(s, "T1", "b1", "B", 3)
 		for _, id := range []string{"i1", "i2", "i3", "i4", "i5", "i6", "i7"} {
-			m := scMsg("T2", id, "B")
+			m := scoretest.Msg("T2", id, "B")
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 		}
-		snap = scSnap(t, s, "B")
-		scNear(t, -18.5, snap.TopicScoreUncapped, "B uncapped")
-		scNear(t, -18.5, snap.TopicScore, "B: a negative sum is not capped")
-		scNear(t, -19.5, s.Score("B"), "B's score")
+		snap = scoretest.Snap(t, s, "B")
+		scoretest.Near(t, -18.5, snap.TopicScoreUncapped, "B uncapped")
+		scoretest.Near(t, -18.5, snap.TopicScore, "B: a negative sum is not capped")
+		scoretest.Near(t, -19.5, s.Score("B"), "B's score")
 
 		// C: 3 on T1 = 6, under the cap.
-		scDeliverN(s, "T1", "c1", "C", 3)
-		scNear(t, 6, scSnap(t, s, "C").TopicScore, "C under the cap")
-		scNear(t, 6, s.Score("C"), "C's score")
+		scoretest.DeliverN(s, "T1", "c1", "C", 3)
+		scoretest.Near(t, 6, scoretest.Snap(t, s, "C").TopicScore, "C under the cap")
+		scoretest.Near(t, 6, s.Score("C"), "C's score")
 
 		// D: 5 on T1 = 10, exactly the cap.
-		scDeliverN(s, "T1", "d1", "D", 5)
-		scNear(t, 10, s.Score("D"), "D at the cap")
+		scoretest.DeliverN(s, "T1", "d1", "D", 5)
+		scoretest.Near(t, 10, s.Score("D"), "D at the cap")
 	})
 }
 
@@ -151,7 +152,7 @@ func TestScoreTopicCap(t *testing.T) {
 // change no score and create no per-topic stats.
 func TestScoreUnscoredTopics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": {
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": {
 			SkipAtomicValidation:           true,
 			TopicWeight:                    1,
 			TimeInMeshWeight:               1,
@@ -163,25 +164,25 @@ func TestScoreUnscoredTopics(t *testing.T) {
 			InvalidMessageDeliveriesWeight: -1,
 			InvalidMessageDeliveriesDecay:  0.5,
 		}}))
-		scConnect(s, "A", "B")
+		scoretest.Connect(s, "A", "B")
 		for _, p := range []peer.ID{"A", "B"} {
 			s.Tracer().Graft(p, "U")
 		}
-		good := scMsg("U", "good", "A")
-		scDeliver(s, good)
-		s.Tracer().DuplicateMessage(scAs(good, "B"))
-		bad := scMsg("U", "bad", "A")
+		good := scoretest.Msg("U", "good", "A")
+		scoretest.Deliver(s, good)
+		s.Tracer().DuplicateMessage(scoretest.As(good, "B"))
+		bad := scoretest.Msg("U", "bad", "A")
 		s.Tracer().ValidateMessage(bad)
-		s.Tracer().DuplicateMessage(scAs(bad, "B"))
+		s.Tracer().DuplicateMessage(scoretest.As(bad, "B"))
 		s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
-		s.Tracer().DuplicateMessage(scAs(bad, "B"))
-		s.Tracer().RejectMessage(scMsg("U", "unsigned", "A"), pubsub.RejectMissingSignature)
+		s.Tracer().DuplicateMessage(scoretest.As(bad, "B"))
+		s.Tracer().RejectMessage(scoretest.Msg("U", "unsigned", "A"), pubsub.RejectMissingSignature)
 		time.Sleep(5 * time.Second)
 		s.Refresh()
 		s.Tracer().Prune("A", "U")
 
 		for _, p := range []peer.ID{"A", "B"} {
-			snap := scSnap(t, s, p)
+			snap := scoretest.Snap(t, s, p)
 			require.True(t, snap.Connected)
 			require.Empty(t, snap.Topics, "peer %s has no stats for an unscored topic", p)
 			require.Equal(t, 0.0, snap.Score)
@@ -191,9 +192,9 @@ func TestScoreUnscoredTopics(t *testing.T) {
 		// The same events on the scored topic do count, and only it is
 		// listed.
 		s.Tracer().Graft("A", "T")
-		scDeliver(s, scMsg("T", "t1", "A"))
-		require.Len(t, scSnap(t, s, "A").Topics, 1)
-		scNear(t, 1, s.Score("A"), "one first delivery in T")
+		scoretest.Deliver(s, scoretest.Msg("T", "t1", "A"))
+		require.Len(t, scoretest.Snap(t, s, "A").Topics, 1)
+		scoretest.Near(t, 1, s.Score("A"), "one first delivery in T")
 	})
 }
 
@@ -214,12 +215,12 @@ func TestScoreAppSpecificRule(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				params := scParams(nil)
+				params := scoretest.Params(nil)
 				params.AppSpecificScore = func(peer.ID) float64 { return row.raw }
 				params.AppSpecificWeight = row.weight
-				s := scNew(t, params)
-				scConnect(s, "A")
-				snap := scSnap(t, s, "A")
+				s := scoretest.New(t, params)
+				scoretest.Connect(s, "A")
+				snap := scoretest.Snap(t, s, "A")
 				require.Equal(t, row.wantRaw, snap.AppSpecificScore, "raw P5")
 				require.Equal(t, row.wantW, snap.P5, "weighted P5")
 				require.Equal(t, row.wantW, snap.Score)
@@ -238,7 +239,7 @@ func TestScoreAppSpecificLive(t *testing.T) {
 		var mu sync.Mutex
 		app := map[peer.ID]float64{"A": 4, "Z": 100}
 		calls := 0
-		params := scParams(map[string]*peerscore.TopicParams{"T": scFirstTopic(1, 1, 10)})
+		params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 10)})
 		params.AppSpecificScore = func(p peer.ID) float64 {
 			mu.Lock()
 			defer mu.Unlock()
@@ -256,27 +257,27 @@ func TestScoreAppSpecificLive(t *testing.T) {
 			defer mu.Unlock()
 			return calls
 		}
-		s := scNew(t, params)
-		scConnect(s, "A")
-		scDeliverN(s, "T", "m", "A", 3) // P2 = 3
+		s := scoretest.New(t, params)
+		scoretest.Connect(s, "A")
+		scoretest.DeliverN(s, "T", "m", "A", 3) // P2 = 3
 
-		scNear(t, 3+2, s.Score("A"), "P2 3 plus P5 4*0.5")
+		scoretest.Near(t, 3+2, s.Score("A"), "P2 3 plus P5 4*0.5")
 		before := callCount()
 		s.Score("A")
 		require.Equal(t, before+1, callCount(), "each Score asks the application once")
 
 		set("A", -6)
-		scNear(t, 3-3, s.Score("A"), "P5 now -6*0.5")
+		scoretest.Near(t, 3-3, s.Score("A"), "P5 now -6*0.5")
 		set("A", -10)
-		scNear(t, 3-5, s.Score("A"), "P5 now -10*0.5")
-		snap := scSnap(t, s, "A")
+		scoretest.Near(t, 3-5, s.Score("A"), "P5 now -10*0.5")
+		snap := scoretest.Snap(t, s, "A")
 		require.Equal(t, -10.0, snap.AppSpecificScore)
-		scNear(t, -5, snap.P5, "snapshot P5")
-		scNear(t, -2, snap.Score, "snapshot score")
+		scoretest.Near(t, -5, snap.P5, "snapshot P5")
+		scoretest.Near(t, -2, snap.Score, "snapshot score")
 
 		set("A", math.NaN())
-		scNear(t, 3, s.Score("A"), "NaN counts as 0")
-		snap = scSnap(t, s, "A")
+		scoretest.Near(t, 3, s.Score("A"), "NaN counts as 0")
+		snap = scoretest.Snap(t, s, "A")
 		require.Equal(t, 0.0, snap.AppSpecificScore)
 		require.Equal(t, 0.0, snap.P5)
 
@@ -307,19 +308,19 @@ func TestScoreBehaviourPenaltyRule(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				params := scParams(nil)
+				params := scoretest.Params(nil)
 				params.BehaviourPenaltyWeight = -2
 				params.BehaviourPenaltyThreshold = row.threshold
 				params.BehaviourPenaltyDecay = 0.5
-				s := scNew(t, params)
-				scConnect(s, "A")
+				s := scoretest.New(t, params)
+				scoretest.Connect(s, "A")
 				for _, n := range row.adds {
 					s.AddPenalty("A", n)
 				}
-				snap := scSnap(t, s, "A")
+				snap := scoretest.Snap(t, s, "A")
 				require.Equal(t, row.counter, snap.BehaviourPenalty, "raw counter")
-				scNear(t, row.p7, snap.P7, "weighted P7")
-				scNear(t, row.p7, s.Score("A"), "score")
+				scoretest.Near(t, row.p7, snap.P7, "weighted P7")
+				scoretest.Near(t, row.p7, s.Score("A"), "score")
 			})
 		})
 	}
@@ -329,31 +330,31 @@ func TestScoreBehaviourPenaltyRule(t *testing.T) {
 // Refresh and that AddPenalty does not create peers.
 func TestScoreBehaviourPenaltyDecay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		params := scParams(nil)
+		params := scoretest.Params(nil)
 		params.BehaviourPenaltyWeight = -2
 		params.BehaviourPenaltyThreshold = 1.5
 		params.BehaviourPenaltyDecay = 0.5
-		s := scNew(t, params)
-		scConnect(s, "A")
+		s := scoretest.New(t, params)
+		scoretest.Connect(s, "A")
 		s.AddPenalty("A", 4)
-		scNear(t, -12.5, s.Score("A"), "(4-1.5)² * -2")
+		scoretest.Near(t, -12.5, s.Score("A"), "(4-1.5)² * -2")
 
 		s.Refresh() // 2: (0.5)² * -2
-		require.Equal(t, 2.0, scSnap(t, s, "A").BehaviourPenalty)
-		scNear(t, -0.5, s.Score("A"), "after one decay")
+		require.Equal(t, 2.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
+		scoretest.Near(t, -0.5, s.Score("A"), "after one decay")
 		s.Refresh() // 1: under the threshold
-		require.Equal(t, 1.0, scSnap(t, s, "A").BehaviourPenalty)
+		require.Equal(t, 1.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
 		require.Equal(t, 0.0, s.Score("A"))
 		// 1 * 0.5^6 = 0.015625 is above 0.01; the seventh halving snaps.
 		for range 6 {
 			s.Refresh()
 		}
-		require.Equal(t, 0.015625, scSnap(t, s, "A").BehaviourPenalty)
+		require.Equal(t, 0.015625, scoretest.Snap(t, s, "A").BehaviourPenalty)
 		s.Refresh()
-		require.Equal(t, 0.0, scSnap(t, s, "A").BehaviourPenalty)
+		require.Equal(t, 0.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
 
 		s.AddPenalty("Z", 5)
-		scRequireUnknown(t, s, "Z")
+		scoretest.RequireUnknown(t, s, "Z")
 	})
 }
 
@@ -373,14 +374,14 @@ func TestScoreMessageIDs(t *testing.T) {
 	// the scorer a copy from B and a different message from C: whoever
 	// sent "the same message" is charged, whoever did not is not.
 	run := func(t *testing.T, opts []peerscore.Option, first, same, other *pubsub.Message) {
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scInvalidTopic(1, -1)}), opts...)
-		scConnect(s, "A", "B", "C")
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}), opts...)
+		scoretest.Connect(s, "A", "B", "C")
 		s.Tracer().ValidateMessage(first)
 		s.Tracer().RejectMessage(first, pubsub.RejectValidationFailed)
 		s.Tracer().DuplicateMessage(same)
 		s.Tracer().DuplicateMessage(other)
-		scNear(t, -1, s.Score("A"), "sender")
-		scNear(t, -1, s.Score("B"), "copy of the same message")
+		scoretest.Near(t, -1, s.Score("A"), "sender")
+		scoretest.Near(t, -1, s.Score("B"), "copy of the same message")
 		require.Equal(t, 0.0, s.Score("C"), "another message")
 	}
 
@@ -442,7 +443,7 @@ func TestScoreMessageIDs(t *testing.T) {
 	})
 
 	t.Run("nil function", func(t *testing.T) {
-		_, err := peerscore.New(scParams(nil), peerscore.WithMsgIDFn(nil))
+		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithMsgIDFn(nil))
 		require.Error(t, err)
 	})
 }
@@ -452,8 +453,8 @@ func TestScoreMessageIDs(t *testing.T) {
 // panic nor change anything.
 func TestScoreIgnoresMalformedEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scInvalidTopic(1, -1)}))
-		scConnect(s, "A")
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}))
+		scoretest.Connect(s, "A")
 		empty := &pubsub.Message{ReceivedFrom: "A"}
 		for _, m := range []*pubsub.Message{nil, empty} {
 			s.Tracer().ValidateMessage(m)
@@ -470,8 +471,8 @@ func TestScoreIgnoresMalformedEvents(t *testing.T) {
 		s.Tracer().Prune("A", "unscored")
 		s.Refresh()
 
-		scRequireUnknown(t, s, "nobody")
-		snap := scSnap(t, s, "A")
+		scoretest.RequireUnknown(t, s, "nobody")
+		snap := scoretest.Snap(t, s, "A")
 		require.Empty(t, snap.Topics)
 		require.Equal(t, 0.0, snap.Score)
 	})

@@ -14,22 +14,23 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // TestScoreSetTopicParamsAddsTopic checks that a topic added with
 // SetTopicParams is scored from then on.
 func TestScoreSetTopicParamsAddsTopic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": scFirstTopic(1, 1, 10)}))
-		scConnect(s, "A")
-		scDeliverN(s, "N", "before", "A", 3)
-		require.Empty(t, scSnap(t, s, "A").Topics, "N is not scored yet")
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 10)}))
+		scoretest.Connect(s, "A")
+		scoretest.DeliverN(s, "N", "before", "A", 3)
+		require.Empty(t, scoretest.Snap(t, s, "A").Topics, "N is not scored yet")
 
-		require.NoError(t, s.SetTopicParams("N", scFirstTopic(1, 2, 10)))
+		require.NoError(t, s.SetTopicParams("N", scoretest.FirstTopic(1, 2, 10)))
 		require.Equal(t, 0.0, s.Score("A"), "earlier events on N are not counted retroactively")
-		scDeliverN(s, "N", "after", "A", 2)
-		require.Equal(t, 2.0, scTopic(t, s, "A", "N").FirstMessageDeliveries)
-		scNear(t, 4, s.Score("A"), "2 deliveries at weight 2")
+		scoretest.DeliverN(s, "N", "after", "A", 2)
+		require.Equal(t, 2.0, scoretest.Topic(t, s, "A", "N").FirstMessageDeliveries)
+		scoretest.Near(t, 4, s.Score("A"), "2 deliveries at weight 2")
 	})
 }
 
@@ -55,43 +56,43 @@ func TestScoreSetTopicParamsReplaces(t *testing.T) {
 				MeshMessageDeliveriesActivation: time.Hour,
 			}
 		}
-		s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": tp(1, 20, 20, time.Second)}))
-		scConnect(s, "A")
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": tp(1, 20, 20, time.Second)}))
+		scoretest.Connect(s, "A")
 		s.Tracer().Graft("A", "T")
 		time.Sleep(6 * time.Second)
 		s.Refresh()
-		scDeliverN(s, "T", "m", "A", 8)
+		scoretest.DeliverN(s, "T", "m", "A", 8)
 		// P1 = 6 quanta * 0.1, P2 = 8.
-		ts := scTopic(t, s, "A", "T")
+		ts := scoretest.Topic(t, s, "A", "T")
 		require.Equal(t, 8.0, ts.FirstMessageDeliveries)
 		require.Equal(t, 8.0, ts.MeshMessageDeliveries)
-		scNear(t, 0.6+8, s.Score("A"), "before the change")
+		scoretest.Near(t, 0.6+8, s.Score("A"), "before the change")
 
 		// New caps 3 and 4, P2 weight 2, quantum 2s: counters 3 and 4,
 		// P1 = 3 quanta * 0.1, P2 = 2 * 3, at once.
 		require.NoError(t, s.SetTopicParams("T", tp(2, 3, 4, 2*time.Second)))
-		ts = scTopic(t, s, "A", "T")
+		ts = scoretest.Topic(t, s, "A", "T")
 		require.Equal(t, 3.0, ts.FirstMessageDeliveries)
 		require.Equal(t, 4.0, ts.MeshMessageDeliveries)
-		scNear(t, 0.3, ts.P1, "P1 with the new quantum")
-		scNear(t, 6, ts.P2, "P2 with the new weight")
-		scNear(t, 0.3+6, s.Score("A"), "after the change")
+		scoretest.Near(t, 0.3, ts.P1, "P1 with the new quantum")
+		scoretest.Near(t, 6, ts.P2, "P2 with the new weight")
+		scoretest.Near(t, 0.3+6, s.Score("A"), "after the change")
 
 		// Raising the caps again keeps the counters where they are.
 		require.NoError(t, s.SetTopicParams("T", tp(2, 20, 20, 2*time.Second)))
-		ts = scTopic(t, s, "A", "T")
+		ts = scoretest.Topic(t, s, "A", "T")
 		require.Equal(t, 3.0, ts.FirstMessageDeliveries)
 		require.Equal(t, 4.0, ts.MeshMessageDeliveries)
-		scDeliverN(s, "T", "more", "A", 1)
-		require.Equal(t, 4.0, scTopic(t, s, "A", "T").FirstMessageDeliveries)
-		require.Equal(t, 5.0, scTopic(t, s, "A", "T").MeshMessageDeliveries)
+		scoretest.DeliverN(s, "T", "more", "A", 1)
+		require.Equal(t, 4.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		require.Equal(t, 5.0, scoretest.Topic(t, s, "A", "T").MeshMessageDeliveries)
 	})
 }
 
 // TestScoreSetTopicParamsInvalid tabulates parameters SetTopicParams must
 // refuse, with an error naming the topic and the field, changing nothing.
 func TestScoreSetTopicParamsInvalid(t *testing.T) {
-	valid := func() *peerscore.TopicParams { return scFirstTopic(1, 1, 10) }
+	valid := func() *peerscore.TopicParams { return scoretest.FirstTopic(1, 1, 10) }
 	rows := []struct {
 		name  string
 		tp    func() *peerscore.TopicParams
@@ -121,10 +122,10 @@ func TestScoreSetTopicParamsInvalid(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scNew(t, scParams(map[string]*peerscore.TopicParams{"T": valid()}))
-				scConnect(s, "A")
-				scDeliverN(s, "T", "m", "A", 2)
-				before := scSnap(t, s, "A")
+				s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": valid()}))
+				scoretest.Connect(s, "A")
+				scoretest.DeliverN(s, "T", "m", "A", 2)
+				before := scoretest.Snap(t, s, "A")
 
 				for _, topic := range []string{"T", "New"} {
 					err := s.SetTopicParams(topic, row.tp())
@@ -138,14 +139,14 @@ func TestScoreSetTopicParamsInvalid(t *testing.T) {
 					require.Contains(t, err.Error(), row.field)
 				}
 
-				require.Equal(t, before, scSnap(t, s, "A"), "nothing changed")
+				require.Equal(t, before, scoretest.Snap(t, s, "A"), "nothing changed")
 				// The old parameters still apply, and "New" is still
 				// not scored.
-				scDeliverN(s, "T", "later", "A", 1)
-				scDeliverN(s, "New", "later", "A", 1)
-				snap := scSnap(t, s, "A")
+				scoretest.DeliverN(s, "T", "later", "A", 1)
+				scoretest.DeliverN(s, "New", "later", "A", 1)
+				snap := scoretest.Snap(t, s, "A")
 				require.Len(t, snap.Topics, 1)
-				scNear(t, 3, snap.Score, "three deliveries at the old weight 1")
+				scoretest.Near(t, 3, snap.Score, "three deliveries at the old weight 1")
 			})
 		})
 	}
@@ -155,27 +156,27 @@ func TestScoreSetTopicParamsInvalid(t *testing.T) {
 // parameters: changing them afterwards changes nothing.
 func TestScoreKeepsItsOwnCopy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		params := scParams(map[string]*peerscore.TopicParams{"T": scFirstTopic(1, 1, 10)})
+		params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 10)})
 		params.AppSpecificScore = func(peer.ID) float64 { return 1 }
 		params.AppSpecificWeight = 1
-		s := scNew(t, params)
+		s := scoretest.New(t, params)
 
 		params.Topics["T"].FirstMessageDeliveriesWeight = 100
-		params.Topics["U"] = scFirstTopic(1, 1, 10)
+		params.Topics["U"] = scoretest.FirstTopic(1, 1, 10)
 		params.AppSpecificWeight = 50
 		params.AppSpecificScore = func(peer.ID) float64 { return 7 }
 		params.TopicScoreCap = 0.5
 
-		scConnect(s, "A")
-		scDeliverN(s, "T", "t", "A", 2)
-		scDeliverN(s, "U", "u", "A", 1)
-		scNear(t, 2+1, s.Score("A"), "2 deliveries in T at weight 1, P5 1")
+		scoretest.Connect(s, "A")
+		scoretest.DeliverN(s, "T", "t", "A", 2)
+		scoretest.DeliverN(s, "U", "u", "A", 1)
+		scoretest.Near(t, 2+1, s.Score("A"), "2 deliveries in T at weight 1, P5 1")
 
-		tp := scFirstTopic(1, 2, 10)
+		tp := scoretest.FirstTopic(1, 2, 10)
 		require.NoError(t, s.SetTopicParams("T", tp))
 		tp.FirstMessageDeliveriesWeight = 100
 		tp.FirstMessageDeliveriesCap = 1
-		scDeliverN(s, "T", "t2", "A", 1)
-		scNear(t, 3*2+1, s.Score("A"), "3 deliveries in T at weight 2, P5 1")
+		scoretest.DeliverN(s, "T", "t2", "A", 1)
+		scoretest.Near(t, 3*2+1, s.Score("A"), "3 deliveries in T at weight 2, P5 1")
 	})
 }

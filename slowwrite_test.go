@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // Slow writes (SendRPCCompleted, reported by pubsub v0.19.0 and later): a
@@ -23,7 +24,7 @@ import (
 // swParams turns the slow-peer penalty on (weight -0.5 above 2, halving
 // every Refresh) with a write threshold of one second.
 func swParams() *peerscore.Params {
-	p := scParams(nil)
+	p := scoretest.Params(nil)
 	p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = -0.5, 2, 0.5
 	p.SlowPeerWriteThreshold = time.Second
 	return p
@@ -65,18 +66,18 @@ func TestSlowWriteRules(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := swParams()
 				p.SlowPeerWriteThreshold, p.SlowPeerWeight = c.setup.threshold, c.setup.weight
-				s := scNew(t, p)
-				scConnect(s, "A", "R")
+				s := scoretest.New(t, p)
+				scoretest.Connect(s, "A", "R")
 				s.Tracer().OnClosedOutboundStream("R") // score 0: retained
 				writeDone(s).SendRPCCompleted(c.rpc, c.peer, c.took)
-				assert.Equal(t, c.want, scSnap(t, s, c.peer).SlowPeerCounter)
+				assert.Equal(t, c.want, scoretest.Snap(t, s, c.peer).SlowPeerCounter)
 				assert.Equal(t, uint64(c.want), s.Stats().Penalties[peerscore.PenaltySlowPeer])
 			})
 		})
 	}
 	t.Run("unknown peer is not tracked", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := scNew(t, swParams())
+			s := scoretest.New(t, swParams())
 			writeDone(s).SendRPCCompleted(swRPC(), "stranger", time.Hour)
 			_, known := s.Snapshot("stranger")
 			assert.False(t, known)
@@ -90,8 +91,8 @@ func TestSlowWriteRules(t *testing.T) {
 // penalty total.
 func TestSlowWriteSharesTheSlowCounter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scNew(t, swParams())
-		scConnect(s, "A")
+		s := scoretest.New(t, swParams())
+		scoretest.Connect(s, "A")
 		for range 3 {
 			writeDone(s).SendRPCCompleted(swRPC(), "A", 5*time.Second)
 		}
@@ -99,7 +100,7 @@ func TestSlowWriteSharesTheSlowCounter(t *testing.T) {
 		drop := &pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}, {Data: []byte("y")}}}}
 		s.Tracer().DropRPC(drop, "A")
 
-		snap := scSnap(t, s, "A")
+		snap := scoretest.Snap(t, s, "A")
 		assert.Equal(t, 5.0, snap.SlowPeerCounter, "3 slow writes + 2 dropped messages")
 		assert.Equal(t, -1.5, snap.SlowPeer, "-0.5 × (5 − 2)")
 		assert.Equal(t, -1.5, snap.Score)
@@ -107,7 +108,7 @@ func TestSlowWriteSharesTheSlowCounter(t *testing.T) {
 		assert.Equal(t, uint64(5), s.Stats().Penalties[peerscore.PenaltySlowPeer])
 
 		s.Refresh()
-		snap = scSnap(t, s, "A")
+		snap = scoretest.Snap(t, s, "A")
 		assert.Equal(t, 2.5, snap.SlowPeerCounter, "decays with SlowPeerDecay")
 		assert.Equal(t, -0.25, snap.SlowPeer)
 		why, value := snap.Dominant()

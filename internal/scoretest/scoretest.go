@@ -1,8 +1,8 @@
-package peerscore_test
-
-// Shared helpers for the score_*_test.go scenario tests. Every name here
-// starts with "sc" so that it cannot collide with helpers of other test
-// files in this package.
+// Package scoretest holds the helpers that peerscore's tests share, in the
+// root package and in the sub-packages: a scorer and its parameters,
+// messages as the router traces them, checks of snapshots, and mock
+// networks whose connections come from chosen addresses.
+package scoretest
 
 import (
 	"fmt"
@@ -23,36 +23,36 @@ import (
 	"github.com/peerscore/peerscore"
 )
 
-// scRel is the largest relative error any scenario test tolerates.
-const scRel = 1e-9
+// Rel is the largest relative error any scenario test tolerates.
+const Rel = 1e-9
 
-// scNear fails unless got equals want to scRel relative. A zero want must be
+// Near fails unless got equals want to Rel relative. A zero want must be
 // matched exactly: every zero in these tests is a counter snapped to zero or
 // a component that is switched off, never the result of a cancellation.
 // The comparison comes first and t.Helper (which walks the stack) only on
 // failure, as the randomised tests call this hundreds of thousands of times.
-func scNear(t testing.TB, want, got float64, what string, args ...any) {
-	if !math.IsNaN(got) && (got == want || want != 0 && math.Abs(got-want) <= scRel*math.Abs(want)) {
+func Near(t testing.TB, want, got float64, what string, args ...any) {
+	if !math.IsNaN(got) && (got == want || want != 0 && math.Abs(got-want) <= Rel*math.Abs(want)) {
 		return
 	}
 	t.Helper()
 	t.Fatalf("%s: want %v, got %v", fmt.Sprintf(what, args...), want, got)
 }
 
-// scNearScale fails unless got equals want to scRel relative to scale, the
+// NearScale fails unless got equals want to Rel relative to scale, the
 // magnitude of the terms that were summed to obtain want (a sum of large
 // terms of opposite sign can legitimately differ in its last bits when the
 // terms are added in another order).
-func scNearScale(t testing.TB, want, got, scale float64, what string, args ...any) {
-	if !math.IsNaN(got) && (got == want || math.Abs(got-want) <= scRel*math.Max(math.Abs(want), scale)) {
+func NearScale(t testing.TB, want, got, scale float64, what string, args ...any) {
+	if !math.IsNaN(got) && (got == want || math.Abs(got-want) <= Rel*math.Max(math.Abs(want), scale)) {
 		return
 	}
 	t.Helper()
 	t.Fatalf("%s: want %v, got %v (scale %v)", fmt.Sprintf(what, args...), want, got, scale)
 }
 
-// scExpect fails with the message unless ok; cheap when ok.
-func scExpect(t testing.TB, ok bool, what string, args ...any) {
+// Expect fails with the message unless ok; cheap when ok.
+func Expect(t testing.TB, ok bool, what string, args ...any) {
 	if ok {
 		return
 	}
@@ -60,10 +60,10 @@ func scExpect(t testing.TB, ok bool, what string, args ...any) {
 	t.Fatalf(what, args...)
 }
 
-// scParams returns global parameters that turn on nothing but what the test
+// Params returns global parameters that turn on nothing but what the test
 // sets: SkipAtomicValidation leaves every all-zero group off. Decay runs
 // once per second and snaps counters below 0.01 to zero.
-func scParams(topics map[string]*peerscore.TopicParams) *peerscore.Params {
+func Params(topics map[string]*peerscore.TopicParams) *peerscore.Params {
 	if topics == nil {
 		topics = map[string]*peerscore.TopicParams{}
 	}
@@ -75,26 +75,26 @@ func scParams(topics map[string]*peerscore.TopicParams) *peerscore.Params {
 	}
 }
 
-// scNew creates a scorer or fails the test. Call it inside the synctest
+// New creates a scorer or fails the test. Call it inside the synctest
 // bubble: the scorer's clock starts here.
-func scNew(t testing.TB, p *peerscore.Params, opts ...peerscore.Option) *peerscore.Scorer {
+func New(t testing.TB, p *peerscore.Params, opts ...peerscore.Option) *peerscore.Scorer {
 	t.Helper()
 	s, err := peerscore.New(p, opts...)
 	require.NoError(t, err)
 	return s
 }
 
-// scConnect opens an outbound stream to each peer, which is how the router
+// Connect opens an outbound stream to each peer, which is how the router
 // tells the scorer a peer is there.
-func scConnect(s *peerscore.Scorer, peers ...peer.ID) {
+func Connect(s *peerscore.Scorer, peers ...peer.ID) {
 	for _, p := range peers {
 		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 	}
 }
 
-// scMsg builds a message on topic with an explicit ID, as received from
+// Msg builds a message on topic with an explicit ID, as received from
 // "from".
-func scMsg(topic, id string, from peer.ID) *pubsub.Message {
+func Msg(topic, id string, from peer.ID) *pubsub.Message {
 	tp := topic
 	return &pubsub.Message{
 		Message:      &pb.Message{Topic: &tp, From: []byte("author"), Seqno: []byte(id), Data: []byte("payload " + id)},
@@ -103,45 +103,45 @@ func scMsg(topic, id string, from peer.ID) *pubsub.Message {
 	}
 }
 
-// scAs is the same message (same protobuf, same ID) as received from
+// As is the same message (same protobuf, same ID) as received from
 // another peer.
-func scAs(msg *pubsub.Message, from peer.ID) *pubsub.Message {
+func As(msg *pubsub.Message, from peer.ID) *pubsub.Message {
 	return &pubsub.Message{Message: msg.Message, ID: msg.ID, ReceivedFrom: from}
 }
 
-// scDeliver runs a message through a successful validation: the router
+// Deliver runs a message through a successful validation: the router
 // traces ValidateMessage and then DeliverMessage.
-func scDeliver(s *peerscore.Scorer, msg *pubsub.Message) {
+func Deliver(s *peerscore.Scorer, msg *pubsub.Message) {
 	s.Tracer().ValidateMessage(msg)
 	s.Tracer().DeliverMessage(msg)
 }
 
-// scDeliverN has peer "from" be first to deliver n fresh messages on topic.
+// DeliverN has peer "from" be first to deliver n fresh messages on topic.
 // prefix keeps the IDs of different calls apart.
-func scDeliverN(s *peerscore.Scorer, topic, prefix string, from peer.ID, n int) {
+func DeliverN(s *peerscore.Scorer, topic, prefix string, from peer.ID, n int) {
 	for i := range n {
-		scDeliver(s, scMsg(topic, fmt.Sprintf("%s-%d", prefix, i), from))
+		Deliver(s, Msg(topic, fmt.Sprintf("%s-%d", prefix, i), from))
 	}
 }
 
-// scSnap returns p's snapshot, failing if the scorer does not know p.
-func scSnap(t testing.TB, s *peerscore.Scorer, p peer.ID) peerscore.Snapshot {
+// Snap returns p's snapshot, failing if the scorer does not know p.
+func Snap(t testing.TB, s *peerscore.Scorer, p peer.ID) peerscore.Snapshot {
 	t.Helper()
 	snap, ok := s.Snapshot(p)
 	require.Truef(t, ok, "peer %s should be known", p)
 	return snap
 }
 
-// scTopic returns p's snapshot in topic, failing if there is none.
-func scTopic(t testing.TB, s *peerscore.Scorer, p peer.ID, topic string) peerscore.TopicSnapshot {
+// Topic returns p's snapshot in topic, failing if there is none.
+func Topic(t testing.TB, s *peerscore.Scorer, p peer.ID, topic string) peerscore.TopicSnapshot {
 	t.Helper()
-	ts, ok := scSnap(t, s, p).Topics[topic]
+	ts, ok := Snap(t, s, p).Topics[topic]
 	require.Truef(t, ok, "peer %s should have stats in topic %q", p, topic)
 	return ts
 }
 
-// scRequireUnknown fails unless the scorer has forgotten p entirely.
-func scRequireUnknown(t testing.TB, s *peerscore.Scorer, p peer.ID) {
+// RequireUnknown fails unless the scorer has forgotten p entirely.
+func RequireUnknown(t testing.TB, s *peerscore.Scorer, p peer.ID) {
 	t.Helper()
 	_, ok := s.Snapshot(p)
 	require.Falsef(t, ok, "peer %s should be unknown", p)
@@ -150,51 +150,51 @@ func scRequireUnknown(t testing.TB, s *peerscore.Scorer, p peer.ID) {
 	require.Falsef(t, listed, "peer %s should not be in Snapshots", p)
 }
 
-// scCheckParts verifies that a snapshot's weighted parts add up as Snapshot
+// CheckParts verifies that a snapshot's weighted parts add up as Snapshot
 // documents, that nothing is NaN and that no counter is negative.
-func scCheckParts(t testing.TB, p peer.ID, snap peerscore.Snapshot) {
+func CheckParts(t testing.TB, p peer.ID, snap peerscore.Snapshot) {
 	all := [...]float64{snap.Score, snap.TopicScore, snap.TopicScoreUncapped, snap.AppSpecificScore, snap.P5,
 		snap.IPColocationFactor, snap.P6, snap.BehaviourPenalty, snap.P7, snap.SlowPeer, snap.SlowPeerCounter}
 	for i, v := range all {
-		scExpect(t, !math.IsNaN(v), "peer %s: field %d of the snapshot is NaN", p, i)
+		Expect(t, !math.IsNaN(v), "peer %s: field %d of the snapshot is NaN", p, i)
 	}
-	scExpect(t, snap.IPColocationFactor >= 0, "peer %s: IPColocationFactor %v", p, snap.IPColocationFactor)
-	scExpect(t, snap.BehaviourPenalty >= 0, "peer %s: BehaviourPenalty %v", p, snap.BehaviourPenalty)
+	Expect(t, snap.IPColocationFactor >= 0, "peer %s: IPColocationFactor %v", p, snap.IPColocationFactor)
+	Expect(t, snap.BehaviourPenalty >= 0, "peer %s: BehaviourPenalty %v", p, snap.BehaviourPenalty)
 
 	var uncapped, scale float64
 	for name, ts := range snap.Topics {
 		var sum, mag float64
 		for _, v := range [...]float64{ts.P1, ts.P2, ts.P3, ts.P3b, ts.P4} {
-			scExpect(t, !math.IsNaN(v), "peer %s topic %s: NaN part", p, name)
+			Expect(t, !math.IsNaN(v), "peer %s topic %s: NaN part", p, name)
 			sum += v
 			mag += math.Abs(v)
 		}
-		scNearScale(t, sum*ts.TopicWeight, ts.Score, mag*ts.TopicWeight, "peer %s topic %s: parts times weight", p, name)
+		NearScale(t, sum*ts.TopicWeight, ts.Score, mag*ts.TopicWeight, "peer %s topic %s: parts times weight", p, name)
 		for _, c := range [...]float64{ts.FirstMessageDeliveries, ts.MeshMessageDeliveries, ts.MeshFailurePenalty, ts.InvalidMessageDeliveries} {
-			scExpect(t, c >= 0, "peer %s topic %s: negative counter %v", p, name, c)
+			Expect(t, c >= 0, "peer %s topic %s: negative counter %v", p, name, c)
 		}
-		scExpect(t, ts.TimeInMesh >= 0, "peer %s topic %s: TimeInMesh %v", p, name, ts.TimeInMesh)
+		Expect(t, ts.TimeInMesh >= 0, "peer %s topic %s: TimeInMesh %v", p, name, ts.TimeInMesh)
 		if !ts.InMesh {
-			scExpect(t, ts.P1 == 0, "peer %s topic %s: P1 %v outside the mesh", p, name, ts.P1)
-			scExpect(t, !ts.MeshDeliveriesActive, "peer %s topic %s: P3 active outside the mesh", p, name)
-			scExpect(t, ts.P3 == 0, "peer %s topic %s: P3 %v outside the mesh", p, name, ts.P3)
+			Expect(t, ts.P1 == 0, "peer %s topic %s: P1 %v outside the mesh", p, name, ts.P1)
+			Expect(t, !ts.MeshDeliveriesActive, "peer %s topic %s: P3 active outside the mesh", p, name)
+			Expect(t, ts.P3 == 0, "peer %s topic %s: P3 %v outside the mesh", p, name, ts.P3)
 		}
 		uncapped += ts.Score
 		scale += math.Abs(ts.Score)
 	}
-	scNearScale(t, uncapped, snap.TopicScoreUncapped, scale, "peer %s: TopicScoreUncapped", p)
+	NearScale(t, uncapped, snap.TopicScoreUncapped, scale, "peer %s: TopicScoreUncapped", p)
 	wantTopic := snap.TopicScoreUncapped
 	if snap.TopicScoreCap > 0 && wantTopic > snap.TopicScoreCap {
 		wantTopic = snap.TopicScoreCap
 	}
-	scNearScale(t, wantTopic, snap.TopicScore, scale, "peer %s: TopicScore after the cap", p)
+	NearScale(t, wantTopic, snap.TopicScore, scale, "peer %s: TopicScore after the cap", p)
 	total := snap.TopicScore + snap.P5 + snap.P6 + snap.P7 + snap.SlowPeer
-	scNearScale(t, total, snap.Score, math.Abs(snap.TopicScore)+math.Abs(snap.P5)+math.Abs(snap.P6)+math.Abs(snap.P7)+math.Abs(snap.SlowPeer),
+	NearScale(t, total, snap.Score, math.Abs(snap.TopicScore)+math.Abs(snap.P5)+math.Abs(snap.P6)+math.Abs(snap.P7)+math.Abs(snap.SlowPeer),
 		"peer %s: Score is the sum of its parts", p)
 }
 
-// scFirstTopic scores only P2, halving at each Refresh.
-func scFirstTopic(topicWeight, weight, cap float64) *peerscore.TopicParams {
+// FirstTopic scores only P2, halving at each Refresh.
+func FirstTopic(topicWeight, weight, cap float64) *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		SkipAtomicValidation:         true,
 		TopicWeight:                  topicWeight,
@@ -204,9 +204,9 @@ func scFirstTopic(topicWeight, weight, cap float64) *peerscore.TopicParams {
 	}
 }
 
-// scInvalidTopic scores only P4, with the given weights, the counter halved
+// InvalidTopic scores only P4, with the given weights, the counter halved
 // at each Refresh.
-func scInvalidTopic(topicWeight, weight float64) *peerscore.TopicParams {
+func InvalidTopic(topicWeight, weight float64) *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		SkipAtomicValidation:           true,
 		TopicWeight:                    topicWeight,
@@ -215,28 +215,28 @@ func scInvalidTopic(topicWeight, weight float64) *peerscore.TopicParams {
 	}
 }
 
-// scRejectN has peer "from" send n fresh messages on topic that fail
+// RejectN has peer "from" send n fresh messages on topic that fail
 // validation.
-func scRejectN(s *peerscore.Scorer, topic, prefix string, from peer.ID, n int) {
+func RejectN(s *peerscore.Scorer, topic, prefix string, from peer.ID, n int) {
 	for i := range n {
-		m := scMsg(topic, fmt.Sprintf("%s-%d", prefix, i), from)
+		m := Msg(topic, fmt.Sprintf("%s-%d", prefix, i), from)
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 	}
 }
 
-// scMocknet builds a mock network: an observer host (the node doing the
+// Mocknet builds a mock network: an observer host (the node doing the
 // scoring) connected once to one host per address in addrs. It returns the
 // observer and the peers' IDs, in the order of addrs. The network is
 // built outside any synctest bubble and closed when the test ends.
-func scMocknet(t *testing.T, addrs ...string) (host.Host, []peer.ID) {
+func Mocknet(t *testing.T, addrs ...string) (host.Host, []peer.ID) {
 	t.Helper()
-	_, observer, ids := scMocknetNet(t, addrs...)
+	_, observer, ids := MocknetNet(t, addrs...)
 	return observer, ids
 }
 
-// scMocknetNet is scMocknet that also returns the network.
-func scMocknetNet(t *testing.T, addrs ...string) (mocknet.Mocknet, host.Host, []peer.ID) {
+// MocknetNet is Mocknet that also returns the network.
+func MocknetNet(t *testing.T, addrs ...string) (mocknet.Mocknet, host.Host, []peer.ID) {
 	t.Helper()
 	mn := mocknet.New()
 	t.Cleanup(func() { _ = mn.Close() })
