@@ -16,19 +16,19 @@ import (
 type Option func(*config) error
 
 type config struct {
-	host          host.Host
-	logger        *slog.Logger
-	msgID         func(*pb.Message) string
-	maxRecords    int
-	maxRetain     int
-	limits        stateLimits // of saved states
-	thresholds    *Thresholds
-	inspects      []inspection
-	eventFns      []func(ThresholdEvent)
-	ipRefresh     time.Duration
-	router        routerTimings
-	routerOff     bool
-	routerCheck   time.Duration
+	host        host.Host
+	logger      *slog.Logger
+	msgID       func(*pb.Message) string
+	maxRecords  int
+	maxRetain   int
+	limits      stateLimits // of saved states
+	thresholds  *Thresholds
+	inspects    []inspection
+	eventFns    []func(ThresholdEvent)
+	ipRefresh   time.Duration
+	router      routerTimings
+	routerOff   bool
+	routerCheck time.Duration
 }
 
 // DefaultMaxDeliveryRecords is how many message delivery records a Scorer
