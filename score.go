@@ -1,243 +1,32 @@
 package peerscore
 
 import (
-	"errors"
-	"log/slog"
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	pb "github.com/libp2p/go-libp2p-pubsub/pb"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-
-	"github.com/peerscore/peerscore/internal/option"
 )
 
-// Scorer computes gossipsub v1.1 peer scores from the events a GossipSub
-// router traces. Plug it into a router with GossipSubOptions; read scores
-// with Score and Snapshot. All methods are safe for concurrent use.
-type Scorer struct {
-	mu sync.Mutex // guards all state below that is not atomic
-
-	params *Params // as given, without topics (byIdx has them); never changed
-	rules  globalRules
-	topics map[string]*topicRules
-	byIdx  []*topicRules // topicRules.index -> rules
-
-	peers      *peerTable
-	deliveries *deliveryLog
-	ips        *ipTracker
-	retained   retainedSet
-	router     *routerPenalties
-	ext        *extensionsBook // nil unless the repeated-extensions penalty is rebuilt
-	counters   counters
-	thresholds *Thresholds     // nil unless WithThresholds; never changed
-	watch      *thresholdWatch // nil unless WithThresholdEvents
-
-	// base anchors the scorer's clock: times are kept as durations since
-	// base, which reads the monotonic clock and fits in eight bytes.
-	base time.Time
-
-	host   host.Host
-	logger *slog.Logger
-	msgID  func(*pb.Message) string
-
-	stateLimits stateLimits // what Save writes and Load reads at most
-
-	loop  loopState
-	check routerCheck
-}
-
-// peerState is everything the scorer knows about one peer.
-type peerState struct {
-	id        peer.ID
-	connected bool
-	forgotten bool          // removed from the table; delivery records may still point here
-	expire    time.Duration // when a retained (disconnected) peer is forgotten
-	slot      int           // position in peerTable.all
-
-	topics    []topicStats
-	ips       atomic.Pointer[ipList] // read by Score without a lock
-	behaviour float64                // P7 counter
-	slow      float64                // slow-peer counter
-
-	cache scoreCache
-
-	// While retained: 1 + position in Scorer.retained's heap (0 when not
-	// in it), the score it is ordered by, and the weighted P5 that score
-	// counts, as it was at retention.
-	retainPos int
-	retainKey float64
-	retainApp float64
-}
-
-// topicStats are one peer's counters in one scored topic.
-type topicStats struct {
-	topic      int32
-	inMesh     bool
-	meshActive bool // P3 applies: in mesh for longer than the activation time
-
-	graftedAt time.Duration
-	meshTime  time.Duration // time in mesh as of the last Refresh
-	p1        float64       // quantised, capped meshTime
-	p1Next    time.Duration // meshTime at which p1 next grows
-
-	first   float64 // P2 counter
-	mesh    float64 // P3 counter
-	failure float64 // P3b counter
-	invalid float64 // P4 counter
-
-	score float64 // this topic's weighted contribution, kept current
-}
-
-// scoreCache publishes the parts of a peer's score that only the peer's own
-// events and Refresh change, so that Score reads them without a lock. P5 is
-// not here: it is the application's, and Score asks for it every time. P6
-// is not here either: other peers change it, and Score reads it live from
-// the address counts (ipcolocation.go). The parts are kept apart so that
-// Score adds them in pubsub's order and agrees with it to the last bit
-// wherever the topic order does. A sequence counter (odd while a writer is
-// busy) lets a reader detect a torn read and retry.
-type scoreCache struct {
-	seq       atomic.Uint64
-	topics    atomic.Uint64 // capped topic sum, float64 bits
-	behaviour atomic.Uint64 // weighted P7 plus the slow-peer penalty
-}
-
-func (c *scoreCache) store(topics, behaviour float64) {
-	c.seq.Add(1)
-	c.topics.Store(math.Float64bits(topics))
-	c.behaviour.Store(math.Float64bits(behaviour))
-	c.seq.Add(1)
-}
-
-func (c *scoreCache) load() (topics, behaviour float64) {
-	seq := c.seq.Load()
-	topics = math.Float64frombits(c.topics.Load())
-	behaviour = math.Float64frombits(c.behaviour.Load())
-	if seq&1 == 0 && c.seq.Load() == seq {
-		return topics, behaviour
-	}
-	return c.loadContended()
-}
-
-// loadContended retries a read that met a writer mid-update, yielding so
-// that the writer finishes even on a single thread.
-func (c *scoreCache) loadContended() (topics, behaviour float64) {
-	for {
-		runtime.Gosched()
-		seq := c.seq.Load()
-		if seq&1 != 0 {
-			continue
-		}
-		topics = math.Float64frombits(c.topics.Load())
-		behaviour = math.Float64frombits(c.behaviour.Load())
-		if c.seq.Load() == seq {
-			return topics, behaviour
-		}
-	}
-}
-
-// New returns a Scorer for params, which it validates and copies: later
-// changes to params do not affect the Scorer. Call Start to run its
-// background loop and Close to stop it.
-func New(params *Params, opts ...Option) (*Scorer, error) {
-	if err := params.Validate(); err != nil {
-		return nil, err
-	}
-	cfg := defaultConfig()
-	if err := option.Apply("peerscore", &cfg, opts); err != nil {
-		return nil, err
-	}
-	if len(cfg.eventFns) > 0 && cfg.thresholds == nil {
-		return nil, errors.New("peerscore: WithThresholdEvents needs the thresholds: add WithThresholds")
-	}
-	s := &Scorer{
-		params: params.globals(),
-		rules:  compileGlobal(params),
-		topics: make(map[string]*topicRules, len(params.Topics)),
-		peers:  newPeerTable(),
-		base:   time.Now(),
-		host:   cfg.host,
-		logger: cfg.logger,
-		msgID:  cfg.msgID,
-
-		stateLimits: cfg.limits,
-	}
-	s.deliveries = newDeliveryLog(s.rules.seenMsgTTL, cfg.maxRecords)
-	s.ips = newIPTracker(s.rules.whitelist)
-	s.retained.max = cfg.maxRetain
-	s.counters.lateDuplicates = make(map[string]uint64)
-	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
-	s.ext = newExtensionsBook(cfg.host, cfg.routerOff)
-	s.thresholds = cfg.thresholds
-	if t := s.thresholds; t != nil {
-		s.router.graylist = t.GraylistThreshold
-		s.ext.setGraylist(t.GraylistThreshold)
-		if len(cfg.eventFns) > 0 {
-			s.watch = newThresholdWatch(t, cfg.eventFns)
-		}
-	}
-	s.loop.inspects = cfg.inspects
-	s.loop.ipRefresh = cfg.ipRefresh
-	s.check.period = cfg.routerCheck
-	if params.AppSpecificScore != nil && params.AppSpecificWeight == 0 {
-		s.logger.Warn("peerscore: Params.AppSpecificScore is set but AppSpecificWeight is 0, " +
-			"so the application's score counts for nothing; set AppSpecificWeight (1 passes it through)")
-	}
-	for name, tp := range params.Topics {
-		s.addTopic(name, tp)
-	}
-	return s, nil
-}
-
-// Params returns a copy of the parameters s scores with: those given to
-// New, with the topics' as SetTopicParams has left them.
-func (s *Scorer) Params() *Params {
-	p := s.params.globals()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p.Topics = make(map[string]*TopicParams, len(s.byIdx))
-	for _, r := range s.byIdx {
-		tp := r.params
-		p.Topics[r.name] = &tp
-	}
-	return p
-}
-
-// Thresholds returns a copy of the thresholds given with WithThresholds, or
-// nil if none were.
-func (s *Scorer) Thresholds() *Thresholds {
-	if s.thresholds == nil {
-		return nil
-	}
-	t := *s.thresholds
-	return &t
-}
-
-// addSat adds durations, saturating instead of overflowing: a RetainScore
-// of "forever" must not wrap around into the past.
-func addSat(a, b time.Duration) time.Duration {
-	if b > 0 && a > math.MaxInt64-b {
-		return math.MaxInt64
-	}
-	return a + b
-}
-
-// now is the scorer's clock: time since New, read with package time.
-func (s *Scorer) now() time.Duration { return time.Since(s.base) }
-
-// at converts a scorer time to wall-clock time.
-func (s *Scorer) at(d time.Duration) time.Time { return s.base.Add(d) }
-
-func (s *Scorer) addTopic(name string, tp *TopicParams) {
-	r := compileTopic(name, int32(len(s.byIdx)), tp)
-	s.topics[name] = r
-	s.byIdx = append(s.byIdx, r)
-}
+// The score function, in the order the package documentation teaches it:
+// per topic P1 to P4 (breakdown), weighted and summed over topics, the
+// topic cap, then P5, P6, P7 and the slow-peer penalty, and the total
+// (addParts).
+//
+// The order of the additions is part of the function. Floating-point
+// addition is not associative, and the scores must equal pubsub's to the
+// last bit on the same events (the parity test compares them after every
+// event), so every sum here adds its terms in pubsub's order: a topic's
+// components P1+P2+P3+P3b+P4, then times the topic weight; the topics in
+// the order the peer met them; and the total as topics + P5 + P6 + P7
+// (with the slow-peer penalty, which pubsub lacks, added to P7, an exact
+// zero when it is off). Every score the Scorer reports (Score, Snapshot,
+// inspections, events, Save's ranking) is added up by addParts alone.
+//
+// What is cached: a peer's topic sum and its P7 (with the slow-peer
+// penalty) change only with the peer's own events and Refresh, which
+// republish them (publish, in scorer.go); Score reads them without a lock.
+// P5 is the application's, called live; P6 moves with other peers, read
+// live from the address counts (ipcolocation.go).
 
 // Score returns p's score now: 0 for a peer the scorer does not know. It
 // takes no lock and allocates nothing; the only work beyond reading the
@@ -264,216 +53,6 @@ func (s *Scorer) Score(p peer.ID) float64 {
 func (s *Scorer) total(ps *peerState, app float64) float64 {
 	topics, behaviour := ps.cache.load()
 	return addParts(topics, app, s.colocationTerm(ps), behaviour)
-}
-
-// addParts adds up a score's parts. Every score the scorer reports is
-// added up here, in pubsub's order (topics, P5, P6, P7), so that they agree
-// with each other and with pubsub to the last bit wherever that is finite.
-// Only P5 can be infinite, so the total is never NaN. The others are
-// finite, but their sum can overflow on the way to a total that does not
-// (topics of MaxFloat64 plus P5 of MaxFloat64 plus P7 of -MaxFloat64); then
-// the parts are added again at a quarter of their size, as sumScaled does,
-// so that a score is ±Inf only when the parts really add up to that.
-func addParts(topics, app, colocation, behaviour float64) float64 {
-	sum := topics + app + colocation + behaviour
-	if sum-sum != 0 && app-app == 0 { // the sum is ±Inf (it cannot be NaN), P5 is finite
-		return addPartsScaled(topics, app, colocation, behaviour)
-	}
-	return sum
-}
-
-// addPartsScaled is addParts' rare path, apart so that addParts inlines.
-func addPartsScaled(topics, app, colocation, behaviour float64) float64 {
-	const q = 0.25
-	return (topics*q + app*q + colocation*q + behaviour*q) / q
-}
-
-// appTerm is the weighted P5.
-func (s *Scorer) appTerm(p peer.ID) float64 {
-	_, weighted := appComponent(s.rules.appScore(p), s.rules.appWeight)
-	return weighted
-}
-
-// appComponent cleans an application score and weighs it. NaN (from the
-// application, or a zero weight times an infinite score) counts as 0, so no
-// score is ever NaN.
-func appComponent(raw, weight float64) (clean, weighted float64) {
-	if raw != raw {
-		raw = 0
-	}
-	weighted = raw * weight
-	if weighted != weighted {
-		weighted = 0
-	}
-	return raw, weighted
-}
-
-// AddPenalty adds count to p's behaviour penalty counter (P7), as a router
-// does for protocol violations. Unknown peers and counts below 1 are
-// ignored: a penalty cannot be used to pay off an earlier one.
-func (s *Scorer) AddPenalty(p peer.ID, count int) {
-	if count <= 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.addBehaviourPenalty(p, float64(count), PenaltyApplication)
-}
-
-func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why PenaltyReason) {
-	ps := s.peers.get(p)
-	if ps == nil {
-		return
-	}
-	ps.behaviour = finite(ps.behaviour + count)
-	s.counters.charge(why, count)
-	s.publish(ps)
-}
-
-// SetTopicParams starts scoring topic with tp, or replaces its parameters.
-// Counters above a lowered cap are brought down to it. Invalid tp is
-// rejected with an error naming the topic and the field, and nothing
-// changes.
-func (s *Scorer) SetTopicParams(topic string, tp *TopicParams) error {
-	if err := validateTopic(topic, tp); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.topics[topic]
-	if !ok {
-		s.addTopic(topic, tp)
-		return nil
-	}
-	// Rules are never changed in place: snapshots built after the lock is
-	// released may still be reading the old ones.
-	r = compileTopic(topic, r.index, tp)
-	s.topics[topic], s.byIdx[r.index] = r, r
-	for _, ps := range s.peers.all {
-		ts := ps.findTopic(r.index)
-		if ts == nil {
-			continue
-		}
-		ts.first = math.Min(ts.first, r.firstCap)
-		ts.mesh = math.Min(ts.mesh, r.meshCap)
-		ts.p1, ts.p1Next = timeInMeshValue(r, ts.meshTime)
-		s.rescore(ps, ts)
-	}
-	return nil
-}
-
-// forget drops ps and everything about it; co-located peers' P6 drops with
-// it. Delivery records may still point at ps: forgotten tells them to look
-// the peer up again.
-func (s *Scorer) forget(ps *peerState) {
-	s.retained.remove(ps)
-	s.ips.remove(ps)
-	s.peers.remove(ps)
-	ps.forgotten = true
-}
-
-func (ps *peerState) findTopic(idx int32) *topicStats {
-	for i := range ps.topics {
-		if ps.topics[i].topic == idx {
-			return &ps.topics[i]
-		}
-	}
-	return nil
-}
-
-// topicStats returns p's stats in a scored topic, creating them on first
-// use; nil when the topic is not scored, which is how unscored topics stay
-// out of the score.
-func (s *Scorer) topicStats(ps *peerState, topic string) (*topicStats, *topicRules) {
-	r, ok := s.topics[topic]
-	if !ok {
-		return nil, nil
-	}
-	if ts := ps.findTopic(r.index); ts != nil {
-		return ts, r
-	}
-	ps.topics = append(ps.topics, topicStats{topic: r.index})
-	return &ps.topics[len(ps.topics)-1], r
-}
-
-// rescore recomputes one topic's contribution and republishes the peer's
-// score.
-func (s *Scorer) rescore(ps *peerState, ts *topicStats) {
-	ts.score = s.byIdx[ts.topic].breakdown(ts).total
-	s.publish(ps)
-}
-
-// publish recomputes the cached parts of ps's score from its current state.
-// Every change to a score input ends here.
-func (s *Scorer) publish(ps *peerState) {
-	topics, behaviour := s.topicsTerm(ps), s.behaviourTerm(ps)
-	ps.cache.store(topics, behaviour)
-	if ps.retainPos != 0 {
-		s.retained.rekey(ps, retainedKey(ps, topics, behaviour))
-	}
-}
-
-// topicsTerm sums the topics' contributions and applies TopicScoreCap, which
-// limits only a positive sum.
-func (s *Scorer) topicsTerm(ps *peerState) float64 {
-	var sum float64
-	for i := range ps.topics {
-		sum += ps.topics[i].score
-	}
-	if math.IsInf(sum, 0) { // maybe only on the way: see sumScaled
-		sum = sumScaled(len(ps.topics), func(i int) float64 { return ps.topics[i].score })
-	}
-	return s.capTopicSum(sum)
-}
-
-func (s *Scorer) capTopicSum(sum float64) float64 {
-	if s.rules.topicScoreCap > 0 && sum > s.rules.topicScoreCap {
-		sum = s.rules.topicScoreCap
-	}
-	return finite(sum)
-}
-
-// colocationTerm is the weighted P6, read live from the address counts.
-// Safe without a lock.
-func (s *Scorer) colocationTerm(ps *peerState) float64 {
-	if s.rules.colocationWeight == 0 {
-		return 0 // P6 off: inlined, no call on Score's path
-	}
-	return s.colocationWeighted(ps)
-}
-
-func (s *Scorer) colocationWeighted(ps *peerState) float64 {
-	return finite(colocationFactor(ps.addrs(), s.rules.colocationThreshold) * s.rules.colocationWeight)
-}
-
-// behaviourTerm is the weighted P7 plus the slow-peer penalty. With the
-// slow-peer penalty off it adds an exact zero, keeping pubsub's value.
-func (s *Scorer) behaviourTerm(ps *peerState) float64 {
-	p7, slow := s.behaviourParts(ps)
-	return finite(p7 + slow)
-}
-
-func (s *Scorer) behaviourParts(ps *peerState) (p7, slow float64) {
-	return finite(s.behaviourValue(ps) * s.rules.behaviourWeight), finite(s.slowValue(ps) * s.rules.slowWeight)
-}
-
-// behaviourValue is P7: the squared excess of the counter over the
-// threshold.
-func (s *Scorer) behaviourValue(ps *peerState) float64 {
-	if s.rules.behaviourWeight == 0 || ps.behaviour <= s.rules.behaviourThreshold {
-		return 0
-	}
-	excess := ps.behaviour - s.rules.behaviourThreshold
-	return excess * excess
-}
-
-// slowValue is the slow-peer penalty: linear in the counter's excess over
-// the threshold, since every dropped message costs the network the same.
-func (s *Scorer) slowValue(ps *peerState) float64 {
-	if s.rules.slowWeight == 0 || ps.slow <= s.rules.slowThreshold {
-		return 0
-	}
-	return ps.slow - s.rules.slowThreshold
 }
 
 // topicParts are a topic's components, weighted, for one peer.
@@ -538,4 +117,109 @@ func timeInMeshValue(r *topicRules, meshTime time.Duration) (float64, time.Durat
 		next = math.MaxInt64
 	}
 	return float64(quanta), next
+}
+
+// topicsTerm sums the topics' contributions and applies TopicScoreCap, which
+// limits only a positive sum.
+func (s *Scorer) topicsTerm(ps *peerState) float64 {
+	var sum float64
+	for i := range ps.topics {
+		sum += ps.topics[i].score
+	}
+	if math.IsInf(sum, 0) { // maybe only on the way: see sumScaled
+		sum = sumScaled(len(ps.topics), func(i int) float64 { return ps.topics[i].score })
+	}
+	return s.capTopicSum(sum)
+}
+
+func (s *Scorer) capTopicSum(sum float64) float64 {
+	if s.rules.topicScoreCap > 0 && sum > s.rules.topicScoreCap {
+		sum = s.rules.topicScoreCap
+	}
+	return finite(sum)
+}
+
+// appTerm is the weighted P5.
+func (s *Scorer) appTerm(p peer.ID) float64 {
+	_, weighted := appComponent(s.rules.appScore(p), s.rules.appWeight)
+	return weighted
+}
+
+// appComponent cleans an application score and weighs it. NaN (from the
+// application, or a zero weight times an infinite score) counts as 0, so no
+// score is ever NaN.
+func appComponent(raw, weight float64) (clean, weighted float64) {
+	if raw != raw {
+		raw = 0
+	}
+	weighted = raw * weight
+	if weighted != weighted {
+		weighted = 0
+	}
+	return raw, weighted
+}
+
+// colocationTerm is the weighted P6, read live from the address counts.
+// Safe without a lock.
+func (s *Scorer) colocationTerm(ps *peerState) float64 {
+	if s.rules.colocationWeight == 0 {
+		return 0 // P6 off: inlined, no call on Score's path
+	}
+	return s.colocationWeighted(ps)
+}
+
+func (s *Scorer) colocationWeighted(ps *peerState) float64 {
+	return finite(colocationFactor(ps.addrs(), s.rules.colocationThreshold) * s.rules.colocationWeight)
+}
+
+// behaviourTerm is the weighted P7 plus the slow-peer penalty. With the
+// slow-peer penalty off it adds an exact zero, keeping pubsub's value.
+func (s *Scorer) behaviourTerm(ps *peerState) float64 {
+	p7, slow := s.behaviourParts(ps)
+	return finite(p7 + slow)
+}
+
+func (s *Scorer) behaviourParts(ps *peerState) (p7, slow float64) {
+	return finite(s.behaviourValue(ps) * s.rules.behaviourWeight), finite(s.slowValue(ps) * s.rules.slowWeight)
+}
+
+// behaviourValue is P7: the squared excess of the counter over the
+// threshold.
+func (s *Scorer) behaviourValue(ps *peerState) float64 {
+	if s.rules.behaviourWeight == 0 || ps.behaviour <= s.rules.behaviourThreshold {
+		return 0
+	}
+	excess := ps.behaviour - s.rules.behaviourThreshold
+	return excess * excess
+}
+
+// slowValue is the slow-peer penalty: linear in the counter's excess over
+// the threshold, since every dropped message costs the network the same.
+func (s *Scorer) slowValue(ps *peerState) float64 {
+	if s.rules.slowWeight == 0 || ps.slow <= s.rules.slowThreshold {
+		return 0
+	}
+	return ps.slow - s.rules.slowThreshold
+}
+
+// addParts adds up a score's parts. Every score the scorer reports is
+// added up here, in pubsub's order (topics, P5, P6, P7), so that they agree
+// with each other and with pubsub to the last bit wherever that is finite.
+// Only P5 can be infinite, so the total is never NaN. The others are
+// finite, but their sum can overflow on the way to a total that does not
+// (topics of MaxFloat64 plus P5 of MaxFloat64 plus P7 of -MaxFloat64); then
+// the parts are added again at a quarter of their size, as sumScaled does,
+// so that a score is ±Inf only when the parts really add up to that.
+func addParts(topics, app, colocation, behaviour float64) float64 {
+	sum := topics + app + colocation + behaviour
+	if sum-sum != 0 && app-app == 0 { // the sum is ±Inf (it cannot be NaN), P5 is finite
+		return addPartsScaled(topics, app, colocation, behaviour)
+	}
+	return sum
+}
+
+// addPartsScaled is addParts' rare path, apart so that addParts inlines.
+func addPartsScaled(topics, app, colocation, behaviour float64) float64 {
+	const q = 0.25
+	return (topics*q + app*q + colocation*q + behaviour*q) / q
 }
