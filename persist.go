@@ -181,10 +181,7 @@ func (s *Scorer) saveTopics(ps *peerState) ([]stateTopic, float64) {
 		ts := ps.topics[i] // a copy: the live counters stay as they are
 		r := s.byIdx[ts.topic]
 		if ps.connected {
-			ts.first = 0
-			ts.failure, _ = r.failureAfterLeaving(&ts)
-			ts.inMesh, ts.meshActive = false, false
-			ts.score = r.breakdown(&ts).total
+			r.retainTopic(&ts) // as if it disconnected now
 		}
 		sum += ts.score
 		if !utf8.ValidString(r.name) {

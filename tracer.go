@@ -66,10 +66,9 @@ func (t tracer) OnClosedOutboundStream(p peer.ID) {
 		return
 	}
 	for i := range ps.topics {
-		ts := &ps.topics[i]
-		ts.first = 0
-		s.leaveMesh(ts)
-		ts.score = s.byIdx[ts.topic].breakdown(ts).total
+		if s.byIdx[ps.topics[i].topic].retainTopic(&ps.topics[i]) {
+			s.counters.charge(PenaltyMeshDeficit, 1)
+		}
 	}
 	ps.connected = false
 	ps.expire = addSat(s.now(), s.rules.retainScore)
@@ -122,32 +121,26 @@ func (t tracer) Prune(p peer.ID, topic string) {
 	if ts == nil {
 		return
 	}
-	s.leaveMesh(ts)
+	if s.byIdx[ts.topic].leaveMesh(ts) {
+		s.counters.charge(PenaltyMeshDeficit, 1)
+	}
 	s.rescore(ps, ts)
 }
 
 // leaveMesh turns an owed mesh delivery deficit into the sticky P3b and takes
-// the peer out of the mesh. Clearing the P3 activation here is one of
-// peerscore's deliberate differences from pubsub, which goes on charging
-// P3 to a peer no longer in the mesh on top of the P3b.
-func (s *Scorer) leaveMesh(ts *topicStats) {
-	var charged bool
-	ts.failure, charged = s.byIdx[ts.topic].failureAfterLeaving(ts)
-	if charged {
-		s.counters.charge(PenaltyMeshDeficit, 1)
+// the peer out of the mesh; it reports whether P3b was charged. Clearing the
+// P3 activation here is one of peerscore's deliberate differences from
+// pubsub, which goes on charging P3 to a peer no longer in the mesh on top
+// of the P3b.
+func (r *topicRules) leaveMesh(ts *topicStats) (charged bool) {
+	if ts.meshActive && ts.mesh < r.meshThreshold {
+		deficit := r.meshThreshold - ts.mesh
+		ts.failure = finite(ts.failure + deficit*deficit)
+		charged = true
 	}
 	ts.inMesh = false
 	ts.meshActive = false
-}
-
-// failureAfterLeaving is ts's P3b counter once the peer leaves the mesh:
-// the squared deficit is added if P3 applied and the peer owed deliveries.
-func (r *topicRules) failureAfterLeaving(ts *topicStats) (failure float64, charged bool) {
-	if !ts.meshActive || !(ts.mesh < r.meshThreshold) {
-		return ts.failure, false
-	}
-	deficit := r.meshThreshold - ts.mesh
-	return finite(ts.failure + deficit*deficit), true
+	return charged
 }
 
 // ValidateMessage opens the message's delivery record, so copies that arrive
