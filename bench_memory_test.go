@@ -69,9 +69,9 @@ func BenchmarkDeliveryRecordMemory(b *testing.B) {
 		{"id20/mesh8", 20, 8, 1 << 16, false},
 		{"id46/mesh8", 46, 8, 1 << 16, false},
 		{"id46/senders8", 46, 9, 1 << 16, false},
-		{"id20/default-cap", 20, 1, peerscore.DefaultMaxDeliveryRecords, true},
-		{"id46/default-cap", 46, 1, peerscore.DefaultMaxDeliveryRecords, true},
-		{"id46/mesh8/default-cap", 46, 8, peerscore.DefaultMaxDeliveryRecords, true},
+		{"id20/default-cap", 20, 1, peerscore.DefaultMaxDeliveryRecordsForTest, true},
+		{"id46/default-cap", 46, 1, peerscore.DefaultMaxDeliveryRecordsForTest, true},
+		{"id46/mesh8/default-cap", 46, 8, peerscore.DefaultMaxDeliveryRecordsForTest, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			var total float64
@@ -144,7 +144,7 @@ func BenchmarkRetainedPeerMemory(b *testing.B) {
 				total += memRetained(b, topics, 1<<13)
 			}
 			b.ReportMetric(total/float64(b.N), "B/peer")
-			b.ReportMetric(total/float64(b.N)*peerscore.DefaultMaxRetainedPeers/(1<<20), "MiB/default-bound")
+			b.ReportMetric(total/float64(b.N)*peerscore.DefaultMaxRetainedPeersForTest/(1<<20), "MiB/default-bound")
 		})
 	}
 }

@@ -127,12 +127,12 @@ func SquaredPenaltyWeight(score, topicWeight, count float64) float64 {
 type ScoreBudget struct {
 	// DecayInterval is how often counters decay (Params.DecayInterval),
 	// the unit of every "per interval" rate. At least one second. Zero:
-	// DefaultDecayInterval (1s). Ethereum: one slot.
+	// defaultDecayInterval (1s). Ethereum: one slot.
 	DecayInterval time.Duration
 
 	// DecayToZero is the value a counter is rounded down to zero below,
 	// and the value every decay window decays 1 to. In (0, 1). Zero:
-	// DefaultDecayToZero (0.01).
+	// defaultDecayToZero (0.01).
 	DecayToZero float64
 
 	// MaxInMeshScore is the most P1 adds to a topic's score, before its
@@ -195,10 +195,10 @@ type ScoreBudget struct {
 // and TopicScoreCap stay as they are; they depend on the topics.
 func (b ScoreBudget) withDefaults() ScoreBudget {
 	if b.DecayInterval == 0 {
-		b.DecayInterval = DefaultDecayInterval
+		b.DecayInterval = defaultDecayInterval
 	}
 	if b.DecayToZero == 0 {
-		b.DecayToZero = DefaultDecayToZero
+		b.DecayToZero = defaultDecayToZero
 	}
 	if b.MaxInMeshScore == 0 {
 		b.MaxInMeshScore = DefaultMaxInMeshScore

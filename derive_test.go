@@ -300,8 +300,8 @@ func TestDeriveParamsDefaultsAndOff(t *testing.T) {
 	p, th, err := DeriveParams(map[string]TopicSpec{"t": spec}, ScoreBudget{})
 	require.NoError(t, err)
 	require.NoError(t, p.Validate())
-	assert.Equal(t, DefaultDecayInterval, p.DecayInterval)
-	assert.Equal(t, DefaultDecayToZero, p.DecayToZero)
+	assert.Equal(t, defaultDecayInterval, p.DecayInterval)
+	assert.Equal(t, defaultDecayToZero, p.DecayToZero)
 	// 0.01 over 60 intervals: the same factor as pubsub.ScoreParameterDecay.
 	assert.Equal(t, ScoreParameterDecay(time.Minute), p.Topics["t"].FirstMessageDeliveriesDecay)
 	// Budget 50 · 0.5 = 25; cap 12.5.

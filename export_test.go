@@ -28,3 +28,10 @@ func RouterAskedForTest(s *Scorer) bool {
 // RouterScoreForTest returns the score function GossipSubOptions gives the
 // router.
 func RouterScoreForTest(s *Scorer) func(peer.ID) float64 { return s.routerScore }
+
+// Defaults and limits the tests measure against.
+const (
+	DefaultMaxDeliveryRecordsForTest = defaultMaxDeliveryRecords
+	DefaultMaxRetainedPeersForTest   = defaultMaxRetainedPeers
+	MaxStateSizeForTest              = maxStateSize
+)

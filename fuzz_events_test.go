@@ -188,7 +188,7 @@ func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
 	e := &fzEnv{
 		t:          t,
 		params:     fzVariants[variant].params(shift),
-		maxRecords: peerscore.DefaultMaxDeliveryRecords,
+		maxRecords: peerscore.DefaultMaxDeliveryRecordsForTest,
 		timings:    pubsub.DefaultGossipSubParams(),
 		connected:  map[peer.ID]bool{},
 		retained:   map[peer.ID]bool{},

@@ -75,7 +75,7 @@ func (s *Scorer) setIPs(ps *peerState, addrs []string) {
 	}
 	crowded := s.ips.set(ps, addrs, s.rules.colocationThreshold)
 	if s.rules.colocationWeight != 0 {
-		s.counters.charge(PenaltyIPColocation, float64(crowded))
+		s.counters.charge(penIPColocation, float64(crowded))
 	}
 }
 

@@ -431,8 +431,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(m.lateDuplicates, prometheus.CounterValue, float64(tt.late), v)
 	}
-	for _, r := range PenaltyReasons() {
-		ch <- prometheus.MustNewConstMetric(m.penalties, prometheus.CounterValue, float64(stats.Penalties[r]), r.String())
+	for r, n := range stats.Penalties { // every reason, zero or not
+		ch <- prometheus.MustNewConstMetric(m.penalties, prometheus.CounterValue, float64(n), string(r))
 	}
 	ch <- prometheus.MustNewConstMetric(m.deliveryRecords, prometheus.GaugeValue, float64(stats.DeliveryRecords))
 	ch <- prometheus.MustNewConstMetric(m.promises, prometheus.GaugeValue, float64(stats.Promises))

@@ -347,10 +347,10 @@ func TestMetricsScrapeScenario(t *testing.T) {
 			// AddPenalty(D, 10): whatever Stats counts for it.
 			peerscore.PenaltyApplication: float64(stats.Penalties[peerscore.PenaltyApplication]),
 		} {
-			require.Equalf(t, want, sc.value(t, "peerscore_penalties_total", "reason", reason.String()), "penalties for %s", reason)
+			require.Equalf(t, want, sc.value(t, "peerscore_penalties_total", "reason", string(reason)), "penalties for %s", reason)
 		}
 		require.Positive(t, sc.value(t, "peerscore_penalties_total", "reason", "application"))
-		require.Len(t, sc["peerscore_penalties_total"].GetMetric(), len(peerscore.PenaltyReasons()))
+		require.Len(t, sc["peerscore_penalties_total"].GetMetric(), len(stats.Penalties))
 
 		require.Equal(t, 6.0, sc.value(t, "peerscore_delivery_records"), "a-0..2, g-0, b-0..1")
 		require.Equal(t, 1.0, sc.value(t, "peerscore_iwant_promises"))

@@ -31,16 +31,8 @@ type config struct {
 	routerCheck time.Duration
 }
 
-// DefaultMaxDeliveryRecords is how many message delivery records a Scorer
-// keeps at most unless WithMaxDeliveryRecords says otherwise. A record
-// costs, with its message ID, map entry and ring slot, about 200 bytes
-// with 20-byte message IDs (Ethereum's) and 220 with the 46-byte IDs of
-// pubsub's default (From + Seqno), and 88 more when more than seven peers
-// sent a copy, as BenchmarkDeliveryRecordMemory measures. The default bounds
-// them at about 99 MiB with 20-byte IDs, 111 MiB with 46-byte IDs, and 155
-// MiB if every message came from eight peers or more; a node would need to
-// see over 4,000 distinct messages per second for two minutes to reach it.
-const DefaultMaxDeliveryRecords = 1 << 19
+// defaultMaxDeliveryRecords: see WithMaxDeliveryRecords.
+const defaultMaxDeliveryRecords = 1 << 19
 
 // ipRefreshInterval is how often the background loop re-reads the IP
 // addresses of connected peers from the host, as pubsub does.
@@ -50,12 +42,12 @@ func defaultConfig() config {
 	return config{
 		logger:      slog.Default(),
 		msgID:       pubsub.DefaultMsgIdFn,
-		maxRecords:  DefaultMaxDeliveryRecords,
-		maxRetain:   DefaultMaxRetainedPeers,
+		maxRecords:  defaultMaxDeliveryRecords,
+		maxRetain:   defaultMaxRetainedPeers,
 		limits:      defaultStateLimits,
 		ipRefresh:   ipRefreshInterval,
 		router:      timingsFrom(pubsub.DefaultGossipSubParams()),
-		routerCheck: DefaultRouterCheckPeriod,
+		routerCheck: defaultRouterCheckPeriod,
 	}
 }
 
@@ -76,7 +68,7 @@ func WithHost(h host.Host) Option {
 
 // WithLogger sets where the Scorer logs: at Debug, unexpected event
 // sequences and loads; at Warn, doubtful parameters (New), peers Save left
-// out to stay within MaxStateSize and stale temporary files removed; at
+// out to stay within 64 MiB and stale temporary files removed; at
 // Error, a damaged state file moved aside and a router that does not score
 // with peerscore's score alone (see GossipSubOptions). The default is
 // slog.Default().
@@ -107,8 +99,16 @@ func WithMsgIDFn(fn func(*pb.Message) string) Option {
 // flood of distinct messages cannot grow memory without limit. At the
 // bound, the oldest record is dropped to make room: a late duplicate of
 // that message then earns no mesh delivery credit and a late copy of it,
-// if it was invalid, no penalty. n must be positive; the default is
-// DefaultMaxDeliveryRecords.
+// if it was invalid, no penalty. n must be positive.
+//
+// The default is 524,288 (2^19). A record costs, with its message ID, map
+// entry and ring slot, about 200 bytes with 20-byte message IDs (Ethereum's)
+// and 220 with the 46-byte IDs of pubsub's default (From + Seqno), and 88
+// more when more than seven peers sent a copy, as
+// BenchmarkDeliveryRecordMemory measures. The default bounds them at about
+// 99 MiB with 20-byte IDs, 111 MiB with 46-byte IDs, and 155 MiB if every
+// message came from eight peers or more; a node would need to see over
+// 4,000 distinct messages per second for two minutes to reach it.
 func WithMaxDeliveryRecords(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
@@ -119,26 +119,28 @@ func WithMaxDeliveryRecords(n int) Option {
 	}
 }
 
-// DefaultMaxRetainedPeers is how many retained (disconnected) peers a Scorer
-// keeps at most unless WithMaxRetainedPeers says otherwise. A retained peer
-// costs about 240 bytes, plus 80 for each topic it has counters in (145
-// with dozens of topics, as the counters' array grows by doubling), as
-// BenchmarkRetainedPeerMemory measures: the default bounds them at about
-// 2.5 MiB when they have counters in one topic, and at 87 MiB in the worst
-// case of counters in each of 75 topics (Ethereum's attestation subnets
-// and the rest). Saved, 8,192 such peers would take some 107 MB; Save
-// then writes the worst 5,000 or so within MaxStateSize (see Save).
-const DefaultMaxRetainedPeers = 1 << 13
+// defaultMaxRetainedPeers: see WithMaxRetainedPeers.
+const defaultMaxRetainedPeers = 1 << 13
 
 // WithMaxRetainedPeers bounds the number of retained peers: disconnected
 // peers whose score is zero or less, kept for RetainScore so that they
 // cannot wash their score by reconnecting. Without a bound, every
 // throw-away identity that connects and disconnects would cost memory for
-// RetainScore. At the bound, the least negative retained peer (the highest
-// score, P5 counted as it was when the peer disconnected) is forgotten
-// first, so the worst offenders are the ones kept; among equal scores, the
-// one whose retention ends first. Stats.RetainedEvicted counts them. n
-// must be positive; the default is DefaultMaxRetainedPeers.
+// RetainScore. At the bound, the retained peer with the least negative
+// conduct (its score without P6, which measures the crowd on an address, P5
+// counted as it was when the peer disconnected) is forgotten first, so the
+// worst offenders are the ones kept; among equal scores, the one whose
+// retention ends first. Stats.RetainedEvicted counts them. n must be
+// positive.
+//
+// The default is 8,192 (2^13). A retained peer costs about 240 bytes, plus
+// 80 for each topic it has counters in (145 with dozens of topics, as the
+// counters' array grows by doubling), as BenchmarkRetainedPeerMemory
+// measures: the default bounds them at about 2.5 MiB when they have
+// counters in one topic, and at 87 MiB in the worst case of counters in
+// each of 75 topics (Ethereum's attestation subnets and the rest). Saved,
+// 8,192 such peers would take some 107 MB; Save then writes the worst
+// 5,000 or so within its limit of 64 MiB (see Save).
 func WithMaxRetainedPeers(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
@@ -180,7 +182,7 @@ type inspection struct {
 //
 //	func(map[peer.ID]float64)                    // pubsub.PeerScoreInspectFn
 //	func(map[peer.ID]*pubsub.PeerScoreSnapshot)  // pubsub.ExtendedPeerScoreInspectFn
-//	func(map[peer.ID]Snapshot)                   // peerscore's itemised scores
+//	func(map[peer.ID]Snapshot), func(PeerSnapshots) // peerscore's itemised scores
 //
 // fn runs on a goroutine of its own, holding no lock of the Scorer, so it
 // may call back into it, Close included (see Close); a slow fn delays only
@@ -208,6 +210,11 @@ func WithInspect(fn any, period time.Duration) Option {
 				return nilFunc
 			}
 			inspect = func(s *Scorer) { f(s.Snapshots()) }
+		case func(PeerSnapshots):
+			if f == nil {
+				return nilFunc
+			}
+			inspect = func(s *Scorer) { f(s.Snapshots()) }
 		default:
 			return fmt.Errorf("WithInspect: unsupported callback type %T", fn)
 		}
@@ -231,7 +238,7 @@ func WithInspect(fn any, period time.Duration) Option {
 //     with Start: RPCs from connected peers arrive, but the router never
 //     asks for peerscore's score).
 //
-// The default is DefaultRouterCheckPeriod (10 s). 0 turns both checks off:
+// The default is 10 s. 0 turns both checks off:
 // GossipSubOptions then leaves out its pubsub.WithPeerScoreInspect, and the
 // loop does not watch. A router whose only peers are direct peers
 // (pubsub.WithDirectPeers) never asks for their scores and would be

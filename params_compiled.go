@@ -83,7 +83,7 @@ func compileGlobal(p *Params) globalRules {
 		g.appScore = func(peer.ID) float64 { return 0 }
 	}
 	if g.decayInterval <= 0 {
-		g.decayInterval = DefaultDecayInterval
+		g.decayInterval = defaultDecayInterval
 	}
 	if g.seenMsgTTL == 0 {
 		g.seenMsgTTL = pubsub.TimeCacheDuration

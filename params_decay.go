@@ -8,15 +8,15 @@ import (
 // Defaults pubsub uses for ScoreParameterDecay, and that New falls back to
 // when SkipAtomicValidation leaves DecayInterval at zero.
 const (
-	DefaultDecayInterval = time.Second
-	DefaultDecayToZero   = 0.01
+	defaultDecayInterval = time.Second
+	defaultDecayToZero   = 0.01
 )
 
 // ScoreParameterDecay returns the decay factor that brings a counter from 1
-// down to DefaultDecayToZero (0.01) in the given time, decaying once per
-// DefaultDecayInterval (1s). It equals pubsub.ScoreParameterDecay.
+// down to 0.01 in the given time, decaying once per second, pubsub's
+// defaults for DecayToZero and DecayInterval. It equals pubsub.ScoreParameterDecay.
 func ScoreParameterDecay(decay time.Duration) float64 {
-	return ScoreParameterDecayWithBase(decay, DefaultDecayInterval, DefaultDecayToZero)
+	return ScoreParameterDecayWithBase(decay, defaultDecayInterval, defaultDecayToZero)
 }
 
 // ScoreParameterDecayWithBase returns the factor f such that a counter

@@ -179,7 +179,7 @@ func (p *Params) validateSlowPeerWrite() *ParamError {
 func (p *Params) validateDecay() *ParamError {
 	if p.SkipAtomicValidation && p.DecayInterval == 0 && p.DecayToZero == 0 {
 		// Accepted, as pubsub does; New then runs the loop at
-		// DefaultDecayInterval instead of panicking on a zero ticker.
+		// the default of one second instead of panicking on a zero ticker.
 		return nil
 	}
 	if p.DecayInterval < time.Second {

@@ -1,52 +1,51 @@
 package peerscore
 
-// PenaltyReason says why a peer was charged.
-type PenaltyReason int
+// PenaltyReason says why a peer was charged. Its values are snake case, as
+// the metrics label them and as they read in JSON.
+type PenaltyReason string
 
+// The reasons Stats.Penalties counts charges by.
 const (
 	// PenaltyInvalidMessage: the peer sent an invalid message (P4).
-	PenaltyInvalidMessage PenaltyReason = iota
+	PenaltyInvalidMessage PenaltyReason = "invalid_message"
 	// PenaltyBrokenPromise: the peer did not answer an IWANT for a message
 	// it advertised (P7, rebuilt from the router's traces).
-	PenaltyBrokenPromise
+	PenaltyBrokenPromise PenaltyReason = "broken_promise"
 	// PenaltyGraftBackoff: the peer GRAFTed during a PRUNE backoff (P7,
 	// rebuilt).
-	PenaltyGraftBackoff
+	PenaltyGraftBackoff PenaltyReason = "graft_backoff"
 	// PenaltyMeshDeficit: the peer left a mesh owing mesh deliveries (P3b).
-	PenaltyMeshDeficit
+	PenaltyMeshDeficit PenaltyReason = "mesh_deficit"
 	// PenaltyIPColocation: the peer connected from an address already
 	// shared by IPColocationFactorThreshold peers or more (P6).
-	PenaltyIPColocation
+	PenaltyIPColocation PenaltyReason = "ip_colocation"
 	// PenaltySlowPeer: the router dropped messages to the peer because it
-	// did not read them.
-	PenaltySlowPeer
+	// did not read them, or took long to write to it.
+	PenaltySlowPeer PenaltyReason = "slow_peer"
 	// PenaltyApplication: the application called AddPenalty.
-	PenaltyApplication
+	PenaltyApplication PenaltyReason = "application"
 	// PenaltyRepeatedExtensions: the peer sent an extensions control
 	// message again on the same stream (P7, 10 each, rebuilt).
-	PenaltyRepeatedExtensions
-
-	numPenaltyReasons
+	PenaltyRepeatedExtensions PenaltyReason = "repeated_extensions"
 )
 
-var penaltyNames = [numPenaltyReasons]string{
-	"invalid_message", "broken_promise", "graft_backoff", "mesh_deficit",
-	"ip_colocation", "slow_peer", "application", "repeated_extensions",
-}
+// penalty indexes the running totals of the reasons, so that charging one
+// is an array index rather than a map lookup.
+type penalty uint8
 
-// String returns the reason in snake case, as metrics label it.
-func (r PenaltyReason) String() string {
-	if r < 0 || r >= numPenaltyReasons {
-		return "unknown"
-	}
-	return penaltyNames[r]
-}
+const (
+	penInvalidMessage penalty = iota
+	penBrokenPromise
+	penGraftBackoff
+	penMeshDeficit
+	penIPColocation
+	penSlowPeer
+	penApplication
+	penRepeatedExtensions
+	numPenalties
+)
 
-// PenaltyReasons lists every PenaltyReason.
-func PenaltyReasons() []PenaltyReason {
-	out := make([]PenaltyReason, numPenaltyReasons)
-	for i := range out {
-		out[i] = PenaltyReason(i)
-	}
-	return out
+var penaltyReasons = [numPenalties]PenaltyReason{
+	PenaltyInvalidMessage, PenaltyBrokenPromise, PenaltyGraftBackoff, PenaltyMeshDeficit,
+	PenaltyIPColocation, PenaltySlowPeer, PenaltyApplication, PenaltyRepeatedExtensions,
 }

@@ -63,7 +63,7 @@ import (
 // not valid UTF-8 cannot be written as JSON text, and is left out.
 //
 // Whatever Save writes, Load accepts: Save never writes more than
-// MaxStateSize bytes, more than 2^20 peers, more than 2^14 topics or 2^10
+// 64 MiB, more than 2^20 peers, more than 2^14 topics or 2^10
 // addresses for one peer (the most negative topics and the first addresses
 // are kept), or a peer ID longer than Load reads. When the peers do not
 // all fit, the most negative are saved and the least negative left out,
@@ -71,9 +71,8 @@ import (
 // bytes with a usual 52-character ID; each topic it has counters in adds
 // about 125 bytes and the topic's name (up to 70 more when the counters
 // are not whole numbers), and each address its length and 3. A peer with
-// counters in all 75 of Ethereum's topics takes about 13 KB, so
-// MaxStateSize holds some 5,000 of those; it holds about 480,000 peers
-// without topics.
+// counters in all 75 of Ethereum's topics takes about 13 KB, so the 64
+// MiB hold some 5,000 of those, or about 480,000 peers without topics.
 func (s *Scorer) Save(w io.Writer) error {
 	data, err := s.encodeSaved()
 	if err != nil {
@@ -233,7 +232,7 @@ type restoredPeer struct {
 // reconnects resumes its counters, as a retained peer does.
 //
 // Load reads r to its end and checks all of it before changing anything:
-// if the input is larger than MaxStateSize (refused after reading one byte
+// if the input is larger than 64 MiB (refused after reading one byte
 // more, before decoding any of it), empty, truncated, corrupt, of another
 // version or holds values out of range (a negative, NaN or infinite
 // counter, a malformed peer ID or address, a peer listed twice), Load

@@ -91,11 +91,11 @@ func syncDir(dir string) error {
 // LoadFile loads the state file at path (see Load), so that a node starts
 // with the bad peers it knew. A missing file is an error that satisfies
 // errors.Is(err, fs.ErrNotExist). A file that is not a valid state (damaged,
-// truncated, larger than MaxStateSize, of another version) is moved aside,
+// truncated, larger than 64 MiB, of another version) is moved aside,
 // to path + ".damaged-" + the UTC time, and logged at error level through
 // the Scorer's logger; LoadFile then returns an error wrapping
 // ErrInvalidState and the scorer is left unchanged. A file larger than
-// MaxStateSize is refused before any of it is read.
+// 64 MiB is refused before any of it is read.
 //
 // Either way the node should start: losing retained scores costs less than
 // not starting. The start-up pattern:

@@ -30,9 +30,9 @@ const (
 // has at most a few thousand peers; a million retained ones is far beyond
 // anything real.
 const (
-	// MaxStateSize is the largest state Load reads and Save writes: 64 MiB.
+	// maxStateSize is the largest state Load reads and Save writes: 64 MiB.
 	// Save leaves out the least negative peers rather than write more.
-	MaxStateSize = 64 << 20
+	maxStateSize = 64 << 20
 
 	maxStateIDChars = 256 // base58 characters in a peer ID
 )
@@ -48,7 +48,7 @@ type stateLimits struct {
 }
 
 var defaultStateLimits = stateLimits{
-	size:       MaxStateSize,
+	size:       maxStateSize,
 	peers:      1 << 20,
 	peerTopics: 1 << 14,
 	peerIPs:    1 << 10,

@@ -240,7 +240,7 @@ func TestPersistOversizedRefusedUnread(t *testing.T) {
 	require.NoError(t, err)
 	_, err = f.WriteString("peerscore-state v1\n")
 	require.NoError(t, err)
-	require.NoError(t, f.Truncate(peerscore.MaxStateSize+1)) // sparse: costs no disk
+	require.NoError(t, f.Truncate(peerscore.MaxStateSizeForTest+1)) // sparse: costs no disk
 	require.NoError(t, f.Close())
 
 	s, log := limitsNew(t, params)

@@ -52,7 +52,7 @@ func TestPersistSaveLoadAtRealLimit(t *testing.T) {
 		s.Tracer().OnClosedOutboundStream(p)
 	}
 	data := persistSave(t, s)
-	require.LessOrEqual(t, len(data), peerscore.MaxStateSize)
+	require.LessOrEqual(t, len(data), peerscore.MaxStateSizeForTest)
 	left := log.find(slog.LevelWarn, "left out")
 	require.Len(t, left, 1)
 	t.Logf("saved %d of %d peers in %d bytes", left[0]["saved"].Int64(), peers, len(data))

@@ -492,7 +492,7 @@ func TestPersistRejectsCorruptInput(t *testing.T) {
 		}
 
 		// A file over MaxStateSize is refused without being read whole.
-		big := make([]byte, peerscore.MaxStateSize+1)
+		big := make([]byte, peerscore.MaxStateSizeForTest+1)
 		copy(big, valid)
 		reject("oversized", big)
 

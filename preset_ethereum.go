@@ -356,7 +356,7 @@ func (e *ethereum) budget() ScoreBudget {
 	thresholds := DefaultThresholds()
 	return ScoreBudget{
 		DecayInterval:               max(e.slot, time.Second),
-		DecayToZero:                 DefaultDecayToZero,
+		DecayToZero:                 defaultDecayToZero,
 		MaxInMeshScore:              DefaultMaxInMeshScore,
 		MaxFirstDeliveriesScore:     DefaultMaxFirstDeliveriesScore,
 		MaxPositiveScore:            (DefaultMaxInMeshScore + DefaultMaxFirstDeliveriesScore) * weight,

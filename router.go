@@ -44,7 +44,7 @@ func (s *Scorer) GossipSubOptions() ([]pubsub.Option, error) {
 		AppSpecificScore:  s.routerScore,
 		AppSpecificWeight: 1,
 		DecayInterval:     s.rules.decayInterval,
-		DecayToZero:       DefaultDecayToZero,
+		DecayToZero:       defaultDecayToZero,
 		// The internal scorer keeps delivery records nobody reads (its
 		// weights are zero); the shortest TTL lets its once-a-minute
 		// clean-up drop them all instead of holding three minutes' worth.
@@ -138,7 +138,7 @@ func (s *Scorer) routerHeartbeat() {
 
 func (s *Scorer) routerHeartbeatLocked(now time.Duration) {
 	for p, n := range s.router.promises.broken(now) {
-		s.addBehaviourPenalty(p, float64(n), PenaltyBrokenPromise)
+		s.addBehaviourPenalty(p, float64(n), penBrokenPromise)
 	}
 	s.router.backoffs.sweep(now)
 }
@@ -190,7 +190,7 @@ func (s *Scorer) judgeGraft(p peer.ID, topic string, now time.Duration) {
 	if end-now > t.pruneBackoff-t.graftFlood {
 		penalty++
 	}
-	s.addBehaviourPenalty(p, penalty, PenaltyGraftBackoff)
+	s.addBehaviourPenalty(p, penalty, penGraftBackoff)
 	s.router.backoffs.extend(topic, p, addSat(now, t.pruneBackoff))
 }
 
@@ -264,6 +264,6 @@ func (s *Scorer) addSlow(p peer.ID, n float64) {
 		return
 	}
 	ps.slow = finite(ps.slow + n)
-	s.counters.charge(PenaltySlowPeer, n)
+	s.counters.charge(penSlowPeer, n)
 	s.publish(ps)
 }

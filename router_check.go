@@ -10,10 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// DefaultRouterCheckPeriod is how often the Scorer checks, unless
-// WithRouterCheck says otherwise, that the router wired by GossipSubOptions
-// scores with peerscore's score and nothing else.
-const DefaultRouterCheckPeriod = 10 * time.Second
+// defaultRouterCheckPeriod: see WithRouterCheck.
+const defaultRouterCheckPeriod = 10 * time.Second
 
 // The router check. GossipSubOptions arms the router's internal scorer with
 // zero weights and our score as its application-specific score, so that its

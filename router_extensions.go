@@ -102,7 +102,7 @@ func (s *Scorer) extensionsRecv(rpc *pubsub.RPC) {
 	b.mu.Unlock()
 	if charge {
 		s.mu.Lock()
-		s.addBehaviourPenalty(from, extensionsPenalty, PenaltyRepeatedExtensions)
+		s.addBehaviourPenalty(from, extensionsPenalty, penRepeatedExtensions)
 		s.mu.Unlock()
 	}
 }

@@ -200,10 +200,10 @@ func (s *Scorer) AddPenalty(p peer.ID, count int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.addBehaviourPenalty(p, float64(count), PenaltyApplication)
+	s.addBehaviourPenalty(p, float64(count), penApplication)
 }
 
-func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why PenaltyReason) {
+func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why penalty) {
 	ps := s.peers.get(p)
 	if ps == nil {
 		return

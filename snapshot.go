@@ -1,6 +1,7 @@
 package peerscore
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"time"
@@ -26,57 +27,87 @@ import (
 // no partial sum overflows; it is ±Inf when P5 is, or when the parts add up
 // to more than ±MaxFloat64, and never NaN.
 type Snapshot struct {
-	Score float64
+	Peer  peer.ID `json:"peer"`
+	Score float64 `json:"score"`
 
 	// Connected is false for a retained peer: disconnected with a score
 	// of zero or less, kept until RetainedUntil so it cannot reset its
 	// score by reconnecting.
-	Connected     bool
-	RetainedUntil time.Time
+	Connected     bool      `json:"connected"`
+	RetainedUntil time.Time `json:"retained_until,omitzero"`
 	// IPs are the addresses counted for P6, one per connection, each IPv6
 	// address followed by its /64.
-	IPs []string
+	IPs []string `json:"ips,omitempty"`
 
 	// Topics holds every scored topic the peer has counters in.
-	Topics map[string]TopicSnapshot
+	Topics map[string]TopicSnapshot `json:"topics"`
 
-	TopicScoreUncapped float64 // sum of the topics' Score, within ±MaxFloat64
-	TopicScoreCap      float64 // the cap in force, 0 for none
-	TopicScore         float64 // what the topics contribute after the cap
+	TopicScoreUncapped float64 `json:"topic_score_uncapped"` // sum of the topics' Score, within ±MaxFloat64
+	TopicScoreCap      float64 `json:"topic_score_cap"`      // the cap in force, 0 for none
+	TopicScore         float64 `json:"topic_score"`          // what the topics contribute after the cap
 
-	AppSpecificScore float64 // raw P5, as AppSpecificScore returned it (NaN counts as 0)
-	P5               float64 // AppSpecificScore × AppSpecificWeight
+	AppSpecificScore float64 `json:"app_specific_score"` // raw P5, as AppSpecificScore returned it (NaN counts as 0)
+	P5               float64 `json:"p5"`                 // AppSpecificScore × AppSpecificWeight
 
-	IPColocationFactor float64 // raw P6: Σ (peers on address − threshold)² over crowded addresses
-	P6                 float64 // IPColocationFactor × IPColocationFactorWeight
+	IPColocationFactor float64 `json:"ip_colocation_factor"` // raw P6: Σ (peers on address − threshold)² over crowded addresses
+	P6                 float64 `json:"p6"`                   // IPColocationFactor × IPColocationFactorWeight
 
-	BehaviourPenalty float64 // raw P7 counter
-	P7               float64 // (counter − threshold)² × BehaviourPenaltyWeight
+	BehaviourPenalty float64 `json:"behaviour_penalty"` // raw P7 counter
+	P7               float64 `json:"p7"`                // (counter − threshold)² × BehaviourPenaltyWeight
 
-	SlowPeerCounter float64 // messages dropped on their way to the peer (decaying)
-	SlowPeer        float64 // (counter − threshold) × SlowPeerWeight
+	SlowPeerCounter float64 `json:"slow_peer_counter"` // messages dropped on their way to the peer, and slow writes (decaying)
+	SlowPeer        float64 `json:"slow_peer"`         // (counter − threshold) × SlowPeerWeight
 }
 
 // TopicSnapshot is one peer's standing in one topic.
 type TopicSnapshot struct {
-	InMesh bool
+	InMesh bool `json:"in_mesh"`
 	// TimeInMesh is the time in mesh as of the last Refresh (zero when not
-	// in the mesh); P1 counts it in whole quanta.
-	TimeInMesh time.Duration
+	// in the mesh); P1 counts it in whole quanta. JSON writes it as a
+	// duration string, "1m30s".
+	TimeInMesh time.Duration `json:"time_in_mesh"`
 	// MeshDeliveriesActive is true once the peer has been in the mesh past
 	// MeshMessageDeliveriesActivation: from then on P3 applies.
-	MeshDeliveriesActive bool
+	MeshDeliveriesActive bool `json:"mesh_deliveries_active"`
 
-	FirstMessageDeliveries   float64 // P2 counter
-	MeshMessageDeliveries    float64 // P3 counter
-	MeshFailurePenalty       float64 // P3b counter
-	InvalidMessageDeliveries float64 // P4 counter
+	FirstMessageDeliveries   float64 `json:"first_message_deliveries"`   // P2 counter
+	MeshMessageDeliveries    float64 `json:"mesh_message_deliveries"`    // P3 counter
+	MeshFailurePenalty       float64 `json:"mesh_failure_penalty"`       // P3b counter
+	InvalidMessageDeliveries float64 `json:"invalid_message_deliveries"` // P4 counter
 
 	// Components weighted by their own weights, not yet by TopicWeight.
-	P1, P2, P3, P3b, P4 float64
+	P1  float64 `json:"p1"`
+	P2  float64 `json:"p2"`
+	P3  float64 `json:"p3"`
+	P3b float64 `json:"p3b"`
+	P4  float64 `json:"p4"`
 
-	TopicWeight float64
-	Score       float64 // (P1 + P2 + P3 + P3b + P4) × TopicWeight
+	TopicWeight float64 `json:"topic_weight"`
+	Score       float64 `json:"score"` // (P1 + P2 + P3 + P3b + P4) × TopicWeight
+}
+
+// MarshalJSON writes the topic's standing with TimeInMesh as a duration
+// string, which reads better than nanoseconds.
+func (t TopicSnapshot) MarshalJSON() ([]byte, error) {
+	type plain TopicSnapshot // without this method
+	return json.Marshal(struct {
+		plain
+		TimeInMesh string `json:"time_in_mesh"`
+	}{plain(t), t.TimeInMesh.String()})
+}
+
+// PeerSnapshots are the snapshots of many peers, by peer. It marshals to a
+// JSON object keyed by the peers' IDs as text (encoding/json would write a
+// plain map's peer.ID keys as raw bytes).
+type PeerSnapshots map[peer.ID]Snapshot
+
+// MarshalJSON writes the snapshots as an object keyed by peer ID, sorted.
+func (m PeerSnapshots) MarshalJSON() ([]byte, error) {
+	byText := make(map[string]Snapshot, len(m))
+	for p, snap := range m {
+		byText[p.String()] = snap
+	}
+	return json.Marshal(byText)
 }
 
 // Snapshot returns p's score taken apart, and false if the scorer does not
@@ -100,7 +131,7 @@ func (s *Scorer) Snapshot(p peer.ID) (Snapshot, bool) {
 // The scorer's lock is held only to copy the peers' counters; the
 // snapshots are built after it is released, so that a scrape of a large
 // scorer does not hold up the router's events.
-func (s *Scorer) Snapshots() map[peer.ID]Snapshot {
+func (s *Scorer) Snapshots() PeerSnapshots {
 	// Size the copy under the lock, allocate it outside (zeroing megabytes
 	// is not free), copy under the lock again. Peers that arrive in
 	// between are copied too; append grows the buffers for them.
@@ -118,7 +149,7 @@ func (s *Scorer) Snapshots() map[peer.ID]Snapshot {
 		srcs = append(srcs, s.capture(ps, buf))
 	}
 	s.mu.Unlock()
-	out := make(map[peer.ID]Snapshot, len(srcs))
+	out := make(PeerSnapshots, len(srcs))
 	for i := range srcs {
 		snap := s.build(&srcs[i])
 		snap.addApp(s.rules.appScore(srcs[i].id), s.rules.appWeight)
@@ -195,6 +226,7 @@ func (s *Scorer) capture(ps *peerState, buf *captureBuf) snapshotSource {
 // added by addApp. It reads only src and the immutable rules.
 func (s *Scorer) build(src *snapshotSource) Snapshot {
 	snap := Snapshot{
+		Peer:               src.id,
 		Connected:          src.connected,
 		Topics:             make(map[string]TopicSnapshot, len(src.topics)),
 		TopicScoreCap:      s.rules.topicScoreCap,

@@ -8,44 +8,45 @@ import (
 
 // Stats are the Scorer's running totals, for metrics and diagnostics.
 type Stats struct {
-	Peers           int // peers known, retained ones included
-	Retained        int // disconnected peers kept for their non-positive score
-	DeliveryRecords int // message delivery records held
-	Promises        int // IWANT promises outstanding
+	Peers           int `json:"peers"`            // peers known, retained ones included
+	Retained        int `json:"retained"`         // disconnected peers kept for their non-positive score
+	DeliveryRecords int `json:"delivery_records"` // message delivery records held
+	Promises        int `json:"promises"`         // IWANT promises outstanding
 
 	// RetainedEvicted counts the retained peers forgotten before their
 	// RetainScore passed, the least negative first, to stay within
 	// WithMaxRetainedPeers.
-	RetainedEvicted uint64
+	RetainedEvicted uint64 `json:"retained_evicted"`
 
-	// Penalties counts the charges made since New, by reason: for
-	// invalid messages, broken promises, GRAFTs, repeated extensions, slow
-	// peers and AddPenalty the amount added to the counter; for mesh delivery deficits and IP
-	// colocation the number of times a peer was charged.
-	Penalties map[PenaltyReason]uint64
+	// Penalties counts the charges made since New, by reason, every
+	// reason listed: for invalid messages, broken promises, GRAFTs,
+	// repeated extensions, slow peers and AddPenalty the amount added to
+	// the counter; for mesh delivery deficits and IP colocation the number
+	// of times a peer was charged.
+	Penalties map[PenaltyReason]uint64 `json:"penalties"`
 
 	// LateDuplicates counts, per scored topic, copies of valid messages
 	// from mesh peers that came after the MeshMessageDeliveriesWindow and
 	// so earned no mesh delivery credit: a sign of slow links or of a
 	// window that is too short.
-	LateDuplicates map[string]uint64
+	LateDuplicates map[string]uint64 `json:"late_duplicates"`
 
 	// RouterMismatches counts the router checks that found the router
 	// wired by GossipSubOptions scoring with something besides peerscore's
 	// score, one per check period and detector (see WithRouterCheck): any
 	// value above zero is a misconfiguration, explained in the Error log.
-	RouterMismatches uint64
+	RouterMismatches uint64 `json:"router_mismatches"`
 }
 
 // counters are the totals behind Stats that events keep up to date.
 type counters struct {
-	penalties      [numPenaltyReasons]atomic.Uint64
+	penalties      [numPenalties]atomic.Uint64
 	lateDuplicates map[string]uint64 // guarded by Scorer.mu
 }
 
 // charge adds n to reason r's total, saturating: a Prometheus counter must
 // never go down.
-func (c *counters) charge(r PenaltyReason, n float64) {
+func (c *counters) charge(r penalty, n float64) {
 	if !(n > 0) {
 		return
 	}
@@ -68,11 +69,11 @@ func (c *counters) charge(r PenaltyReason, n float64) {
 // Stats returns the Scorer's running totals.
 func (s *Scorer) Stats() Stats {
 	st := Stats{
-		Penalties:        make(map[PenaltyReason]uint64, numPenaltyReasons),
+		Penalties:        make(map[PenaltyReason]uint64, numPenalties),
 		RouterMismatches: s.check.mismatches.Load(),
 	}
 	for r := range s.counters.penalties {
-		st.Penalties[PenaltyReason(r)] = s.counters.penalties[r].Load()
+		st.Penalties[penaltyReasons[r]] = s.counters.penalties[r].Load()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

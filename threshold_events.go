@@ -9,50 +9,40 @@ import (
 )
 
 // Threshold names a score level at which the router changes how it treats a
-// peer.
-type Threshold int
+// peer. Its values are snake case, as they read in JSON and logs.
+type Threshold string
 
-// The levels ThresholdEvents reports crossings of. A peer is "below" a level
-// when its score is strictly less than it, as the router reads them.
+// The levels threshold events report crossings of. A peer is "below" a
+// level when its score is strictly less than it, as the router reads them.
 const (
 	// ThresholdZero: below it the router prunes the peer from its meshes
 	// and refuses its GRAFTs.
-	ThresholdZero Threshold = iota
+	ThresholdZero Threshold = "zero"
 	// ThresholdGossip: below GossipThreshold, no gossip to or from the peer.
-	ThresholdGossip
+	ThresholdGossip Threshold = "gossip"
 	// ThresholdPublish: below PublishThreshold, our messages are not
 	// flood-published to the peer.
-	ThresholdPublish
+	ThresholdPublish Threshold = "publish"
 	// ThresholdGraylist: below GraylistThreshold, every RPC from the peer is
 	// ignored.
-	ThresholdGraylist
+	ThresholdGraylist Threshold = "graylist"
 	// ThresholdAcceptPX: at or above AcceptPXThreshold, the router accepts
 	// peer exchange from the peer.
-	ThresholdAcceptPX
+	ThresholdAcceptPX Threshold = "accept_px"
 )
-
-var thresholdNames = [...]string{"zero", "gossip", "publish", "graylist", "accept_px"}
-
-// String returns the level's name in snake case: zero, gossip, publish,
-// graylist, accept_px.
-func (t Threshold) String() string {
-	if t < 0 || int(t) >= len(thresholdNames) {
-		return "unknown"
-	}
-	return thresholdNames[t]
-}
 
 // ThresholdEvent reports that a peer's score crossed a threshold.
 type ThresholdEvent struct {
-	Peer      peer.ID
-	Threshold Threshold
-	Level     float64 // the threshold's value
-	Down      bool    // true when the score fell below Level, false when it rose to it
-	Old, New  float64 // the score before and after the crossing
+	Peer      peer.ID   `json:"peer"`
+	Threshold Threshold `json:"threshold"`
+	Level     float64   `json:"level"` // the threshold's value
+	Down      bool      `json:"down"`  // true when the score fell below Level, false when it rose to it
+	Old       float64   `json:"old"`   // the score before the crossing
+	New       float64   `json:"new"`   // and after it
 	// Reason is the component that explains the new score best (see
 	// Snapshot.Dominant), and ReasonValue its contribution.
-	Reason      Component
-	ReasonValue float64
+	Reason      Component `json:"reason"`
+	ReasonValue float64   `json:"reason_value"`
 }
 
 // eventPoll is how often the threshold watcher looks for peers whose score

@@ -67,7 +67,7 @@ func (t tracer) OnClosedOutboundStream(p peer.ID) {
 	}
 	for i := range ps.topics {
 		if s.byIdx[ps.topics[i].topic].retainTopic(&ps.topics[i]) {
-			s.counters.charge(PenaltyMeshDeficit, 1)
+			s.counters.charge(penMeshDeficit, 1)
 		}
 	}
 	ps.connected = false
@@ -122,7 +122,7 @@ func (t tracer) Prune(p peer.ID, topic string) {
 		return
 	}
 	if s.byIdx[ts.topic].leaveMesh(ts) {
-		s.counters.charge(PenaltyMeshDeficit, 1)
+		s.counters.charge(penMeshDeficit, 1)
 	}
 	s.rescore(ps, ts)
 }
@@ -397,7 +397,7 @@ func (s *Scorer) markInvalid(ps *peerState, topic string) {
 		return
 	}
 	ts.invalid = finite(ts.invalid + 1)
-	s.counters.charge(PenaltyInvalidMessage, 1)
+	s.counters.charge(penInvalidMessage, 1)
 	s.rescore(ps, ts)
 }
 

@@ -1,0 +1,56 @@
+package peerscore_test
+
+import (
+	"encoding/json"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
+)
+
+// TestJSON: what a user marshals reads as text: peer IDs in base58 (also as
+// the keys of Snapshots), enums by name, durations as duration strings.
+func TestJSON(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		id, err := peer.Decode("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA")
+		require.NoError(t, err)
+		topic := "T"
+		tp := scoretest.InvalidTopic(1, -1)
+		tp.TimeInMeshWeight, tp.TimeInMeshQuantum, tp.TimeInMeshCap = 1, time.Second, 10
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{topic: tp}))
+		scoretest.Connect(s, id)
+		s.Tracer().Graft(id, topic)
+		time.Sleep(90 * time.Second)
+		s.Refresh()
+		scoretest.RejectN(s, topic, "m", id, 1)
+
+		var snaps map[string]map[string]any
+		out, err := json.Marshal(s.Snapshots())
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(out, &snaps))
+		snap, ok := snaps[id.String()]
+		require.Truef(t, ok, "Snapshots keyed by the peer ID as text: %s", out)
+		require.Equal(t, id.String(), snap["peer"])
+		require.Equal(t, "1m30s", snap["topics"].(map[string]any)[topic].(map[string]any)["time_in_mesh"])
+		require.Equal(t, -1.0+10, snap["score"], "P4 of one invalid message, P1 capped at 10")
+
+		out, err = json.Marshal(s.Stats())
+		require.NoError(t, err)
+		var stats map[string]any
+		require.NoError(t, json.Unmarshal(out, &stats))
+		require.Equal(t, 1.0, stats["penalties"].(map[string]any)["invalid_message"], "%s", out)
+
+		out, err = json.Marshal(peerscore.ThresholdEvent{Peer: id, Threshold: peerscore.ThresholdGossip, Reason: peerscore.ComponentInvalidMessages})
+		require.NoError(t, err)
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(out, &ev))
+		require.Equal(t, id.String(), ev["peer"])
+		require.Equal(t, "gossip", ev["threshold"])
+		require.Equal(t, string(peerscore.ComponentInvalidMessages), ev["reason"])
+	})
+}
