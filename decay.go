@@ -11,6 +11,16 @@ import (
 // Retained peers do not decay, so waiting out a bad score takes RetainScore.
 // It also charges IWANT promises that are past due, which the loop does at
 // every router heartbeat as well.
+//
+// Most nodes call Start and never Refresh. A node that drives its own loop
+// (a simulation stepping time, or a test) calls Refresh instead, once per
+// DecayInterval: the decay factors are per interval, so calling it more
+// often decays faster, and less often slower, than the parameters say.
+// Without Start, broken promises are charged only at Refresh, up to one
+// DecayInterval late, and there are no inspections, threshold events,
+// router checks or re-reads of peers' addresses from the host. Calling
+// Refresh while Start's loop runs adds steps to the loop's: counters then
+// decay faster than configured, so do one or the other.
 func (s *Scorer) Refresh() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

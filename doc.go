@@ -1,13 +1,51 @@
 // Package peerscore is a gossipsub v1.1 peer scorer for go-libp2p-pubsub
-// routers that you can read, inspect, persist and act on.
+// routers that you can read, inspect, persist and act on. Its scores equal
+// go-libp2p-pubsub's own (v0.17.0 to v0.19.0) on the same events, apart
+// from the deliberate differences in the README, and Score takes no lock.
 //
-// A GossipSub router traces its events to a Scorer (pubsub.WithRawTracer)
-// and reads scores back from it (pubsub.WithPeerScore, with Scorer.Score as
-// the application-specific score and every internal weight zero);
-// Scorer.GossipSubOptions returns both, and a check that the router scores
-// with nothing else (WithRouterCheck). The scores equal go-libp2p-pubsub's
-// (v0.17.0 to v0.19.0) on the same events, apart from the deliberate
-// differences in the README, and Score takes no lock.
+// # The module
+//
+// This package is the scorer and nothing else. The other products of the
+// module are packages of their own, split by dependency and audience:
+//
+//	peerscore            the Scorer: events in, scores and snapshots out; router
+//	                     wiring, saved state, threshold events
+//	peerscore/metrics    a Prometheus collector of a Scorer's scores and totals
+//	peerscore/ban        a connection gater, and a monitor that bans peers whose
+//	                     score stays too low
+//	peerscore/derive     score parameters derived from expected message rates
+//	peerscore/preset/ethereum
+//	                     the Ethereum beacon chain's topics and parameters
+//
+// # How a message flows through the scorer
+//
+// A GossipSub router is wired to a Scorer with GossipSubOptions, which
+// returns two things. pubsub.WithRawTracer(s.Tracer()) makes the router
+// report its events: a peer's stream opening and closing, GRAFT and PRUNE,
+// a message entering validation, delivered, rejected or seen again, the
+// RPCs it receives and sends. pubsub.WithPeerScore, with every internal
+// weight zero and Score as the application-specific score, makes the
+// router read this scorer's score wherever it applies its thresholds.
+//
+// When a message arrives, the router traces ValidateMessage and the
+// Scorer opens a delivery record for it; copies from other peers during
+// validation are noted in the record. DeliverMessage credits the first
+// sender's P2 (and P3 if it is in the topic's mesh) and every noted copy's
+// P3; RejectMessage charges P4 to the sender and every noted copy;
+// copies that come later are credited (within the mesh delivery window) or
+// charged by the record's verdict. Each change to a peer's counters
+// recomputes that peer's cached score parts (score.go), which Score then
+// reads without a lock, adding the application's P5 and the IP colocation
+// penalty P6, read live. Refresh, once per DecayInterval, decays the
+// counters, advances time in mesh and forgets peers whose retention ended.
+// The router's own penalties (broken IWANT promises, GRAFTs during a
+// backoff, repeated extensions control messages) are rebuilt from the
+// traced RPCs and charged to P7.
+//
+// Around the engine: Snapshot itemises a score; Stats counts penalties;
+// WithInspect and WithThresholdEvents report to the application; Save and
+// Load keep bad peers' scores across a restart; WithRouterCheck reports a
+// router that scores with something besides this scorer.
 //
 // # The score function
 //

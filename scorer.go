@@ -17,8 +17,21 @@ import (
 )
 
 // Scorer computes gossipsub v1.1 peer scores from the events a GossipSub
-// router traces. Plug it into a router with GossipSubOptions; read scores
-// with Score and Snapshot. All methods are safe for concurrent use.
+// router traces.
+//
+// The model: every peer has counters per scored topic (time in mesh, first
+// and mesh message deliveries, mesh failures, invalid messages) and across
+// topics (a behaviour penalty, its addresses). Events from the router move
+// the counters; time decays them, once per DecayInterval; the score is a
+// weighted sum of what the counters say (see the package documentation for
+// the formula). A peer that disconnects with a positive score is forgotten;
+// one at zero or below is kept, frozen, for RetainScore, so that it cannot
+// wash its score by reconnecting.
+//
+// Create it with New, give it to a router with GossipSubOptions, start its
+// background loop with Start and stop it with Close. Read scores with
+// Score, which takes no lock and allocates nothing, and their parts with
+// Snapshot. All methods are safe for concurrent use.
 type Scorer struct {
 	mu sync.Mutex // guards all state below that is not atomic
 
