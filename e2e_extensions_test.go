@@ -38,6 +38,7 @@ type extVerdict struct {
 // pubsub's own scorer, on the scenario parameters and on a P7 weight small
 // enough for three charges before the graylist.
 func TestE2ERepeatedExtensions(t *testing.T) {
+	e2eSkipShort(t)
 	for _, weight := range []float64{-10, -0.1} {
 		var verdicts [2]extVerdict
 		for i, native := range []bool{false, true} {

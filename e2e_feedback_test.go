@@ -25,6 +25,7 @@ type feedbackVerdict struct {
 // Scorer.PeerFeedback. On real routers, the P2, P3 and P4 counters and the
 // scores come out the same.
 func TestE2EPeerFeedback(t *testing.T) {
+	e2eSkipShort(t)
 	var verdicts [2]feedbackVerdict
 	for i, native := range []bool{false, true} {
 		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]

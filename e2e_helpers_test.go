@@ -31,12 +31,21 @@ const e2eTopic = scenario.Topic
 // bubbled timers firing on several threads at once trip a Go runtime bug
 // (golang/go#78156), so the test runs on one thread, as pubsub's own do.
 func e2eTest(t *testing.T, body func(t *testing.T)) {
-	if testing.Short() {
-		t.Skip("end-to-end test; skipped with -short")
-	}
+	e2eSkipShort(t)
 	prev := runtime.GOMAXPROCS(1)
 	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
 	synctest.Test(t, body)
+}
+
+// e2eSkipShort skips an end-to-end test under -short. A test that runs
+// subtests calls it first, before any t.Run, so that it reports SKIP rather
+// than a PASS of subtests that all skipped and of comparisons between the
+// verdicts they never returned.
+func e2eSkipShort(t *testing.T) {
+	if testing.Short() {
+		t.Helper()
+		t.Skip("end-to-end test; skipped with -short")
+	}
 }
 
 // e2eNode is one host with its router, and its scorer when it scores with

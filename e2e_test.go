@@ -88,6 +88,7 @@ func TestE2EInvalidSpammer(t *testing.T) { bothScorers(t, invalidSpammer) }
 // bothScorers runs scenario once scoring with peerscore and once with
 // pubsub's own scorer.
 func bothScorers(t *testing.T, scenario func(t *testing.T, native bool)) {
+	e2eSkipShort(t)
 	for _, native := range []bool{false, true} {
 		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
 		t.Run(name, func(t *testing.T) {
@@ -291,6 +292,7 @@ func TestE2EBrokenPromises(t *testing.T) {
 // for is charged 2 inside the graft flood window and 1 after it, exactly as
 // the router charges its own scorer.
 func TestE2EGraftDuringBackoff(t *testing.T) {
+	e2eSkipShort(t)
 	var counters [2]float64
 	for i, native := range []bool{false, true} {
 		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
