@@ -15,29 +15,40 @@ import (
 	"github.com/peerscore/peerscore"
 )
 
-// fzCap is the cap the engine applies to a counter (rules.go counterCap):
-// NaN caps nothing, a negative cap is 0.
-func fzCap(c float64) float64 {
-	switch {
-	case math.IsNaN(c):
-		return math.Inf(1)
-	case c < 0:
-		return 0
-	}
-	return c
+// The oracle states what the documentation promises and checks the engine
+// against exact arithmetic (math/big), not against a copy of the engine's
+// own clamps, so that a wrong clamp cannot agree with itself:
+//
+//   - a counter is never below zero, and never above its cap, where a NaN
+//     cap caps nothing (as pubsub's comparison with NaN never holds);
+//   - a component is the exact product of its factors, to rounding, held
+//     within ±MaxFloat64 when the product is beyond;
+//   - a sum of components is their exact sum, to rounding, held likewise
+//     (or, for the score, the infinity of its sign).
+
+// fzUnderCap reports whether counter c respects cap: a NaN cap caps
+// nothing; any other cap, however negative, bounds c, which is also never
+// below zero.
+func fzUnderCap(c, cap float64) bool {
+	return c >= 0 && (math.IsNaN(cap) || c <= cap || c == 0)
 }
 
-// fzFinite is the engine's clamp of a component (rules.go finite).
-func fzFinite(x float64) float64 {
-	switch {
-	case math.IsNaN(x):
-		return 0
-	case x > math.MaxFloat64:
-		return math.MaxFloat64
-	case x < -math.MaxFloat64:
-		return -math.MaxFloat64
+// fzProduct is the exact product of factors, and how far from it a float64
+// computation in any order of its multiplications may land: one rounding
+// of 2^-53 per multiplication.
+func fzProduct(factors ...float64) fzSum {
+	exact := fzBig(1)
+	for _, x := range factors {
+		exact.Mul(exact, fzBig(x))
 	}
-	return x
+	tol := new(big.Float).SetPrec(fzPrec).Abs(exact)
+	return fzSum{exact: exact, tol: tol.Mul(tol, fzBig(float64(len(factors))*0x1p-53))}
+}
+
+// fzClampOf is x held within ±MaxFloat64, for the few checks that compare
+// one clamped value with another (a capped topic sum, say).
+func fzClampOf(x float64) float64 {
+	return math.Max(-math.MaxFloat64, math.Min(math.MaxFloat64, x))
 }
 
 // fzSame reports whether got is want up to rounding: a relative 1e-12, or
@@ -202,7 +213,7 @@ func (e *fzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) 
 	}
 	var scores []float64
 	for _, snap := range snaps {
-		scores = append(scores, fzFinite(snap.Score))
+		scores = append(scores, fzClampOf(snap.Score)) // the metrics clamp infinite scores
 	}
 	for _, mf := range mfs {
 		if mf.GetName() != "peerscore_score" {
@@ -275,23 +286,23 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 	if want := e.colocation(p, all); !fzSame(want, snap.IPColocationFactor) {
 		bad("IPColocationFactor %v, want %v", snap.IPColocationFactor, want)
 	}
-	if want := fzFinite(snap.IPColocationFactor * gp.IPColocationFactorWeight); gp.IPColocationFactorWeight != 0 && !fzSame(want, snap.P6) {
-		bad("P6 %v, want %v", snap.P6, want)
+	if want := fzProduct(snap.IPColocationFactor, gp.IPColocationFactorWeight); !want.clamped(snap.P6) {
+		bad("P6 %v, want %s", snap.P6, want.exact.Text('g', 17))
 	}
-	want7 := 0.0
+	want7 := fzProduct(0)
 	if gp.BehaviourPenaltyWeight != 0 && snap.BehaviourPenalty > gp.BehaviourPenaltyThreshold {
 		x := snap.BehaviourPenalty - gp.BehaviourPenaltyThreshold
-		want7 = fzFinite(x * x * gp.BehaviourPenaltyWeight)
+		want7 = fzProduct(x, x, gp.BehaviourPenaltyWeight)
 	}
-	if !fzSame(want7, snap.P7) {
-		bad("P7 %v, want %v", snap.P7, want7)
+	if !want7.clamped(snap.P7) {
+		bad("P7 %v, want %s", snap.P7, want7.exact.Text('g', 17))
 	}
-	wantSlow := 0.0
+	wantSlow := fzProduct(0)
 	if gp.SlowPeerWeight != 0 && snap.SlowPeerCounter > gp.SlowPeerThreshold {
-		wantSlow = fzFinite((snap.SlowPeerCounter - gp.SlowPeerThreshold) * gp.SlowPeerWeight)
+		wantSlow = fzProduct(snap.SlowPeerCounter-gp.SlowPeerThreshold, gp.SlowPeerWeight)
 	}
-	if !fzSame(wantSlow, snap.SlowPeer) {
-		bad("SlowPeer %v, want %v", snap.SlowPeer, wantSlow)
+	if !wantSlow.clamped(snap.SlowPeer) {
+		bad("SlowPeer %v, want %s", snap.SlowPeer, wantSlow.exact.Text('g', 17))
 	}
 
 	// The topics. Their scores add up to TopicScoreUncapped, held within
@@ -312,14 +323,14 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 	if gp.TopicScoreCap > 0 && wantTopic > gp.TopicScoreCap {
 		wantTopic = gp.TopicScoreCap
 	}
-	if wantTopic = fzFinite(wantTopic); !fzSame(wantTopic, snap.TopicScore) {
+	if wantTopic = fzClampOf(wantTopic); !fzSame(wantTopic, snap.TopicScore) {
 		bad("TopicScore %v, want %v (cap %v)", snap.TopicScore, wantTopic, gp.TopicScoreCap)
 	}
 	// The parts add up to the score: P7 and the slow-peer penalty, both
 	// negative, saturate together; an infinite P5 makes the score; else
 	// the score is the sum of the parts, or its infinity beyond
 	// ±MaxFloat64, not the accident of a partial sum overflowing.
-	behaviour := fzFinite(snap.P7 + snap.SlowPeer)
+	behaviour := fzClampOf(snap.P7 + snap.SlowPeer) // both negative: they saturate together
 	if math.IsInf(snap.P5, 0) {
 		if snap.Score != snap.P5 {
 			bad("P5 is %v but the score %v", snap.P5, snap.Score)
@@ -338,10 +349,10 @@ func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.T
 			bad("topic %q: %s counter %v below zero, NaN or infinite", name, field, c)
 		}
 	}
-	if cap := fzCap(tp.FirstMessageDeliveriesCap); ts.FirstMessageDeliveries > cap {
+	if cap := tp.FirstMessageDeliveriesCap; !fzUnderCap(ts.FirstMessageDeliveries, cap) {
 		bad("topic %q: first deliveries %v above the cap %v", name, ts.FirstMessageDeliveries, cap)
 	}
-	if cap := fzCap(tp.MeshMessageDeliveriesCap); ts.MeshMessageDeliveries > cap {
+	if cap := tp.MeshMessageDeliveriesCap; !fzUnderCap(ts.MeshMessageDeliveries, cap) {
 		bad("topic %q: mesh deliveries %v above the cap %v", name, ts.MeshMessageDeliveries, cap)
 	}
 	if ts.TimeInMesh < 0 || (!ts.InMesh && ts.TimeInMesh != 0) {
@@ -350,33 +361,34 @@ func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.T
 	if ts.TopicWeight != tp.TopicWeight {
 		bad("topic %q: weight %v, want %v", name, ts.TopicWeight, tp.TopicWeight)
 	}
-	var p1, p2, p3, p3b, p4 float64
+	p1, p2, p3, p3b, p4 := fzProduct(0), fzProduct(0), fzProduct(0), fzProduct(0), fzProduct(0)
 	if ts.InMesh && tp.TimeInMeshWeight != 0 && tp.TimeInMeshQuantum > 0 {
 		q := float64(ts.TimeInMesh / tp.TimeInMeshQuantum)
 		if q >= tp.TimeInMeshCap {
 			q = tp.TimeInMeshCap
 		}
-		p1 = fzFinite(q * tp.TimeInMeshWeight)
+		p1 = fzProduct(q, tp.TimeInMeshWeight)
 	}
 	if tp.FirstMessageDeliveriesWeight != 0 {
-		p2 = fzFinite(ts.FirstMessageDeliveries * tp.FirstMessageDeliveriesWeight)
+		p2 = fzProduct(ts.FirstMessageDeliveries, tp.FirstMessageDeliveriesWeight)
 	}
 	if ts.MeshDeliveriesActive && tp.MeshMessageDeliveriesWeight != 0 && ts.MeshMessageDeliveries < tp.MeshMessageDeliveriesThreshold {
 		d := tp.MeshMessageDeliveriesThreshold - ts.MeshMessageDeliveries
-		p3 = fzFinite(d * d * tp.MeshMessageDeliveriesWeight)
+		p3 = fzProduct(d, d, tp.MeshMessageDeliveriesWeight)
 	}
 	if tp.MeshFailurePenaltyWeight != 0 {
-		p3b = fzFinite(ts.MeshFailurePenalty * tp.MeshFailurePenaltyWeight)
+		p3b = fzProduct(ts.MeshFailurePenalty, tp.MeshFailurePenaltyWeight)
 	}
 	if tp.InvalidMessageDeliveriesWeight != 0 {
-		p4 = fzFinite(ts.InvalidMessageDeliveries * ts.InvalidMessageDeliveries * tp.InvalidMessageDeliveriesWeight)
+		p4 = fzProduct(ts.InvalidMessageDeliveries, ts.InvalidMessageDeliveries, tp.InvalidMessageDeliveriesWeight)
 	}
 	for _, c := range []struct {
-		name      string
-		want, got float64
+		name string
+		want fzSum
+		got  float64
 	}{{"P1", p1, ts.P1}, {"P2", p2, ts.P2}, {"P3", p3, ts.P3}, {"P3b", p3b, ts.P3b}, {"P4", p4, ts.P4}} {
-		if !fzSame(c.want, c.got) {
-			bad("topic %q: %s %v, want %v", name, c.name, c.got, c.want)
+		if !c.want.clamped(c.got) {
+			bad("topic %q: %s %v, want %s", name, c.name, c.got, c.want.exact.Text('g', 17))
 		}
 	}
 	if ts.P1 < 0 || ts.P2 < 0 || ts.P3 > 0 || ts.P3b > 0 || ts.P4 > 0 {

@@ -74,13 +74,13 @@ func (r *topicRules) breakdown(ts *topicStats) topicParts {
 	}
 	if ts.meshActive && r.meshWeight != 0 && ts.mesh < r.meshThreshold {
 		deficit := r.meshThreshold - ts.mesh
-		t.p3 = finite(deficit * deficit * r.meshWeight)
+		t.p3 = finite(squareTimes(deficit, r.meshWeight))
 	}
 	if r.failureWeight != 0 && ts.failure != 0 {
 		t.p3b = finite(ts.failure * r.failureWeight)
 	}
 	if r.invalidWeight != 0 && ts.invalid != 0 {
-		t.p4 = finite(ts.invalid * ts.invalid * r.invalidWeight)
+		t.p4 = finite(squareTimes(ts.invalid, r.invalidWeight))
 	}
 	if r.weight != 0 {
 		t.total = weighTopic(t.p1+t.p2+t.p3+t.p3b+t.p4, &t, r.weight)
@@ -180,17 +180,33 @@ func (s *Scorer) behaviourTerm(ps *peerState) float64 {
 }
 
 func (s *Scorer) behaviourParts(ps *peerState) (p7, slow float64) {
-	return finite(s.behaviourValue(ps) * s.rules.behaviourWeight), finite(s.slowValue(ps) * s.rules.slowWeight)
+	return s.behaviourWeighted(ps), finite(s.slowValue(ps) * s.rules.slowWeight)
 }
 
-// behaviourValue is P7: the squared excess of the counter over the
-// threshold.
-func (s *Scorer) behaviourValue(ps *peerState) float64 {
+// behaviourWeighted is the weighted P7: the squared excess of the counter
+// over the threshold, times the weight.
+func (s *Scorer) behaviourWeighted(ps *peerState) float64 {
 	if s.rules.behaviourWeight == 0 || ps.behaviour <= s.rules.behaviourThreshold {
 		return 0
 	}
 	excess := ps.behaviour - s.rules.behaviourThreshold
-	return excess * excess
+	return finite(squareTimes(excess, s.rules.behaviourWeight))
+}
+
+// squareTimes is x²·w, computed as pubsub does, (x·x)·w, to the same bits.
+// Where x·x alone would overflow although x²·w does not (a huge counter, a
+// tiny weight), pubsub's product is ±Inf; here the factors are multiplied
+// with their exponents apart (exact, as scaling by a power of two is), so
+// that the component is the true product, held within ±MaxFloat64 only
+// when the product itself is beyond it.
+func squareTimes(x, w float64) float64 {
+	p := x * x * w
+	if p-p == 0 {
+		return p // finite: the common case
+	}
+	fx, ex := math.Frexp(x)
+	fw, ew := math.Frexp(w)
+	return math.Ldexp(fx*fx*fw, 2*ex+ew)
 }
 
 // slowValue is the slow-peer penalty: linear in the counter's excess over
