@@ -20,7 +20,7 @@ func main() {
 	check(err)
 	defer h.Close()
 
-	params := &peerscore.Params{ // your topics go in Topics; see EthereumPreset and DeriveParams
+	params := &peerscore.Params{ // your topics go in Topics; see derive.Params and ethereum.Preset
 		AppSpecificScore:  func(peer.ID) float64 { return 0 }, // your own opinion of a peer (P5)
 		AppSpecificWeight: 1,                                  // without it P5 counts for nothing
 		DecayInterval:     time.Second,

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/preset/ethereum"
 )
 
 func main() {
@@ -44,17 +45,18 @@ func run(args []string, out io.Writer) error {
 		currentSlot = fs.Uint64("current-slot", 10_000_000, "the chain's current slot; mesh-delivery penalties stay off for the first 160-512 slots (0 is genesis)")
 		digest      = fs.String("fork-digest", "00000000", "fork digest the topics are registered under, in hex (comma-separated for several)")
 		meshD       = fs.Int("d", 8, "gossipsub mesh degree D")
-		meshPenalty = fs.String("mesh-penalty", "full", "P3/P3b strength: full (Teku, Lodestar), mild (Lighthouse) or off (Prysm)")
 		meshWindow  = fs.Duration("mesh-window", 2*time.Second, "mesh message deliveries window")
 		perIP       = fs.Int("peers-per-ip", 3, "peers allowed per IP address before P6 applies")
 		phase0      = fs.Bool("phase0", false, "score the phase0 topics only, as Lighthouse and Teku do (no sync committee, no BLS changes)")
 		format      = fs.String("format", "go", "output format: go or json")
+		meshPenalty ethereum.MeshPenalty
 	)
+	fs.TextVar(&meshPenalty, "mesh-penalty", ethereum.MeshPenaltyFull, "P3/P3b strength: full (Teku, Lodestar), mild (Lighthouse) or off (Prysm)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 
-	preset := peerscore.EthereumPreset{
+	preset := ethereum.Preset{
 		ActiveValidators:            *validators,
 		SlotDuration:                *slot,
 		SlotsPerEpoch:               *slotsEpoch,
@@ -64,16 +66,7 @@ func run(args []string, out io.Writer) error {
 		IPColocationFactorThreshold: *perIP,
 		ExcludeSyncCommittee:        *phase0,
 		ExcludeBLSToExecutionChange: *phase0,
-	}
-	switch *meshPenalty {
-	case "full":
-		preset.MeshPenalty = peerscore.MeshPenaltyFull
-	case "mild":
-		preset.MeshPenalty = peerscore.MeshPenaltyMild
-	case "off":
-		preset.MeshPenalty = peerscore.MeshPenaltyOff
-	default:
-		return fmt.Errorf("-mesh-penalty %q: want full, mild or off", *meshPenalty)
+		MeshPenalty:                 meshPenalty,
 	}
 	for _, s := range strings.Split(*digest, ",") {
 		b, err := hex.DecodeString(strings.TrimPrefix(strings.TrimSpace(s), "0x"))
@@ -176,7 +169,7 @@ func subnetKey(topic string) (string, int) {
 // goSource renders the parameters as Go statements.
 func goSource(summary []string, p *peerscore.Params, t *peerscore.Thresholds, groups []*group) string {
 	var b bytes.Buffer
-	b.WriteString("// Derived by peerscore.EthereumPreset:\n")
+	b.WriteString("// Derived by ethereum.Preset (github.com/peerscore/peerscore/preset/ethereum):\n")
 	for _, line := range summary {
 		b.WriteString("// " + line + "\n")
 	}

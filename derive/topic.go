@@ -1,16 +1,30 @@
-package peerscore
+package derive
 
 import (
 	"math"
 	"time"
+
+	"github.com/peerscore/peerscore"
 )
 
-// TopicSpec describes one topic by what it carries rather than by its
-// parameters. DeriveTopicParams turns it into TopicParams. Fields marked
+// Defaults of a Topic's zero fields.
+const (
+	// defaultMaxTimeInMesh is the time in mesh at which P1 stops growing.
+	defaultMaxTimeInMesh = time.Hour
+	// defaultMeshDeliveriesFraction is the share of a topic's expected
+	// messages a mesh peer must deliver to stay clear of P3: 1/50.
+	defaultMeshDeliveriesFraction = 1.0 / 50
+	// defaultMeshDeliveriesCapFactor is how many times the P3 threshold the
+	// P3 counter may reach.
+	defaultMeshDeliveriesCapFactor = 4.0
+)
+
+// Topic describes one topic by what it carries rather than by its
+// parameters. TopicParams turns it into peerscore.TopicParams. Fields marked
 // "zero:" take that default when left at zero; the decay windows are the
 // time for a count of 1 to decay to the budget's DecayToZero, counted in
-// whole decay intervals as ScoreParameterDecayWithBase does.
-type TopicSpec struct {
+// whole decay intervals as peerscore.ScoreParameterDecayWithBase does.
+type Topic struct {
 	// Weight is TopicWeight: the topic's share of the score. Positive.
 	// Ethereum: 0.5 for blocks, 1/64 for each attestation subnet.
 	Weight float64
@@ -32,15 +46,15 @@ type TopicSpec struct {
 
 	// MaxTimeInMesh is the time in mesh at which P1 stops growing:
 	// TimeInMeshCap = MaxTimeInMesh / TimeInMeshQuantum (fractional
-	// quanta allowed). Zero: DefaultMaxTimeInMesh (one hour).
+	// quanta allowed). Zero: one hour.
 	MaxTimeInMesh time.Duration
 
 	// FirstDeliveriesDecay is the decay window of the P2 counter. Required.
 	// The cap is the counter's steady state at the peer's expected share,
 	// SteadyState(2·MessagesPerInterval/MeshDegree, decay), and the weight
-	// RewardWeight(MaxFirstDeliveriesScore, cap). Longer windows for rarer
-	// topics: Ethereum uses one epoch for attestations, 20 for blocks, 100
-	// for exits and slashings.
+	// MaxFirstDeliveriesScore / cap. Longer windows for rarer topics:
+	// Ethereum uses one epoch for attestations, 20 for blocks, 100 for
+	// exits and slashings.
 	FirstDeliveriesDecay time.Duration
 
 	// MeshDeliveries turns on P3 and P3b, the penalty for mesh peers that
@@ -57,12 +71,12 @@ type TopicSpec struct {
 	// peer must deliver (first, or within MeshDeliveriesWindow of
 	// validation) to owe nothing. The threshold is
 	// SteadyStateThreshold(fraction·MessagesPerInterval, decay). Zero:
-	// DefaultMeshDeliveriesFraction (1/50).
+	// 1/50: a peer owes nothing if it forwards one message in fifty.
 	MeshDeliveriesFraction float64
 
 	// MeshDeliveriesCapFactor sets the P3 counter's cap to this many times
-	// the threshold, and at least 2. Zero: DefaultMeshDeliveriesCapFactor
-	// (4). Ethereum: 3 for blocks, 4 for aggregates, 16 for attestations.
+	// the threshold, and at least 2. Zero: 4. Ethereum: 3 for blocks, 4
+	// for aggregates, 16 for attestations.
 	MeshDeliveriesCapFactor float64
 
 	// MeshDeliveriesActivation is how long a peer must be in the mesh
@@ -77,25 +91,24 @@ type TopicSpec struct {
 	MeshDeliveriesWindow time.Duration
 
 	// MeshDeliveriesWeight overrides the P3 and P3b weight. Zero: the
-	// budget's, SquaredPenaltyWeight(MaxPositiveScore, Weight, threshold):
-	// a mesh peer that delivers nothing loses as much as any peer can
-	// earn. Negative otherwise; Lighthouse uses −Weight, a much milder
-	// penalty.
+	// budget's, −MaxPositiveScore / (Weight · threshold²): a mesh peer
+	// that delivers nothing loses as much as any peer can earn. Negative
+	// otherwise; Lighthouse uses −Weight, a much milder penalty.
 	MeshDeliveriesWeight float64
 
 	// InvalidDeliveriesDecay is the decay window of the P4 counter.
-	// Required. The P4 weight is SquaredPenaltyWeight(MaxPositiveScore,
-	// Weight, 1): one invalid message costs the whole budget. Ethereum: 50
-	// epochs.
+	// Required. The P4 weight is −MaxPositiveScore / Weight: one invalid
+	// message costs the whole budget. Ethereum: 50 epochs.
 	InvalidDeliveriesDecay time.Duration
 }
 
-// DeriveTopicParams derives the parameters of one topic from its spec and
-// the budget, which must have MaxPositiveScore set (DeriveParams, which sees
-// every topic, computes it). With f(w) the budget's decay factor for window
-// w and r = spec.MessagesPerInterval:
+// TopicParams derives the parameters of one topic from its description and
+// the budget, which must have MaxPositiveScore set (Params, which sees every
+// topic, computes it): for a topic added after the others, to register with
+// Scorer.SetTopicParams. With f(w) the budget's decay factor for window w
+// and r = topic.MessagesPerInterval:
 //
-//	TimeInMeshQuantum              = spec.TimeInMeshQuantum, or DecayInterval
+//	TimeInMeshQuantum              = topic.TimeInMeshQuantum, or DecayInterval
 //	TimeInMeshCap                  = MaxTimeInMesh / TimeInMeshQuantum
 //	TimeInMeshWeight               = MaxInMeshScore / TimeInMeshCap
 //	FirstMessageDeliveriesDecay    = f(FirstDeliveriesDecay)
@@ -109,24 +122,24 @@ type TopicSpec struct {
 //	InvalidMessageDeliveriesDecay  = f(InvalidDeliveriesDecay)
 //	InvalidMessageDeliveriesWeight = −MaxPositiveScore / Weight
 //
-// The result passes Validate; an error names the offending spec or budget
-// field and matches ErrInvalidParams.
-func DeriveTopicParams(spec TopicSpec, budget ScoreBudget) (*TopicParams, error) {
+// The result passes Validate; an error names the offending Topic or Budget
+// field and matches peerscore.ErrInvalidParams.
+func TopicParams(topic Topic, budget Budget) (*peerscore.TopicParams, error) {
 	b := budget.withDefaults()
 	if err := b.check(); err != nil {
 		return nil, err
 	}
 	if !isPositive(b.MaxPositiveScore) {
-		return nil, specError("", "ScoreBudget.MaxPositiveScore", b.MaxPositiveScore,
-			"must be positive: the most a peer can earn from all topics (DeriveParams computes it)")
+		return nil, invalid("", "Budget.MaxPositiveScore", b.MaxPositiveScore,
+			"must be positive: the most a peer can earn from all topics (Params computes it)")
 	}
-	return deriveTopic("", spec, &b)
+	return deriveTopic("", topic, &b)
 }
 
 // deriveTopic derives a topic's parameters from spec and a budget that has
 // defaults filled in, has been checked and has a positive MaxPositiveScore.
 // topic names the topic in errors.
-func deriveTopic(topic string, spec TopicSpec, b *ScoreBudget) (*TopicParams, error) {
+func deriveTopic(topic string, spec Topic, b *Budget) (*peerscore.TopicParams, error) {
 	if err := spec.check(topic, b); err != nil {
 		return nil, err
 	}
@@ -138,33 +151,33 @@ func deriveTopic(topic string, spec TopicSpec, b *ScoreBudget) (*TopicParams, er
 	}
 	maxTime := spec.MaxTimeInMesh
 	if maxTime == 0 {
-		maxTime = DefaultMaxTimeInMesh
+		maxTime = defaultMaxTimeInMesh
 	}
-	tp := &TopicParams{
+	tp := &peerscore.TopicParams{
 		TopicWeight:       spec.Weight,
 		TimeInMeshQuantum: quantum,
 		TimeInMeshCap:     float64(maxTime) / float64(quantum),
 	}
-	tp.TimeInMeshWeight = RewardWeight(b.MaxInMeshScore, tp.TimeInMeshCap)
+	tp.TimeInMeshWeight = rewardWeight(b.MaxInMeshScore, tp.TimeInMeshCap)
 
 	tp.FirstMessageDeliveriesDecay = b.decayFactor(spec.FirstDeliveriesDecay)
 	tp.FirstMessageDeliveriesCap = SteadyState(2*rate/float64(spec.MeshDegree), tp.FirstMessageDeliveriesDecay)
-	tp.FirstMessageDeliveriesWeight = RewardWeight(b.MaxFirstDeliveriesScore, tp.FirstMessageDeliveriesCap)
+	tp.FirstMessageDeliveriesWeight = rewardWeight(b.MaxFirstDeliveriesScore, tp.FirstMessageDeliveriesCap)
 
 	if spec.MeshDeliveries {
 		fraction := spec.MeshDeliveriesFraction
 		if fraction == 0 {
-			fraction = DefaultMeshDeliveriesFraction
+			fraction = defaultMeshDeliveriesFraction
 		}
 		capFactor := spec.MeshDeliveriesCapFactor
 		if capFactor == 0 {
-			capFactor = DefaultMeshDeliveriesCapFactor
+			capFactor = defaultMeshDeliveriesCapFactor
 		}
 		decay := b.decayFactor(spec.MeshDeliveriesDecay)
 		threshold := SteadyStateThreshold(fraction*rate, decay)
 		weight := spec.MeshDeliveriesWeight
 		if weight == 0 {
-			weight = SquaredPenaltyWeight(b.MaxPositiveScore, spec.Weight, threshold)
+			weight = squaredPenaltyWeight(b.MaxPositiveScore, spec.Weight, threshold)
 		}
 		tp.MeshMessageDeliveriesDecay = decay
 		tp.MeshMessageDeliveriesThreshold = threshold
@@ -177,13 +190,13 @@ func deriveTopic(topic string, spec TopicSpec, b *ScoreBudget) (*TopicParams, er
 	}
 
 	tp.InvalidMessageDeliveriesDecay = b.decayFactor(spec.InvalidDeliveriesDecay)
-	tp.InvalidMessageDeliveriesWeight = SquaredPenaltyWeight(b.MaxPositiveScore, spec.Weight, 1)
+	tp.InvalidMessageDeliveriesWeight = squaredPenaltyWeight(b.MaxPositiveScore, spec.Weight, 1)
 
 	if !allFinite(tp.TimeInMeshCap, tp.TimeInMeshWeight, tp.FirstMessageDeliveriesCap,
 		tp.FirstMessageDeliveriesWeight, tp.MeshMessageDeliveriesThreshold,
 		tp.MeshMessageDeliveriesCap, tp.MeshMessageDeliveriesWeight,
 		tp.InvalidMessageDeliveriesWeight) {
-		return nil, specError(topic, "TopicSpec.MessagesPerInterval", spec.MessagesPerInterval,
+		return nil, invalid(topic, "Topic.MessagesPerInterval", spec.MessagesPerInterval,
 			"with the other fields, derives a parameter that is not a finite number")
 	}
 	if err := validateTopic(topic, tp); err != nil {
@@ -193,42 +206,43 @@ func deriveTopic(topic string, spec TopicSpec, b *ScoreBudget) (*TopicParams, er
 }
 
 // check reports the first invalid field of spec; b has defaults filled in.
-func (spec *TopicSpec) check(topic string, b *ScoreBudget) error {
+// topic names the topic in errors.
+func (spec *Topic) check(topic string, b *Budget) error {
 	switch {
 	case !isPositive(spec.Weight):
-		return specError(topic, "TopicSpec.Weight", spec.Weight, rulePositive)
+		return invalid(topic, "Topic.Weight", spec.Weight, rulePositive)
 	case !isPositive(spec.MessagesPerInterval):
-		return specError(topic, "TopicSpec.MessagesPerInterval", spec.MessagesPerInterval, rulePositive)
+		return invalid(topic, "Topic.MessagesPerInterval", spec.MessagesPerInterval, rulePositive)
 	case spec.MeshDegree < 1:
-		return specError(topic, "TopicSpec.MeshDegree", spec.MeshDegree, "must be at least 1")
+		return invalid(topic, "Topic.MeshDegree", spec.MeshDegree, "must be at least 1")
 	case spec.TimeInMeshQuantum < 0:
-		return specError(topic, "TopicSpec.TimeInMeshQuantum", spec.TimeInMeshQuantum, "must not be negative")
+		return invalid(topic, "Topic.TimeInMeshQuantum", spec.TimeInMeshQuantum, "must not be negative")
 	case spec.MaxTimeInMesh < 0:
-		return specError(topic, "TopicSpec.MaxTimeInMesh", spec.MaxTimeInMesh, "must not be negative")
+		return invalid(topic, "Topic.MaxTimeInMesh", spec.MaxTimeInMesh, "must not be negative")
 	}
-	if err := b.checkWindow("TopicSpec.FirstDeliveriesDecay", topic, spec.FirstDeliveriesDecay); err != nil {
+	if err := b.checkWindow("Topic.FirstDeliveriesDecay", topic, spec.FirstDeliveriesDecay); err != nil {
 		return err
 	}
-	if err := b.checkWindow("TopicSpec.InvalidDeliveriesDecay", topic, spec.InvalidDeliveriesDecay); err != nil {
+	if err := b.checkWindow("Topic.InvalidDeliveriesDecay", topic, spec.InvalidDeliveriesDecay); err != nil {
 		return err
 	}
 	if !spec.MeshDeliveries {
 		return nil
 	}
-	if err := b.checkWindow("TopicSpec.MeshDeliveriesDecay", topic, spec.MeshDeliveriesDecay); err != nil {
+	if err := b.checkWindow("Topic.MeshDeliveriesDecay", topic, spec.MeshDeliveriesDecay); err != nil {
 		return err
 	}
 	switch {
 	case !isNonNegative(spec.MeshDeliveriesFraction):
-		return specError(topic, "TopicSpec.MeshDeliveriesFraction", spec.MeshDeliveriesFraction, ruleNonNegative)
+		return invalid(topic, "Topic.MeshDeliveriesFraction", spec.MeshDeliveriesFraction, ruleNonNegative)
 	case !isNonNegative(spec.MeshDeliveriesCapFactor):
-		return specError(topic, "TopicSpec.MeshDeliveriesCapFactor", spec.MeshDeliveriesCapFactor, ruleNonNegative)
+		return invalid(topic, "Topic.MeshDeliveriesCapFactor", spec.MeshDeliveriesCapFactor, ruleNonNegative)
 	case !isNonPositive(spec.MeshDeliveriesWeight):
-		return specError(topic, "TopicSpec.MeshDeliveriesWeight", spec.MeshDeliveriesWeight, ruleNonPositive+" (zero derives it from the budget)")
+		return invalid(topic, "Topic.MeshDeliveriesWeight", spec.MeshDeliveriesWeight, ruleNonPositive+" (zero derives it from the budget)")
 	case spec.MeshDeliveriesActivation < time.Second:
-		return specError(topic, "TopicSpec.MeshDeliveriesActivation", spec.MeshDeliveriesActivation, "must be at least 1s")
+		return invalid(topic, "Topic.MeshDeliveriesActivation", spec.MeshDeliveriesActivation, "must be at least 1s")
 	case spec.MeshDeliveriesWindow < 0:
-		return specError(topic, "TopicSpec.MeshDeliveriesWindow", spec.MeshDeliveriesWindow, "must not be negative")
+		return invalid(topic, "Topic.MeshDeliveriesWindow", spec.MeshDeliveriesWindow, "must not be negative")
 	}
 	return nil
 }
