@@ -608,8 +608,9 @@ func TestBadInputOddRPCs(t *testing.T) {
 }
 
 // TestBadInputOptionsAndThresholds: New with nil params, nil options and
-// options given nonsense; GossipSubOptions and NewMetrics with nil or
-// invalid thresholds: errors, and nothing half-built.
+// options given nonsense, WithThresholds with nil or invalid thresholds, and
+// GossipSubOptions without thresholds: errors, and nothing half-built.
+// (metrics.New's refusals are tested in package metrics.)
 func TestBadInputOptionsAndThresholds(t *testing.T) {
 	_, err := peerscore.New(nil)
 	require.ErrorIs(t, err, peerscore.ErrInvalidParams)
@@ -652,10 +653,5 @@ func TestBadInputOptionsAndThresholds(t *testing.T) {
 		bad, err := peerscore.New(good, peerscore.WithThresholds(th))
 		require.Errorf(t, err, "WithThresholds(%s) accepted", name)
 		require.Nil(t, bad)
-		m, err := peerscore.NewMetrics(s, th)
-		require.Errorf(t, err, "NewMetrics(%s) accepted", name)
-		require.Nil(t, m)
 	}
-	_, err = peerscore.NewMetrics(nil, &peerscore.Thresholds{})
-	require.Error(t, err)
 }

@@ -44,6 +44,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/metrics"
 )
 
 // fzBytes reads the fuzz input; past its end it reads zeros.
@@ -135,11 +136,11 @@ const (
 	fzOptStartLoop                     // Start at once
 	fzOptInspect                       // WithInspect, checking every snapshot it is handed
 	fzOptAppNegative                   // every variant's P5 is shifted down by 10 (more retention)
-	fzOptExtremeThresholds             // Metrics and threshold events at thresholds of ±MaxFloat64 and ±1e308
+	fzOptExtremeThresholds             // metrics and threshold events at thresholds of ±MaxFloat64 and ±1e308
 )
 
-// fzThresholds are the thresholds of the case's Metrics and threshold
-// events.
+// fzThresholds are the case's thresholds, which its metrics and threshold
+// events read from the Scorer.
 func fzThresholds(opts byte) *peerscore.Thresholds {
 	if opts&fzOptExtremeThresholds != 0 {
 		return &peerscore.Thresholds{
@@ -171,7 +172,7 @@ type fzEnv struct {
 	loopStarted, loopClosed bool
 	inspectBad              atomic.Value // string: the first bad snapshot or event a loop callback saw
 
-	metrics *prometheus.Registry // the Scorer's Metrics, gathered at every check
+	metrics *prometheus.Registry // the Scorer's metrics.Collector, gathered at every check
 
 	log []string
 }
@@ -231,20 +232,23 @@ func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
 				}
 			}
 		}, 700*time.Millisecond))
-		options = append(options, peerscore.WithThresholds(fzThresholds(opts)), peerscore.WithThresholdEvents(func(ev peerscore.ThresholdEvent) {
+		options = append(options, peerscore.WithThresholdEvents(func(ev peerscore.ThresholdEvent) {
 			if math.IsNaN(ev.Old) || math.IsNaN(ev.New) || math.IsNaN(ev.ReasonValue) || ev.Old == ev.New {
 				e.inspectBad.CompareAndSwap(nil, fmt.Sprintf("threshold event: %+v", ev))
 			}
 		}))
 	}
+	// The thresholds, always: the metrics read them from the Scorer, as does
+	// the router in any real deployment.
+	options = append(options, peerscore.WithThresholds(fzThresholds(opts)))
 	s, err := peerscore.New(e.params, options...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	e.s = s
-	m, err := peerscore.NewMetrics(s, fzThresholds(opts))
+	m, err := metrics.New(s)
 	if err != nil {
-		t.Fatalf("NewMetrics: %v", err)
+		t.Fatalf("metrics.New: %v", err)
 	}
 	e.metrics = prometheus.NewPedanticRegistry()
 	e.metrics.MustRegister(m)

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // The oracle states what the documentation promises and checks the engine
@@ -198,7 +199,7 @@ func (e *fzEnv) check(step string) {
 	}
 }
 
-// checkMetrics gathers the Scorer's Metrics through a real registry: no
+// checkMetrics gathers the Scorer's metrics through a real registry: no
 // value may be NaN or infinite, however extreme the scores, and the
 // histogram holds every peer, its sum the scores each held within
 // ±MaxFloat64, added up and held there too.
@@ -208,7 +209,7 @@ func (e *fzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) 
 	if err != nil {
 		e.fail("after %s: gathering metrics: %v", step, err)
 	}
-	if bad := mtNonFinite(mfs); len(bad) > 0 {
+	if bad := scoretest.NonFinite(mfs); len(bad) > 0 {
 		e.fail("after %s: non-finite metrics:\n  %s", step, strings.Join(bad, "\n  "))
 	}
 	var scores []float64

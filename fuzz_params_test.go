@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
+	"github.com/peerscore/peerscore/metrics"
 )
 
 // fpFloats are the special values a float field takes from one byte below
@@ -376,9 +379,14 @@ func fpRun(t *testing.T, data []byte) {
 		return
 	}
 	terr := thresholds.Validate()
+	// Valid thresholds are the Scorer's, where the metrics read them.
+	scorerOpts := slices.Clip(opts)
+	if terr == nil {
+		scorerOpts = append(scorerOpts, peerscore.WithThresholds(thresholds))
+	}
 
 	synctest.Test(t, func(t *testing.T) {
-		s, err := peerscore.New(p, opts...)
+		s, err := peerscore.New(p, scorerOpts...)
 		if err != nil {
 			t.Fatalf("New refused params Validate accepts: %v\nparams %s", err, fpString(p))
 		}
@@ -398,17 +406,17 @@ func fpRun(t *testing.T, data []byte) {
 		fpCheckScores(t, "after Refresh", s)
 
 		// Thresholds: accepted exactly when valid, everywhere. With valid
-		// thresholds, the metrics are gathered now and later.
+		// thresholds, which s has, the metrics are gathered now and later.
 		gather := func(string) {}
-		if withT, werr := peerscore.New(p, append(opts, peerscore.WithThresholds(thresholds))...); (werr == nil) != (terr == nil) {
+		if withT, werr := peerscore.New(p, append(slices.Clip(opts), peerscore.WithThresholds(thresholds))...); (werr == nil) != (terr == nil) {
 			t.Fatalf("WithThresholds(%+v) = %v, Validate says %v", thresholds, werr, terr)
 		} else if werr == nil {
 			if _, gerr := withT.GossipSubOptions(); gerr != nil {
 				t.Fatalf("GossipSubOptions with valid thresholds %+v: %v", thresholds, gerr)
 			}
 		}
-		if m, merr := peerscore.NewMetrics(s, thresholds); (merr == nil) != (terr == nil) {
-			t.Fatalf("NewMetrics(%+v) = %v, Validate says %v", thresholds, merr, terr)
+		if m, merr := metrics.New(s); (merr == nil) != (terr == nil) {
+			t.Fatalf("metrics.New with thresholds %+v: %v, Validate says %v", thresholds, merr, terr)
 		} else if merr == nil {
 			reg := prometheus.NewPedanticRegistry()
 			reg.MustRegister(m)
@@ -417,7 +425,7 @@ func fpRun(t *testing.T, data []byte) {
 				if err != nil {
 					t.Fatalf("%s: gathering metrics: %v", what, err)
 				}
-				if bad := mtNonFinite(mfs); len(bad) > 0 {
+				if bad := scoretest.NonFinite(mfs); len(bad) > 0 {
 					t.Fatalf("%s: non-finite metrics:\n  %s", what, strings.Join(bad, "\n  "))
 				}
 			}

@@ -9,11 +9,14 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/scenario"
+	"github.com/peerscore/peerscore/internal/scoretest"
+	"github.com/peerscore/peerscore/metrics"
 )
 
 // The router check against real GossipSub routers: quiet while the router
@@ -70,6 +73,17 @@ func rcMismatches(nodes []*e2eNode) map[string]uint64 {
 	return out
 }
 
+// rcMismatchMetric is peerscore_router_mismatches_total as s's metrics
+// export it.
+func rcMismatchMetric(t *testing.T, s *peerscore.Scorer) float64 {
+	t.Helper()
+	c, err := metrics.New(s)
+	require.NoError(t, err)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	return scoretest.Gather(t, reg).Value(t, "peerscore_router_mismatches_total")
+}
+
 // TestE2ERouterCheckQuietWhenWired: routers wired by GossipSubOptions, with
 // honest traffic over several check periods: no mismatch, no error, and
 // every router has asked for peerscore's score (the "never asked" check is
@@ -114,8 +128,7 @@ func TestE2ERouterCheckSetScoreParams(t *testing.T) {
 			"router_topics=[" + e2eTopic + "]"} {
 			assert.Contains(t, errs[0], want)
 		}
-		_, reg := mtNewMetrics(t, culprit.scorer)
-		assert.Equal(t, 1.0, mtGather(t, reg).value(t, "peerscore_router_mismatches_total"))
+		assert.Equal(t, 1.0, rcMismatchMetric(t, culprit.scorer))
 
 		time.Sleep(2 * rcPeriod)
 		assert.GreaterOrEqual(t, culprit.scorer.Stats().RouterMismatches, uint64(3), "reported every period")
@@ -149,8 +162,7 @@ func TestE2ERouterCheckLaterWithPeerScore(t *testing.T) {
 		for _, want := range []string{"never asked for peerscore's score", "pubsub.WithPeerScore"} {
 			assert.Contains(t, errs[0], want)
 		}
-		_, reg := mtNewMetrics(t, late.scorer)
-		assert.Equal(t, 1.0, mtGather(t, reg).value(t, "peerscore_router_mismatches_total"))
+		assert.Equal(t, 1.0, rcMismatchMetric(t, late.scorer))
 
 		require.NoError(t, lateHost.Network().ClosePeer(honest[4].h.ID()))
 		time.Sleep(rcPeriod)

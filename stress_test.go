@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/metrics"
 )
 
 func TestStressAllEntryPoints(t *testing.T) {
@@ -63,12 +64,12 @@ func TestStressAllEntryPoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics, err := peerscore.NewMetrics(s, thresholds)
+	collector, err := metrics.New(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics)
+	reg.MustRegister(collector)
 
 	peers := make([]peer.ID, numPeers)
 	for i := range peers {

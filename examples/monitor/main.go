@@ -35,6 +35,7 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/scenario"
 	"github.com/peerscore/peerscore/internal/testnet"
+	"github.com/peerscore/peerscore/metrics"
 )
 
 const topicName = scenario.Topic
@@ -84,7 +85,7 @@ func main() {
 	must(must(router.Join(topicName)).Subscribe())
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(must(peerscore.NewMetrics(scorer, thresholds)))
+	reg.MustRegister(must(metrics.New(scorer)))
 	ln := must(net.Listen("tcp", *listen))
 	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: time.Second}
 	go srv.Serve(ln)

@@ -1,0 +1,64 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+)
+
+// DefaultMaxTopicLabels is how many distinct topic label values a Collector
+// gives out unless WithMaxTopicLabels says otherwise.
+const DefaultMaxTopicLabels = 32
+
+// OtherTopicLabel is the topic label value shared by every topic beyond the
+// WithMaxTopicLabels cap, so that the number of series stays bounded
+// however many topics are scored.
+const OtherTopicLabel = "other"
+
+// Option configures a Collector in New.
+type Option func(*config) error
+
+type config struct {
+	maxTopics  int
+	topicLabel func(topic string) string
+}
+
+func defaultConfig() config {
+	return config{maxTopics: DefaultMaxTopicLabels, topicLabel: func(topic string) string { return topic }}
+}
+
+// WithMaxTopicLabels caps the number of distinct values of the topic label
+// at n; topics beyond the cap share the value OtherTopicLabel ("other").
+// Values are given out first come, first served, and a topic keeps its
+// value for the life of the Collector: the topics scored when New runs
+// come first, in sorted order, then topics added later with
+// Scorer.SetTopicParams, in sorted order within what each scrape finds new.
+// n must not be negative; 0 puts every topic under "other". The default is
+// DefaultMaxTopicLabels.
+func WithMaxTopicLabels(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("WithMaxTopicLabels: %d is negative", n)
+		}
+		c.maxTopics = n
+		return nil
+	}
+}
+
+// WithTopicLabelFunc sets how a topic name becomes a topic label value
+// before the WithMaxTopicLabels cap applies: topics mapped to the same value
+// are added up in one series, and the cap counts values, not topics. Use
+// it to name topics briefly or to group them, e.g. every
+// "/eth2/<digest>/beacon_attestation_<n>/ssz_snappy" under
+// "beacon_attestation". fn is called once per topic, never while the
+// Scorer's lock is held; returning "" (or "other") sends the topic to
+// OtherTopicLabel. Invalid UTF-8 is replaced, as Prometheus requires. The
+// default is the topic name itself.
+func WithTopicLabelFunc(fn func(topic string) string) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("WithTopicLabelFunc: nil function")
+		}
+		c.topicLabel = fn
+		return nil
+	}
+}
