@@ -21,10 +21,12 @@ import (
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/ban"
 )
 
-// lkOurs matches a stack frame of the library (not of its tests).
-var lkOurs = regexp.MustCompile(`(?m)^github\.com/peerscore/peerscore\.`)
+// lkOurs matches a stack frame of the library, its sub-packages included
+// (not of its tests).
+var lkOurs = regexp.MustCompile(`(?m)^github\.com/peerscore/peerscore(/[a-z0-9/]+)?\.`)
 
 // lkGoroutines returns the stacks of the goroutines running library code,
 // by goroutine ID.
@@ -232,7 +234,7 @@ func TestLeakMonitorClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := peerscore.NewMonitor(h, s.Score, peerscore.NewGater(), peerscore.WithCheckInterval(time.Millisecond))
+	m, err := ban.NewMonitor(h, s, ban.NewGater(), ban.WithCheckInterval(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +250,7 @@ func TestLeakMonitorClose(t *testing.T) {
 	}
 	lkWaitFor(t, base, 0, "after Close")
 
-	m2, err := peerscore.NewMonitor(h, s.Score, peerscore.NewGater(), peerscore.WithCheckInterval(time.Millisecond))
+	m2, err := ban.NewMonitor(h, s, ban.NewGater(), ban.WithCheckInterval(time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/scenario"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/metrics"
@@ -57,7 +58,7 @@ func main() {
 
 	nw := testnet.New(time.Millisecond)
 	defer nw.Close()
-	gater := peerscore.NewGater() // before the host, before the scorer
+	gater := ban.NewGater() // before the host, before the scorer
 	observer := must(nw.AddHost(testnet.PublicIP(1), 8000, libp2p.ConnectionGater(gater)))
 	var honest []host.Host
 	for i := 0; i < 4; i++ {
@@ -92,11 +93,11 @@ func main() {
 	defer srv.Close()
 	fmt.Printf("metrics  http://%s/metrics\n", ln.Addr())
 
-	monitor := must(peerscore.NewMonitor(observer, scorer.Score, gater,
-		peerscore.WithMinScore(thresholds.GraylistThreshold),
-		peerscore.WithBanForRetainScore(scenario.Params().RetainScore),
-		peerscore.WithCheckInterval(2*time.Second),
-		peerscore.WithOnBan(func(p peer.ID, score float64, until time.Time) {
+	// Without WithMinScore, the minimum is the scorer's GraylistThreshold.
+	monitor := must(ban.NewMonitor(observer, scorer, gater,
+		ban.WithBanUntilForgotten(scenario.Params().RetainScore),
+		ban.WithCheckInterval(2*time.Second),
+		ban.WithOnBan(func(p peer.ID, score float64, until time.Time) {
 			fmt.Printf("ban      %s at score %.1f until %s; connection closed\n", short(p), score, until.Format(time.TimeOnly))
 		})))
 	monitor.Start(ctx)

@@ -1,4 +1,4 @@
-package peerscore_test
+package ban_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
-	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/ban"
 )
 
 // A peer whose score (from a real Scorer plugged into a real GossipSub
@@ -20,19 +20,19 @@ import (
 // cannot reconnect in either direction while banned, and can once the ban
 // has expired; a peer above the minimum stays throughout.
 func TestMonitorBansLowScorePeer(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, bad, good = 0, 1, 2
-		net := newMonNet(t, 3)
+		net := newGatedNet(t, 3)
 		hUs, hBad, hGood := net.hosts[us], net.hosts[bad], net.hosts[good]
 
-		app := newMonScores()
+		app := newScoreTable()
 		app.set(hBad.ID(), -1000)
 		app.set(hGood.ID(), 5)
-		scorer := monScoredRouter(t, ctx, hUs, app.get, 10*time.Minute)
-		monPlainRouter(t, ctx, hBad)
-		monPlainRouter(t, ctx, hGood)
+		scorer := scoredRouter(t, ctx, hUs, app.get, 10*time.Minute)
+		plainRouter(t, ctx, hBad)
+		plainRouter(t, ctx, hGood)
 		require.NoError(t, net.connect(ctx, us, bad))
 		require.NoError(t, net.connect(ctx, us, good))
 		time.Sleep(time.Second) // the routers meet
@@ -40,12 +40,12 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 		require.Equal(t, 5.0, scorer.Score(hGood.ID()))
 
 		const interval, banFor = 10 * time.Second, 5 * time.Minute
-		bans := &monBans{}
-		mon, err := peerscore.NewMonitor(hUs, scorer.Score, net.gaters[us],
-			peerscore.WithMinScore(-50),
-			peerscore.WithCheckInterval(interval),
-			peerscore.WithBanDuration(banFor),
-			peerscore.WithOnBan(bans.onBan),
+		bans := &banLog{}
+		mon, err := ban.NewMonitor(hUs, scorer, net.gaters[us],
+			ban.WithMinScore(-50),
+			ban.WithCheckInterval(interval),
+			ban.WithBanDuration(banFor),
+			ban.WithOnBan(bans.onBan),
 		)
 		require.NoError(t, err)
 		start := time.Now()
@@ -89,13 +89,13 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 // connection manager) stay connected; so do peers exactly at the minimum
 // and above it. Only the unprotected bad peer goes.
 func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, bad, static, tagged, atMin, good = 0, 1, 2, 3, 4, 5
-		net := newMonNet(t, 6)
+		net := newGatedNet(t, 6)
 		id := func(i int) peer.ID { return net.hosts[i].ID() }
-		scores := newMonScores()
+		scores := newScoreTable()
 		scores.set(id(bad), -1000)
 		scores.set(id(static), -1000)
 		scores.set(id(tagged), -1000)
@@ -110,15 +110,15 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		var logs bytes.Buffer
 		var logMu sync.Mutex
 		logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		bans := &monBans{}
+		bans := &banLog{}
 		const interval = 10 * time.Second
-		mon, err := peerscore.NewMonitor(hUs, scores.Score, net.gaters[us],
-			peerscore.WithMinScore(-50),
-			peerscore.WithCheckInterval(interval),
-			peerscore.WithProtected(func(p peer.ID) bool { return p == id(static) }),
-			peerscore.WithProtected(func(p peer.ID) bool { return hUs.ConnManager().IsProtected(p, "") }),
-			peerscore.WithOnBan(bans.onBan),
-			peerscore.WithMonitorLogger(logger),
+		mon, err := ban.NewMonitor(hUs, scores, net.gaters[us],
+			ban.WithMinScore(-50),
+			ban.WithCheckInterval(interval),
+			ban.WithProtected(func(p peer.ID) bool { return p == id(static) }),
+			ban.WithProtected(func(p peer.ID) bool { return hUs.ConnManager().IsProtected(p, "") }),
+			ban.WithOnBan(bans.onBan),
+			ban.WithLogger(logger),
 		)
 		require.NoError(t, err)
 		mon.Start(ctx)
@@ -134,7 +134,7 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		got := bans.get()
 		require.Len(t, got, 1)
 		require.Equal(t, id(bad), got[0].peer)
-		require.Equal(t, []peer.ID{id(bad)}, mapKeys(net.gaters[us].Bans()))
+		require.Equal(t, []peer.ID{id(bad)}, bannedPeers(net.gaters[us].Bans()))
 
 		logMu.Lock()
 		out := logs.String()
@@ -155,41 +155,33 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-func mapKeys[V any](m map[peer.ID]V) []peer.ID {
-	var ks []peer.ID
-	for k := range m {
-		ks = append(ks, k)
-	}
-	return ks
-}
-
-// With WithBanForRetainScore, the ban lasts the scorer's RetainScore rather
+// With WithBanUntilForgotten, the ban lasts the scorer's RetainScore rather
 // than the ban duration: the peer is kept out for as long as the scorer
 // holds its score, and the two end together.
-func TestMonitorBanForRetainScore(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
+func TestMonitorBanUntilForgotten(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, bad = 0, 1
-		net := newMonNet(t, 2)
+		net := newGatedNet(t, 2)
 		hUs, hBad := net.hosts[us], net.hosts[bad]
-		app := newMonScores()
+		app := newScoreTable()
 		app.set(hBad.ID(), -1000)
 		const retain = 20 * time.Minute
-		scorer := monScoredRouter(t, ctx, hUs, app.get, retain)
-		monPlainRouter(t, ctx, hBad)
+		scorer := scoredRouter(t, ctx, hUs, app.get, retain)
+		plainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)
 		require.Equal(t, -1000.0, scorer.Score(hBad.ID()))
 
 		const interval = 10 * time.Second
-		bans := &monBans{}
-		mon, err := peerscore.NewMonitor(hUs, scorer.Score, net.gaters[us],
-			peerscore.WithMinScore(-50),
-			peerscore.WithCheckInterval(interval),
-			peerscore.WithBanDuration(time.Minute), // overridden
-			peerscore.WithBanForRetainScore(retain),
-			peerscore.WithOnBan(bans.onBan),
+		bans := &banLog{}
+		mon, err := ban.NewMonitor(hUs, scorer, net.gaters[us],
+			ban.WithMinScore(-50),
+			ban.WithCheckInterval(interval),
+			ban.WithBanDuration(time.Minute), // overridden
+			ban.WithBanUntilForgotten(retain),
+			ban.WithOnBan(bans.onBan),
 		)
 		require.NoError(t, err)
 		start := time.Now()
@@ -229,17 +221,17 @@ func TestMonitorBanForRetainScore(t *testing.T) {
 // With N connected peers and interval I, the checks are evenly spread: one
 // every I/N, and each peer checked once per interval.
 func TestMonitorSpreadsChecks(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const n = 5
-		net := newMonNet(t, n+1)
+		net := newGatedNet(t, n+1)
 		for i := 1; i <= n; i++ {
 			require.NoError(t, net.connect(ctx, 0, i))
 		}
-		scores := newMonScores()
+		scores := newScoreTable()
 		const interval = 10 * time.Second
-		mon, err := peerscore.NewMonitor(net.hosts[0], scores.Score, net.gaters[0], peerscore.WithCheckInterval(interval))
+		mon, err := ban.NewMonitor(net.hosts[0], scores, net.gaters[0], ban.WithCheckInterval(interval))
 		require.NoError(t, err)
 		start := time.Now()
 		mon.Start(ctx)
@@ -270,12 +262,12 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 // even batch per wake-up (every 10ms) and still checks every peer once per
 // interval.
 func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
-		peers := fakeMonPeers(2000)
-		h := newFakeMonHost(peers...)
-		scores := newMonScores()
+	inBubble(t, func(t *testing.T) {
+		peers := fakePeers(2000)
+		h := newFakeHost(peers...)
+		scores := newScoreTable()
 		const interval = time.Second
-		mon, err := peerscore.NewMonitor(h, scores.Score, peerscore.NewGater(), peerscore.WithCheckInterval(interval))
+		mon, err := ban.NewMonitor(h, scores, ban.NewGater(), ban.WithCheckInterval(interval))
 		require.NoError(t, err)
 		start := time.Now()
 		mon.Start(context.Background())
@@ -301,16 +293,16 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 // A peer that connects while the Monitor runs is checked within two
 // intervals; one that connects when there were no peers at all, too.
 func TestMonitorChecksNewPeers(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
-		peers := fakeMonPeers(3)
-		h := newFakeMonHost()
-		scores := newMonScores()
+	inBubble(t, func(t *testing.T) {
+		peers := fakePeers(3)
+		h := newFakeHost()
+		scores := newScoreTable()
 		for _, p := range peers {
 			scores.set(p, -1000)
 		}
-		g := peerscore.NewGater()
+		g := ban.NewGater()
 		const interval = 10 * time.Second
-		mon, err := peerscore.NewMonitor(h, scores.Score, g, peerscore.WithCheckInterval(interval))
+		mon, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(interval))
 		require.NoError(t, err)
 		mon.Start(context.Background())
 		defer mon.Close()
@@ -346,7 +338,7 @@ func TestMonitorDecision(t *testing.T) {
 		wantBan  bool
 	}{
 		{name: "below", score: -100.5, wantBan: true},
-		{name: "at minimum", score: peerscore.DefaultMonitorMinScore},
+		{name: "at minimum", score: -100},
 		{name: "above", score: 3},
 		{name: "NaN", score: math.NaN()},
 		{name: "-Inf", score: math.Inf(-1), wantBan: true},
@@ -354,26 +346,26 @@ func TestMonitorDecision(t *testing.T) {
 		{name: "already banned shorter", score: -1000, priorBan: time.Minute, wantBan: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			monSynctest(t, func(t *testing.T) {
-				p := fakeMonPeers(1)[0]
-				h := newFakeMonHost(p)
-				g := peerscore.NewGater()
+			inBubble(t, func(t *testing.T) {
+				p := fakePeers(1)[0]
+				h := newFakeHost(p)
+				g := ban.NewGater()
 				start := time.Now()
 				if tc.priorBan > 0 {
 					g.Ban(p, start.Add(tc.priorBan))
 				}
-				bans := &monBans{}
-				mon, err := peerscore.NewMonitor(h, func(peer.ID) float64 { return tc.score }, g, peerscore.WithOnBan(bans.onBan))
+				bans := &banLog{}
+				mon, err := ban.NewMonitor(h, ban.ScoreFunc(func(peer.ID) float64 { return tc.score }), g, ban.WithOnBan(bans.onBan))
 				require.NoError(t, err)
 				mon.Start(context.Background())
-				time.Sleep(peerscore.DefaultCheckInterval + time.Millisecond) // one peer: checked at the end of the interval
+				time.Sleep(30*time.Second + time.Millisecond) // one peer: checked at the end of the interval
 				require.NoError(t, mon.Close())
 				if !tc.wantBan {
 					require.Empty(t, bans.get())
 					require.Empty(t, h.net.closedPeers())
 					return
 				}
-				want := start.Add(peerscore.DefaultCheckInterval + peerscore.DefaultBanDuration)
+				want := start.Add(30*time.Second + time.Hour) // the default interval and ban
 				if prior := start.Add(tc.priorBan); prior.After(want) {
 					want = prior
 				}
@@ -388,120 +380,4 @@ func TestMonitorDecision(t *testing.T) {
 			})
 		})
 	}
-}
-
-// Start and Close may be called in any order, any number of times; no
-// goroutine is left behind (synctest would report it).
-func TestMonitorStartCloseIdempotent(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
-		p := fakeMonPeers(1)[0]
-		const interval = time.Second
-		newMon := func() (*peerscore.Monitor, *monScores) {
-			s := newMonScores()
-			m, err := peerscore.NewMonitor(newFakeMonHost(p), s.Score, peerscore.NewGater(), peerscore.WithCheckInterval(interval))
-			require.NoError(t, err)
-			return m, s
-		}
-
-		// Close before Start; Start after Close does nothing.
-		m, s := newMon()
-		require.NoError(t, m.Close())
-		require.NoError(t, m.Close())
-		m.Start(context.Background())
-		time.Sleep(3 * interval)
-		require.Empty(t, s.callTimes(p))
-
-		// Start twice runs one loop; Close twice.
-		m, s = newMon()
-		m.Start(context.Background())
-		m.Start(context.Background())
-		time.Sleep(3*interval + time.Millisecond)
-		require.Len(t, s.callTimes(p), 3)
-		require.NoError(t, m.Close())
-		require.NoError(t, m.Close())
-		time.Sleep(3 * interval)
-		require.Len(t, s.callTimes(p), 3)
-		m.Start(context.Background())
-		time.Sleep(3 * interval)
-		require.Len(t, s.callTimes(p), 3)
-
-		// Cancelling the context stops it too; Close then returns.
-		m, s = newMon()
-		ctx, cancel := context.WithCancel(context.Background())
-		m.Start(ctx)
-		time.Sleep(interval + time.Millisecond)
-		cancel()
-		time.Sleep(3 * interval)
-		require.Len(t, s.callTimes(p), 1)
-		require.NoError(t, m.Close())
-	})
-}
-
-func TestNewMonitorErrors(t *testing.T) {
-	h := newFakeMonHost()
-	score := func(peer.ID) float64 { return 0 }
-	g := peerscore.NewGater()
-	for _, tc := range []struct {
-		name  string
-		h     *fakeMonHost
-		score func(peer.ID) float64
-		g     *peerscore.Gater
-		opt   peerscore.MonitorOption
-	}{
-		{name: "nil host", score: score, g: g},
-		{name: "nil score", h: h, g: g},
-		{name: "nil gater", h: h, score: score},
-		{name: "NaN minimum", h: h, score: score, g: g, opt: peerscore.WithMinScore(math.NaN())},
-		{name: "zero ban", h: h, score: score, g: g, opt: peerscore.WithBanDuration(0)},
-		{name: "negative ban", h: h, score: score, g: g, opt: peerscore.WithBanDuration(-time.Second)},
-		{name: "zero retain", h: h, score: score, g: g, opt: peerscore.WithBanForRetainScore(0)},
-		{name: "zero interval", h: h, score: score, g: g, opt: peerscore.WithCheckInterval(0)},
-		{name: "nil protected", h: h, score: score, g: g, opt: peerscore.WithProtected(nil)},
-		{name: "nil on ban", h: h, score: score, g: g, opt: peerscore.WithOnBan(nil)},
-		{name: "nil logger", h: h, score: score, g: g, opt: peerscore.WithMonitorLogger(nil)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var opts []peerscore.MonitorOption
-			if tc.opt != nil {
-				opts = append(opts, tc.opt)
-			}
-			var err error
-			if tc.h == nil {
-				_, err = peerscore.NewMonitor(nil, tc.score, tc.g, opts...)
-			} else {
-				_, err = peerscore.NewMonitor(tc.h, tc.score, tc.g, opts...)
-			}
-			require.Error(t, err)
-			require.Contains(t, err.Error(), "peerscore:")
-		})
-	}
-	_, err := peerscore.NewMonitor(h, score, g)
-	require.NoError(t, err)
-}
-
-// The Gater on its own, with real hosts: a banned peer cannot connect in
-// either direction, and can again after Unban or once the ban expires.
-func TestGaterRealHosts(t *testing.T) {
-	monSynctest(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		net := newMonNet(t, 2)
-		g := net.gaters[0]
-		other := net.hosts[1].ID()
-
-		g.Ban(other, time.Now().Add(time.Hour))
-		net.requireRefused(t, ctx, 0, 1)
-		g.Unban(other)
-		require.NoError(t, net.connect(ctx, 0, 1))
-		require.True(t, net.connected(0, 1))
-
-		require.NoError(t, net.hosts[0].Network().ClosePeer(other))
-		time.Sleep(time.Second)
-		g.Ban(other, time.Now().Add(time.Minute))
-		net.requireRefused(t, ctx, 0, 1)
-		time.Sleep(time.Minute)
-		require.NoError(t, net.connect(ctx, 1, 0))
-		time.Sleep(time.Second)
-		require.True(t, net.connected(0, 1))
-	})
 }

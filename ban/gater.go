@@ -1,7 +1,8 @@
-package peerscore
+package ban
 
 import (
-	"maps"
+	"cmp"
+	"slices"
 	"sync"
 	"time"
 
@@ -10,7 +11,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/peerscore/peerscore/internal/option"
 )
+
+// errPrefix starts every error of the package, once.
+const errPrefix = "peerscore/ban"
 
 // Gater is a connmgr.ConnectionGater that keeps banned peers out: while a
 // peer's ban lasts, the host neither dials it nor accepts a connection from
@@ -18,8 +24,8 @@ import (
 // Bans let an application or an operator do the same by hand.
 //
 // A Gater needs nothing but itself, so the host can be built with it
-// (libp2p.ConnectionGater) before the Scorer and the router exist; the
-// Monitor is given the same Gater later. See Monitor for the whole wiring.
+// (libp2p.ConnectionGater) before the scorer and the router exist; the
+// Monitor is given the same Gater later.
 //
 // Bans expire by themselves: a ban is a deadline, compared with time.Now
 // whenever a connection is gated, so nothing has to run to lift it. Expired
@@ -27,7 +33,7 @@ import (
 // proportion to the bans in force however many peers were ever banned.
 // Bans are kept in memory only; they do not survive a restart.
 //
-// A Gater may wrap another gater (WithNextGater), which is asked too: a
+// A Gater may wrap another gater (WithNext), which is asked too: a
 // connection passes only if both allow it. All methods are safe for
 // concurrent use; the checks take a read lock and a map lookup.
 type Gater struct {
@@ -47,25 +53,16 @@ const minSweep = 64
 
 var _ connmgr.ConnectionGater = (*Gater)(nil)
 
-// GaterOption configures a Gater in NewGater.
-type GaterOption func(*Gater)
-
-// WithNextGater chains another connection gater behind the Gater: every
-// interception asks the Gater's bans first and then next, and allows the
-// connection only if both do. Use it to keep a gater you already have
-// (an IP blocklist, a connection limiter); a nil next is ignored.
-func WithNextGater(next connmgr.ConnectionGater) GaterOption {
-	return func(g *Gater) { g.next = next }
-}
-
 // NewGater returns a Gater with no bans. It needs neither a host nor a
-// scorer, so that it can be handed to libp2p.New before either exists.
+// scorer, so that it can be handed to libp2p.New before either exists. Nil
+// options are skipped.
 func NewGater(opts ...GaterOption) *Gater {
-	g := &Gater{bans: make(map[peer.ID]time.Time), sweepAt: minSweep}
-	for _, o := range opts {
-		o(g)
-	}
-	return g
+	var cfg gaterConfig
+	// No GaterOption can fail (WithNext takes nil for "no next gater"), so
+	// Apply returns nil here; it is used for its handling of nil options,
+	// the same as in every constructor of the module.
+	_ = option.Apply(errPrefix, &cfg, opts)
+	return &Gater{next: cfg.next, bans: make(map[peer.ID]time.Time), sweepAt: minSweep}
 }
 
 // Ban keeps p out until the given time. A ban only ever grows: if p is
@@ -120,14 +117,30 @@ func (g *Gater) Banned(p peer.ID) (until time.Time, ok bool) {
 	return until, true
 }
 
-// Bans returns the bans in force now: each banned peer with the time its
-// ban ends. The map is the caller's.
-func (g *Gater) Bans() map[peer.ID]time.Time {
+// Entry is one ban in force: the peer and the time its ban ends. It
+// marshals to JSON as {"peer":"12D3Koo…","until":"2006-01-02T15:04:05Z"},
+// the peer ID in its usual text form.
+type Entry struct {
+	Peer  peer.ID   `json:"peer"`
+	Until time.Time `json:"until"`
+}
+
+// Bans returns the bans in force now, the soonest to end first (then by
+// peer ID), in a slice of the caller's own. An operator's endpoint can
+// hand it to encoding/json as it is.
+func (g *Gater) Bans() []Entry {
 	now := time.Now()
 	g.mu.RLock()
-	defer g.mu.RUnlock()
-	out := maps.Clone(g.bans)
-	maps.DeleteFunc(out, func(_ peer.ID, until time.Time) bool { return !now.Before(until) })
+	out := make([]Entry, 0, len(g.bans))
+	for p, until := range g.bans {
+		if now.Before(until) {
+			out = append(out, Entry{Peer: p, Until: until})
+		}
+	}
+	g.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Entry) int {
+		return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Peer, b.Peer))
+	})
 	return out
 }
 
