@@ -29,6 +29,7 @@ type config struct {
 	router      routerTimings
 	routerOff   bool
 	routerCheck time.Duration
+	direct      []peer.AddrInfo
 }
 
 // defaultMaxDeliveryRecords: see WithMaxDeliveryRecords.
@@ -240,15 +241,36 @@ func WithInspect(fn any, period time.Duration) Option {
 //
 // The default is 10 s. 0 turns both checks off:
 // GossipSubOptions then leaves out its pubsub.WithPeerScoreInspect, and the
-// loop does not watch. A router whose only peers are direct peers
-// (pubsub.WithDirectPeers) never asks for their scores and would be
-// reported; turn the check off there. Negative periods are an error.
+// loop does not watch. The router never asks for a direct peer's score:
+// name direct peers with WithDirectPeers, so that their RPCs are not
+// counted against it. Negative periods are an error.
 func WithRouterCheck(period time.Duration) Option {
 	return func(c *config) error {
 		if period < 0 {
 			return fmt.Errorf("WithRouterCheck: period %v is negative", period)
 		}
 		c.routerCheck = period
+		return nil
+	}
+}
+
+// WithDirectPeers names the router's direct peers, as pubsub.WithDirectPeers
+// does; GossipSubOptions passes them on to the router, so give them here
+// and not to the router as well. The router never meshes with a direct
+// peer and never charges its GRAFTs (it answers them with a PRUNE), and
+// handles every RPC of a direct peer whatever its score; the rebuilt router
+// penalties and the router check (WithRouterCheck) follow it: a direct
+// peer's GRAFT during a backoff costs nothing, its RPCs count towards the
+// repeated-extensions penalty even below the graylist threshold, and the
+// router check does not expect the router to ask for its score.
+func WithDirectPeers(peers []peer.AddrInfo) Option {
+	return func(c *config) error {
+		for _, pi := range peers {
+			if pi.ID == "" {
+				return errors.New("WithDirectPeers: a peer without an ID")
+			}
+		}
+		c.direct = append(c.direct, peers...)
 		return nil
 	}
 }

@@ -54,6 +54,9 @@ func (s *Scorer) GossipSubOptions() ([]pubsub.Option, error) {
 		pubsub.WithRawTracer(s.Tracer()),
 		pubsub.WithPeerScore(params, t.ToPubsub()),
 	}
+	if len(s.direct.info) > 0 {
+		opts = append(opts, pubsub.WithDirectPeers(s.direct.info))
+	}
 	if period := s.check.period; period > 0 {
 		// After WithPeerScore, which creates the scorer it inspects.
 		opts = append(opts, pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(s.inspectRouter), period))
@@ -158,7 +161,7 @@ func (s *Scorer) routerRecv(rpc *pubsub.RPC) {
 	score := s.Score(from) // before locking: it calls the application
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if score < s.router.graylist {
+	if score < s.router.graylist && !s.direct.has(from) {
 		return // the router drops a graylisted peer's RPC unread
 	}
 	now := s.now()
@@ -176,8 +179,8 @@ func (s *Scorer) routerRecv(rpc *pubsub.RPC) {
 // within the graft flood threshold of the PRUNE; like the router, it then
 // restarts the backoff.
 func (s *Scorer) judgeGraft(p peer.ID, topic string, now time.Duration) {
-	if !s.router.joined[topic] {
-		return
+	if !s.router.joined[topic] || s.direct.has(p) {
+		return // the router ignores it, or prunes a direct peer without a charge
 	}
 	end, ok := s.router.backoffs.until(topic, p, now)
 	if !ok {
@@ -266,4 +269,27 @@ func (s *Scorer) addSlow(p peer.ID, n float64) {
 	ps.slow = finite(ps.slow + n)
 	s.counters.charge(penSlowPeer, n)
 	s.publish(ps)
+}
+
+// directPeers are the router's direct peers (WithDirectPeers), read
+// without a lock: they never change after New.
+type directPeers struct {
+	info []peer.AddrInfo
+	ids  map[peer.ID]struct{}
+}
+
+func newDirectPeers(info []peer.AddrInfo) directPeers {
+	d := directPeers{info: info}
+	if len(info) > 0 {
+		d.ids = make(map[peer.ID]struct{}, len(info))
+		for _, pi := range info {
+			d.ids[pi.ID] = struct{}{}
+		}
+	}
+	return d
+}
+
+func (d directPeers) has(p peer.ID) bool {
+	_, ok := d.ids[p]
+	return ok
 }

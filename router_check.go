@@ -73,7 +73,7 @@ func (s *Scorer) noteAsked(p peer.ID) {
 // (but a direct peer's) right after tracing it, so a second such RPC with
 // no call in between means the router is not asking us.
 func (s *Scorer) noteRecv(rpc *pubsub.RPC) {
-	if rpc != nil && s.connected(rpc.From()) {
+	if rpc != nil && !s.direct.has(rpc.From()) && s.connected(rpc.From()) {
 		s.check.unasked.Add(1)
 	}
 }

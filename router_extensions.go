@@ -88,7 +88,7 @@ func (s *Scorer) extensionsRecv(rpc *pubsub.RPC) {
 		return
 	}
 	from := rpc.From()
-	if graylist := math.Float64frombits(b.graylist.Load()); !math.IsInf(graylist, -1) && s.Score(from) < graylist {
+	if graylist := math.Float64frombits(b.graylist.Load()); !math.IsInf(graylist, -1) && !s.direct.has(from) && s.Score(from) < graylist {
 		return // the router drops the RPC unread
 	}
 	carries := rpc.GetControl().GetExtensions() != nil

@@ -48,6 +48,7 @@ type Scorer struct {
 	ext        *extensionsBook // nil unless the repeated-extensions penalty is rebuilt
 	counters   counters
 	thresholds *Thresholds     // nil unless WithThresholds; never changed
+	direct     directPeers     // WithDirectPeers; never changed
 	watch      *thresholdWatch // nil unless WithThresholdEvents
 
 	// base anchors the scorer's clock: times are kept as durations since
@@ -146,6 +147,7 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 			s.watch = newThresholdWatch(t, cfg.eventFns)
 		}
 	}
+	s.direct = newDirectPeers(cfg.direct)
 	s.loop.inspects = cfg.inspects
 	s.loop.ipRefresh = cfg.ipRefresh
 	s.check.period = cfg.routerCheck
