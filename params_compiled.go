@@ -2,12 +2,12 @@ package peerscore
 
 import (
 	"math"
-	"math/bits"
 	"net"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/peerscore/peerscore/internal/bounded"
 )
 
 // globalRules are the validated Params in the form the engine uses. Validate
@@ -146,17 +146,7 @@ func counterCap(c float64) float64 {
 
 // finite keeps a score component finite, so that no sum of components can
 // become NaN: NaN counts as 0, infinities saturate.
-func finite(x float64) float64 {
-	switch {
-	case x != x:
-		return 0
-	case x > math.MaxFloat64:
-		return math.MaxFloat64
-	case x < -math.MaxFloat64:
-		return -math.MaxFloat64
-	}
-	return x
-}
+func finite(x float64) float64 { return bounded.Finite(x) }
 
 // sumScaled adds up n values, each finite, as if float64 had room for the
 // partial sums: every value is scaled down by a power of two at least n,
@@ -168,8 +158,7 @@ func finite(x float64) float64 {
 // plain form overflowed: MaxFloat64 + MaxFloat64 - MaxFloat64 is +Inf,
 // not MaxFloat64.
 func sumScaled(n int, at func(i int) float64) float64 {
-	k := bits.Len(uint(n))
-	scale := math.Ldexp(1, -k)
+	scale := bounded.Scale(n)
 	var sum float64
 	for i := range n {
 		sum += at(i) * scale

@@ -1,12 +1,10 @@
 package metrics
 
 import (
-	"math"
-	"math/bits"
-
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/bounded"
 )
 
 // sums adds up the values of a scrape so that no metric is ever NaN or
@@ -30,22 +28,11 @@ func newSums(snaps map[peer.ID]peerscore.Snapshot) sums {
 	for _, snap := range snaps {
 		n += len(snap.Topics)
 	}
-	return sums{scale: math.Ldexp(1, -bits.Len(uint(n)))}
+	return sums{scale: bounded.Scale(n)}
 }
 
 func (s sums) add(acc *float64, v float64) { *acc += finite(v) * s.scale }
 
 func (s sums) value(acc float64) float64 { return finite(acc / s.scale) }
 
-// finite holds x within ±MaxFloat64, NaN counting as 0.
-func finite(x float64) float64 {
-	switch {
-	case math.IsNaN(x):
-		return 0
-	case x > math.MaxFloat64:
-		return math.MaxFloat64
-	case x < -math.MaxFloat64:
-		return -math.MaxFloat64
-	}
-	return x
-}
+func finite(x float64) float64 { return bounded.Finite(x) }
