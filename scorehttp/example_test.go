@@ -18,8 +18,9 @@ import (
 )
 
 // Mount the handler on a debug server next to /metrics, and ask it for
-// the worst peer and the bans. Here the router's traces are replayed by hand: one peer
-// sends a message that fails validation, another a valid one first.
+// the worst peer and the bans. Here the router's traces are replayed by
+// hand: one peer sends a message that fails validation, another a valid
+// one first.
 func Example() {
 	params := &peerscore.Params{
 		SkipAtomicValidation: true,
