@@ -56,7 +56,7 @@ func params() *peerscore.Params {
 	return p
 }
 
-func newNetwork(t *testing.T) *network {
+func newNetwork(t testing.TB) *network {
 	t.Helper()
 	n := &network{
 		scorer:  scoretest.New(t, params(), peerscore.WithThresholds(thresholds())),
@@ -433,4 +433,31 @@ func TestNewHandlerErrors(t *testing.T) {
 	h, err := scorehttp.NewHandler(s, nil, scorehttp.WithMaxPeers(1), nil)
 	require.NoError(t, err, "nil options are skipped")
 	require.NotNil(t, h)
+}
+
+// FuzzHandler: whatever the path and query, the answer is JSON with a
+// status among those documented, and a body within the cap.
+func FuzzHandler(f *testing.F) {
+	n := newNetwork(f)
+	h, err := scorehttp.NewHandler(n.scorer, scorehttp.WithGater(n.gater), scorehttp.WithMaxPeers(3))
+	require.NoError(f, err)
+	for _, seed := range []string{
+		"/", "/scores", "/scores?limit=2", "/scores?limit=-1&limit=3", "/peers/" + n.good.String(),
+		"/peers/" + peer.ToCid(n.spammer).String(), "/peers/", "/peers/x/y", "/bans?limit=0", "/stats", "/params",
+		"/%zz", "//scores", "/scores?%", "/peers/" + strings.Repeat("1", 200),
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		req, err := http.NewRequest(http.MethodGet, "http://node"+target, nil)
+		if err != nil || req.URL.Host != "node" {
+			return // not a request a server would hand the handler
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Contains(t, []int{http.StatusOK, http.StatusBadRequest, http.StatusNotFound}, rec.Code, target)
+		require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+		require.True(t, json.Valid(rec.Body.Bytes()), "%s: %s", target, rec.Body)
+		require.Less(t, rec.Body.Len(), 4096, "%s: three entries at most", target)
+	})
 }
