@@ -13,6 +13,13 @@ type Stats struct {
 	DeliveryRecords int `json:"delivery_records"` // message delivery records held
 	Promises        int `json:"promises"`         // IWANT promises outstanding
 
+	// MaxDeliveryRecords and MaxRetainedPeers are the bounds in force
+	// (WithMaxDeliveryRecords, WithMaxRetainedPeers), so that a dashboard
+	// or an alert can tell how close DeliveryRecords and Retained are to
+	// them.
+	MaxDeliveryRecords int `json:"max_delivery_records"`
+	MaxRetainedPeers   int `json:"max_retained_peers"`
+
 	// RetainedEvicted counts the retained peers forgotten before their
 	// RetainScore passed, the least negative first, to stay within
 	// WithMaxRetainedPeers.
@@ -84,6 +91,8 @@ func (s *Scorer) Stats() Stats {
 		}
 	}
 	st.DeliveryRecords = s.deliveries.len()
+	st.MaxDeliveryRecords = s.deliveries.max
+	st.MaxRetainedPeers = s.retained.max
 	st.Promises = s.router.promises.len()
 	st.RetainedEvicted = s.retained.evicted
 	st.LateDuplicates = maps.Clone(s.counters.lateDuplicates)

@@ -35,8 +35,12 @@
 //	peerscore_penalties_total{reason}                 counter: penalties charged, by peerscore.PenaltyReason
 //	peerscore_late_duplicates_total{topic}            counter: copies from mesh peers too late for mesh credit
 //	peerscore_delivery_records                        gauge: message delivery records held
+//	peerscore_delivery_records_max                    gauge: their bound (peerscore.WithMaxDeliveryRecords)
+//	peerscore_peers_retained_max                      gauge: the bound on retained peers (peerscore.WithMaxRetainedPeers)
+//	peerscore_retained_evicted_total                  counter: retained peers forgotten early to stay within it
 //	peerscore_iwant_promises                          gauge: IWANT promises outstanding
 //	peerscore_router_mismatches_total                 counter: router checks that found the router scoring on its own
+//	peerscore_peers_banned                            gauge: peers banned now in a ban.Gater (only with WithGater)
 //
 // Every gauge and the histogram describe the peers as they are at the
 // scrape, not a history: read the histogram as it is (for example
@@ -77,6 +81,16 @@
 // Router mismatches count what peerscore.Stats.RouterMismatches counts:
 // anything above zero means the router does not score with peerscore's
 // score alone (see peerscore.WithRouterCheck); alert on it.
+//
+// # Dashboard and alerts
+//
+// The package's source tree ships a Grafana dashboard of these metrics,
+// dashboards/peerscore.json, and Prometheus alerting rules,
+// alerts/peerscore-rules.yml (router mismatches, many peers below the
+// graylist threshold, a surge of invalid messages, delivery records near
+// their bound); dashboards/README.md says how to import them. A test
+// scrapes a real Collector and checks that every metric and label value
+// they name exists.
 //
 // # Several scorers
 //

@@ -62,12 +62,15 @@ func Example() {
 	// peerscore_component_contribution gauge
 	// peerscore_component_min gauge
 	// peerscore_delivery_records gauge
+	// peerscore_delivery_records_max gauge
 	// peerscore_iwant_promises gauge
 	// peerscore_late_duplicates_total counter
 	// peerscore_peers gauge
 	// peerscore_peers_known gauge
 	// peerscore_peers_retained gauge
+	// peerscore_peers_retained_max gauge
 	// peerscore_penalties_total counter
+	// peerscore_retained_evicted_total counter
 	// peerscore_router_mismatches_total counter
 	// peerscore_score histogram
 	// peerscore_topic_component_contribution gauge

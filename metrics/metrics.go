@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/option"
 )
 
@@ -45,6 +46,7 @@ type Collector struct {
 	thresholds peerscore.Thresholds
 	buckets    []float64
 	topics     *topicLabeler
+	gater      *ban.Gater // nil without WithGater
 
 	score             *prometheus.Desc
 	peers             *prometheus.Desc
@@ -56,8 +58,12 @@ type Collector struct {
 	penalties         *prometheus.Desc
 	lateDuplicates    *prometheus.Desc
 	deliveryRecords   *prometheus.Desc
+	maxRecords        *prometheus.Desc
+	maxRetained       *prometheus.Desc
+	evicted           *prometheus.Desc
 	promises          *prometheus.Desc
 	routerMismatches  *prometheus.Desc
+	banned            *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -68,8 +74,9 @@ var _ prometheus.Collector = (*Collector)(nil)
 //
 // A scrape takes the Scorer's lock once for Snapshots, once for Stats and
 // once for Params (the topic list), each for a copy of the state, and
-// calls Params.AppSpecificScore once per peer outside it: cheap at any
-// usual scrape interval.
+// calls Params.AppSpecificScore once per peer outside it (and, with
+// WithGater, lists the Gater's bans once): cheap at any usual scrape
+// interval.
 func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 	if s == nil {
 		return nil, errors.New("peerscore/metrics: New: nil Scorer")
@@ -87,6 +94,7 @@ func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 		thresholds: *t,
 		buckets:    ScoreBuckets(t),
 		topics:     newTopicLabeler(cfg.maxTopics, cfg.topicLabel),
+		gater:      cfg.gater,
 
 		score: prometheus.NewDesc("peerscore_score",
 			"Peers' scores (score points), every known peer including retained ones. "+
@@ -120,6 +128,15 @@ func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 			[]string{"topic"}, nil),
 		deliveryRecords: prometheus.NewDesc("peerscore_delivery_records",
 			"Message delivery records held (bounded by SeenMsgTTL and WithMaxDeliveryRecords).", nil, nil),
+		maxRecords: prometheus.NewDesc("peerscore_delivery_records_max",
+			"The bound on message delivery records (peerscore.WithMaxDeliveryRecords); at it the oldest record is dropped early.",
+			nil, nil),
+		maxRetained: prometheus.NewDesc("peerscore_peers_retained_max",
+			"The bound on retained peers (peerscore.WithMaxRetainedPeers); at it the least negative is forgotten early.",
+			nil, nil),
+		evicted: prometheus.NewDesc("peerscore_retained_evicted_total",
+			"Retained peers forgotten before their RetainScore passed, to stay within the bound on retained peers.",
+			nil, nil),
 		promises: prometheus.NewDesc("peerscore_iwant_promises",
 			"IWANT promises outstanding: messages peers advertised, we asked for, and they have yet to deliver.",
 			nil, nil),
@@ -128,6 +145,8 @@ func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 				"besides peerscore's score, e.g. after Topic.SetScoreParams or a later pubsub.WithPeerScore. "+
 				"Anything above zero is a misconfiguration; the scorer's Error log says which.",
 			nil, nil),
+		banned: prometheus.NewDesc("peerscore_peers_banned",
+			"Peers whose ban is in force in the ban.Gater given with WithGater.", nil, nil),
 	}
 	c.topics.update(c.scoredTopics()) // the configured topics get their labels first, in sorted order
 	return c, nil
@@ -181,9 +200,13 @@ func ScoreBuckets(t *peerscore.Thresholds) []float64 {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.score, c.peers, c.known, c.retained, c.contribution, c.minimum, c.topicContribution,
-		c.penalties, c.lateDuplicates, c.deliveryRecords, c.promises, c.routerMismatches,
+		c.penalties, c.lateDuplicates, c.deliveryRecords, c.maxRecords, c.maxRetained, c.evicted,
+		c.promises, c.routerMismatches,
 	} {
 		ch <- d
+	}
+	if c.gater != nil {
+		ch <- c.banned
 	}
 }
 
@@ -302,6 +325,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.penalties, prometheus.CounterValue, float64(n), string(r))
 	}
 	ch <- prometheus.MustNewConstMetric(c.deliveryRecords, prometheus.GaugeValue, float64(stats.DeliveryRecords))
+	ch <- prometheus.MustNewConstMetric(c.maxRecords, prometheus.GaugeValue, float64(stats.MaxDeliveryRecords))
+	ch <- prometheus.MustNewConstMetric(c.maxRetained, prometheus.GaugeValue, float64(stats.MaxRetainedPeers))
+	ch <- prometheus.MustNewConstMetric(c.evicted, prometheus.CounterValue, float64(stats.RetainedEvicted))
 	ch <- prometheus.MustNewConstMetric(c.promises, prometheus.GaugeValue, float64(stats.Promises))
 	ch <- prometheus.MustNewConstMetric(c.routerMismatches, prometheus.CounterValue, float64(stats.RouterMismatches))
+	if c.gater != nil {
+		ch <- prometheus.MustNewConstMetric(c.banned, prometheus.GaugeValue, float64(len(c.gater.Bans())))
+	}
 }

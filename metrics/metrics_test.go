@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/metrics"
 )
@@ -328,7 +329,10 @@ func TestCollectEmptyScorer(t *testing.T) {
 	s := newScorer(t)
 	m, reg := newRegistry(t, s)
 	sc := scoretest.Gather(t, reg)
-	require.Len(t, sc, 12, "every metric family")
+	require.Len(t, sc, 15, "every metric family but peerscore_peers_banned, which needs WithGater")
+	require.Equal(t, float64(1<<19), sc.Value(t, "peerscore_delivery_records_max"), "the default bound")
+	require.Equal(t, float64(1<<13), sc.Value(t, "peerscore_peers_retained_max"), "the default bound")
+	require.Equal(t, 0.0, sc.Value(t, "peerscore_retained_evicted_total"))
 	require.Equal(t, uint64(0), sc.Metric(t, "peerscore_score").GetHistogram().GetSampleCount())
 	require.Equal(t, 0.0, sc.Value(t, "peerscore_peers", "band", "below_zero"))
 	require.Equal(t, 0.0, sc.Value(t, "peerscore_component_min", "component", "p7"))
@@ -368,6 +372,7 @@ func TestNewErrors(t *testing.T) {
 		"no thresholds":  {scoretest.New(t, params()), nil, "peerscore/metrics: New: the Scorer has no thresholds (give peerscore.New WithThresholds)"},
 		"negative cap":   {newScorer(t), []metrics.Option{metrics.WithMaxTopicLabels(-1)}, "peerscore/metrics: WithMaxTopicLabels: -1 is negative"},
 		"nil label func": {newScorer(t), []metrics.Option{metrics.WithTopicLabelFunc(nil)}, "peerscore/metrics: WithTopicLabelFunc: nil function"},
+		"nil gater":      {newScorer(t), []metrics.Option{metrics.WithGater(nil)}, "peerscore/metrics: WithGater: nil gater"},
 	} {
 		c, err := metrics.New(tc.s, tc.opts...)
 		require.EqualErrorf(t, err, tc.want, "%s", name)
@@ -450,4 +455,54 @@ func TestCollectConcurrentScrapes(t *testing.T) {
 	require.True(t, strings.HasPrefix(labels[3], "new-"), labels[3])
 	require.Equal(t, "other", labels[4])
 	require.Equal(t, float64(4*50), sc.Value(t, "peerscore_penalties_total", "reason", "invalid_message"))
+}
+
+// TestCollectBounds: the bounds on delivery records and retained peers are
+// exported next to the counts, and a retained peer pushed out by the bound
+// is counted.
+func TestCollectBounds(t *testing.T) {
+	s := newScorer(t, peerscore.WithMaxDeliveryRecords(4), peerscore.WithMaxRetainedPeers(1))
+	_, reg := newRegistry(t, s)
+	scoretest.Connect(s, "X", "Y", "Z")
+	for i := range 6 {
+		scoretest.Deliver(s, scoretest.Msg("alpha", fmt.Sprintf("m-%d", i), "Z"))
+	}
+	s.AddPenalty("X", 5) // both below zero, so both are retained on disconnect
+	s.AddPenalty("Y", 9)
+	s.Tracer().OnClosedOutboundStream("X")
+	s.Tracer().OnClosedOutboundStream("Y") // one retained peer too many: X, the least negative, goes
+
+	sc := scoretest.Gather(t, reg)
+	require.Equal(t, 4.0, sc.Value(t, "peerscore_delivery_records"))
+	require.Equal(t, 4.0, sc.Value(t, "peerscore_delivery_records_max"))
+	require.Equal(t, 1.0, sc.Value(t, "peerscore_peers_retained"))
+	require.Equal(t, 1.0, sc.Value(t, "peerscore_peers_retained_max"))
+	require.Equal(t, 1.0, sc.Value(t, "peerscore_retained_evicted_total"))
+	_, kept := s.Snapshot("Y")
+	require.True(t, kept, "the worst offender is kept")
+	scoretest.RequireUnknown(t, s, "X")
+}
+
+// TestCollectBans: with WithGater, peerscore_peers_banned counts the bans
+// in force in a real Gater, and stops counting a ban once it ends.
+func TestCollectBans(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScorer(t)
+		g := ban.NewGater()
+		c, reg := newRegistry(t, s, metrics.WithGater(g))
+		require.Equal(t, 0.0, scoretest.Gather(t, reg).Value(t, "peerscore_peers_banned"))
+
+		g.Ban("A", time.Now().Add(time.Minute))
+		g.Ban("B", time.Now().Add(time.Hour))
+		g.Ban("C", time.Now().Add(time.Hour))
+		g.Unban("C")
+		require.Equal(t, 2.0, scoretest.Gather(t, reg).Value(t, "peerscore_peers_banned"))
+
+		time.Sleep(2 * time.Minute) // A's ban ends
+		require.Equal(t, 1.0, scoretest.Gather(t, reg).Value(t, "peerscore_peers_banned"))
+
+		problems, err := testutil.CollectAndLint(c)
+		require.NoError(t, err)
+		require.Empty(t, problems)
+	})
 }

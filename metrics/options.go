@@ -3,6 +3,8 @@ package metrics
 import (
 	"errors"
 	"fmt"
+
+	"github.com/peerscore/peerscore/ban"
 )
 
 // DefaultMaxTopicLabels is how many distinct topic label values a Collector
@@ -20,6 +22,7 @@ type Option func(*config) error
 type config struct {
 	maxTopics  int
 	topicLabel func(topic string) string
+	gater      *ban.Gater
 }
 
 func defaultConfig() config {
@@ -59,6 +62,20 @@ func WithTopicLabelFunc(fn func(topic string) string) Option {
 			return errors.New("WithTopicLabelFunc: nil function")
 		}
 		c.topicLabel = fn
+		return nil
+	}
+}
+
+// WithGater adds peerscore_peers_banned, the number of peers whose ban is
+// in force in g (the ban.Gater a ban.Monitor or an operator bans peers
+// in). Each scrape lists g's bans once (ban.Gater.Bans), under g's read
+// lock. Without it the metric is not exported.
+func WithGater(g *ban.Gater) Option {
+	return func(c *config) error {
+		if g == nil {
+			return errors.New("WithGater: nil gater")
+		}
+		c.gater = g
 		return nil
 	}
 }

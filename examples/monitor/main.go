@@ -1,5 +1,6 @@
 // Command monitor shows peerscore run as an operator would: Prometheus
-// metrics served on a local port, threshold events logged, a monitor that
+// metrics and the scorer's JSON views (package scorehttp) served on a
+// local port, threshold events logged, a monitor that
 // bans a peer whose score falls too low (its connection closed, reconnects
 // refused by the gater), and the bad peer's score saved and restored
 // across a "restart".
@@ -12,6 +13,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +39,7 @@ import (
 	"github.com/peerscore/peerscore/internal/scenario"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/metrics"
+	"github.com/peerscore/peerscore/scorehttp"
 )
 
 const topicName = scenario.Topic
@@ -51,7 +54,8 @@ func must[T any](v T, err error) T {
 }
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:0", "address to serve /metrics on")
+	listen := flag.String("listen", "127.0.0.1:0", "address to serve /metrics and /debug/peerscore/ on")
+	hold := flag.Duration("hold", 0, "keep serving this long at the end, to browse the endpoints")
 	flag.Parse()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -86,12 +90,17 @@ func main() {
 	must(must(router.Join(topicName)).Subscribe())
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(must(metrics.New(scorer)))
+	reg.MustRegister(must(metrics.New(scorer, metrics.WithGater(gater))))
+	views := must(scorehttp.NewHandler(scorer, scorehttp.WithGater(gater)))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/debug/peerscore/", http.StripPrefix("/debug/peerscore", views))
 	ln := must(net.Listen("tcp", *listen))
-	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	fmt.Printf("metrics  http://%s/metrics\n", ln.Addr())
+	fmt.Printf("views    http://%s/debug/peerscore/scores (and /peers/{id}, /bans, /stats, /params)\n", ln.Addr())
 
 	// Without WithMinScore, the minimum is the scorer's GraylistThreshold.
 	monitor := must(ban.NewMonitor(observer, scorer, gater,
@@ -133,9 +142,14 @@ func main() {
 
 	fmt.Println("\nscrape   (selected lines)")
 	scrape(ln.Addr().String(), "peerscore_peers{", "peerscore_penalties_total{reason=\"invalid_message\"}",
-		"peerscore_component_contribution{component=\"p4\"}", "peerscore_peers_retained")
+		"peerscore_component_contribution{component=\"p4\"}", "peerscore_peers_retained", "peerscore_peers_banned")
+	showViews(ln.Addr().String(), spammer.ID())
 
 	restart(scorer, spammer.ID())
+	if *hold > 0 {
+		fmt.Printf("\nserving on http://%s for %s\n", ln.Addr(), *hold)
+		time.Sleep(*hold)
+	}
 }
 
 func scrape(addr string, prefixes ...string) {
@@ -148,6 +162,47 @@ func scrape(addr string, prefixes ...string) {
 				fmt.Println("  " + sc.Text())
 			}
 		}
+	}
+}
+
+// showViews reads the scorer's JSON views as an operator would: the worst
+// peers, the banned ones, and the spammer's score taken apart.
+func showViews(addr string, spammer peer.ID) {
+	base := "http://" + addr + "/debug/peerscore"
+	var scores struct {
+		Data  []scorehttp.ScoreEntry
+		Total int
+	}
+	getJSON(base+"/scores?limit=3", &scores)
+	fmt.Printf("\nviews    GET /debug/peerscore/scores?limit=3 (worst first, %d peers known)\n", scores.Total)
+	for _, e := range scores.Data {
+		fmt.Printf("  %s score %7.1f connected=%-5v %s\n", short(e.Peer), e.Score, e.Connected, e.Dominant)
+	}
+	var bans struct{ Data []ban.Entry }
+	getJSON(base+"/bans", &bans)
+	fmt.Printf("         GET /debug/peerscore/bans: %d banned\n", len(bans.Data))
+	var snap struct {
+		Data struct {
+			Score  float64
+			Topics map[string]struct {
+				InvalidMessageDeliveries float64 `json:"invalid_message_deliveries"`
+			}
+			BannedUntil time.Time `json:"banned_until"`
+		}
+	}
+	getJSON(base+"/peers/"+spammer.String(), &snap)
+	fmt.Printf("         GET /debug/peerscore/peers/%s: score %.1f, %.0f invalid messages, banned until %s\n",
+		short(spammer), snap.Data.Score, snap.Data.Topics[topicName].InvalidMessageDeliveries, snap.Data.BannedUntil.Format(time.TimeOnly))
+}
+
+func getJSON(url string, v any) {
+	resp := must(http.Get(url))
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		log.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		log.Fatalf("GET %s: %v", url, err)
 	}
 }
 
