@@ -96,6 +96,19 @@ func (t TopicSnapshot) MarshalJSON() ([]byte, error) {
 	}{plain(t), t.TimeInMesh.String()})
 }
 
+// MarshalJSON writes the snapshot as its fields say, except that a score,
+// P5 or AppSpecificScore of ±Inf (which JSON cannot carry) is written as
+// ±MaxFloat64, as the metrics do.
+func (snap Snapshot) MarshalJSON() ([]byte, error) {
+	type plain Snapshot // without this method
+	return json.Marshal(struct {
+		plain
+		Score            float64 `json:"score"`
+		AppSpecificScore float64 `json:"app_specific_score"`
+		P5               float64 `json:"p5"`
+	}{plain(snap), finite(snap.Score), finite(snap.AppSpecificScore), finite(snap.P5)})
+}
+
 // PeerSnapshots are the snapshots of many peers, by peer. It marshals to a
 // JSON object keyed by the peers' IDs as text (encoding/json would write a
 // plain map's peer.ID keys as raw bytes).

@@ -2,6 +2,7 @@ package peerscore_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -53,4 +54,20 @@ func TestJSON(t *testing.T) {
 		require.Equal(t, "gossip", ev["threshold"])
 		require.Equal(t, string(peerscore.ComponentInvalidMessages), ev["reason"])
 	})
+}
+
+// TestJSONInfinite: a score of ±Inf, which AppSpecificScore can give, still
+// marshals (JSON has no infinity): as ±MaxFloat64.
+func TestJSONInfinite(t *testing.T) {
+	p := scoretest.Params(nil)
+	p.AppSpecificScore, p.AppSpecificWeight = func(peer.ID) float64 { return math.Inf(-1) }, 1
+	s := scoretest.New(t, p)
+	scoretest.Connect(s, "A")
+	snap := scoretest.Snap(t, s, "A")
+	require.True(t, math.IsInf(snap.Score, -1))
+	out, err := json.Marshal(s.Snapshots())
+	require.NoError(t, err)
+	require.Contains(t, string(out), `"score":-1.7976931348623157e+308`)
+	_, err = json.Marshal(peerscore.ThresholdEvent{Peer: "A", Old: 0, New: math.Inf(-1), ReasonValue: math.Inf(-1)})
+	require.NoError(t, err)
 }

@@ -2,6 +2,7 @@ package peerscore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -43,6 +44,18 @@ type ThresholdEvent struct {
 	// Snapshot.Dominant), and ReasonValue its contribution.
 	Reason      Component `json:"reason"`
 	ReasonValue float64   `json:"reason_value"`
+}
+
+// MarshalJSON writes the event as its fields say, except that a score of
+// ±Inf (which JSON cannot carry) is written as ±MaxFloat64.
+func (e ThresholdEvent) MarshalJSON() ([]byte, error) {
+	type plain ThresholdEvent // without this method
+	return json.Marshal(struct {
+		plain
+		Old         float64 `json:"old"`
+		New         float64 `json:"new"`
+		ReasonValue float64 `json:"reason_value"`
+	}{plain(e), finite(e.Old), finite(e.New), finite(e.ReasonValue)})
 }
 
 // eventPoll is how often the threshold watcher looks for peers whose score

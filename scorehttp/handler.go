@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/bounded"
 	"github.com/peerscore/peerscore/internal/option"
 )
 
@@ -150,8 +150,8 @@ func (h *Handler) serveScores(w http.ResponseWriter, r *http.Request) {
 	for _, snap := range snaps {
 		dominant, value := snap.Dominant()
 		entries = append(entries, ScoreEntry{
-			Peer: snap.Peer, Score: finite(snap.Score), Connected: snap.Connected,
-			Dominant: dominant, DominantValue: finite(value),
+			Peer: snap.Peer, Score: bounded.Finite(snap.Score), Connected: snap.Connected,
+			Dominant: dominant, DominantValue: bounded.Finite(value),
 		})
 	}
 	slices.SortFunc(entries, func(a, b ScoreEntry) int {
@@ -168,6 +168,36 @@ type PeerView struct {
 	Dominant      peerscore.Component `json:"dominant"`
 	DominantValue float64             `json:"dominant_value"`
 	BannedUntil   time.Time           `json:"banned_until,omitzero"`
+}
+
+// MarshalJSON writes the snapshot's fields and the view's own in one
+// object. Without it, the embedded Snapshot's MarshalJSON would be promoted
+// and the view's own fields dropped.
+func (v PeerView) MarshalJSON() ([]byte, error) {
+	snap, err := json.Marshal(v.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	own, err := json.Marshal(struct {
+		Dominant      peerscore.Component `json:"dominant"`
+		DominantValue float64             `json:"dominant_value"`
+		BannedUntil   time.Time           `json:"banned_until,omitzero"`
+	}{v.Dominant, bounded.Finite(v.DominantValue), v.BannedUntil})
+	if err != nil {
+		return nil, err
+	}
+	return joinObjects(snap, own), nil
+}
+
+// joinObjects merges two encoded JSON objects with distinct keys into one.
+func joinObjects(a, b []byte) []byte {
+	if len(b) <= 2 { // {}
+		return a
+	}
+	out := make([]byte, 0, len(a)+len(b))
+	out = append(out, a[:len(a)-1]...)
+	out = append(out, ',')
+	return append(out, b[1:]...)
 }
 
 func (h *Handler) servePeer(w http.ResponseWriter, text string) {
@@ -192,9 +222,8 @@ func (h *Handler) servePeer(w http.ResponseWriter, text string) {
 		h.fail(w, http.StatusNotFound, "peer %s is not known to the scorer", p)
 		return
 	}
-	view := PeerView{Snapshot: finiteSnapshot(snap)}
+	view := PeerView{Snapshot: snap}
 	view.Dominant, view.DominantValue = snap.Dominant()
-	view.DominantValue = finite(view.DominantValue)
 	if h.gater != nil {
 		view.BannedUntil, _ = h.gater.Banned(p)
 	}
@@ -253,26 +282,4 @@ func (h *Handler) reply(w http.ResponseWriter, status int, v any) {
 // fail writes a JSON error with status.
 func (h *Handler) fail(w http.ResponseWriter, status int, format string, args ...any) {
 	h.reply(w, status, errorBody{Error: fmt.Sprintf(format, args...)})
-}
-
-// finite holds x within ±MaxFloat64 (JSON has no infinity), NaN counting
-// as 0, as package metrics does.
-func finite(x float64) float64 {
-	switch {
-	case math.IsNaN(x):
-		return 0
-	case x > math.MaxFloat64:
-		return math.MaxFloat64
-	case x < -math.MaxFloat64:
-		return -math.MaxFloat64
-	}
-	return x
-}
-
-// finiteSnapshot holds the values a Snapshot may have infinite (the score,
-// P5 and the application's raw score; every other value is finite by
-// construction) within ±MaxFloat64, so that it encodes.
-func finiteSnapshot(snap peerscore.Snapshot) peerscore.Snapshot {
-	snap.Score, snap.P5, snap.AppSpecificScore = finite(snap.Score), finite(snap.P5), finite(snap.AppSpecificScore)
-	return snap
 }
