@@ -5,7 +5,7 @@
 // A gossipsub score says which peers have behaved; the router uses it for
 // its own decisions (who gets gossip, who is graylisted) and nothing else.
 // Consensus clients put the same score to two more uses: choosing the
-// peers to request blocks from (Prysm's BestFinalized and BestPeers), and
+// peers to request blocks from (Prysm's BestFinalized), and
 // choosing the peers to disconnect at the peer limit (Prysm and
 // Lighthouse prune their lowest scorers first). This package does both
 // for a go-libp2p node, from any Scorer: *peerscore.Scorer, or a function

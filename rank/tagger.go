@@ -26,12 +26,17 @@ import (
 //
 // Once per interval, the Tagger reads the score of every connected peer
 // and sets the peer's tag (WithTag, "peerscore" by default) to the score
-// mapped to an integer (WithTagScale). go-libp2p's BasicConnMgr trims when
-// the host reaches its high watermark: it closes the peers with the lowest
-// sum of tag values first, down to the low watermark. The Tagger also
-// protects (connmgr.Protect, under the same name) the best n peers
-// (WithProtectBest) and the peers the application marks (WithProtected):
-// a protected peer is never trimmed.
+// mapped to an integer (WithTagScale). The Tagger also protects
+// (connmgr.Protect, under the same name) the best n peers
+// (WithProtectBest) and the peers the application marks (WithProtected).
+//
+// go-libp2p's BasicConnMgr trims when the host has reached its high
+// watermark (checking once per silence period, 10 seconds by default) or
+// when TrimOpenConns is called. Protected peers and peers still in their
+// grace period are not candidates; of the rest, it closes whole peers, the
+// lowest sum of tag values first, until the candidates hold no more than
+// the low watermark's number of connections. The protected peers stay on
+// top of those.
 //
 // # What the connection manager does with tags
 //
