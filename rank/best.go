@@ -17,6 +17,10 @@ const errPrefix = "peerscore/rank"
 // Scorer is where peers' scores come from: *peerscore.Scorer, or any other
 // score (ScoreFunc turns a function into one, a mix of the gossip score
 // and your own, say). A higher score is a better peer.
+//
+// Best calls Score on its caller's goroutine, a Tagger on its own and on
+// those calling Refresh; a Scorer shared between them must be safe for
+// concurrent use, as *peerscore.Scorer is.
 type Scorer interface {
 	Score(peer.ID) float64
 }

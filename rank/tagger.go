@@ -143,13 +143,16 @@ func (t *Tagger) Start(ctx context.Context) { t.life.Start(ctx, t.run) }
 // set the tags that changed, protect and unprotect. Call it to tag peers
 // before a trim you start yourself (connmgr's TrimOpenConns), or without
 // Start, to re-tag on your own schedule. It may run concurrently with the
-// loop. After Close it does nothing.
+// loop (the Scorer and the WithProtected callbacks are then called from
+// both goroutines). After Close it does nothing.
 func (t *Tagger) Refresh() { t.round(context.Background()) }
 
-// Close stops the loop, waits for a round in progress, and takes the
-// Tagger's tags and protections off every peer, leaving the connection
-// manager as if the Tagger had never run. Close is safe for concurrent
-// use and may be called any number of times; it returns nil.
+// Close stops the loop and waits for it, and takes the Tagger's tags and
+// protections off every peer, leaving the connection manager as if the
+// Tagger had never run. A Refresh running on another goroutine may still
+// be calling its callbacks when Close returns, but it changes nothing
+// more. Close is safe for concurrent use and may be called any number of
+// times; it returns nil.
 //
 // A callback (the Scorer's Score, a WithProtected function) may call
 // Close: the round it runs in then changes nothing more.
