@@ -13,6 +13,8 @@
 //	peerscore/metrics    a Prometheus collector of a Scorer's scores and totals
 //	peerscore/ban        a connection gater, and a monitor that bans peers whose
 //	                     score stays too low
+//	peerscore/rank       the best peers by score, and connection-manager tags so
+//	                     that trims drop the lowest scorers first
 //	peerscore/derive     score parameters derived from expected message rates
 //	peerscore/preset/ethereum
 //	                     the Ethereum beacon chain's topics and parameters

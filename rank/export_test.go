@@ -1,0 +1,4 @@
+package rank
+
+// TagValue is the mapping of a score to a tag value (WithTagScale).
+var TagValue = tagValue
