@@ -13,6 +13,8 @@
 //	peerscore/metrics    a Prometheus collector of a Scorer's scores and totals
 //	peerscore/ban        a connection gater, and a monitor that bans peers whose
 //	                     score stays too low
+//	peerscore/reputation the application's reports about its peers, kept as
+//	                     P5 for Params.AppSpecificScore
 //	peerscore/derive     score parameters derived from expected message rates
 //	peerscore/preset/ethereum
 //	                     the Ethereum beacon chain's topics and parameters

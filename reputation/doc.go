@@ -16,7 +16,7 @@
 //	defer rep.Close()
 //
 //	params.AppSpecificScore = rep.Score
-//	params.AppSpecificWeight = thresholds.GraylistThreshold / -50 // -50 and below: graylisted
+//	params.AppSpecificWeight = thresholds.GraylistThreshold / -50 // below -50: graylisted
 //	scorer, err := peerscore.New(params, peerscore.WithThresholds(thresholds),
 //		peerscore.WithAppReasons(rep.Reasons)) // snapshots say why
 //
@@ -47,8 +47,8 @@
 //
 // The scorer's P5 is the value times Params.AppSpecificWeight, so the
 // weight says at which value the router acts: with weight =
-// GraylistThreshold / L, a peer at L or below is graylisted (the router
-// ignores its RPCs), at L × GossipThreshold / GraylistThreshold it gets no
+// GraylistThreshold / L, a peer below L is graylisted (the router ignores
+// its RPCs), below L × GossipThreshold / GraylistThreshold it gets no
 // gossip, and so on. With L = -50 (Lighthouse bans there) and the
 // Ethereum clients' graylist of -16000, the weight is 320. Mind that
 // gossipsub prunes a mesh peer whose total score is below zero at its

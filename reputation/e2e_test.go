@@ -59,7 +59,7 @@ func e2eReportedPeerGraylisted(t *testing.T) {
 	thr := scenario.Thresholds()
 	params := scenario.Params()
 	params.AppSpecificScore = rep.Score
-	params.AppSpecificWeight = thr.GraylistThreshold / -50 // 1.6: -50 and below is graylisted
+	params.AppSpecificWeight = thr.GraylistThreshold / -50 // 1.6: below -50 is graylisted
 	scorer, err := peerscore.New(params, peerscore.WithHost(obsHost), peerscore.WithThresholds(thr),
 		peerscore.WithAppReasons(rep.Reasons))
 	require.NoError(t, err)
