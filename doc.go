@@ -15,6 +15,8 @@
 //	                     score stays too low
 //	peerscore/rank       the best peers by score, and connection-manager tags so
 //	                     that trims drop the lowest scorers first
+//	peerscore/reputation the application's reports about its peers, kept as
+//	                     P5 for Params.AppSpecificScore
 //	peerscore/derive     score parameters derived from expected message rates
 //	peerscore/preset/ethereum
 //	                     the Ethereum beacon chain's topics and parameters

@@ -30,6 +30,7 @@ type config struct {
 	routerOff   bool
 	routerCheck time.Duration
 	direct      []peer.AddrInfo
+	appReasons  func(peer.ID) []string
 }
 
 // defaultMaxDeliveryRecords: see WithMaxDeliveryRecords.
@@ -271,6 +272,22 @@ func WithDirectPeers(peers []peer.AddrInfo) Option {
 			}
 		}
 		c.direct = append(c.direct, peers...)
+		return nil
+	}
+}
+
+// WithAppReasons gives the Scorer a function that explains the
+// application's score (P5) of a peer: every Snapshot of the peer carries
+// what it returns in AppReasons. The reputation package's Reasons is one
+// ("invalid block (high x3)"). fn is called outside the Scorer's lock,
+// once per peer per Snapshot or Snapshots, never by Score; it must be safe
+// for concurrent use, and the Scorer keeps the slice it returns.
+func WithAppReasons(fn func(peer.ID) []string) Option {
+	return func(c *config) error {
+		if fn == nil {
+			return errors.New("WithAppReasons: nil function")
+		}
+		c.appReasons = fn
 		return nil
 	}
 }

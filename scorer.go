@@ -59,6 +59,8 @@ type Scorer struct {
 	logger *slog.Logger
 	msgID  func(*pb.Message) string
 
+	appReasons func(peer.ID) []string // nil unless WithAppReasons
+
 	stateLimits stateLimits // what Save writes and Load reads at most
 
 	loop  loopState
@@ -130,6 +132,8 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		host:   cfg.host,
 		logger: cfg.logger,
 		msgID:  cfg.msgID,
+
+		appReasons: cfg.appReasons,
 
 		stateLimits: cfg.limits,
 	}

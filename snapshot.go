@@ -48,6 +48,9 @@ type Snapshot struct {
 
 	AppSpecificScore float64 `json:"app_specific_score"` // raw P5, as AppSpecificScore returned it (NaN counts as 0)
 	P5               float64 `json:"p5"`                 // AppSpecificScore × AppSpecificWeight
+	// AppReasons explain AppSpecificScore, as the function given with
+	// WithAppReasons returned them; nil without it.
+	AppReasons []string `json:"app_reasons,omitempty"`
 
 	IPColocationFactor float64 `json:"ip_colocation_factor"` // raw P6: Σ (peers on address − threshold)² over crowded addresses
 	P6                 float64 `json:"p6"`                   // IPColocationFactor × IPColocationFactorWeight
@@ -137,6 +140,7 @@ func (s *Scorer) Snapshot(p peer.ID) (Snapshot, bool) {
 	s.mu.Unlock()
 	snap := s.build(&src)
 	snap.addApp(appRaw, s.rules.appWeight)
+	snap.AppReasons = s.appReasonsOf(p)
 	return snap, true
 }
 
@@ -166,6 +170,7 @@ func (s *Scorer) Snapshots() PeerSnapshots {
 	for i := range srcs {
 		snap := s.build(&srcs[i])
 		snap.addApp(s.rules.appScore(srcs[i].id), s.rules.appWeight)
+		snap.AppReasons = s.appReasonsOf(srcs[i].id)
 		out[srcs[i].id] = snap
 	}
 	return out
@@ -297,6 +302,15 @@ func (s *Scorer) build(src *snapshotSource) Snapshot {
 func (snap *Snapshot) addApp(raw, weight float64) {
 	snap.AppSpecificScore, snap.P5 = appComponent(raw, weight)
 	snap.Score = addParts(snap.TopicScore, snap.P5, snap.P6, finite(snap.P7+snap.SlowPeer))
+}
+
+// appReasonsOf returns what WithAppReasons' function says of p; the
+// application's code runs outside our lock.
+func (s *Scorer) appReasonsOf(p peer.ID) []string {
+	if s.appReasons == nil {
+		return nil
+	}
+	return s.appReasons(p)
 }
 
 // pubsubSnapshots converts snapshots to the shape of pubsub's extended

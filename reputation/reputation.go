@@ -1,0 +1,337 @@
+package reputation
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/lifecycle"
+	"github.com/peerscore/peerscore/internal/option"
+)
+
+// Reputation is the application's opinion of its peers, built from the
+// reports it makes: each peer has a value between MinValue and the reward
+// maximum (0 without rewards), lowered by penalties, raised by rewards and
+// decaying towards zero with a half-life. Score reads it without a lock
+// and without allocating, for the router's hot path; give it to the scorer
+// as Params.AppSpecificScore.
+//
+// Create it with New, run its decay with Start and stop it with Close.
+// All methods are safe for concurrent use.
+type Reputation struct {
+	cfg  config
+	base time.Time // the clock's origin: times are durations since base
+	life lifecycle.Lifecycle
+
+	mu      sync.Mutex // guards the table's writes and every entry's unpublished fields
+	peers   *table
+	scratch []float64 // makeRoom's values, kept between calls
+	victims []*entry  // makeRoom's choice, kept between calls
+}
+
+// entry is one tracked peer.
+type entry struct {
+	id peer.ID
+
+	// published is the value as of the last report or decay step, as
+	// float64 bits: what Score returns.
+	published atomic.Uint64
+
+	// Guarded by Reputation.mu:
+	value   float64       // the value at `at`; it decays from max(at, frozen)
+	at      time.Duration // when value was set
+	frozen  time.Duration // no decay before it; 0: no freeze
+	reasons []reasonRecord
+	slot    int // position in table.all
+}
+
+// New returns a Reputation with the options' settings: by default
+// Lighthouse's scale (penalties of 1, 5 and 10 points, Fatal to -100), a
+// half-life of ten minutes, no rewards, no freeze, at most 4096 peers with
+// 4 reasons each. Start runs its decay.
+func New(opts ...Option) (*Reputation, error) {
+	cfg := defaultConfig()
+	if err := option.Apply("peerscore/reputation", &cfg, opts); err != nil {
+		return nil, err
+	}
+	return &Reputation{cfg: cfg, base: time.Now(), peers: newTable()}, nil
+}
+
+// Start runs the decay in the background until ctx ends or Close: every
+// decay interval it publishes each peer's decayed value for Score and
+// forgets peers whose value decayed to nothing. It returns at once; later
+// calls do nothing. Without it, values change only at reports (each report
+// applies to the value decayed up to that moment) and Score returns the
+// value as of the last report.
+func (r *Reputation) Start(ctx context.Context) { r.life.Start(ctx, r.run) }
+
+// Close stops the decay loop and waits for it. It is idempotent and
+// returns nil.
+func (r *Reputation) Close() error {
+	r.life.Stop()
+	return nil
+}
+
+func (r *Reputation) run(ctx context.Context) {
+	tick := time.NewTicker(r.cfg.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			r.decay()
+		}
+	}
+}
+
+// now is the time since base, on the monotonic clock.
+func (r *Reputation) now() time.Duration { return time.Since(r.base) }
+
+// Score returns p's value now, as of the last report or decay step; 0 for
+// a peer never reported or forgotten. It takes no lock and allocates
+// nothing: pass it as Params.AppSpecificScore, and the scorer's P5 is the
+// value times Params.AppSpecificWeight.
+func (r *Reputation) Score(p peer.ID) float64 {
+	e := r.peers.get(p)
+	if e == nil {
+		return 0
+	}
+	return math.Float64frombits(e.published.Load())
+}
+
+// Report records that p did a, for reason: a short text of the
+// application's choosing, the same for the same kind of fault ("invalid
+// block", "bad range response"), so that repeats are counted together. It
+// applies at once: the value decays up to now, then a penalty lowers it
+// (Fatal to MinValue), or a reward raises it (Useful, with WithReward),
+// within the scale. Reasons longer than 64 bytes are cut; an empty one is
+// "unspecified". A report costs O(1) amortised and never waits for Score.
+//
+// Reports about an empty peer ID, Useful reports without WithReward and
+// Useful reports while p's value is frozen change nothing; an unknown
+// action is logged at Warn and ignored.
+func (r *Reputation) Report(p peer.ID, a Action, reason string) {
+	switch {
+	case !a.valid():
+		r.cfg.logger.Warn("peerscore/reputation: report with an unknown action ignored", "peer", p, "action", a.String(), "reason", reason)
+		return
+	case p == "", a == Useful && r.cfg.reward == 0:
+		return
+	}
+	reason = cleanReason(reason)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	e := r.peers.get(p)
+	if e == nil {
+		e = r.track(p, now)
+	}
+	frozen := now < e.frozen
+	if a == Useful && frozen {
+		return
+	}
+	v := r.apply(e.valueAt(now, r.cfg.halfLife), a)
+	if a.penalty() && r.cfg.freezeFor > 0 && v <= r.cfg.freezeAt && !frozen {
+		e.frozen = now + r.cfg.freezeFor
+	}
+	e.value, e.at = v, now
+	e.published.Store(math.Float64bits(v))
+	e.reasons = note(e.reasons, reason, a, now, r.cfg.maxReasons)
+}
+
+// apply returns v after action a, within the scale.
+func (r *Reputation) apply(v float64, a Action) float64 {
+	switch a {
+	case Fatal:
+		return MinValue
+	case Useful:
+		return min(v+r.cfg.reward, max(r.cfg.maxCredit, v))
+	default:
+		return max(v-r.cfg.penalties[a], MinValue)
+	}
+}
+
+// valueAt is the entry's value at now: held until the later of when it
+// was set and the end of its freeze, then halved every halfLife.
+func (e *entry) valueAt(now, halfLife time.Duration) float64 {
+	start := max(e.at, e.frozen)
+	if now <= start || e.value == 0 {
+		return e.value
+	}
+	return e.value * math.Exp2(-float64(now-start)/float64(halfLife))
+}
+
+// track adds an entry for p, making room first if the table is full; the
+// caller holds mu.
+func (r *Reputation) track(p peer.ID, now time.Duration) *entry {
+	if len(r.peers.all) >= r.cfg.maxPeers {
+		r.makeRoom(now)
+	}
+	e := &entry{id: p, at: now}
+	r.peers.add(e)
+	return e
+}
+
+// makeRoom frees at least max(1, maxPeers/16) places: first those of
+// peers whose value decayed to nothing, then those of the least bad peers
+// (the highest values). It costs O(tracked peers) and runs at most once
+// every maxPeers/16 new peers: O(1) amortised per report. The caller holds
+// mu.
+func (r *Reputation) makeRoom(now time.Duration) {
+	want := max(1, r.cfg.maxPeers/16)
+	vals := r.scratch[:0]
+	victims := r.victims[:0]
+	for _, e := range r.peers.all {
+		v := e.valueAt(now, r.cfg.halfLife)
+		if isNegligible(v) {
+			victims = append(victims, e)
+			continue
+		}
+		vals = append(vals, v)
+	}
+	if more := want - len(victims); more > 0 && len(vals) > 0 {
+		cut := kthLargest(vals, min(more, len(vals)))
+		above, at := 0, 0 // how many victims above the cut, and at it
+		for _, v := range vals {
+			if v > cut {
+				above++
+			}
+		}
+		for _, e := range r.peers.all {
+			v := e.valueAt(now, r.cfg.halfLife)
+			switch {
+			case isNegligible(v):
+			case v > cut:
+				victims = append(victims, e)
+			case v == cut && above+at < more:
+				victims = append(victims, e)
+				at++
+			}
+		}
+	}
+	for i, e := range victims {
+		r.peers.remove(e)
+		victims[i] = nil
+	}
+	r.scratch, r.victims = vals[:0], victims[:0]
+}
+
+// kthLargest returns the k-th largest of vals (1 ≤ k ≤ len(vals)),
+// reordering vals: a quickselect with random pivots, O(len(vals)) expected
+// whatever the values.
+func kthLargest(vals []float64, k int) float64 {
+	lo, hi, target := 0, len(vals)-1, k-1 // vals[target] once sorted descending
+	for lo < hi {
+		pivot := vals[lo+rand.IntN(hi-lo+1)]
+		// Three-way partition: > pivot, == pivot, < pivot.
+		gt, i, lt := lo, lo, hi
+		for i <= lt {
+			switch v := vals[i]; {
+			case v > pivot:
+				vals[gt], vals[i] = vals[i], vals[gt]
+				gt++
+				i++
+			case v < pivot:
+				vals[i], vals[lt] = vals[lt], vals[i]
+				lt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case target < gt:
+			hi = gt - 1
+		case target > lt:
+			lo = lt + 1
+		default:
+			return pivot
+		}
+	}
+	return vals[target]
+}
+
+// decay is one step of the loop: publish every peer's decayed value and
+// forget those decayed to nothing. O(tracked peers) under mu.
+func (r *Reputation) decay() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	all := r.peers.all
+	for i := len(all) - 1; i >= 0; i-- { // removal moves the last entry into i
+		e := all[i]
+		v := e.valueAt(now, r.cfg.halfLife)
+		if isNegligible(v) && now >= e.frozen {
+			r.peers.remove(e)
+			continue
+		}
+		e.published.Store(math.Float64bits(v))
+	}
+	r.peers.settle()
+}
+
+// Len returns how many peers are tracked: reported, and not yet forgotten.
+func (r *Reputation) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.peers.all)
+}
+
+// Standing is one peer's reputation, as Reputation.Standing reports it.
+type Standing struct {
+	Peer  peer.ID `json:"peer"`
+	Value float64 `json:"value"` // now, decayed up to this moment
+	// FrozenUntil is when the value starts decaying again, if a freeze
+	// (WithFreeze) is in force.
+	FrozenUntil time.Time `json:"frozen_until,omitzero"`
+	// Reasons are the distinct reasons reported, the most recent first.
+	Reasons []Reason `json:"reasons"`
+}
+
+// Standing returns p's value now, its freeze and the reasons reported, and
+// false if p is not tracked (never reported, or forgotten).
+func (r *Reputation) Standing(p peer.ID) (Standing, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	e := r.peers.get(p)
+	if e == nil {
+		return Standing{}, false
+	}
+	v := e.valueAt(now, r.cfg.halfLife)
+	if isNegligible(v) && now >= e.frozen {
+		return Standing{}, false
+	}
+	st := Standing{Peer: p, Value: v, Reasons: make([]Reason, len(e.reasons))}
+	if now < e.frozen {
+		st.FrozenUntil = r.at(e.frozen)
+	}
+	for i, rec := range e.reasons {
+		st.Reasons[i] = Reason{Reason: rec.reason, Action: rec.action, Count: rec.count, Last: r.at(rec.last)}
+	}
+	return st, true
+}
+
+// Reasons returns the reasons reported about p, the most recent first,
+// as text ("invalid block (high x3)"), or nil if p is not tracked. Pass it
+// to the scorer with peerscore.WithAppReasons, and every Snapshot of p
+// carries them in AppReasons.
+func (r *Reputation) Reasons(p peer.ID) []string {
+	st, ok := r.Standing(p)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(st.Reasons))
+	for i, reason := range st.Reasons {
+		out[i] = reason.String()
+	}
+	return out
+}
+
+// at converts a time on the Reputation's clock to wall-clock time.
+func (r *Reputation) at(d time.Duration) time.Time { return r.base.Add(d).Round(0) }
