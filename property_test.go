@@ -1,7 +1,7 @@
 package peerscore_test
 
 // A randomised check of the whole scorer against the small, deliberately
-// naive model of the score function in score_model_test.go. After every
+// naive model of the score function in property_model_test.go. After every
 // event the scorer's Score, Snapshot and Snapshots must agree with each
 // other, add up, stay within their bounds and equal the model's values.
 

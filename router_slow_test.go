@@ -19,7 +19,7 @@ import (
 // write to a peer's stream slower than SlowPeerWriteThreshold adds 1 to the
 // slow-peer counter DropRPC also feeds. These tests call the method
 // directly, so they run against every pubsub release; the end-to-end test
-// with a real router is in slowwrite_e2e_test.go.
+// with a real router is in e2e_slow_writes_test.go.
 
 // swParams turns the slow-peer penalty on (weight -0.5 above 2, halving
 // every Refresh) with a write threshold of one second.

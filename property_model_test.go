@@ -1,6 +1,6 @@
 package peerscore_test
 
-// The reference model of score_property_test.go: the score function as the
+// The reference model of property_test.go: the score function as the
 // gossipsub v1.1 specification and go-libp2p-pubsub v0.17.0 define it, kept
 // as plain maps and recomputed from scratch on every question, with no
 // caching and no cleverness. Where peerscore chose to differ from pubsub,

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Rules of the router check, driven directly; routercheck_e2e_test.go runs
+// Rules of the router check, driven directly; e2e_router_check_test.go runs
 // it against real routers.
 
 // rcLog is a thread-safe log buffer.
