@@ -25,28 +25,15 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// bdTopic scores first deliveries (weight 1, cap 10), mesh deliveries and
-// invalid messages (weight -1), halving every Refresh.
-func bdTopic() *peerscore.TopicParams {
-	return &peerscore.TopicParams{
-		TopicWeight:      1,
-		TimeInMeshWeight: 0.01, TimeInMeshQuantum: time.Second, TimeInMeshCap: 10,
-		FirstMessageDeliveriesWeight: 1, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
-		MeshMessageDeliveriesWeight: -1, MeshMessageDeliveriesDecay: 0.5, MeshMessageDeliveriesCap: 10,
-		MeshMessageDeliveriesThreshold: 1, MeshMessageDeliveriesActivation: time.Second,
-		MeshFailurePenaltyWeight: -1, MeshFailurePenaltyDecay: 0.5,
-		InvalidMessageDeliveriesWeight: -1, InvalidMessageDeliveriesDecay: 0.5,
-	}
-}
-
-// bdParams: topic "T" scored with bdTopic, P7 (weight -1, no threshold),
-// slow-peer penalty, application score app, retention for a minute.
+// bdParams: topic "T" scored with scoretest.FullTopic, P7 (weight -1, no
+// threshold), slow-peer penalty, application score app, retention for a
+// minute.
 func bdParams(app func(peer.ID) float64) *peerscore.Params {
 	if app == nil {
 		app = func(peer.ID) float64 { return 0 }
 	}
 	return &peerscore.Params{
-		Topics:                 map[string]*peerscore.TopicParams{"T": bdTopic()},
+		Topics:                 map[string]*peerscore.TopicParams{"T": scoretest.FullTopic()},
 		AppSpecificScore:       app,
 		AppSpecificWeight:      1,
 		BehaviourPenaltyWeight: -1, BehaviourPenaltyDecay: 0.5,
@@ -65,28 +52,15 @@ func bdNew(t *testing.T, p *peerscore.Params, opts ...peerscore.Option) *peersco
 	s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 	s.Tracer().OnNewOutboundStream("B", "/meshsub/1.1.0")
 	s.Tracer().Graft("A", "T")
-	m := bdMsg("T", "first", "A")
+	m := scoretest.Msg("T", "first", "A")
 	s.Tracer().ValidateMessage(m)
 	s.Tracer().DeliverMessage(m)
 	return s
 }
 
-func bdMsg(topic, id string, from peer.ID) *pubsub.Message {
-	tp := topic
-	return &pubsub.Message{Message: &pb.Message{Topic: &tp, From: []byte("author"), Seqno: []byte(id)}, ID: id, ReceivedFrom: from}
-}
-
 // bdState is the whole observable state of s, for "nothing changed".
 func bdState(s *peerscore.Scorer) string {
 	return fmt.Sprintf("%v\n%+v\n%+v", s.Snapshots(), s.Stats(), peerscore.InternalSizesForTest(s))
-}
-
-// bdAllReasons are every rejection reason pubsub has, and one it has not.
-var bdAllReasons = []string{
-	pubsub.RejectValidationFailed, pubsub.RejectValidationThrottled, pubsub.RejectValidationIgnored,
-	pubsub.RejectInvalidSignature, pubsub.RejectMissingSignature, pubsub.RejectUnexpectedSignature,
-	pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin, pubsub.RejectBlacklstedPeer,
-	pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull, "", "no such reason",
 }
 
 // bdSignatureReasons are the rejections that charge the sender without
@@ -103,7 +77,7 @@ func bdEveryMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature .
 	s.Tracer().ValidateMessage(m)
 	s.Tracer().DuplicateMessage(m)
 	s.Tracer().DeliverMessage(m)
-	for _, reason := range bdAllReasons {
+	for _, reason := range scoretest.RejectReasons {
 		if bdSignatureReasons[reason] && len(withSignature) > 0 && !withSignature[0] {
 			continue
 		}
@@ -222,21 +196,21 @@ func TestBadInputUnknownPeers(t *testing.T) {
 			s.AddPenalty(u, 5)
 			s.Tracer().ThrottlePeer(u)
 			s.Tracer().OnClosedOutboundStream(u)
-			m := bdMsg("T", "from-"+string(u), u)
+			m := scoretest.Msg("T", "from-"+string(u), u)
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().DeliverMessage(m)
-			bad := bdMsg("T", "bad-from-"+string(u), u)
+			bad := scoretest.Msg("T", "bad-from-"+string(u), u)
 			s.Tracer().ValidateMessage(bad)
 			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
 			s.Tracer().RejectMessage(bad, pubsub.RejectInvalidSignature)
-			s.Tracer().DuplicateMessage(bdMsg("T", "first", u))
+			s.Tracer().DuplicateMessage(scoretest.Msg("T", "first", u))
 			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, u)
 			topic, backoff := "T", uint64(60)
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}},
 				Graft: []*pb.ControlGraft{{TopicID: &topic}},
 			}}}
-			fzSetFrom(rpc, u)
+			scoretest.SetFrom(rpc, u)
 			s.Tracer().RecvRPC(rpc)
 			s.Tracer().RecvRPC(rpc) // a GRAFT during the backoff: charged to nobody
 		}
@@ -266,11 +240,11 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 		scoreA, scoreB := s.Score("A"), s.Score("B")
 		for _, topic := range []string{"unscored", "", "T/", "t"} {
 			s.Tracer().Graft("B", topic)
-			m := bdMsg(topic, "u-"+topic, "B")
+			m := scoretest.Msg(topic, "u-"+topic, "B")
 			s.Tracer().ValidateMessage(m)
-			s.Tracer().DuplicateMessage(bdMsg(topic, "u-"+topic, "A"))
+			s.Tracer().DuplicateMessage(scoretest.Msg(topic, "u-"+topic, "A"))
 			s.Tracer().DeliverMessage(m)
-			bad := bdMsg(topic, "bad-"+topic, "B")
+			bad := scoretest.Msg(topic, "bad-"+topic, "B")
 			s.Tracer().ValidateMessage(bad)
 			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
 			s.Tracer().Prune("B", topic)
@@ -279,7 +253,7 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 			tp := topic
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Prune: []*pb.ControlPrune{{TopicID: &tp, Backoff: &backoff}}, Graft: []*pb.ControlGraft{{TopicID: &tp}}}}}
-			fzSetFrom(rpc, "B")
+			scoretest.SetFrom(rpc, "B")
 			s.Tracer().RecvRPC(rpc)
 			s.Tracer().RecvRPC(rpc)
 		}
@@ -291,9 +265,9 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 		require.Zero(t, s.Stats().Penalties[peerscore.PenaltyInvalidMessage])
 
 		// Scoring "unscored" now: only later events count.
-		require.NoError(t, s.SetTopicParams("unscored", bdTopic()))
+		require.NoError(t, s.SetTopicParams("unscored", scoretest.FullTopic()))
 		s.Tracer().Graft("B", "unscored")
-		m := bdMsg("unscored", "later", "B")
+		m := scoretest.Msg("unscored", "later", "B")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
 		require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "unscored").FirstMessageDeliveries)
@@ -400,7 +374,7 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 // bdInvalidTopics are invalid TopicParams, one broken field each (and nil).
 func bdInvalidTopics() map[string]*peerscore.TopicParams {
 	with := func(f func(tp *peerscore.TopicParams)) *peerscore.TopicParams {
-		tp := bdTopic()
+		tp := scoretest.FullTopic()
 		f(tp)
 		return tp
 	}
@@ -449,12 +423,12 @@ func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 			}
 		}
 		// Later events are scored with the old parameters.
-		m := bdMsg("T", "second", "A")
+		m := scoretest.Msg("T", "second", "A")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
 		require.Equal(t, 2.0, scoretest.Topic(t, s, "A", "T").P2, "the first delivery weight is still 1")
 		s.Tracer().Graft("B", "new")
-		n := bdMsg("new", "in-new", "B")
+		n := scoretest.Msg("new", "in-new", "B")
 		s.Tracer().ValidateMessage(n)
 		s.Tracer().DeliverMessage(n)
 		require.Empty(t, scoretest.Snap(t, s, "B").Topics, "a refused topic is not scored")
@@ -530,7 +504,7 @@ func TestBadInputLifecycle(t *testing.T) {
 			s.Start(context.Background())
 			require.NoError(t, s.Close())
 			s.Tracer().Graft("A", "T")
-			m := bdMsg("T", "after", "A")
+			m := scoretest.Msg("T", "after", "A")
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().DeliverMessage(m)
 			s.AddPenalty("A", 2)
@@ -541,7 +515,7 @@ func TestBadInputLifecycle(t *testing.T) {
 			require.Equal(t, 5.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "Refresh by hand still works")
 			s.Tracer().OnClosedOutboundStream("A")
 			require.False(t, scoretest.Snap(t, s, "A").Connected)
-			require.NoError(t, s.SetTopicParams("T", bdTopic()))
+			require.NoError(t, s.SetTopicParams("T", scoretest.FullTopic()))
 			_ = s.Stats()
 		})
 	})
@@ -585,7 +559,7 @@ func TestBadInputOddRPCs(t *testing.T) {
 		for _, rpc := range rpcs {
 			s.Tracer().RecvRPC(rpc)
 			if rpc != nil {
-				fzSetFrom(rpc, "B")
+				scoretest.SetFrom(rpc, "B")
 			}
 			s.Tracer().RecvRPC(rpc)
 			s.Tracer().SendRPC(rpc, "B")
@@ -594,10 +568,10 @@ func TestBadInputOddRPCs(t *testing.T) {
 
 		// A PRUNE asking for a zero backoff gets the router's default one.
 		prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &zero}}}}}
-		fzSetFrom(prune, "A")
+		scoretest.SetFrom(prune, "A")
 		s.Tracer().RecvRPC(prune)
 		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-		fzSetFrom(graft, "A")
+		scoretest.SetFrom(graft, "A")
 		s.Tracer().RecvRPC(graft)
 		require.Equal(t, 2.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "GRAFT right after PRUNE: backoff and flood")
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // lkOurs matches a stack frame of the library, its sub-packages included
@@ -84,7 +85,7 @@ func lkWaitFor(t *testing.T, base lkBaseline, want int, what string) {
 func lkParams() *peerscore.Params {
 	return &peerscore.Params{
 		SkipAtomicValidation: true,
-		Topics:               map[string]*peerscore.TopicParams{"T": bdTopic()},
+		Topics:               map[string]*peerscore.TopicParams{"T": scoretest.FullTopic()},
 		DecayInterval:        time.Second,
 		DecayToZero:          0.01,
 	}

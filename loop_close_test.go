@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // ccAsync runs closeFn on a goroutine of its own and returns a channel
@@ -52,10 +53,11 @@ type ccCount struct{ n atomic.Int64 }
 func (c *ccCount) get() int64 { return c.n.Load() }
 
 // ccFall makes p fall through zero, gossip, publish and graylist in one
-// event (eventParams: one invalid message costs 100): four crossings.
+// event (scoretest.SteepParams: one invalid message costs 100): four
+// crossings.
 func ccFall(s *peerscore.Scorer, p peer.ID, id string) {
-	s.Tracer().ValidateMessage(invalidMsg(p, id))
-	s.Tracer().RejectMessage(invalidMsg(p, id), pubsub.RejectValidationFailed)
+	s.Tracer().ValidateMessage(scoretest.Msg("t", id, p))
+	s.Tracer().RejectMessage(scoretest.Msg("t", id, p), pubsub.RejectValidationFailed)
 }
 
 func ccZeroApp(peer.ID) float64 { return 0 }
@@ -67,7 +69,7 @@ func TestCloseFromInspectCallback(t *testing.T) {
 		var calls ccCount
 		closed := make(chan struct{})
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithInspect(func(map[peer.ID]float64) {
+		s, err := peerscore.New(scoretest.SteepParams(ccZeroApp), peerscore.WithInspect(func(map[peer.ID]float64) {
 			if calls.n.Add(1) == 1 {
 				_ = s.Close()
 				close(closed)
@@ -90,11 +92,11 @@ func TestCloseFromInspectCallback(t *testing.T) {
 // three other crossings of the same fall are not reported.
 func TestCloseFromThresholdEventCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var log eventLog
+		var log scoretest.EventLog
 		closed := make(chan struct{})
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
-			log.add(e)
+		s, err := peerscore.New(scoretest.SteepParams(ccZeroApp), peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
+			log.Add(e)
 			_ = s.Close()
 			select {
 			case <-closed:
@@ -112,7 +114,7 @@ func TestCloseFromThresholdEventCallback(t *testing.T) {
 		ccFall(s, "A", "m2")
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
-		events, _ := log.take()
+		events, _ := log.Take()
 		require.Len(t, events, 1, "crossings reported after Close: %+v", events)
 		require.Equal(t, peerscore.ThresholdZero, events[0].Threshold)
 		require.True(t, ccReturned(ccAsync(s.Close)))
@@ -127,8 +129,8 @@ func TestCloseFromCallbackWaitsForOtherCallbacks(t *testing.T) {
 		release := make(chan struct{})
 		innerDone := make(chan struct{})
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
+		s, err := peerscore.New(scoretest.SteepParams(ccZeroApp),
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
 				events.n.Add(1)
 				<-release
 			}),
@@ -161,8 +163,8 @@ func TestCloseFromTwoCallbacksAtOnce(t *testing.T) {
 		var once1, once2 sync.Once
 		var returned atomic.Int32
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
+		s, err := peerscore.New(scoretest.SteepParams(ccZeroApp),
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
 				once1.Do(func() { close(inEvent) })
 				<-inInspect
 				_ = s.Close()
@@ -193,13 +195,13 @@ func TestCloseWaitsForRunningCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var inspections, events ccCount
 		release := make(chan struct{})
-		s, err := peerscore.New(eventParams(ccZeroApp),
+		s, err := peerscore.New(scoretest.SteepParams(ccZeroApp),
 			peerscore.WithInspect(func(map[peer.ID]float64) {
 				if inspections.n.Add(1) == 1 {
 					<-release
 				}
 			}, time.Millisecond),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { events.n.Add(1) }))
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { events.n.Add(1) }))
 		require.NoError(t, err)
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
@@ -239,9 +241,9 @@ func TestCloseNoCallbackAfterClose(t *testing.T) {
 			time.Sleep(time.Millisecond)
 			running.Add(-1)
 		}
-		s, err := peerscore.New(eventParams(ccZeroApp),
+		s, err := peerscore.New(scoretest.SteepParams(ccZeroApp),
 			peerscore.WithInspect(func(map[peer.ID]peerscore.Snapshot) { slow() }, time.Millisecond),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { slow() }))
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { slow() }))
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		s.Start(context.Background())

@@ -1,5 +1,13 @@
 package peerscore_test
 
+// The slow-peer penalty (router.go: chargeSlow, addSlow). Every message in
+// an RPC the router dropped on its way to a peer adds 1 to the peer's
+// slow-peer counter, and so does a write to its stream slower than
+// SlowPeerWriteThreshold (SendRPCCompleted, reported by pubsub v0.19.0 and
+// later). These tests call the tracer directly, so they run against every
+// pubsub release; the end-to-end test with a real router is in
+// e2e_slow_writes_test.go.
+
 import (
 	"testing"
 	"testing/synctest"
@@ -9,17 +17,10 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
-
-// Slow writes (SendRPCCompleted, reported by pubsub v0.19.0 and later): a
-// write to a peer's stream slower than SlowPeerWriteThreshold adds 1 to the
-// slow-peer counter DropRPC also feeds. These tests call the method
-// directly, so they run against every pubsub release; the end-to-end test
-// with a real router is in e2e_slow_writes_test.go.
 
 // swParams turns the slow-peer penalty on (weight -0.5 above 2, halving
 // every Refresh) with a write threshold of one second.
@@ -69,7 +70,7 @@ func TestSlowWriteRules(t *testing.T) {
 				s := scoretest.New(t, p)
 				scoretest.Connect(s, "A", "R")
 				s.Tracer().OnClosedOutboundStream("R") // score 0: retained
-				writeDone(s).SendRPCCompleted(c.rpc, c.peer, c.took)
+				scoretest.SendRPCCompleted(s, c.rpc, c.peer, c.took)
 				assert.Equal(t, c.want, scoretest.Snap(t, s, c.peer).SlowPeerCounter)
 				assert.Equal(t, uint64(c.want), s.Stats().Penalties[peerscore.PenaltySlowPeer])
 			})
@@ -78,7 +79,7 @@ func TestSlowWriteRules(t *testing.T) {
 	t.Run("unknown peer is not tracked", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := scoretest.New(t, swParams())
-			writeDone(s).SendRPCCompleted(swRPC(), "stranger", time.Hour)
+			scoretest.SendRPCCompleted(s, swRPC(), "stranger", time.Hour)
 			_, known := s.Snapshot("stranger")
 			assert.False(t, known)
 			assert.Zero(t, s.Stats().Penalties[peerscore.PenaltySlowPeer])
@@ -94,9 +95,9 @@ func TestSlowWriteSharesTheSlowCounter(t *testing.T) {
 		s := scoretest.New(t, swParams())
 		scoretest.Connect(s, "A")
 		for range 3 {
-			writeDone(s).SendRPCCompleted(swRPC(), "A", 5*time.Second)
+			scoretest.SendRPCCompleted(s, swRPC(), "A", 5*time.Second)
 		}
-		writeDone(s).SendRPCCompleted(swRPC(), "A", 10*time.Millisecond) // fast: nothing
+		scoretest.SendRPCCompleted(s, swRPC(), "A", 10*time.Millisecond) // fast: nothing
 		drop := &pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}, {Data: []byte("y")}}}}
 		s.Tracer().DropRPC(drop, "A")
 
@@ -117,33 +118,49 @@ func TestSlowWriteSharesTheSlowCounter(t *testing.T) {
 	})
 }
 
-// TestSlowWriteThresholdValidation: a negative threshold is rejected with
-// the field named, in both modes and with the rest of the slow-peer group
-// off; New refuses it and changes nothing.
-func TestSlowWriteThresholdValidation(t *testing.T) {
-	for _, skip := range []bool{false, true} {
-		p := baseParams(skip)
-		p.SlowPeerWriteThreshold = -time.Nanosecond
-		err := p.Validate()
-		var pe *peerscore.ParamError
-		require.ErrorAs(t, err, &pe)
-		assert.Equal(t, "SlowPeerWriteThreshold", pe.Field)
-		assert.ErrorIs(t, err, peerscore.ErrInvalidParams)
-
-		p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = 0, 0, 0
-		require.ErrorAs(t, p.Validate(), &pe, "checked with the rest of the group off")
-		assert.Equal(t, "SlowPeerWriteThreshold", pe.Field)
-
-		s, err := peerscore.New(p)
-		assert.Nil(t, s)
-		require.ErrorAs(t, err, &pe)
+// Slow peers: every message in an RPC the router dropped on its way to a
+// peer adds 1; the penalty is linear above the threshold and decays.
+func TestSlowPeerPenalty(t *testing.T) {
+	drop := func(s *peerscore.Scorer, p peer.ID, messages int) {
+		rpc := &pubsub.RPC{}
+		for i := 0; i < messages; i++ {
+			rpc.Publish = append(rpc.Publish, &pb.Message{Data: []byte("x")})
+		}
+		s.Tracer().DropRPC(rpc, p)
 	}
-}
+	synctest.Test(t, func(t *testing.T) {
+		p := scoretest.Params(nil)
+		p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = -0.5, 10, 0.5
+		s := scoretest.New(t, p)
+		scoretest.Connect(s, "A")
+		for range 3 {
+			drop(s, "A", 4)
+		}
+		drop(s, "A", 0) // control only: nothing to count
+		snap := scoretest.Snap(t, s, "A")
+		assert.Equal(t, 12.0, snap.SlowPeerCounter)
+		assert.Equal(t, -1.0, snap.SlowPeer, "-0.5 × (12 − 10)")
+		assert.Equal(t, -1.0, snap.Score)
+		assert.Equal(t, uint64(12), s.Stats().Penalties[peerscore.PenaltySlowPeer])
 
-// sendCompleter is the tracer method pubsub v0.19.0 added; the Scorer's
-// tracer has it on every release, but pubsub.RawTracer only from v0.19.0.
-type sendCompleter interface {
-	SendRPCCompleted(rpc *pubsub.RPC, p peer.ID, writeDuration time.Duration)
-}
+		s.Refresh() // 6: under the threshold
+		snap = scoretest.Snap(t, s, "A")
+		assert.Equal(t, 6.0, snap.SlowPeerCounter)
+		assert.Zero(t, snap.SlowPeer)
 
-func writeDone(s *peerscore.Scorer) sendCompleter { return s.Tracer().(sendCompleter) }
+		drop(s, "stranger", 100) // unknown peers are not tracked
+		_, known := s.Snapshot("stranger")
+		assert.False(t, known)
+		scoretest.Connect(s, "B")
+		s.Tracer().OnClosedOutboundStream("B") // a score of 0: retained
+		drop(s, "B", 100)                      // nor are disconnected ones: their queue is gone
+		assert.Zero(t, scoretest.Snap(t, s, "B").SlowPeerCounter)
+	})
+	synctest.Test(t, func(t *testing.T) {
+		s := scoretest.New(t, scoretest.Params(nil)) // SlowPeerWeight 0: off
+		scoretest.Connect(s, "A")
+		drop(s, "A", 50)
+		assert.Zero(t, scoretest.Snap(t, s, "A").SlowPeerCounter)
+		assert.Zero(t, s.Stats().Penalties[peerscore.PenaltySlowPeer])
+	})
+}
