@@ -25,10 +25,10 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// bdParams: topic "T" scored with scoretest.FullTopic, P7 (weight -1, no
+// badInputParams: topic "T" scored with scoretest.FullTopic, P7 (weight -1, no
 // threshold), slow-peer penalty, application score app, retention for a
 // minute.
-func bdParams(app func(peer.ID) float64) *peerscore.Params {
+func badInputParams(app func(peer.ID) float64) *peerscore.Params {
 	if app == nil {
 		app = func(peer.ID) float64 { return 0 }
 	}
@@ -43,9 +43,9 @@ func bdParams(app func(peer.ID) float64) *peerscore.Params {
 	}
 }
 
-// bdNew returns a scorer with peers A and B connected; A is in T's mesh
+// newBadInputScorer returns a scorer with peers A and B connected; A is in T's mesh
 // and has delivered one message, so that there is state to disturb.
-func bdNew(t *testing.T, p *peerscore.Params, opts ...peerscore.Option) *peerscore.Scorer {
+func newBadInputScorer(t *testing.T, p *peerscore.Params, opts ...peerscore.Option) *peerscore.Scorer {
 	t.Helper()
 	s, err := peerscore.New(p, opts...)
 	require.NoError(t, err)
@@ -58,27 +58,27 @@ func bdNew(t *testing.T, p *peerscore.Params, opts ...peerscore.Option) *peersco
 	return s
 }
 
-// bdState is the whole observable state of s, for "nothing changed".
-func bdState(s *peerscore.Scorer) string {
+// observableState is the whole observable state of s, for "nothing changed".
+func observableState(s *peerscore.Scorer) string {
 	return fmt.Sprintf("%v\n%+v\n%+v", s.Snapshots(), s.Stats(), peerscore.InternalSizesForTest(s))
 }
 
-// bdSignatureReasons are the rejections that charge the sender without
+// signatureReasons are the rejections that charge the sender without
 // looking at the message ID (which cannot be trusted then), as in pubsub.
-var bdSignatureReasons = map[string]bool{
+var signatureReasons = map[string]bool{
 	pubsub.RejectMissingSignature: true, pubsub.RejectInvalidSignature: true, pubsub.RejectUnexpectedSignature: true,
 	pubsub.RejectUnexpectedAuthInfo: true, pubsub.RejectSelfOrigin: true,
 }
 
-// bdEveryMessageEvent sends m through every message event of the tracer,
+// everyMessageEvent sends m through every message event of the tracer,
 // with every rejection reason but, if withSignature is false, those of
-// bdSignatureReasons.
-func bdEveryMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature ...bool) {
+// signatureReasons.
+func everyMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature ...bool) {
 	s.Tracer().ValidateMessage(m)
 	s.Tracer().DuplicateMessage(m)
 	s.Tracer().DeliverMessage(m)
 	for _, reason := range scoretest.RejectReasons {
-		if bdSignatureReasons[reason] && len(withSignature) > 0 && !withSignature[0] {
+		if signatureReasons[reason] && len(withSignature) > 0 && !withSignature[0] {
 			continue
 		}
 		s.Tracer().RejectMessage(m, reason)
@@ -91,10 +91,10 @@ func bdEveryMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature .
 // event and every rejection reason, panics nowhere and changes nothing.
 func TestBadInputNilMessage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
-		bdEveryMessageEvent(s, nil)
-		require.Equal(t, before, bdState(s))
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
+		everyMessageEvent(s, nil)
+		require.Equal(t, before, observableState(s))
 	})
 }
 
@@ -103,12 +103,12 @@ func TestBadInputNilMessage(t *testing.T) {
 // and the reason: without the protobuf there is no topic to score.
 func TestBadInputNilInnerMessage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
-		bdEveryMessageEvent(s, &pubsub.Message{ReceivedFrom: "A"})
-		bdEveryMessageEvent(s, &pubsub.Message{ID: "first", ReceivedFrom: "A"})
-		bdEveryMessageEvent(s, &pubsub.Message{ID: "fresh", ReceivedFrom: "B", ValidatorData: "x"})
-		require.Equal(t, before, bdState(s))
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
+		everyMessageEvent(s, &pubsub.Message{ReceivedFrom: "A"})
+		everyMessageEvent(s, &pubsub.Message{ID: "first", ReceivedFrom: "A"})
+		everyMessageEvent(s, &pubsub.Message{ID: "fresh", ReceivedFrom: "B", ValidatorData: "x"})
+		require.Equal(t, before, observableState(s))
 	})
 }
 
@@ -118,7 +118,7 @@ func TestBadInputNilInnerMessage(t *testing.T) {
 // record is kept like any other, so a repeat is still recognised.
 func TestBadInputMessageWithoutTopic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		scoreA, scoreB := s.Score("A"), s.Score("B")
 		records := s.Stats().DeliveryRecords
 
@@ -151,17 +151,17 @@ func TestBadInputMessageWithoutTopic(t *testing.T) {
 // without an ID, as in pubsub.
 func TestBadInputEmptyID(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
 		tp := "T"
 		anonymous := &pubsub.Message{Message: &pb.Message{Topic: &tp}, ReceivedFrom: "B"} // no From, no Seqno
-		bdEveryMessageEvent(s, anonymous, false)
+		everyMessageEvent(s, anonymous, false)
 		require.Equal(t, "", anonymous.ID, "the message must not be written")
-		require.Equal(t, before, bdState(s), "a message without an ID changes nothing")
-		for reason := range bdSignatureReasons {
+		require.Equal(t, before, observableState(s), "a message without an ID changes nothing")
+		for reason := range signatureReasons {
 			s.Tracer().RejectMessage(anonymous, reason)
 		}
-		require.Equal(t, float64(len(bdSignatureReasons)), scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries,
+		require.Equal(t, float64(len(signatureReasons)), scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries,
 			"bad signatures are charged to the sender without an ID")
 
 		// With From and Seqno, DefaultMsgIdFn gives an ID: the message counts.
@@ -176,10 +176,10 @@ func TestBadInputEmptyID(t *testing.T) {
 
 		// A message ID function that gives "" makes every message without
 		// an ID invisible.
-		s2 := bdNew(t, bdParams(nil), peerscore.WithMsgIDFn(func(*pb.Message) string { return "" }))
-		before = bdState(s2)
-		bdEveryMessageEvent(s2, &pubsub.Message{Message: m.Message, ReceivedFrom: "B"}, false)
-		require.Equal(t, before, bdState(s2))
+		s2 := newBadInputScorer(t, badInputParams(nil), peerscore.WithMsgIDFn(func(*pb.Message) string { return "" }))
+		before = observableState(s2)
+		everyMessageEvent(s2, &pubsub.Message{Message: m.Message, ReceivedFrom: "B"}, false)
+		require.Equal(t, before, observableState(s2))
 	})
 }
 
@@ -188,7 +188,7 @@ func TestBadInputEmptyID(t *testing.T) {
 // else's score; Score is 0 and Snapshot reports them unknown.
 func TestBadInputUnknownPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		s.Tracer().Join("T")
 		for _, u := range []peer.ID{"stranger", ""} {
 			s.Tracer().Graft(u, "T")
@@ -236,7 +236,7 @@ func TestBadInputUnknownPeers(t *testing.T) {
 // SetTopicParams scores it.
 func TestBadInputUnscoredTopics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		scoreA, scoreB := s.Score("A"), s.Score("B")
 		for _, topic := range []string{"unscored", "", "T/", "t"} {
 			s.Tracer().Graft("B", topic)
@@ -260,7 +260,7 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 		require.Equal(t, scoreA, s.Score("A"))
 		require.Equal(t, scoreB, s.Score("B"))
 		require.Empty(t, scoretest.Snap(t, s, "B").Topics)
-		require.Equal(t, []string{"T"}, mapKeys2(scoretest.Snap(t, s, "A").Topics))
+		require.Equal(t, []string{"T"}, keysOf(scoretest.Snap(t, s, "A").Topics))
 		require.Zero(t, s.Stats().Penalties[peerscore.PenaltyGraftBackoff])
 		require.Zero(t, s.Stats().Penalties[peerscore.PenaltyInvalidMessage])
 
@@ -274,7 +274,7 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 	})
 }
 
-func mapKeys2[V any](m map[string]V) []string {
+func keysOf[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -288,14 +288,14 @@ func mapKeys2[V any](m map[string]V) []string {
 // finite even when the counter squared overflows).
 func TestBadInputAddPenaltyCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
 		for _, n := range []int{0, -1, -5, math.MinInt, math.MinInt32} {
 			s.AddPenalty("A", n)
 		}
-		require.Equal(t, before, bdState(s), "counts below 1 change nothing")
+		require.Equal(t, before, observableState(s), "counts below 1 change nothing")
 		s.AddPenalty("nobody", 3)
-		require.Equal(t, before, bdState(s), "unknown peers are ignored")
+		require.Equal(t, before, observableState(s), "unknown peers are ignored")
 
 		s.AddPenalty("B", 1)
 		require.Equal(t, 1.0, scoretest.Snap(t, s, "B").BehaviourPenalty)
@@ -314,9 +314,9 @@ func TestBadInputAddPenaltyCounts(t *testing.T) {
 
 		// With a weight that makes the square overflow, P7 saturates at
 		// -MaxFloat64 instead of turning infinite.
-		p := bdParams(nil)
+		p := badInputParams(nil)
 		p.BehaviourPenaltyWeight = -1e300
-		s2 := bdNew(t, p)
+		s2 := newBadInputScorer(t, p)
 		s2.AddPenalty("B", math.MaxInt)
 		require.Equal(t, -math.MaxFloat64, s2.Score("B"))
 		s2.Refresh()
@@ -332,7 +332,7 @@ func TestBadInputAddPenaltyCounts(t *testing.T) {
 func TestBadInputAppSpecificNaNInf(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		app := map[peer.ID]float64{"nan": math.NaN(), "pinf": math.Inf(1), "ninf": math.Inf(-1)}
-		p := bdParams(func(id peer.ID) float64 { return app[id] })
+		p := badInputParams(func(id peer.ID) float64 { return app[id] })
 		p.Topics = map[string]*peerscore.TopicParams{}
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
@@ -361,7 +361,7 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 		require.False(t, scoretest.Snap(t, s, "nan").Connected, "a NaN counts as 0, and 0 is retained")
 
 		// A zero weight times an infinite score is 0.
-		p0 := bdParams(func(peer.ID) float64 { return math.Inf(1) })
+		p0 := badInputParams(func(peer.ID) float64 { return math.Inf(1) })
 		p0.AppSpecificWeight = 0
 		s0, err := peerscore.New(p0)
 		require.NoError(t, err)
@@ -371,8 +371,8 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 	})
 }
 
-// bdInvalidTopics are invalid TopicParams, one broken field each (and nil).
-func bdInvalidTopics() map[string]*peerscore.TopicParams {
+// invalidTopics are invalid TopicParams, one broken field each (and nil).
+func invalidTopics() map[string]*peerscore.TopicParams {
 	with := func(f func(tp *peerscore.TopicParams)) *peerscore.TopicParams {
 		tp := scoretest.FullTopic()
 		f(tp)
@@ -408,9 +408,9 @@ func bdInvalidTopics() map[string]*peerscore.TopicParams {
 // how later events are scored, and a refused new topic stays unscored.
 func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
-		for name, tp := range bdInvalidTopics() {
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
+		for name, tp := range invalidTopics() {
 			for _, topic := range []string{"T", "new"} {
 				err := s.SetTopicParams(topic, tp)
 				require.Errorf(t, err, "%s on %s accepted", name, topic)
@@ -419,7 +419,7 @@ func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 				require.Truef(t, errors.As(err, &pe), "%s: %v is not a *ParamError", name, err)
 				require.Equal(t, topic, pe.Topic, name)
 				require.Equal(t, fieldOf(name), pe.Field, "%s: %v", name, err)
-				require.Equal(t, before, bdState(s), "%s on %s changed something", name, topic)
+				require.Equal(t, before, observableState(s), "%s on %s changed something", name, topic)
 			}
 		}
 		// Later events are scored with the old parameters.
@@ -435,7 +435,7 @@ func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 	})
 }
 
-// fieldOf is the field a bdInvalidTopics case breaks: its name up to the
+// fieldOf is the field a invalidTopics case breaks: its name up to the
 // first space.
 func fieldOf(name string) string {
 	for i, c := range name {
@@ -454,7 +454,7 @@ func fieldOf(name string) string {
 // loops run.
 func TestBadInputLifecycle(t *testing.T) {
 	newScorer := func(t *testing.T, calls *atomic.Int64) *peerscore.Scorer {
-		s, err := peerscore.New(bdParams(nil), peerscore.WithInspect(func(map[peer.ID]float64) { calls.Add(1) }, time.Second))
+		s, err := peerscore.New(badInputParams(nil), peerscore.WithInspect(func(map[peer.ID]float64) { calls.Add(1) }, time.Second))
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("A", "x")
 		s.AddPenalty("A", 8)
@@ -541,7 +541,7 @@ func TestBadInputLifecycle(t *testing.T) {
 // the topic "" that we have not joined.
 func TestBadInputOddRPCs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		s.Tracer().Join("T")
 		public := func() string { return fmt.Sprintf("%v\n%+v", s.Snapshots(), s.Stats()) }
 		before := public()
@@ -589,7 +589,7 @@ func TestBadInputOptionsAndThresholds(t *testing.T) {
 	_, err := peerscore.New(nil)
 	require.ErrorIs(t, err, peerscore.ErrInvalidParams)
 
-	good := bdParams(nil)
+	good := badInputParams(nil)
 	s, err := peerscore.New(good, nil, nil)
 	require.NoError(t, err, "nil options are skipped")
 	require.NoError(t, s.Close())

@@ -22,16 +22,16 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// swParams turns the slow-peer penalty on (weight -0.5 above 2, halving
+// slowParams turns the slow-peer penalty on (weight -0.5 above 2, halving
 // every Refresh) with a write threshold of one second.
-func swParams() *peerscore.Params {
+func slowParams() *peerscore.Params {
 	p := scoretest.Params(nil)
 	p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = -0.5, 2, 0.5
 	p.SlowPeerWriteThreshold = time.Second
 	return p
 }
 
-func swRPC() *pubsub.RPC {
+func oneMessageRPC() *pubsub.RPC {
 	return &pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}
 }
 
@@ -50,22 +50,22 @@ func TestSlowWriteRules(t *testing.T) {
 		took  time.Duration
 		want  float64 // added to the counter of peer
 	}{
-		{"slower than the threshold", on, "A", swRPC(), time.Second + 1, 1},
-		{"much slower still counts 1", on, "A", swRPC(), time.Hour, 1},
-		{"exactly the threshold", on, "A", swRPC(), time.Second, 0},
-		{"fast", on, "A", swRPC(), time.Millisecond, 0},
-		{"zero duration", on, "A", swRPC(), 0, 0},
-		{"negative duration", on, "A", swRPC(), -time.Hour, 0},
+		{"slower than the threshold", on, "A", oneMessageRPC(), time.Second + 1, 1},
+		{"much slower still counts 1", on, "A", oneMessageRPC(), time.Hour, 1},
+		{"exactly the threshold", on, "A", oneMessageRPC(), time.Second, 0},
+		{"fast", on, "A", oneMessageRPC(), time.Millisecond, 0},
+		{"zero duration", on, "A", oneMessageRPC(), 0, 0},
+		{"negative duration", on, "A", oneMessageRPC(), -time.Hour, 0},
 		{"an RPC without messages counts: the write was slow", on, "A", &pubsub.RPC{}, 2 * time.Second, 1},
 		{"nil RPC counts: only the duration matters", on, "A", nil, 2 * time.Second, 1},
-		{"threshold 0 is off", setup{0, -0.5}, "A", swRPC(), time.Hour, 0},
-		{"slow-peer weight 0 is off", setup{time.Second, 0}, "A", swRPC(), time.Hour, 0},
-		{"retained peer", on, "R", swRPC(), time.Hour, 0},
+		{"threshold 0 is off", setup{0, -0.5}, "A", oneMessageRPC(), time.Hour, 0},
+		{"slow-peer weight 0 is off", setup{time.Second, 0}, "A", oneMessageRPC(), time.Hour, 0},
+		{"retained peer", on, "R", oneMessageRPC(), time.Hour, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := swParams()
+				p := slowParams()
 				p.SlowPeerWriteThreshold, p.SlowPeerWeight = c.setup.threshold, c.setup.weight
 				s := scoretest.New(t, p)
 				scoretest.Connect(s, "A", "R")
@@ -78,8 +78,8 @@ func TestSlowWriteRules(t *testing.T) {
 	}
 	t.Run("unknown peer is not tracked", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := scoretest.New(t, swParams())
-			scoretest.SendRPCCompleted(s, swRPC(), "stranger", time.Hour)
+			s := scoretest.New(t, slowParams())
+			scoretest.SendRPCCompleted(s, oneMessageRPC(), "stranger", time.Hour)
 			_, known := s.Snapshot("stranger")
 			assert.False(t, known)
 			assert.Zero(t, s.Stats().Penalties[peerscore.PenaltySlowPeer])
@@ -92,12 +92,12 @@ func TestSlowWriteRules(t *testing.T) {
 // penalty total.
 func TestSlowWriteSharesTheSlowCounter(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, swParams())
+		s := scoretest.New(t, slowParams())
 		scoretest.Connect(s, "A")
 		for range 3 {
-			scoretest.SendRPCCompleted(s, swRPC(), "A", 5*time.Second)
+			scoretest.SendRPCCompleted(s, oneMessageRPC(), "A", 5*time.Second)
 		}
-		scoretest.SendRPCCompleted(s, swRPC(), "A", 10*time.Millisecond) // fast: nothing
+		scoretest.SendRPCCompleted(s, oneMessageRPC(), "A", 10*time.Millisecond) // fast: nothing
 		drop := &pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}, {Data: []byte("y")}}}}
 		s.Tracer().DropRPC(drop, "A")
 

@@ -19,98 +19,98 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// ceTopics are the trace's topics: the first three scored from the start,
+// cacheTopics are the trace's topics: the first three scored from the start,
 // the fourth only once SetTopicParams adds it.
-var ceTopics = []string{"/ce/a", "/ce/b", "/ce/c", "/ce/late"}
+var cacheTopics = []string{"/ce/a", "/ce/b", "/ce/c", "/ce/late"}
 
-// ceIPs are the addresses peers connect from. 10.9.9.0/24 is whitelisted in
+// cacheIPs are the addresses peers connect from. 10.9.9.0/24 is whitelisted in
 // some traces; the IPv6 entries come as pubsub reports them, address and /64.
-var ceIPs = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.9.9.1", "10.9.9.2", "2001:db8::1", "2001:db8::"}
+var cacheIPs = []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.9.9.1", "10.9.9.2", "2001:db8::1", "2001:db8::"}
 
-var ceRejectReasons = []string{
+var cacheRejectReasons = []string{
 	pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
 	pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin, pubsub.RejectBlacklstedPeer,
 	pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull, pubsub.RejectValidationThrottled,
 	pubsub.RejectValidationIgnored, pubsub.RejectValidationFailed, "something else",
 }
 
-func cePick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
+func cachePick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
 
-func ceDecay(rng *rand.Rand) float64 { return 0.5 + 0.49*rng.Float64() }
+func cacheDecay(rng *rand.Rand) float64 { return 0.5 + 0.49*rng.Float64() }
 
-// ceTopicParams returns valid random topic parameters, with components
+// cacheTopicParams returns valid random topic parameters, with components
 // switched off (zero weight) now and then.
-func ceTopicParams(rng *rand.Rand) *TopicParams {
+func cacheTopicParams(rng *rand.Rand) *TopicParams {
 	return &TopicParams{
-		TopicWeight:                     cePick(rng, 0, 0.5, 1, 2.5),
-		TimeInMeshWeight:                cePick(rng, 0, 0.01, 0.5),
-		TimeInMeshQuantum:               cePick(rng, 700*time.Millisecond, time.Second, 3*time.Second),
-		TimeInMeshCap:                   cePick(rng, 2.0, 5, 100),
-		FirstMessageDeliveriesWeight:    cePick(rng, 0, 1, 3.7),
-		FirstMessageDeliveriesDecay:     ceDecay(rng),
-		FirstMessageDeliveriesCap:       cePick(rng, 3.0, 50),
-		MeshMessageDeliveriesWeight:     cePick(rng, 0, -0.5, -2),
-		MeshMessageDeliveriesDecay:      ceDecay(rng),
-		MeshMessageDeliveriesCap:        cePick(rng, 5.0, 30),
-		MeshMessageDeliveriesThreshold:  cePick(rng, 1.0, 4, 10),
-		MeshMessageDeliveriesWindow:     cePick(rng, 0, 10*time.Millisecond, 500*time.Millisecond),
-		MeshMessageDeliveriesActivation: cePick(rng, time.Second, 3*time.Second),
-		MeshFailurePenaltyWeight:        cePick[float64](rng, 0, -1, -3),
-		MeshFailurePenaltyDecay:         ceDecay(rng),
-		InvalidMessageDeliveriesWeight:  cePick[float64](rng, 0, -10, -100),
-		InvalidMessageDeliveriesDecay:   ceDecay(rng),
+		TopicWeight:                     cachePick(rng, 0, 0.5, 1, 2.5),
+		TimeInMeshWeight:                cachePick(rng, 0, 0.01, 0.5),
+		TimeInMeshQuantum:               cachePick(rng, 700*time.Millisecond, time.Second, 3*time.Second),
+		TimeInMeshCap:                   cachePick(rng, 2.0, 5, 100),
+		FirstMessageDeliveriesWeight:    cachePick(rng, 0, 1, 3.7),
+		FirstMessageDeliveriesDecay:     cacheDecay(rng),
+		FirstMessageDeliveriesCap:       cachePick(rng, 3.0, 50),
+		MeshMessageDeliveriesWeight:     cachePick(rng, 0, -0.5, -2),
+		MeshMessageDeliveriesDecay:      cacheDecay(rng),
+		MeshMessageDeliveriesCap:        cachePick(rng, 5.0, 30),
+		MeshMessageDeliveriesThreshold:  cachePick(rng, 1.0, 4, 10),
+		MeshMessageDeliveriesWindow:     cachePick(rng, 0, 10*time.Millisecond, 500*time.Millisecond),
+		MeshMessageDeliveriesActivation: cachePick(rng, time.Second, 3*time.Second),
+		MeshFailurePenaltyWeight:        cachePick[float64](rng, 0, -1, -3),
+		MeshFailurePenaltyDecay:         cacheDecay(rng),
+		InvalidMessageDeliveriesWeight:  cachePick[float64](rng, 0, -10, -100),
+		InvalidMessageDeliveriesDecay:   cacheDecay(rng),
 	}
 }
 
-// ceApp is a live application score the trace changes between events.
-type ceApp struct {
+// cacheApp is a live application score the trace changes between events.
+type cacheApp struct {
 	mu     sync.Mutex
 	scores map[peer.ID]float64
 }
 
-func (a *ceApp) score(p peer.ID) float64 {
+func (a *cacheApp) score(p peer.ID) float64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.scores[p]
 }
 
-func (a *ceApp) set(p peer.ID, v float64) {
+func (a *cacheApp) set(p peer.ID, v float64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.scores[p] = v
 }
 
-func ceParams(rng *rand.Rand, app *ceApp) *Params {
+func cacheParams(rng *rand.Rand, app *cacheApp) *Params {
 	p := &Params{
 		Topics:                      map[string]*TopicParams{},
-		TopicScoreCap:               cePick[float64](rng, 0, 5, 50),
+		TopicScoreCap:               cachePick[float64](rng, 0, 5, 50),
 		AppSpecificScore:            app.score,
-		AppSpecificWeight:           cePick(rng, 0, 1, 0.5),
-		IPColocationFactorWeight:    cePick[float64](rng, 0, -1, -5),
-		IPColocationFactorThreshold: cePick(rng, 1, 2, 3),
-		BehaviourPenaltyWeight:      cePick[float64](rng, 0, -1, -10),
-		BehaviourPenaltyThreshold:   cePick[float64](rng, 0, 2, 6),
-		BehaviourPenaltyDecay:       ceDecay(rng),
+		AppSpecificWeight:           cachePick(rng, 0, 1, 0.5),
+		IPColocationFactorWeight:    cachePick[float64](rng, 0, -1, -5),
+		IPColocationFactorThreshold: cachePick(rng, 1, 2, 3),
+		BehaviourPenaltyWeight:      cachePick[float64](rng, 0, -1, -10),
+		BehaviourPenaltyThreshold:   cachePick[float64](rng, 0, 2, 6),
+		BehaviourPenaltyDecay:       cacheDecay(rng),
 		DecayInterval:               time.Second,
-		DecayToZero:                 cePick(rng, 0.01, 0.1),
-		RetainScore:                 cePick(rng, 0, 5*time.Second, 30*time.Second, time.Hour),
-		SeenMsgTTL:                  cePick(rng, 0, 3*time.Second, 10*time.Second),
+		DecayToZero:                 cachePick(rng, 0.01, 0.1),
+		RetainScore:                 cachePick(rng, 0, 5*time.Second, 30*time.Second, time.Hour),
+		SeenMsgTTL:                  cachePick(rng, 0, 3*time.Second, 10*time.Second),
 	}
 	if rng.IntN(2) == 0 {
-		p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = cePick(rng, -0.5, -2), cePick[float64](rng, 0, 3), ceDecay(rng)
+		p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = cachePick(rng, -0.5, -2), cachePick[float64](rng, 0, 3), cacheDecay(rng)
 	}
 	if rng.IntN(2) == 0 {
 		_, wl, _ := net.ParseCIDR("10.9.9.0/24")
 		p.IPColocationFactorWhitelist = []*net.IPNet{wl}
 	}
-	for _, t := range ceTopics[:3] {
-		p.Topics[t] = ceTopicParams(rng)
+	for _, t := range cacheTopics[:3] {
+		p.Topics[t] = cacheTopicParams(rng)
 	}
 	return p
 }
 
-// ceChecker recomputes scores from the raw state and compares.
-type ceChecker struct {
+// cacheChecker recomputes scores from the raw state and compares.
+type cacheChecker struct {
 	t      *testing.T
 	s      *Scorer
 	params *Params                 // global parameters as given to New
@@ -120,10 +120,10 @@ type ceChecker struct {
 	exact  int                     // comparisons equal to the bit
 	inexct int                     // comparisons equal only within the tolerance
 
-	coverage ceCoverage
+	coverage cacheCoverage
 }
 
-func (c *ceChecker) event(format string, args ...any) {
+func (c *cacheChecker) event(format string, args ...any) {
 	for i, a := range args {
 		if id, ok := a.(peer.ID); ok {
 			args[i] = string(id) // readable, not base58
@@ -137,7 +137,7 @@ func (c *ceChecker) event(format string, args ...any) {
 
 // recompute is a peer's score from its raw state, written from the score
 // function's definition, adding the parts in pubsub's order.
-func (c *ceChecker) recompute(ps *peerState) float64 {
+func (c *cacheChecker) recompute(ps *peerState) float64 {
 	s, g := c.s, c.params
 	var topics float64
 	for i := range ps.topics {
@@ -212,7 +212,7 @@ func (c *ceChecker) recompute(ps *peerState) float64 {
 	return topics + app + colocation + (p7 + slow)
 }
 
-func (c *ceChecker) whitelisted(addr string) bool {
+func (c *cacheChecker) whitelisted(addr string) bool {
 	ip := net.ParseIP(addr)
 	for _, n := range c.params.IPColocationFactorWhitelist {
 		if n.Contains(ip) {
@@ -224,7 +224,7 @@ func (c *ceChecker) whitelisted(addr string) bool {
 
 // check fails the test unless every known peer's Score and Snapshot equal
 // the recomputation, and every unknown ID's Score is 0.
-func (c *ceChecker) check(step int) {
+func (c *cacheChecker) check(step int) {
 	c.t.Helper()
 	if err := c.mismatch(); err != nil {
 		c.fail(step, "%v", err)
@@ -232,7 +232,7 @@ func (c *ceChecker) check(step int) {
 }
 
 // mismatch returns the first score that differs from the recomputation.
-func (c *ceChecker) mismatch() error {
+func (c *cacheChecker) mismatch() error {
 	s := c.s
 	s.mu.Lock()
 	type want struct {
@@ -250,7 +250,7 @@ func (c *ceChecker) mismatch() error {
 
 	for _, w := range wants {
 		got := s.Score(w.id)
-		if !ceClose(got, w.score) {
+		if !closeEnough(got, w.score) {
 			return fmt.Errorf("Score(%q) = %v, recomputed %v (diff %g)", string(w.id), got, w.score, got-w.score)
 		}
 		if got == w.score {
@@ -259,7 +259,7 @@ func (c *ceChecker) mismatch() error {
 			c.inexct++
 		}
 		snap, ok := s.Snapshot(w.id)
-		if !ok || !ceClose(snap.Score, w.score) {
+		if !ok || !closeEnough(snap.Score, w.score) {
 			return fmt.Errorf("Snapshot(%q).Score = %v (found %v), recomputed %v", string(w.id), snap.Score, ok, w.score)
 		}
 	}
@@ -273,13 +273,13 @@ func (c *ceChecker) mismatch() error {
 	return nil
 }
 
-// ceCoverage counts the situations the checks met, to show that the traces
+// cacheCoverage counts the situations the checks met, to show that the traces
 // reach what they are meant to test.
-type ceCoverage struct {
+type cacheCoverage struct {
 	checks, retained, colocated, p3Active, capped, behaviour, slow, manyTopics int
 }
 
-func (c *ceChecker) cover(ps *peerState) {
+func (c *cacheChecker) cover(ps *peerState) {
 	s, cv := c.s, &c.coverage
 	cv.checks++
 	if !ps.connected {
@@ -311,24 +311,24 @@ func (c *ceChecker) cover(ps *peerState) {
 	}
 }
 
-func ceClose(a, b float64) bool {
+func closeEnough(a, b float64) bool {
 	return a == b || math.Abs(a-b) <= 1e-12*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
 }
 
-func (c *ceChecker) fail(step int, format string, args ...any) {
+func (c *cacheChecker) fail(step int, format string, args ...any) {
 	c.t.Helper()
 	c.t.Fatalf("step %d: %s\nlast events:\n  %s", step, fmt.Sprintf(format, args...), strings.Join(c.log, "\n  "))
 }
 
-// ceMsg is one message of a trace.
-type ceMsg struct {
+// cacheMsg is one message of a trace.
+type cacheMsg struct {
 	topic string
 	from  peer.ID
 	id    string // empty: the scorer computes it from From and Seqno
 	seqno []byte
 }
 
-func (m ceMsg) copyFrom(p peer.ID) *pubsub.Message {
+func (m cacheMsg) copyFrom(p peer.ID) *pubsub.Message {
 	topic := m.topic
 	return &pubsub.Message{
 		Message:      &pb.Message{Data: []byte("x"), Topic: &topic, From: []byte(m.from), Seqno: m.seqno},
@@ -337,25 +337,25 @@ func (m ceMsg) copyFrom(p peer.ID) *pubsub.Message {
 	}
 }
 
-// ceTrace drives a Scorer with steps random events and checks every score
+// cacheTrace drives a Scorer with steps random events and checks every score
 // after each one. It runs inside a synctest bubble: time.Sleep moves the
 // fake clock.
-func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
+func cacheTrace(t *testing.T, seed uint64, steps int) *cacheChecker {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	app := &ceApp{scores: map[peer.ID]float64{}}
-	params := ceParams(rng, app)
+	app := &cacheApp{scores: map[peer.ID]float64{}}
+	params := cacheParams(rng, app)
 	if err := params.Validate(); err != nil {
 		t.Fatalf("generated invalid params: %v", err)
 	}
 	var opts []Option
 	if rng.IntN(3) == 0 {
-		opts = append(opts, WithMaxDeliveryRecords(cePick(rng, 1, 4, 16)))
+		opts = append(opts, WithMaxDeliveryRecords(cachePick(rng, 1, 4, 16)))
 	}
 	s, err := New(params, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &ceChecker{t: t, s: s, params: params, topics: map[string]*TopicParams{}}
+	c := &cacheChecker{t: t, s: s, params: params, topics: map[string]*TopicParams{}}
 	for name, tp := range params.Topics {
 		c.topics[name] = tp
 	}
@@ -364,20 +364,20 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 	}
 	stranger := peer.ID("ce-stranger") // never connects, sends copies
 	c.ids = append(c.ids, stranger)
-	for _, topic := range ceTopics {
+	for _, topic := range cacheTopics {
 		if rng.IntN(4) != 0 {
 			s.Tracer().Join(topic)
 		}
 	}
 
-	var msgs []ceMsg
+	var msgs []cacheMsg
 	randPeer := func() peer.ID { return c.ids[rng.IntN(len(c.ids)-1)] }
 	anyPeer := func() peer.ID { return c.ids[rng.IntN(len(c.ids))] }
-	randTopic := func() string { return cePick(rng, ceTopics...) }
+	randTopic := func() string { return cachePick(rng, cacheTopics...) }
 	randIPs := func() []string {
 		ips := make([]string, rng.IntN(4))
 		for i := range ips {
-			ips[i] = cePick(rng, ceIPs...)
+			ips[i] = cachePick(rng, cacheIPs...)
 		}
 		return ips
 	}
@@ -388,9 +388,9 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			s.setIPs(ps, ips)
 		}
 	}
-	oldMsg := func() (ceMsg, bool) {
+	oldMsg := func() (cacheMsg, bool) {
 		if len(msgs) == 0 {
-			return ceMsg{}, false
+			return cacheMsg{}, false
 		}
 		// mostly recent messages, where the action is
 		return msgs[max(0, len(msgs)-1-rng.IntN(min(len(msgs), 12)))], true
@@ -426,7 +426,7 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			s.Tracer().Prune(p, topic)
 			c.event("prune %s %s", p, topic)
 		case op < 40:
-			m := ceMsg{topic: randTopic(), from: randPeer(), seqno: []byte(strconv.Itoa(len(msgs)))}
+			m := cacheMsg{topic: randTopic(), from: randPeer(), seqno: []byte(strconv.Itoa(len(msgs)))}
 			if rng.IntN(5) != 0 {
 				m.id = "ce-msg-" + strconv.Itoa(len(msgs))
 			}
@@ -442,7 +442,7 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			}
 		case op < 52:
 			if m, ok := oldMsg(); ok {
-				p, reason := randPeer(), cePick(rng, ceRejectReasons...)
+				p, reason := randPeer(), cachePick(rng, cacheRejectReasons...)
 				s.Tracer().RejectMessage(m.copyFrom(p), reason)
 				c.event("reject %s/%s from %s: %s", m.topic, m.seqno, p, reason)
 			}
@@ -481,12 +481,12 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			c.event("GRAFT %s from %s (judged against the backoff)", topic, p)
 		case op < 80:
 			p := randPeer()
-			v := cePick(rng, 0, 1, -3.5, 20, math.NaN())
+			v := cachePick(rng, 0, 1, -3.5, 20, math.NaN())
 			app.set(p, v)
 			c.event("app score of %s = %v", p, v)
 		case op < 82:
-			topic := cePick(rng, ceTopics...)
-			tp := ceTopicParams(rng)
+			topic := cachePick(rng, cacheTopics...)
+			tp := cacheTopicParams(rng)
 			if err := s.SetTopicParams(topic, tp); err != nil {
 				t.Fatalf("SetTopicParams: %v", err)
 			}
@@ -496,7 +496,7 @@ func ceTrace(t *testing.T, seed uint64, steps int) *ceChecker {
 			s.Refresh()
 			c.event("Refresh")
 		default:
-			d := cePick(rng, time.Millisecond, 5*time.Millisecond, 300*time.Millisecond, time.Second, 3*time.Second)
+			d := cachePick(rng, time.Millisecond, 5*time.Millisecond, 300*time.Millisecond, time.Second, 3*time.Second)
 			time.Sleep(d)
 			c.event("advance %v", d)
 		}

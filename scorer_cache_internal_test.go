@@ -30,12 +30,12 @@ func TestCacheExactRandomTraces(t *testing.T) {
 		seeds, steps = 8, 800
 	}
 	var exact, inexact int
-	var cov ceCoverage
+	var cov cacheCoverage
 	var mu sync.Mutex
 	for seed := range seeds {
 		t.Run(strconv.Itoa(seed), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				c := ceTrace(t, uint64(seed), steps)
+				c := cacheTrace(t, uint64(seed), steps)
 				mu.Lock()
 				exact += c.exact
 				inexact += c.inexct
@@ -67,10 +67,10 @@ func TestCacheExactRandomTraces(t *testing.T) {
 // forgetting.
 func TestCacheExactColocation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		app := &ceApp{scores: map[peer.ID]float64{}}
+		app := &cacheApp{scores: map[peer.ID]float64{}}
 		_, wl, _ := net.ParseCIDR("10.9.9.0/24")
 		params := &Params{
-			Topics:                      map[string]*TopicParams{ceTopics[0]: ceTopicParams(rand.New(rand.NewPCG(1, 2)))},
+			Topics:                      map[string]*TopicParams{cacheTopics[0]: cacheTopicParams(rand.New(rand.NewPCG(1, 2)))},
 			AppSpecificScore:            app.score,
 			AppSpecificWeight:           1,
 			IPColocationFactorWeight:    -3,
@@ -84,7 +84,7 @@ func TestCacheExactColocation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &ceChecker{t: t, s: s, params: params, topics: params.Topics}
+		c := &cacheChecker{t: t, s: s, params: params, topics: params.Topics}
 		a, b, d := peer.ID("ce-a"), peer.ID("ce-b"), peer.ID("ce-d")
 		c.ids = []peer.ID{a, b, d}
 		step := 0
@@ -157,8 +157,8 @@ func TestCacheExactColocation(t *testing.T) {
 // return a mix of two publications, or NaN. The trace's own checks still
 // run after every event.
 func TestCacheExactConcurrentReaders(t *testing.T) {
-	app := &ceApp{scores: map[peer.ID]float64{}}
-	params := ceParams(rand.New(rand.NewPCG(7, 7)), app)
+	app := &cacheApp{scores: map[peer.ID]float64{}}
+	params := cacheParams(rand.New(rand.NewPCG(7, 7)), app)
 	params.IPColocationFactorWeight, params.IPColocationFactorThreshold = -1, 1
 	s, err := New(params)
 	if err != nil {
@@ -167,7 +167,7 @@ func TestCacheExactConcurrentReaders(t *testing.T) {
 	peers := []peer.ID{"r0", "r1", "r2", "r3"}
 	for _, p := range peers {
 		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
-		for _, topic := range ceTopics[:3] {
+		for _, topic := range cacheTopics[:3] {
 			s.Tracer().Graft(p, topic)
 		}
 	}
@@ -197,12 +197,12 @@ func TestCacheExactConcurrentReaders(t *testing.T) {
 		case 0:
 			s.AddPenalty(p, 1)
 		case 1:
-			topic := ceTopics[rng.IntN(3)]
-			m := ceMsg{topic: topic, from: p, id: "r-" + strconv.Itoa(i), seqno: []byte(strconv.Itoa(i))}
+			topic := cacheTopics[rng.IntN(3)]
+			m := cacheMsg{topic: topic, from: p, id: "r-" + strconv.Itoa(i), seqno: []byte(strconv.Itoa(i))}
 			s.Tracer().DeliverMessage(m.copyFrom(p))
 		case 2:
 			s.mu.Lock()
-			s.setIPs(s.peers.get(p), []string{cePick(rng, ceIPs...)})
+			s.setIPs(s.peers.get(p), []string{cachePick(rng, cacheIPs...)})
 			s.mu.Unlock()
 		default:
 			s.Refresh()
@@ -210,7 +210,7 @@ func TestCacheExactConcurrentReaders(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	c := &ceChecker{t: t, s: s, params: params, topics: params.Topics, ids: peers}
+	c := &cacheChecker{t: t, s: s, params: params, topics: params.Topics, ids: peers}
 	c.check(0)
 }
 
@@ -249,9 +249,9 @@ func TestCacheExactDetectsStaleCaches(t *testing.T) {
 		}},
 	} {
 		t.Run(sb.name, func(t *testing.T) {
-			app := &ceApp{scores: map[peer.ID]float64{}}
+			app := &cacheApp{scores: map[peer.ID]float64{}}
 			params := &Params{
-				Topics:                      map[string]*TopicParams{ceTopics[0]: ceTopicParams(rand.New(rand.NewPCG(5, 6)))},
+				Topics:                      map[string]*TopicParams{cacheTopics[0]: cacheTopicParams(rand.New(rand.NewPCG(5, 6)))},
 				AppSpecificScore:            app.score,
 				AppSpecificWeight:           1,
 				IPColocationFactorWeight:    -1,
@@ -261,17 +261,17 @@ func TestCacheExactDetectsStaleCaches(t *testing.T) {
 				DecayInterval:               time.Second,
 				DecayToZero:                 0.01,
 			}
-			params.Topics[ceTopics[0]].TopicWeight = 1
-			params.Topics[ceTopics[0]].FirstMessageDeliveriesWeight = 1
-			params.Topics[ceTopics[0]].InvalidMessageDeliveriesWeight = -1
+			params.Topics[cacheTopics[0]].TopicWeight = 1
+			params.Topics[cacheTopics[0]].FirstMessageDeliveriesWeight = 1
+			params.Topics[cacheTopics[0]].InvalidMessageDeliveriesWeight = -1
 			s, err := New(params)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &ceChecker{t: t, s: s, params: params, topics: map[string]*TopicParams{ceTopics[0]: params.Topics[ceTopics[0]]}}
+			c := &cacheChecker{t: t, s: s, params: params, topics: map[string]*TopicParams{cacheTopics[0]: params.Topics[cacheTopics[0]]}}
 			for _, p := range []peer.ID{"a", "b"} {
 				s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
-				s.Tracer().DeliverMessage(ceMsg{topic: ceTopics[0], from: p, id: "m-" + string(p)}.copyFrom(p))
+				s.Tracer().DeliverMessage(cacheMsg{topic: cacheTopics[0], from: p, id: "m-" + string(p)}.copyFrom(p))
 				s.mu.Lock()
 				s.setIPs(s.peers.get(p), []string{"10.0.0.1"})
 				s.mu.Unlock()
@@ -281,7 +281,7 @@ func TestCacheExactDetectsStaleCaches(t *testing.T) {
 			}
 			s.mu.Lock()
 			if tp := sb.do(s, s.peers.get("a"), s.peers.get("b")); tp != nil {
-				c.topics[ceTopics[0]] = tp
+				c.topics[cacheTopics[0]] = tp
 			}
 			s.mu.Unlock()
 			if err := c.mismatch(); err == nil {

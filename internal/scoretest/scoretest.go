@@ -5,9 +5,9 @@
 // a stand-in host with streams (streamhost.go), recorders of logs and
 // threshold events (logs.go) and of metrics (scrape.go).
 //
-// A helper belongs here once more than one test file uses it. Helpers that
-// need peerscore's internals stay in the root package's export_*_test.go
-// hooks, which only the root package's tests can call.
+// A helper belongs here once more than one test file uses it, unless it
+// needs peerscore's internals: the export_*_test.go hooks are seen only by
+// the root package's own tests, so helpers built on them stay there.
 package scoretest
 
 import (
