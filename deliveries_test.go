@@ -86,6 +86,6 @@ func TestScoreMaxDeliveryRecords(t *testing.T) {
 		require.Equal(t, 0.0, s.Score("D"))
 
 		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithMaxDeliveryRecords(0))
-		require.Error(t, err)
+		require.ErrorContains(t, err, "WithMaxDeliveryRecords")
 	})
 }

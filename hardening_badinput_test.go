@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -608,6 +609,8 @@ func TestBadInputOptionsAndThresholds(t *testing.T) {
 	} {
 		s, err := peerscore.New(good, opt)
 		require.Errorf(t, err, "%s accepted", name)
+		option, _, _ := strings.Cut(name, "(")
+		require.ErrorContainsf(t, err, option, "%s refused for another reason", name)
 		require.Nilf(t, s, "%s: a Scorer came back with the error", name)
 	}
 

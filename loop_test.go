@@ -216,7 +216,7 @@ func TestScoreInspectInvalid(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			s, err := peerscore.New(scoretest.Params(nil), peerscore.WithInspect(row.fn, row.period))
-			require.Error(t, err)
+			require.ErrorContains(t, err, "WithInspect")
 			require.Nil(t, s)
 		})
 	}
@@ -375,6 +375,6 @@ func TestScoreInspectNilFunction(t *testing.T) {
 		(func(map[peer.ID]peerscore.Snapshot))(nil),
 	} {
 		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithInspect(fn, time.Second))
-		assert.Error(t, err, "%T", fn)
+		assert.ErrorContains(t, err, "WithInspect: nil callback", "%T", fn)
 	}
 }

@@ -160,5 +160,5 @@ func TestRouterGraftBackoffRules(t *testing.T) {
 		})
 	})
 	_, err := peerscore.New(scoretest.BehaviourParams(nil), peerscore.WithGossipSubParams(pubsub.GossipSubParams{}))
-	assert.Error(t, err, "zero router timings")
+	assert.ErrorContains(t, err, "WithGossipSubParams", "zero router timings")
 }

@@ -180,10 +180,12 @@ func TestThresholdEventsForgottenAndClosed(t *testing.T) {
 
 func TestThresholdEventsOptionErrors(t *testing.T) {
 	p := scoretest.SteepParams(func(peer.ID) float64 { return 0 })
-	_, err := peerscore.New(p, peerscore.WithThresholds(nil), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))
-	assert.Error(t, err)
+	_, err := peerscore.New(p, peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))
+	assert.ErrorContains(t, err, "WithThresholdEvents needs the thresholds", "events without thresholds")
+	_, err = peerscore.New(p, peerscore.WithThresholds(nil), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))
+	assert.ErrorContains(t, err, "WithThresholds: nil thresholds")
 	_, err = peerscore.New(p, peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(nil))
-	assert.Error(t, err)
+	assert.ErrorContains(t, err, "WithThresholdEvents: nil callback")
 	bad := scoretest.Thresholds()
 	bad.GossipThreshold = 5
 	_, err = peerscore.New(p, peerscore.WithThresholds(bad), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))

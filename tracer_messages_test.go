@@ -376,7 +376,7 @@ func TestScoreMessageIDs(t *testing.T) {
 
 	t.Run("nil function", func(t *testing.T) {
 		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithMsgIDFn(nil))
-		require.Error(t, err)
+		require.ErrorContains(t, err, "WithMsgIDFn")
 	})
 }
 
