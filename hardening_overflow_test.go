@@ -57,7 +57,7 @@ func TestOverflowBehaviourTermOverflowNaN(t *testing.T) {
 		s.AddPenalty("A", 1<<31)
 		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
-		snap, _ := s.Snapshot("A")
+		snap := scoretest.Snap(t, s, "A")
 		t.Logf("P5 %v, P7 %v, SlowPeer %v, P7+SlowPeer %v", snap.P5, snap.P7, snap.SlowPeer, snap.P7+snap.SlowPeer)
 		require.False(t, math.IsNaN(s.Score("A")), "Score(A) is NaN")
 		require.False(t, math.IsNaN(snap.Score), "Snapshot(A).Score is NaN")
@@ -102,7 +102,7 @@ func TestOverflowBehaviourTermOverflowNaNFinite(t *testing.T) {
 		s.AddPenalty("A", 1<<31)
 		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
-		snap, _ := s.Snapshot("A")
+		snap := scoretest.Snap(t, s, "A")
 		t.Logf("TopicScore %v, P5 %v, P7 %v, SlowPeer %v", snap.TopicScore, snap.P5, snap.P7, snap.SlowPeer)
 		require.False(t, math.IsNaN(s.Score("A")), "Score(A) is NaN")
 		require.False(t, math.IsNaN(snap.Score), "Snapshot(A).Score is NaN")
@@ -177,7 +177,7 @@ func TestOverflowPruneBackoffOverflowEvadesGraftPenalty(t *testing.T) {
 			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
 			scoretest.SetFrom(graft, from)
 			s.Tracer().RecvRPC(graft)
-			snap, _ := s.Snapshot(from)
+			snap := scoretest.Snap(t, s, from)
 			return snap.BehaviourPenalty
 		}
 		require.Equal(t, 2.0, pruneThenGraft("control", 60), "control case: a 60s backoff")
@@ -228,7 +228,7 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			time.Sleep(time.Second)
 			s.Refresh()
 			s.Tracer().DuplicateMessage(scoretest.Msg("T", "m", "B"))
-			snap, _ := s.Snapshot("B")
+			snap := scoretest.Snap(t, s, "B")
 			require.Equal(t, 1.0, snap.Topics["T"].InvalidMessageDeliveries, "B forwarded a known invalid message")
 		})
 	})
@@ -253,7 +253,7 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 				Iwant: []*pb.ControlIWant{{MessageIDs: []string{"x"}}}}}}, "A")
 			time.Sleep(time.Second)
 			s.Refresh() // also the router heartbeat
-			snap, _ := s.Snapshot("A")
+			snap := scoretest.Snap(t, s, "A")
 			require.Equal(t, 0.0, snap.BehaviourPenalty, "a promise with a 'forever' deadline was broken")
 		})
 	})
@@ -267,7 +267,7 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
 			scoretest.SetFrom(graft, "A")
 			s.Tracer().RecvRPC(graft)
-			snap, _ := s.Snapshot("A")
+			snap := scoretest.Snap(t, s, "A")
 			require.Equal(t, 2.0, snap.BehaviourPenalty, "GRAFT right after a PRUNE with a 'forever' backoff")
 		})
 	})
@@ -313,7 +313,7 @@ func TestOverflowPartialSumSaturates(t *testing.T) {
 		s.AddPenalty("A", 1<<31)
 		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
-		snap, _ := s.Snapshot("A")
+		snap := scoretest.Snap(t, s, "A")
 		require.Equal(t, math.MaxFloat64, snap.TopicScore)
 		require.Equal(t, 1e308, snap.P5)
 		require.Equal(t, -math.MaxFloat64, snap.P7)

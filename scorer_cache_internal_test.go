@@ -101,7 +101,10 @@ func TestCacheExactColocation(t *testing.T) {
 			c.check(step)
 			step++
 			for p, want := range p6 {
-				snap, _ := s.Snapshot(p)
+				snap, ok := s.Snapshot(p)
+				if !ok {
+					c.fail(step, "%s: %s is not known", what, p)
+				}
 				if snap.P6 != want {
 					c.fail(step, "%s: P6 of %s = %v, want %v", what, p, snap.P6, want)
 				}
