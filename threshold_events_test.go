@@ -1,5 +1,10 @@
 package peerscore_test
 
+// Threshold events (threshold_events.go, WithThresholdEvents): a crossing of
+// a threshold, down or up, is reported within the watcher's poll of the
+// event or Refresh that caused it, with the component that drove it; none
+// after Close or for a forgotten peer.
+
 import (
 	"context"
 	"sync/atomic"
