@@ -23,10 +23,10 @@ func BenchmarkRecvRPCExtensions(b *testing.B) {
 		extensions bool
 	}{{"no-host", false, false}, {"common", true, false}, {"repeated", true, true}} {
 		b.Run(c.name, func(b *testing.B) {
-			h := newExtHost()
-			p := routerParams(nil)
+			h := scoretest.NewStreamHost()
+			p := scoretest.BehaviourParams(nil)
 			p.BehaviourPenaltyWeight = -1e-12 // charges never graylist anyone
-			opts := []peerscore.Option{peerscore.WithThresholds(extThresholds())}
+			opts := []peerscore.Option{peerscore.WithThresholds(scoretest.Thresholds())}
 			if c.host {
 				opts = append(opts, peerscore.WithHost(h))
 			}
@@ -35,12 +35,12 @@ func BenchmarkRecvRPCExtensions(b *testing.B) {
 			for i := range peers {
 				peers[i] = peer.ID(fmt.Sprintf("peer-%03d", i))
 				scoretest.Connect(s, peers[i])
-				h.open(peers[i], fmt.Sprintf("s-%d", i), extV13)
-				s.Tracer().RecvRPC(extRPC(peers[i], false)) // the first RPC
+				h.Open(peers[i], fmt.Sprintf("s-%d", i), pubsub.GossipSubID_v13)
+				s.Tracer().RecvRPC(scoretest.ExtensionsRPC(peers[i], false)) // the first RPC
 			}
 			rpcs := make([]*pubsub.RPC, len(peers))
 			for i := range rpcs {
-				rpcs[i] = extRPC(peers[i], c.extensions)
+				rpcs[i] = scoretest.ExtensionsRPC(peers[i], c.extensions)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/rawpeer"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -85,14 +86,13 @@ func repeatedExtensions(t *testing.T, native bool, weight float64) extVerdict {
 
 	var v extVerdict
 	penalty := func(p peer.ID) float64 {
+		// The peer must be known: a zero read of an unknown one proves nothing.
 		if victim.scorer != nil {
-			snap, _ := victim.scorer.Snapshot(p)
-			return snap.BehaviourPenalty
+			return scoretest.Snap(t, victim.scorer, p).BehaviourPenalty
 		}
-		if snap := victim.native.snapshot(p); snap != nil {
-			return snap.BehaviourPenalty
-		}
-		return 0
+		snap := victim.native.snapshot(p)
+		require.NotNilf(t, snap, "pubsub's scorer does not know %s", p)
+		return snap.BehaviourPenalty
 	}
 	send := func(rpc *pb.RPC) {
 		require.NoError(t, attacker.Send(victimHost.ID(), rpc))

@@ -14,6 +14,7 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/rawpeer"
 	"github.com/peerscore/peerscore/internal/scenario"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -381,7 +382,7 @@ func TestE2EIPColocation(t *testing.T) {
 			assert.Equal(t, -40.0, snap.P6, s.name)
 		}
 		for _, h := range honest[1:4] {
-			snap, _ := victim.scorer.Snapshot(h.h.ID())
+			snap := scoretest.Snap(t, victim.scorer, h.h.ID())
 			assert.Zero(t, snap.P6, "%s has an address of its own", h.name)
 		}
 
@@ -395,7 +396,7 @@ func TestE2EIPColocation(t *testing.T) {
 
 		// Once forgotten (RetainScore passed), three are left: at the threshold, no penalty.
 		time.Sleep(n.params.RetainScore + 2*time.Second)
-		snap, _ = victim.scorer.Snapshot(sybils[4].h.ID())
+		snap = scoretest.Snap(t, victim.scorer, sybils[4].h.ID()) // still connected
 		assert.Zero(t, snap.IPColocationFactor)
 		assert.Zero(t, snap.P6)
 		_, ok := victim.scorer.Snapshot(sybils[0].h.ID())

@@ -1,7 +1,7 @@
 package peerscore
 
-// Test-only hooks for the hardening tests (fuzz_*, soak_*, badinput_*,
-// stress_*, leak_*). They only read the Scorer's internals, under its lock.
+// Test-only hooks for the fuzz and hardening tests (fuzz_*, hardening_*).
+// They only read the Scorer's internals, under its lock.
 
 // InternalSizes are the sizes of the Scorer's internal books, which no
 // public method reports in full: the end state of a fuzz case checks that

@@ -17,11 +17,11 @@ import (
 // is a first delivery (P2, and P3 in the mesh, each capped), an invalid one
 // is P4; anything the scorer does not know changes nothing.
 
-const fbTopic = "partial"
+const feedbackTopic = "partial"
 
-// fbParams scores P2 (cap 3), P3 (cap 2) and P4 in fbTopic.
-func fbParams() *peerscore.Params {
-	return scoretest.Params(map[string]*peerscore.TopicParams{fbTopic: {
+// feedbackParams scores P2 (cap 3), P3 (cap 2) and P4 in feedbackTopic.
+func feedbackParams() *peerscore.Params {
+	return scoretest.Params(map[string]*peerscore.TopicParams{feedbackTopic: {
 		SkipAtomicValidation:            true,
 		TopicWeight:                     1,
 		FirstMessageDeliveriesWeight:    1,
@@ -56,15 +56,15 @@ func TestPeerFeedback(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scoretest.New(t, fbParams())
+				s := scoretest.New(t, feedbackParams())
 				scoretest.Connect(s, "A")
 				if c.inMesh {
-					s.Tracer().Graft("A", fbTopic)
+					s.Tracer().Graft("A", feedbackTopic)
 				}
 				for _, k := range c.feedback {
-					s.PeerFeedback(fbTopic, "A", k)
+					s.PeerFeedback(feedbackTopic, "A", k)
 				}
-				ts := scoretest.Topic(t, s, "A", fbTopic)
+				ts := scoretest.Topic(t, s, "A", feedbackTopic)
 				scoretest.Near(t, c.first, ts.FirstMessageDeliveries, "P2 counter")
 				scoretest.Near(t, c.mesh, ts.MeshMessageDeliveries, "P3 counter")
 				scoretest.Near(t, c.invalid, ts.InvalidMessageDeliveries, "P4 counter")
@@ -81,20 +81,20 @@ func TestPeerFeedback(t *testing.T) {
 // Refresh, and a retained (disconnected) peer still takes it, as in pubsub.
 func TestPeerFeedbackDecaysAndRetained(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := fbParams()
+		p := feedbackParams()
 		p.RetainScore = time.Minute
 		s := scoretest.New(t, p)
 		scoretest.Connect(s, "A")
-		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
-		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
+		s.PeerFeedback(feedbackTopic, "A", pubsub.PeerFeedbackInvalidMessage)
+		s.PeerFeedback(feedbackTopic, "A", pubsub.PeerFeedbackInvalidMessage)
 		s.Refresh()
-		scoretest.Near(t, 1, scoretest.Topic(t, s, "A", fbTopic).InvalidMessageDeliveries, "P4 counter halved")
+		scoretest.Near(t, 1, scoretest.Topic(t, s, "A", feedbackTopic).InvalidMessageDeliveries, "P4 counter halved")
 
 		s.Tracer().OnClosedOutboundStream("A") // score -10: retained
 		require.False(t, scoretest.Snap(t, s, "A").Connected)
-		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackInvalidMessage)
-		s.PeerFeedback(fbTopic, "A", pubsub.PeerFeedbackUsefulMessage)
-		ts := scoretest.Topic(t, s, "A", fbTopic)
+		s.PeerFeedback(feedbackTopic, "A", pubsub.PeerFeedbackInvalidMessage)
+		s.PeerFeedback(feedbackTopic, "A", pubsub.PeerFeedbackUsefulMessage)
+		ts := scoretest.Topic(t, s, "A", feedbackTopic)
 		scoretest.Near(t, 2, ts.InvalidMessageDeliveries, "retained peer's P4 counter")
 		scoretest.Near(t, 1, ts.FirstMessageDeliveries, "retained peer's P2 counter")
 	})
@@ -104,10 +104,10 @@ func TestPeerFeedbackDecaysAndRetained(t *testing.T) {
 // score, changes nothing: no peer, no topic stats, no penalty counted.
 func TestPeerFeedbackIgnored(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, fbParams())
+		s := scoretest.New(t, feedbackParams())
 		scoretest.Connect(s, "A")
 		for _, k := range []pubsub.PeerFeedbackKind{pubsub.PeerFeedbackUsefulMessage, pubsub.PeerFeedbackInvalidMessage} {
-			s.PeerFeedback(fbTopic, "stranger", k)
+			s.PeerFeedback(feedbackTopic, "stranger", k)
 			s.PeerFeedback("unscored", "A", k)
 			s.PeerFeedback("", "A", k)
 		}

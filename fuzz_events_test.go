@@ -44,6 +44,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/metrics"
 )
 
@@ -374,9 +375,9 @@ func (e *fzEnv) step(r *fzBytes) {
 		e.logf("%s %q %s", fzOpNames[op], fzPeers[p], fzRPCString(rpc))
 		switch op {
 		case fzRecvRPC:
-			fzSetFrom(rpc, fzPeers[p])
+			scoretest.SetFrom(rpc, fzPeers[p])
 			if rpc.From() != fzPeers[p] {
-				e.fail("fzSetFrom did not set the sender")
+				e.fail("scoretest.SetFrom did not set the sender")
 			}
 			s.Tracer().RecvRPC(rpc)
 		case fzSendRPC:
@@ -423,7 +424,7 @@ func (e *fzEnv) step(r *fzBytes) {
 		case 5:
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{nil}, Graft: []*pb.ControlGraft{nil},
 				Iwant: []*pb.ControlIWant{nil}, Ihave: []*pb.ControlIHave{nil}}, Publish: []*pb.Message{nil}}}
-			fzSetFrom(rpc, p)
+			scoretest.SetFrom(rpc, p)
 			s.Tracer().RecvRPC(rpc)
 			s.Tracer().SendRPC(rpc, p)
 			s.Tracer().DropRPC(rpc, p)

@@ -294,10 +294,10 @@ func fpTraffic(s *peerscore.Scorer, topics []string, round int) {
 		s.Tracer().SendRPC(iwant, "p1")
 		backoff := uint64(1)
 		prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}
-		fzSetFrom(prune, "p2")
+		scoretest.SetFrom(prune, "p2")
 		s.Tracer().RecvRPC(prune)
 		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-		fzSetFrom(graft, "p2")
+		scoretest.SetFrom(graft, "p2")
 		s.Tracer().RecvRPC(graft)
 		for _, p := range peers {
 			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, p)

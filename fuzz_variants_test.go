@@ -5,9 +5,7 @@ package peerscore_test
 import (
 	"math"
 	"net"
-	"reflect"
 	"time"
-	"unsafe"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
@@ -273,14 +271,6 @@ var fzTopicVariants = []func() *peerscore.TopicParams{
 		return tp
 	},
 	fzTopicInf, fzTopicInfGood, fzTopicInfBoth,
-}
-
-// fzSetFrom sets the sender of an RPC, as the router does when it receives
-// one. pubsub.RPC keeps it in an unexported field; this is the only way to
-// build an RPC that RecvRPC attributes to a peer.
-func fzSetFrom(rpc *pubsub.RPC, p peer.ID) {
-	f := reflect.ValueOf(rpc).Elem().FieldByName("from")
-	reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.ValueOf(p))
 }
 
 func fzStr(list []string, i int) *string {

@@ -1,8 +1,6 @@
 package peerscore_test
 
 import (
-	"context"
-	"math"
 	"net"
 	"reflect"
 	"sort"
@@ -10,66 +8,13 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
-
-// pubsubChecker asks go-libp2p-pubsub v0.17.0 for its verdict on a
-// configuration, through its public API: NewGossipSub with WithPeerScore
-// returns the validation error. One mock host serves every call.
-type pubsubChecker struct{ h host.Host }
-
-func newPubsubChecker(t *testing.T) *pubsubChecker {
-	t.Helper()
-	mn := mocknet.New()
-	t.Cleanup(func() { _ = mn.Close() })
-	h, err := mn.GenPeer()
-	require.NoError(t, err)
-	return &pubsubChecker{h: h}
-}
-
-// verdict returns pubsub's error for p and th. Each call gets fresh pubsub
-// copies (pubsub's validation writes into its argument) and its own context,
-// cancelled on return, which stops whatever a successful call started.
-func (c *pubsubChecker) verdict(p *peerscore.Params, th *peerscore.Thresholds) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	_, err := pubsub.NewGossipSub(ctx, c.h, pubsub.WithPeerScore(p.ToPubsub(), th.ToPubsub()))
-	return err
-}
-
-// check asserts that pubsub agrees with want on p and th.
-func (c *pubsubChecker) check(t *testing.T, want verdict, p *peerscore.Params, th *peerscore.Thresholds) {
-	t.Helper()
-	if want.noPubsub != "" {
-		t.Logf("not put to pubsub: %s", want.noPubsub)
-		return
-	}
-	if want.valid && p.DecayInterval <= 0 {
-		// pubsub would accept and then panic in a background goroutine,
-		// taking the whole test binary down.
-		t.Fatalf("row accepted with DecayInterval %v must carry ownRule(tickerPanic)", p.DecayInterval)
-	}
-	err := c.verdict(p, th)
-	if want.valid {
-		assert.NoError(t, err, "pubsub rejects what we accept")
-	} else {
-		assert.Error(t, err, "pubsub accepts what we reject (%s)", want.field)
-	}
-}
-
-func TestParamsPubsubMutatesOnlyItsCopy(t *testing.T) {
-	ps := newPubsubChecker(t)
-	p := baseParams(skipMode)
-	p.AppSpecificScore = nil
-	require.NoError(t, ps.verdict(p, baseThresholds(atomicMode)))
-	assert.Nil(t, p.AppSpecificScore)
-}
 
 // fullPubsubParams is a pubsub configuration with every field set, three
 // topics and a whitelist of IPv4 and IPv6 networks.
@@ -86,7 +31,7 @@ func fullPubsubParams() *pubsub.PeerScoreParams {
 		AppSpecificWeight:           1.5,
 		IPColocationFactorWeight:    -35,
 		IPColocationFactorThreshold: 10,
-		IPColocationFactorWhitelist: []*net.IPNet{mustCIDR("10.0.0.0/8"), mustCIDR("192.168.1.0/24"), mustCIDR("2001:db8::/32")},
+		IPColocationFactorWhitelist: []*net.IPNet{scoretest.CIDR("10.0.0.0/8"), scoretest.CIDR("192.168.1.0/24"), scoretest.CIDR("2001:db8::/32")},
 		BehaviourPenaltyWeight:      -15.5,
 		BehaviourPenaltyThreshold:   6,
 		BehaviourPenaltyDecay:       0.986,
@@ -212,7 +157,7 @@ func TestConvertRoundTrip(t *testing.T) {
 }
 
 func TestConvertDropsSlowPeer(t *testing.T) {
-	p := baseParams(atomicMode)
+	p := scoretest.ValidParams(atomicMode)
 	require.NotZero(t, p.SlowPeerWeight)
 	require.NotZero(t, p.SlowPeerWriteThreshold)
 	back := peerscore.ParamsFromPubsub(p.ToPubsub())
@@ -243,7 +188,7 @@ func mutatePubsub(p *pubsub.PeerScoreParams) {
 	p.Topics["extra"] = &pubsub.TopicScoreParams{TopicWeight: 9}
 	delete(p.Topics, "sync")
 	p.Topics["blocks"].TopicWeight = 99
-	p.IPColocationFactorWhitelist[0] = mustCIDR("1.2.3.0/24")
+	p.IPColocationFactorWhitelist[0] = scoretest.CIDR("1.2.3.0/24")
 	p.IPColocationFactorWhitelist[1].IP[0] ^= 0xff
 	p.IPColocationFactorWhitelist[1].Mask[3] ^= 0xff
 	p.IPColocationFactorWhitelist[2].IP[15] ^= 1
@@ -253,7 +198,7 @@ func mutateOurs(p *peerscore.Params) {
 	p.Topics["extra"] = &peerscore.TopicParams{TopicWeight: 9}
 	delete(p.Topics, "sync")
 	p.Topics["blocks"].TopicWeight = 99
-	p.IPColocationFactorWhitelist[0] = mustCIDR("1.2.3.0/24")
+	p.IPColocationFactorWhitelist[0] = scoretest.CIDR("1.2.3.0/24")
 	p.IPColocationFactorWhitelist[1].IP[0] ^= 0xff
 	p.IPColocationFactorWhitelist[1].Mask[3] ^= 0xff
 	p.IPColocationFactorWhitelist[2].IP[15] ^= 1
@@ -353,63 +298,10 @@ func sortedKeys(m map[string]reflect.Type) []string {
 	return keys
 }
 
-func TestDecayMatchesPubsub(t *testing.T) {
-	windows := []time.Duration{0, 500 * time.Millisecond, time.Second, 2500 * time.Millisecond,
-		10 * time.Second, time.Minute, 100 * 12 * time.Second, time.Hour, -10 * time.Second}
-	bases := []time.Duration{100 * time.Millisecond, time.Second, 12 * time.Second, time.Minute}
-	zeros := []float64{0.01, 0.001, 0.1, 0.5}
-
-	for _, w := range windows {
-		assert.Equal(t, math.Float64bits(pubsub.ScoreParameterDecay(w)),
-			math.Float64bits(peerscore.ScoreParameterDecay(w)), "ScoreParameterDecay(%v)", w)
-		for _, b := range bases {
-			for _, z := range zeros {
-				want := pubsub.ScoreParameterDecayWithBase(w, b, z)
-				got := peerscore.ScoreParameterDecayWithBase(w, b, z)
-				assert.Equal(t, math.Float64bits(want), math.Float64bits(got),
-					"ScoreParameterDecayWithBase(%v, %v, %v): ours %v, pubsub %v", w, b, z, got, want)
-			}
-		}
-	}
-}
-
-func TestDecayValues(t *testing.T) {
-	assert.InDelta(t, 0.6309573444801932, peerscore.ScoreParameterDecay(10*time.Second), 1e-15)
-	assert.InDelta(t, 0.1, peerscore.ScoreParameterDecay(2*time.Second), 1e-15)
-	// Partial intervals do not count: 2.5s at a 1s base is two intervals.
-	assert.InDelta(t, 0.1, peerscore.ScoreParameterDecay(2500*time.Millisecond), 1e-15)
-	assert.InDelta(t, 0.01, peerscore.ScoreParameterDecay(time.Second), 1e-15)
-	assert.Equal(t, peerscore.ScoreParameterDecayWithBase(time.Minute, time.Second, 0.01),
-		peerscore.ScoreParameterDecay(time.Minute))
-
-	cases := []struct {
-		name         string
-		decay, base  time.Duration
-		decayToZero  float64
-		wantInterval int
-	}{
-		{"10s at 1s", 10 * time.Second, time.Second, 0.01, 10},
-		{"1m at 1s", time.Minute, time.Second, 0.01, 60},
-		{"100 slots", 1200 * time.Second, 12 * time.Second, 0.01, 100},
-		{"1h at 1m to 0.001", time.Hour, time.Minute, 0.001, 60},
-		{"1s at 100ms to 0.1", time.Second, 100 * time.Millisecond, 0.1, 10},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := peerscore.ScoreParameterDecayWithBase(c.decay, c.base, c.decayToZero)
-			require.True(t, f > 0 && f < 1, "factor %v", f)
-			v := 1.0
-			for range c.wantInterval {
-				v *= f
-			}
-			assert.InDelta(t, c.decayToZero, v, 1e-12)
-		})
-	}
-
-	// A window shorter than one interval, or none, forgets at the next step.
-	assert.Equal(t, 0.0, peerscore.ScoreParameterDecayWithBase(500*time.Millisecond, time.Second, 0.01))
-	assert.Equal(t, 0.0, peerscore.ScoreParameterDecayWithBase(0, time.Second, 0.01))
-	// A zero base is where pubsub divides by zero; ours gives NaN.
-	assert.True(t, math.IsNaN(peerscore.ScoreParameterDecayWithBase(10*time.Second, 0, 0.01)))
-	assert.True(t, math.IsNaN(peerscore.ScoreParameterDecayWithBase(0, 0, 0.01)))
+// withoutFunc returns a shallow copy of p with AppSpecificScore cleared, so
+// that two Params can be compared with assert.Equal.
+func withoutFunc(p *peerscore.Params) peerscore.Params {
+	c := *p
+	c.AppSpecificScore = nil
+	return c
 }

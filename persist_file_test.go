@@ -1,9 +1,9 @@
 package peerscore_test
 
-// SaveFile and LoadFile on a disk that misbehaves: a damaged state file is
-// moved aside and the node starts anyway, temporary files of a crashed
-// save are cleaned up, and saves running at once do not break each other.
-// Helpers here start with "file".
+// SaveFile and LoadFile (persist_file.go): a round trip through a file, and
+// a disk that misbehaves: a damaged state file is moved aside and the node
+// starts anyway, temporary files of a crashed save are cleaned up, and saves
+// running at once do not break each other.
 
 import (
 	"bytes"
@@ -25,14 +25,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // fileStart starts a node's scorer as the README and LoadFile's godoc
 // show: load what can be loaded, log the rest, start regardless. It
 // returns the scorer, running, and what LoadFile returned.
-func fileStart(t *testing.T, path string, p *peerscore.Params, opts ...peerscore.Option) (*peerscore.Scorer, *limitsLog, error) {
+func fileStart(t *testing.T, path string, p *peerscore.Params, opts ...peerscore.Option) (*peerscore.Scorer, *scoretest.LogRecorder, error) {
 	t.Helper()
-	s, log := limitsNew(t, p, opts...)
+	s, log := scoretest.NewLogged(t, p, opts...)
 	logger := slog.New(log)
 	err := s.LoadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -67,11 +68,11 @@ func TestPersistFileDamagedMovedAside(t *testing.T) {
 }
 
 func fileDamaged(t *testing.T, what string) {
-	params := persistParams(time.Hour, nil)
-	src := persistNew(t, params)
+	params := scoretest.StateParams(time.Hour, nil)
+	src := scoretest.New(t, params)
 	src.Tracer().OnNewOutboundStream("bad", "/meshsub/1.1.0")
-	persistReject(src, "T", "x", "bad", 3)
-	valid := persistSave(t, src)
+	scoretest.RejectN(src, "T", "x", "bad", 3)
+	valid := scoretest.Save(t, src)
 	flipped := bytes.Clone(valid)
 	flipped[len(flipped)/2] ^= 0x20
 	var opts []peerscore.Option
@@ -100,7 +101,7 @@ func fileDamaged(t *testing.T, what string) {
 	require.NoError(t, err2)
 	require.Equal(t, content, kept, "moved, not changed")
 	require.Contains(t, err.Error(), aside)
-	logged := log.find(slog.LevelError, "invalid")
+	logged := log.Find(slog.LevelError, "invalid")
 	require.Len(t, logged, 1)
 	require.Equal(t, aside, logged[0]["moved_to"].String())
 	require.Empty(t, s.Snapshots())
@@ -120,11 +121,11 @@ func fileDamaged(t *testing.T, what string) {
 // line and an unreadable one is not the file's fault; neither is moved.
 func TestPersistFileLoadFailuresNotMoved(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		params := persistParams(time.Hour, nil)
+		params := scoretest.StateParams(time.Hour, nil)
 		dir := t.TempDir()
 		_, log, err := fileStart(t, filepath.Join(dir, "missing"), params)
 		require.ErrorIs(t, err, fs.ErrNotExist)
-		require.Empty(t, log.find(slog.LevelInfo, ""))
+		require.Empty(t, log.Find(slog.LevelInfo, ""))
 		require.Empty(t, fileNames(t, dir))
 
 		notFile := filepath.Join(dir, "a-directory")
@@ -141,7 +142,7 @@ func TestPersistFileLoadFailuresNotMoved(t *testing.T) {
 // and SaveFile must remove the former, log them, and leave the rest.
 func TestPersistFileRemovesStaleTemps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		params := persistParams(time.Hour, nil)
+		params := scoretest.StateParams(time.Hour, nil)
 		dir := t.TempDir()
 		path := filepath.Join(dir, "scores")
 		plant := func(names ...string) {
@@ -159,12 +160,12 @@ func TestPersistFileRemovesStaleTemps(t *testing.T) {
 		s, log, err := fileStart(t, path, params)
 		require.ErrorIs(t, err, fs.ErrNotExist)
 		require.Equal(t, others, fileNames(t, dir))
-		require.Len(t, log.find(slog.LevelWarn, "interrupted save"), 2)
+		require.Len(t, log.Find(slog.LevelWarn, "interrupted save"), 2)
 
 		plant(".scores.tmp-77")
 		require.NoError(t, s.SaveFile(path))
 		require.Equal(t, slices.Sorted(slices.Values(append(others, "scores"))), fileNames(t, dir))
-		require.Len(t, log.find(slog.LevelWarn, "interrupted save"), 3)
+		require.Len(t, log.Find(slog.LevelWarn, "interrupted save"), 3)
 	})
 }
 
@@ -174,12 +175,12 @@ func TestPersistFileRemovesStaleTemps(t *testing.T) {
 // take the temporary file of a save in progress), and in the end the file
 // holds one whole state and no temporary file is left.
 func TestPersistFileConcurrentSaves(t *testing.T) {
-	params := persistParams(time.Hour, nil)
+	params := scoretest.StateParams(time.Hour, nil)
 	dir := t.TempDir()
 	path := filepath.Join(dir, "scores")
 	scorers := make([]*peerscore.Scorer, 4)
 	for i := range scorers {
-		scorers[i] = persistNew(t, params)
+		scorers[i] = scoretest.New(t, params)
 		p := fmt.Sprintf("bad-%d", i)
 		scorers[i].Tracer().OnNewOutboundStream(peer.ID(p), "/meshsub/1.1.0")
 		scorers[i].AddPenalty(peer.ID(p), 1+i)
@@ -200,7 +201,7 @@ func TestPersistFileConcurrentSaves(t *testing.T) {
 	for range 2 {
 		wg.Go(func() {
 			for r := range rounds {
-				if err := persistNew(t, params).LoadFile(path); err != nil {
+				if err := scoretest.New(t, params).LoadFile(path); err != nil {
 					t.Errorf("load %d: %v", r, err)
 				}
 			}
@@ -216,8 +217,78 @@ func TestPersistFileConcurrentSaves(t *testing.T) {
 	})
 	wg.Wait()
 
-	s := persistNew(t, params)
+	s := scoretest.New(t, params)
 	require.NoError(t, s.LoadFile(path))
 	require.Equal(t, 1, s.Stats().Retained)
 	require.Equal(t, []string{"scores"}, fileNames(t, dir))
+}
+
+// TestPersistFile checks SaveFile and LoadFile: a missing file is
+// fs.ErrNotExist, a round trip restores the peers, saving over an existing
+// file replaces it whole and leaves no temporary file, and a failed save
+// leaves the old file as it was.
+func TestPersistFile(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "scores.state")
+		params := scoretest.StateParams(time.Hour, nil)
+		s1 := scoretest.New(t, params)
+
+		err := scoretest.New(t, params).LoadFile(path)
+		require.ErrorIs(t, err, fs.ErrNotExist)
+		require.NotErrorIs(t, err, peerscore.ErrInvalidState)
+
+		require.NoError(t, os.WriteFile(path, []byte("an older, longer file that will be replaced entirely\n"), 0o644))
+		s1.Tracer().OnNewOutboundStream("bad", "/meshsub/1.1.0")
+		scoretest.RejectN(s1, "T", "x", "bad", 3)
+		require.NoError(t, s1.SaveFile(path))
+
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		require.Equal(t, scoretest.Save(t, s1), data, "the file holds exactly what Save writes")
+		entries, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		require.Len(t, entries, 1, "no temporary file left behind")
+		info, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, fs.FileMode(0o600), info.Mode().Perm())
+
+		s2 := scoretest.New(t, params)
+		require.NoError(t, s2.LoadFile(path))
+		require.Equal(t, -18.0, s2.Score("bad"))
+		require.False(t, scoretest.Snap(t, s2, "bad").Connected)
+
+		// Saving again replaces the file.
+		s1.Tracer().OnClosedOutboundStream("bad")
+		s1.Tracer().OnNewOutboundStream("worse", "/meshsub/1.1.0")
+		scoretest.RejectN(s1, "T", "y", "worse", 4)
+		require.NoError(t, s1.SaveFile(path))
+		s3 := scoretest.New(t, params)
+		require.NoError(t, s3.LoadFile(path))
+		require.Equal(t, -32.0, s3.Score("worse"))
+		require.Equal(t, -18.0, s3.Score("bad"))
+		entries, err = os.ReadDir(dir)
+		require.NoError(t, err)
+		require.Len(t, entries, 1)
+
+		// A save that cannot complete (the target is a directory) leaves
+		// nothing behind; one into a missing directory fails.
+		sub := filepath.Join(dir, "sub")
+		require.NoError(t, os.Mkdir(sub, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(sub, "keep"), nil, 0o644))
+		require.Error(t, s1.SaveFile(sub))
+		entries, err = os.ReadDir(dir)
+		require.NoError(t, err)
+		require.Len(t, entries, 2, "only the state file and sub")
+		require.Error(t, s1.SaveFile(filepath.Join(dir, "missing", "scores.state")))
+
+		// A damaged file is an invalid state and changes nothing.
+		data[len(data)/2] ^= 1
+		require.NoError(t, os.WriteFile(path, data, 0o600))
+		s4 := scoretest.New(t, params)
+		err = s4.LoadFile(path)
+		require.ErrorIs(t, err, peerscore.ErrInvalidState)
+		require.Contains(t, err.Error(), path)
+		require.Empty(t, s4.Snapshots())
+	})
 }

@@ -8,7 +8,6 @@ package peerscore_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -25,58 +23,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
-
-// limitsLog records what a Scorer logs.
-type limitsLog struct {
-	mu      sync.Mutex
-	records []slog.Record
-}
-
-func (l *limitsLog) Enabled(context.Context, slog.Level) bool { return true }
-func (l *limitsLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *limitsLog) WithGroup(string) slog.Handler            { return l }
-func (l *limitsLog) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.records = append(l.records, r.Clone())
-	return nil
-}
-
-// find returns the attributes of the records at level or above whose
-// message contains msg.
-func (l *limitsLog) find(level slog.Level, msg string) []map[string]slog.Value {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]slog.Value
-	for _, r := range l.records {
-		if r.Level < level || !strings.Contains(r.Message, msg) {
-			continue
-		}
-		attrs := map[string]slog.Value{}
-		r.Attrs(func(a slog.Attr) bool {
-			attrs[a.Key] = a.Value
-			return true
-		})
-		out = append(out, attrs)
-	}
-	return out
-}
-
-func limitsNew(t testing.TB, p *peerscore.Params, opts ...peerscore.Option) (*peerscore.Scorer, *limitsLog) {
-	t.Helper()
-	log := &limitsLog{}
-	s, err := peerscore.New(p, append(opts, peerscore.WithLogger(slog.New(log)))...)
-	require.NoError(t, err)
-	return s, log
-}
 
 // limitsBad connects p, charges it penalty (P7) and an invalid message in
 // topic U (a topic entry in the file), and disconnects it.
 func limitsBad(s *peerscore.Scorer, p peer.ID, penalty int) {
 	s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 	s.AddPenalty(p, penalty)
-	persistReject(s, "U", "u-"+string(p), p, 1)
+	scoretest.RejectN(s, "U", "u-"+string(p), p, 1)
 	s.Tracer().OnClosedOutboundStream(p)
 }
 
@@ -87,9 +42,9 @@ func limitsBad(s *peerscore.Scorer, p peer.ID, penalty int) {
 func TestPersistSaveKeepsWorstWithinLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const limit = 8 << 10
-		params := persistParams(time.Hour, nil)
+		params := scoretest.StateParams(time.Hour, nil)
 		lim := peerscore.WithStateLimitsForTest(limit, 0, 0, 0)
-		s, log := limitsNew(t, params, lim)
+		s, log := scoretest.NewLogged(t, params, lim)
 		const n = 120
 		for i := range n {
 			limitsBad(s, peer.ID(fmt.Sprintf("peer-%03d", i)), 1+(i*37)%n) // scores in shuffled order
@@ -97,13 +52,13 @@ func TestPersistSaveKeepsWorstWithinLimit(t *testing.T) {
 		before := s.Snapshots()
 		require.Len(t, before, n)
 
-		data := persistSave(t, s)
+		data := scoretest.Save(t, s)
 		require.LessOrEqual(t, len(data), limit)
 		require.Greater(t, len(data), limit-200, "the limit is used, not just respected (a peer takes about 150 bytes)")
-		warn := log.find(slog.LevelWarn, "left out")
+		warn := log.Find(slog.LevelWarn, "left out")
 		require.Len(t, warn, 1)
 
-		restored, _ := limitsNew(t, params, lim)
+		restored, _ := scoretest.NewLogged(t, params, lim)
 		require.NoError(t, restored.Load(bytes.NewReader(data)))
 		kept := restored.Snapshots()
 		require.Positive(t, len(kept))
@@ -121,12 +76,12 @@ func TestPersistSaveKeepsWorstWithinLimit(t *testing.T) {
 		}
 
 		// Without the limit reached, nothing is left out or logged.
-		small, smallLog := limitsNew(t, params, lim)
+		small, smallLog := scoretest.NewLogged(t, params, lim)
 		limitsBad(small, "only", 3)
-		restored, _ = limitsNew(t, params, lim)
-		require.NoError(t, restored.Load(bytes.NewReader(persistSave(t, small))))
+		restored, _ = scoretest.NewLogged(t, params, lim)
+		require.NoError(t, restored.Load(bytes.NewReader(scoretest.Save(t, small))))
 		require.Len(t, restored.Snapshots(), 1)
-		require.Empty(t, smallLog.find(slog.LevelWarn, ""))
+		require.Empty(t, smallLog.Find(slog.LevelWarn, ""))
 	})
 }
 
@@ -136,9 +91,9 @@ func TestPersistSaveKeepsWorstWithinLimit(t *testing.T) {
 // two addresses, and Load accepts what it wrote.
 func TestPersistSaveWithinPeerTopicAndAddressLimits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		params := persistParams(time.Hour, nil)
+		params := scoretest.StateParams(time.Hour, nil)
 		lim := peerscore.WithStateLimitsForTest(0, 5, 1, 2)
-		s, log := limitsNew(t, params, lim)
+		s, log := scoretest.NewLogged(t, params, lim)
 		for i := range 12 {
 			limitsBad(s, peer.ID(fmt.Sprintf("p%02d", i)), 1+i) // p11 is the worst
 		}
@@ -148,18 +103,18 @@ func TestPersistSaveWithinPeerTopicAndAddressLimits(t *testing.T) {
 		addrs := []string{"192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"}
 		peerscore.SetIPsForTest(s, "multi", addrs)
 		s.AddPenalty("multi", 20)
-		persistReject(s, "T", "t", "multi", 3)
-		persistReject(s, "U", "u", "multi", 1)
+		scoretest.RejectN(s, "T", "t", "multi", 3)
+		scoretest.RejectN(s, "U", "u", "multi", 1)
 		s.Tracer().OnClosedOutboundStream("multi")
 
-		restored, _ := limitsNew(t, params, lim)
-		require.NoError(t, restored.Load(bytes.NewReader(persistSave(t, s))))
-		require.ElementsMatch(t, []string{"multi", "p11", "p10", "p09", "p08"}, retainedKnown(restored))
-		multi := persistSnap(t, restored, "multi")
+		restored, _ := scoretest.NewLogged(t, params, lim)
+		require.NoError(t, restored.Load(bytes.NewReader(scoretest.Save(t, s))))
+		require.ElementsMatch(t, []string{"multi", "p11", "p10", "p09", "p08"}, scoretest.Known(restored))
+		multi := scoretest.Snap(t, restored, "multi")
 		require.Equal(t, addrs[:2], multi.IPs)
 		require.Len(t, multi.Topics, 1)
 		require.Equal(t, 3.0, multi.Topics["T"].InvalidMessageDeliveries)
-		require.Equal(t, int64(8), log.find(slog.LevelWarn, "left out")[0]["left_out"].Int64())
+		require.Equal(t, int64(8), log.Find(slog.LevelWarn, "left out")[0]["left_out"].Int64())
 	})
 }
 
@@ -169,17 +124,17 @@ func TestPersistSaveWithinPeerTopicAndAddressLimits(t *testing.T) {
 // the rest of it loads.
 func TestPersistSaveSkipsWhatLoadRefuses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		params := persistParams(time.Hour, nil)
+		params := scoretest.StateParams(time.Hour, nil)
 		for _, name := range []string{"\xff", "\xfe"} {
 			params.Topics[name] = &peerscore.TopicParams{
 				SkipAtomicValidation: true, TopicWeight: 1,
 				InvalidMessageDeliveriesWeight: -1, InvalidMessageDeliveriesDecay: 0.5,
 			}
 		}
-		s, log := limitsNew(t, params)
+		s, log := scoretest.NewLogged(t, params)
 		s.Tracer().OnNewOutboundStream("bad", "/meshsub/1.1.0")
 		for _, topic := range []string{"\xff", "\xfe", "T"} {
-			persistReject(s, topic, "m"+topic, "bad", 1)
+			scoretest.RejectN(s, topic, "m"+topic, "bad", 1)
 		}
 		s.Tracer().OnClosedOutboundStream("bad")
 		long := peer.ID(strings.Repeat("\xff", 200)) // 271 base58 characters
@@ -187,13 +142,13 @@ func TestPersistSaveSkipsWhatLoadRefuses(t *testing.T) {
 		limitsBad(s, long, 1)
 		limitsBad(s, "short", 1)
 
-		restored, _ := limitsNew(t, params)
-		require.NoError(t, restored.Load(bytes.NewReader(persistSave(t, s))))
-		require.ElementsMatch(t, []string{"bad", "short"}, retainedKnown(restored))
-		bad := persistSnap(t, restored, "bad")
+		restored, _ := scoretest.NewLogged(t, params)
+		require.NoError(t, restored.Load(bytes.NewReader(scoretest.Save(t, s))))
+		require.ElementsMatch(t, []string{"bad", "short"}, scoretest.Known(restored))
+		bad := scoretest.Snap(t, restored, "bad")
 		require.Len(t, bad.Topics, 1)
 		require.Equal(t, 1.0, bad.Topics["T"].InvalidMessageDeliveries)
-		require.Equal(t, int64(1), log.find(slog.LevelWarn, "left out")[0]["left_out"].Int64())
+		require.Equal(t, int64(1), log.Find(slog.LevelWarn, "left out")[0]["left_out"].Int64())
 	})
 }
 
@@ -226,8 +181,8 @@ func (r *limitsReader) Read(p []byte) (int, error) {
 // MiB), and moves it aside.
 func TestPersistOversizedRefusedUnread(t *testing.T) {
 	const limit = 4 << 10
-	params := persistParams(time.Hour, nil)
-	s, _ := limitsNew(t, params, peerscore.WithStateLimitsForTest(limit, 0, 0, 0))
+	params := scoretest.StateParams(time.Hour, nil)
+	s, _ := scoretest.NewLogged(t, params, peerscore.WithStateLimitsForTest(limit, 0, 0, 0))
 	r := &limitsReader{t: t, max: limit + 1}
 	err := s.Load(r)
 	require.ErrorIs(t, err, peerscore.ErrInvalidState)
@@ -243,7 +198,7 @@ func TestPersistOversizedRefusedUnread(t *testing.T) {
 	require.NoError(t, f.Truncate(peerscore.MaxStateSizeForTest+1)) // sparse: costs no disk
 	require.NoError(t, f.Close())
 
-	s, log := limitsNew(t, params)
+	s, log := scoretest.NewLogged(t, params)
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	err = s.LoadFile(path)
@@ -251,7 +206,7 @@ func TestPersistOversizedRefusedUnread(t *testing.T) {
 	require.ErrorIs(t, err, peerscore.ErrInvalidState)
 	require.Contains(t, err.Error(), "larger than")
 	require.Less(t, m1.TotalAlloc-m0.TotalAlloc, uint64(1<<20), "LoadFile read the oversized file")
-	require.Len(t, log.find(slog.LevelError, "invalid"), 1)
+	require.Len(t, log.Find(slog.LevelError, "invalid"), 1)
 	_, err = os.Stat(path)
 	require.ErrorIs(t, err, os.ErrNotExist, "moved aside")
 }

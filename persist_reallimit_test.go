@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // TestPersistSaveLoadAtRealLimit: 5,000 throw-away peers rejected once in
@@ -29,7 +30,7 @@ func TestPersistSaveLoadAtRealLimit(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes and reads 64 MiB")
 	}
-	params := persistParams(time.Hour, nil)
+	params := scoretest.StateParams(time.Hour, nil)
 	var topics []string
 	for i := range 16 {
 		name := fmt.Sprintf("/long/%02d/%s", i, strings.Repeat("n", 1000))
@@ -39,7 +40,7 @@ func TestPersistSaveLoadAtRealLimit(t *testing.T) {
 			InvalidMessageDeliveriesWeight: -1, InvalidMessageDeliveriesDecay: 0.5,
 		}
 	}
-	s, log := limitsNew(t, params)
+	s, log := scoretest.NewLogged(t, params)
 	const peers = 5000
 	for i := range peers {
 		// ed25519 identity IDs, 52 characters as "12D3KooW...".
@@ -47,17 +48,17 @@ func TestPersistSaveLoadAtRealLimit(t *testing.T) {
 		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		s.AddPenalty(p, 1+i%50) // distinct scores, to rank them
 		for j, topic := range topics {
-			persistReject(s, topic, fmt.Sprintf("%d-%d", i, j), p, 1)
+			scoretest.RejectN(s, topic, fmt.Sprintf("%d-%d", i, j), p, 1)
 		}
 		s.Tracer().OnClosedOutboundStream(p)
 	}
-	data := persistSave(t, s)
+	data := scoretest.Save(t, s)
 	require.LessOrEqual(t, len(data), peerscore.MaxStateSizeForTest)
-	left := log.find(slog.LevelWarn, "left out")
+	left := log.Find(slog.LevelWarn, "left out")
 	require.Len(t, left, 1)
 	t.Logf("saved %d of %d peers in %d bytes", left[0]["saved"].Int64(), peers, len(data))
 
-	restored, _ := limitsNew(t, params)
+	restored, _ := scoretest.NewLogged(t, params)
 	require.NoError(t, restored.Load(bytes.NewReader(data)))
 	require.Equal(t, int(left[0]["saved"].Int64()), restored.Stats().Retained)
 	for p, snap := range restored.Snapshots() {

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // retainedParams scores P4 in topic T (weight -1 per squared invalid
@@ -64,14 +65,6 @@ func retainedBad(s *peerscore.Scorer, p peer.ID, penalty int) {
 	s.Tracer().OnClosedOutboundStream(p)
 }
 
-func retainedKnown(s *peerscore.Scorer) []string {
-	var out []string
-	for p := range s.Snapshots() {
-		out = append(out, string(p))
-	}
-	return out
-}
-
 func retainedCheck(t testing.TB, s *peerscore.Scorer) int {
 	t.Helper()
 	n, err := peerscore.CheckRetainedForTest(s)
@@ -100,17 +93,17 @@ func TestRetainedBoundEvictsLeastNegative(t *testing.T) {
 		retainedBad(s, "b", 1) // -1
 		s.Tracer().OnNewOutboundStream("zero", "/meshsub/1.1.0")
 		s.Tracer().OnClosedOutboundStream("zero") // retained at 0
-		require.ElementsMatch(t, []string{"a", "b", "zero"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "b", "zero"}, scoretest.Known(s))
 		require.Zero(t, evicted())
 
 		retainedBad(s, "d", 6) // -36: the peer at zero goes
-		require.ElementsMatch(t, []string{"a", "b", "d"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "b", "d"}, scoretest.Known(s))
 		retainedBad(s, "e", 2) // -4: b goes
-		require.ElementsMatch(t, []string{"a", "d", "e"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "d", "e"}, scoretest.Known(s))
 		retainedBad(s, "mild", 1) // -1: the mildest is the newcomer itself
-		require.ElementsMatch(t, []string{"a", "d", "e"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "d", "e"}, scoretest.Known(s))
 		retainedBad(s, "f", 5) // -25: e goes
-		require.ElementsMatch(t, []string{"a", "d", "f"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "d", "f"}, scoretest.Known(s))
 		require.Equal(t, uint64(4), evicted())
 		require.Equal(t, 3, retainedCheck(t, s))
 
@@ -120,18 +113,18 @@ func TestRetainedBoundEvictsLeastNegative(t *testing.T) {
 		s.AddPenalty("a", 6) // -100
 		time.Sleep(time.Second)
 		retainedBad(s, "g", 5) // -25
-		require.ElementsMatch(t, []string{"a", "d", "g"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "d", "g"}, scoretest.Known(s))
 		require.Equal(t, -100.0, s.Score("a"))
 
 		// The application's score at retention counts.
 		s.Tracer().OnNewOutboundStream("app-banned", "/meshsub/1.1.0")
 		s.Tracer().OnClosedOutboundStream("app-banned")
-		require.ElementsMatch(t, []string{"a", "d", "app-banned"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "d", "app-banned"}, scoretest.Known(s))
 
 		// A peer that reconnects leaves the retained set and makes room.
 		s.Tracer().OnNewOutboundStream("d", "/meshsub/1.1.0")
 		retainedBad(s, "h", 1)
-		require.ElementsMatch(t, []string{"a", "d", "app-banned", "h"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"a", "d", "app-banned", "h"}, scoretest.Known(s))
 		require.Equal(t, 3, retainedCheck(t, s))
 		require.Equal(t, uint64(6), evicted())
 		for _, p := range []peer.ID{"zero", "b", "mild", "e", "f", "g"} {
@@ -157,7 +150,7 @@ func TestRetainedBoundOnLoad(t *testing.T) {
 		s := retainedNew(t, params, 3)
 		retainedBad(s, "local", 10) // -100
 		require.NoError(t, s.Load(&buf))
-		require.ElementsMatch(t, []string{"p7", "p6", "local"}, retainedKnown(s))
+		require.ElementsMatch(t, []string{"p7", "p6", "local"}, scoretest.Known(s))
 		require.Equal(t, uint64(6), s.Stats().RetainedEvicted)
 		retainedCheck(t, s)
 	})
@@ -215,7 +208,7 @@ func retainedChurn(t *testing.T, seed uint64) {
 			s.AddPenalty(p, 1+rng.IntN(4)) // retained peers too
 		case op < 55:
 			msg++
-			persistReject(s, "T", fmt.Sprintf("m%d", msg), p, 1)
+			scoretest.RejectN(s, "T", fmt.Sprintf("m%d", msg), p, 1)
 		case op < 62:
 			addrs := []string{fmt.Sprintf("192.0.2.%d", rng.IntN(3))}
 			peerscore.SetIPsForTest(s, p, addrs)
@@ -305,7 +298,7 @@ func TestRetainedBoundOption(t *testing.T) {
 	s := retainedNew(t, retainedParams(nil), 1)
 	retainedBad(s, "a", 1)
 	retainedBad(s, "b", 2)
-	require.Equal(t, []string{"b"}, retainedKnown(s))
+	require.Equal(t, []string{"b"}, scoretest.Known(s))
 }
 
 // TestRetainedBoundSybilCrowdKeepsOffenders: a swarm of throw-away IDs
@@ -327,7 +320,7 @@ func TestRetainedBoundSybilCrowdKeepsOffenders(t *testing.T) {
 		for i := range 10 {
 			s.Tracer().OnClosedOutboundStream(peer.ID(fmt.Sprintf("sybil%d", i)))
 		}
-		require.Contains(t, retainedKnown(s), "offender")
+		require.Contains(t, scoretest.Known(s), "offender")
 		retainedCheck(t, s)
 	})
 }

@@ -1,12 +1,11 @@
 package peerscore_test
 
-// Scenario and rule tests of the score function: P2, the topic cap,
-// unscored topics, P5, P7 and message IDs. SetTopicParams is in
-// score_topicparams_test.go. P1/P3/P3b are
-// in score_mesh_test.go, P4 in score_reject_test.go, P6 in
-// score_ip_test.go, retention in score_retention_test.go, the background
-// loop and concurrency in score_loop_test.go and the randomised
-// model check in score_property_test.go.
+// The score function (score.go): how the parts add up. The topic cap, topics
+// without parameters, P5 (the application's score, asked for live) and P7
+// (AddPenalty, squared above its threshold). The counters themselves are
+// tested where they are kept: tracer_messages_test.go (P2, P4),
+// tracer_mesh_test.go (P1, P3, P3b), ipcolocation_test.go (P6),
+// router_slow_test.go (the slow-peer penalty), decay_test.go (their decay).
 
 import (
 	"math"
@@ -16,68 +15,12 @@ import (
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
-
-// TestScoreFirstDeliveries checks P2: one per message the peer was first to
-// deliver, capped when incremented, halved at each Refresh and snapped to
-// zero below DecayToZero.
-func TestScoreFirstDeliveries(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		// Weight 1.5, topic weight 2, cap 3: 3 points per delivery.
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(2, 1.5, 3)}))
-		scoretest.Connect(s, "A", "B")
-
-		m1, m2 := scoretest.Msg("T", "m1", "A"), scoretest.Msg("T", "m2", "A")
-		scoretest.Deliver(s, m1)
-		scoretest.Deliver(s, m2)
-		// B's copies are not first deliveries.
-		s.Tracer().DuplicateMessage(scoretest.As(m1, "B"))
-		s.Tracer().DuplicateMessage(scoretest.As(m2, "B"))
-		ts := scoretest.Topic(t, s, "A", "T")
-		require.Equal(t, 2.0, ts.FirstMessageDeliveries)
-		scoretest.Near(t, 3, ts.P2, "P2 = 1.5 * 2")
-		scoretest.Near(t, 6, ts.Score, "topic score = 2 * 3")
-		scoretest.Near(t, 6, s.Score("A"), "score")
-		require.Equal(t, 0.0, scoretest.Topic(t, s, "B", "T").FirstMessageDeliveries)
-		require.Equal(t, 0.0, s.Score("B"))
-
-		// Three more would make 5; the cap keeps 3.
-		scoretest.DeliverN(s, "T", "x", "A", 3)
-		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
-		scoretest.Near(t, 9, s.Score("A"), "capped: 2 * 1.5 * 3")
-
-		// Halved to 1.5; one delivery makes 2.5; the next would make
-		// 3.5 and is capped at 3 (the cap applies on each increment).
-		s.Refresh()
-		require.Equal(t, 1.5, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
-		scoretest.Near(t, 4.5, s.Score("A"), "after one decay")
-		scoretest.DeliverN(s, "T", "y", "A", 1)
-		scoretest.Near(t, 7.5, s.Score("A"), "2.5 deliveries")
-		scoretest.DeliverN(s, "T", "z", "A", 1)
-		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
-
-		// 3 * 0.5^8 = 0.01171875 still counts; the ninth halving snaps.
-		for range 8 {
-			s.Refresh()
-		}
-		require.Equal(t, 0.01171875, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
-		scoretest.Near(t, 2*1.5*0.01171875, s.Score("A"), "tiny but not zero")
-		s.Refresh()
-		require.Equal(t, 0.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
-		require.Equal(t, 0.0, s.Score("A"))
-
-		// A peer the scorer does not know earns nothing and is not
-		// created by a delivery.
-		scoretest.Deliver(s, scoretest.Msg("T", "stranger", "Z"))
-		scoretest.RequireUnknown(t, s, "Z")
-	})
-}
 
 // TestScoreTopicCap checks that TopicScoreCap limits only a positive sum of
 // topic scores, and that P5 and P7 are added after the cap.
@@ -324,156 +267,4 @@ func TestScoreBehaviourPenaltyRule(t *testing.T) {
 			})
 		})
 	}
-}
-
-// TestScoreBehaviourPenaltyDecay checks that the P7 counter decays at each
-// Refresh and that AddPenalty does not create peers.
-func TestScoreBehaviourPenaltyDecay(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		params := scoretest.Params(nil)
-		params.BehaviourPenaltyWeight = -2
-		params.BehaviourPenaltyThreshold = 1.5
-		params.BehaviourPenaltyDecay = 0.5
-		s := scoretest.New(t, params)
-		scoretest.Connect(s, "A")
-		s.AddPenalty("A", 4)
-		scoretest.Near(t, -12.5, s.Score("A"), "(4-1.5)² * -2")
-
-		s.Refresh() // 2: (0.5)² * -2
-		require.Equal(t, 2.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
-		scoretest.Near(t, -0.5, s.Score("A"), "after one decay")
-		s.Refresh() // 1: under the threshold
-		require.Equal(t, 1.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
-		require.Equal(t, 0.0, s.Score("A"))
-		// 1 * 0.5^6 = 0.015625 is above 0.01; the seventh halving snaps.
-		for range 6 {
-			s.Refresh()
-		}
-		require.Equal(t, 0.015625, scoretest.Snap(t, s, "A").BehaviourPenalty)
-		s.Refresh()
-		require.Equal(t, 0.0, scoretest.Snap(t, s, "A").BehaviourPenalty)
-
-		s.AddPenalty("Z", 5)
-		scoretest.RequireUnknown(t, s, "Z")
-	})
-}
-
-// TestScoreMessageIDs checks how messages are identified: Message.ID when
-// set, otherwise the WithMsgIDFn function or pubsub's default (From then
-// Seqno); and that the scorer never writes Message.ID.
-func TestScoreMessageIDs(t *testing.T) {
-	topic := "T"
-	newMsg := func(id, from, seqno, data string, receivedFrom peer.ID) *pubsub.Message {
-		return &pubsub.Message{
-			Message:      &pb.Message{Topic: &topic, From: []byte(from), Seqno: []byte(seqno), Data: []byte(data)},
-			ID:           id,
-			ReceivedFrom: receivedFrom,
-		}
-	}
-	// Each case rejects a first message from A as invalid, then shows
-	// the scorer a copy from B and a different message from C: whoever
-	// sent "the same message" is charged, whoever did not is not.
-	run := func(t *testing.T, opts []peerscore.Option, first, same, other *pubsub.Message) {
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}), opts...)
-		scoretest.Connect(s, "A", "B", "C")
-		s.Tracer().ValidateMessage(first)
-		s.Tracer().RejectMessage(first, pubsub.RejectValidationFailed)
-		s.Tracer().DuplicateMessage(same)
-		s.Tracer().DuplicateMessage(other)
-		scoretest.Near(t, -1, s.Score("A"), "sender")
-		scoretest.Near(t, -1, s.Score("B"), "copy of the same message")
-		require.Equal(t, 0.0, s.Score("C"), "another message")
-	}
-
-	t.Run("Message.ID wins over From and Seqno", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			run(t, nil,
-				newMsg("id-1", "x", "1", "d", "A"),
-				newMsg("id-1", "y", "2", "e", "B"), // other fields, same ID
-				newMsg("id-2", "x", "1", "d", "C"), // same fields, other ID
-			)
-		})
-	})
-
-	t.Run("default: From and Seqno", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			first := newMsg("", "x", "1", "d", "A")
-			same := newMsg("", "x", "1", "other data", "B")
-			other := newMsg("", "x", "2", "d", "C")
-			run(t, nil, first, same, other)
-			require.Empty(t, first.ID, "the scorer must not write Message.ID")
-			require.Empty(t, same.ID)
-			require.Empty(t, other.ID)
-		})
-	})
-
-	t.Run("WithMsgIDFn when Message.ID is empty", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			var mu sync.Mutex
-			calls := 0
-			byData := func(m *pb.Message) string {
-				mu.Lock()
-				calls++
-				mu.Unlock()
-				return "data:" + string(m.GetData())
-			}
-			first := newMsg("", "x", "1", "d", "A")
-			same := newMsg("", "y", "9", "d", "B")
-			other := newMsg("", "x", "1", "e", "C")
-			run(t, []peerscore.Option{peerscore.WithMsgIDFn(byData)}, first, same, other)
-			require.Empty(t, first.ID, "the scorer must not write Message.ID")
-			mu.Lock()
-			require.Positive(t, calls)
-			mu.Unlock()
-		})
-	})
-
-	t.Run("WithMsgIDFn is not used when Message.ID is set", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			never := func(*pb.Message) string {
-				t.Error("the ID function was called for a message with an ID")
-				return "never"
-			}
-			run(t, []peerscore.Option{peerscore.WithMsgIDFn(never)},
-				newMsg("id-1", "x", "1", "d", "A"),
-				newMsg("id-1", "y", "2", "e", "B"),
-				newMsg("id-2", "x", "1", "d", "C"),
-			)
-		})
-	})
-
-	t.Run("nil function", func(t *testing.T) {
-		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithMsgIDFn(nil))
-		require.Error(t, err)
-	})
-}
-
-// TestScoreIgnoresMalformedEvents checks that nil messages, messages
-// without a protobuf, and events about unknown peers or topics neither
-// panic nor change anything.
-func TestScoreIgnoresMalformedEvents(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}))
-		scoretest.Connect(s, "A")
-		empty := &pubsub.Message{ReceivedFrom: "A"}
-		for _, m := range []*pubsub.Message{nil, empty} {
-			s.Tracer().ValidateMessage(m)
-			s.Tracer().DeliverMessage(m)
-			s.Tracer().DuplicateMessage(m)
-			for _, reason := range []string{pubsub.RejectValidationFailed, pubsub.RejectInvalidSignature} {
-				s.Tracer().RejectMessage(m, reason)
-			}
-		}
-		s.Tracer().Graft("nobody", "T")
-		s.Tracer().Prune("nobody", "T")
-		s.Tracer().OnClosedOutboundStream("nobody")
-		s.Tracer().Graft("A", "unscored")
-		s.Tracer().Prune("A", "unscored")
-		s.Refresh()
-
-		scoretest.RequireUnknown(t, s, "nobody")
-		snap := scoretest.Snap(t, s, "A")
-		require.Empty(t, snap.Topics)
-		require.Equal(t, 0.0, snap.Score)
-	})
 }

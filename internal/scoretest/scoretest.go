@@ -1,7 +1,13 @@
 // Package scoretest holds the helpers that peerscore's tests share, in the
-// root package and in the sub-packages: a scorer and its parameters,
-// messages as the router traces them, checks of snapshots, and mock
-// networks whose connections come from chosen addresses.
+// root package and in the sub-packages: a scorer and its parameters
+// (params.go), messages and RPCs as the router traces them (rpc.go), checks
+// of snapshots, mock networks whose connections come from chosen addresses,
+// a stand-in host with streams (streamhost.go), recorders of logs and
+// threshold events (logs.go) and of metrics (scrape.go).
+//
+// A helper belongs here once more than one test file uses it, unless it
+// needs peerscore's internals: the export_*_test.go hooks are seen only by
+// the root package's own tests, so helpers built on them stay there.
 package scoretest
 
 import (

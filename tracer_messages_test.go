@@ -1,14 +1,20 @@
 package peerscore_test
 
-// P4 (invalid messages), the rejection reasons, the corner cases of
-// rejection tracing, and the expiry of delivery records.
+// The message events of the tracer (tracer.go: ValidateMessage,
+// DeliverMessage, RejectMessage, DuplicateMessage): P2 (first deliveries),
+// P4 (invalid messages) and who pays for a rejection, by reason and in the
+// odd orders a router may trace; how a message is identified; malformed
+// events. The delivery records they share are in deliveries_test.go.
 
 import (
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
@@ -229,76 +235,177 @@ func TestScoreRejectDarkCorners(t *testing.T) {
 	})
 }
 
-// TestScoreDeliveryRecordExpiry checks that a delivery record lives for
-// SeenMsgTTL and is dropped by the first Refresh strictly after that: a copy
-// of an old invalid message then opens a new, undecided record and is not
-// charged.
-func TestScoreDeliveryRecordExpiry(t *testing.T) {
-	rows := []struct {
-		name       string
-		seenMsgTTL time.Duration
-		lifetime   time.Duration
-	}{
-		{"explicit TTL", 5 * time.Second, 5 * time.Second},
-		{"zero TTL means pubsub.TimeCacheDuration", 0, pubsub.TimeCacheDuration},
-	}
-	for _, row := range rows {
-		t.Run(row.name, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)})
-				params.SeenMsgTTL = row.seenMsgTTL
-				s := scoretest.New(t, params)
-				scoretest.Connect(s, "A", "B", "C", "D")
-				m := scoretest.Msg("T", "m", "A")
-				s.Tracer().ValidateMessage(m)
-				s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
+// TestScoreFirstDeliveries checks P2: one per message the peer was first to
+// deliver, capped when incremented, halved at each Refresh and snapped to
+// zero below DecayToZero.
+func TestScoreFirstDeliveries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Weight 1.5, topic weight 2, cap 3: 3 points per delivery.
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(2, 1.5, 3)}))
+		scoretest.Connect(s, "A", "B")
 
-				// At exactly the record's lifetime it is still kept.
-				time.Sleep(row.lifetime)
-				s.Refresh()
-				s.Tracer().DuplicateMessage(scoretest.As(m, "B"))
-				require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries, "copy at the end of the TTL")
+		m1, m2 := scoretest.Msg("T", "m1", "A"), scoretest.Msg("T", "m2", "A")
+		scoretest.Deliver(s, m1)
+		scoretest.Deliver(s, m2)
+		// B's copies are not first deliveries.
+		s.Tracer().DuplicateMessage(scoretest.As(m1, "B"))
+		s.Tracer().DuplicateMessage(scoretest.As(m2, "B"))
+		ts := scoretest.Topic(t, s, "A", "T")
+		require.Equal(t, 2.0, ts.FirstMessageDeliveries)
+		scoretest.Near(t, 3, ts.P2, "P2 = 1.5 * 2")
+		scoretest.Near(t, 6, ts.Score, "topic score = 2 * 3")
+		scoretest.Near(t, 6, s.Score("A"), "score")
+		require.Equal(t, 0.0, scoretest.Topic(t, s, "B", "T").FirstMessageDeliveries)
+		require.Equal(t, 0.0, s.Score("B"))
 
-				// Past it, but before a Refresh, it is still there.
-				time.Sleep(time.Nanosecond)
-				s.Tracer().DuplicateMessage(scoretest.As(m, "C"))
-				require.Equal(t, 1.0, scoretest.Topic(t, s, "C", "T").InvalidMessageDeliveries, "copy before the refresh")
+		// Three more would make 5; the cap keeps 3.
+		scoretest.DeliverN(s, "T", "x", "A", 3)
+		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		scoretest.Near(t, 9, s.Score("A"), "capped: 2 * 1.5 * 3")
 
-				// The Refresh drops it (and halves B's and C's counters).
-				s.Refresh()
-				s.Tracer().DuplicateMessage(scoretest.As(m, "D"))
-				s.Tracer().DuplicateMessage(scoretest.As(m, "B"))
-				_, dHasStats := scoretest.Snap(t, s, "D").Topics["T"]
-				require.False(t, dHasStats, "D's copy opened a new record and was not charged")
-				require.Equal(t, 0.0, s.Score("D"))
-				require.Equal(t, 0.5, scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries, "B is not charged either")
-				scoretest.Near(t, -0.25, s.Score("B"), "B after the decay")
-			})
-		})
-	}
+		// Halved to 1.5; one delivery makes 2.5; the next would make
+		// 3.5 and is capped at 3 (the cap applies on each increment).
+		s.Refresh()
+		require.Equal(t, 1.5, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		scoretest.Near(t, 4.5, s.Score("A"), "after one decay")
+		scoretest.DeliverN(s, "T", "y", "A", 1)
+		scoretest.Near(t, 7.5, s.Score("A"), "2.5 deliveries")
+		scoretest.DeliverN(s, "T", "z", "A", 1)
+		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+
+		// 3 * 0.5^8 = 0.01171875 still counts; the ninth halving snaps.
+		for range 8 {
+			s.Refresh()
+		}
+		require.Equal(t, 0.01171875, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		scoretest.Near(t, 2*1.5*0.01171875, s.Score("A"), "tiny but not zero")
+		s.Refresh()
+		require.Equal(t, 0.0, scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries)
+		require.Equal(t, 0.0, s.Score("A"))
+
+		// A peer the scorer does not know earns nothing and is not
+		// created by a delivery.
+		scoretest.Deliver(s, scoretest.Msg("T", "stranger", "Z"))
+		scoretest.RequireUnknown(t, s, "Z")
+	})
 }
 
-// TestScoreMaxDeliveryRecords checks WithMaxDeliveryRecords: at the bound
-// the oldest record is dropped, so a late copy of that message is no longer
-// recognised as invalid.
-func TestScoreMaxDeliveryRecords(t *testing.T) {
+// TestScoreMessageIDs checks how messages are identified: Message.ID when
+// set, otherwise the WithMsgIDFn function or pubsub's default (From then
+// Seqno); and that the scorer never writes Message.ID.
+func TestScoreMessageIDs(t *testing.T) {
+	topic := "T"
+	newMsg := func(id, from, seqno, data string, receivedFrom peer.ID) *pubsub.Message {
+		return &pubsub.Message{
+			Message:      &pb.Message{Topic: &topic, From: []byte(from), Seqno: []byte(seqno), Data: []byte(data)},
+			ID:           id,
+			ReceivedFrom: receivedFrom,
+		}
+	}
+	// Each case rejects a first message from A as invalid, then shows
+	// the scorer a copy from B and a different message from C: whoever
+	// sent "the same message" is charged, whoever did not is not.
+	run := func(t *testing.T, opts []peerscore.Option, first, same, other *pubsub.Message) {
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}), opts...)
+		scoretest.Connect(s, "A", "B", "C")
+		s.Tracer().ValidateMessage(first)
+		s.Tracer().RejectMessage(first, pubsub.RejectValidationFailed)
+		s.Tracer().DuplicateMessage(same)
+		s.Tracer().DuplicateMessage(other)
+		scoretest.Near(t, -1, s.Score("A"), "sender")
+		scoretest.Near(t, -1, s.Score("B"), "copy of the same message")
+		require.Equal(t, 0.0, s.Score("C"), "another message")
+	}
+
+	t.Run("Message.ID wins over From and Seqno", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			run(t, nil,
+				newMsg("id-1", "x", "1", "d", "A"),
+				newMsg("id-1", "y", "2", "e", "B"), // other fields, same ID
+				newMsg("id-2", "x", "1", "d", "C"), // same fields, other ID
+			)
+		})
+	})
+
+	t.Run("default: From and Seqno", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			first := newMsg("", "x", "1", "d", "A")
+			same := newMsg("", "x", "1", "other data", "B")
+			other := newMsg("", "x", "2", "d", "C")
+			run(t, nil, first, same, other)
+			require.Empty(t, first.ID, "the scorer must not write Message.ID")
+			require.Empty(t, same.ID)
+			require.Empty(t, other.ID)
+		})
+	})
+
+	t.Run("WithMsgIDFn when Message.ID is empty", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			var mu sync.Mutex
+			calls := 0
+			byData := func(m *pb.Message) string {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				return "data:" + string(m.GetData())
+			}
+			first := newMsg("", "x", "1", "d", "A")
+			same := newMsg("", "y", "9", "d", "B")
+			other := newMsg("", "x", "1", "e", "C")
+			run(t, []peerscore.Option{peerscore.WithMsgIDFn(byData)}, first, same, other)
+			require.Empty(t, first.ID, "the scorer must not write Message.ID")
+			mu.Lock()
+			require.Positive(t, calls)
+			mu.Unlock()
+		})
+	})
+
+	t.Run("WithMsgIDFn is not used when Message.ID is set", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			never := func(*pb.Message) string {
+				t.Error("the ID function was called for a message with an ID")
+				return "never"
+			}
+			run(t, []peerscore.Option{peerscore.WithMsgIDFn(never)},
+				newMsg("id-1", "x", "1", "d", "A"),
+				newMsg("id-1", "y", "2", "e", "B"),
+				newMsg("id-2", "x", "1", "d", "C"),
+			)
+		})
+	})
+
+	t.Run("nil function", func(t *testing.T) {
+		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithMsgIDFn(nil))
+		require.ErrorContains(t, err, "WithMsgIDFn")
+	})
+}
+
+// TestScoreIgnoresMalformedEvents checks that nil messages, messages
+// without a protobuf, and events about unknown peers or topics neither
+// panic nor change anything.
+func TestScoreIgnoresMalformedEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}),
-			peerscore.WithMaxDeliveryRecords(2))
-		scoretest.Connect(s, "A", "B", "C", "D")
-		scoretest.RejectN(s, "T", "m", "A", 3) // records m-1 and m-2 remain
-		require.Equal(t, 3.0, scoretest.Topic(t, s, "A", "T").InvalidMessageDeliveries)
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}))
+		scoretest.Connect(s, "A")
+		empty := &pubsub.Message{ReceivedFrom: "A"}
+		for _, m := range []*pubsub.Message{nil, empty} {
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().DeliverMessage(m)
+			s.Tracer().DuplicateMessage(m)
+			for _, reason := range []string{pubsub.RejectValidationFailed, pubsub.RejectInvalidSignature} {
+				s.Tracer().RejectMessage(m, reason)
+			}
+		}
+		s.Tracer().Graft("nobody", "T")
+		s.Tracer().Prune("nobody", "T")
+		s.Tracer().OnClosedOutboundStream("nobody")
+		s.Tracer().Graft("A", "unscored")
+		s.Tracer().Prune("A", "unscored")
+		s.Refresh()
 
-		s.Tracer().DuplicateMessage(scoretest.Msg("T", "m-1", "B"))
-		require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries, "m-1 is still known")
-		// m-0 was dropped: C's copy opens a new record (dropping m-1)
-		// and is not charged; D's copy of m-1 then is not either.
-		s.Tracer().DuplicateMessage(scoretest.Msg("T", "m-0", "C"))
-		s.Tracer().DuplicateMessage(scoretest.Msg("T", "m-1", "D"))
-		require.Equal(t, 0.0, s.Score("C"))
-		require.Equal(t, 0.0, s.Score("D"))
-
-		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithMaxDeliveryRecords(0))
-		require.Error(t, err)
+		scoretest.RequireUnknown(t, s, "nobody")
+		snap := scoretest.Snap(t, s, "A")
+		require.Empty(t, snap.Topics)
+		require.Equal(t, 0.0, snap.Score)
 	})
 }

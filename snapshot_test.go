@@ -1,5 +1,8 @@
 package peerscore_test
 
+// What a user marshals to JSON (snapshot.go, and Stats and ThresholdEvent
+// alike) reads as text.
+
 import (
 	"encoding/json"
 	"math"

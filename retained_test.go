@@ -17,11 +17,11 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// scRetentionParams scores P2 (weight 1), P3 (weight -1, threshold 4,
+// retentionParams scores P2 (weight 1), P3 (weight -1, threshold 4,
 // activation 1s), P3b (weight -1), P4 (weight -2) and P7 (weight -1,
 // threshold 0), every counter halving at each Refresh, and retains
 // non-positive peers for retain.
-func scRetentionParams(retain time.Duration) *peerscore.Params {
+func retentionParams(retain time.Duration) *peerscore.Params {
 	params := scoretest.Params(map[string]*peerscore.TopicParams{"T": {
 		SkipAtomicValidation:            true,
 		TopicWeight:                     1,
@@ -50,7 +50,7 @@ func scRetentionParams(retain time.Duration) *peerscore.Params {
 // slate, while a peer at exactly zero is retained.
 func TestScoreRetentionForgetsPositive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, scRetentionParams(time.Hour))
+		s := scoretest.New(t, retentionParams(time.Hour))
 		scoretest.Connect(s, "G", "Z")
 		scoretest.DeliverN(s, "T", "g", "G", 3)
 		scoretest.Near(t, 3, s.Score("G"), "G before")
@@ -78,7 +78,7 @@ func TestScoreRetentionForgetsPositive(t *testing.T) {
 func TestScoreRetentionFreezesNegative(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
-		s := scoretest.New(t, scRetentionParams(10*time.Second))
+		s := scoretest.New(t, retentionParams(10*time.Second))
 		scoretest.Connect(s, "X")
 		s.Tracer().Graft("X", "T")
 		scoretest.DeliverN(s, "T", "x", "X", 3)  // first 3, mesh 3
@@ -149,7 +149,7 @@ func TestScoreRetentionExpiry(t *testing.T) {
 	for _, retain := range []time.Duration{0, 10 * time.Second} {
 		t.Run(retain.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scoretest.New(t, scRetentionParams(retain))
+				s := scoretest.New(t, retentionParams(retain))
 				scoretest.Connect(s, "Y", "W")
 				scoretest.RejectN(s, "T", "bad", "Y", 1) // -2
 				time.Sleep(3 * time.Second)

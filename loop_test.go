@@ -27,16 +27,17 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// scLoopScorer returns a scorer whose peer A has 8 first deliveries in "T"
+// loopScorer returns a scorer whose peer A has 8 first deliveries in "T"
 // (weight 1, halved at each Refresh, every second).
-func scLoopScorer(t *testing.T, opts ...peerscore.Option) *peerscore.Scorer {
+func loopScorer(t *testing.T, opts ...peerscore.Option) *peerscore.Scorer {
 	s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 100)}), opts...)
 	scoretest.Connect(s, "A")
 	scoretest.DeliverN(s, "T", "m", "A", 8)
 	return s
 }
 
-func scFirst(t *testing.T, s *peerscore.Scorer) float64 {
+// firstOfA is A's first-delivery counter in "T", which each Refresh halves.
+func firstOfA(t *testing.T, s *peerscore.Scorer) float64 {
 	return scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries
 }
 
@@ -45,27 +46,27 @@ func scFirst(t *testing.T, s *peerscore.Scorer) float64 {
 // Close (twice) and a Start after Close nothing refreshes any more.
 func TestScoreStartAndClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scLoopScorer(t)
+		s := loopScorer(t)
 		s.Start(context.Background())
 		s.Start(context.Background()) // idempotent
 
 		time.Sleep(time.Second)
 		synctest.Wait() // let the loop finish the refresh due now
-		require.Equal(t, 4.0, scFirst(t, s), "one refresh after one interval")
+		require.Equal(t, 4.0, firstOfA(t, s), "one refresh after one interval")
 		time.Sleep(time.Second)
 		synctest.Wait()
-		require.Equal(t, 2.0, scFirst(t, s), "one refresh per interval, not two")
+		require.Equal(t, 2.0, firstOfA(t, s), "one refresh per interval, not two")
 
 		require.NoError(t, s.Close())
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		require.Equal(t, 2.0, scFirst(t, s), "no refresh after Close")
+		require.Equal(t, 2.0, firstOfA(t, s), "no refresh after Close")
 		require.NoError(t, s.Close(), "Close twice")
 
 		s.Start(context.Background())
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		require.Equal(t, 2.0, scFirst(t, s), "Start after Close does nothing")
+		require.Equal(t, 2.0, firstOfA(t, s), "Start after Close does nothing")
 
 		// The scorer still takes events and answers after Close.
 		scoretest.DeliverN(s, "T", "late", "A", 1)
@@ -77,12 +78,12 @@ func TestScoreStartAndClose(t *testing.T) {
 // fine, and that it cannot be started afterwards.
 func TestScoreCloseBeforeStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scLoopScorer(t)
+		s := loopScorer(t)
 		require.NoError(t, s.Close())
 		s.Start(context.Background())
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		require.Equal(t, 8.0, scFirst(t, s))
+		require.Equal(t, 8.0, firstOfA(t, s))
 		require.NoError(t, s.Close())
 	})
 }
@@ -91,17 +92,17 @@ func TestScoreCloseBeforeStart(t *testing.T) {
 // the loop, and that Close afterwards still returns.
 func TestScoreStartContextCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scLoopScorer(t)
+		s := loopScorer(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		s.Start(ctx)
 		time.Sleep(time.Second)
 		synctest.Wait()
-		require.Equal(t, 4.0, scFirst(t, s))
+		require.Equal(t, 4.0, firstOfA(t, s))
 		cancel()
 		synctest.Wait()
 		time.Sleep(3 * time.Second)
 		synctest.Wait()
-		require.Equal(t, 4.0, scFirst(t, s), "no refresh after the context is done")
+		require.Equal(t, 4.0, firstOfA(t, s), "no refresh after the context is done")
 		require.NoError(t, s.Close())
 	})
 }
@@ -215,7 +216,7 @@ func TestScoreInspectInvalid(t *testing.T) {
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			s, err := peerscore.New(scoretest.Params(nil), peerscore.WithInspect(row.fn, row.period))
-			require.Error(t, err)
+			require.ErrorContains(t, err, "WithInspect")
 			require.Nil(t, s)
 		})
 	}
@@ -348,14 +349,14 @@ func TestScoreInspectSlowAndReentrant(t *testing.T) {
 			mu.Unlock()
 			time.Sleep(10 * time.Second) // a slow consumer
 		}
-		s = scLoopScorer(t, peerscore.WithInspect(inspect, 1500*time.Millisecond))
+		s = loopScorer(t, peerscore.WithInspect(inspect, 1500*time.Millisecond))
 		s.Start(context.Background())
 
 		// The callback starts at 1.5s (after one refresh: 8 -> 4) and
 		// sleeps until 11.5s; the refreshes at 2s, 3s and 4s go on.
 		time.Sleep(4 * time.Second)
 		synctest.Wait()
-		require.Equal(t, 0.5, scFirst(t, s), "four refreshes despite the slow callback")
+		require.Equal(t, 0.5, firstOfA(t, s), "four refreshes despite the slow callback")
 		scoretest.Near(t, 0.5, s.Score("A"), "Score answers while the callback runs")
 		mu.Lock()
 		require.Equal(t, []float64{4, 4}, seen)
@@ -374,6 +375,6 @@ func TestScoreInspectNilFunction(t *testing.T) {
 		(func(map[peer.ID]peerscore.Snapshot))(nil),
 	} {
 		_, err := peerscore.New(scoretest.Params(nil), peerscore.WithInspect(fn, time.Second))
-		assert.Error(t, err, "%T", fn)
+		assert.ErrorContains(t, err, "WithInspect: nil callback", "%T", fn)
 	}
 }

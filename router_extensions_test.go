@@ -7,6 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -28,7 +29,7 @@ const extPeer = peer.ID("A")
 
 type extEnv struct {
 	s         *peerscore.Scorer
-	h         *extHost
+	h         *scoretest.StreamHost
 	graylist  atomic.Bool // the peer's application score sinks it below the graylist threshold
 	streamSeq int
 }
@@ -37,29 +38,25 @@ type extEnv struct {
 func (e *extEnv) stream(proto protocol.ID) string {
 	e.streamSeq++
 	id := "s" + string(rune('0'+e.streamSeq))
-	e.h.open(extPeer, id, proto)
+	e.h.Open(extPeer, id, proto)
 	return id
 }
 
-func (e *extEnv) plain() { e.s.Tracer().RecvRPC(extRPC(extPeer, false)) }
-func (e *extEnv) ext()   { e.s.Tracer().RecvRPC(extRPC(extPeer, true)) }
-
-func extThresholds() *peerscore.Thresholds {
-	return &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -20, GraylistThreshold: -50}
-}
+func (e *extEnv) plain() { e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC(extPeer, false)) }
+func (e *extEnv) ext()   { e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC(extPeer, true)) }
 
 // newExtEnv wires a scorer as GossipSubOptions does, with a P7 weight small
 // enough that the charges never graylist the peer by themselves.
 func newExtEnv(t *testing.T, opts ...peerscore.Option) *extEnv {
-	e := &extEnv{h: newExtHost()}
-	p := routerParams(func(peer.ID) float64 {
+	e := &extEnv{h: scoretest.NewStreamHost()}
+	p := scoretest.BehaviourParams(func(peer.ID) float64 {
 		if e.graylist.Load() {
 			return -100
 		}
 		return 0
 	})
 	p.BehaviourPenaltyWeight = -1e-3
-	e.s = scoretest.New(t, p, append([]peerscore.Option{peerscore.WithHost(e.h), peerscore.WithThresholds(extThresholds())}, opts...)...)
+	e.s = scoretest.New(t, p, append([]peerscore.Option{peerscore.WithHost(e.h), peerscore.WithThresholds(scoretest.Thresholds())}, opts...)...)
 	scoretest.Connect(e.s, extPeer)
 	return e
 }
@@ -71,11 +68,11 @@ func TestRepeatedExtensions(t *testing.T) {
 		want float64 // P7 counter
 	}{
 		{"first RPC with extensions", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 		}, 0},
 		{"every repeat costs 10", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			e.ext()
 			e.plain()
@@ -83,18 +80,18 @@ func TestRepeatedExtensions(t *testing.T) {
 			e.ext()
 		}, 30},
 		{"RPCs without extensions never cost anything", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			for range 5 {
 				e.plain()
 			}
 		}, 0},
 		{"extensions after a first RPC without them", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.plain()
 			e.ext()
 		}, 10},
 		{"a graylisted peer's RPCs are not handled, so set nothing", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.graylist.Store(true)
 			e.plain()
 			e.ext()
@@ -103,7 +100,7 @@ func TestRepeatedExtensions(t *testing.T) {
 			e.ext() // the first RPC the router handles
 		}, 0},
 		{"and are not charged", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			e.graylist.Store(true)
 			e.ext()
@@ -111,104 +108,104 @@ func TestRepeatedExtensions(t *testing.T) {
 			e.ext()
 		}, 10},
 		{"a new v1.3 stream's first RPC", func(e *extEnv) {
-			old := e.stream(extV13)
+			old := e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			e.plain()
 			time.Sleep(time.Second)
-			e.h.close(extPeer, old)
+			e.h.CloseStream(extPeer, old)
 			time.Sleep(time.Second)
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 		}, 0},
 		{"a new v1.3 stream's second RPC", func(e *extEnv) {
-			old := e.stream(extV13)
+			old := e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			time.Sleep(time.Second)
-			e.h.close(extPeer, old)
-			e.stream(extV13)
+			e.h.CloseStream(extPeer, old)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			e.ext()
 		}, 10},
 		{"extensions after a first RPC without them on the new stream", func(e *extEnv) {
-			old := e.stream(extV13)
+			old := e.stream(pubsub.GossipSubID_v13)
 			e.ext()
-			e.h.close(extPeer, old)
-			e.stream(extV13)
+			e.h.CloseStream(extPeer, old)
+			e.stream(pubsub.GossipSubID_v13)
 			time.Sleep(time.Second)
 			e.plain()
 			e.ext()
 		}, 10},
 		{"an RPC at the instant the new stream opened is not known to be on it", func(e *extEnv) {
-			old := e.stream(extV13)
+			old := e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			time.Sleep(time.Second)
-			e.h.close(extPeer, old)
-			e.stream(extV13)
+			e.h.CloseStream(extPeer, old)
+			e.stream(pubsub.GossipSubID_v13)
 			e.plain()
 			e.ext()
 		}, 0},
 		{"several new streams: the newest is judged", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			time.Sleep(time.Second)
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.plain()
 			time.Sleep(time.Second)
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 		}, 0},
 		{"the old stream was v1.2: the router never forgot", func(e *extEnv) {
-			old := e.stream(extV12)
+			old := e.stream(pubsub.GossipSubID_v12)
 			e.plain()
 			time.Sleep(time.Second)
-			e.h.close(extPeer, old)
+			e.h.CloseStream(extPeer, old)
 			time.Sleep(time.Second)
-			e.stream(extV12)
+			e.stream(pubsub.GossipSubID_v12)
 			e.ext()
 		}, 10},
 		{"the old stream was v1.2, the new one v1.3", func(e *extEnv) {
-			old := e.stream(extV12)
+			old := e.stream(pubsub.GossipSubID_v12)
 			e.plain()
 			time.Sleep(time.Second)
-			e.h.close(extPeer, old)
+			e.h.CloseStream(extPeer, old)
 			time.Sleep(time.Second)
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 		}, 10},
 		{"the stream closed before its RPC was seen (v1.3): maybe a new stream's first", func(e *extEnv) {
-			old := e.stream(extV13)
+			old := e.stream(pubsub.GossipSubID_v13)
 			e.ext()
-			e.h.close(extPeer, old)
+			e.h.CloseStream(extPeer, old)
 			e.ext()
 		}, 0},
 		{"the stream closed before its RPC was seen (v1.2)", func(e *extEnv) {
-			old := e.stream(extV12)
+			old := e.stream(pubsub.GossipSubID_v12)
 			e.ext()
-			e.h.close(extPeer, old)
+			e.h.CloseStream(extPeer, old)
 			e.ext()
 		}, 10},
 		{"the first RPC's stream was already gone: treated as v1.3", func(e *extEnv) {
 			e.ext()
 			time.Sleep(time.Second)
-			e.stream(extV12)
+			e.stream(pubsub.GossipSubID_v12)
 			e.ext()
 		}, 0},
 		{"a stream whose opening time is unknown is not charged as new", func(e *extEnv) {
-			old := e.stream(extV13)
+			old := e.stream(pubsub.GossipSubID_v13)
 			e.ext()
-			e.h.close(extPeer, old)
+			e.h.CloseStream(extPeer, old)
 			time.Sleep(time.Second)
 			e.plain()
-			e.h.openUnknownTime(extPeer, "later", extV13)
+			e.h.OpenUnknownTime(extPeer, "later", pubsub.GossipSubID_v13)
 			e.ext()
 		}, 0},
 		{"other protocols' and outbound streams are not new pubsub streams", func(e *extEnv) {
-			e.stream(extV13)
+			e.stream(pubsub.GossipSubID_v13)
 			e.ext()
 			time.Sleep(time.Second)
 			e.plain()
-			e.h.open(extPeer, "id", "/ipfs/id/1.0.0")
-			e.h.open(extPeer, "out", extV13, network.DirOutbound)
+			e.h.Open(extPeer, "id", "/ipfs/id/1.0.0")
+			e.h.Open(extPeer, "out", pubsub.GossipSubID_v13, network.DirOutbound)
 			e.ext()
 		}, 10},
 		{"floodsub streams count", func(e *extEnv) {
@@ -236,23 +233,23 @@ func TestRepeatedExtensions(t *testing.T) {
 func TestRepeatedExtensionsOff(t *testing.T) {
 	repeat := func(s *peerscore.Scorer, p peer.ID) {
 		for range 3 {
-			s.Tracer().RecvRPC(extRPC(p, true))
+			s.Tracer().RecvRPC(scoretest.ExtensionsRPC(p, true))
 		}
 	}
 	synctest.Test(t, func(t *testing.T) {
-		noHost := scoretest.New(t, routerParams(nil))
+		noHost := scoretest.New(t, scoretest.BehaviourParams(nil))
 		scoretest.Connect(noHost, extPeer)
 		repeat(noHost, extPeer)
 		assert.Zero(t, scoretest.Snap(t, noHost, extPeer).BehaviourPenalty, "no host")
 		assert.Equal(t, -1, peerscore.ExtensionsEntriesForTest(noHost))
 
 		off := newExtEnv(t, peerscore.WithoutRouterPenalties())
-		off.stream(extV13)
+		off.stream(pubsub.GossipSubID_v13)
 		repeat(off.s, extPeer)
 		assert.Zero(t, scoretest.Snap(t, off.s, extPeer).BehaviourPenalty, "router penalties off")
 
 		e := newExtEnv(t)
-		e.h.open("B", "b1", extV13)
+		e.h.Open("B", "b1", pubsub.GossipSubID_v13)
 		repeat(e.s, "B")
 		scoretest.RequireUnknown(t, e.s, "B")
 		assert.Zero(t, e.s.Stats().Penalties[peerscore.PenaltyRepeatedExtensions], "unknown peer")
@@ -266,42 +263,42 @@ func TestRepeatedExtensionsSweep(t *testing.T) {
 		e := newExtEnv(t)
 		e.s.Start(t.Context())
 		defer e.s.Close()
-		e.stream(extV13)
+		e.stream(pubsub.GossipSubID_v13)
 		e.ext()
 		scoretest.Connect(e.s, "B")
-		e.h.open("B", "b1", extV13)
-		e.s.Tracer().RecvRPC(extRPC("B", false))
+		e.h.Open("B", "b1", pubsub.GossipSubID_v13)
+		e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC("B", false))
 		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
 
-		e.h.setConnected("B", false)
+		e.h.SetConnected("B", false)
 		time.Sleep(61 * time.Second)
 		assert.Equal(t, 1, peerscore.ExtensionsEntriesForTest(e.s), "B's record dropped, A's kept")
 
-		e.h.setConnected("B", true)
-		e.s.Tracer().RecvRPC(extRPC("B", true)) // a first RPC again
+		e.h.SetConnected("B", true)
+		e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC("B", true)) // a first RPC again
 		assert.Zero(t, scoretest.Snap(t, e.s, "B").BehaviourPenalty)
-		e.s.Tracer().RecvRPC(extRPC("B", true))
+		e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC("B", true))
 		assert.Equal(t, 10.0, scoretest.Snap(t, e.s, "B").BehaviourPenalty)
 
 		// B leaves, and is back with an RPC while the sweep asks the host
 		// about it: its record stays, so its next extensions are a repeat.
-		e.h.setConnected("B", false)
-		e.h.net.asked = func(p peer.ID) {
+		e.h.SetConnected("B", false)
+		e.h.OnConnectedness(func(p peer.ID) {
 			if p == "B" {
-				e.h.net.asked = nil
-				e.h.setConnected("B", true)
-				e.s.Tracer().RecvRPC(extRPC("B", false))
-				e.h.setConnected("B", false)
+				e.h.OnConnectedness(nil)
+				e.h.SetConnected("B", true)
+				e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC("B", false))
+				e.h.SetConnected("B", false)
 			}
-		}
+		})
 		peerscore.SweepExtensionsForTest(e.s)
 		require.Equal(t, 2, peerscore.ExtensionsEntriesForTest(e.s))
-		e.h.setConnected("B", true)
-		e.s.Tracer().RecvRPC(extRPC("B", true))
+		e.h.SetConnected("B", true)
+		e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC("B", true))
 		assert.Equal(t, 20.0, scoretest.Snap(t, e.s, "B").BehaviourPenalty)
 
-		e.h.setConnected(extPeer, false)
-		e.h.setConnected("B", false)
+		e.h.SetConnected(extPeer, false)
+		e.h.SetConnected("B", false)
 		time.Sleep(61 * time.Second)
 		assert.Zero(t, peerscore.ExtensionsEntriesForTest(e.s))
 	})
@@ -316,14 +313,14 @@ func TestRepeatedExtensionsConcurrent(t *testing.T) {
 		peers := []peer.ID{"P0", "P1", "P2", "P3"}
 		for _, p := range peers {
 			scoretest.Connect(e.s, p)
-			e.h.open(p, string(p)+"-s", extV13)
+			e.h.Open(p, string(p)+"-s", pubsub.GossipSubID_v13)
 		}
 		const perPeer = 10 // P7 stays above the graylist threshold
 		var wg sync.WaitGroup
 		for _, p := range peers {
 			wg.Go(func() {
 				for range perPeer {
-					e.s.Tracer().RecvRPC(extRPC(p, true))
+					e.s.Tracer().RecvRPC(scoretest.ExtensionsRPC(p, true))
 				}
 			})
 		}

@@ -18,30 +18,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Rules of the router check, driven directly; routercheck_e2e_test.go runs
+// Rules of the router check, driven directly; e2e_router_check_test.go runs
 // it against real routers.
 
-// rcLog is a thread-safe log buffer.
-type rcLog struct {
+// logBuffer is a thread-safe log buffer.
+type logBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (l *rcLog) Write(p []byte) (int, error) {
+func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
 }
 
-func (l *rcLog) String() string {
+func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
 
-func rcScorer(t *testing.T, opts ...Option) (*Scorer, *rcLog) {
+func checkedScorer(t *testing.T, opts ...Option) (*Scorer, *logBuffer) {
 	t.Helper()
-	log := &rcLog{}
+	log := &logBuffer{}
 	p := &Params{SkipAtomicValidation: true, DecayInterval: time.Second, DecayToZero: 0.01}
 	s, err := New(p, append([]Option{WithLogger(slog.New(slog.NewTextHandler(log, nil))),
 		WithThresholds(&Thresholds{SkipAtomicValidation: true})}, opts...)...)
@@ -75,7 +75,7 @@ func TestScoresAgree(t *testing.T) {
 // TestInspectRouterRules: topics are reported at once; a score difference
 // without topics only when the same peer shows it twice in a row.
 func TestInspectRouterRules(t *testing.T) {
-	s, log := rcScorer(t)
+	s, log := checkedScorer(t)
 	fine := &pubsub.PeerScoreSnapshot{Score: -3, AppSpecificScore: -3}
 	withTopic := &pubsub.PeerScoreSnapshot{Score: 7, AppSpecificScore: -3,
 		Topics: map[string]*pubsub.TopicScoreSnapshot{"blocks": {FirstMessageDeliveries: 10}}}
@@ -122,7 +122,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		return rpc
 	}
 	t.Run("not armed", func(t *testing.T) {
-		s, _ := rcScorer(t)
+		s, _ := checkedScorer(t)
 		s.Tracer().OnNewOutboundStream("a", "")
 		for range 5 {
 			s.Tracer().RecvRPC(rpcFrom("a"))
@@ -131,7 +131,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		assert.Zero(t, s.Stats().RouterMismatches, "without GossipSubOptions nothing is watched")
 	})
 	t.Run("never asked", func(t *testing.T) {
-		s, log := rcScorer(t)
+		s, log := checkedScorer(t)
 		_, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("a", "")
@@ -154,7 +154,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		assert.Equal(t, uint64(2), s.Stats().RouterMismatches, "once per period while it lasts")
 	})
 	t.Run("asked once", func(t *testing.T) {
-		s, log := rcScorer(t)
+		s, log := checkedScorer(t)
 		_, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("a", "")
@@ -168,7 +168,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		assert.Empty(t, log.String())
 	})
 	t.Run("asks for peers not connected prove nothing", func(t *testing.T) {
-		s, _ := rcScorer(t)
+		s, _ := checkedScorer(t)
 		_, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("a", "")
@@ -182,7 +182,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		assert.Equal(t, uint64(1), s.Stats().RouterMismatches)
 	})
 	t.Run("off", func(t *testing.T) {
-		s, _ := rcScorer(t, WithRouterCheck(0))
+		s, _ := checkedScorer(t, WithRouterCheck(0))
 		opts, err := s.GossipSubOptions()
 		require.NoError(t, err)
 		assert.Len(t, opts, 2, "no inspection option")
@@ -204,9 +204,9 @@ func setRPCFrom(rpc *pubsub.RPC, p peer.ID) {
 	reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.ValueOf(p))
 }
 
-// rcWithoutLock runs call while the test holds s's lock: a call that
+// withoutLock runs call while the test holds s's lock: a call that
 // wanted the lock would never return.
-func rcWithoutLock(t *testing.T, s *Scorer, name string, call func()) {
+func withoutLock(t *testing.T, s *Scorer, name string, call func()) {
 	t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,19 +237,19 @@ func TestRouterCheckFastPaths(t *testing.T) {
 	rpc := &pubsub.RPC{}
 	setRPCFrom(rpc, "a")
 
-	rcWithoutLock(t, s, "routerScore", func() { s.routerScore("a") })
-	rcWithoutLock(t, s, "RecvRPC without control", func() { s.Tracer().RecvRPC(rpc) })
-	rcWithoutLock(t, s, "SendRPCCompleted, at the threshold", func() { tracer{s}.SendRPCCompleted(rpc, "a", time.Second) })
-	rcWithoutLock(t, s, "SendRPCCompleted, negative", func() { tracer{s}.SendRPCCompleted(rpc, "a", -time.Hour) })
+	withoutLock(t, s, "routerScore", func() { s.routerScore("a") })
+	withoutLock(t, s, "RecvRPC without control", func() { s.Tracer().RecvRPC(rpc) })
+	withoutLock(t, s, "SendRPCCompleted, at the threshold", func() { tracer{s}.SendRPCCompleted(rpc, "a", time.Second) })
+	withoutLock(t, s, "SendRPCCompleted, negative", func() { tracer{s}.SendRPCCompleted(rpc, "a", -time.Hour) })
 
 	p.SlowPeerWeight, p.SlowPeerDecay = 0, 0 // slow-peer penalty off: slow writes do not count
 	off, err := New(p)
 	require.NoError(t, err)
 	off.Tracer().OnNewOutboundStream("a", "")
-	rcWithoutLock(t, off, "SendRPCCompleted, weight off", func() { tracer{off}.SendRPCCompleted(rpc, "a", time.Hour) })
+	withoutLock(t, off, "SendRPCCompleted, weight off", func() { tracer{off}.SendRPCCompleted(rpc, "a", time.Hour) })
 	p.SlowPeerWeight, p.SlowPeerDecay, p.SlowPeerWriteThreshold = -1, 0.5, 0 // write threshold off
 	off, err = New(p)
 	require.NoError(t, err)
 	off.Tracer().OnNewOutboundStream("a", "")
-	rcWithoutLock(t, off, "SendRPCCompleted, threshold off", func() { tracer{off}.SendRPCCompleted(rpc, "a", time.Hour) })
+	withoutLock(t, off, "SendRPCCompleted, threshold off", func() { tracer{off}.SendRPCCompleted(rpc, "a", time.Hour) })
 }

@@ -21,11 +21,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// ccAsync runs closeFn on a goroutine of its own and returns a channel
+// closeAsync runs closeFn on a goroutine of its own and returns a channel
 // closed when it has returned.
-func ccAsync(closeFn func() error) <-chan struct{} {
+func closeAsync(closeFn func() error) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -34,9 +35,9 @@ func ccAsync(closeFn func() error) <-chan struct{} {
 	return done
 }
 
-// ccReturned reports whether done is closed, once every goroutine of the
+// hasReturned reports whether done is closed, once every goroutine of the
 // bubble has run as far as it can.
-func ccReturned(done <-chan struct{}) bool {
+func hasReturned(done <-chan struct{}) bool {
 	synctest.Wait()
 	select {
 	case <-done:
@@ -46,28 +47,29 @@ func ccReturned(done <-chan struct{}) bool {
 	}
 }
 
-// ccCount counts callback runs.
-type ccCount struct{ n atomic.Int64 }
+// runCount counts callback runs.
+type runCount struct{ n atomic.Int64 }
 
-func (c *ccCount) get() int64 { return c.n.Load() }
+func (c *runCount) get() int64 { return c.n.Load() }
 
-// ccFall makes p fall through zero, gossip, publish and graylist in one
-// event (eventParams: one invalid message costs 100): four crossings.
-func ccFall(s *peerscore.Scorer, p peer.ID, id string) {
-	s.Tracer().ValidateMessage(invalidMsg(p, id))
-	s.Tracer().RejectMessage(invalidMsg(p, id), pubsub.RejectValidationFailed)
+// fall makes p fall through zero, gossip, publish and graylist in one
+// event (scoretest.SteepParams: one invalid message costs 100): four
+// crossings.
+func fall(s *peerscore.Scorer, p peer.ID, id string) {
+	s.Tracer().ValidateMessage(scoretest.Msg("t", id, p))
+	s.Tracer().RejectMessage(scoretest.Msg("t", id, p), pubsub.RejectValidationFailed)
 }
 
-func ccZeroApp(peer.ID) float64 { return 0 }
+func zeroApp(peer.ID) float64 { return 0 }
 
 // An inspection callback that calls Close: Close returns, no further
 // inspection runs, and Close from outside returns too.
 func TestCloseFromInspectCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var calls ccCount
+		var calls runCount
 		closed := make(chan struct{})
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithInspect(func(map[peer.ID]float64) {
+		s, err := peerscore.New(scoretest.SteepParams(zeroApp), peerscore.WithInspect(func(map[peer.ID]float64) {
 			if calls.n.Add(1) == 1 {
 				_ = s.Close()
 				close(closed)
@@ -78,11 +80,11 @@ func TestCloseFromInspectCallback(t *testing.T) {
 		s.Start(context.Background())
 
 		time.Sleep(time.Second)
-		require.True(t, ccReturned(closed), "Close called from the inspection callback did not return")
+		require.True(t, hasReturned(closed), "Close called from the inspection callback did not return")
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
 		require.EqualValues(t, 1, calls.get(), "inspections after Close")
-		require.True(t, ccReturned(ccAsync(s.Close)), "Close from outside after a Close from the callback")
+		require.True(t, hasReturned(closeAsync(s.Close)), "Close from outside after a Close from the callback")
 	})
 }
 
@@ -90,11 +92,11 @@ func TestCloseFromInspectCallback(t *testing.T) {
 // three other crossings of the same fall are not reported.
 func TestCloseFromThresholdEventCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var log eventLog
+		var log scoretest.EventLog
 		closed := make(chan struct{})
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp), peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
-			log.add(e)
+		s, err := peerscore.New(scoretest.SteepParams(zeroApp), peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
+			log.Add(e)
 			_ = s.Close()
 			select {
 			case <-closed:
@@ -105,17 +107,17 @@ func TestCloseFromThresholdEventCallback(t *testing.T) {
 		require.NoError(t, err)
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
-		ccFall(s, "A", "m1")
+		fall(s, "A", "m1")
 		time.Sleep(100 * time.Millisecond) // the watcher's next poll
-		require.True(t, ccReturned(closed), "Close called from the event callback did not return")
+		require.True(t, hasReturned(closed), "Close called from the event callback did not return")
 
-		ccFall(s, "A", "m2")
+		fall(s, "A", "m2")
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
-		events, _ := log.take()
+		events, _ := log.Take()
 		require.Len(t, events, 1, "crossings reported after Close: %+v", events)
 		require.Equal(t, peerscore.ThresholdZero, events[0].Threshold)
-		require.True(t, ccReturned(ccAsync(s.Close)))
+		require.True(t, hasReturned(closeAsync(s.Close)))
 	})
 }
 
@@ -123,12 +125,12 @@ func TestCloseFromThresholdEventCallback(t *testing.T) {
 // still running holds it up until it returns.
 func TestCloseFromCallbackWaitsForOtherCallbacks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var events ccCount
+		var events runCount
 		release := make(chan struct{})
 		innerDone := make(chan struct{})
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
+		s, err := peerscore.New(scoretest.SteepParams(zeroApp),
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
 				events.n.Add(1)
 				<-release
 			}),
@@ -140,15 +142,15 @@ func TestCloseFromCallbackWaitsForOtherCallbacks(t *testing.T) {
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		time.Sleep(150 * time.Millisecond) // off the watcher's poll
-		ccFall(s, "A", "m1")               // the event callback blocks on its first crossing
+		fall(s, "A", "m1")                 // the event callback blocks on its first crossing
 		time.Sleep(100 * time.Millisecond) // the watcher's next poll
 		synctest.Wait()
 		require.EqualValues(t, 1, events.get())
 
 		time.Sleep(time.Second) // the inspection calls Close
-		require.False(t, ccReturned(innerDone), "Close from the inspection returned while an event callback was running")
+		require.False(t, hasReturned(innerDone), "Close from the inspection returned while an event callback was running")
 		close(release)
-		require.True(t, ccReturned(innerDone), "Close from the inspection did not return once the event callback did")
+		require.True(t, hasReturned(innerDone), "Close from the inspection did not return once the event callback did")
 		require.EqualValues(t, 1, events.get(), "crossings reported after Close")
 	})
 }
@@ -161,8 +163,8 @@ func TestCloseFromTwoCallbacksAtOnce(t *testing.T) {
 		var once1, once2 sync.Once
 		var returned atomic.Int32
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(ccZeroApp),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
+		s, err := peerscore.New(scoretest.SteepParams(zeroApp),
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {
 				once1.Do(func() { close(inEvent) })
 				<-inInspect
 				_ = s.Close()
@@ -178,11 +180,11 @@ func TestCloseFromTwoCallbacksAtOnce(t *testing.T) {
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		time.Sleep(100 * time.Millisecond)
-		ccFall(s, "A", "m1")
+		fall(s, "A", "m1")
 		time.Sleep(time.Second)
 		synctest.Wait()
 		require.EqualValues(t, 2, returned.Load(), "Close from two callbacks at once: %d returned", returned.Load())
-		require.True(t, ccReturned(ccAsync(s.Close)))
+		require.True(t, hasReturned(closeAsync(s.Close)))
 	})
 }
 
@@ -191,15 +193,15 @@ func TestCloseFromTwoCallbacksAtOnce(t *testing.T) {
 // or starts.
 func TestCloseWaitsForRunningCallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var inspections, events ccCount
+		var inspections, events runCount
 		release := make(chan struct{})
-		s, err := peerscore.New(eventParams(ccZeroApp),
+		s, err := peerscore.New(scoretest.SteepParams(zeroApp),
 			peerscore.WithInspect(func(map[peer.ID]float64) {
 				if inspections.n.Add(1) == 1 {
 					<-release
 				}
 			}, time.Millisecond),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { events.n.Add(1) }))
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { events.n.Add(1) }))
 		require.NoError(t, err)
 		s.Start(context.Background())
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
@@ -207,16 +209,16 @@ func TestCloseWaitsForRunningCallback(t *testing.T) {
 		synctest.Wait()
 		require.EqualValues(t, 1, inspections.get(), "the inspection is blocked")
 
-		first := ccAsync(s.Close)
-		require.False(t, ccReturned(first), "Close returned while the inspection callback was running")
-		second := ccAsync(s.Close)
-		require.False(t, ccReturned(second), "a second Close returned while the inspection callback was running")
+		first := closeAsync(s.Close)
+		require.False(t, hasReturned(first), "Close returned while the inspection callback was running")
+		second := closeAsync(s.Close)
+		require.False(t, hasReturned(second), "a second Close returned while the inspection callback was running")
 		close(release)
-		require.True(t, ccReturned(first))
-		require.True(t, ccReturned(second))
+		require.True(t, hasReturned(first))
+		require.True(t, hasReturned(second))
 
 		// Nothing runs any more: no inspection, no event.
-		ccFall(s, "A", "m1")
+		fall(s, "A", "m1")
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		require.EqualValues(t, 1, inspections.get(), "inspections after Close")
@@ -239,20 +241,20 @@ func TestCloseNoCallbackAfterClose(t *testing.T) {
 			time.Sleep(time.Millisecond)
 			running.Add(-1)
 		}
-		s, err := peerscore.New(eventParams(ccZeroApp),
+		s, err := peerscore.New(scoretest.SteepParams(zeroApp),
 			peerscore.WithInspect(func(map[peer.ID]peerscore.Snapshot) { slow() }, time.Millisecond),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { slow() }))
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) { slow() }))
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 		s.Start(context.Background())
-		ccFall(s, "A", "m1") // four events at the watcher's poll (100 ms), a millisecond each
+		fall(s, "A", "m1") // four events at the watcher's poll (100 ms), a millisecond each
 		time.Sleep(102*time.Millisecond + 500*time.Microsecond)
 		require.Positive(t, running.Load(), "the test means to close during a callback")
 		require.NoError(t, s.Close())
 		closed.Store(true)
 		require.Zero(t, running.Load(), "a callback is running after Close returned")
 		n := started.Load()
-		ccFall(s, "A", "m2")
+		fall(s, "A", "m2")
 		time.Sleep(time.Minute)
 		synctest.Wait()
 		require.Equal(t, n, started.Load(), "callbacks started after Close returned")

@@ -1,26 +1,31 @@
 package peerscore_test
 
+// Validate (params_validate.go), in tables. Every row starts from a
+// complete, valid configuration (scoretest.ValidParams, ValidTopic,
+// ValidThresholds) in the row's mode, changes what the row is about, and
+// states the verdict: ok, or bad(field) with the field the error must name.
+// Each row is also put to go-libp2p-pubsub (pubsubChecker, at the end),
+// which must agree, unless the verdict carries ownRule: a rule pubsub does
+// not have or cannot be asked about. One file for the tables and their
+// runner: the rows are the test.
+
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"testing"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/peer"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
-
-// Validation tables. Every row starts from a complete, valid configuration
-// (baseParams, baseTopic, baseThresholds) in the row's mode, changes what the
-// row is about, and states the verdict: ok, or bad(field) with the field the
-// error must name. Each row is also put to go-libp2p-pubsub v0.17.0 (see
-// params_pubsub_test.go), which must agree, unless the verdict carries
-// ownRule: a rule pubsub does not have or cannot be asked about.
 
 var (
 	nan  = math.NaN()
@@ -60,72 +65,6 @@ type (
 	topicRow      = row[peerscore.TopicParams]
 	thresholdsRow = row[peerscore.Thresholds]
 )
-
-func mustCIDR(s string) *net.IPNet {
-	_, n, err := net.ParseCIDR(s)
-	if err != nil {
-		panic(err)
-	}
-	return n
-}
-
-func baseParams(skip bool) *peerscore.Params {
-	return &peerscore.Params{
-		SkipAtomicValidation:        skip,
-		Topics:                      map[string]*peerscore.TopicParams{"blocks": baseTopic(atomicMode)},
-		TopicScoreCap:               10,
-		AppSpecificScore:            func(peer.ID) float64 { return 1 },
-		AppSpecificWeight:           1,
-		IPColocationFactorWeight:    -10,
-		IPColocationFactorThreshold: 3,
-		IPColocationFactorWhitelist: []*net.IPNet{mustCIDR("10.0.0.0/8"), mustCIDR("fd00::/8")},
-		BehaviourPenaltyWeight:      -1,
-		BehaviourPenaltyThreshold:   6,
-		BehaviourPenaltyDecay:       0.9,
-		DecayInterval:               time.Second,
-		DecayToZero:                 0.01,
-		RetainScore:                 time.Hour,
-		SlowPeerWeight:              -0.5,
-		SlowPeerThreshold:           100,
-		SlowPeerDecay:               0.9,
-		SlowPeerWriteThreshold:      2 * time.Second,
-		SeenMsgTTL:                  2 * time.Minute,
-	}
-}
-
-func baseTopic(skip bool) *peerscore.TopicParams {
-	return &peerscore.TopicParams{
-		SkipAtomicValidation:            skip,
-		TopicWeight:                     0.5,
-		TimeInMeshWeight:                0.03,
-		TimeInMeshQuantum:               time.Second,
-		TimeInMeshCap:                   3600,
-		FirstMessageDeliveriesWeight:    1,
-		FirstMessageDeliveriesDecay:     0.9,
-		FirstMessageDeliveriesCap:       100,
-		MeshMessageDeliveriesWeight:     -1,
-		MeshMessageDeliveriesDecay:      0.9,
-		MeshMessageDeliveriesCap:        100,
-		MeshMessageDeliveriesThreshold:  10,
-		MeshMessageDeliveriesWindow:     5 * time.Millisecond,
-		MeshMessageDeliveriesActivation: 10 * time.Second,
-		MeshFailurePenaltyWeight:        -1,
-		MeshFailurePenaltyDecay:         0.9,
-		InvalidMessageDeliveriesWeight:  -100,
-		InvalidMessageDeliveriesDecay:   0.99,
-	}
-}
-
-func baseThresholds(skip bool) *peerscore.Thresholds {
-	return &peerscore.Thresholds{
-		SkipAtomicValidation:        skip,
-		GossipThreshold:             -10,
-		PublishThreshold:            -50,
-		GraylistThreshold:           -80,
-		AcceptPXThreshold:           10,
-		OpportunisticGraftThreshold: 2,
-	}
-}
 
 type P = peerscore.Params
 
@@ -491,26 +430,18 @@ func assertUnchanged(t *testing.T, before, after any) {
 	assert.Equal(t, fmt.Sprintf("%#v", before), fmt.Sprintf("%#v", after), "Validate changed its receiver")
 }
 
-// withoutFunc returns a shallow copy of p with AppSpecificScore cleared, so
-// that two Params can be compared with assert.Equal.
-func withoutFunc(p *peerscore.Params) peerscore.Params {
-	c := *p
-	c.AppSpecificScore = nil
-	return c
-}
-
 func TestParamsValidation(t *testing.T) {
 	ps := newPubsubChecker(t)
 
 	t.Run("Params", func(t *testing.T) {
 		for _, r := range append(paramsRows(), slowPeerRows()...) {
 			t.Run(r.name, func(t *testing.T) {
-				p := baseParams(r.skip)
+				p := scoretest.ValidParams(r.skip)
 				r.set(p)
 				before := *p
 				checkVerdict(t, p.Validate(), r.want, "")
 				assertUnchanged(t, before, *p)
-				ps.check(t, r.want, p, baseThresholds(atomicMode))
+				ps.check(t, r.want, p, scoretest.ValidThresholds(atomicMode))
 			})
 		}
 	})
@@ -519,16 +450,16 @@ func TestParamsValidation(t *testing.T) {
 		const topic = "attestations"
 		for _, r := range topicRows() {
 			t.Run(r.name, func(t *testing.T) {
-				tp := baseTopic(r.skip)
+				tp := scoretest.ValidTopic(r.skip)
 				r.set(tp)
 				before := *tp
 				checkVerdict(t, tp.Validate(), r.want, "")
 
-				p := baseParams(atomicMode)
+				p := scoretest.ValidParams(atomicMode)
 				p.Topics[topic] = tp
 				checkVerdict(t, p.Validate(), r.want, topic)
 				assertUnchanged(t, before, *tp)
-				ps.check(t, r.want, p, baseThresholds(atomicMode))
+				ps.check(t, r.want, p, scoretest.ValidThresholds(atomicMode))
 			})
 		}
 	})
@@ -536,12 +467,12 @@ func TestParamsValidation(t *testing.T) {
 	t.Run("Thresholds", func(t *testing.T) {
 		for _, r := range thresholdsRows() {
 			t.Run(r.name, func(t *testing.T) {
-				th := baseThresholds(r.skip)
+				th := scoretest.ValidThresholds(r.skip)
 				r.set(th)
 				before := *th
 				checkVerdict(t, th.Validate(), r.want, "")
 				assertUnchanged(t, before, *th)
-				ps.check(t, r.want, baseParams(atomicMode), th)
+				ps.check(t, r.want, scoretest.ValidParams(atomicMode), th)
 			})
 		}
 	})
@@ -553,14 +484,14 @@ func TestParamsValidateNil(t *testing.T) {
 	checkVerdict(t, (*peerscore.Thresholds)(nil).Validate(), bad("Thresholds"), "")
 
 	// pubsub dereferences a nil topic and panics; ours names it.
-	p := baseParams(atomicMode)
+	p := scoretest.ValidParams(atomicMode)
 	p.Topics["void"] = nil
 	checkVerdict(t, p.Validate(), bad("TopicParams"), "void")
 }
 
 // Pubsub fills a missing AppSpecificScore in skip mode; ours must not.
 func TestParamsValidateKeepsAppSpecificScoreNil(t *testing.T) {
-	p := baseParams(skipMode)
+	p := scoretest.ValidParams(skipMode)
 	p.AppSpecificScore = nil
 	require.NoError(t, p.Validate())
 	assert.Nil(t, p.AppSpecificScore)
@@ -572,8 +503,8 @@ func TestParamsValidateKeepsAppSpecificScoreNil(t *testing.T) {
 }
 
 func TestParamsErrorMessages(t *testing.T) {
-	p := baseParams(atomicMode)
-	tp := baseTopic(atomicMode)
+	p := scoretest.ValidParams(atomicMode)
+	tp := scoretest.ValidTopic(atomicMode)
 	tp.MeshMessageDeliveriesDecay = 2
 	p.Topics["beacon_block"] = tp
 	msg := p.Validate().Error()
@@ -582,11 +513,86 @@ func TestParamsErrorMessages(t *testing.T) {
 
 	assert.Contains(t, tp.Validate().Error(), "MeshMessageDeliveriesDecay")
 
-	p = baseParams(atomicMode)
+	p = scoretest.ValidParams(atomicMode)
 	p.DecayToZero = 0
 	assert.Contains(t, p.Validate().Error(), "DecayToZero")
 
-	th := baseThresholds(atomicMode)
+	th := scoretest.ValidThresholds(atomicMode)
 	th.GraylistThreshold = 1
 	assert.Contains(t, th.Validate().Error(), "GraylistThreshold")
+}
+
+// pubsubChecker asks go-libp2p-pubsub v0.17.0 for its verdict on a
+// configuration, through its public API: NewGossipSub with WithPeerScore
+// returns the validation error. One mock host serves every call.
+type pubsubChecker struct{ h host.Host }
+
+func newPubsubChecker(t *testing.T) *pubsubChecker {
+	t.Helper()
+	mn := mocknet.New()
+	t.Cleanup(func() { _ = mn.Close() })
+	h, err := mn.GenPeer()
+	require.NoError(t, err)
+	return &pubsubChecker{h: h}
+}
+
+// verdict returns pubsub's error for p and th. Each call gets fresh pubsub
+// copies (pubsub's validation writes into its argument) and its own context,
+// cancelled on return, which stops whatever a successful call started.
+func (c *pubsubChecker) verdict(p *peerscore.Params, th *peerscore.Thresholds) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := pubsub.NewGossipSub(ctx, c.h, pubsub.WithPeerScore(p.ToPubsub(), th.ToPubsub()))
+	return err
+}
+
+// check asserts that pubsub agrees with want on p and th.
+func (c *pubsubChecker) check(t *testing.T, want verdict, p *peerscore.Params, th *peerscore.Thresholds) {
+	t.Helper()
+	if want.noPubsub != "" {
+		t.Logf("not put to pubsub: %s", want.noPubsub)
+		return
+	}
+	if want.valid && p.DecayInterval <= 0 {
+		// pubsub would accept and then panic in a background goroutine,
+		// taking the whole test binary down.
+		t.Fatalf("row accepted with DecayInterval %v must carry ownRule(tickerPanic)", p.DecayInterval)
+	}
+	err := c.verdict(p, th)
+	if want.valid {
+		assert.NoError(t, err, "pubsub rejects what we accept")
+	} else {
+		assert.Error(t, err, "pubsub accepts what we reject (%s)", want.field)
+	}
+}
+
+func TestParamsPubsubMutatesOnlyItsCopy(t *testing.T) {
+	ps := newPubsubChecker(t)
+	p := scoretest.ValidParams(skipMode)
+	p.AppSpecificScore = nil
+	require.NoError(t, ps.verdict(p, scoretest.ValidThresholds(atomicMode)))
+	assert.Nil(t, p.AppSpecificScore)
+}
+
+// TestSlowWriteThresholdValidation: a negative threshold is rejected with
+// the field named, in both modes and with the rest of the slow-peer group
+// off; New refuses it and changes nothing.
+func TestSlowWriteThresholdValidation(t *testing.T) {
+	for _, skip := range []bool{false, true} {
+		p := scoretest.ValidParams(skip)
+		p.SlowPeerWriteThreshold = -time.Nanosecond
+		err := p.Validate()
+		var pe *peerscore.ParamError
+		require.ErrorAs(t, err, &pe)
+		assert.Equal(t, "SlowPeerWriteThreshold", pe.Field)
+		assert.ErrorIs(t, err, peerscore.ErrInvalidParams)
+
+		p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = 0, 0, 0
+		require.ErrorAs(t, p.Validate(), &pe, "checked with the rest of the group off")
+		assert.Equal(t, "SlowPeerWriteThreshold", pe.Field)
+
+		s, err := peerscore.New(p)
+		assert.Nil(t, s)
+		require.ErrorAs(t, err, &pe)
+	}
 }

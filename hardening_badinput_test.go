@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -25,28 +26,15 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// bdTopic scores first deliveries (weight 1, cap 10), mesh deliveries and
-// invalid messages (weight -1), halving every Refresh.
-func bdTopic() *peerscore.TopicParams {
-	return &peerscore.TopicParams{
-		TopicWeight:      1,
-		TimeInMeshWeight: 0.01, TimeInMeshQuantum: time.Second, TimeInMeshCap: 10,
-		FirstMessageDeliveriesWeight: 1, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
-		MeshMessageDeliveriesWeight: -1, MeshMessageDeliveriesDecay: 0.5, MeshMessageDeliveriesCap: 10,
-		MeshMessageDeliveriesThreshold: 1, MeshMessageDeliveriesActivation: time.Second,
-		MeshFailurePenaltyWeight: -1, MeshFailurePenaltyDecay: 0.5,
-		InvalidMessageDeliveriesWeight: -1, InvalidMessageDeliveriesDecay: 0.5,
-	}
-}
-
-// bdParams: topic "T" scored with bdTopic, P7 (weight -1, no threshold),
-// slow-peer penalty, application score app, retention for a minute.
-func bdParams(app func(peer.ID) float64) *peerscore.Params {
+// badInputParams: topic "T" scored with scoretest.FullTopic, P7 (weight -1, no
+// threshold), slow-peer penalty, application score app, retention for a
+// minute.
+func badInputParams(app func(peer.ID) float64) *peerscore.Params {
 	if app == nil {
 		app = func(peer.ID) float64 { return 0 }
 	}
 	return &peerscore.Params{
-		Topics:                 map[string]*peerscore.TopicParams{"T": bdTopic()},
+		Topics:                 map[string]*peerscore.TopicParams{"T": scoretest.FullTopic()},
 		AppSpecificScore:       app,
 		AppSpecificWeight:      1,
 		BehaviourPenaltyWeight: -1, BehaviourPenaltyDecay: 0.5,
@@ -56,55 +44,42 @@ func bdParams(app func(peer.ID) float64) *peerscore.Params {
 	}
 }
 
-// bdNew returns a scorer with peers A and B connected; A is in T's mesh
+// newBadInputScorer returns a scorer with peers A and B connected; A is in T's mesh
 // and has delivered one message, so that there is state to disturb.
-func bdNew(t *testing.T, p *peerscore.Params, opts ...peerscore.Option) *peerscore.Scorer {
+func newBadInputScorer(t *testing.T, p *peerscore.Params, opts ...peerscore.Option) *peerscore.Scorer {
 	t.Helper()
 	s, err := peerscore.New(p, opts...)
 	require.NoError(t, err)
 	s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 	s.Tracer().OnNewOutboundStream("B", "/meshsub/1.1.0")
 	s.Tracer().Graft("A", "T")
-	m := bdMsg("T", "first", "A")
+	m := scoretest.Msg("T", "first", "A")
 	s.Tracer().ValidateMessage(m)
 	s.Tracer().DeliverMessage(m)
 	return s
 }
 
-func bdMsg(topic, id string, from peer.ID) *pubsub.Message {
-	tp := topic
-	return &pubsub.Message{Message: &pb.Message{Topic: &tp, From: []byte("author"), Seqno: []byte(id)}, ID: id, ReceivedFrom: from}
-}
-
-// bdState is the whole observable state of s, for "nothing changed".
-func bdState(s *peerscore.Scorer) string {
+// observableState is the whole observable state of s, for "nothing changed".
+func observableState(s *peerscore.Scorer) string {
 	return fmt.Sprintf("%v\n%+v\n%+v", s.Snapshots(), s.Stats(), peerscore.InternalSizesForTest(s))
 }
 
-// bdAllReasons are every rejection reason pubsub has, and one it has not.
-var bdAllReasons = []string{
-	pubsub.RejectValidationFailed, pubsub.RejectValidationThrottled, pubsub.RejectValidationIgnored,
-	pubsub.RejectInvalidSignature, pubsub.RejectMissingSignature, pubsub.RejectUnexpectedSignature,
-	pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin, pubsub.RejectBlacklstedPeer,
-	pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull, "", "no such reason",
-}
-
-// bdSignatureReasons are the rejections that charge the sender without
+// signatureReasons are the rejections that charge the sender without
 // looking at the message ID (which cannot be trusted then), as in pubsub.
-var bdSignatureReasons = map[string]bool{
+var signatureReasons = map[string]bool{
 	pubsub.RejectMissingSignature: true, pubsub.RejectInvalidSignature: true, pubsub.RejectUnexpectedSignature: true,
 	pubsub.RejectUnexpectedAuthInfo: true, pubsub.RejectSelfOrigin: true,
 }
 
-// bdEveryMessageEvent sends m through every message event of the tracer,
+// everyMessageEvent sends m through every message event of the tracer,
 // with every rejection reason but, if withSignature is false, those of
-// bdSignatureReasons.
-func bdEveryMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature ...bool) {
+// signatureReasons.
+func everyMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature ...bool) {
 	s.Tracer().ValidateMessage(m)
 	s.Tracer().DuplicateMessage(m)
 	s.Tracer().DeliverMessage(m)
-	for _, reason := range bdAllReasons {
-		if bdSignatureReasons[reason] && len(withSignature) > 0 && !withSignature[0] {
+	for _, reason := range scoretest.RejectReasons {
+		if signatureReasons[reason] && len(withSignature) > 0 && !withSignature[0] {
 			continue
 		}
 		s.Tracer().RejectMessage(m, reason)
@@ -117,10 +92,10 @@ func bdEveryMessageEvent(s *peerscore.Scorer, m *pubsub.Message, withSignature .
 // event and every rejection reason, panics nowhere and changes nothing.
 func TestBadInputNilMessage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
-		bdEveryMessageEvent(s, nil)
-		require.Equal(t, before, bdState(s))
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
+		everyMessageEvent(s, nil)
+		require.Equal(t, before, observableState(s))
 	})
 }
 
@@ -129,12 +104,12 @@ func TestBadInputNilMessage(t *testing.T) {
 // and the reason: without the protobuf there is no topic to score.
 func TestBadInputNilInnerMessage(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
-		bdEveryMessageEvent(s, &pubsub.Message{ReceivedFrom: "A"})
-		bdEveryMessageEvent(s, &pubsub.Message{ID: "first", ReceivedFrom: "A"})
-		bdEveryMessageEvent(s, &pubsub.Message{ID: "fresh", ReceivedFrom: "B", ValidatorData: "x"})
-		require.Equal(t, before, bdState(s))
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
+		everyMessageEvent(s, &pubsub.Message{ReceivedFrom: "A"})
+		everyMessageEvent(s, &pubsub.Message{ID: "first", ReceivedFrom: "A"})
+		everyMessageEvent(s, &pubsub.Message{ID: "fresh", ReceivedFrom: "B", ValidatorData: "x"})
+		require.Equal(t, before, observableState(s))
 	})
 }
 
@@ -144,7 +119,7 @@ func TestBadInputNilInnerMessage(t *testing.T) {
 // record is kept like any other, so a repeat is still recognised.
 func TestBadInputMessageWithoutTopic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		scoreA, scoreB := s.Score("A"), s.Score("B")
 		records := s.Stats().DeliveryRecords
 
@@ -177,17 +152,17 @@ func TestBadInputMessageWithoutTopic(t *testing.T) {
 // without an ID, as in pubsub.
 func TestBadInputEmptyID(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
 		tp := "T"
 		anonymous := &pubsub.Message{Message: &pb.Message{Topic: &tp}, ReceivedFrom: "B"} // no From, no Seqno
-		bdEveryMessageEvent(s, anonymous, false)
+		everyMessageEvent(s, anonymous, false)
 		require.Equal(t, "", anonymous.ID, "the message must not be written")
-		require.Equal(t, before, bdState(s), "a message without an ID changes nothing")
-		for reason := range bdSignatureReasons {
+		require.Equal(t, before, observableState(s), "a message without an ID changes nothing")
+		for reason := range signatureReasons {
 			s.Tracer().RejectMessage(anonymous, reason)
 		}
-		require.Equal(t, float64(len(bdSignatureReasons)), scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries,
+		require.Equal(t, float64(len(signatureReasons)), scoretest.Topic(t, s, "B", "T").InvalidMessageDeliveries,
 			"bad signatures are charged to the sender without an ID")
 
 		// With From and Seqno, DefaultMsgIdFn gives an ID: the message counts.
@@ -202,10 +177,10 @@ func TestBadInputEmptyID(t *testing.T) {
 
 		// A message ID function that gives "" makes every message without
 		// an ID invisible.
-		s2 := bdNew(t, bdParams(nil), peerscore.WithMsgIDFn(func(*pb.Message) string { return "" }))
-		before = bdState(s2)
-		bdEveryMessageEvent(s2, &pubsub.Message{Message: m.Message, ReceivedFrom: "B"}, false)
-		require.Equal(t, before, bdState(s2))
+		s2 := newBadInputScorer(t, badInputParams(nil), peerscore.WithMsgIDFn(func(*pb.Message) string { return "" }))
+		before = observableState(s2)
+		everyMessageEvent(s2, &pubsub.Message{Message: m.Message, ReceivedFrom: "B"}, false)
+		require.Equal(t, before, observableState(s2))
 	})
 }
 
@@ -214,7 +189,7 @@ func TestBadInputEmptyID(t *testing.T) {
 // else's score; Score is 0 and Snapshot reports them unknown.
 func TestBadInputUnknownPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		s.Tracer().Join("T")
 		for _, u := range []peer.ID{"stranger", ""} {
 			s.Tracer().Graft(u, "T")
@@ -222,21 +197,21 @@ func TestBadInputUnknownPeers(t *testing.T) {
 			s.AddPenalty(u, 5)
 			s.Tracer().ThrottlePeer(u)
 			s.Tracer().OnClosedOutboundStream(u)
-			m := bdMsg("T", "from-"+string(u), u)
+			m := scoretest.Msg("T", "from-"+string(u), u)
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().DeliverMessage(m)
-			bad := bdMsg("T", "bad-from-"+string(u), u)
+			bad := scoretest.Msg("T", "bad-from-"+string(u), u)
 			s.Tracer().ValidateMessage(bad)
 			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
 			s.Tracer().RejectMessage(bad, pubsub.RejectInvalidSignature)
-			s.Tracer().DuplicateMessage(bdMsg("T", "first", u))
+			s.Tracer().DuplicateMessage(scoretest.Msg("T", "first", u))
 			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, u)
 			topic, backoff := "T", uint64(60)
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}},
 				Graft: []*pb.ControlGraft{{TopicID: &topic}},
 			}}}
-			fzSetFrom(rpc, u)
+			scoretest.SetFrom(rpc, u)
 			s.Tracer().RecvRPC(rpc)
 			s.Tracer().RecvRPC(rpc) // a GRAFT during the backoff: charged to nobody
 		}
@@ -262,15 +237,15 @@ func TestBadInputUnknownPeers(t *testing.T) {
 // SetTopicParams scores it.
 func TestBadInputUnscoredTopics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		scoreA, scoreB := s.Score("A"), s.Score("B")
 		for _, topic := range []string{"unscored", "", "T/", "t"} {
 			s.Tracer().Graft("B", topic)
-			m := bdMsg(topic, "u-"+topic, "B")
+			m := scoretest.Msg(topic, "u-"+topic, "B")
 			s.Tracer().ValidateMessage(m)
-			s.Tracer().DuplicateMessage(bdMsg(topic, "u-"+topic, "A"))
+			s.Tracer().DuplicateMessage(scoretest.Msg(topic, "u-"+topic, "A"))
 			s.Tracer().DeliverMessage(m)
-			bad := bdMsg(topic, "bad-"+topic, "B")
+			bad := scoretest.Msg(topic, "bad-"+topic, "B")
 			s.Tracer().ValidateMessage(bad)
 			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
 			s.Tracer().Prune("B", topic)
@@ -279,28 +254,28 @@ func TestBadInputUnscoredTopics(t *testing.T) {
 			tp := topic
 			rpc := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
 				Prune: []*pb.ControlPrune{{TopicID: &tp, Backoff: &backoff}}, Graft: []*pb.ControlGraft{{TopicID: &tp}}}}}
-			fzSetFrom(rpc, "B")
+			scoretest.SetFrom(rpc, "B")
 			s.Tracer().RecvRPC(rpc)
 			s.Tracer().RecvRPC(rpc)
 		}
 		require.Equal(t, scoreA, s.Score("A"))
 		require.Equal(t, scoreB, s.Score("B"))
 		require.Empty(t, scoretest.Snap(t, s, "B").Topics)
-		require.Equal(t, []string{"T"}, mapKeys2(scoretest.Snap(t, s, "A").Topics))
+		require.Equal(t, []string{"T"}, keysOf(scoretest.Snap(t, s, "A").Topics))
 		require.Zero(t, s.Stats().Penalties[peerscore.PenaltyGraftBackoff])
 		require.Zero(t, s.Stats().Penalties[peerscore.PenaltyInvalidMessage])
 
 		// Scoring "unscored" now: only later events count.
-		require.NoError(t, s.SetTopicParams("unscored", bdTopic()))
+		require.NoError(t, s.SetTopicParams("unscored", scoretest.FullTopic()))
 		s.Tracer().Graft("B", "unscored")
-		m := bdMsg("unscored", "later", "B")
+		m := scoretest.Msg("unscored", "later", "B")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
 		require.Equal(t, 1.0, scoretest.Topic(t, s, "B", "unscored").FirstMessageDeliveries)
 	})
 }
 
-func mapKeys2[V any](m map[string]V) []string {
+func keysOf[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -314,14 +289,14 @@ func mapKeys2[V any](m map[string]V) []string {
 // finite even when the counter squared overflows).
 func TestBadInputAddPenaltyCounts(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
 		for _, n := range []int{0, -1, -5, math.MinInt, math.MinInt32} {
 			s.AddPenalty("A", n)
 		}
-		require.Equal(t, before, bdState(s), "counts below 1 change nothing")
+		require.Equal(t, before, observableState(s), "counts below 1 change nothing")
 		s.AddPenalty("nobody", 3)
-		require.Equal(t, before, bdState(s), "unknown peers are ignored")
+		require.Equal(t, before, observableState(s), "unknown peers are ignored")
 
 		s.AddPenalty("B", 1)
 		require.Equal(t, 1.0, scoretest.Snap(t, s, "B").BehaviourPenalty)
@@ -340,9 +315,9 @@ func TestBadInputAddPenaltyCounts(t *testing.T) {
 
 		// With a weight that makes the square overflow, P7 saturates at
 		// -MaxFloat64 instead of turning infinite.
-		p := bdParams(nil)
+		p := badInputParams(nil)
 		p.BehaviourPenaltyWeight = -1e300
-		s2 := bdNew(t, p)
+		s2 := newBadInputScorer(t, p)
 		s2.AddPenalty("B", math.MaxInt)
 		require.Equal(t, -math.MaxFloat64, s2.Score("B"))
 		s2.Refresh()
@@ -358,7 +333,7 @@ func TestBadInputAddPenaltyCounts(t *testing.T) {
 func TestBadInputAppSpecificNaNInf(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		app := map[peer.ID]float64{"nan": math.NaN(), "pinf": math.Inf(1), "ninf": math.Inf(-1)}
-		p := bdParams(func(id peer.ID) float64 { return app[id] })
+		p := badInputParams(func(id peer.ID) float64 { return app[id] })
 		p.Topics = map[string]*peerscore.TopicParams{}
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
@@ -387,7 +362,7 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 		require.False(t, scoretest.Snap(t, s, "nan").Connected, "a NaN counts as 0, and 0 is retained")
 
 		// A zero weight times an infinite score is 0.
-		p0 := bdParams(func(peer.ID) float64 { return math.Inf(1) })
+		p0 := badInputParams(func(peer.ID) float64 { return math.Inf(1) })
 		p0.AppSpecificWeight = 0
 		s0, err := peerscore.New(p0)
 		require.NoError(t, err)
@@ -397,10 +372,10 @@ func TestBadInputAppSpecificNaNInf(t *testing.T) {
 	})
 }
 
-// bdInvalidTopics are invalid TopicParams, one broken field each (and nil).
-func bdInvalidTopics() map[string]*peerscore.TopicParams {
+// invalidTopics are invalid TopicParams, one broken field each (and nil).
+func invalidTopics() map[string]*peerscore.TopicParams {
 	with := func(f func(tp *peerscore.TopicParams)) *peerscore.TopicParams {
-		tp := bdTopic()
+		tp := scoretest.FullTopic()
 		f(tp)
 		return tp
 	}
@@ -434,9 +409,9 @@ func bdInvalidTopics() map[string]*peerscore.TopicParams {
 // how later events are scored, and a refused new topic stays unscored.
 func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
-		before := bdState(s)
-		for name, tp := range bdInvalidTopics() {
+		s := newBadInputScorer(t, badInputParams(nil))
+		before := observableState(s)
+		for name, tp := range invalidTopics() {
 			for _, topic := range []string{"T", "new"} {
 				err := s.SetTopicParams(topic, tp)
 				require.Errorf(t, err, "%s on %s accepted", name, topic)
@@ -445,23 +420,23 @@ func TestBadInputSetTopicParamsInvalid(t *testing.T) {
 				require.Truef(t, errors.As(err, &pe), "%s: %v is not a *ParamError", name, err)
 				require.Equal(t, topic, pe.Topic, name)
 				require.Equal(t, fieldOf(name), pe.Field, "%s: %v", name, err)
-				require.Equal(t, before, bdState(s), "%s on %s changed something", name, topic)
+				require.Equal(t, before, observableState(s), "%s on %s changed something", name, topic)
 			}
 		}
 		// Later events are scored with the old parameters.
-		m := bdMsg("T", "second", "A")
+		m := scoretest.Msg("T", "second", "A")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
 		require.Equal(t, 2.0, scoretest.Topic(t, s, "A", "T").P2, "the first delivery weight is still 1")
 		s.Tracer().Graft("B", "new")
-		n := bdMsg("new", "in-new", "B")
+		n := scoretest.Msg("new", "in-new", "B")
 		s.Tracer().ValidateMessage(n)
 		s.Tracer().DeliverMessage(n)
 		require.Empty(t, scoretest.Snap(t, s, "B").Topics, "a refused topic is not scored")
 	})
 }
 
-// fieldOf is the field a bdInvalidTopics case breaks: its name up to the
+// fieldOf is the field a invalidTopics case breaks: its name up to the
 // first space.
 func fieldOf(name string) string {
 	for i, c := range name {
@@ -480,7 +455,7 @@ func fieldOf(name string) string {
 // loops run.
 func TestBadInputLifecycle(t *testing.T) {
 	newScorer := func(t *testing.T, calls *atomic.Int64) *peerscore.Scorer {
-		s, err := peerscore.New(bdParams(nil), peerscore.WithInspect(func(map[peer.ID]float64) { calls.Add(1) }, time.Second))
+		s, err := peerscore.New(badInputParams(nil), peerscore.WithInspect(func(map[peer.ID]float64) { calls.Add(1) }, time.Second))
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("A", "x")
 		s.AddPenalty("A", 8)
@@ -530,7 +505,7 @@ func TestBadInputLifecycle(t *testing.T) {
 			s.Start(context.Background())
 			require.NoError(t, s.Close())
 			s.Tracer().Graft("A", "T")
-			m := bdMsg("T", "after", "A")
+			m := scoretest.Msg("T", "after", "A")
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().DeliverMessage(m)
 			s.AddPenalty("A", 2)
@@ -541,7 +516,7 @@ func TestBadInputLifecycle(t *testing.T) {
 			require.Equal(t, 5.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "Refresh by hand still works")
 			s.Tracer().OnClosedOutboundStream("A")
 			require.False(t, scoretest.Snap(t, s, "A").Connected)
-			require.NoError(t, s.SetTopicParams("T", bdTopic()))
+			require.NoError(t, s.SetTopicParams("T", scoretest.FullTopic()))
 			_ = s.Stats()
 		})
 	})
@@ -567,7 +542,7 @@ func TestBadInputLifecycle(t *testing.T) {
 // the topic "" that we have not joined.
 func TestBadInputOddRPCs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := bdNew(t, bdParams(nil))
+		s := newBadInputScorer(t, badInputParams(nil))
 		s.Tracer().Join("T")
 		public := func() string { return fmt.Sprintf("%v\n%+v", s.Snapshots(), s.Stats()) }
 		before := public()
@@ -585,7 +560,7 @@ func TestBadInputOddRPCs(t *testing.T) {
 		for _, rpc := range rpcs {
 			s.Tracer().RecvRPC(rpc)
 			if rpc != nil {
-				fzSetFrom(rpc, "B")
+				scoretest.SetFrom(rpc, "B")
 			}
 			s.Tracer().RecvRPC(rpc)
 			s.Tracer().SendRPC(rpc, "B")
@@ -594,10 +569,10 @@ func TestBadInputOddRPCs(t *testing.T) {
 
 		// A PRUNE asking for a zero backoff gets the router's default one.
 		prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &zero}}}}}
-		fzSetFrom(prune, "A")
+		scoretest.SetFrom(prune, "A")
 		s.Tracer().RecvRPC(prune)
 		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-		fzSetFrom(graft, "A")
+		scoretest.SetFrom(graft, "A")
 		s.Tracer().RecvRPC(graft)
 		require.Equal(t, 2.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "GRAFT right after PRUNE: backoff and flood")
 
@@ -615,7 +590,7 @@ func TestBadInputOptionsAndThresholds(t *testing.T) {
 	_, err := peerscore.New(nil)
 	require.ErrorIs(t, err, peerscore.ErrInvalidParams)
 
-	good := bdParams(nil)
+	good := badInputParams(nil)
 	s, err := peerscore.New(good, nil, nil)
 	require.NoError(t, err, "nil options are skipped")
 	require.NoError(t, s.Close())
@@ -634,6 +609,8 @@ func TestBadInputOptionsAndThresholds(t *testing.T) {
 	} {
 		s, err := peerscore.New(good, opt)
 		require.Errorf(t, err, "%s accepted", name)
+		option, _, _ := strings.Cut(name, "(")
+		require.ErrorContainsf(t, err, option, "%s refused for another reason", name)
 		require.Nilf(t, s, "%s: a Scorer came back with the error", name)
 	}
 

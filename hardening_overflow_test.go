@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
 // Was a bug: Score (and Snapshot.Score) can be NaN, which the API contract
@@ -56,7 +57,7 @@ func TestOverflowBehaviourTermOverflowNaN(t *testing.T) {
 		s.AddPenalty("A", 1<<31)
 		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
-		snap, _ := s.Snapshot("A")
+		snap := scoretest.Snap(t, s, "A")
 		t.Logf("P5 %v, P7 %v, SlowPeer %v, P7+SlowPeer %v", snap.P5, snap.P7, snap.SlowPeer, snap.P7+snap.SlowPeer)
 		require.False(t, math.IsNaN(s.Score("A")), "Score(A) is NaN")
 		require.False(t, math.IsNaN(snap.Score), "Snapshot(A).Score is NaN")
@@ -95,13 +96,13 @@ func TestOverflowBehaviourTermOverflowNaNFinite(t *testing.T) {
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
-		m := bdMsg("T", "m", "A")
+		m := scoretest.Msg("T", "m", "A")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
 		s.AddPenalty("A", 1<<31)
 		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
-		snap, _ := s.Snapshot("A")
+		snap := scoretest.Snap(t, s, "A")
 		t.Logf("TopicScore %v, P5 %v, P7 %v, SlowPeer %v", snap.TopicScore, snap.P5, snap.P7, snap.SlowPeer)
 		require.False(t, math.IsNaN(s.Score("A")), "Score(A) is NaN")
 		require.False(t, math.IsNaN(snap.Score), "Snapshot(A).Score is NaN")
@@ -171,12 +172,12 @@ func TestOverflowPruneBackoffOverflowEvadesGraftPenalty(t *testing.T) {
 			s.Tracer().OnNewOutboundStream(from, "/meshsub/1.1.0")
 			topic := "T"
 			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}
-			fzSetFrom(prune, from)
+			scoretest.SetFrom(prune, from)
 			s.Tracer().RecvRPC(prune)
 			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-			fzSetFrom(graft, from)
+			scoretest.SetFrom(graft, from)
 			s.Tracer().RecvRPC(graft)
-			snap, _ := s.Snapshot(from)
+			snap := scoretest.Snap(t, s, from)
 			return snap.BehaviourPenalty
 		}
 		require.Equal(t, 2.0, pruneThenGraft("control", 60), "control case: a 60s backoff")
@@ -212,7 +213,7 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			p := &peerscore.Params{
 				SkipAtomicValidation: true,
-				Topics:               map[string]*peerscore.TopicParams{"T": bdTopic()},
+				Topics:               map[string]*peerscore.TopicParams{"T": scoretest.FullTopic()},
 				DecayInterval:        time.Second, DecayToZero: 0.01,
 				SeenMsgTTL: math.MaxInt64,
 			}
@@ -221,13 +222,13 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
 			s.Tracer().OnNewOutboundStream("B", "/meshsub/1.1.0")
 			time.Sleep(time.Second)
-			m := bdMsg("T", "m", "A")
+			m := scoretest.Msg("T", "m", "A")
 			s.Tracer().ValidateMessage(m)
 			s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
 			time.Sleep(time.Second)
 			s.Refresh()
-			s.Tracer().DuplicateMessage(bdMsg("T", "m", "B"))
-			snap, _ := s.Snapshot("B")
+			s.Tracer().DuplicateMessage(scoretest.Msg("T", "m", "B"))
+			snap := scoretest.Snap(t, s, "B")
 			require.Equal(t, 1.0, snap.Topics["T"].InvalidMessageDeliveries, "B forwarded a known invalid message")
 		})
 	})
@@ -252,7 +253,7 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 				Iwant: []*pb.ControlIWant{{MessageIDs: []string{"x"}}}}}}, "A")
 			time.Sleep(time.Second)
 			s.Refresh() // also the router heartbeat
-			snap, _ := s.Snapshot("A")
+			snap := scoretest.Snap(t, s, "A")
 			require.Equal(t, 0.0, snap.BehaviourPenalty, "a promise with a 'forever' deadline was broken")
 		})
 	})
@@ -261,12 +262,12 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 			s := router(t, func(gs *pubsub.GossipSubParams) { gs.PruneBackoff = math.MaxInt64 })
 			topic := "T"
 			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic}}}}}
-			fzSetFrom(prune, "A")
+			scoretest.SetFrom(prune, "A")
 			s.Tracer().RecvRPC(prune)
 			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-			fzSetFrom(graft, "A")
+			scoretest.SetFrom(graft, "A")
 			s.Tracer().RecvRPC(graft)
-			snap, _ := s.Snapshot("A")
+			snap := scoretest.Snap(t, s, "A")
 			require.Equal(t, 2.0, snap.BehaviourPenalty, "GRAFT right after a PRUNE with a 'forever' backoff")
 		})
 	})
@@ -306,13 +307,13 @@ func TestOverflowPartialSumSaturates(t *testing.T) {
 		s.Start(context.Background())
 		defer s.Close()
 		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
-		m := bdMsg("T", "m", "A")
+		m := scoretest.Msg("T", "m", "A")
 		s.Tracer().ValidateMessage(m)
 		s.Tracer().DeliverMessage(m)
 		s.AddPenalty("A", 1<<31)
 		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 
-		snap, _ := s.Snapshot("A")
+		snap := scoretest.Snap(t, s, "A")
 		require.Equal(t, math.MaxFloat64, snap.TopicScore)
 		require.Equal(t, 1e308, snap.P5)
 		require.Equal(t, -math.MaxFloat64, snap.P7)

@@ -24,22 +24,22 @@ import (
 // Topic.SetScoreParams arms the router's own scorer or a later
 // pubsub.WithPeerScore replaces it.
 
-const rcPeriod = 2 * time.Second
+const checkPeriod = 2 * time.Second
 
-// rcLogs collects every scorer's log, one buffer per test.
-type rcLogs struct {
+// checkLogs collects every scorer's log, one buffer per test.
+type checkLogs struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (l *rcLogs) Write(p []byte) (int, error) {
+func (l *checkLogs) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
 }
 
 // errors returns the ERROR lines logged so far.
-func (l *rcLogs) errors() []string {
+func (l *checkLogs) errors() []string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []string
@@ -51,19 +51,19 @@ func (l *rcLogs) errors() []string {
 	return out
 }
 
-// rcNet is an honest ring whose scorers check their routers every
-// rcPeriod and log to logs.
-func rcNet(t *testing.T) (*e2eNet, *rcLogs) {
+// checkNet is an honest ring whose scorers check their routers every
+// checkPeriod and log to logs.
+func checkNet(t *testing.T) (*e2eNet, *checkLogs) {
 	n := newE2ENet(t, false)
-	logs := &rcLogs{}
+	logs := &checkLogs{}
 	n.scorerOpts = []peerscore.Option{
-		peerscore.WithRouterCheck(rcPeriod),
+		peerscore.WithRouterCheck(checkPeriod),
 		peerscore.WithLogger(slog.New(slog.NewTextHandler(logs, nil))),
 	}
 	return n, logs
 }
 
-func rcMismatches(nodes []*e2eNode) map[string]uint64 {
+func routerMismatches(nodes []*e2eNode) map[string]uint64 {
 	out := map[string]uint64{}
 	for _, node := range nodes {
 		if m := node.scorer.Stats().RouterMismatches; m > 0 {
@@ -73,9 +73,9 @@ func rcMismatches(nodes []*e2eNode) map[string]uint64 {
 	return out
 }
 
-// rcMismatchMetric is peerscore_router_mismatches_total as s's metrics
+// mismatchMetric is peerscore_router_mismatches_total as s's metrics
 // export it.
-func rcMismatchMetric(t *testing.T, s *peerscore.Scorer) float64 {
+func mismatchMetric(t *testing.T, s *peerscore.Scorer) float64 {
 	t.Helper()
 	c, err := metrics.New(s)
 	require.NoError(t, err)
@@ -90,12 +90,12 @@ func rcMismatchMetric(t *testing.T, s *peerscore.Scorer) float64 {
 // satisfied, not merely silent).
 func TestE2ERouterCheckQuietWhenWired(t *testing.T) {
 	e2eTest(t, func(t *testing.T) {
-		n, logs := rcNet(t)
+		n, logs := checkNet(t)
 		honest := n.honestRing(8)
 		stop := n.backgroundTraffic(honest, 100*time.Millisecond)
-		time.Sleep(5 * rcPeriod)
+		time.Sleep(5 * checkPeriod)
 		stop()
-		assert.Empty(t, rcMismatches(honest))
+		assert.Empty(t, routerMismatches(honest))
 		assert.Empty(t, logs.errors())
 		for _, node := range honest {
 			assert.True(t, peerscore.RouterAskedForTest(node.scorer), "%s's router never asked", node.name)
@@ -109,28 +109,28 @@ func TestE2ERouterCheckQuietWhenWired(t *testing.T) {
 // The other nodes stay quiet.
 func TestE2ERouterCheckSetScoreParams(t *testing.T) {
 	e2eTest(t, func(t *testing.T) {
-		n, logs := rcNet(t)
+		n, logs := checkNet(t)
 		honest := n.honestRing(8)
 		stop := n.backgroundTraffic(honest, 100*time.Millisecond)
 		defer stop()
-		time.Sleep(2 * rcPeriod)
-		require.Empty(t, rcMismatches(honest), "wired correctly so far")
+		time.Sleep(2 * checkPeriod)
+		require.Empty(t, routerMismatches(honest), "wired correctly so far")
 
 		culprit := honest[0]
 		tp := scenario.Params().Topics[e2eTopic].ToPubsub()
 		require.NoError(t, culprit.topic.SetScoreParams(tp), "pubsub accepts it: nothing stops the mistake")
-		time.Sleep(rcPeriod + 200*time.Millisecond) // one period, and traffic to score in the topic
+		time.Sleep(checkPeriod + 200*time.Millisecond) // one period, and traffic to score in the topic
 
-		assert.Equal(t, map[string]uint64{culprit.name: 1}, rcMismatches(honest))
+		assert.Equal(t, map[string]uint64{culprit.name: 1}, routerMismatches(honest))
 		errs := logs.errors()
 		require.Len(t, errs, 1)
 		for _, want := range []string{"scores peers on its own", "Topic.SetScoreParams", "Scorer.SetTopicParams",
 			"router_topics=[" + e2eTopic + "]"} {
 			assert.Contains(t, errs[0], want)
 		}
-		assert.Equal(t, 1.0, rcMismatchMetric(t, culprit.scorer))
+		assert.Equal(t, 1.0, mismatchMetric(t, culprit.scorer))
 
-		time.Sleep(2 * rcPeriod)
+		time.Sleep(2 * checkPeriod)
 		assert.GreaterOrEqual(t, culprit.scorer.Stats().RouterMismatches, uint64(3), "reported every period")
 	})
 }
@@ -143,7 +143,7 @@ func TestE2ERouterCheckSetScoreParams(t *testing.T) {
 // disconnecting peer's score; that must not pass for the router asking.
 func TestE2ERouterCheckLaterWithPeerScore(t *testing.T) {
 	e2eTest(t, func(t *testing.T) {
-		n, logs := rcNet(t)
+		n, logs := checkNet(t)
 		lateHost := n.host("55.55.55.55", 8000)
 		honest := n.honestRing(8)
 		n.routerOpts = []pubsub.Option{pubsub.WithPeerScore(n.params.ToPubsub(), n.thr.ToPubsub())}
@@ -153,19 +153,19 @@ func TestE2ERouterCheckLaterWithPeerScore(t *testing.T) {
 		defer stop()
 		n.connect(lateHost, honest[0].h)
 		n.connect(lateHost, honest[4].h)
-		time.Sleep(rcPeriod + 200*time.Millisecond)
+		time.Sleep(checkPeriod + 200*time.Millisecond)
 
-		assert.Equal(t, map[string]uint64{late.name: 1}, rcMismatches(append(honest, late)))
+		assert.Equal(t, map[string]uint64{late.name: 1}, routerMismatches(append(honest, late)))
 		assert.False(t, peerscore.RouterAskedForTest(late.scorer))
 		errs := logs.errors()
 		require.Len(t, errs, 1)
 		for _, want := range []string{"never asked for peerscore's score", "pubsub.WithPeerScore"} {
 			assert.Contains(t, errs[0], want)
 		}
-		assert.Equal(t, 1.0, rcMismatchMetric(t, late.scorer))
+		assert.Equal(t, 1.0, mismatchMetric(t, late.scorer))
 
 		require.NoError(t, lateHost.Network().ClosePeer(honest[4].h.ID()))
-		time.Sleep(rcPeriod)
+		time.Sleep(checkPeriod)
 		assert.False(t, peerscore.RouterAskedForTest(late.scorer), "the replaced scorer's ask at a disconnect")
 		assert.Equal(t, uint64(2), late.scorer.Stats().RouterMismatches, "reported again the next period")
 	})

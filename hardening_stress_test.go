@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/metrics"
 )
 
@@ -46,7 +47,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 	gs.GraftFloodThreshold = 10 * time.Millisecond
 	var inspected atomic.Int64
 	var s *peerscore.Scorer
-	streams := newExtHost() // the streams the repeated-extensions rebuild asks for
+	streams := scoretest.NewStreamHost() // the streams the repeated-extensions rebuild asks for
 	thresholds := &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
 		AcceptPXThreshold: 10, OpportunisticGraftThreshold: 1}
 	s, err := peerscore.New(params,
@@ -74,7 +75,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 	peers := make([]peer.ID, numPeers)
 	for i := range peers {
 		peers[i] = peer.ID(fmt.Sprintf("stress-%d", i))
-		streams.open(peers[i], fmt.Sprintf("stream-%d", i), extV13)
+		streams.Open(peers[i], fmt.Sprintf("stream-%d", i), pubsub.GossipSubID_v13)
 	}
 	s.Start(context.Background())
 
@@ -122,7 +123,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 			if r.IntN(2) == 0 {
 				rpc.Control.Extensions = &pb.ControlExtensions{}
 			}
-			fzSetFrom(rpc, p)
+			scoretest.SetFrom(rpc, p)
 			s.Tracer().RecvRPC(rpc)
 		case 9:
 			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{
@@ -144,7 +145,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 			case 1:
 				s.Tracer().DeliverMessage(m)
 			case 2:
-				s.Tracer().RejectMessage(m, bdAllReasons[r.IntN(len(bdAllReasons))])
+				s.Tracer().RejectMessage(m, scoretest.RejectReasons[r.IntN(len(scoretest.RejectReasons))])
 			case 3, 4:
 				s.Tracer().DuplicateMessage(m)
 			}
@@ -169,7 +170,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 	// reporting write times; some slow.
 	for w := range 2 {
 		worker("writer", uint64(25+w), func(r *rand.Rand) {
-			writeDone(s).SendRPCCompleted(nil, pick(r), time.Duration(r.IntN(3))*time.Millisecond)
+			scoretest.SendRPCCompleted(s, nil, pick(r), time.Duration(r.IntN(3))*time.Millisecond)
 		})
 	}
 	// The application.

@@ -1,7 +1,7 @@
 package peerscore_test
 
 // A randomised check of the whole scorer against the small, deliberately
-// naive model of the score function in score_model_test.go. After every
+// naive model of the score function in property_model_test.go. After every
 // event the scorer's Score, Snapshot and Snapshots must agree with each
 // other, add up, stay within their bounds and equal the model's values.
 
@@ -24,9 +24,9 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// scPropertyParams are the parameters of the randomised check: two scored
+// propertyParams are the parameters of the randomised check: two scored
 // topics with every component on, a small topic cap, P5, P6 and P7.
-func scPropertyParams(app map[peer.ID]float64) *peerscore.Params {
+func propertyParams(app map[peer.ID]float64) *peerscore.Params {
 	return &peerscore.Params{
 		Topics: map[string]*peerscore.TopicParams{
 			"t1": {
@@ -65,9 +65,9 @@ func scPropertyParams(app map[peer.ID]float64) *peerscore.Params {
 	}
 }
 
-// scVariant returns topic parameters like base with other caps and
+// topicVariant returns topic parameters like base with other caps and
 // weights, for SetTopicParams events.
-func scVariant(base *peerscore.TopicParams, r *rand.Rand) *peerscore.TopicParams {
+func topicVariant(base *peerscore.TopicParams, r *rand.Rand) *peerscore.TopicParams {
 	tp := *base
 	tp.FirstMessageDeliveriesCap = float64(1 + r.IntN(6))
 	tp.MeshMessageDeliveriesCap = float64(1 + r.IntN(8))
@@ -76,7 +76,7 @@ func scVariant(base *peerscore.TopicParams, r *rand.Rand) *peerscore.TopicParams
 	return &tp
 }
 
-type scMessage struct {
+type propertyMessage struct {
 	id, topic string
 	from      peer.ID
 }
@@ -108,19 +108,19 @@ func TestScorePropertyMatchesModel(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				scRunProperty(t, seed, 1500, observer, peers, names, hostIPs)
+				runProperty(t, seed, 1500, observer, peers, names, hostIPs)
 			})
 		})
 	}
 }
 
-// scRunProperty runs one seed. It must run inside a synctest bubble: time
+// runProperty runs one seed. It must run inside a synctest bubble: time
 // advances only through the sleeps it draws.
-func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, peers []peer.ID,
+func runProperty(t *testing.T, seed uint64, events int, observer host.Host, peers []peer.ID,
 	names map[peer.ID]string, hostIPs map[peer.ID][]string) {
 	r := rand.New(rand.NewPCG(seed, 0x5c0e))
 	app := map[peer.ID]float64{} // read by the scorer and the model alike
-	params := scPropertyParams(app)
+	params := propertyParams(app)
 	topicNames := []string{"t1", "t2", "t3"} // t3 is not scored
 	reasons := []string{
 		pubsub.RejectValidationFailed, pubsub.RejectValidationThrottled, pubsub.RejectValidationIgnored,
@@ -132,13 +132,13 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 
 	start := time.Now() // the scorer's clock starts at New, this same instant
 	s := scoretest.New(t, params, peerscore.WithHost(observer))
-	m := &scModel{
+	m := &scoreModel{
 		params:  params,
 		topics:  maps.Clone(params.Topics),
 		app:     app,
 		hostIPs: hostIPs,
-		peers:   map[peer.ID]*scModelPeer{},
-		records: map[string]*scModelRecord{},
+		peers:   map[peer.ID]*modelPeer{},
+		records: map[string]*modelRecord{},
 		ttl:     params.SeenMsgTTL,
 	}
 	now := func() time.Duration { return time.Since(start) }
@@ -146,11 +146,11 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 
 	// Messages carry an explicit ID, or none (half of them), in which
 	// case both sides use pubsub's default: From followed by Seqno.
-	var msgs []scMessage
+	var msgs []propertyMessage
 	var explicit []bool
 	newMessage := func() int {
 		n := len(msgs)
-		msgs = append(msgs, scMessage{id: fmt.Sprintf("m%d", n), topic: topicNames[r.IntN(3)], from: pick()})
+		msgs = append(msgs, propertyMessage{id: fmt.Sprintf("m%d", n), topic: topicNames[r.IntN(3)], from: pick()})
 		explicit = append(explicit, r.IntN(2) == 0)
 		return n
 	}
@@ -302,7 +302,7 @@ func scRunProperty(t *testing.T, seed uint64, events int, observer host.Host, pe
 			app[p] = v
 		default:
 			topic := topicNames[r.IntN(2)]
-			tp := scVariant(params.Topics[topic], r)
+			tp := topicVariant(params.Topics[topic], r)
 			desc = "set params of " + topic
 			require.NoError(t, s.SetTopicParams(topic, tp))
 			m.setTopic(topic, tp)

@@ -1,7 +1,7 @@
 package peerscore_test
 
-// Mesh components: P1 (time in mesh), P3 (mesh message deliveries) and P3b
-// (mesh failure penalty).
+// Graft and Prune (tracer.go) and the mesh components: P1 (time in mesh),
+// P3 (mesh message deliveries) and P3b (mesh failure penalty).
 
 import (
 	"testing"
@@ -139,29 +139,13 @@ func TestScoreTimeInMeshScenario(t *testing.T) {
 	})
 }
 
-// scMeshTopic is the topic of the P3 tests: weight -1, threshold 3, counter
-// cap 5, halved at each Refresh, a 10ms window after validation, activation
-// after 2s in the mesh.
-func scMeshTopic(topicWeight float64) *peerscore.TopicParams {
-	return &peerscore.TopicParams{
-		SkipAtomicValidation:            true,
-		TopicWeight:                     topicWeight,
-		MeshMessageDeliveriesWeight:     -1,
-		MeshMessageDeliveriesDecay:      0.5,
-		MeshMessageDeliveriesCap:        5,
-		MeshMessageDeliveriesThreshold:  3,
-		MeshMessageDeliveriesWindow:     10 * time.Millisecond,
-		MeshMessageDeliveriesActivation: 2 * time.Second,
-	}
-}
-
 // TestScoreMeshDeliveriesCounting checks which copies of a message earn a
 // mesh peer P3 credit: a first delivery, a copy that arrived while the
 // message was being validated, and a copy at most the window after
 // validation; each peer's copy once, and only while in the mesh.
 func TestScoreMeshDeliveriesCounting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scMeshTopic(1)}))
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.MeshTopic(1)}))
 		scoretest.Connect(s, "A", "B", "C", "D")
 		for _, p := range []peer.ID{"A", "B", "C"} {
 			s.Tracer().Graft(p, "T") // D stays out of the mesh
@@ -231,7 +215,7 @@ func TestScoreMeshDeliveriesCounting(t *testing.T) {
 // credited once more. pubsub v0.17.0 does the same.
 func TestScoreMeshDeliveriesLateEchoOfFirstSender(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scMeshTopic(1)}))
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.MeshTopic(1)}))
 		scoretest.Connect(s, "A")
 		s.Tracer().Graft("A", "T")
 		m := scoretest.Msg("T", "m", "A")
@@ -250,7 +234,7 @@ func TestScoreMeshDeliveriesLateEchoOfFirstSender(t *testing.T) {
 func TestScoreMeshDeliveriesPenalty(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		// Topic weight 0.5 on top of P3's weight -1, threshold 3.
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scMeshTopic(0.5)}))
+		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.MeshTopic(0.5)}))
 		scoretest.Connect(s, "A", "B")
 		s.Tracer().Graft("A", "T")
 		s.Tracer().Graft("B", "T")
@@ -300,25 +284,6 @@ func TestScoreMeshDeliveriesPenalty(t *testing.T) {
 		s.Refresh()
 		require.Equal(t, 1.25, scoretest.Topic(t, s, "A", "T").MeshMessageDeliveries)
 		scoretest.Near(t, -1.53125, s.Score("A"), "after two decays")
-	})
-}
-
-// TestScoreMeshDeliveriesDecayToZero checks that the P3 counter snaps to
-// zero once it decays below DecayToZero (0.01).
-func TestScoreMeshDeliveriesDecayToZero(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scMeshTopic(1)}))
-		scoretest.Connect(s, "A")
-		s.Tracer().Graft("A", "T")
-		scoretest.DeliverN(s, "T", "m", "A", 5)
-		// 5 * 0.5^8 = 0.01953125 is still above 0.01; the ninth halving
-		// (0.009765625) snaps to 0.
-		for range 8 {
-			s.Refresh()
-		}
-		require.Equal(t, 0.01953125, scoretest.Topic(t, s, "A", "T").MeshMessageDeliveries)
-		s.Refresh()
-		require.Equal(t, 0.0, scoretest.Topic(t, s, "A", "T").MeshMessageDeliveries)
 	})
 }
 

@@ -1,74 +1,25 @@
 package peerscore_test
 
+// Threshold events (threshold_events.go, WithThresholdEvents): a crossing of
+// a threshold, down or up, is reported within the watcher's poll of the
+// event or Refresh that caused it, with the component that drove it; none
+// after Close or for a forgotten peer.
+
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
-
-// eventLog collects threshold events with the fake time they arrived.
-type eventLog struct {
-	mu     sync.Mutex
-	events []peerscore.ThresholdEvent
-	at     []time.Time
-}
-
-func (l *eventLog) add(e peerscore.ThresholdEvent) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-	l.at = append(l.at, time.Now())
-}
-
-func (l *eventLog) take() ([]peerscore.ThresholdEvent, []time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e, at := l.events, l.at
-	l.events, l.at = nil, nil
-	return e, at
-}
-
-func eventThresholds() *peerscore.Thresholds {
-	return &peerscore.Thresholds{
-		GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80,
-		AcceptPXThreshold: 100, OpportunisticGraftThreshold: 1,
-	}
-}
-
-// eventParams: one invalid message costs 100 (-100·1²), two cost 400; the
-// counter halves every second, so a peer climbs back through the
-// thresholds within seconds.
-func eventParams(app func(peer.ID) float64) *peerscore.Params {
-	return &peerscore.Params{
-		Topics: map[string]*peerscore.TopicParams{"t": {
-			TopicWeight:                    1,
-			TimeInMeshQuantum:              time.Second,
-			InvalidMessageDeliveriesWeight: -100,
-			InvalidMessageDeliveriesDecay:  0.5,
-		}},
-		AppSpecificScore:  app,
-		AppSpecificWeight: 1,
-		DecayInterval:     time.Second,
-		DecayToZero:       0.01,
-		RetainScore:       time.Minute,
-	}
-}
-
-func invalidMsg(from peer.ID, id string) *pubsub.Message {
-	topic := "t"
-	return &pubsub.Message{Message: &pb.Message{Topic: &topic}, ID: id, ReceivedFrom: from}
-}
 
 // eventsPolled lets the threshold watcher take its next look: it polls the
 // core every 100 ms.
@@ -87,13 +38,13 @@ func eventAt(t *testing.T, cause, at time.Time, what string) {
 
 func TestThresholdEventsFallAndRecover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var log eventLog
+		var log scoretest.EventLog
 		zero := func(peer.ID) float64 { return 0 }
 		var s *peerscore.Scorer
-		s, err := peerscore.New(eventParams(zero), peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
+		s, err := peerscore.New(scoretest.SteepParams(zero), peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
 			// The callback holds no lock of the scorer: calling back in must not deadlock.
 			_, _ = s.Snapshot(e.Peer)
-			log.add(e)
+			log.Add(e)
 		}))
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -105,11 +56,11 @@ func TestThresholdEventsFallAndRecover(t *testing.T) {
 		s.Tracer().OnNewOutboundStream(bad, "/meshsub/1.1.0")
 		time.Sleep(150 * time.Millisecond) // off the decay and poll ticks
 		start := time.Now()
-		s.Tracer().ValidateMessage(invalidMsg(bad, "m1"))
-		s.Tracer().RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed) // counter 1: -100
+		s.Tracer().ValidateMessage(scoretest.Msg("t", "m1", bad))
+		s.Tracer().RejectMessage(scoretest.Msg("t", "m1", bad), pubsub.RejectValidationFailed) // counter 1: -100
 		eventsPolled()
 
-		events, at := log.take()
+		events, at := log.Take()
 		require.Len(t, events, 4, "zero, gossip, publish and graylist, in that order")
 		want := []peerscore.Threshold{peerscore.ThresholdZero, peerscore.ThresholdGossip, peerscore.ThresholdPublish, peerscore.ThresholdGraylist}
 		levels := []float64{0, -10, -50, -80}
@@ -130,7 +81,7 @@ func TestThresholdEventsFallAndRecover(t *testing.T) {
 		// 0.0625, 0.03125, 0.015625 → then below DecayToZero: 0 (up through zero).
 		time.Sleep(10 * time.Second)
 		synctest.Wait()
-		events, at = log.take()
+		events, at = log.Take()
 		require.Len(t, events, 4)
 		assert.Equal(t, []peerscore.Threshold{peerscore.ThresholdGraylist, peerscore.ThresholdPublish, peerscore.ThresholdGossip, peerscore.ThresholdZero},
 			[]peerscore.Threshold{events[0].Threshold, events[1].Threshold, events[2].Threshold, events[3].Threshold})
@@ -155,9 +106,9 @@ func TestThresholdEventsFromAppScore(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var app atomic.Value
 		app.Store(0.0)
-		var log eventLog
-		s, err := peerscore.New(eventParams(func(peer.ID) float64 { return app.Load().(float64) }),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(log.add))
+		var log scoretest.EventLog
+		s, err := peerscore.New(scoretest.SteepParams(func(peer.ID) float64 { return app.Load().(float64) }),
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(log.Add))
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -166,13 +117,13 @@ func TestThresholdEventsFromAppScore(t *testing.T) {
 		p := peer.ID("trusted")
 		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		synctest.Wait()
-		events, _ := log.take()
+		events, _ := log.Take()
 		assert.Empty(t, events, "a new peer at 0 crosses nothing")
 
 		app.Store(150.0) // reaches accept PX (100)
 		time.Sleep(time.Second)
 		synctest.Wait()
-		events, _ = log.take()
+		events, _ = log.Take()
 		require.Len(t, events, 1)
 		assert.Equal(t, peerscore.ThresholdAcceptPX, events[0].Threshold)
 		assert.False(t, events[0].Down)
@@ -182,7 +133,7 @@ func TestThresholdEventsFromAppScore(t *testing.T) {
 		app.Store(-20.0) // down through accept PX, zero and gossip
 		time.Sleep(time.Second)
 		synctest.Wait()
-		events, _ = log.take()
+		events, _ = log.Take()
 		require.Len(t, events, 3)
 		assert.Equal(t, peerscore.ThresholdAcceptPX, events[0].Threshold)
 		assert.Equal(t, peerscore.ThresholdZero, events[1].Threshold)
@@ -198,19 +149,19 @@ func TestThresholdEventsFromAppScore(t *testing.T) {
 // Events stop with Close, and a forgotten peer's tracking ends quietly.
 func TestThresholdEventsForgottenAndClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var log eventLog
-		s, err := peerscore.New(eventParams(func(peer.ID) float64 { return 0 }),
-			peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(log.add))
+		var log scoretest.EventLog
+		s, err := peerscore.New(scoretest.SteepParams(func(peer.ID) float64 { return 0 }),
+			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(log.Add))
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		s.Start(ctx)
 		bad := peer.ID("bad")
 		s.Tracer().OnNewOutboundStream(bad, "/meshsub/1.1.0")
-		s.Tracer().ValidateMessage(invalidMsg(bad, "m1"))
-		s.Tracer().RejectMessage(invalidMsg(bad, "m1"), pubsub.RejectValidationFailed)
+		s.Tracer().ValidateMessage(scoretest.Msg("t", "m1", bad))
+		s.Tracer().RejectMessage(scoretest.Msg("t", "m1", bad), pubsub.RejectValidationFailed)
 		eventsPolled()
-		events, _ := log.take()
+		events, _ := log.Take()
 		require.Len(t, events, 4)
 
 		s.Tracer().OnClosedOutboundStream(bad) // retained: frozen at -100
@@ -218,27 +169,29 @@ func TestThresholdEventsForgottenAndClosed(t *testing.T) {
 		synctest.Wait()
 		_, known := s.Snapshot(bad)
 		require.False(t, known)
-		events, _ = log.take()
+		events, _ = log.Take()
 		assert.Empty(t, events, "forgetting a peer is not a crossing")
 
 		require.NoError(t, s.Close())
 		s.Tracer().OnNewOutboundStream(bad, "/meshsub/1.1.0")
-		s.Tracer().ValidateMessage(invalidMsg(bad, "m2"))
-		s.Tracer().RejectMessage(invalidMsg(bad, "m2"), pubsub.RejectValidationFailed)
+		s.Tracer().ValidateMessage(scoretest.Msg("t", "m2", bad))
+		s.Tracer().RejectMessage(scoretest.Msg("t", "m2", bad), pubsub.RejectValidationFailed)
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		events, _ = log.take()
+		events, _ = log.Take()
 		assert.Empty(t, events, "no events after Close")
 	})
 }
 
 func TestThresholdEventsOptionErrors(t *testing.T) {
-	p := eventParams(func(peer.ID) float64 { return 0 })
-	_, err := peerscore.New(p, peerscore.WithThresholds(nil), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))
-	assert.Error(t, err)
-	_, err = peerscore.New(p, peerscore.WithThresholds(eventThresholds()), peerscore.WithThresholdEvents(nil))
-	assert.Error(t, err)
-	bad := eventThresholds()
+	p := scoretest.SteepParams(func(peer.ID) float64 { return 0 })
+	_, err := peerscore.New(p, peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))
+	assert.ErrorContains(t, err, "WithThresholdEvents needs the thresholds", "events without thresholds")
+	_, err = peerscore.New(p, peerscore.WithThresholds(nil), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))
+	assert.ErrorContains(t, err, "WithThresholds: nil thresholds")
+	_, err = peerscore.New(p, peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(nil))
+	assert.ErrorContains(t, err, "WithThresholdEvents: nil callback")
+	bad := scoretest.Thresholds()
 	bad.GossipThreshold = 5
 	_, err = peerscore.New(p, peerscore.WithThresholds(bad), peerscore.WithThresholdEvents(func(peerscore.ThresholdEvent) {}))
 	var pe *peerscore.ParamError

@@ -1,6 +1,6 @@
 package peerscore_test
 
-// The reference model of score_property_test.go: the score function as the
+// The reference model of property_test.go: the score function as the
 // gossipsub v1.1 specification and go-libp2p-pubsub v0.17.0 define it, kept
 // as plain maps and recomputed from scratch on every question, with no
 // caching and no cleverness. Where peerscore chose to differ from pubsub,
@@ -24,46 +24,46 @@ import (
 
 // Delivery states in the model.
 const (
-	scPending = iota
-	scValid
-	scInvalid
-	scIgnored
-	scThrottled
+	recordPending = iota
+	recordValid
+	recordInvalid
+	recordIgnored
+	recordThrottled
 )
 
-type scModelTopic struct {
+type modelTopic struct {
 	inMesh, active                bool
 	grafted, meshTime             time.Duration
 	first, mesh, failure, invalid float64
 }
 
-type scModelPeer struct {
+type modelPeer struct {
 	connected bool
 	expire    time.Duration
-	topics    map[string]*scModelTopic
+	topics    map[string]*modelTopic
 	behaviour float64
 	ips       []string
 }
 
-type scModelRecord struct {
+type modelRecord struct {
 	status    int
 	validated time.Duration
 	expire    time.Duration
 	senders   map[peer.ID]bool
 }
 
-// scModel is the reference: maps and plain arithmetic, no caching.
-type scModel struct {
+// scoreModel is the reference: maps and plain arithmetic, no caching.
+type scoreModel struct {
 	params  *peerscore.Params
 	topics  map[string]*peerscore.TopicParams
 	app     map[peer.ID]float64
 	hostIPs map[peer.ID][]string // what the host reports for each peer
-	peers   map[peer.ID]*scModelPeer
-	records map[string]*scModelRecord
+	peers   map[peer.ID]*modelPeer
+	records map[string]*modelRecord
 	ttl     time.Duration
 }
 
-func (m *scModel) topicStats(p peer.ID, topic string) (*scModelTopic, *peerscore.TopicParams) {
+func (m *scoreModel) topicStats(p peer.ID, topic string) (*modelTopic, *peerscore.TopicParams) {
 	ps := m.peers[p]
 	tp := m.topics[topic]
 	if ps == nil || tp == nil {
@@ -71,32 +71,32 @@ func (m *scModel) topicStats(p peer.ID, topic string) (*scModelTopic, *peerscore
 	}
 	ts := ps.topics[topic]
 	if ts == nil {
-		ts = &scModelTopic{}
+		ts = &modelTopic{}
 		ps.topics[topic] = ts
 	}
 	return ts, tp
 }
 
-func (m *scModel) record(id string, now time.Duration) *scModelRecord {
+func (m *scoreModel) record(id string, now time.Duration) *modelRecord {
 	r := m.records[id]
 	if r == nil {
-		r = &scModelRecord{expire: now + m.ttl, senders: map[peer.ID]bool{}}
+		r = &modelRecord{expire: now + m.ttl, senders: map[peer.ID]bool{}}
 		m.records[id] = r
 	}
 	return r
 }
 
-func (m *scModel) connect(p peer.ID) {
+func (m *scoreModel) connect(p peer.ID) {
 	ps := m.peers[p]
 	if ps == nil {
-		ps = &scModelPeer{topics: map[string]*scModelTopic{}}
+		ps = &modelPeer{topics: map[string]*modelTopic{}}
 		m.peers[p] = ps
 	}
 	ps.connected = true
 	ps.ips = m.hostIPs[p]
 }
 
-func (m *scModel) disconnect(p peer.ID, now time.Duration) {
+func (m *scoreModel) disconnect(p peer.ID, now time.Duration) {
 	ps := m.peers[p]
 	if ps == nil {
 		return
@@ -113,7 +113,7 @@ func (m *scModel) disconnect(p peer.ID, now time.Duration) {
 	ps.expire = now + m.params.RetainScore
 }
 
-func (m *scModel) leaveMesh(ts *scModelTopic, tp *peerscore.TopicParams) {
+func (m *scoreModel) leaveMesh(ts *modelTopic, tp *peerscore.TopicParams) {
 	if ts.active && ts.mesh < tp.MeshMessageDeliveriesThreshold {
 		d := tp.MeshMessageDeliveriesThreshold - ts.mesh
 		ts.failure += d * d
@@ -121,19 +121,19 @@ func (m *scModel) leaveMesh(ts *scModelTopic, tp *peerscore.TopicParams) {
 	ts.inMesh, ts.active = false, false // activation cleared: API.md difference 1
 }
 
-func (m *scModel) graft(p peer.ID, topic string, now time.Duration) {
+func (m *scoreModel) graft(p peer.ID, topic string, now time.Duration) {
 	if ts, _ := m.topicStats(p, topic); ts != nil {
 		ts.inMesh, ts.active, ts.grafted, ts.meshTime = true, false, now, 0
 	}
 }
 
-func (m *scModel) prune(p peer.ID, topic string) {
+func (m *scoreModel) prune(p peer.ID, topic string) {
 	if ts, tp := m.topicStats(p, topic); ts != nil {
 		m.leaveMesh(ts, tp)
 	}
 }
 
-func (m *scModel) markFirst(p peer.ID, topic string) {
+func (m *scoreModel) markFirst(p peer.ID, topic string) {
 	ts, tp := m.topicStats(p, topic)
 	if ts == nil {
 		return
@@ -144,7 +144,7 @@ func (m *scModel) markFirst(p peer.ID, topic string) {
 	}
 }
 
-func (m *scModel) markMesh(p peer.ID, topic string, late time.Duration, afterValidation bool) {
+func (m *scoreModel) markMesh(p peer.ID, topic string, late time.Duration, afterValidation bool) {
 	ts, tp := m.topicStats(p, topic)
 	if ts == nil || !ts.inMesh {
 		return
@@ -155,21 +155,21 @@ func (m *scModel) markMesh(p peer.ID, topic string, late time.Duration, afterVal
 	ts.mesh = math.Min(ts.mesh+1, tp.MeshMessageDeliveriesCap)
 }
 
-func (m *scModel) markInvalid(p peer.ID, topic string) {
+func (m *scoreModel) markInvalid(p peer.ID, topic string) {
 	if ts, _ := m.topicStats(p, topic); ts != nil {
 		ts.invalid++
 	}
 }
 
-func (m *scModel) validate(id string, now time.Duration) { m.record(id, now) }
+func (m *scoreModel) validate(id string, now time.Duration) { m.record(id, now) }
 
-func (m *scModel) deliver(id, topic string, from peer.ID, now time.Duration) {
+func (m *scoreModel) deliver(id, topic string, from peer.ID, now time.Duration) {
 	m.markFirst(from, topic)
 	r := m.record(id, now)
-	if r.status != scPending {
+	if r.status != recordPending {
 		return
 	}
-	r.status, r.validated = scValid, now
+	r.status, r.validated = recordValid, now
 	for p := range r.senders {
 		if p != from {
 			m.markMesh(p, topic, 0, false)
@@ -177,7 +177,7 @@ func (m *scModel) deliver(id, topic string, from peer.ID, now time.Duration) {
 	}
 }
 
-func (m *scModel) reject(id, topic string, from peer.ID, reason string, now time.Duration) {
+func (m *scoreModel) reject(id, topic string, from peer.ID, reason string, now time.Duration) {
 	switch reason {
 	case pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
 		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin:
@@ -187,16 +187,16 @@ func (m *scModel) reject(id, topic string, from peer.ID, reason string, now time
 		return
 	}
 	r := m.record(id, now)
-	if r.status != scPending {
+	if r.status != recordPending {
 		return
 	}
 	switch reason {
 	case pubsub.RejectValidationThrottled:
-		r.status = scThrottled
+		r.status = recordThrottled
 	case pubsub.RejectValidationIgnored:
-		r.status = scIgnored
+		r.status = recordIgnored
 	default:
-		r.status = scInvalid
+		r.status = recordInvalid
 		m.markInvalid(from, topic)
 		for p := range r.senders {
 			m.markInvalid(p, topic)
@@ -205,29 +205,29 @@ func (m *scModel) reject(id, topic string, from peer.ID, reason string, now time
 	r.senders = map[peer.ID]bool{}
 }
 
-func (m *scModel) duplicate(id, topic string, from peer.ID, now time.Duration) {
+func (m *scoreModel) duplicate(id, topic string, from peer.ID, now time.Duration) {
 	r := m.record(id, now)
 	if r.senders[from] {
 		return
 	}
 	switch r.status {
-	case scPending:
+	case recordPending:
 		r.senders[from] = true
-	case scValid:
+	case recordValid:
 		r.senders[from] = true
 		m.markMesh(from, topic, now-r.validated, true)
-	case scInvalid:
+	case recordInvalid:
 		m.markInvalid(from, topic)
 	}
 }
 
-func (m *scModel) addPenalty(p peer.ID, n int) {
+func (m *scoreModel) addPenalty(p peer.ID, n int) {
 	if ps := m.peers[p]; ps != nil && n > 0 {
 		ps.behaviour += float64(n)
 	}
 }
 
-func (m *scModel) refresh(now time.Duration) {
+func (m *scoreModel) refresh(now time.Duration) {
 	zero := m.params.DecayToZero
 	decay := func(x, f float64) float64 {
 		if x *= f; x < zero {
@@ -264,7 +264,7 @@ func (m *scModel) refresh(now time.Duration) {
 	}
 }
 
-func (m *scModel) setTopic(topic string, tp *peerscore.TopicParams) {
+func (m *scoreModel) setTopic(topic string, tp *peerscore.TopicParams) {
 	m.topics[topic] = tp
 	for _, ps := range m.peers {
 		if ts := ps.topics[topic]; ts != nil {
@@ -276,7 +276,7 @@ func (m *scModel) setTopic(topic string, tp *peerscore.TopicParams) {
 
 // topicScore is one topic's weighted score, and the sum of the magnitudes
 // of its parts (for the comparison tolerance).
-func (m *scModel) topicScore(ts *scModelTopic, tp *peerscore.TopicParams) (float64, float64) {
+func (m *scoreModel) topicScore(ts *modelTopic, tp *peerscore.TopicParams) (float64, float64) {
 	var parts []float64
 	if ts.inMesh {
 		p1 := math.Min(float64(ts.meshTime/tp.TimeInMeshQuantum), tp.TimeInMeshCap)
@@ -296,7 +296,7 @@ func (m *scModel) topicScore(ts *scModelTopic, tp *peerscore.TopicParams) (float
 	return sum * tp.TopicWeight, mag * tp.TopicWeight
 }
 
-func (m *scModel) colocation(p peer.ID) float64 {
+func (m *scoreModel) colocation(p peer.ID) float64 {
 	var f float64
 	for _, ip := range m.peers[p].ips {
 		n := 0
@@ -314,7 +314,7 @@ func (m *scModel) colocation(p peer.ID) float64 {
 }
 
 // score is p's score by the book, and the magnitude of its terms.
-func (m *scModel) score(p peer.ID) (float64, float64) {
+func (m *scoreModel) score(p peer.ID) (float64, float64) {
 	ps := m.peers[p]
 	if ps == nil {
 		return 0, 0

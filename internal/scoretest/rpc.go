@@ -1,0 +1,53 @@
+package scoretest
+
+import (
+	"reflect"
+	"time"
+	"unsafe"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore"
+)
+
+// RejectReasons are every rejection reason pubsub names, then "" and one
+// it does not name.
+var RejectReasons = []string{
+	pubsub.RejectValidationFailed, pubsub.RejectValidationThrottled, pubsub.RejectValidationIgnored,
+	pubsub.RejectInvalidSignature, pubsub.RejectMissingSignature, pubsub.RejectUnexpectedSignature,
+	pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin, pubsub.RejectBlacklstedPeer,
+	pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull, "", "no such reason",
+}
+
+// SetFrom sets the sender of an RPC, as the router does when it receives
+// one: pubsub keeps it in an unexported field that RPC.From reads.
+func SetFrom(rpc *pubsub.RPC, p peer.ID) {
+	f := reflect.ValueOf(rpc).Elem().FieldByName("from")
+	reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.ValueOf(p))
+}
+
+// ControlRPC is an RPC from "from" carrying the control message ctl.
+func ControlRPC(from peer.ID, ctl *pb.ControlMessage) *pubsub.RPC {
+	rpc := &pubsub.RPC{RPC: pb.RPC{Control: ctl}}
+	SetFrom(rpc, from)
+	return rpc
+}
+
+// IWantRPC is an RPC of ours asking, in one IWANT, for the messages ids.
+func IWantRPC(ids ...string) *pubsub.RPC {
+	return &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: ids}}}}}
+}
+
+// sendCompleter is the tracer method pubsub v0.19.0 added; the Scorer's
+// tracer has it on every release, but pubsub.RawTracer only from v0.19.0.
+type sendCompleter interface {
+	SendRPCCompleted(rpc *pubsub.RPC, p peer.ID, writeDuration time.Duration)
+}
+
+// SendRPCCompleted reports to s's tracer, as pubsub v0.19.0 and later do,
+// that writing rpc to p took took.
+func SendRPCCompleted(s *peerscore.Scorer, rpc *pubsub.RPC, p peer.ID, took time.Duration) {
+	s.Tracer().(sendCompleter).SendRPCCompleted(rpc, p, took)
+}
