@@ -25,14 +25,14 @@ import (
 func TestDirectPeers(t *testing.T) {
 	const topic = "T"
 	direct := []peer.AddrInfo{{ID: "D"}}
-	graylisted := func(p peer.ID) float64 { return -100 } // below -50: graylisted
+	graylisted := func(p peer.ID) float64 { return -100 } // below -80: graylisted
 	run := func(t *testing.T, app func(peer.ID) float64, opts ...peerscore.Option) (d, other float64) {
-		s := scoretest.New(t, routerParams(app), append([]peerscore.Option{peerscore.WithThresholds(extThresholds())}, opts...)...)
+		s := scoretest.New(t, scoretest.BehaviourParams(app), append([]peerscore.Option{peerscore.WithThresholds(scoretest.Thresholds())}, opts...)...)
 		scoretest.Connect(s, "D", "A")
 		s.Tracer().Join(topic)
 		for _, p := range []peer.ID{"D", "A"} {
 			s.Tracer().SendRPC(&pubsub.RPC{RPC: pb.RPC{Control: pruneCtl(topic, secs(60))}}, p)
-			s.Tracer().RecvRPC(controlFrom(p, graftCtl(topic)))
+			s.Tracer().RecvRPC(scoretest.ControlRPC(p, graftCtl(topic)))
 		}
 		return scoretest.Snap(t, s, "D").BehaviourPenalty, scoretest.Snap(t, s, "A").BehaviourPenalty
 	}
@@ -51,14 +51,14 @@ func TestDirectPeers(t *testing.T) {
 	})
 	t.Run("a graylisted direct peer's RPCs still reach the router", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			h := newExtHost()
-			s := scoretest.New(t, routerParams(graylisted), peerscore.WithHost(h),
-				peerscore.WithThresholds(extThresholds()), peerscore.WithDirectPeers(direct))
+			h := scoretest.NewStreamHost()
+			s := scoretest.New(t, scoretest.BehaviourParams(graylisted), peerscore.WithHost(h),
+				peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithDirectPeers(direct))
 			scoretest.Connect(s, "D", "A")
 			for _, p := range []peer.ID{"D", "A"} {
-				h.open(p, "stream-"+string(p), extV13)
+				h.Open(p, "stream-"+string(p), pubsub.GossipSubID_v13)
 				for range 3 {
-					s.Tracer().RecvRPC(extRPC(p, true))
+					s.Tracer().RecvRPC(scoretest.ExtensionsRPC(p, true))
 				}
 			}
 			assert.Equal(t, 20.0, scoretest.Snap(t, s, "D").BehaviourPenalty, "the router handles and charges both repeats")
@@ -75,7 +75,7 @@ func TestDirectPeersGivenToTheRouter(t *testing.T) {
 	require.NoError(t, err)
 	other, err := mn.GenPeer()
 	require.NoError(t, err)
-	s := scoretest.New(t, scoretest.Params(nil), peerscore.WithThresholds(extThresholds()),
+	s := scoretest.New(t, scoretest.Params(nil), peerscore.WithThresholds(scoretest.Thresholds()),
 		peerscore.WithDirectPeers([]peer.AddrInfo{{ID: other.ID(), Addrs: other.Addrs()}}))
 	opts, err := s.GossipSubOptions()
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestDirectPeersRouterCheck(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				s := scoretest.New(t, scoretest.Params(nil), append(c.opts, peerscore.WithThresholds(extThresholds()),
+				s := scoretest.New(t, scoretest.Params(nil), append(c.opts, peerscore.WithThresholds(scoretest.Thresholds()),
 					peerscore.WithRouterCheck(time.Second), peerscore.WithLogger(slog.New(slog.DiscardHandler)))...)
 				_, err := s.GossipSubOptions() // arms the check; no router asks
 				require.NoError(t, err)
@@ -113,7 +113,7 @@ func TestDirectPeersRouterCheck(t *testing.T) {
 				defer s.Close()
 				scoretest.Connect(s, "D")
 				for range 3 {
-					s.Tracer().RecvRPC(controlFrom("D", &pb.ControlMessage{}))
+					s.Tracer().RecvRPC(scoretest.ControlRPC("D", &pb.ControlMessage{}))
 				}
 				time.Sleep(time.Second + time.Millisecond)
 				synctest.Wait()
