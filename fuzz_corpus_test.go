@@ -1,7 +1,7 @@
 package peerscore_test
 
 // The seed corpus under testdata/fuzz is written from the seeds defined in
-// the fuzz tests (fzEventSeeds, fpParamsSeeds), so that both stay in step:
+// the fuzz tests (fuzzEventSeeds, fuzzParamParamsSeeds), so that both stay in step:
 //
 //	FZ_WRITE_CORPUS=1 go test -run '^TestFuzzWriteCorpus$' .
 //
@@ -15,20 +15,20 @@ import (
 	"testing"
 )
 
-func fzCorpusFile(data []byte) string {
+func fuzzCorpusFile(data []byte) string {
 	return fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", string(data))
 }
 
 func TestFuzzWriteCorpus(t *testing.T) {
 	write := os.Getenv("FZ_WRITE_CORPUS") != ""
 	for target, seeds := range map[string]map[string][]byte{
-		"FuzzEvents": fzEventSeeds(),
-		"FuzzParams": fpParamsSeeds(),
+		"FuzzEvents": fuzzEventSeeds(),
+		"FuzzParams": fuzzParamParamsSeeds(),
 	} {
 		dir := filepath.Join("testdata", "fuzz", target)
 		for name, data := range seeds {
 			path := filepath.Join(dir, name)
-			want := fzCorpusFile(data)
+			want := fuzzCorpusFile(data)
 			if write {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)

@@ -9,11 +9,11 @@ package peerscore_test
 // IDs and addresses. Everything runs inside a synctest bubble, so time is
 // fake and a case is deterministic (but for the one ID of an IWANT the
 // scorer picks at random, as the router does). After every step the whole state is
-// checked against invariants (fzEnv.check); at the end every peer
+// checked against invariants (fuzzEnv.check); at the end every peer
 // disconnects, time passes beyond SeenMsgTTL and RetainScore, and nothing
 // may be left.
 //
-// Input format (fzNewEnv, fzEnv.step): byte 0 picks the parameter variant, byte 1 holds
+// Input format (fuzzNewEnv, fuzzEnv.step): byte 0 picks the parameter variant, byte 1 holds
 // option flags, then each event is an opcode byte followed by its argument
 // bytes. Running out of bytes ends the sequence (missing arguments read as 0).
 //
@@ -48,12 +48,12 @@ import (
 	"github.com/peerscore/peerscore/metrics"
 )
 
-// fzBytes reads the fuzz input; past its end it reads zeros.
-type fzBytes struct{ b []byte }
+// fuzzBytes reads the fuzz input; past its end it reads zeros.
+type fuzzBytes struct{ b []byte }
 
-func (r *fzBytes) more() bool { return len(r.b) > 0 }
+func (r *fuzzBytes) more() bool { return len(r.b) > 0 }
 
-func (r *fzBytes) u8() byte {
+func (r *fuzzBytes) u8() byte {
 	if len(r.b) == 0 {
 		return 0
 	}
@@ -63,9 +63,9 @@ func (r *fzBytes) u8() byte {
 }
 
 // n reads one byte as an index below k.
-func (r *fzBytes) n(k int) int { return int(r.u8()) % k }
+func (r *fuzzBytes) n(k int) int { return int(r.u8()) % k }
 
-func (r *fzBytes) u64() uint64 {
+func (r *fuzzBytes) u64() uint64 {
 	var v uint64
 	for range 8 {
 		v = v<<8 | uint64(r.u8())
@@ -75,75 +75,75 @@ func (r *fzBytes) u64() uint64 {
 
 // The world of an event fuzz case.
 var (
-	fzPeers  = []peer.ID{"p0", "p1", "p2", "p3", ""}
-	fzTopics = []string{"t0", "t1", "u"} // "u" is not scored until SetTopicParams says so
-	// fzSetTopics are the topics SetTopicParams is tried on.
-	fzSetTopics = []string{"t0", "t1", "u", "t-new"}
-	// fzMsgs are the messages of a case, replayed through tracegen's
+	fuzzPeers  = []peer.ID{"p0", "p1", "p2", "p3", ""}
+	fuzzTopics = []string{"t0", "t1", "u"} // "u" is not scored until SetTopicParams says so
+	// fuzzSetTopics are the topics SetTopicParams is tried on.
+	fuzzSetTopics = []string{"t0", "t1", "u", "t-new"}
+	// fuzzMsgs are the messages of a case, replayed through tracegen's
 	// apply. Message 5 shares its ID with message 0 but not its topic;
 	// message 6 has no ID, so the scorer computes it (from From and Seqno:
 	// "p2" + "6"), unless the fuzz options install a WithMsgIDFn that
 	// refuses it.
-	fzMsgs = []traceMsg{
+	fuzzMsgs = []traceMsg{
 		{topic: 0, from: 0, id: "m0"}, {topic: 0, from: 1, id: "m1"}, {topic: 1, from: 2, id: "m2"},
 		{topic: 1, from: 3, id: "m3"}, {topic: 2, from: 0, id: "m4"}, {topic: 1, from: 1, id: "m0"},
 		{topic: 0, from: 2, id: ""}, {topic: 0, from: 4, id: "m7"},
 	}
-	fzAdvances = []time.Duration{0, time.Millisecond, 5 * time.Millisecond, time.Second, 10 * time.Second,
+	fuzzAdvances = []time.Duration{0, time.Millisecond, 5 * time.Millisecond, time.Second, 10 * time.Second,
 		2 * time.Minute, time.Hour}
-	fzCounts    = []int{-5, -1, 0, 1, 2, 3, 100, math.MaxInt32, math.MaxInt, math.MinInt}
-	fzIPs       = []string{"1.2.3.4", "5.6.7.8", "10.0.0.1", "2001:db8::1", "2001:db8::", "not-an-ip", ""}
-	fzRPCTopics = []string{"t0", "t1", "u", "", "elsewhere"} // index len(fzRPCTopics) means a nil TopicID
-	fzRPCIDs    = []string{"m0", "m1", "m2", "m4", "p26", "", "never"}
-	fzBackoffs  = []uint64{0, 1, 10, 60, 3600, 9223372035, math.MaxUint64} // index len(fzBackoffs) means unset
+	fuzzCounts    = []int{-5, -1, 0, 1, 2, 3, 100, math.MaxInt32, math.MaxInt, math.MinInt}
+	fuzzIPs       = []string{"1.2.3.4", "5.6.7.8", "10.0.0.1", "2001:db8::1", "2001:db8::", "not-an-ip", ""}
+	fuzzRPCTopics = []string{"t0", "t1", "u", "", "elsewhere"} // index len(fuzzRPCTopics) means a nil TopicID
+	fuzzRPCIDs    = []string{"m0", "m1", "m2", "m4", "p26", "", "never"}
+	fuzzBackoffs  = []uint64{0, 1, 10, 60, 3600, 9223372035, math.MaxUint64} // index len(fuzzBackoffs) means unset
 )
 
 // Opcodes of the event fuzzer.
 const (
-	fzConnect    = iota // peer
-	fzDisconnect        // peer
-	fzGraft             // peer, topic
-	fzPrune             // peer, topic
-	fzValidate          // msg, peer
-	fzDeliver           // msg, peer
-	fzReject            // msg, peer, reason
-	fzDuplicate         // msg, peer
-	fzPenalty           // peer, count
-	fzSetIPs            // peer, address mask (bit 7: list the first address twice)
-	fzRefresh           //
-	fzAdvance           // advance
-	fzSetTopic          // topic, variant
-	fzRecvRPC           // sender, rpc
-	fzSendRPC           // peer, rpc
-	fzDropRPC           // peer, rpc
-	fzThrottle          // peer
-	fzJoinLeave         // topic, join?
-	fzMalformed         // kind, event, peer, reason
-	fzLoop              // (starts the loop, or closes it if running)
-	fzOddRPC            // which
-	fzNumOps
+	fuzzConnect    = iota // peer
+	fuzzDisconnect        // peer
+	fuzzGraft             // peer, topic
+	fuzzPrune             // peer, topic
+	fuzzValidate          // msg, peer
+	fuzzDeliver           // msg, peer
+	fuzzReject            // msg, peer, reason
+	fuzzDuplicate         // msg, peer
+	fuzzPenalty           // peer, count
+	fuzzSetIPs            // peer, address mask (bit 7: list the first address twice)
+	fuzzRefresh           //
+	fuzzAdvance           // advance
+	fuzzSetTopic          // topic, variant
+	fuzzRecvRPC           // sender, rpc
+	fuzzSendRPC           // peer, rpc
+	fuzzDropRPC           // peer, rpc
+	fuzzThrottle          // peer
+	fuzzJoinLeave         // topic, join?
+	fuzzMalformed         // kind, event, peer, reason
+	fuzzLoop              // (starts the loop, or closes it if running)
+	fuzzOddRPC            // which
+	fuzzNumOps
 )
 
-var fzOpNames = [fzNumOps]string{"connect", "disconnect", "graft", "prune", "validate", "deliver", "reject",
+var fuzzOpNames = [fuzzNumOps]string{"connect", "disconnect", "graft", "prune", "validate", "deliver", "reject",
 	"duplicate", "penalty", "setIPs", "refresh", "advance", "setTopic", "recvRPC", "sendRPC", "dropRPC",
 	"throttle", "joinLeave", "malformed", "loop", "oddRPC"}
 
 // Option flags (byte 1 of the input).
 const (
-	fzOptSmallCap          = 1 << iota // WithMaxDeliveryRecords(3)
-	fzOptNoRouter                      // WithoutRouterPenalties
-	fzOptFastRouter                    // WithGossipSubParams with short router timings
-	fzOptMsgIDFn                       // a WithMsgIDFn that gives message 6 no ID
-	fzOptStartLoop                     // Start at once
-	fzOptInspect                       // WithInspect, checking every snapshot it is handed
-	fzOptAppNegative                   // every variant's P5 is shifted down by 10 (more retention)
-	fzOptExtremeThresholds             // metrics and threshold events at thresholds of ±MaxFloat64 and ±1e308
+	fuzzOptSmallCap          = 1 << iota // WithMaxDeliveryRecords(3)
+	fuzzOptNoRouter                      // WithoutRouterPenalties
+	fuzzOptFastRouter                    // WithGossipSubParams with short router timings
+	fuzzOptMsgIDFn                       // a WithMsgIDFn that gives message 6 no ID
+	fuzzOptStartLoop                     // Start at once
+	fuzzOptInspect                       // WithInspect, checking every snapshot it is handed
+	fuzzOptAppNegative                   // every variant's P5 is shifted down by 10 (more retention)
+	fuzzOptExtremeThresholds             // metrics and threshold events at thresholds of ±MaxFloat64 and ±1e308
 )
 
-// fzThresholds are the case's thresholds, which its metrics and threshold
+// fuzzThresholds are the case's thresholds, which its metrics and threshold
 // events read from the Scorer.
-func fzThresholds(opts byte) *peerscore.Thresholds {
-	if opts&fzOptExtremeThresholds != 0 {
+func fuzzThresholds(opts byte) *peerscore.Thresholds {
+	if opts&fuzzOptExtremeThresholds != 0 {
 		return &peerscore.Thresholds{
 			GossipThreshold: -1e308, PublishThreshold: -math.MaxFloat64, GraylistThreshold: -math.MaxFloat64,
 			AcceptPXThreshold: math.MaxFloat64, OpportunisticGraftThreshold: 1e308,
@@ -155,9 +155,9 @@ func fzThresholds(opts byte) *peerscore.Thresholds {
 	}
 }
 
-// fzEnv is one running event fuzz case: the scorer, and a model of what it
+// fuzzEnv is one running event fuzz case: the scorer, and a model of what it
 // must know.
-type fzEnv struct {
+type fuzzEnv struct {
 	t          *testing.T
 	s          *peerscore.Scorer
 	tr         *trace
@@ -178,46 +178,46 @@ type fzEnv struct {
 	log []string
 }
 
-// fzNewEnv builds the case's scorer from the first two bytes of the input.
+// fuzzNewEnv builds the case's scorer from the first two bytes of the input.
 // It must run inside the bubble.
-func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
-	variant := r.n(len(fzVariants))
+func fuzzNewEnv(t *testing.T, r *fuzzBytes) *fuzzEnv {
+	variant := r.n(len(fuzzVariants))
 	opts := r.u8()
 	shift := 0.0
-	if opts&fzOptAppNegative != 0 {
+	if opts&fuzzOptAppNegative != 0 {
 		shift = -10
 	}
-	e := &fzEnv{
+	e := &fuzzEnv{
 		t:          t,
-		params:     fzVariants[variant].params(shift),
+		params:     fuzzVariants[variant].params(shift),
 		maxRecords: peerscore.DefaultMaxDeliveryRecordsForTest,
 		timings:    pubsub.DefaultGossipSubParams(),
 		connected:  map[peer.ID]bool{},
 		retained:   map[peer.ID]bool{},
 		topics:     map[string]peerscore.TopicParams{},
 		penalties:  map[peerscore.PenaltyReason]uint64{},
-		tr:         &trace{peers: fzPeers, topics: fzTopics, msgs: fzMsgs},
+		tr:         &trace{peers: fuzzPeers, topics: fuzzTopics, msgs: fuzzMsgs},
 	}
-	e.logf("variant %s, options %#x", fzVariants[variant].name, opts)
+	e.logf("variant %s, options %#x", fuzzVariants[variant].name, opts)
 	for name, tp := range e.params.Topics {
 		e.topics[name] = *tp
 	}
 	var options []peerscore.Option
-	if opts&fzOptSmallCap != 0 {
+	if opts&fuzzOptSmallCap != 0 {
 		e.maxRecords = 3
 		options = append(options, peerscore.WithMaxDeliveryRecords(3))
 	}
-	if opts&fzOptNoRouter != 0 {
+	if opts&fuzzOptNoRouter != 0 {
 		options = append(options, peerscore.WithoutRouterPenalties())
 	}
-	if opts&fzOptFastRouter != 0 {
+	if opts&fuzzOptFastRouter != 0 {
 		e.timings.HeartbeatInterval = 100 * time.Millisecond
 		e.timings.IWantFollowupTime = 500 * time.Millisecond
 		e.timings.PruneBackoff = 5 * time.Second
 		e.timings.GraftFloodThreshold = time.Second
 		options = append(options, peerscore.WithGossipSubParams(e.timings))
 	}
-	if opts&fzOptMsgIDFn != 0 {
+	if opts&fuzzOptMsgIDFn != 0 {
 		options = append(options, peerscore.WithMsgIDFn(func(m *pb.Message) string {
 			if string(m.GetSeqno()) == "6" {
 				return ""
@@ -225,7 +225,7 @@ func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
 			return pubsub.DefaultMsgIdFn(m)
 		}))
 	}
-	if opts&fzOptInspect != 0 {
+	if opts&fuzzOptInspect != 0 {
 		options = append(options, peerscore.WithInspect(func(snaps map[peer.ID]peerscore.Snapshot) {
 			for p, snap := range snaps {
 				if math.IsNaN(snap.Score) {
@@ -241,7 +241,7 @@ func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
 	}
 	// The thresholds, always: the metrics read them from the Scorer, as does
 	// the router in any real deployment.
-	options = append(options, peerscore.WithThresholds(fzThresholds(opts)))
+	options = append(options, peerscore.WithThresholds(fuzzThresholds(opts)))
 	s, err := peerscore.New(e.params, options...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -253,13 +253,13 @@ func fzNewEnv(t *testing.T, r *fzBytes) *fzEnv {
 	}
 	e.metrics = prometheus.NewPedanticRegistry()
 	e.metrics.MustRegister(m)
-	if opts&fzOptStartLoop != 0 {
+	if opts&fuzzOptStartLoop != 0 {
 		e.startLoop()
 	}
 	return e
 }
 
-func (e *fzEnv) logf(format string, args ...any) {
+func (e *fuzzEnv) logf(format string, args ...any) {
 	for i, a := range args {
 		if p, ok := a.(peer.ID); ok {
 			args[i] = string(p) // not its base58 String()
@@ -268,7 +268,7 @@ func (e *fzEnv) logf(format string, args ...any) {
 	e.log = append(e.log, fmt.Sprintf(format, args...))
 }
 
-func (e *fzEnv) fail(format string, args ...any) {
+func (e *fuzzEnv) fail(format string, args ...any) {
 	e.t.Helper()
 	for i, a := range args {
 		if p, ok := a.(peer.ID); ok {
@@ -282,7 +282,7 @@ func (e *fzEnv) fail(format string, args ...any) {
 	e.t.Fatalf("%s\nevents (last %d):\n  %s", fmt.Sprintf(format, args...), len(tail), strings.Join(tail, "\n  "))
 }
 
-func (e *fzEnv) startLoop() {
+func (e *fuzzEnv) startLoop() {
 	if e.loopStarted || e.loopClosed {
 		e.s.Start(context.Background()) // a no-op, which is what it must be
 		return
@@ -291,17 +291,17 @@ func (e *fzEnv) startLoop() {
 	e.s.Start(context.Background())
 }
 
-func (e *fzEnv) closeLoop() {
+func (e *fuzzEnv) closeLoop() {
 	if err := e.s.Close(); err != nil {
 		e.fail("Close: %v", err)
 	}
 	e.loopClosed = true
 }
 
-func (e *fzEnv) loopRunning() bool { return e.loopStarted && !e.loopClosed }
+func (e *fuzzEnv) loopRunning() bool { return e.loopStarted && !e.loopClosed }
 
 // sleep advances the fake clock and lets the loop, if running, catch up.
-func (e *fzEnv) sleep(d time.Duration) {
+func (e *fuzzEnv) sleep(d time.Duration) {
 	if e.loopRunning() && d > 10*time.Second {
 		d = 10 * time.Second // keep cases with the loop running fast
 	}
@@ -310,44 +310,44 @@ func (e *fzEnv) sleep(d time.Duration) {
 }
 
 // step decodes and runs one event, then checks the invariants.
-func (e *fzEnv) step(r *fzBytes) {
-	op := r.n(fzNumOps)
+func (e *fuzzEnv) step(r *fuzzBytes) {
+	op := r.n(fuzzNumOps)
 	s, tr := e.s, e.tr
 	switch op {
-	case fzConnect:
-		p := r.n(len(fzPeers))
-		e.logf("connect %q", fzPeers[p])
+	case fuzzConnect:
+		p := r.n(len(fuzzPeers))
+		e.logf("connect %q", fuzzPeers[p])
 		tr.apply(newOurs(s), traceEvent{op: opConnect, peer: p})
-		e.connected[fzPeers[p]] = true
-		delete(e.retained, fzPeers[p])
-		if snap, ok := s.Snapshot(fzPeers[p]); !ok || !snap.Connected {
-			e.fail("peer %q not known as connected after connecting", fzPeers[p])
+		e.connected[fuzzPeers[p]] = true
+		delete(e.retained, fuzzPeers[p])
+		if snap, ok := s.Snapshot(fuzzPeers[p]); !ok || !snap.Connected {
+			e.fail("peer %q not known as connected after connecting", fuzzPeers[p])
 		}
-	case fzDisconnect:
-		p := r.n(len(fzPeers))
-		e.logf("disconnect %q", fzPeers[p])
+	case fuzzDisconnect:
+		p := r.n(len(fuzzPeers))
+		e.logf("disconnect %q", fuzzPeers[p])
 		e.disconnect(p)
-	case fzGraft, fzPrune:
-		p, topic := r.n(len(fzPeers)), r.n(len(fzTopics))
-		e.logf("%s %q %q", fzOpNames[op], fzPeers[p], fzTopics[topic])
-		tr.apply(newOurs(s), traceEvent{op: map[int]traceOp{fzGraft: opGraft, fzPrune: opPrune}[op], peer: p, topic: topic})
-	case fzValidate, fzDeliver, fzDuplicate:
-		m, p := r.n(len(fzMsgs)), r.n(len(fzPeers))
-		e.logf("%s msg %d (%q) from %q", fzOpNames[op], m, fzMsgs[m].id, fzPeers[p])
-		top := map[int]traceOp{fzValidate: opValidate, fzDeliver: opDeliver, fzDuplicate: opDuplicate}[op]
+	case fuzzGraft, fuzzPrune:
+		p, topic := r.n(len(fuzzPeers)), r.n(len(fuzzTopics))
+		e.logf("%s %q %q", fuzzOpNames[op], fuzzPeers[p], fuzzTopics[topic])
+		tr.apply(newOurs(s), traceEvent{op: map[int]traceOp{fuzzGraft: opGraft, fuzzPrune: opPrune}[op], peer: p, topic: topic})
+	case fuzzValidate, fuzzDeliver, fuzzDuplicate:
+		m, p := r.n(len(fuzzMsgs)), r.n(len(fuzzPeers))
+		e.logf("%s msg %d (%q) from %q", fuzzOpNames[op], m, fuzzMsgs[m].id, fuzzPeers[p])
+		top := map[int]traceOp{fuzzValidate: opValidate, fuzzDeliver: opDeliver, fuzzDuplicate: opDuplicate}[op]
 		tr.apply(newOurs(s), traceEvent{op: top, peer: p, msg: m})
-	case fzReject:
-		m, p, reason := r.n(len(fzMsgs)), r.n(len(fzPeers)), rejectReasons[r.n(len(rejectReasons))]
-		e.logf("reject msg %d (%q) from %q: %q", m, fzMsgs[m].id, fzPeers[p], reason)
+	case fuzzReject:
+		m, p, reason := r.n(len(fuzzMsgs)), r.n(len(fuzzPeers)), rejectReasons[r.n(len(rejectReasons))]
+		e.logf("reject msg %d (%q) from %q: %q", m, fuzzMsgs[m].id, fuzzPeers[p], reason)
 		tr.apply(newOurs(s), traceEvent{op: opReject, peer: p, msg: m, reason: reason})
-	case fzPenalty:
-		p, count := r.n(len(fzPeers)), fzCounts[r.n(len(fzCounts))]
-		e.logf("AddPenalty %q %d", fzPeers[p], count)
+	case fuzzPenalty:
+		p, count := r.n(len(fuzzPeers)), fuzzCounts[r.n(len(fuzzCounts))]
+		e.logf("AddPenalty %q %d", fuzzPeers[p], count)
 		e.addPenalty(p, count)
-	case fzSetIPs:
-		p, mask := r.n(len(fzPeers)), r.u8()
+	case fuzzSetIPs:
+		p, mask := r.n(len(fuzzPeers)), r.u8()
 		var ips []string
-		for i, ip := range fzIPs {
+		for i, ip := range fuzzIPs {
 			if mask&(1<<i) != 0 {
 				ips = append(ips, ip)
 			}
@@ -355,51 +355,51 @@ func (e *fzEnv) step(r *fzBytes) {
 		if mask&0x80 != 0 && len(ips) > 0 {
 			ips = append(ips, ips[0]) // two connections from one address
 		}
-		e.logf("setIPs %q %q", fzPeers[p], ips)
+		e.logf("setIPs %q %q", fuzzPeers[p], ips)
 		tr.apply(newOurs(s), traceEvent{op: opSetIPs, peer: p, ips: ips})
-	case fzRefresh:
+	case fuzzRefresh:
 		e.logf("refresh")
 		s.Refresh()
 		e.checkAfterRefresh()
-	case fzAdvance:
-		d := fzAdvances[r.n(len(fzAdvances))]
+	case fuzzAdvance:
+		d := fuzzAdvances[r.n(len(fuzzAdvances))]
 		e.logf("advance %v", d)
 		e.sleep(d)
-	case fzSetTopic:
-		topic, v := fzSetTopics[r.n(len(fzSetTopics))], r.n(len(fzTopicVariants))
+	case fuzzSetTopic:
+		topic, v := fuzzSetTopics[r.n(len(fuzzSetTopics))], r.n(len(fuzzTopicVariants))
 		e.logf("SetTopicParams %q variant %d", topic, v)
-		e.setTopic(topic, fzTopicVariants[v]())
-	case fzRecvRPC, fzSendRPC, fzDropRPC:
-		p := r.n(len(fzPeers))
-		rpc := fzRPC(r)
-		e.logf("%s %q %s", fzOpNames[op], fzPeers[p], fzRPCString(rpc))
+		e.setTopic(topic, fuzzTopicVariants[v]())
+	case fuzzRecvRPC, fuzzSendRPC, fuzzDropRPC:
+		p := r.n(len(fuzzPeers))
+		rpc := fuzzRPC(r)
+		e.logf("%s %q %s", fuzzOpNames[op], fuzzPeers[p], fuzzRPCString(rpc))
 		switch op {
-		case fzRecvRPC:
-			scoretest.SetFrom(rpc, fzPeers[p])
-			if rpc.From() != fzPeers[p] {
+		case fuzzRecvRPC:
+			scoretest.SetFrom(rpc, fuzzPeers[p])
+			if rpc.From() != fuzzPeers[p] {
 				e.fail("scoretest.SetFrom did not set the sender")
 			}
 			s.Tracer().RecvRPC(rpc)
-		case fzSendRPC:
-			s.Tracer().SendRPC(rpc, fzPeers[p])
+		case fuzzSendRPC:
+			s.Tracer().SendRPC(rpc, fuzzPeers[p])
 		default:
-			s.Tracer().DropRPC(rpc, fzPeers[p])
+			s.Tracer().DropRPC(rpc, fuzzPeers[p])
 		}
-	case fzThrottle:
-		p := r.n(len(fzPeers))
-		e.logf("throttle %q", fzPeers[p])
-		s.Tracer().ThrottlePeer(fzPeers[p])
-	case fzJoinLeave:
-		topic, join := fzRPCTopics[r.n(len(fzRPCTopics))], r.u8()&1 == 0
+	case fuzzThrottle:
+		p := r.n(len(fuzzPeers))
+		e.logf("throttle %q", fuzzPeers[p])
+		s.Tracer().ThrottlePeer(fuzzPeers[p])
+	case fuzzJoinLeave:
+		topic, join := fuzzRPCTopics[r.n(len(fuzzRPCTopics))], r.u8()&1 == 0
 		e.logf("join=%v %q", join, topic)
 		if join {
 			s.Tracer().Join(topic)
 		} else {
 			s.Tracer().Leave(topic)
 		}
-	case fzMalformed:
+	case fuzzMalformed:
 		e.malformed(r)
-	case fzLoop:
+	case fuzzLoop:
 		if e.loopRunning() {
 			e.logf("Close")
 			e.closeLoop()
@@ -407,8 +407,8 @@ func (e *fzEnv) step(r *fzBytes) {
 			e.logf("Start")
 			e.startLoop()
 		}
-	case fzOddRPC:
-		which, p := r.n(6), fzPeers[r.n(len(fzPeers))]
+	case fuzzOddRPC:
+		which, p := r.n(6), fuzzPeers[r.n(len(fuzzPeers))]
 		e.logf("odd RPC %d to/from %q", which, p)
 		switch which {
 		case 0:
@@ -430,10 +430,10 @@ func (e *fzEnv) step(r *fzBytes) {
 			s.Tracer().DropRPC(rpc, p)
 		}
 	}
-	e.check(fzOpNames[op])
+	e.check(fuzzOpNames[op])
 }
 
-func fzRPCString(rpc *pubsub.RPC) string {
+func fuzzRPCString(rpc *pubsub.RPC) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "publish=%d", len(rpc.GetPublish()))
 	ctl := rpc.GetControl()
@@ -465,8 +465,8 @@ func fzRPCString(rpc *pubsub.RPC) string {
 // disconnect closes p's stream and checks the retention rule: a peer is
 // retained iff its score, P5 included, was zero or less at that moment,
 // and a retained peer has no first deliveries and is in no mesh.
-func (e *fzEnv) disconnect(i int) {
-	p := fzPeers[i]
+func (e *fuzzEnv) disconnect(i int) {
+	p := fuzzPeers[i]
 	_, known := e.s.Snapshot(p)
 	before := e.s.Score(p)
 	e.tr.apply(newOurs(e.s), traceEvent{op: opDisconnect, peer: i})
@@ -500,8 +500,8 @@ func (e *fzEnv) disconnect(i int) {
 	}
 }
 
-func (e *fzEnv) addPenalty(i, count int) {
-	p := fzPeers[i]
+func (e *fuzzEnv) addPenalty(i, count int) {
+	p := fuzzPeers[i]
 	before, known := e.s.Snapshot(p)
 	e.s.AddPenalty(p, count)
 	after, _ := e.s.Snapshot(p)
@@ -523,7 +523,7 @@ func (e *fzEnv) addPenalty(i, count int) {
 // setTopic calls SetTopicParams and checks that it accepts exactly what
 // Validate accepts, and that a refusal names the topic and the field and
 // changes nothing.
-func (e *fzEnv) setTopic(topic string, tp *peerscore.TopicParams) {
+func (e *fuzzEnv) setTopic(topic string, tp *peerscore.TopicParams) {
 	before, beforeStats := fmt.Sprint(e.s.Snapshots()), e.s.Stats()
 	err := e.s.SetTopicParams(topic, tp)
 	if want := tp.Validate(); (err == nil) != (want == nil) {
@@ -545,16 +545,16 @@ func (e *fzEnv) setTopic(topic string, tp *peerscore.TopicParams) {
 	}
 }
 
-// fzNoIDCharges are the rejection reasons that charge the sender without
+// fuzzNoIDCharges are the rejection reasons that charge the sender without
 // looking at the message ID.
-var fzNoIDCharges = map[string]bool{
+var fuzzNoIDCharges = map[string]bool{
 	pubsub.RejectMissingSignature: true, pubsub.RejectInvalidSignature: true, pubsub.RejectUnexpectedSignature: true,
 	pubsub.RejectUnexpectedAuthInfo: true, pubsub.RejectSelfOrigin: true,
 }
 
 // malformed sends an event with a broken or odd message.
-func (e *fzEnv) malformed(r *fzBytes) {
-	kind, event, p, reason := r.n(6), r.n(5), fzPeers[r.n(len(fzPeers))], rejectReasons[r.n(len(rejectReasons))]
+func (e *fuzzEnv) malformed(r *fuzzBytes) {
+	kind, event, p, reason := r.n(6), r.n(5), fuzzPeers[r.n(len(fuzzPeers))], rejectReasons[r.n(len(rejectReasons))]
 	t0, elsewhere := "t0", "elsewhere"
 	var msg *pubsub.Message
 	switch kind {
@@ -587,7 +587,7 @@ func (e *fzEnv) malformed(r *fzBytes) {
 	// Messages the scorer cannot use (no protobuf, no ID) change nothing,
 	// but for rejections that need no ID: the sender of a message whose
 	// signature or origin is bad is charged, as in pubsub.
-	sigReject := event == 2 && fzNoIDCharges[reason]
+	sigReject := event == 2 && fuzzNoIDCharges[reason]
 	if kind <= 1 || kind == 3 && !sigReject || event == 4 {
 		if after := fmt.Sprint(e.s.Snapshots()); after != before {
 			e.fail("malformed message (kind %d, event %d) changed snapshots:\nbefore %s\nafter  %s", kind, event, before, after)
@@ -601,12 +601,12 @@ func (e *fzEnv) malformed(r *fzBytes) {
 // finish disconnects everyone, lets time pass beyond SeenMsgTTL,
 // RetainScore and the IWANT follow-up, and checks that the scorer holds
 // nothing any more.
-func (e *fzEnv) finish() {
+func (e *fuzzEnv) finish() {
 	e.logf("finish")
 	if e.loopRunning() {
 		e.closeLoop()
 	}
-	for i := range fzPeers {
+	for i := range fuzzPeers {
 		e.disconnect(i)
 	}
 	e.check("final disconnects")
@@ -629,43 +629,43 @@ func (e *fzEnv) finish() {
 	if z.IndexedPeers != 0 || z.IPAddrs != 0 || z.RecordsMap != 0 || z.PromiseMsgs != 0 || z.PromisePeers != 0 || z.StaleBackoffs != 0 {
 		e.fail("after everyone left and %v passed, internal books still hold: %+v", wait, z)
 	}
-	for _, p := range fzPeers {
+	for _, p := range fuzzPeers {
 		if score := e.s.Score(p); score != 0 {
 			e.fail("forgotten peer %q scores %v", p, score)
 		}
 	}
 }
 
-// fzRunEvents runs one event fuzz case.
-func fzRunEvents(t *testing.T, data []byte) {
+// fuzzRunEvents runs one event fuzz case.
+func fuzzRunEvents(t *testing.T, data []byte) {
 	synctest.Test(t, func(t *testing.T) {
-		r := &fzBytes{b: data}
-		e := fzNewEnv(t, r)
+		r := &fuzzBytes{b: data}
+		e := fuzzNewEnv(t, r)
 		defer func() { _ = e.s.Close() }() // no loop may outlive the bubble
 		e.check("New")
 		for steps := 0; r.more() && steps < 400; steps++ {
 			e.step(r)
 		}
-		if fzTrace {
+		if fuzzTrace {
 			for p, snap := range e.s.Snapshots() {
 				e.logf("  %q score %v: %+v", p, snap.Score, snap)
 			}
 			e.logf("  stats %+v", e.s.Stats())
 		}
 		e.finish()
-		if fzTrace {
+		if fuzzTrace {
 			t.Logf("events:\n  %s", strings.Join(e.log, "\n  "))
 		}
 	})
 }
 
-// fzTrace (FZ_TRACE=1 in the environment) logs every decoded event, to
+// fuzzTrace (FZ_TRACE=1 in the environment) logs every decoded event, to
 // read what a seed or a crasher does.
-var fzTrace = os.Getenv("FZ_TRACE") != ""
+var fuzzTrace = os.Getenv("FZ_TRACE") != ""
 
-// fzSeed encodes a case: the variant, the option flags and the events,
+// fuzzSeed encodes a case: the variant, the option flags and the events,
 // each an opcode followed by its argument bytes.
-func fzSeed(variant, opts byte, events ...[]byte) []byte {
+func fuzzSeed(variant, opts byte, events ...[]byte) []byte {
 	out := []byte{variant, opts}
 	for _, ev := range events {
 		out = append(out, ev...)
@@ -673,104 +673,104 @@ func fzSeed(variant, opts byte, events ...[]byte) []byte {
 	return out
 }
 
-func fzEv(op int, args ...byte) []byte { return append([]byte{byte(op)}, args...) }
+func fuzzEv(op int, args ...byte) []byte { return append([]byte{byte(op)}, args...) }
 
-// fzEventSeeds are meaningful cases, also written to testdata/fuzz/FuzzEvents.
-func fzEventSeeds() map[string][]byte {
+// fuzzEventSeeds are meaningful cases, also written to testdata/fuzz/FuzzEvents.
+func fuzzEventSeeds() map[string][]byte {
 	lifeOfAMessage := [][]byte{
-		fzEv(fzConnect, 0), fzEv(fzConnect, 1), fzEv(fzConnect, 2),
-		fzEv(fzGraft, 0, 0), fzEv(fzGraft, 1, 0), fzEv(fzAdvance, 3), fzEv(fzAdvance, 3), fzEv(fzRefresh),
-		fzEv(fzValidate, 0, 0), fzEv(fzDuplicate, 0, 1), fzEv(fzDeliver, 0, 0), fzEv(fzAdvance, 1),
-		fzEv(fzDuplicate, 0, 2), fzEv(fzAdvance, 2), fzEv(fzDuplicate, 0, 1),
-		fzEv(fzValidate, 1, 1), fzEv(fzDuplicate, 1, 0), fzEv(fzReject, 1, 1, 0), fzEv(fzDuplicate, 1, 2),
-		fzEv(fzValidate, 6, 2), fzEv(fzDeliver, 6, 2),
-		fzEv(fzAdvance, 3), fzEv(fzRefresh), fzEv(fzDisconnect, 1), fzEv(fzAdvance, 4), fzEv(fzRefresh),
+		fuzzEv(fuzzConnect, 0), fuzzEv(fuzzConnect, 1), fuzzEv(fuzzConnect, 2),
+		fuzzEv(fuzzGraft, 0, 0), fuzzEv(fuzzGraft, 1, 0), fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzRefresh),
+		fuzzEv(fuzzValidate, 0, 0), fuzzEv(fuzzDuplicate, 0, 1), fuzzEv(fuzzDeliver, 0, 0), fuzzEv(fuzzAdvance, 1),
+		fuzzEv(fuzzDuplicate, 0, 2), fuzzEv(fuzzAdvance, 2), fuzzEv(fuzzDuplicate, 0, 1),
+		fuzzEv(fuzzValidate, 1, 1), fuzzEv(fuzzDuplicate, 1, 0), fuzzEv(fuzzReject, 1, 1, 0), fuzzEv(fuzzDuplicate, 1, 2),
+		fuzzEv(fuzzValidate, 6, 2), fuzzEv(fuzzDeliver, 6, 2),
+		fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzRefresh), fuzzEv(fuzzDisconnect, 1), fuzzEv(fuzzAdvance, 4), fuzzEv(fuzzRefresh),
 	}
 	router := [][]byte{
-		fzEv(fzConnect, 0), fzEv(fzConnect, 3), fzEv(fzJoinLeave, 0, 0),
+		fuzzEv(fuzzConnect, 0), fuzzEv(fuzzConnect, 3), fuzzEv(fuzzJoinLeave, 0, 0),
 		// we ask p0 for m0 and m1 (IWANT), p0 delivers m0 only
-		fzEv(fzSendRPC, 0, 0x01, 0x40, 2, 0, 1),
-		fzEv(fzDeliver, 0, 0), fzEv(fzAdvance, 4), fzEv(fzRefresh),
+		fuzzEv(fuzzSendRPC, 0, 0x01, 0x40, 2, 0, 1),
+		fuzzEv(fuzzDeliver, 0, 0), fuzzEv(fuzzAdvance, 4), fuzzEv(fuzzRefresh),
 		// p3 prunes us in t0 with a 60s backoff, then grafts at once (flood) and later
-		fzEv(fzRecvRPC, 3, 0x01, 0x04, 0, 3), fzEv(fzRecvRPC, 3, 0x01, 0x01, 0),
-		fzEv(fzAdvance, 4), fzEv(fzRecvRPC, 3, 0x01, 0x01, 0),
+		fuzzEv(fuzzRecvRPC, 3, 0x01, 0x04, 0, 3), fuzzEv(fuzzRecvRPC, 3, 0x01, 0x01, 0),
+		fuzzEv(fuzzAdvance, 4), fuzzEv(fuzzRecvRPC, 3, 0x01, 0x01, 0),
 		// a throttled peer's promises are void
-		fzEv(fzSendRPC, 3, 0x01, 0x40, 1, 2), fzEv(fzThrottle, 3), fzEv(fzAdvance, 4), fzEv(fzRefresh),
+		fuzzEv(fuzzSendRPC, 3, 0x01, 0x40, 1, 2), fuzzEv(fuzzThrottle, 3), fuzzEv(fuzzAdvance, 4), fuzzEv(fuzzRefresh),
 		// dropped RPCs make a slow peer
-		fzEv(fzDropRPC, 0, 0x60), fzEv(fzDropRPC, 0, 0x61, 0x08, 0, 2), fzEv(fzAdvance, 3), fzEv(fzRefresh),
+		fuzzEv(fuzzDropRPC, 0, 0x60), fuzzEv(fuzzDropRPC, 0, 0x61, 0x08, 0, 2), fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzRefresh),
 		// odd RPCs
-		fzEv(fzOddRPC, 0, 0), fzEv(fzOddRPC, 1, 0), fzEv(fzOddRPC, 2, 0), fzEv(fzOddRPC, 3, 0),
-		fzEv(fzOddRPC, 4, 0), fzEv(fzOddRPC, 5, 0), fzEv(fzJoinLeave, 0, 1),
+		fuzzEv(fuzzOddRPC, 0, 0), fuzzEv(fuzzOddRPC, 1, 0), fuzzEv(fuzzOddRPC, 2, 0), fuzzEv(fuzzOddRPC, 3, 0),
+		fuzzEv(fuzzOddRPC, 4, 0), fuzzEv(fuzzOddRPC, 5, 0), fuzzEv(fuzzJoinLeave, 0, 1),
 	}
 	badInput := [][]byte{
-		fzEv(fzConnect, 0), fzEv(fzConnect, 4),
-		fzEv(fzPenalty, 0, 0), fzEv(fzPenalty, 0, 1), fzEv(fzPenalty, 0, 2), fzEv(fzPenalty, 0, 9),
-		fzEv(fzPenalty, 0, 7), fzEv(fzPenalty, 2, 3), fzEv(fzPenalty, 4, 4),
-		fzEv(fzMalformed, 0, 0, 0), fzEv(fzMalformed, 1, 1, 0), fzEv(fzMalformed, 2, 2, 0, 0),
-		fzEv(fzMalformed, 3, 3, 0), fzEv(fzMalformed, 4, 2, 0, 0), fzEv(fzMalformed, 5, 1, 0),
-		fzEv(fzMalformed, 2, 4, 0),
-		fzEv(fzSetTopic, 0, 5), fzEv(fzSetTopic, 0, 6), fzEv(fzSetTopic, 1, 7), fzEv(fzSetTopic, 2, 8),
-		fzEv(fzSetTopic, 3, 9), fzEv(fzSetTopic, 0, 10), fzEv(fzSetTopic, 1, 11), fzEv(fzSetTopic, 0, 12),
-		fzEv(fzSetTopic, 0, 13), fzEv(fzSetTopic, 2, 0), fzEv(fzGraft, 0, 2), fzEv(fzValidate, 4, 0),
-		fzEv(fzDeliver, 4, 0), fzEv(fzDisconnect, 3), fzEv(fzAdvance, 6), fzEv(fzRefresh),
+		fuzzEv(fuzzConnect, 0), fuzzEv(fuzzConnect, 4),
+		fuzzEv(fuzzPenalty, 0, 0), fuzzEv(fuzzPenalty, 0, 1), fuzzEv(fuzzPenalty, 0, 2), fuzzEv(fuzzPenalty, 0, 9),
+		fuzzEv(fuzzPenalty, 0, 7), fuzzEv(fuzzPenalty, 2, 3), fuzzEv(fuzzPenalty, 4, 4),
+		fuzzEv(fuzzMalformed, 0, 0, 0), fuzzEv(fuzzMalformed, 1, 1, 0), fuzzEv(fuzzMalformed, 2, 2, 0, 0),
+		fuzzEv(fuzzMalformed, 3, 3, 0), fuzzEv(fuzzMalformed, 4, 2, 0, 0), fuzzEv(fuzzMalformed, 5, 1, 0),
+		fuzzEv(fuzzMalformed, 2, 4, 0),
+		fuzzEv(fuzzSetTopic, 0, 5), fuzzEv(fuzzSetTopic, 0, 6), fuzzEv(fuzzSetTopic, 1, 7), fuzzEv(fuzzSetTopic, 2, 8),
+		fuzzEv(fuzzSetTopic, 3, 9), fuzzEv(fuzzSetTopic, 0, 10), fuzzEv(fuzzSetTopic, 1, 11), fuzzEv(fuzzSetTopic, 0, 12),
+		fuzzEv(fuzzSetTopic, 0, 13), fuzzEv(fuzzSetTopic, 2, 0), fuzzEv(fuzzGraft, 0, 2), fuzzEv(fuzzValidate, 4, 0),
+		fuzzEv(fuzzDeliver, 4, 0), fuzzEv(fuzzDisconnect, 3), fuzzEv(fuzzAdvance, 6), fuzzEv(fuzzRefresh),
 	}
 	retention := [][]byte{
-		fzEv(fzConnect, 0), fzEv(fzConnect, 1), fzEv(fzConnect, 2), fzEv(fzConnect, 3),
-		fzEv(fzSetIPs, 0, 0x03), fzEv(fzSetIPs, 1, 0x01), fzEv(fzSetIPs, 2, 0x81), fzEv(fzSetIPs, 3, 0x1c),
-		fzEv(fzGraft, 1, 0), fzEv(fzAdvance, 3), fzEv(fzAdvance, 3), fzEv(fzAdvance, 3), fzEv(fzRefresh),
-		fzEv(fzValidate, 2, 1), fzEv(fzReject, 2, 1, 0), fzEv(fzDisconnect, 1), fzEv(fzDisconnect, 0),
-		fzEv(fzAdvance, 3), fzEv(fzRefresh), fzEv(fzConnect, 1), fzEv(fzDisconnect, 1),
-		fzEv(fzAdvance, 4), fzEv(fzRefresh), fzEv(fzAdvance, 5), fzEv(fzRefresh),
+		fuzzEv(fuzzConnect, 0), fuzzEv(fuzzConnect, 1), fuzzEv(fuzzConnect, 2), fuzzEv(fuzzConnect, 3),
+		fuzzEv(fuzzSetIPs, 0, 0x03), fuzzEv(fuzzSetIPs, 1, 0x01), fuzzEv(fuzzSetIPs, 2, 0x81), fuzzEv(fuzzSetIPs, 3, 0x1c),
+		fuzzEv(fuzzGraft, 1, 0), fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzRefresh),
+		fuzzEv(fuzzValidate, 2, 1), fuzzEv(fuzzReject, 2, 1, 0), fuzzEv(fuzzDisconnect, 1), fuzzEv(fuzzDisconnect, 0),
+		fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzRefresh), fuzzEv(fuzzConnect, 1), fuzzEv(fuzzDisconnect, 1),
+		fuzzEv(fuzzAdvance, 4), fuzzEv(fuzzRefresh), fuzzEv(fuzzAdvance, 5), fuzzEv(fuzzRefresh),
 	}
 	loop := [][]byte{
-		fzEv(fzConnect, 0), fzEv(fzConnect, 1), fzEv(fzGraft, 0, 0), fzEv(fzGraft, 1, 1),
-		fzEv(fzValidate, 0, 0), fzEv(fzDeliver, 0, 0), fzEv(fzAdvance, 4), fzEv(fzSendRPC, 1, 0x01, 0x40, 1, 3),
-		fzEv(fzAdvance, 4), fzEv(fzLoop), fzEv(fzAdvance, 3), fzEv(fzLoop), fzEv(fzLoop),
+		fuzzEv(fuzzConnect, 0), fuzzEv(fuzzConnect, 1), fuzzEv(fuzzGraft, 0, 0), fuzzEv(fuzzGraft, 1, 1),
+		fuzzEv(fuzzValidate, 0, 0), fuzzEv(fuzzDeliver, 0, 0), fuzzEv(fuzzAdvance, 4), fuzzEv(fuzzSendRPC, 1, 0x01, 0x40, 1, 3),
+		fuzzEv(fuzzAdvance, 4), fuzzEv(fuzzLoop), fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzLoop), fuzzEv(fuzzLoop),
 	}
 	return map[string][]byte{
-		"life-of-a-message-full":       fzSeed(0, 0, lifeOfAMessage...),
-		"life-of-a-message-sparse":     fzSeed(1, fzOptMsgIDFn, lifeOfAMessage...),
-		"life-of-a-message-extreme":    fzSeed(2, fzOptSmallCap, lifeOfAMessage...),
-		"life-of-a-message-huge":       fzSeed(3, fzOptAppNegative, lifeOfAMessage...),
-		"router-penalties":             fzSeed(0, fzOptFastRouter, router...),
-		"router-penalties-huge":        fzSeed(3, 0, router...),
-		"router-off":                   fzSeed(0, fzOptNoRouter, router...),
-		"bad-input-full":               fzSeed(0, 0, badInput...),
-		"bad-input-extreme":            fzSeed(2, fzOptAppNegative, badInput...),
-		"retention-colocation":         fzSeed(0, fzOptAppNegative, retention...),
-		"retention-sparse":             fzSeed(1, fzOptAppNegative, retention...),
-		"loop-with-inspect":            fzSeed(0, fzOptStartLoop|fzOptInspect|fzOptFastRouter, loop...),
-		"loop-started-by-event-sparse": fzSeed(1, fzOptInspect, loop...),
-		"life-of-a-message-inf":        fzSeed(4, 0, lifeOfAMessage...),
-		"life-of-a-message-inf-mixed":  fzSeed(5, fzOptExtremeThresholds|fzOptInspect|fzOptStartLoop, lifeOfAMessage...),
-		"router-penalties-inf":         fzSeed(4, fzOptFastRouter|fzOptExtremeThresholds, router...),
-		"retention-inf-mixed":          fzSeed(5, fzOptAppNegative, retention...),
-		"bad-input-inf":                fzSeed(4, fzOptExtremeThresholds, badInput...),
-		"loop-with-inspect-inf":        fzSeed(4, fzOptStartLoop|fzOptInspect|fzOptExtremeThresholds, loop...),
+		"life-of-a-message-full":       fuzzSeed(0, 0, lifeOfAMessage...),
+		"life-of-a-message-sparse":     fuzzSeed(1, fuzzOptMsgIDFn, lifeOfAMessage...),
+		"life-of-a-message-extreme":    fuzzSeed(2, fuzzOptSmallCap, lifeOfAMessage...),
+		"life-of-a-message-huge":       fuzzSeed(3, fuzzOptAppNegative, lifeOfAMessage...),
+		"router-penalties":             fuzzSeed(0, fuzzOptFastRouter, router...),
+		"router-penalties-huge":        fuzzSeed(3, 0, router...),
+		"router-off":                   fuzzSeed(0, fuzzOptNoRouter, router...),
+		"bad-input-full":               fuzzSeed(0, 0, badInput...),
+		"bad-input-extreme":            fuzzSeed(2, fuzzOptAppNegative, badInput...),
+		"retention-colocation":         fuzzSeed(0, fuzzOptAppNegative, retention...),
+		"retention-sparse":             fuzzSeed(1, fuzzOptAppNegative, retention...),
+		"loop-with-inspect":            fuzzSeed(0, fuzzOptStartLoop|fuzzOptInspect|fuzzOptFastRouter, loop...),
+		"loop-started-by-event-sparse": fuzzSeed(1, fuzzOptInspect, loop...),
+		"life-of-a-message-inf":        fuzzSeed(4, 0, lifeOfAMessage...),
+		"life-of-a-message-inf-mixed":  fuzzSeed(5, fuzzOptExtremeThresholds|fuzzOptInspect|fuzzOptStartLoop, lifeOfAMessage...),
+		"router-penalties-inf":         fuzzSeed(4, fuzzOptFastRouter|fuzzOptExtremeThresholds, router...),
+		"retention-inf-mixed":          fuzzSeed(5, fuzzOptAppNegative, retention...),
+		"bad-input-inf":                fuzzSeed(4, fuzzOptExtremeThresholds, badInput...),
+		"loop-with-inspect-inf":        fuzzSeed(4, fuzzOptStartLoop|fuzzOptInspect|fuzzOptExtremeThresholds, loop...),
 		// bugs, fixed, as the fuzzer (and a reading) found them
 		"fixed-penalty-total-wrap": []byte("00*0200200"),
-		"fixed-nan-behaviour-overflow": fzSeed(3, 0, fzEv(fzConnect, 2), fzEv(fzPenalty, 2, 7),
-			fzEv(fzDropRPC, 2, 0x20)),
+		"fixed-nan-behaviour-overflow": fuzzSeed(3, 0, fuzzEv(fuzzConnect, 2), fuzzEv(fuzzPenalty, 2, 7),
+			fuzzEv(fuzzDropRPC, 2, 0x20)),
 		// p0 scores +Inf (P5 2e308), "" scores -Inf (P5 -3e308): the
 		// metrics added them up to NaN
-		"fixed-metrics-nan": fzSeed(4, 0, fzEv(fzConnect, 0), fzEv(fzConnect, 4)),
+		"fixed-metrics-nan": fuzzSeed(4, 0, fuzzEv(fuzzConnect, 0), fuzzEv(fuzzConnect, 4)),
 		// p3's topic score is MaxFloat64 (a first delivery in t0), its P5
 		// 5e307 and its P7 -MaxFloat64: the parts add up to 5e307, but the
 		// score overflowed to +Inf on the way
-		"fixed-partial-sum-overflow": fzSeed(4, 0, fzEv(fzConnect, 3), fzEv(fzValidate, 0, 3),
-			fzEv(fzDeliver, 0, 3), fzEv(fzPenalty, 3, 7)),
+		"fixed-partial-sum-overflow": fuzzSeed(4, 0, fuzzEv(fuzzConnect, 3), fuzzEv(fuzzValidate, 0, 3),
+			fuzzEv(fuzzDeliver, 0, 3), fuzzEv(fuzzPenalty, 3, 7)),
 		// p0's P1 and P2 in t1 are MaxFloat64, its P3 -MaxFloat64: the
 		// topic's parts add up to MaxFloat64, times 0.5, but their sum
 		// overflowed on the way and the topic scored MaxFloat64
-		"fixed-topic-sum-overflow": fzSeed(5, 0, fzEv(fzConnect, 0), fzEv(fzGraft, 0, 1), fzEv(fzAdvance, 3),
-			fzEv(fzAdvance, 3), fzEv(fzRefresh), fzEv(fzValidate, 2, 0), fzEv(fzDeliver, 2, 0)),
+		"fixed-topic-sum-overflow": fuzzSeed(5, 0, fuzzEv(fuzzConnect, 0), fuzzEv(fuzzGraft, 0, 1), fuzzEv(fuzzAdvance, 3),
+			fuzzEv(fuzzAdvance, 3), fuzzEv(fuzzRefresh), fuzzEv(fuzzValidate, 2, 0), fuzzEv(fuzzDeliver, 2, 0)),
 	}
 }
 
 func FuzzEvents(f *testing.F) {
-	seeds := fzEventSeeds()
+	seeds := fuzzEventSeeds()
 	for _, name := range slices.Sorted(maps.Keys(seeds)) {
 		f.Add(seeds[name])
 	}
-	f.Fuzz(fzRunEvents)
+	f.Fuzz(fuzzRunEvents)
 }

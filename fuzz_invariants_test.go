@@ -27,34 +27,34 @@ import (
 //   - a sum of components is their exact sum, to rounding, held likewise
 //     (or, for the score, the infinity of its sign).
 
-// fzUnderCap reports whether counter c respects cap: a NaN cap caps
+// fuzzUnderCap reports whether counter c respects cap: a NaN cap caps
 // nothing; any other cap, however negative, bounds c, which is also never
 // below zero.
-func fzUnderCap(c, cap float64) bool {
+func fuzzUnderCap(c, cap float64) bool {
 	return c >= 0 && (math.IsNaN(cap) || c <= cap || c == 0)
 }
 
-// fzProduct is the exact product of factors, and how far from it a float64
+// fuzzProduct is the exact product of factors, and how far from it a float64
 // computation in any order of its multiplications may land: one rounding
 // of 2^-53 per multiplication.
-func fzProduct(factors ...float64) fzSum {
-	exact := fzBig(1)
+func fuzzProduct(factors ...float64) fuzzSum {
+	exact := fuzzBig(1)
 	for _, x := range factors {
-		exact.Mul(exact, fzBig(x))
+		exact.Mul(exact, fuzzBig(x))
 	}
-	tol := new(big.Float).SetPrec(fzPrec).Abs(exact)
-	return fzSum{exact: exact, tol: tol.Mul(tol, fzBig(float64(len(factors))*0x1p-53))}
+	tol := new(big.Float).SetPrec(fuzzPrec).Abs(exact)
+	return fuzzSum{exact: exact, tol: tol.Mul(tol, fuzzBig(float64(len(factors))*0x1p-53))}
 }
 
-// fzClampOf is x held within ±MaxFloat64, for the few checks that compare
+// fuzzClampOf is x held within ±MaxFloat64, for the few checks that compare
 // one clamped value with another (a capped topic sum, say).
-func fzClampOf(x float64) float64 {
+func fuzzClampOf(x float64) float64 {
 	return math.Max(-math.MaxFloat64, math.Min(math.MaxFloat64, x))
 }
 
-// fzSame reports whether got is want up to rounding: a relative 1e-12, or
+// fuzzSame reports whether got is want up to rounding: a relative 1e-12, or
 // the same infinity.
-func fzSame(want, got float64) bool {
+func fuzzSame(want, got float64) bool {
 	if want == got {
 		return true
 	}
@@ -64,46 +64,46 @@ func fzSame(want, got float64) bool {
 	return math.Abs(want-got) <= 1e-12*math.Max(math.Abs(want), math.Abs(got))
 }
 
-// fzPrec is enough bits for any sum of a few float64 values to be exact
+// fuzzPrec is enough bits for any sum of a few float64 values to be exact
 // (they span 2^-1074 to 2^1024), and for its product with one more.
-const fzPrec = 4400
+const fuzzPrec = 4400
 
-func fzBig(x float64) *big.Float { return new(big.Float).SetPrec(fzPrec).SetFloat64(x) }
+func fuzzBig(x float64) *big.Float { return new(big.Float).SetPrec(fuzzPrec).SetFloat64(x) }
 
-// fzSum is the exact value of a sum of finite terms times a weight, and how
+// fuzzSum is the exact value of a sum of finite terms times a weight, and how
 // far from it a float64 computation may land: each addition and the
 // product round by at most 2^-53 of a value no larger than the sum of the
 // terms' magnitudes (times the weight's).
-type fzSum struct{ exact, tol *big.Float }
+type fuzzSum struct{ exact, tol *big.Float }
 
-func fzSumOf(weight float64, terms ...float64) fzSum {
-	exact, abs := fzBig(0), fzBig(0)
+func fuzzSumOf(weight float64, terms ...float64) fuzzSum {
+	exact, abs := fuzzBig(0), fuzzBig(0)
 	for _, x := range terms {
-		exact.Add(exact, fzBig(x))
-		abs.Add(abs, fzBig(math.Abs(x)))
+		exact.Add(exact, fuzzBig(x))
+		abs.Add(abs, fuzzBig(math.Abs(x)))
 	}
-	exact.Mul(exact, fzBig(weight))
-	abs.Mul(abs, fzBig(math.Abs(weight)))
-	return fzSum{exact: exact, tol: abs.Mul(abs, fzBig(float64(len(terms)+1)*0x1p-53))}
+	exact.Mul(exact, fuzzBig(weight))
+	abs.Mul(abs, fuzzBig(math.Abs(weight)))
+	return fuzzSum{exact: exact, tol: abs.Mul(abs, fuzzBig(float64(len(terms)+1)*0x1p-53))}
 }
 
 // near reports whether got is within the tolerance of want.
-func (s fzSum) near(got float64, want *big.Float) bool {
-	diff := fzBig(got)
+func (s fuzzSum) near(got float64, want *big.Float) bool {
+	diff := fuzzBig(got)
 	diff.Sub(diff, want)
 	return diff.Abs(diff).Cmp(s.tol) <= 0
 }
 
 // clamped reports whether got is the sum held within ±MaxFloat64: the rule
 // of every component and partial sum of the score.
-func (s fzSum) clamped(got float64) bool {
+func (s fuzzSum) clamped(got float64) bool {
 	if math.IsNaN(got) || math.IsInf(got, 0) {
 		return false
 	}
-	want := new(big.Float).SetPrec(fzPrec).Set(s.exact)
-	if hi := fzBig(math.MaxFloat64); want.Cmp(hi) > 0 {
+	want := new(big.Float).SetPrec(fuzzPrec).Set(s.exact)
+	if hi := fuzzBig(math.MaxFloat64); want.Cmp(hi) > 0 {
 		want = hi
-	} else if lo := fzBig(-math.MaxFloat64); want.Cmp(lo) < 0 {
+	} else if lo := fuzzBig(-math.MaxFloat64); want.Cmp(lo) < 0 {
 		want = lo
 	}
 	return s.near(got, want)
@@ -112,20 +112,20 @@ func (s fzSum) clamped(got float64) bool {
 // saturated reports whether got is the sum, or the infinity of its sign
 // when the sum is beyond ±MaxFloat64 (either at the border): the rule of
 // the score, whose parts add up without overflowing on the way.
-func (s fzSum) saturated(got float64) bool {
+func (s fuzzSum) saturated(got float64) bool {
 	switch {
 	case math.IsNaN(got):
 		return false
 	case math.IsInf(got, 0):
-		reach := new(big.Float).SetPrec(fzPrec).Abs(s.exact)
+		reach := new(big.Float).SetPrec(fuzzPrec).Abs(s.exact)
 		reach.Add(reach, s.tol)
-		return s.exact.Sign() == int(math.Copysign(1, got)) && reach.Cmp(fzBig(math.MaxFloat64)) >= 0
+		return s.exact.Sign() == int(math.Copysign(1, got)) && reach.Cmp(fuzzBig(math.MaxFloat64)) >= 0
 	}
 	return s.near(got, s.exact)
 }
 
 // check verifies the invariants of the whole state after a step.
-func (e *fzEnv) check(step string) {
+func (e *fuzzEnv) check(step string) {
 	e.t.Helper()
 	s := e.s
 	snaps := s.Snapshots()
@@ -186,7 +186,7 @@ func (e *fzEnv) check(step string) {
 		e.fail("after %s: Stats().Retained = %d, snapshots say %d", step, st.Retained, retained)
 	}
 	e.checkMetrics(step, snaps)
-	for _, p := range append(append([]peer.ID{}, fzPeers...), "stranger") {
+	for _, p := range append(append([]peer.ID{}, fuzzPeers...), "stranger") {
 		if _, ok := snaps[p]; ok {
 			continue
 		}
@@ -203,7 +203,7 @@ func (e *fzEnv) check(step string) {
 // value may be NaN or infinite, however extreme the scores, and the
 // histogram holds every peer, its sum the scores each held within
 // ±MaxFloat64, added up and held there too.
-func (e *fzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) {
+func (e *fuzzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) {
 	e.t.Helper()
 	mfs, err := e.metrics.Gather()
 	if err != nil {
@@ -214,7 +214,7 @@ func (e *fzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) 
 	}
 	var scores []float64
 	for _, snap := range snaps {
-		scores = append(scores, fzClampOf(snap.Score)) // the metrics clamp infinite scores
+		scores = append(scores, fuzzClampOf(snap.Score)) // the metrics clamp infinite scores
 	}
 	for _, mf := range mfs {
 		if mf.GetName() != "peerscore_score" {
@@ -224,7 +224,7 @@ func (e *fzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) 
 		if h.GetSampleCount() != uint64(len(snaps)) {
 			e.fail("after %s: score histogram counts %d peers, %d known", step, h.GetSampleCount(), len(snaps))
 		}
-		if sum := fzSumOf(1, scores...); !sum.clamped(h.GetSampleSum()) {
+		if sum := fuzzSumOf(1, scores...); !sum.clamped(h.GetSampleSum()) {
 			e.fail("after %s: score histogram sum %v, scores add up to %s", step, h.GetSampleSum(), sum.exact.Text('g', 17))
 		}
 		return
@@ -235,7 +235,7 @@ func (e *fzEnv) checkMetrics(step string, snaps map[peer.ID]peerscore.Snapshot) 
 // checkSnap verifies one peer's snapshot: nothing NaN, counters within
 // [0, cap], every component what the parameters make of the counters, the
 // parts adding up to the score, and Score agreeing with it.
-func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all map[peer.ID]peerscore.Snapshot) {
+func (e *fuzzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all map[peer.ID]peerscore.Snapshot) {
 	e.t.Helper()
 	bad := func(format string, args ...any) {
 		e.t.Helper()
@@ -281,26 +281,26 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 	if math.IsNaN(p5) {
 		p5 = 0
 	}
-	if !fzSame(raw, snap.AppSpecificScore) || !fzSame(p5, snap.P5) {
+	if !fuzzSame(raw, snap.AppSpecificScore) || !fuzzSame(p5, snap.P5) {
 		bad("P5 is %v (raw %v), want %v (raw %v)", snap.P5, snap.AppSpecificScore, p5, raw)
 	}
-	if want := e.colocation(p, all); !fzSame(want, snap.IPColocationFactor) {
+	if want := e.colocation(p, all); !fuzzSame(want, snap.IPColocationFactor) {
 		bad("IPColocationFactor %v, want %v", snap.IPColocationFactor, want)
 	}
-	if want := fzProduct(snap.IPColocationFactor, gp.IPColocationFactorWeight); !want.clamped(snap.P6) {
+	if want := fuzzProduct(snap.IPColocationFactor, gp.IPColocationFactorWeight); !want.clamped(snap.P6) {
 		bad("P6 %v, want %s", snap.P6, want.exact.Text('g', 17))
 	}
-	want7 := fzProduct(0)
+	want7 := fuzzProduct(0)
 	if gp.BehaviourPenaltyWeight != 0 && snap.BehaviourPenalty > gp.BehaviourPenaltyThreshold {
 		x := snap.BehaviourPenalty - gp.BehaviourPenaltyThreshold
-		want7 = fzProduct(x, x, gp.BehaviourPenaltyWeight)
+		want7 = fuzzProduct(x, x, gp.BehaviourPenaltyWeight)
 	}
 	if !want7.clamped(snap.P7) {
 		bad("P7 %v, want %s", snap.P7, want7.exact.Text('g', 17))
 	}
-	wantSlow := fzProduct(0)
+	wantSlow := fuzzProduct(0)
 	if gp.SlowPeerWeight != 0 && snap.SlowPeerCounter > gp.SlowPeerThreshold {
-		wantSlow = fzProduct(snap.SlowPeerCounter-gp.SlowPeerThreshold, gp.SlowPeerWeight)
+		wantSlow = fuzzProduct(snap.SlowPeerCounter-gp.SlowPeerThreshold, gp.SlowPeerWeight)
 	}
 	if !wantSlow.clamped(snap.SlowPeer) {
 		bad("SlowPeer %v, want %s", snap.SlowPeer, wantSlow.exact.Text('g', 17))
@@ -317,43 +317,43 @@ func (e *fzEnv) checkSnap(step string, p peer.ID, snap peerscore.Snapshot, all m
 		e.checkTopic(bad, name, ts, tp)
 		topicScores = append(topicScores, ts.Score)
 	}
-	if sum := fzSumOf(1, topicScores...); !sum.clamped(snap.TopicScoreUncapped) {
+	if sum := fuzzSumOf(1, topicScores...); !sum.clamped(snap.TopicScoreUncapped) {
 		bad("TopicScoreUncapped %v, topics add up to %s", snap.TopicScoreUncapped, sum.exact.Text('g', 17))
 	}
 	wantTopic := snap.TopicScoreUncapped
 	if gp.TopicScoreCap > 0 && wantTopic > gp.TopicScoreCap {
 		wantTopic = gp.TopicScoreCap
 	}
-	if wantTopic = fzClampOf(wantTopic); !fzSame(wantTopic, snap.TopicScore) {
+	if wantTopic = fuzzClampOf(wantTopic); !fuzzSame(wantTopic, snap.TopicScore) {
 		bad("TopicScore %v, want %v (cap %v)", snap.TopicScore, wantTopic, gp.TopicScoreCap)
 	}
 	// The parts add up to the score: P7 and the slow-peer penalty, both
 	// negative, saturate together; an infinite P5 makes the score; else
 	// the score is the sum of the parts, or its infinity beyond
 	// ±MaxFloat64, not the accident of a partial sum overflowing.
-	behaviour := fzClampOf(snap.P7 + snap.SlowPeer) // both negative: they saturate together
+	behaviour := fuzzClampOf(snap.P7 + snap.SlowPeer) // both negative: they saturate together
 	if math.IsInf(snap.P5, 0) {
 		if snap.Score != snap.P5 {
 			bad("P5 is %v but the score %v", snap.P5, snap.Score)
 		}
-	} else if sum := fzSumOf(1, snap.TopicScore, snap.P5, snap.P6, behaviour); !sum.saturated(snap.Score) {
+	} else if sum := fuzzSumOf(1, snap.TopicScore, snap.P5, snap.P6, behaviour); !sum.saturated(snap.Score) {
 		bad("parts add up to %s, score %v", sum.exact.Text('g', 17), snap.Score)
 	}
 }
 
 // checkTopic verifies one topic's counters and components against the
 // topic's current parameters.
-func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.TopicSnapshot, tp peerscore.TopicParams) {
+func (e *fuzzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.TopicSnapshot, tp peerscore.TopicParams) {
 	for field, c := range map[string]float64{"first": ts.FirstMessageDeliveries, "mesh": ts.MeshMessageDeliveries,
 		"failure": ts.MeshFailurePenalty, "invalid": ts.InvalidMessageDeliveries} {
 		if !(c >= 0) || math.IsInf(c, 0) {
 			bad("topic %q: %s counter %v below zero, NaN or infinite", name, field, c)
 		}
 	}
-	if cap := tp.FirstMessageDeliveriesCap; !fzUnderCap(ts.FirstMessageDeliveries, cap) {
+	if cap := tp.FirstMessageDeliveriesCap; !fuzzUnderCap(ts.FirstMessageDeliveries, cap) {
 		bad("topic %q: first deliveries %v above the cap %v", name, ts.FirstMessageDeliveries, cap)
 	}
-	if cap := tp.MeshMessageDeliveriesCap; !fzUnderCap(ts.MeshMessageDeliveries, cap) {
+	if cap := tp.MeshMessageDeliveriesCap; !fuzzUnderCap(ts.MeshMessageDeliveries, cap) {
 		bad("topic %q: mesh deliveries %v above the cap %v", name, ts.MeshMessageDeliveries, cap)
 	}
 	if ts.TimeInMesh < 0 || (!ts.InMesh && ts.TimeInMesh != 0) {
@@ -362,30 +362,30 @@ func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.T
 	if ts.TopicWeight != tp.TopicWeight {
 		bad("topic %q: weight %v, want %v", name, ts.TopicWeight, tp.TopicWeight)
 	}
-	p1, p2, p3, p3b, p4 := fzProduct(0), fzProduct(0), fzProduct(0), fzProduct(0), fzProduct(0)
+	p1, p2, p3, p3b, p4 := fuzzProduct(0), fuzzProduct(0), fuzzProduct(0), fuzzProduct(0), fuzzProduct(0)
 	if ts.InMesh && tp.TimeInMeshWeight != 0 && tp.TimeInMeshQuantum > 0 {
 		q := float64(ts.TimeInMesh / tp.TimeInMeshQuantum)
 		if q >= tp.TimeInMeshCap {
 			q = tp.TimeInMeshCap
 		}
-		p1 = fzProduct(q, tp.TimeInMeshWeight)
+		p1 = fuzzProduct(q, tp.TimeInMeshWeight)
 	}
 	if tp.FirstMessageDeliveriesWeight != 0 {
-		p2 = fzProduct(ts.FirstMessageDeliveries, tp.FirstMessageDeliveriesWeight)
+		p2 = fuzzProduct(ts.FirstMessageDeliveries, tp.FirstMessageDeliveriesWeight)
 	}
 	if ts.MeshDeliveriesActive && tp.MeshMessageDeliveriesWeight != 0 && ts.MeshMessageDeliveries < tp.MeshMessageDeliveriesThreshold {
 		d := tp.MeshMessageDeliveriesThreshold - ts.MeshMessageDeliveries
-		p3 = fzProduct(d, d, tp.MeshMessageDeliveriesWeight)
+		p3 = fuzzProduct(d, d, tp.MeshMessageDeliveriesWeight)
 	}
 	if tp.MeshFailurePenaltyWeight != 0 {
-		p3b = fzProduct(ts.MeshFailurePenalty, tp.MeshFailurePenaltyWeight)
+		p3b = fuzzProduct(ts.MeshFailurePenalty, tp.MeshFailurePenaltyWeight)
 	}
 	if tp.InvalidMessageDeliveriesWeight != 0 {
-		p4 = fzProduct(ts.InvalidMessageDeliveries, ts.InvalidMessageDeliveries, tp.InvalidMessageDeliveriesWeight)
+		p4 = fuzzProduct(ts.InvalidMessageDeliveries, ts.InvalidMessageDeliveries, tp.InvalidMessageDeliveriesWeight)
 	}
 	for _, c := range []struct {
 		name string
-		want fzSum
+		want fuzzSum
 		got  float64
 	}{{"P1", p1, ts.P1}, {"P2", p2, ts.P2}, {"P3", p3, ts.P3}, {"P3b", p3b, ts.P3b}, {"P4", p4, ts.P4}} {
 		if !c.want.clamped(c.got) {
@@ -405,14 +405,14 @@ func (e *fzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore.T
 	}
 	// The topic's score is its parts times its weight, held within
 	// ±MaxFloat64, whatever the partial sums do on the way.
-	total := fzSumOf(tp.TopicWeight, ts.P1, ts.P2, ts.P3, ts.P3b, ts.P4)
+	total := fuzzSumOf(tp.TopicWeight, ts.P1, ts.P2, ts.P3, ts.P3b, ts.P4)
 	if tp.TopicWeight == 0 && ts.Score != 0 || !total.clamped(ts.Score) {
 		bad("topic %q: score %v, parts times weight %s", name, ts.Score, total.exact.Text('g', 17))
 	}
 }
 
 // colocation recomputes P6's raw factor from every known peer's addresses.
-func (e *fzEnv) colocation(p peer.ID, all map[peer.ID]peerscore.Snapshot) float64 {
+func (e *fuzzEnv) colocation(p peer.ID, all map[peer.ID]peerscore.Snapshot) float64 {
 	if e.params.IPColocationFactorWeight == 0 {
 		return all[p].IPColocationFactor // not tracked when off; nothing to check
 	}
@@ -427,7 +427,7 @@ func (e *fzEnv) colocation(p peer.ID, all map[peer.ID]peerscore.Snapshot) float6
 	}
 	var sum float64
 	for _, ip := range all[p].IPs {
-		if fzWhitelisted(e.params.IPColocationFactorWhitelist, ip) {
+		if fuzzWhitelisted(e.params.IPColocationFactorWhitelist, ip) {
 			continue
 		}
 		if n := len(peersAt[ip]); n > e.params.IPColocationFactorThreshold {
@@ -438,7 +438,7 @@ func (e *fzEnv) colocation(p peer.ID, all map[peer.ID]peerscore.Snapshot) float6
 	return sum
 }
 
-func fzWhitelisted(list []*net.IPNet, addr string) bool {
+func fuzzWhitelisted(list []*net.IPNet, addr string) bool {
 	ip := net.ParseIP(addr)
 	for _, n := range list {
 		if n != nil && n.Contains(ip) {
@@ -449,7 +449,7 @@ func fzWhitelisted(list []*net.IPNet, addr string) bool {
 }
 
 // checkAfterRefresh: Refresh forgets every retained peer whose time is up.
-func (e *fzEnv) checkAfterRefresh() {
+func (e *fuzzEnv) checkAfterRefresh() {
 	now := time.Now()
 	for p, snap := range e.s.Snapshots() {
 		if !snap.Connected && now.After(snap.RetainedUntil) {

@@ -43,66 +43,66 @@ import (
 	"github.com/peerscore/peerscore/metrics"
 )
 
-// fpFloats are the special values a float field takes from one byte below
+// fuzzParamFloats are the special values a float field takes from one byte below
 // 200; bytes from 200 up read the next eight bytes as raw float64 bits.
-var fpFloats = []float64{
+var fuzzParamFloats = []float64{
 	0, math.Copysign(0, -1), 1, -1, 0.5, 0.01, 0.99, 0.9, 2, 10, -10, 100, 1e6, -1e6,
 	1e300, -1e300, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64,
 	math.NaN(), math.Inf(1), math.Inf(-1), 0.9999999999999999, 1e-300, 3600, 6, 1.5, -0.5, -100,
 	1e308, -1e308, // appended: the seeds' selector bytes keep their values
 }
 
-// fpDurations likewise, for time.Duration fields.
-var fpDurations = []time.Duration{
+// fuzzParamDurations likewise, for time.Duration fields.
+var fuzzParamDurations = []time.Duration{
 	0, -1, 1, time.Millisecond, 999 * time.Millisecond, time.Second, 2 * time.Second, time.Minute,
 	2 * time.Minute, time.Hour, 24 * time.Hour, math.MaxInt64, math.MinInt64, -time.Second, 10 * time.Second,
 }
 
-func fpFloat(r *fzBytes) float64 {
+func fuzzParamFloat(r *fuzzBytes) float64 {
 	if sel := r.u8(); sel < 200 {
-		return fpFloats[int(sel)%len(fpFloats)]
+		return fuzzParamFloats[int(sel)%len(fuzzParamFloats)]
 	}
 	return math.Float64frombits(r.u64())
 }
 
-func fpDur(r *fzBytes) time.Duration {
+func fuzzParamDur(r *fuzzBytes) time.Duration {
 	if sel := r.u8(); sel < 200 {
-		return fpDurations[int(sel)%len(fpDurations)]
+		return fuzzParamDurations[int(sel)%len(fuzzParamDurations)]
 	}
 	return time.Duration(r.u64())
 }
 
-func fpBool(r *fzBytes) bool { return r.u8()&1 == 1 }
+func fuzzParamBool(r *fuzzBytes) bool { return r.u8()&1 == 1 }
 
-var fpTopicNames = []string{"a", "b", "", "\xff\xfe", "a/very/long/topic/name"}
+var fuzzParamTopicNames = []string{"a", "b", "", "\xff\xfe", "a/very/long/topic/name"}
 
-func fpTopicParams(r *fzBytes) *peerscore.TopicParams {
+func fuzzParamTopicParams(r *fuzzBytes) *peerscore.TopicParams {
 	if r.n(8) == 0 {
 		return nil
 	}
 	return &peerscore.TopicParams{
-		SkipAtomicValidation:            fpBool(r),
-		TopicWeight:                     fpFloat(r),
-		TimeInMeshWeight:                fpFloat(r),
-		TimeInMeshQuantum:               fpDur(r),
-		TimeInMeshCap:                   fpFloat(r),
-		FirstMessageDeliveriesWeight:    fpFloat(r),
-		FirstMessageDeliveriesDecay:     fpFloat(r),
-		FirstMessageDeliveriesCap:       fpFloat(r),
-		MeshMessageDeliveriesWeight:     fpFloat(r),
-		MeshMessageDeliveriesDecay:      fpFloat(r),
-		MeshMessageDeliveriesCap:        fpFloat(r),
-		MeshMessageDeliveriesThreshold:  fpFloat(r),
-		MeshMessageDeliveriesWindow:     fpDur(r),
-		MeshMessageDeliveriesActivation: fpDur(r),
-		MeshFailurePenaltyWeight:        fpFloat(r),
-		MeshFailurePenaltyDecay:         fpFloat(r),
-		InvalidMessageDeliveriesWeight:  fpFloat(r),
-		InvalidMessageDeliveriesDecay:   fpFloat(r),
+		SkipAtomicValidation:            fuzzParamBool(r),
+		TopicWeight:                     fuzzParamFloat(r),
+		TimeInMeshWeight:                fuzzParamFloat(r),
+		TimeInMeshQuantum:               fuzzParamDur(r),
+		TimeInMeshCap:                   fuzzParamFloat(r),
+		FirstMessageDeliveriesWeight:    fuzzParamFloat(r),
+		FirstMessageDeliveriesDecay:     fuzzParamFloat(r),
+		FirstMessageDeliveriesCap:       fuzzParamFloat(r),
+		MeshMessageDeliveriesWeight:     fuzzParamFloat(r),
+		MeshMessageDeliveriesDecay:      fuzzParamFloat(r),
+		MeshMessageDeliveriesCap:        fuzzParamFloat(r),
+		MeshMessageDeliveriesThreshold:  fuzzParamFloat(r),
+		MeshMessageDeliveriesWindow:     fuzzParamDur(r),
+		MeshMessageDeliveriesActivation: fuzzParamDur(r),
+		MeshFailurePenaltyWeight:        fuzzParamFloat(r),
+		MeshFailurePenaltyDecay:         fuzzParamFloat(r),
+		InvalidMessageDeliveriesWeight:  fuzzParamFloat(r),
+		InvalidMessageDeliveriesDecay:   fuzzParamFloat(r),
 	}
 }
 
-func fpNet(cidr string) *net.IPNet {
+func fuzzParamNet(cidr string) *net.IPNet {
 	_, n, err := net.ParseCIDR(cidr)
 	if err != nil {
 		panic(err)
@@ -110,24 +110,24 @@ func fpNet(cidr string) *net.IPNet {
 	return n
 }
 
-// fpParams decodes Params. The application score is one of: none, a
+// fuzzParamParams decodes Params. The application score is one of: none, a
 // constant, one value for p0 and another for everyone else, or two values
 // in turn (an application that changes its mind between calls).
-func fpParams(r *fzBytes) *peerscore.Params {
-	p := &peerscore.Params{SkipAtomicValidation: fpBool(r)}
+func fuzzParamParams(r *fuzzBytes) *peerscore.Params {
+	p := &peerscore.Params{SkipAtomicValidation: fuzzParamBool(r)}
 	if n := r.n(4); n > 0 || r.u8()&1 == 0 {
 		p.Topics = map[string]*peerscore.TopicParams{}
 		for range n {
-			p.Topics[fpTopicNames[r.n(len(fpTopicNames))]] = fpTopicParams(r)
+			p.Topics[fuzzParamTopicNames[r.n(len(fuzzParamTopicNames))]] = fuzzParamTopicParams(r)
 		}
 	}
-	p.TopicScoreCap = fpFloat(r)
+	p.TopicScoreCap = fuzzParamFloat(r)
 	switch mode := r.n(4); mode {
 	case 1:
-		v := fpFloat(r)
+		v := fuzzParamFloat(r)
 		p.AppSpecificScore = func(peer.ID) float64 { return v }
 	case 2:
-		v0, v := fpFloat(r), fpFloat(r)
+		v0, v := fuzzParamFloat(r), fuzzParamFloat(r)
 		p.AppSpecificScore = func(id peer.ID) float64 {
 			if id == "p0" {
 				return v0
@@ -135,7 +135,7 @@ func fpParams(r *fzBytes) *peerscore.Params {
 			return v
 		}
 	case 3:
-		v0, v1 := fpFloat(r), fpFloat(r)
+		v0, v1 := fuzzParamFloat(r), fuzzParamFloat(r)
 		var mu sync.Mutex // the scorer calls it outside its lock, from several goroutines
 		var calls int
 		p.AppSpecificScore = func(peer.ID) float64 {
@@ -148,43 +148,43 @@ func fpParams(r *fzBytes) *peerscore.Params {
 			return v1
 		}
 	}
-	p.AppSpecificWeight = fpFloat(r)
-	p.IPColocationFactorWeight = fpFloat(r)
+	p.AppSpecificWeight = fuzzParamFloat(r)
+	p.IPColocationFactorWeight = fuzzParamFloat(r)
 	p.IPColocationFactorThreshold = int(int8(r.u8()))
 	for range r.n(3) {
 		p.IPColocationFactorWhitelist = append(p.IPColocationFactorWhitelist,
-			[]*net.IPNet{nil, fpNet("10.0.0.0/8"), fpNet("::/0"), fpNet("0.0.0.0/0")}[r.n(4)])
+			[]*net.IPNet{nil, fuzzParamNet("10.0.0.0/8"), fuzzParamNet("::/0"), fuzzParamNet("0.0.0.0/0")}[r.n(4)])
 	}
-	p.BehaviourPenaltyWeight = fpFloat(r)
-	p.BehaviourPenaltyThreshold = fpFloat(r)
-	p.BehaviourPenaltyDecay = fpFloat(r)
-	p.DecayInterval = fpDur(r)
-	p.DecayToZero = fpFloat(r)
-	p.RetainScore = fpDur(r)
-	p.SlowPeerWeight = fpFloat(r)
-	p.SlowPeerThreshold = fpFloat(r)
-	p.SlowPeerDecay = fpFloat(r)
-	p.SeenMsgTTL = fpDur(r)
+	p.BehaviourPenaltyWeight = fuzzParamFloat(r)
+	p.BehaviourPenaltyThreshold = fuzzParamFloat(r)
+	p.BehaviourPenaltyDecay = fuzzParamFloat(r)
+	p.DecayInterval = fuzzParamDur(r)
+	p.DecayToZero = fuzzParamFloat(r)
+	p.RetainScore = fuzzParamDur(r)
+	p.SlowPeerWeight = fuzzParamFloat(r)
+	p.SlowPeerThreshold = fuzzParamFloat(r)
+	p.SlowPeerDecay = fuzzParamFloat(r)
+	p.SeenMsgTTL = fuzzParamDur(r)
 	return p
 }
 
-func fpThresholds(r *fzBytes) *peerscore.Thresholds {
+func fuzzParamThresholds(r *fuzzBytes) *peerscore.Thresholds {
 	if r.n(16) == 0 {
 		return nil
 	}
 	return &peerscore.Thresholds{
-		SkipAtomicValidation:        fpBool(r),
-		GossipThreshold:             fpFloat(r),
-		PublishThreshold:            fpFloat(r),
-		GraylistThreshold:           fpFloat(r),
-		AcceptPXThreshold:           fpFloat(r),
-		OpportunisticGraftThreshold: fpFloat(r),
+		SkipAtomicValidation:        fuzzParamBool(r),
+		GossipThreshold:             fuzzParamFloat(r),
+		PublishThreshold:            fuzzParamFloat(r),
+		GraylistThreshold:           fuzzParamFloat(r),
+		AcceptPXThreshold:           fuzzParamFloat(r),
+		OpportunisticGraftThreshold: fuzzParamFloat(r),
 	}
 }
 
-// fpString renders params for comparison: %v would print the topics'
+// fuzzParamString renders params for comparison: %v would print the topics'
 // addresses, not their contents.
-func fpString(p *peerscore.Params) string {
+func fuzzParamString(p *peerscore.Params) string {
 	if p == nil {
 		return "<nil>"
 	}
@@ -211,8 +211,8 @@ func fpString(p *peerscore.Params) string {
 	return b.String()
 }
 
-// fpCheckParamError checks an error from Validate or New for bad params.
-func fpCheckParamError(t *testing.T, what string, p *peerscore.Params, err error) {
+// fuzzParamCheckParamError checks an error from Validate or New for bad params.
+func fuzzParamCheckParamError(t *testing.T, what string, p *peerscore.Params, err error) {
 	t.Helper()
 	if !errors.Is(err, peerscore.ErrInvalidParams) {
 		t.Fatalf("%s: error %v does not match ErrInvalidParams", what, err)
@@ -228,9 +228,9 @@ func fpCheckParamError(t *testing.T, what string, p *peerscore.Params, err error
 	}
 }
 
-// fpCheckScores checks that no score is NaN, that every counter and every
+// fuzzParamCheckScores checks that no score is NaN, that every counter and every
 // component but P5 is finite, and that Score agrees with Snapshot.
-func fpCheckScores(t *testing.T, what string, s *peerscore.Scorer) {
+func fuzzParamCheckScores(t *testing.T, what string, s *peerscore.Scorer) {
 	t.Helper()
 	for p, snap := range s.Snapshots() {
 		score := s.Score(p)
@@ -264,15 +264,15 @@ func fpCheckScores(t *testing.T, what string, s *peerscore.Scorer) {
 	}
 }
 
-// fpMsg is a message on topic with ID id from peer from.
-func fpMsg(topic, id string, from peer.ID) *pubsub.Message {
+// fuzzParamMsg is a message on topic with ID id from peer from.
+func fuzzParamMsg(topic, id string, from peer.ID) *pubsub.Message {
 	tp := topic
 	return &pubsub.Message{Message: &pb.Message{Topic: &tp, From: []byte("author"), Seqno: []byte(id)}, ID: id, ReceivedFrom: from}
 }
 
-// fpTraffic runs every kind of event over the params' topics and one
+// fuzzParamTraffic runs every kind of event over the params' topics and one
 // unscored topic.
-func fpTraffic(s *peerscore.Scorer, topics []string, round int) {
+func fuzzParamTraffic(s *peerscore.Scorer, topics []string, round int) {
 	peers := []peer.ID{"p0", "p1", "p2"}
 	for i, topic := range topics {
 		s.Tracer().Join(topic)
@@ -280,14 +280,14 @@ func fpTraffic(s *peerscore.Scorer, topics []string, round int) {
 		s.Tracer().Graft("p1", topic)
 		for k := range 3 {
 			id := fmt.Sprintf("r%d-t%d-m%d", round, i, k)
-			m := fpMsg(topic, id, "p0")
+			m := fuzzParamMsg(topic, id, "p0")
 			s.Tracer().ValidateMessage(m)
-			s.Tracer().DuplicateMessage(fpMsg(topic, id, "p1"))
+			s.Tracer().DuplicateMessage(fuzzParamMsg(topic, id, "p1"))
 			s.Tracer().DeliverMessage(m)
-			s.Tracer().DuplicateMessage(fpMsg(topic, id, "p2"))
-			bad := fpMsg(topic, id+"-bad", "p2")
+			s.Tracer().DuplicateMessage(fuzzParamMsg(topic, id, "p2"))
+			bad := fuzzParamMsg(topic, id+"-bad", "p2")
 			s.Tracer().ValidateMessage(bad)
-			s.Tracer().DuplicateMessage(fpMsg(topic, id+"-bad", "p1"))
+			s.Tracer().DuplicateMessage(fuzzParamMsg(topic, id+"-bad", "p1"))
 			s.Tracer().RejectMessage(bad, pubsub.RejectValidationFailed)
 		}
 		iwant := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: []string{"never-" + topic}}}}}}
@@ -312,9 +312,9 @@ func fpTraffic(s *peerscore.Scorer, topics []string, round int) {
 	s.AddPenalty("p2", math.MaxInt32)
 }
 
-// fpLoopSleep is how long a case lets the loop run: three decay intervals
+// fuzzParamLoopSleep is how long a case lets the loop run: three decay intervals
 // (at most three hours) and a second.
-func fpLoopSleep(p *peerscore.Params) time.Duration {
+func fuzzParamLoopSleep(p *peerscore.Params) time.Duration {
 	interval := p.DecayInterval
 	if interval <= 0 {
 		interval = time.Second
@@ -322,11 +322,11 @@ func fpLoopSleep(p *peerscore.Params) time.Duration {
 	return 3*min(interval, time.Hour) + time.Second
 }
 
-// fpRun runs one params fuzz case.
-func fpRun(t *testing.T, data []byte) {
-	r := &fzBytes{b: data}
-	p := fpParams(r)
-	thresholds := fpThresholds(r)
+// fuzzParamRun runs one params fuzz case.
+func fuzzParamRun(t *testing.T, data []byte) {
+	r := &fuzzBytes{b: data}
+	p := fuzzParamParams(r)
+	thresholds := fuzzParamThresholds(r)
 	var opts []peerscore.Option
 	if r.n(4) == 0 {
 		opts = append(opts, peerscore.WithMaxDeliveryRecords(1+r.n(8)))
@@ -336,8 +336,8 @@ func fpRun(t *testing.T, data []byte) {
 	}
 	if r.n(4) == 0 {
 		gp := pubsub.DefaultGossipSubParams()
-		gp.HeartbeatInterval, gp.IWantFollowupTime, gp.PruneBackoff, gp.GraftFloodThreshold = fpDur(r), fpDur(r), fpDur(r), fpDur(r)
-		if floor := fpLoopSleep(p) / 2000; gp.HeartbeatInterval > 0 && gp.HeartbeatInterval < floor {
+		gp.HeartbeatInterval, gp.IWantFollowupTime, gp.PruneBackoff, gp.GraftFloodThreshold = fuzzParamDur(r), fuzzParamDur(r), fuzzParamDur(r), fuzzParamDur(r)
+		if floor := fuzzParamLoopSleep(p) / 2000; gp.HeartbeatInterval > 0 && gp.HeartbeatInterval < floor {
 			gp.HeartbeatInterval = floor // more heartbeats only make the case slow
 		}
 		opts = append(opts, peerscore.WithGossipSubParams(gp))
@@ -350,9 +350,9 @@ func fpRun(t *testing.T, data []byte) {
 	}
 
 	// Validate never panics, never changes p, and says the same twice.
-	before := fpString(p)
+	before := fuzzParamString(p)
 	err := p.Validate()
-	if after := fpString(p); after != before {
+	if after := fuzzParamString(p); after != before {
 		t.Fatalf("Validate changed the params:\nbefore %s\nafter  %s", before, after)
 	}
 	// The verdict is deterministic. (Which error is reported is not, when
@@ -366,16 +366,16 @@ func fpRun(t *testing.T, data []byte) {
 		}
 	}
 	_ = p.ToPubsub()
-	if fzTrace {
-		t.Logf("params %s\nValidate: %v\nthresholds %+v: %v\noptions %d", fpString(p), err, thresholds, thresholds.Validate(), len(opts))
+	if fuzzTrace {
+		t.Logf("params %s\nValidate: %v\nthresholds %+v: %v\noptions %d", fuzzParamString(p), err, thresholds, thresholds.Validate(), len(opts))
 	}
 	if err != nil {
-		fpCheckParamError(t, "Validate", p, err)
+		fuzzParamCheckParamError(t, "Validate", p, err)
 		s, nerr := peerscore.New(p, opts...)
 		if nerr == nil || s != nil {
 			t.Fatalf("New accepted params Validate refuses (%v)", err)
 		}
-		fpCheckParamError(t, "New", p, nerr)
+		fuzzParamCheckParamError(t, "New", p, nerr)
 		return
 	}
 	terr := thresholds.Validate()
@@ -388,7 +388,7 @@ func fpRun(t *testing.T, data []byte) {
 	synctest.Test(t, func(t *testing.T) {
 		s, err := peerscore.New(p, scorerOpts...)
 		if err != nil {
-			t.Fatalf("New refused params Validate accepts: %v\nparams %s", err, fpString(p))
+			t.Fatalf("New refused params Validate accepts: %v\nparams %s", err, fuzzParamString(p))
 		}
 		defer func() { _ = s.Close() }()
 		topics := []string{"unscored"}
@@ -400,10 +400,10 @@ func fpRun(t *testing.T, data []byte) {
 			s.Tracer().OnNewOutboundStream(id, "/meshsub/1.1.0")
 			peerscore.SetIPsForTest(s, id, []string{"192.0.2.1", "10.1.2.3"})
 		}
-		fpTraffic(s, topics, 0)
-		fpCheckScores(t, "after events", s)
+		fuzzParamTraffic(s, topics, 0)
+		fuzzParamCheckScores(t, "after events", s)
 		s.Refresh()
-		fpCheckScores(t, "after Refresh", s)
+		fuzzParamCheckScores(t, "after Refresh", s)
 
 		// Thresholds: accepted exactly when valid, everywhere. With valid
 		// thresholds, which s has, the metrics are gathered now and later.
@@ -435,17 +435,17 @@ func fpRun(t *testing.T, data []byte) {
 		// The loop, for a few decay intervals.
 		s.Start(context.Background())
 		s.Start(context.Background())
-		time.Sleep(fpLoopSleep(p))
+		time.Sleep(fuzzParamLoopSleep(p))
 		synctest.Wait()
-		fpCheckScores(t, "with the loop running", s)
+		fuzzParamCheckScores(t, "with the loop running", s)
 		gather("with the loop running")
-		fpTraffic(s, topics, 1)
-		time.Sleep(fpLoopSleep(p) / 3)
+		fuzzParamTraffic(s, topics, 1)
+		time.Sleep(fuzzParamLoopSleep(p) / 3)
 		synctest.Wait()
 		if err := s.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		fpCheckScores(t, "after Close", s)
+		fuzzParamCheckScores(t, "after Close", s)
 
 		// Parameters that were accepted once are accepted again.
 		for name, tp := range p.Topics {
@@ -453,7 +453,7 @@ func fpRun(t *testing.T, data []byte) {
 				t.Fatalf("SetTopicParams(%q) refused what New accepted: %v", name, err)
 			}
 		}
-		fpCheckScores(t, "after SetTopicParams", s)
+		fuzzParamCheckScores(t, "after SetTopicParams", s)
 
 		// What Save writes, Load reads back.
 		var buf bytes.Buffer
@@ -467,20 +467,20 @@ func fpRun(t *testing.T, data []byte) {
 		if err := s2.Load(bytes.NewReader(buf.Bytes())); err != nil {
 			t.Fatalf("Load of what Save wrote: %v\n%s", err, buf.String())
 		}
-		fpCheckScores(t, "after Load", s2)
+		fuzzParamCheckScores(t, "after Load", s2)
 
 		// Everyone leaves.
 		for _, id := range []peer.ID{"p0", "p1", "p2"} {
 			s.Tracer().OnClosedOutboundStream(id)
 		}
 		s.Refresh()
-		fpCheckScores(t, "after disconnects", s)
+		fuzzParamCheckScores(t, "after disconnects", s)
 		gather("after disconnects")
 		_ = s.Stats()
 	})
 }
 
-func fpSeed(parts ...[]byte) []byte {
+func fuzzParamSeed(parts ...[]byte) []byte {
 	var out []byte
 	for _, p := range parts {
 		out = append(out, p...)
@@ -488,9 +488,9 @@ func fpSeed(parts ...[]byte) []byte {
 	return out
 }
 
-// fpIdx returns the selector byte of a special value.
-func fpIdx(v float64) byte {
-	for i, f := range fpFloats {
+// fuzzParamIdx returns the selector byte of a special value.
+func fuzzParamIdx(v float64) byte {
+	for i, f := range fuzzParamFloats {
 		if f == v && math.Signbit(f) == math.Signbit(v) || math.IsNaN(f) && math.IsNaN(v) {
 			return byte(i)
 		}
@@ -498,8 +498,8 @@ func fpIdx(v float64) byte {
 	panic(fmt.Sprint("no special value ", v))
 }
 
-func fpDurIdx(d time.Duration) byte {
-	for i, x := range fpDurations {
+func fuzzParamDurIdx(d time.Duration) byte {
+	for i, x := range fuzzParamDurations {
 		if x == d {
 			return byte(i)
 		}
@@ -507,30 +507,30 @@ func fpDurIdx(d time.Duration) byte {
 	panic(fmt.Sprint("no special duration ", d))
 }
 
-// fpTopicBytes encodes a topic's fields (after its non-nil selector).
-func fpTopicBytes(skip bool, tw, w1 float64, q time.Duration, cap1, w2, d2, cap2, w3, d3, cap3, thr3 float64,
+// fuzzParamTopicBytes encodes a topic's fields (after its non-nil selector).
+func fuzzParamTopicBytes(skip bool, tw, w1 float64, q time.Duration, cap1, w2, d2, cap2, w3, d3, cap3, thr3 float64,
 	win, act time.Duration, w3b, d3b, w4, d4 float64) []byte {
 	b := []byte{1, 0}
 	if skip {
 		b[1] = 1
 	}
-	b = append(b, fpIdx(tw), fpIdx(w1), fpDurIdx(q), fpIdx(cap1), fpIdx(w2), fpIdx(d2), fpIdx(cap2),
-		fpIdx(w3), fpIdx(d3), fpIdx(cap3), fpIdx(thr3), fpDurIdx(win), fpDurIdx(act), fpIdx(w3b), fpIdx(d3b),
-		fpIdx(w4), fpIdx(d4))
+	b = append(b, fuzzParamIdx(tw), fuzzParamIdx(w1), fuzzParamDurIdx(q), fuzzParamIdx(cap1), fuzzParamIdx(w2), fuzzParamIdx(d2), fuzzParamIdx(cap2),
+		fuzzParamIdx(w3), fuzzParamIdx(d3), fuzzParamIdx(cap3), fuzzParamIdx(thr3), fuzzParamDurIdx(win), fuzzParamDurIdx(act), fuzzParamIdx(w3b), fuzzParamIdx(d3b),
+		fuzzParamIdx(w4), fuzzParamIdx(d4))
 	return b
 }
 
-// fpParamsSeeds are meaningful cases, also in testdata/fuzz/FuzzParams.
-func fpParamsSeeds() map[string][]byte {
-	validTopic := fpTopicBytes(false, 1, 0.01, time.Second, 3600, 1, 0.9, 100, -1, 0.9, 100, 6,
+// fuzzParamParamsSeeds are meaningful cases, also in testdata/fuzz/FuzzParams.
+func fuzzParamParamsSeeds() map[string][]byte {
+	validTopic := fuzzParamTopicBytes(false, 1, 0.01, time.Second, 3600, 1, 0.9, 100, -1, 0.9, 100, 6,
 		time.Millisecond, 2*time.Second, -1, 0.9, -10, 0.99)
-	hugeTopic := fpTopicBytes(false, 1e300, 1e300, 1, math.MaxFloat64, 1e300, 0.9999999999999999, math.MaxFloat64,
+	hugeTopic := fuzzParamTopicBytes(false, 1e300, 1e300, 1, math.MaxFloat64, 1e300, 0.9999999999999999, math.MaxFloat64,
 		-1e300, 0.5, math.MaxFloat64, 1e300, time.Hour, time.Second, -1e300, 0.9999999999999999, -math.MaxFloat64, 0.9999999999999999)
 	infTopic := func(weight float64) []byte {
-		return fpTopicBytes(false, weight, 1e308, 1, math.MaxFloat64, 1e308, 0.9999999999999999, math.MaxFloat64,
+		return fuzzParamTopicBytes(false, weight, 1e308, 1, math.MaxFloat64, 1e308, 0.9999999999999999, math.MaxFloat64,
 			-1e308, 0.5, math.MaxFloat64, math.MaxFloat64, time.Hour, time.Second, -1e308, 0.9999999999999999, -1e308, 0.9999999999999999)
 	}
-	oddTopic := fpTopicBytes(true, 0, 0, -time.Second, math.NaN(), 0, math.Inf(1), math.NaN(), 0, 2, -1, math.Inf(1),
+	oddTopic := fuzzParamTopicBytes(true, 0, 0, -time.Second, math.NaN(), 0, math.Inf(1), math.NaN(), 0, 2, -1, math.Inf(1),
 		0, 0, -1, 0.5, 0, 0.5)
 	// global fields after the topics: cap, app mode (+values), app weight,
 	// IP weight, IP threshold, whitelist count (+entries), P7 weight,
@@ -538,67 +538,67 @@ func fpParamsSeeds() map[string][]byte {
 	// threshold, decay, SeenMsgTTL; then thresholds and options.
 	global := func(skip bool, cap float64, app []byte, appW, ipW float64, ipT int8, wl []byte, w7, t7, d7 float64,
 		interval time.Duration, zero float64, retain time.Duration, ws, ts, ds float64, ttl time.Duration) []byte {
-		b := []byte{fpIdx(cap)}
+		b := []byte{fuzzParamIdx(cap)}
 		b = append(b, app...)
-		b = append(b, fpIdx(appW), fpIdx(ipW), byte(ipT))
+		b = append(b, fuzzParamIdx(appW), fuzzParamIdx(ipW), byte(ipT))
 		b = append(b, wl...)
-		b = append(b, fpIdx(w7), fpIdx(t7), fpIdx(d7), fpDurIdx(interval), fpIdx(zero), fpDurIdx(retain),
-			fpIdx(ws), fpIdx(ts), fpIdx(ds), fpDurIdx(ttl))
+		b = append(b, fuzzParamIdx(w7), fuzzParamIdx(t7), fuzzParamIdx(d7), fuzzParamDurIdx(interval), fuzzParamIdx(zero), fuzzParamDurIdx(retain),
+			fuzzParamIdx(ws), fuzzParamIdx(ts), fuzzParamIdx(ds), fuzzParamDurIdx(ttl))
 		_ = skip
 		return b
 	}
-	thresholds := []byte{1, 0, fpIdx(-10), fpIdx(-100), fpIdx(-1e6), fpIdx(10), fpIdx(1)}
+	thresholds := []byte{1, 0, fuzzParamIdx(-10), fuzzParamIdx(-100), fuzzParamIdx(-1e6), fuzzParamIdx(10), fuzzParamIdx(1)}
 	noOpts := []byte{1, 1, 1}
 	return map[string][]byte{
 		// atomic, all valid, typical values
-		"typical": fpSeed([]byte{0, 1}, []byte{0}, validTopic,
-			global(false, 100, []byte{1, fpIdx(1)}, 1, -10, 2, []byte{1, 1}, -1, 6, 0.9, time.Second, 0.01, time.Hour, 0, 0, 0, 2*time.Minute),
+		"typical": fuzzParamSeed([]byte{0, 1}, []byte{0}, validTopic,
+			global(false, 100, []byte{1, fuzzParamIdx(1)}, 1, -10, 2, []byte{1, 1}, -1, 6, 0.9, time.Second, 0.01, time.Hour, 0, 0, 0, 2*time.Minute),
 			thresholds, noOpts),
 		// skip validation, nothing set: DecayInterval 0 runs the loop at 1s
-		"skip-empty": fpSeed([]byte{1, 0, 0},
+		"skip-empty": fuzzParamSeed([]byte{1, 0, 0},
 			global(true, 0, []byte{0}, 0, 0, 0, []byte{0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
 			[]byte{0}, noOpts),
 		// skip validation, odd zero-weight values, app +Inf/NaN
-		"skip-odd": fpSeed([]byte{1, 2}, []byte{1}, oddTopic, []byte{2}, validTopic,
-			global(true, 0, []byte{2, fpIdx(math.Inf(1)), fpIdx(math.NaN())}, 1, 0, 0, []byte{2, 0, 1}, -1, 0, 0.5,
+		"skip-odd": fuzzParamSeed([]byte{1, 2}, []byte{1}, oddTopic, []byte{2}, validTopic,
+			global(true, 0, []byte{2, fuzzParamIdx(math.Inf(1)), fuzzParamIdx(math.NaN())}, 1, 0, 0, []byte{2, 0, 1}, -1, 0, 0.5,
 				time.Second, 0.01, math.MaxInt64, 0, 0, 0, -time.Second),
 			thresholds, []byte{0, 3, 0, 0}),
 		// huge weights everywhere, app ±1e300 alternating, retain forever
-		"huge": fpSeed([]byte{0, 1}, []byte{0}, hugeTopic,
-			global(false, math.MaxFloat64, []byte{3, fpIdx(1e300), fpIdx(-1e300)}, 1e300, -1e300, 1, []byte{0},
+		"huge": fuzzParamSeed([]byte{0, 1}, []byte{0}, hugeTopic,
+			global(false, math.MaxFloat64, []byte{3, fuzzParamIdx(1e300), fuzzParamIdx(-1e300)}, 1e300, -1e300, 1, []byte{0},
 				-1e300, 0, 0.9999999999999999, time.Hour, 1e-300, math.MaxInt64, 0, 0, 0, math.MaxInt64),
 			thresholds, noOpts),
 		// weights of ±1e308, caps and thresholds at the limits, two topics
 		// (weights 1e308 and 0.5), P5 = ±Inf (p0 +1e308, others -1e308, weight
 		// 1e308), and thresholds at ±MaxFloat64 and ±1e308 for the metrics
-		"inf": fpSeed([]byte{0, 2}, []byte{0}, infTopic(1e308), []byte{1}, infTopic(0.5),
-			global(false, 0, []byte{2, fpIdx(1e308), fpIdx(-1e308)}, 1e308, -1e308, 1, []byte{0},
+		"inf": fuzzParamSeed([]byte{0, 2}, []byte{0}, infTopic(1e308), []byte{1}, infTopic(0.5),
+			global(false, 0, []byte{2, fuzzParamIdx(1e308), fuzzParamIdx(-1e308)}, 1e308, -1e308, 1, []byte{0},
 				-1e308, 0, 0.9999999999999999, time.Second, 1e-300, time.Hour, -1e308, 0, 0.5, 2*time.Minute),
-			[]byte{1, 0, fpIdx(-1e308), fpIdx(-math.MaxFloat64), fpIdx(-math.MaxFloat64), fpIdx(math.MaxFloat64), fpIdx(1e308)},
+			[]byte{1, 0, fuzzParamIdx(-1e308), fuzzParamIdx(-math.MaxFloat64), fuzzParamIdx(-math.MaxFloat64), fuzzParamIdx(math.MaxFloat64), fuzzParamIdx(1e308)},
 			noOpts),
 		// invalid: NaN topic weight
-		"invalid-topic": fpSeed([]byte{0, 1}, []byte{0},
-			fpTopicBytes(false, math.NaN(), 0.01, time.Second, 3600, 1, 0.9, 100, -1, 0.9, 100, 6, 0, 2*time.Second, -1, 0.9, -10, 0.99),
-			global(false, 100, []byte{1, fpIdx(1)}, 1, -10, 2, []byte{0}, -1, 6, 0.9, time.Second, 0.01, time.Hour, 0, 0, 0, 0),
+		"invalid-topic": fuzzParamSeed([]byte{0, 1}, []byte{0},
+			fuzzParamTopicBytes(false, math.NaN(), 0.01, time.Second, 3600, 1, 0.9, 100, -1, 0.9, 100, 6, 0, 2*time.Second, -1, 0.9, -10, 0.99),
+			global(false, 100, []byte{1, fuzzParamIdx(1)}, 1, -10, 2, []byte{0}, -1, 6, 0.9, time.Second, 0.01, time.Hour, 0, 0, 0, 0),
 			thresholds, noOpts),
 		// invalid: atomic without an application score
-		"invalid-no-app": fpSeed([]byte{0, 0, 0},
+		"invalid-no-app": fuzzParamSeed([]byte{0, 0, 0},
 			global(false, 0, []byte{0}, 0, 0, 0, []byte{0}, 0, 0, 0, time.Second, 0.01, 0, 0, 0, 0, 0),
 			thresholds, noOpts),
 		// the NaN fixed in TestOverflowBehaviourTermOverflowNaN: app +Inf, huge
-		// P7 and slow-peer weights; fpTraffic charges p2 both
-		"fixed-nan-behaviour-overflow": fpSeed([]byte{1, 0, 0},
-			global(true, 0, []byte{1, fpIdx(math.Inf(1))}, 1, 0, 0, []byte{0}, -1e300, 0, 0.5, time.Second, 0.01,
+		// P7 and slow-peer weights; fuzzParamTraffic charges p2 both
+		"fixed-nan-behaviour-overflow": fuzzParamSeed([]byte{1, 0, 0},
+			global(true, 0, []byte{1, fuzzParamIdx(math.Inf(1))}, 1, 0, 0, []byte{0}, -1e300, 0, 0.5, time.Second, 0.01,
 				time.Minute, -1e300, 0, 0.5, 0),
 			thresholds, noOpts),
 		// a nil topic
-		"nil-topic": fpSeed([]byte{1, 1}, []byte{0, 0},
+		"nil-topic": fuzzParamSeed([]byte{1, 1}, []byte{0, 0},
 			global(true, 0, []byte{0}, 0, 0, 0, []byte{0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), []byte{0}, noOpts),
 	}
 }
 
 func FuzzParams(f *testing.F) {
-	seeds := fpParamsSeeds()
+	seeds := fuzzParamParamsSeeds()
 	names := make([]string, 0, len(seeds))
 	for name := range seeds {
 		names = append(names, name)
@@ -607,7 +607,7 @@ func FuzzParams(f *testing.F) {
 	for _, name := range names {
 		f.Add(seeds[name])
 	}
-	f.Fuzz(fpRun)
+	f.Fuzz(fuzzParamRun)
 }
 
 func FuzzScoreParameterDecay(f *testing.F) {

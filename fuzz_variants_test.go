@@ -14,27 +14,27 @@ import (
 	"github.com/peerscore/peerscore"
 )
 
-// fzVariants are the parameter sets of the event fuzzer (byte 0 of the
+// fuzzVariants are the parameter sets of the event fuzzer (byte 0 of the
 // input). All are valid; some are extreme.
-var fzVariants = []struct {
+var fuzzVariants = []struct {
 	name   string
 	params func(shift float64) *peerscore.Params
 }{
-	{"full", fzParamsFull},
-	{"sparse", fzParamsSparse},
-	{"extreme-app", fzParamsExtremeApp},
-	{"huge", fzParamsHuge},
-	{"inf", fzParamsInf},
-	{"inf-mixed", fzParamsInfMixed},
+	{"full", fuzzParamsFull},
+	{"sparse", fuzzParamsSparse},
+	{"extreme-app", fuzzParamsExtremeApp},
+	{"huge", fuzzParamsHuge},
+	{"inf", fuzzParamsInf},
+	{"inf-mixed", fuzzParamsInfMixed},
 	// Keep the count a divisor of 48, so that the byte '0' in the corpus
 	// keeps picking "full".
 }
 
-// fzApp returns an AppSpecificScore giving the peers of fzPeers the values
+// fuzzApp returns an AppSpecificScore giving the peers of fuzzPeers the values
 // vals, in order, plus shift.
-func fzApp(shift float64, vals ...float64) func(peer.ID) float64 {
+func fuzzApp(shift float64, vals ...float64) func(peer.ID) float64 {
 	return func(p peer.ID) float64 {
-		for i, q := range fzPeers {
+		for i, q := range fuzzPeers {
 			if q == p && i < len(vals) {
 				return vals[i] + shift
 			}
@@ -43,7 +43,7 @@ func fzApp(shift float64, vals ...float64) func(peer.ID) float64 {
 	}
 }
 
-func fzTopicFull() *peerscore.TopicParams {
+func fuzzTopicFull() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		TopicWeight:      1,
 		TimeInMeshWeight: 0.1, TimeInMeshQuantum: time.Second, TimeInMeshCap: 10,
@@ -56,7 +56,7 @@ func fzTopicFull() *peerscore.TopicParams {
 	}
 }
 
-func fzTopicLight() *peerscore.TopicParams {
+func fuzzTopicLight() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		TopicWeight:      0.5,
 		TimeInMeshWeight: 0.01, TimeInMeshQuantum: time.Millisecond, TimeInMeshCap: 1000,
@@ -68,11 +68,11 @@ func fzTopicLight() *peerscore.TopicParams {
 	}
 }
 
-// fzTopicSparse sets only some components and gives the unused ones the
+// fuzzTopicSparse sets only some components and gives the unused ones the
 // odd values validation lets through when their weight is zero: a negative
 // mesh delivery cap (the engine makes it 0), a decay factor of 7 (made 0),
 // and a mesh delivery threshold that still charges P3b.
-func fzTopicSparse() *peerscore.TopicParams {
+func fuzzTopicSparse() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		SkipAtomicValidation:         true,
 		TopicWeight:                  1,
@@ -83,10 +83,10 @@ func fzTopicSparse() *peerscore.TopicParams {
 	}
 }
 
-// fzTopicNaNCap has a zero topic weight, a NaN first delivery cap (no cap)
+// fuzzTopicNaNCap has a zero topic weight, a NaN first delivery cap (no cap)
 // with a zero decay, and a negative time in mesh quantum, all on
 // zero-weight components.
-func fzTopicNaNCap() *peerscore.TopicParams {
+func fuzzTopicNaNCap() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		SkipAtomicValidation: true,
 		TimeInMeshQuantum:    -time.Second, TimeInMeshCap: math.NaN(),
@@ -95,8 +95,8 @@ func fzTopicNaNCap() *peerscore.TopicParams {
 	}
 }
 
-// fzTopicHuge has weights and caps near the float64 limits.
-func fzTopicHuge() *peerscore.TopicParams {
+// fuzzTopicHuge has weights and caps near the float64 limits.
+func fuzzTopicHuge() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		TopicWeight:      1e300,
 		TimeInMeshWeight: 1e300, TimeInMeshQuantum: time.Nanosecond, TimeInMeshCap: 1e308,
@@ -109,9 +109,9 @@ func fzTopicHuge() *peerscore.TopicParams {
 	}
 }
 
-// fzTopicInf has every weight at ±1e308 and every cap and threshold at
+// fuzzTopicInf has every weight at ±1e308 and every cap and threshold at
 // the float64 limit: every component saturates at once.
-func fzTopicInf() *peerscore.TopicParams {
+func fuzzTopicInf() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		TopicWeight:      1e308,
 		TimeInMeshWeight: 1e308, TimeInMeshQuantum: time.Nanosecond, TimeInMeshCap: math.MaxFloat64,
@@ -124,11 +124,11 @@ func fzTopicInf() *peerscore.TopicParams {
 	}
 }
 
-// fzTopicInfGood has only the positive components, at the float64
-// limits; fzTopicInfBoth has every component at ±MaxFloat64 and a topic
+// fuzzTopicInfGood has only the positive components, at the float64
+// limits; fuzzTopicInfBoth has every component at ±MaxFloat64 and a topic
 // weight of 0.5, so that its components cancel and overflow on the way to
 // a sum that is then halved.
-func fzTopicInfGood() *peerscore.TopicParams {
+func fuzzTopicInfGood() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		SkipAtomicValidation: true,
 		TopicWeight:          math.MaxFloat64,
@@ -137,7 +137,7 @@ func fzTopicInfGood() *peerscore.TopicParams {
 	}
 }
 
-func fzTopicInfBoth() *peerscore.TopicParams {
+func fuzzTopicInfBoth() *peerscore.TopicParams {
 	return &peerscore.TopicParams{
 		SkipAtomicValidation: true,
 		TopicWeight:          0.5,
@@ -150,12 +150,12 @@ func fzTopicInfBoth() *peerscore.TopicParams {
 	}
 }
 
-func fzParamsFull(shift float64) *peerscore.Params {
+func fuzzParamsFull(shift float64) *peerscore.Params {
 	_, ten, _ := net.ParseCIDR("10.0.0.0/8")
 	return &peerscore.Params{
-		Topics:                      map[string]*peerscore.TopicParams{"t0": fzTopicFull(), "t1": fzTopicLight()},
+		Topics:                      map[string]*peerscore.TopicParams{"t0": fuzzTopicFull(), "t1": fuzzTopicLight()},
 		TopicScoreCap:               8,
-		AppSpecificScore:            fzApp(shift, 2, -1, 0, 0.5, -3),
+		AppSpecificScore:            fuzzApp(shift, 2, -1, 0, 0.5, -3),
 		AppSpecificWeight:           1,
 		IPColocationFactorWeight:    -3,
 		IPColocationFactorThreshold: 1,
@@ -167,41 +167,41 @@ func fzParamsFull(shift float64) *peerscore.Params {
 	}
 }
 
-// fzParamsSparse: SkipAtomicValidation with most groups left at zero: the
+// fuzzParamsSparse: SkipAtomicValidation with most groups left at zero: the
 // decay interval and SeenMsgTTL take their defaults (1s, 2m), DecayToZero
 // is 0 (nothing snaps to zero), no application score.
-func fzParamsSparse(shift float64) *peerscore.Params {
+func fuzzParamsSparse(shift float64) *peerscore.Params {
 	p := &peerscore.Params{
 		SkipAtomicValidation:   true,
-		Topics:                 map[string]*peerscore.TopicParams{"t0": fzTopicSparse(), "t1": fzTopicNaNCap()},
+		Topics:                 map[string]*peerscore.TopicParams{"t0": fuzzTopicSparse(), "t1": fuzzTopicNaNCap()},
 		BehaviourPenaltyWeight: -1, BehaviourPenaltyDecay: 0.5,
 		RetainScore: time.Minute,
 	}
 	if shift != 0 {
-		p.AppSpecificScore, p.AppSpecificWeight = fzApp(shift), 1
+		p.AppSpecificScore, p.AppSpecificWeight = fuzzApp(shift), 1
 	}
 	return p
 }
 
-// fzParamsExtremeApp: the application answers NaN, ±Inf and ±1e308.
-func fzParamsExtremeApp(shift float64) *peerscore.Params {
+// fuzzParamsExtremeApp: the application answers NaN, ±Inf and ±1e308.
+func fuzzParamsExtremeApp(shift float64) *peerscore.Params {
 	return &peerscore.Params{
 		SkipAtomicValidation: true,
-		Topics:               map[string]*peerscore.TopicParams{"t0": fzTopicFull(), "t1": fzTopicSparse()},
+		Topics:               map[string]*peerscore.TopicParams{"t0": fuzzTopicFull(), "t1": fuzzTopicSparse()},
 		TopicScoreCap:        1,
-		AppSpecificScore:     fzApp(shift, math.NaN(), math.Inf(1), math.Inf(-1), 1e308, -1e308),
+		AppSpecificScore:     fuzzApp(shift, math.NaN(), math.Inf(1), math.Inf(-1), 1e308, -1e308),
 		AppSpecificWeight:    1,
 		DecayInterval:        time.Second, DecayToZero: 0.5,
 		SeenMsgTTL: time.Second,
 	}
 }
 
-// fzParamsHuge: weights near the float64 limits everywhere.
-func fzParamsHuge(shift float64) *peerscore.Params {
+// fuzzParamsHuge: weights near the float64 limits everywhere.
+func fuzzParamsHuge(shift float64) *peerscore.Params {
 	return &peerscore.Params{
-		Topics:                      map[string]*peerscore.TopicParams{"t0": fzTopicHuge(), "t1": fzTopicFull()},
+		Topics:                      map[string]*peerscore.TopicParams{"t0": fuzzTopicHuge(), "t1": fuzzTopicFull()},
 		TopicScoreCap:               1e308,
-		AppSpecificScore:            fzApp(shift, 1e308, -1, math.Inf(1), 0, -1e308),
+		AppSpecificScore:            fuzzApp(shift, 1e308, -1, math.Inf(1), 0, -1e308),
 		AppSpecificWeight:           1e300,
 		IPColocationFactorWeight:    -1e300,
 		IPColocationFactorThreshold: 1,
@@ -212,13 +212,13 @@ func fzParamsHuge(shift float64) *peerscore.Params {
 	}
 }
 
-// fzParamsInf: weights of ±1e308 everywhere, caps and thresholds at the
+// fuzzParamsInf: weights of ±1e308 everywhere, caps and thresholds at the
 // limits Validate allows, no topic cap and DecayToZero as small as it
 // goes. P5 is 1e308 times the application's score: ±Inf for most peers.
-func fzParamsInf(shift float64) *peerscore.Params {
+func fuzzParamsInf(shift float64) *peerscore.Params {
 	return &peerscore.Params{
-		Topics:                      map[string]*peerscore.TopicParams{"t0": fzTopicInf(), "t1": fzTopicFull()},
-		AppSpecificScore:            fzApp(shift, 2, -1, 0, 0.5, -3),
+		Topics:                      map[string]*peerscore.TopicParams{"t0": fuzzTopicInf(), "t1": fuzzTopicFull()},
+		AppSpecificScore:            fuzzApp(shift, 2, -1, 0, 0.5, -3),
 		AppSpecificWeight:           1e308,
 		IPColocationFactorWeight:    -1e308,
 		IPColocationFactorThreshold: 1,
@@ -229,16 +229,16 @@ func fzParamsInf(shift float64) *peerscore.Params {
 	}
 }
 
-// fzParamsInfMixed: one topic saturating up, one both ways, a topic cap of
+// fuzzParamsInfMixed: one topic saturating up, one both ways, a topic cap of
 // MaxFloat64, an infinite negative AppSpecificWeight (so P5 is -Inf, +Inf
 // or, for an application score of 0 or NaN, 0), and penalty weights of
 // -MaxFloat64.
-func fzParamsInfMixed(shift float64) *peerscore.Params {
+func fuzzParamsInfMixed(shift float64) *peerscore.Params {
 	return &peerscore.Params{
 		SkipAtomicValidation:        true,
-		Topics:                      map[string]*peerscore.TopicParams{"t0": fzTopicInfGood(), "t1": fzTopicInfBoth()},
+		Topics:                      map[string]*peerscore.TopicParams{"t0": fuzzTopicInfGood(), "t1": fuzzTopicInfBoth()},
 		TopicScoreCap:               math.MaxFloat64,
-		AppSpecificScore:            fzApp(shift, 0, 1, -1, math.NaN(), 1e-308),
+		AppSpecificScore:            fuzzApp(shift, 0, 1, -1, math.NaN(), 1e-308),
 		AppSpecificWeight:           math.Inf(-1),
 		IPColocationFactorWeight:    -math.MaxFloat64,
 		IPColocationFactorThreshold: 1,
@@ -249,31 +249,35 @@ func fzParamsInfMixed(shift float64) *peerscore.Params {
 	}
 }
 
-// fzTopicVariants are what SetTopicParams is called with: valid ones, nil,
+// fuzzTopicVariants are what SetTopicParams is called with: valid ones, nil,
 // and invalid ones, which must be refused with nothing changed.
-var fzTopicVariants = []func() *peerscore.TopicParams{
-	fzTopicFull, fzTopicLight, fzTopicSparse, fzTopicNaNCap, fzTopicHuge,
+var fuzzTopicVariants = []func() *peerscore.TopicParams{
+	fuzzTopicFull, fuzzTopicLight, fuzzTopicSparse, fuzzTopicNaNCap, fuzzTopicHuge,
 	func() *peerscore.TopicParams { return nil },
-	func() *peerscore.TopicParams { tp := fzTopicFull(); tp.TopicWeight = -1; return tp },
-	func() *peerscore.TopicParams { tp := fzTopicFull(); tp.TopicWeight = math.NaN(); return tp },
-	func() *peerscore.TopicParams { tp := fzTopicFull(); tp.InvalidMessageDeliveriesDecay = 1; return tp },
+	func() *peerscore.TopicParams { tp := fuzzTopicFull(); tp.TopicWeight = -1; return tp },
+	func() *peerscore.TopicParams { tp := fuzzTopicFull(); tp.TopicWeight = math.NaN(); return tp },
+	func() *peerscore.TopicParams { tp := fuzzTopicFull(); tp.InvalidMessageDeliveriesDecay = 1; return tp },
 	func() *peerscore.TopicParams {
-		tp := fzTopicFull()
+		tp := fuzzTopicFull()
 		tp.FirstMessageDeliveriesCap = math.Inf(1)
 		return tp
 	},
-	func() *peerscore.TopicParams { tp := fzTopicFull(); tp.MeshMessageDeliveriesActivation = 0; return tp },
-	func() *peerscore.TopicParams { tp := fzTopicFull(); tp.TimeInMeshQuantum = 0; return tp },
-	func() *peerscore.TopicParams { tp := fzTopicFull(); tp.MeshMessageDeliveriesWindow = -1; return tp },
 	func() *peerscore.TopicParams {
-		tp := fzTopicSparse()
+		tp := fuzzTopicFull()
+		tp.MeshMessageDeliveriesActivation = 0
+		return tp
+	},
+	func() *peerscore.TopicParams { tp := fuzzTopicFull(); tp.TimeInMeshQuantum = 0; return tp },
+	func() *peerscore.TopicParams { tp := fuzzTopicFull(); tp.MeshMessageDeliveriesWindow = -1; return tp },
+	func() *peerscore.TopicParams {
+		tp := fuzzTopicSparse()
 		tp.MeshFailurePenaltyDecay = math.NaN()
 		return tp
 	},
-	fzTopicInf, fzTopicInfGood, fzTopicInfBoth,
+	fuzzTopicInf, fuzzTopicInfGood, fuzzTopicInfBoth,
 }
 
-func fzStr(list []string, i int) *string {
+func fuzzStr(list []string, i int) *string {
 	if i >= len(list) {
 		return nil
 	}
@@ -281,10 +285,10 @@ func fzStr(list []string, i int) *string {
 	return &s
 }
 
-// fzRPC decodes an RPC: published messages (what DropRPC counts), and a
+// fuzzRPC decodes an RPC: published messages (what DropRPC counts), and a
 // control message, or none, with GRAFTs, PRUNEs (with or without a
 // backoff), IHAVEs, IWANTs and IDONTWANTs over arbitrary topics and IDs.
-func fzRPC(r *fzBytes) *pubsub.RPC {
+func fuzzRPC(r *fuzzBytes) *pubsub.RPC {
 	shape := r.u8()
 	rpc := &pubsub.RPC{}
 	for range int(shape>>5) % 4 {
@@ -296,12 +300,12 @@ func fzRPC(r *fzBytes) *pubsub.RPC {
 	ctl := &pb.ControlMessage{}
 	counts := r.u8()
 	for range counts & 3 {
-		ctl.Graft = append(ctl.Graft, &pb.ControlGraft{TopicID: fzStr(fzRPCTopics, r.n(len(fzRPCTopics)+1))})
+		ctl.Graft = append(ctl.Graft, &pb.ControlGraft{TopicID: fuzzStr(fuzzRPCTopics, r.n(len(fuzzRPCTopics)+1))})
 	}
 	for range (counts >> 2) & 3 {
-		pr := &pb.ControlPrune{TopicID: fzStr(fzRPCTopics, r.n(len(fzRPCTopics)+1))}
-		if i := r.n(len(fzBackoffs) + 1); i < len(fzBackoffs) {
-			b := fzBackoffs[i]
+		pr := &pb.ControlPrune{TopicID: fuzzStr(fuzzRPCTopics, r.n(len(fuzzRPCTopics)+1))}
+		if i := r.n(len(fuzzBackoffs) + 1); i < len(fuzzBackoffs) {
+			b := fuzzBackoffs[i]
 			pr.Backoff = &b
 		}
 		ctl.Prune = append(ctl.Prune, pr)
@@ -309,12 +313,12 @@ func fzRPC(r *fzBytes) *pubsub.RPC {
 	ids := func() []string {
 		var out []string
 		for range r.n(4) {
-			out = append(out, fzRPCIDs[r.n(len(fzRPCIDs))])
+			out = append(out, fuzzRPCIDs[r.n(len(fuzzRPCIDs))])
 		}
 		return out
 	}
 	for range (counts >> 4) & 3 {
-		ctl.Ihave = append(ctl.Ihave, &pb.ControlIHave{TopicID: fzStr(fzRPCTopics, r.n(len(fzRPCTopics)+1)), MessageIDs: ids()})
+		ctl.Ihave = append(ctl.Ihave, &pb.ControlIHave{TopicID: fuzzStr(fuzzRPCTopics, r.n(len(fuzzRPCTopics)+1)), MessageIDs: ids()})
 	}
 	for range (counts >> 6) & 3 {
 		ctl.Iwant = append(ctl.Iwant, &pb.ControlIWant{MessageIDs: ids()})

@@ -8,7 +8,7 @@ package peerscore_test
 // once, in real time (real parallelism, no synctest), with the background
 // loop, a fast router heartbeat and an inspection callback that calls back
 // into the scorer all running. Under -race it checks for data races; at the
-// end every snapshot must still be consistent (fzEnv.checkSnap) and agree
+// end every snapshot must still be consistent (fuzzEnv.checkSnap) and agree
 // with Score.
 
 import (
@@ -38,7 +38,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 		numPeers   = 150  // > 64: churn rebuilds the lock-free peer index under readers
 	)
 	topics := []string{"t0", "t1", "unscored"}
-	params := fzParamsFull(-1)
+	params := fuzzParamsFull(-1)
 	params.SlowPeerWriteThreshold = time.Millisecond
 	gs := pubsub.DefaultGossipSubParams()
 	gs.HeartbeatInterval = 5 * time.Millisecond
@@ -132,7 +132,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 		case 10:
 			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}}}}, p)
 		case 11:
-			peerscore.SetIPsForTest(s, p, []string{fzIPs[r.IntN(3)]})
+			peerscore.SetIPsForTest(s, p, []string{fuzzIPs[r.IntN(3)]})
 		}
 	})
 	// Validation workers.
@@ -180,7 +180,7 @@ func TestStressAllEntryPoints(t *testing.T) {
 		case 0:
 			s.AddPenalty(p, r.IntN(3)-1)
 		case 1:
-			tp := fzTopicVariants[r.IntN(len(fzTopicVariants))]()
+			tp := fuzzTopicVariants[r.IntN(len(fuzzTopicVariants))]()
 			err := s.SetTopicParams(topics[r.IntN(len(topics))], tp)
 			if (err == nil) != (tp.Validate() == nil) {
 				t.Errorf("SetTopicParams: %v, Validate: %v", err, tp.Validate())
@@ -240,9 +240,9 @@ func TestStressAllEntryPoints(t *testing.T) {
 	t.Logf("inspected %d times; stats %+v", inspected.Load(), s.Stats())
 
 	// Settle the topics' parameters, then check every snapshot.
-	e := &fzEnv{t: t, s: s, params: params, topics: map[string]peerscore.TopicParams{}}
+	e := &fuzzEnv{t: t, s: s, params: params, topics: map[string]peerscore.TopicParams{}}
 	for _, topic := range topics {
-		tp := fzTopicFull()
+		tp := fuzzTopicFull()
 		if err := s.SetTopicParams(topic, tp); err != nil {
 			t.Fatal(err)
 		}
