@@ -317,7 +317,7 @@ func (e *fuzzEnv) step(r *fuzzBytes) {
 	case fuzzConnect:
 		p := r.n(len(fuzzPeers))
 		e.logf("connect %q", fuzzPeers[p])
-		tr.apply(newOurs(s), traceEvent{op: opConnect, peer: p})
+		tr.apply(wrapOurs(s), traceEvent{op: opConnect, peer: p})
 		e.connected[fuzzPeers[p]] = true
 		delete(e.retained, fuzzPeers[p])
 		if snap, ok := s.Snapshot(fuzzPeers[p]); !ok || !snap.Connected {
@@ -330,16 +330,16 @@ func (e *fuzzEnv) step(r *fuzzBytes) {
 	case fuzzGraft, fuzzPrune:
 		p, topic := r.n(len(fuzzPeers)), r.n(len(fuzzTopics))
 		e.logf("%s %q %q", fuzzOpNames[op], fuzzPeers[p], fuzzTopics[topic])
-		tr.apply(newOurs(s), traceEvent{op: map[int]traceOp{fuzzGraft: opGraft, fuzzPrune: opPrune}[op], peer: p, topic: topic})
+		tr.apply(wrapOurs(s), traceEvent{op: map[int]traceOp{fuzzGraft: opGraft, fuzzPrune: opPrune}[op], peer: p, topic: topic})
 	case fuzzValidate, fuzzDeliver, fuzzDuplicate:
 		m, p := r.n(len(fuzzMsgs)), r.n(len(fuzzPeers))
 		e.logf("%s msg %d (%q) from %q", fuzzOpNames[op], m, fuzzMsgs[m].id, fuzzPeers[p])
 		top := map[int]traceOp{fuzzValidate: opValidate, fuzzDeliver: opDeliver, fuzzDuplicate: opDuplicate}[op]
-		tr.apply(newOurs(s), traceEvent{op: top, peer: p, msg: m})
+		tr.apply(wrapOurs(s), traceEvent{op: top, peer: p, msg: m})
 	case fuzzReject:
 		m, p, reason := r.n(len(fuzzMsgs)), r.n(len(fuzzPeers)), rejectReasons[r.n(len(rejectReasons))]
 		e.logf("reject msg %d (%q) from %q: %q", m, fuzzMsgs[m].id, fuzzPeers[p], reason)
-		tr.apply(newOurs(s), traceEvent{op: opReject, peer: p, msg: m, reason: reason})
+		tr.apply(wrapOurs(s), traceEvent{op: opReject, peer: p, msg: m, reason: reason})
 	case fuzzPenalty:
 		p, count := r.n(len(fuzzPeers)), fuzzCounts[r.n(len(fuzzCounts))]
 		e.logf("AddPenalty %q %d", fuzzPeers[p], count)
@@ -356,7 +356,7 @@ func (e *fuzzEnv) step(r *fuzzBytes) {
 			ips = append(ips, ips[0]) // two connections from one address
 		}
 		e.logf("setIPs %q %q", fuzzPeers[p], ips)
-		tr.apply(newOurs(s), traceEvent{op: opSetIPs, peer: p, ips: ips})
+		tr.apply(wrapOurs(s), traceEvent{op: opSetIPs, peer: p, ips: ips})
 	case fuzzRefresh:
 		e.logf("refresh")
 		s.Refresh()
@@ -469,7 +469,7 @@ func (e *fuzzEnv) disconnect(i int) {
 	p := fuzzPeers[i]
 	_, known := e.s.Snapshot(p)
 	before := e.s.Score(p)
-	e.tr.apply(newOurs(e.s), traceEvent{op: opDisconnect, peer: i})
+	e.tr.apply(wrapOurs(e.s), traceEvent{op: opDisconnect, peer: i})
 	delete(e.connected, p)
 	snap, ok := e.s.Snapshot(p)
 	switch {

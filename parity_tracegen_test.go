@@ -277,7 +277,7 @@ type ours struct {
 	pubsub.RawTracer
 }
 
-func newOurs(s *peerscore.Scorer) ours { return ours{s, s.Tracer()} }
+func wrapOurs(s *peerscore.Scorer) ours { return ours{s, s.Tracer()} }
 
 func (o ours) SetIPs(p peer.ID, ips []string) { peerscore.SetIPsForTest(o.Scorer, p, ips) }
 

@@ -48,7 +48,7 @@ func TestParityTraces(t *testing.T) {
 					time.Sleep(e.advance)
 					continue
 				}
-				tr.apply(newOurs(mine), e)
+				tr.apply(wrapOurs(mine), e)
 				tr.apply(ref, e)
 				for _, p := range tr.peers {
 					want, got := ref.Score(p), mine.Score(p)
