@@ -3,28 +3,24 @@ package peerscore
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"math/big"
 	"net"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/statefile"
 )
 
-// stateMagic starts every state file; the version follows it.
-const (
-	stateMagic   = "peerscore-state "
-	stateVersion = "v1"
-	stateSumTag  = "sha256 "
-)
+// stateFormat is the first line of every state file: its name and
+// version.
+var stateFormat = statefile.Format{Magic: "peerscore-state", Version: "v1"}
 
 // Limits that keep a hostile or damaged file from exhausting memory. A node
 // has at most a few thousand peers; a million retained ones is far beyond
@@ -34,7 +30,7 @@ const (
 	// Save leaves out the least negative peers rather than write more.
 	maxStateSize = 64 << 20
 
-	maxStateIDChars = 256 // base58 characters in a peer ID
+	maxStateIDChars = statefile.MaxPeerIDChars // base58 characters in a peer ID
 )
 
 // stateLimits are the bounds Load enforces and Save keeps to, so that
@@ -114,60 +110,16 @@ func encodeState(savedAt time.Time, peers []savedPeer, lim stateLimits) ([]byte,
 		}
 		return strings.Compare(a.peer.ID, b.peer.ID)
 	})
-	// The body is json.Marshal(stateFile), written a peer at a time:
-	// {"saved_at":"...","peers":[{...},{...}]}
-	head, err := json.Marshal(struct {
-		SavedAt time.Time `json:"saved_at"`
-	}{savedAt})
+	// The body is json.Marshal(stateFile), written a peer at a time.
+	data, saved, err := statefile.EncodeList(stateFormat, savedAt, "peers", len(peers),
+		func(i int) (statefile.Item, error) {
+			b, err := json.Marshal(&peers[i].peer)
+			return statefile.Item{Key: peers[i].peer.ID, JSON: b}, err
+		}, lim.peers, lim.size)
 	if err != nil {
 		return nil, 0, fmt.Errorf("peerscore: save: %w", err)
 	}
-	open := append(head[:len(head)-1:len(head)-1], `,"peers":[`...)
-	const closing = "]}"
-	header := stateMagic + stateVersion + "\n"
-	fixed := len(header) + len(open) + len(closing) + 1 + len(stateSumTag) + 2*sha256.Size + 1
-	type encoded struct {
-		id   string
-		json []byte
-	}
-	var kept []encoded
-	used := fixed
-	for i := range peers {
-		if len(kept) == lim.peers {
-			break
-		}
-		b, err := json.Marshal(&peers[i].peer)
-		if err != nil {
-			return nil, 0, fmt.Errorf("peerscore: save: %w", err)
-		}
-		need := len(b)
-		if len(kept) > 0 {
-			need++ // the comma
-		}
-		if used+need > lim.size {
-			break
-		}
-		used += need
-		kept = append(kept, encoded{peers[i].peer.ID, b})
-	}
-	slices.SortFunc(kept, func(a, b encoded) int { return strings.Compare(a.id, b.id) })
-
-	var buf bytes.Buffer
-	buf.Grow(used)
-	buf.WriteString(header)
-	buf.Write(open)
-	for i, e := range kept {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.Write(e.json)
-	}
-	buf.WriteString(closing + "\n")
-	sum := sha256.Sum256(buf.Bytes())
-	buf.WriteString(stateSumTag)
-	buf.WriteString(hex.EncodeToString(sum[:]))
-	buf.WriteByte('\n')
-	return buf.Bytes(), len(kept), nil
+	return data, saved, nil
 }
 
 // decodeState checks a state file from end to end and returns its peers.
@@ -178,37 +130,13 @@ func decodeState(data []byte, lim stateLimits) ([]restoredPeer, error) {
 	if len(data) > lim.size {
 		return nil, tooLarge(lim)
 	}
-	header, _, found := bytes.Cut(data, []byte("\n"))
-	if !bytes.HasPrefix(header, []byte(stateMagic)) {
-		if !found && bytes.HasPrefix([]byte(stateMagic), header) {
-			return nil, invalidState("truncated header")
-		}
-		return nil, invalidState("not a peerscore state file")
-	}
-	if v := string(header[len(stateMagic):]); v != stateVersion {
-		if !found {
-			return nil, invalidState("truncated header")
-		}
-		return nil, invalidState("unsupported version %.20q (this build reads %s)", v, stateVersion)
-	}
-	if data[len(data)-1] != '\n' {
-		return nil, invalidState("truncated: no final newline")
-	}
-	cut := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
-	covered, trailer := data[:cut], data[cut:len(data)-1]
-	if cut <= len(header)+1 {
-		return nil, invalidState("truncated or corrupt: missing lines")
-	}
-	sum := sha256.Sum256(covered)
-	if string(trailer) != stateSumTag+hex.EncodeToString(sum[:]) {
-		if !bytes.HasPrefix(trailer, []byte(stateSumTag)) || len(trailer) != len(stateSumTag)+2*sha256.Size {
-			return nil, invalidState("truncated or corrupt: no checksum line")
-		}
-		return nil, invalidState("checksum mismatch: the file is corrupt")
+	body, err := stateFormat.Open(data)
+	if err != nil {
+		return nil, invalidState("%v", err)
 	}
 
 	var st stateFile
-	dec := json.NewDecoder(bytes.NewReader(covered[len(header)+1:]))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
 		return nil, invalidState("body: %v", err)
@@ -236,7 +164,7 @@ func decodeState(data []byte, lim stateLimits) ([]restoredPeer, error) {
 }
 
 func checkPeer(sp *statePeer, lim stateLimits) (restoredPeer, error) {
-	id, err := decodePeerID(sp.ID)
+	id, err := statefile.DecodePeerID(sp.ID)
 	if err != nil {
 		return restoredPeer{}, err
 	}
@@ -302,33 +230,4 @@ func tooLarge(lim stateLimits) error {
 
 func invalidState(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalidState, fmt.Sprintf(format, args...))
-}
-
-const base58Alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-// decodePeerID reads a peer ID as peer.ID.String writes it: the base58
-// (Bitcoin alphabet) of its bytes. Unlike peer.Decode it does not insist
-// that the bytes be a multihash, so any ID the scorer was given survives a
-// round trip; the result is checked by encoding it again.
-func decodePeerID(s string) (peer.ID, error) {
-	if s == "" || len(s) > maxStateIDChars {
-		return "", fmt.Errorf("peer ID %.20q: empty or too long", s)
-	}
-	n, digit, radix := new(big.Int), new(big.Int), big.NewInt(58)
-	zeros := 0
-	for zeros < len(s) && s[zeros] == '1' {
-		zeros++
-	}
-	for i := 0; i < len(s); i++ {
-		d := strings.IndexByte(base58Alphabet, s[i])
-		if d < 0 {
-			return "", fmt.Errorf("peer ID %q: not base58", s)
-		}
-		n.Mul(n, radix).Add(n, digit.SetInt64(int64(d)))
-	}
-	id := peer.ID(append(make([]byte, zeros), n.Bytes()...))
-	if id.String() != s {
-		return "", fmt.Errorf("peer ID %q: not in canonical base58", s)
-	}
-	return id, nil
 }

@@ -10,16 +10,37 @@
 // # The Gater
 //
 // A Gater is a connmgr.ConnectionGater holding a table of bans, each a
-// peer and the time the ban ends. While a peer's ban lasts, the host
-// neither dials it nor accepts a connection from it; the ban ends by
-// itself. Ban, Unban, Banned and Bans manage the table by hand (from an
-// admin endpoint, say; Bans marshals to JSON). The host takes the Gater
-// when it is built, before there is a scorer or a router:
+// peer, an address or a subnet, and the time the ban ends. While a peer's
+// ban lasts, the host neither dials it nor accepts a connection from it;
+// while an address's or a subnet's lasts, neither dials it nor accepts a
+// connection from it, whatever the peer. A ban ends by itself. Ban,
+// BanIP, BanSubnet, their Unban counterparts, Banned, BannedIP and Bans
+// manage the table by hand (from an admin endpoint, say; Bans marshals to
+// JSON). The host takes the Gater when it is built, before there is a
+// scorer or a router:
 //
 //	g := ban.NewGater()
 //	h, err := libp2p.New(libp2p.ConnectionGater(g) /* , ... */)
 //
 // A gater the host already had goes behind it with WithNext.
+//
+// # Bans across restarts
+//
+// The table lives in memory. So that a banned peer does not get back in
+// when the node restarts, save it on the way down and load it on the way
+// up, before the host accepts connections:
+//
+//	if err := g.LoadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+//		logger.Warn("starting without saved bans", "err", err) // and carry on
+//	}
+//	// ... on shutdown:
+//	err := g.SaveFile(path)
+//
+// The file is written atomically, in a versioned text format closed by a
+// checksum, as the scorer's saved state is; bans that ended while the node
+// was down are not restored. A node with a go-datastore keeps the table
+// there instead, with package dsstore, which also writes it every interval
+// so that a crash loses little.
 //
 // # The Monitor
 //
@@ -40,8 +61,13 @@
 //	mon.Start(ctx)
 //	defer mon.Close()
 //
+// The Monitor never bans more than a share of its peers within a window
+// (WithBanLimit; 10% per 10 minutes by default): a node whose own fault
+// makes every peer score badly would otherwise ban them all and be left
+// alone. When the limit holds bans back it logs at error level and counts
+// it in Stats. With WithIPBanAbove(k), off by default, it also bans an
+// address once more than k of its banned peers came from it.
+//
 // The Monitor reads any Scorer, not only peerscore's: ScoreFunc adapts a
-// plain score function. Bans live in memory and do not survive a restart;
-// the scorer's saved state does, and a peer that comes back with its bad
-// score retained is banned again at its first check.
+// plain score function.
 package ban

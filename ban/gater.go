@@ -2,6 +2,8 @@ package ban
 
 import (
 	"cmp"
+	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -18,10 +20,13 @@ import (
 // errPrefix starts every error of the package, once.
 const errPrefix = "peerscore/ban"
 
-// Gater is a connmgr.ConnectionGater that keeps banned peers out: while a
-// peer's ban lasts, the host neither dials it nor accepts a connection from
-// it. A Monitor bans the peers whose score falls too low; Ban, Unban and
-// Bans let an application or an operator do the same by hand.
+// Gater is a connmgr.ConnectionGater that keeps banned peers and
+// addresses out: while a peer's ban lasts, the host neither dials it nor
+// accepts a connection from it, and while an address or a subnet is banned
+// (BanIP, BanSubnet), neither dials to it nor connections from it. A
+// Monitor bans the peers whose score falls too low; Ban, BanIP, BanSubnet,
+// their Unban counterparts and Bans let an application or an operator do
+// the same by hand.
 //
 // A Gater needs nothing but itself, so the host can be built with it
 // (libp2p.ConnectionGater) before the scorer and the router exist; the
@@ -29,22 +34,29 @@ const errPrefix = "peerscore/ban"
 //
 // Bans expire by themselves: a ban is a deadline, compared with time.Now
 // whenever a connection is gated, so nothing has to run to lift it. Expired
-// entries are dropped lazily by later calls to Ban, so the table stays in
-// proportion to the bans in force however many peers were ever banned.
-// Bans are kept in memory only; they do not survive a restart.
+// entries are dropped lazily by later bans, so the table stays in
+// proportion to the bans in force however many were ever made. The table
+// lives in memory; Save and SaveFile write it, and Load and LoadFile read
+// it back after a restart (or package dsstore keeps it in the node's
+// datastore), so that a banned peer does not get back in when the node
+// restarts.
 //
 // A Gater may wrap another gater (WithNext), which is asked too: a
 // connection passes only if both allow it. All methods are safe for
-// concurrent use; the checks take a read lock and a map lookup.
+// concurrent use; the checks take a read lock and a map lookup (one per
+// prefix length in use, for an address, when there are address bans).
 type Gater struct {
-	next connmgr.ConnectionGater
+	next   connmgr.ConnectionGater
+	logger *slog.Logger
+	limits stateLimits
 
 	mu   sync.RWMutex
 	bans map[peer.ID]time.Time
-	// sweepAt is the table size at which Ban next drops expired entries.
-	// It is reset to twice the live size after each sweep, so sweeping is
-	// amortised O(1) per Ban and the table is at most about twice the
-	// number of bans in force (plus minSweep).
+	ips  ipTable
+	// sweepAt is the table size (peers and addresses) at which a ban next
+	// drops expired entries. It is reset to twice the live size after each
+	// sweep, so sweeping is amortised O(1) per ban and the table is at
+	// most about twice the number of bans in force (plus minSweep).
 	sweepAt int
 }
 
@@ -57,12 +69,20 @@ var _ connmgr.ConnectionGater = (*Gater)(nil)
 // scorer, so that it can be handed to libp2p.New before either exists. Nil
 // options are skipped.
 func NewGater(opts ...GaterOption) *Gater {
-	var cfg gaterConfig
-	// No GaterOption can fail (WithNext takes nil for "no next gater"), so
-	// Apply returns nil here; it is used for its handling of nil options,
-	// the same as in every constructor of the module.
+	cfg := gaterConfig{logger: slog.New(slog.DiscardHandler), limits: defaultStateLimits}
+	// No GaterOption can fail (WithNext takes nil for "no next gater",
+	// WithGaterLogger nil for the default), so Apply returns nil here; it
+	// is used for its handling of nil options, the same as in every
+	// constructor of the module.
 	_ = option.Apply(errPrefix, &cfg, opts)
-	return &Gater{next: cfg.next, bans: make(map[peer.ID]time.Time), sweepAt: minSweep}
+	return &Gater{
+		next:    cfg.next,
+		logger:  cfg.logger,
+		limits:  cfg.limits,
+		bans:    make(map[peer.ID]time.Time),
+		ips:     newIPTable(),
+		sweepAt: minSweep,
+	}
 }
 
 // Ban keeps p out until the given time. A ban only ever grows: if p is
@@ -84,20 +104,26 @@ func (g *Gater) Ban(p peer.ID, until time.Time) {
 		return
 	}
 	g.bans[p] = until
-	if len(g.bans) >= g.sweepAt {
-		g.sweepLocked(now)
-	}
+	g.maybeSweepLocked(now)
 }
 
-// sweepLocked drops the bans that have expired by now.
-func (g *Gater) sweepLocked(now time.Time) {
+// maybeSweepLocked drops the bans that have expired by now, if the table
+// has grown to sweepAt.
+func (g *Gater) maybeSweepLocked(now time.Time) {
+	if g.sizeLocked() < g.sweepAt {
+		return
+	}
 	for p, until := range g.bans {
 		if !now.Before(until) {
 			delete(g.bans, p)
 		}
 	}
-	g.sweepAt = max(2*len(g.bans), minSweep)
+	g.ips.sweep(now)
+	g.sweepAt = max(2*g.sizeLocked(), minSweep)
 }
+
+// sizeLocked is how many entries the table holds, expired ones included.
+func (g *Gater) sizeLocked() int { return len(g.bans) + len(g.ips.bans) }
 
 // Unban lifts p's ban, if it has one, at once.
 func (g *Gater) Unban(p peer.ID) {
@@ -117,31 +143,56 @@ func (g *Gater) Banned(p peer.ID) (until time.Time, ok bool) {
 	return until, true
 }
 
-// Entry is one ban in force: the peer and the time its ban ends. It
-// marshals to JSON as {"peer":"12D3Koo…","until":"2006-01-02T15:04:05Z"},
-// the peer ID in its usual text form.
+// Entry is one ban in force: of a peer, or of an address or subnet, and
+// the time it ends. It marshals to JSON as
+// {"peer":"12D3Koo…","until":"2006-01-02T15:04:05Z"} for a peer, the peer
+// ID in its usual text form, and as
+// {"prefix":"192.0.2.0/24","until":"2006-01-02T15:04:05Z"} for a subnet (a
+// single address is a /32 or, for IPv6, a /128).
 type Entry struct {
-	Peer  peer.ID   `json:"peer"`
-	Until time.Time `json:"until"`
+	Peer   peer.ID      `json:"peer,omitempty"`
+	Prefix netip.Prefix `json:"prefix,omitzero"`
+	Until  time.Time    `json:"until"`
 }
 
-// Bans returns the bans in force now, the soonest to end first (then by
-// peer ID), in a slice of the caller's own. An operator's endpoint can
-// hand it to encoding/json as it is.
+// Bans returns the bans in force now, peers and addresses, the soonest to
+// end first (then peers by ID before subnets by address), in a slice of
+// the caller's own. An operator's endpoint can hand it to encoding/json as
+// it is.
 func (g *Gater) Bans() []Entry {
 	now := time.Now()
 	g.mu.RLock()
-	out := make([]Entry, 0, len(g.bans))
+	out := make([]Entry, 0, g.sizeLocked())
 	for p, until := range g.bans {
 		if now.Before(until) {
 			out = append(out, Entry{Peer: p, Until: until})
 		}
 	}
+	for pfx, until := range g.ips.bans {
+		if now.Before(until) {
+			out = append(out, Entry{Prefix: pfx, Until: until})
+		}
+	}
 	g.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Entry) int {
-		return cmp.Or(a.Until.Compare(b.Until), cmp.Compare(a.Peer, b.Peer))
-	})
+	slices.SortFunc(out, compareEntries)
 	return out
+}
+
+// compareEntries orders entries by the end of their ban, then peers before
+// subnets, peers by ID and subnets by address.
+func compareEntries(a, b Entry) int {
+	isSubnet := func(e Entry) int {
+		if e.Prefix.IsValid() {
+			return 1
+		}
+		return 0
+	}
+	return cmp.Or(
+		a.Until.Compare(b.Until),
+		cmp.Compare(isSubnet(a), isSubnet(b)),
+		cmp.Compare(a.Peer, b.Peer),
+		a.Prefix.Compare(b.Prefix),
+	)
 }
 
 // allowed reports whether p is not banned now.
@@ -159,38 +210,42 @@ func (g *Gater) InterceptPeerDial(p peer.ID) bool {
 	return g.next == nil || g.next.InterceptPeerDial(p)
 }
 
-// InterceptAddrDial refuses to dial any address of a banned peer, then asks
-// the next gater. (The swarm asks InterceptPeerDial first; checking again
-// here covers dials that were under way when the ban began.)
+// InterceptAddrDial refuses to dial any address of a banned peer, and a
+// banned address of any peer, then asks the next gater. (The swarm asks
+// InterceptPeerDial first; checking the peer again here covers dials that
+// were under way when the ban began.)
 func (g *Gater) InterceptAddrDial(p peer.ID, addr ma.Multiaddr) bool {
-	if !g.allowed(p) {
+	if !g.allowed(p) || !g.allowedAddr(addr) {
 		return false
 	}
 	return g.next == nil || g.next.InterceptAddrDial(p, addr)
 }
 
-// InterceptAccept allows the connection as far as bans go: before the
-// security handshake the remote peer's ID is not known yet, so
-// InterceptSecured turns banned peers away instead. It asks the next gater.
+// InterceptAccept refuses a connection from a banned address, then asks
+// the next gater. Before the security handshake the remote peer's ID is
+// not known yet, so InterceptSecured turns banned peers away instead.
 func (g *Gater) InterceptAccept(addrs network.ConnMultiaddrs) bool {
+	if !g.allowedRemote(addrs) {
+		return false
+	}
 	return g.next == nil || g.next.InterceptAccept(addrs)
 }
 
 // InterceptSecured refuses a connection with a banned peer, now that the
-// handshake has authenticated it, then asks the next gater. It refuses
-// inbound connections, which is how a banned peer is kept from dialling
-// us, and outbound ones too, which catches a dial that began before the
-// ban.
+// handshake has authenticated it, or with a banned address, then asks the
+// next gater. It refuses inbound connections, which is how a banned peer is
+// kept from dialling us, and outbound ones too, which catches a dial that
+// began before the ban.
 func (g *Gater) InterceptSecured(dir network.Direction, p peer.ID, addrs network.ConnMultiaddrs) bool {
-	if !g.allowed(p) {
+	if !g.allowed(p) || !g.allowedRemote(addrs) {
 		return false
 	}
 	return g.next == nil || g.next.InterceptSecured(dir, p, addrs)
 }
 
 // InterceptUpgraded leaves the decision to the next gater, allowing the
-// connection if there is none: a banned peer has been turned away by
-// InterceptSecured already.
+// connection if there is none: a banned peer or address has been turned
+// away by InterceptSecured already.
 func (g *Gater) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
 	if g.next == nil {
 		return true, 0

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/host"
@@ -73,13 +75,70 @@ const minCheckStep = 10 * time.Millisecond
 // whatever their score: static peers you configured, the router's direct
 // peers, trusted peers. They are still scored; the router's thresholds
 // still apply to them.
+//
+// # The ban limit
+//
+// A node that is itself at fault (behind the chain, with a wrong clock or
+// a validation bug) can see every peer score badly at once, and banning
+// them all would leave it with no peers, as happened to Prysm nodes in
+// OffchainLabs/prysm#17166. So a Monitor bans at most a share of its peers
+// within any window of time (WithBanLimit; by default 10% per 10 minutes,
+// at least one). When the limit holds a ban back, the Monitor logs it at
+// error level, once until it can ban again, counts it (Stats), and leaves
+// the peer connected; the peer is checked again in the next round and
+// banned once the window has room. A held-back peer costs little: the
+// router already ignores a peer below its GraylistThreshold.
+//
+// # Address bans
+//
+// With WithIPBanAbove(k), the Monitor also bans an address once more than
+// k of the peers it banned came from it, as Lighthouse does (k = 5), for as
+// long as more than k of those bans last. It is off by default: an address
+// ban also turns away the honest peers behind it (a carrier-grade NAT, a
+// VPN exit, a shared host), and the scorer's IP colocation factor (P6)
+// already charges peers that crowd onto one address.
 type Monitor struct {
 	host   host.Host
 	scorer Scorer
 	gater  *Gater
 	cfg    monitorConfig
 
+	// Owned by the Monitor's goroutine.
+	limiter banLimiter
+	ips     ipTracker
+
+	bans, ipBans, held, limitReached atomic.Uint64
+
 	life lifecycle.Lifecycle
+}
+
+// MonitorStats counts what a Monitor has done since it was built, for a
+// metrics exporter or an operator's endpoint; it marshals to JSON with
+// the field names below.
+type MonitorStats struct {
+	// Bans is how many peers the Monitor has banned.
+	Bans uint64 `json:"bans"`
+	// IPBans is how many address bans it has made or extended
+	// (WithIPBanAbove).
+	IPBans uint64 `json:"ip_bans"`
+	// HeldBack is how many bans the ban limit has held back (WithBanLimit).
+	// A peer held back is checked again, and so may be counted again, in
+	// each later round until it is banned.
+	HeldBack uint64 `json:"held_back"`
+	// LimitReached is how many times the ban limit began to hold bans
+	// back: once each time it trips, however many it then holds back.
+	LimitReached uint64 `json:"limit_reached"`
+}
+
+// Stats returns the Monitor's counts. It is safe to call at any time,
+// from any goroutine; it takes no lock.
+func (m *Monitor) Stats() MonitorStats {
+	return MonitorStats{
+		Bans:         m.bans.Load(),
+		IPBans:       m.ipBans.Load(),
+		HeldBack:     m.held.Load(),
+		LimitReached: m.limitReached.Load(),
+	}
 }
 
 // NewMonitor returns a Monitor of the peers connected to h, reading their
@@ -91,7 +150,9 @@ type Monitor struct {
 // The defaults: a minimum score of s's GraylistThreshold if s has
 // thresholds, else -100 (WithMinScore); bans of one hour (WithBanDuration,
 // WithBanUntilForgotten); every peer checked every 30 seconds
-// (WithCheckInterval); no protected peers; no logging.
+// (WithCheckInterval); at most 10% of the peers banned per 10 minutes
+// (WithBanLimit); no address bans (WithIPBanAbove); no protected peers; no
+// logging.
 func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monitor, error) {
 	switch {
 	case h == nil:
@@ -105,6 +166,8 @@ func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monito
 		minScore:    defaultMinScore,
 		banDuration: defaultBanDuration,
 		interval:    defaultCheckInterval,
+		limitShare:  defaultBanLimitShare,
+		limitWindow: defaultBanLimitWindow,
 		logger:      slog.New(slog.DiscardHandler),
 	}
 	if err := option.Apply(errPrefix, &cfg, opts); err != nil {
@@ -117,7 +180,11 @@ func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monito
 			}
 		}
 	}
-	return &Monitor{host: h, scorer: s, gater: g, cfg: cfg}, nil
+	return &Monitor{
+		host: h, scorer: s, gater: g, cfg: cfg,
+		limiter: banLimiter{share: cfg.limitShare, window: cfg.limitWindow},
+		ips:     ipTracker{above: cfg.ipBanAbove},
+	}, nil
 }
 
 // isNil reports whether s is nil, or a nil pointer or function inside the
@@ -166,6 +233,9 @@ func (m *Monitor) run(ctx context.Context) {
 	for {
 		peers := m.host.Network().Peers()
 		n := len(peers)
+		now := time.Now()
+		m.limiter.startRound(n, now)
+		m.ips.sweep(now)
 		ticks := 1 // no peers: look again after an interval
 		if n > 0 {
 			ticks = min(n, max(1, int(interval/minCheckStep)))
@@ -210,12 +280,29 @@ func (m *Monitor) check(ctx context.Context, p peer.ID) {
 	if ctx.Err() != nil {
 		return
 	}
+	now := time.Now()
+	if !m.limiter.allow(now) {
+		m.holdBack(p, score)
+		return
+	}
+	m.ban(p, score, now)
+}
+
+// ban bans p, whose score is below the minimum, and closes its
+// connections.
+func (m *Monitor) ban(p peer.ID, score float64, now time.Time) {
 	d := m.cfg.banDuration
 	if m.cfg.retain > 0 {
 		d = m.cfg.retain
 	}
-	want := time.Now().Add(d)
+	var ips []netip.Addr
+	if m.ips.above > 0 {
+		ips = m.remoteIPs(p) // before the connections close
+	}
+	want := now.Add(d)
 	m.gater.Ban(p, want)
+	m.limiter.record(now)
+	m.bans.Add(1)
 	until, ok := m.gater.Banned(p)
 	if !ok {
 		until = want // unbanned in between: report what we asked for
@@ -227,7 +314,33 @@ func (m *Monitor) check(ctx context.Context, p peer.ID) {
 	}
 	m.cfg.logger.Info("banned peer below minimum score",
 		"peer", p, "score", score, "min", m.cfg.minScore, "until", until)
+	if m.limiter.tripped {
+		m.cfg.logger.Warn("ban limit no longer reached; banning again",
+			"held_back", m.limiter.held, "window", m.limiter.window)
+		m.limiter.tripped, m.limiter.held = false, 0
+	}
+	if len(ips) > 0 {
+		m.banIPs(p, ips, until)
+	}
 	if m.cfg.onBan != nil {
 		m.cfg.onBan(p, score, until)
 	}
+}
+
+// holdBack leaves p, below the minimum, unbanned because the ban limit is
+// reached, and says so: at error level when the limit trips, for the
+// operator to look at, then at debug level for each peer.
+func (m *Monitor) holdBack(p peer.ID, score float64) {
+	m.held.Add(1)
+	m.limiter.held++
+	if !m.limiter.tripped {
+		m.limiter.tripped = true
+		m.limitReached.Add(1)
+		m.cfg.logger.Error("ban limit reached: holding back bans until the window has room; "+
+			"if most peers score badly at once, suspect this node (clock, sync, validation) rather than them",
+			"banned_in_window", len(m.limiter.recent), "limit", m.limiter.budget(),
+			"peers", m.limiter.base, "window", m.limiter.window, "peer", p, "score", score)
+		return
+	}
+	m.cfg.logger.Debug("ban held back by the ban limit", "peer", p, "score", score, "min", m.cfg.minScore)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
@@ -221,7 +222,7 @@ type fakeHost struct {
 }
 
 func newFakeHost(peers ...peer.ID) *fakeHost {
-	return &fakeHost{net: &fakeNetwork{peers: peers}}
+	return &fakeHost{net: &fakeNetwork{peers: slices.Clone(peers)}}
 }
 
 func (h *fakeHost) Network() network.Network { return h.net }
@@ -231,7 +232,41 @@ type fakeNetwork struct {
 	mu     sync.Mutex
 	peers  []peer.ID
 	closed []peer.ID
+	remote map[peer.ID][]ma.Multiaddr // the remote address of each connection
 }
+
+// setRemote gives p connections from addrs (for ConnsToPeer).
+func (n *fakeNetwork) setRemote(p peer.ID, addrs ...string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.remote == nil {
+		n.remote = map[peer.ID][]ma.Multiaddr{}
+	}
+	for _, a := range addrs {
+		n.remote[p] = append(n.remote[p], ma.StringCast(a))
+	}
+}
+
+func (n *fakeNetwork) ConnsToPeer(p peer.ID) []network.Conn {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if slices.Contains(n.closed, p) {
+		return nil
+	}
+	var cs []network.Conn
+	for _, a := range n.remote[p] {
+		cs = append(cs, fakeConn{remote: a})
+	}
+	return cs
+}
+
+// fakeConn is a connection of which only RemoteMultiaddr works.
+type fakeConn struct {
+	network.Conn
+	remote ma.Multiaddr
+}
+
+func (c fakeConn) RemoteMultiaddr() ma.Multiaddr { return c.remote }
 
 func (n *fakeNetwork) Peers() []peer.ID {
 	n.mu.Lock()

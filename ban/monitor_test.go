@@ -302,7 +302,8 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 		}
 		g := ban.NewGater()
 		const interval = 10 * time.Second
-		mon, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(interval))
+		// Every peer here is bad: no ban limit, which would hold some back.
+		mon, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(interval), ban.WithBanLimit(1, interval))
 		require.NoError(t, err)
 		mon.Start(context.Background())
 		defer mon.Close()

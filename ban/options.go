@@ -20,7 +20,9 @@ import (
 type GaterOption func(*gaterConfig) error
 
 type gaterConfig struct {
-	next connmgr.ConnectionGater
+	next   connmgr.ConnectionGater
+	logger *slog.Logger
+	limits stateLimits
 }
 
 // WithNext chains another connection gater behind the Gater: every
@@ -34,6 +36,20 @@ func WithNext(next connmgr.ConnectionGater) GaterOption {
 	}
 }
 
+// WithGaterLogger sets where the Gater logs: at error level a saved table
+// that LoadFile found damaged and moved aside, at warn level a table too
+// large to save whole and the temporary files of an interrupted SaveFile
+// it removed, at debug level what Load restored. A nil logger keeps the
+// default, which discards. (The Monitor's logger is set with WithLogger.)
+func WithGaterLogger(l *slog.Logger) GaterOption {
+	return func(c *gaterConfig) error {
+		if l != nil {
+			c.logger = l
+		}
+		return nil
+	}
+}
+
 // MonitorOption configures a Monitor in NewMonitor.
 type MonitorOption func(*monitorConfig) error
 
@@ -43,6 +59,10 @@ const (
 	defaultMinScore      = -100.0
 	defaultBanDuration   = time.Hour
 	defaultCheckInterval = 30 * time.Second
+
+	// See WithBanLimit for why.
+	defaultBanLimitShare  = 0.1
+	defaultBanLimitWindow = 10 * time.Minute
 )
 
 type monitorConfig struct {
@@ -51,6 +71,9 @@ type monitorConfig struct {
 	banDuration time.Duration
 	retain      time.Duration // > 0: bans last this long instead
 	interval    time.Duration
+	limitShare  float64
+	limitWindow time.Duration
+	ipBanAbove  int // 0: no address bans
 	protected   []func(peer.ID) bool
 	onBan       func(p peer.ID, score float64, until time.Time)
 	logger      *slog.Logger
@@ -133,6 +156,70 @@ func WithCheckInterval(d time.Duration) MonitorOption {
 	}
 }
 
+// WithBanLimit sets the Monitor's circuit breaker: within any window of
+// that length, it bans at most share of its peers (rounded down, but at
+// least one per window). share must be in (0, 1], and 1 turns the limit
+// off; window must be positive. The peers the share is of are those
+// connected when a round of checks begins plus those the Monitor banned in
+// the window before it.
+//
+// A peer the limit holds back stays connected and unbanned; it is checked
+// again in the next round and banned once the window has room. The limit
+// logs at error level when it trips and counts in Stats (HeldBack,
+// LimitReached). Bans made by hand (Gater.Ban) are neither limited nor
+// counted.
+//
+// The default, 10% per 10 minutes, is for the failure it guards against:
+// a node at fault itself (behind the chain, a wrong clock, a validation
+// bug) sees every peer score badly at once and, with no limit, bans them
+// all within one check interval (OffchainLabs/prysm#17166: a devnet node
+// banned its whole peer set for blocks it had not imported itself). With
+// the limit it loses at most a tenth of its peers each 10 minutes, which
+// leaves an operator, and its peer discovery, time to act, while the
+// error log says something is wrong. Real attackers rarely turn a tenth of
+// a node's peers bad at once, and a held-back ban costs little: the
+// router already ignores a peer below its GraylistThreshold; the ban only
+// frees its connection, a little later. Ten minutes is twenty rounds of
+// the default 30-second check, and Lighthouse's reconnection timeout.
+func WithBanLimit(share float64, window time.Duration) MonitorOption {
+	return func(c *monitorConfig) error {
+		switch {
+		case !(share > 0 && share <= 1):
+			return fmt.Errorf("WithBanLimit: share %v is not in (0, 1]", share)
+		case window <= 0:
+			return fmt.Errorf("WithBanLimit: window %v is not positive", window)
+		}
+		c.limitShare, c.limitWindow = share, window
+		return nil
+	}
+}
+
+// WithIPBanAbove has the Monitor ban an address, in the Gater, once more
+// than peers of the peers it banned were connected from it, for as long
+// as more than that many of their bans last. Lighthouse does this with 5.
+// peers must be at least 1. Without this option the Monitor bans no
+// address.
+//
+// Only the addresses of a peer's connections when it is banned count, and
+// never a relay's (a relayed connection), a loopback or an unspecified
+// address. Peers already connected from an address when it is banned stay
+// connected: they are judged by their own scores.
+//
+// It is off by default because an address ban turns away every peer
+// behind the address, the honest ones too (a carrier-grade NAT, a VPN
+// exit, a shared host), and the scorer's IP colocation factor (P6)
+// already charges peers crowding onto one address. Turn it on when peers
+// that are banned come back under new IDs from the same address.
+func WithIPBanAbove(peers int) MonitorOption {
+	return func(c *monitorConfig) error {
+		if peers < 1 {
+			return fmt.Errorf("WithIPBanAbove: %d is less than 1", peers)
+		}
+		c.ipBanAbove = peers
+		return nil
+	}
+}
+
 // WithProtected marks peers that are never banned: a peer for which
 // protected returns true stays, whatever its score. Given more than once,
 // a peer is protected if any of the callbacks says so. The callbacks are
@@ -166,7 +253,9 @@ func WithOnBan(fn func(p peer.ID, score float64, until time.Time)) MonitorOption
 
 // WithLogger sets where the Monitor logs: bans at info level, protected
 // peers spared at debug level, failures to close connections at warn
-// level. The default discards.
+// level, the ban limit tripping at error level (and each ban it then holds
+// back at debug level, its release at warn level). The default discards.
+// (The Gater's logger is set with WithGaterLogger.)
 func WithLogger(l *slog.Logger) MonitorOption {
 	return func(c *monitorConfig) error {
 		if l == nil {

@@ -50,6 +50,12 @@ func TestNewMonitorRejectsInvalidOptions(t *testing.T) {
 		{name: "nil protected", opt: ban.WithProtected(nil), want: "WithProtected", says: "nil"},
 		{name: "nil on ban", opt: ban.WithOnBan(nil), want: "WithOnBan", says: "nil"},
 		{name: "nil logger", opt: ban.WithLogger(nil), want: "WithLogger", says: "nil"},
+		{name: "zero share", opt: ban.WithBanLimit(0, time.Minute), want: "WithBanLimit", says: "share 0 is not in (0, 1]"},
+		{name: "share above one", opt: ban.WithBanLimit(1.5, time.Minute), want: "WithBanLimit", says: "share 1.5 is not in (0, 1]"},
+		{name: "NaN share", opt: ban.WithBanLimit(math.NaN(), time.Minute), want: "WithBanLimit", says: "share NaN"},
+		{name: "negative share", opt: ban.WithBanLimit(-0.1, time.Minute), want: "WithBanLimit", says: "not in (0, 1]"},
+		{name: "zero window", opt: ban.WithBanLimit(0.1, 0), want: "WithBanLimit", says: "window 0s is not positive"},
+		{name: "zero IP ban threshold", opt: ban.WithIPBanAbove(0), want: "WithIPBanAbove", says: "0 is less than 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), tc.opt)

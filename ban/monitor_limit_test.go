@@ -1,0 +1,153 @@
+package ban_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore/ban"
+)
+
+// logBuffer is a slog text log that tests can read while the Monitor
+// writes to it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(&lockedWriter{w: &l.buf, mu: &l.mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// A node whose own fault makes every one of its 100 peers score below the
+// minimum: with the default limit (10% per 10 minutes) the Monitor bans 10
+// of them in the first round and holds the rest back, logging the trip at
+// error level and counting it; as bans leave the window, it bans
+// held-back peers, never more than a tenth of the peers it had within any
+// 10 minutes.
+func TestMonitorBanLimit(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		peers := fakePeers(100)
+		h := newFakeHost(peers...)
+		scores := newScoreTable()
+		for _, p := range peers {
+			scores.set(p, -1000)
+		}
+		var logs logBuffer
+		bans := &banLog{}
+		const interval = 30 * time.Second
+		mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
+			ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
+		require.NoError(t, err)
+		start := time.Now()
+		mon.Start(context.Background())
+
+		// The first round: 10 bans, at the first 10 checks, then 90 held.
+		time.Sleep(interval + time.Millisecond)
+		first := bans.get()
+		require.Len(t, first, 10)
+		for i, b := range first {
+			require.Equal(t, start.Add(time.Duration(i+1)*interval/100+time.Hour), b.until, "ban %d", i)
+		}
+		st := mon.Stats()
+		require.Equal(t, ban.MonitorStats{Bans: 10, HeldBack: 90, LimitReached: 1}, st)
+		require.Equal(t, 1, strings.Count(logs.String(), `level=ERROR msg="ban limit reached`))
+		require.Len(t, h.net.Peers(), 90, "held-back peers stay connected")
+
+		time.Sleep(25 * time.Minute)
+		require.NoError(t, mon.Close())
+		all := bans.get()
+		// The window never holds more than 10 bans.
+		for _, b := range all {
+			at := b.until.Add(-time.Hour) // when the ban was made
+			inWindow := 0
+			for _, c := range all {
+				if c.until.Add(-time.Hour).After(at.Add(-10*time.Minute)) && !c.until.Add(-time.Hour).After(at) {
+					inWindow++
+				}
+			}
+			require.LessOrEqual(t, inWindow, 10, "bans in the 10 minutes up to %v", at.Sub(start))
+		}
+		// Held-back peers were banned as the window made room, soon after
+		// it did: 10 more at about 10 minutes, when the first bans left the
+		// window; then 9, a tenth of the 90 peers the node had before the
+		// second window's bans, at about 20.
+		require.Len(t, all, 29)
+		for i, b := range all[10:] {
+			made := b.until.Add(-time.Hour).Sub(start)
+			window := time.Duration(1+i/10) * 10 * time.Minute
+			require.True(t, made > window && made < window+interval+5*time.Second, "ban %d made at %v", 10+i, made)
+		}
+		require.Len(t, h.net.closedPeers(), 29)
+		st = mon.Stats()
+		require.Equal(t, uint64(29), st.Bans)
+		require.Equal(t, uint64(3), st.LimitReached, "it trips once a window, after the window's ten bans")
+		require.Equal(t, 3, strings.Count(logs.String(), `level=ERROR msg="ban limit reached`))
+		require.Equal(t, 2, strings.Count(logs.String(), `level=WARN msg="ban limit no longer reached`))
+		require.Greater(t, st.HeldBack, uint64(90*40), "held-back peers are checked every round")
+	})
+}
+
+// With real hosts, a real scorer and a real router: every peer of the node
+// scores below the minimum at once (the node's own fault), and the Monitor
+// bans only its share (20% of 10 peers), disconnects those two, keeps the
+// eight others connected round after round, and logs the trip at error
+// level once.
+func TestMonitorBanLimitRealHosts(t *testing.T) {
+	inBubble(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		const n = 10
+		net := newGatedNet(t, n+1)
+		app := newScoreTable()
+		for i := 1; i <= n; i++ {
+			app.set(net.hosts[i].ID(), -1000)
+		}
+		scorer := scoredRouter(t, ctx, net.hosts[0], app.get, time.Hour)
+		for i := 1; i <= n; i++ {
+			plainRouter(t, ctx, net.hosts[i])
+			require.NoError(t, net.connect(ctx, 0, i))
+		}
+		time.Sleep(time.Second)
+
+		var logs logBuffer
+		const interval = 10 * time.Second
+		mon, err := ban.NewMonitor(net.hosts[0], scorer, net.gaters[0],
+			ban.WithCheckInterval(interval), ban.WithBanLimit(0.2, 10*time.Minute), ban.WithLogger(logs.logger()))
+		require.NoError(t, err)
+		mon.Start(ctx)
+		defer mon.Close()
+
+		time.Sleep(5*interval + time.Second)
+		var banned, connected []peer.ID
+		for i := 1; i <= n; i++ {
+			id := net.hosts[i].ID()
+			if _, ok := net.gaters[0].Banned(id); ok {
+				banned = append(banned, id)
+				require.False(t, net.connected(0, i), "banned peer %d still connected", i)
+			} else if net.connected(0, i) {
+				connected = append(connected, id)
+			}
+		}
+		require.Len(t, banned, 2)
+		require.Len(t, connected, n-2)
+		st := mon.Stats()
+		require.Equal(t, uint64(2), st.Bans)
+		require.Equal(t, uint64(1), st.LimitReached)
+		require.GreaterOrEqual(t, st.HeldBack, uint64(5*(n-2)-2))
+		require.Equal(t, 1, strings.Count(logs.String(), `level=ERROR msg="ban limit reached`))
+	})
+}

@@ -1,0 +1,66 @@
+package dsstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+)
+
+// Option configures a Store in New.
+type Option func(*config) error
+
+// defaultInterval is how often a started Store writes: the Monitor's
+// default check interval. A crash loses at most this much, which is little
+// next to how long scores are retained (RetainScore, typically minutes to
+// hours) and bans last (an hour by default).
+const defaultInterval = 30 * time.Second
+
+type config struct {
+	interval time.Duration
+	prefix   datastore.Key
+	logger   *slog.Logger
+}
+
+// WithInterval sets how often a started Store writes the state; it must be
+// positive. The default is 30 seconds. A crash loses what changed since
+// the last write, so at most one interval.
+func WithInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithInterval: %v is not positive", d)
+		}
+		c.interval = d
+		return nil
+	}
+}
+
+// WithPrefix sets the key under which the Store keeps its values, in
+// go-datastore's key form ("/peerscore" is the default; "/node/peerscore"
+// nests it deeper). It must not be empty; "/" puts the values at the top
+// of the datastore.
+func WithPrefix(prefix string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(prefix) == "" {
+			return errors.New("WithPrefix: empty prefix")
+		}
+		c.prefix = datastore.NewKey(prefix)
+		return nil
+	}
+}
+
+// WithLogger sets where the Store logs: a damaged value at error level,
+// failed periodic writes at warn level, loads and their counts at debug
+// level. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}

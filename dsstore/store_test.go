@@ -1,0 +1,455 @@
+package dsstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+	dssync "github.com/ipfs/go-datastore/sync"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/dsstore"
+	"github.com/peerscore/peerscore/internal/scoretest"
+)
+
+// scorerParams score nothing but the behaviour penalty: weight -1 above
+// 0, so a peer with n penalties scores -n², and the penalty halves at each
+// decay (every second, once started). Peers are retained for an hour.
+func scorerParams() *peerscore.Params {
+	p := scoretest.Params(nil)
+	p.BehaviourPenaltyWeight = -1
+	p.BehaviourPenaltyDecay = 0.5
+	p.RetainScore = time.Hour
+	return p
+}
+
+func newScorer(t testing.TB) *peerscore.Scorer {
+	t.Helper()
+	return scoretest.New(t, scorerParams())
+}
+
+// offend makes p a connected peer of s with n behaviour penalties, so that
+// Save keeps it (its score, -n², is below zero).
+func offend(s *peerscore.Scorer, p peer.ID, n int) {
+	scoretest.Connect(s, p)
+	s.AddPenalty(p, n)
+}
+
+// logBuffer is a text log that tests read while others write to it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(b)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// keys lists the datastore's keys.
+func keys(t *testing.T, ds datastore.Datastore) []string {
+	t.Helper()
+	res, err := ds.Query(context.Background(), query.Query{KeysOnly: true})
+	require.NoError(t, err)
+	all, err := res.Rest()
+	require.NoError(t, err)
+	var out []string
+	for _, e := range all {
+		out = append(out, e.Key)
+	}
+	return out
+}
+
+// Save writes each state whole under its key, in the saved format; a new
+// Scorer and Gater load it back through a new Store on the same datastore.
+func TestStoreSaveLoad(t *testing.T) {
+	ctx := context.Background()
+	ds := datastore.NewMapDatastore()
+	s, g := newScorer(t), ban.NewGater()
+	offend(s, "bad", 3)
+	offend(s, "worse", 5)
+	scoretest.Connect(s, "good") // score 0: retained, saved
+	g.Ban("bad", time.Now().Add(time.Hour))
+	require.NoError(t, g.BanSubnet(netip.MustParsePrefix("192.0.2.0/24"), time.Now().Add(2*time.Hour)))
+	st, err := dsstore.New(ds, s, g)
+	require.NoError(t, err)
+	require.NoError(t, st.Save(ctx))
+
+	require.ElementsMatch(t, []string{"/peerscore/scores", "/peerscore/bans"}, keys(t, ds))
+	for key, first := range map[string]string{"/peerscore/scores": "peerscore-state v1\n", "/peerscore/bans": "peerscore-bans v1\n"} {
+		v, err := ds.Get(ctx, datastore.NewKey(key))
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(v), first), "%s: %.40q", key, v)
+	}
+
+	s2, g2 := newScorer(t), ban.NewGater()
+	st2, err := dsstore.New(ds, s2, g2)
+	require.NoError(t, err)
+	require.NoError(t, st2.Load(ctx))
+	require.Equal(t, -9.0, s2.Score("bad"))
+	require.Equal(t, -25.0, s2.Score("worse"))
+	_, known := s2.Snapshot("good")
+	require.True(t, known)
+	require.Len(t, g2.Bans(), 2)
+	require.Equal(t, g.Bans()[0].Until.Round(0).UTC(), g2.Bans()[0].Until)
+	_, banned := g2.BannedIP(netip.MustParseAddr("192.0.2.9"))
+	require.True(t, banned)
+}
+
+// A started Store writes every interval, so the datastore lags the state
+// by at most one interval; Close writes once more, and a second Close
+// writes nothing and returns the first one's result.
+func TestStoreWritesEveryInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		ds := dssync.MutexWrap(datastore.NewMapDatastore())
+		s, g := newScorer(t), ban.NewGater()
+		const interval = 10 * time.Second
+		st, err := dsstore.New(ds, s, g, dsstore.WithInterval(interval))
+		require.NoError(t, err)
+		st.Start(ctx)
+		defer st.Close()
+
+		// saved reports which of ps the datastore holds now, by loading it
+		// into a new Scorer and Gater.
+		saved := func(ps ...peer.ID) (scored, banned []peer.ID) {
+			s2, g2 := newScorer(t), ban.NewGater()
+			st2, err := dsstore.New(ds, s2, g2)
+			require.NoError(t, err)
+			require.NoError(t, st2.Load(ctx))
+			for _, p := range ps {
+				if _, ok := s2.Snapshot(p); ok {
+					scored = append(scored, p)
+				}
+				if _, ok := g2.Banned(p); ok {
+					banned = append(banned, p)
+				}
+			}
+			return scored, banned
+		}
+
+		time.Sleep(interval / 2)
+		offend(s, "p1", 1)
+		g.Ban("p1", time.Now().Add(time.Hour))
+		time.Sleep(interval/2 - time.Millisecond)
+		synctest.Wait()
+		scored, banned := saved("p1")
+		require.Empty(t, scored, "written before the interval")
+		require.Empty(t, banned)
+
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		scored, banned = saved("p1")
+		require.Equal(t, []peer.ID{"p1"}, scored)
+		require.Equal(t, []peer.ID{"p1"}, banned)
+
+		// Ten intervals later, what was done in each is there one interval
+		// on at the latest.
+		for i := range 10 {
+			p := peer.ID(fmt.Sprintf("q%d", i))
+			offend(s, p, 1)
+			g.Ban(p, time.Now().Add(time.Hour))
+			time.Sleep(interval)
+			synctest.Wait()
+			scored, banned = saved(p)
+			require.Equal(t, []peer.ID{p}, scored)
+			require.Equal(t, []peer.ID{p}, banned)
+		}
+
+		// Close writes what the last interval has not.
+		offend(s, "last", 1)
+		g.Ban("last", time.Now().Add(time.Hour))
+		require.NoError(t, st.Close())
+		scored, banned = saved("last")
+		require.Equal(t, []peer.ID{"last"}, scored)
+		require.Equal(t, []peer.ID{"last"}, banned)
+
+		// Closed: no more writes, periodic or on a second Close.
+		offend(s, "after", 1)
+		require.NoError(t, st.Close())
+		time.Sleep(3 * interval)
+		scored, _ = saved("after")
+		require.Empty(t, scored)
+	})
+}
+
+// failingDS is a datastore whose Get, Put and Sync fail while the test
+// says so.
+type failingDS struct {
+	datastore.Datastore
+	mu                    sync.Mutex
+	failGet, failPut      bool
+	failSync, failDeletes bool
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (f *failingDS) set(get, put, sync bool) {
+	f.mu.Lock()
+	f.failGet, f.failPut, f.failSync = get, put, sync
+	f.mu.Unlock()
+}
+
+func (f *failingDS) Get(ctx context.Context, k datastore.Key) ([]byte, error) {
+	f.mu.Lock()
+	fail := f.failGet
+	f.mu.Unlock()
+	if fail {
+		return nil, errDisk
+	}
+	return f.Datastore.Get(ctx, k)
+}
+
+func (f *failingDS) Put(ctx context.Context, k datastore.Key, v []byte) error {
+	f.mu.Lock()
+	fail := f.failPut
+	f.mu.Unlock()
+	if fail {
+		return errDisk
+	}
+	return f.Datastore.Put(ctx, k, v)
+}
+
+func (f *failingDS) Delete(ctx context.Context, k datastore.Key) error {
+	f.mu.Lock()
+	fail := f.failDeletes
+	f.mu.Unlock()
+	if fail {
+		return errDisk
+	}
+	return f.Datastore.Delete(ctx, k)
+}
+
+func (f *failingDS) Sync(ctx context.Context, k datastore.Key) error {
+	f.mu.Lock()
+	fail := f.failSync
+	f.mu.Unlock()
+	if fail {
+		return errDisk
+	}
+	return f.Datastore.Sync(ctx, k)
+}
+
+// A datastore that fails: Save says which writes failed, the periodic
+// writes log it and try again at the next interval, and succeed once the
+// datastore does; Load says what it could not read and loads the rest.
+func TestStoreDatastoreFailures(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		fds := &failingDS{Datastore: dssync.MutexWrap(datastore.NewMapDatastore())}
+		var logs logBuffer
+		s, g := newScorer(t), ban.NewGater()
+		offend(s, "bad", 2)
+		st, err := dsstore.New(fds, s, g, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.logger()))
+		require.NoError(t, err)
+
+		fds.set(false, true, true)
+		err = st.Save(ctx)
+		require.ErrorIs(t, err, errDisk)
+		require.Contains(t, err.Error(), "peerscore/dsstore: save scores: disk on fire")
+		require.Contains(t, err.Error(), "save bans: disk on fire")
+		require.Contains(t, err.Error(), "sync /peerscore: disk on fire")
+		require.Equal(t, 1, strings.Count(err.Error(), "peerscore/dsstore"))
+
+		st.Start(ctx)
+		time.Sleep(3*time.Second + time.Millisecond)
+		synctest.Wait()
+		require.Equal(t, 3, strings.Count(logs.String(), `level=WARN msg="cannot write peer state to the datastore`))
+		fds.set(false, false, false)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.Equal(t, 3, strings.Count(logs.String(), "level=WARN"), "the write succeeded")
+		require.NoError(t, st.Close())
+
+		fds.set(true, false, false)
+		s2 := newScorer(t)
+		st2, err := dsstore.New(fds, s2, ban.NewGater())
+		require.NoError(t, err)
+		err = st2.Load(ctx)
+		require.ErrorIs(t, err, errDisk)
+		require.Contains(t, err.Error(), "peerscore/dsstore: load scores: disk on fire")
+		require.Contains(t, err.Error(), "peerscore/dsstore: load bans: disk on fire")
+		fds.set(false, false, false)
+		require.NoError(t, st2.Load(ctx))
+		require.Equal(t, -4.0, s2.Score("bad"))
+	})
+}
+
+// A damaged value is logged at error level, copied to the damaged key and
+// taken off its own; the other kind loads all the same, and Load's error
+// says what was skipped. The next start finds nothing to trip on.
+func TestStoreLoadDamaged(t *testing.T) {
+	ctx := context.Background()
+	for _, damage := range []struct {
+		name string
+		bad  func([]byte) []byte
+	}{
+		{"garbage", func([]byte) []byte { return []byte("garbage") }},
+		{"empty", func([]byte) []byte { return []byte{} }},
+		{"truncated", func(v []byte) []byte { return v[:len(v)/2] }},
+		{"bit flip", func(v []byte) []byte { v = bytes.Clone(v); v[len(v)/3] ^= 4; return v }},
+		{"the other kind's value", nil},
+	} {
+		for _, which := range []string{"scores", "bans"} {
+			t.Run(damage.name+"/"+which, func(t *testing.T) {
+				ds := datastore.NewMapDatastore()
+				s, g := newScorer(t), ban.NewGater()
+				offend(s, "bad", 2)
+				g.Ban("bad", time.Now().Add(time.Hour))
+				st, err := dsstore.New(ds, s, g)
+				require.NoError(t, err)
+				require.NoError(t, st.Save(ctx))
+				key := datastore.NewKey("/peerscore/" + which)
+				good, err := ds.Get(ctx, key)
+				require.NoError(t, err)
+				bad := []byte(nil)
+				if damage.bad != nil {
+					bad = damage.bad(good)
+				} else {
+					other := map[string]string{"scores": "bans", "bans": "scores"}[which]
+					bad, err = ds.Get(ctx, datastore.NewKey("/peerscore/"+other))
+					require.NoError(t, err)
+				}
+				require.NoError(t, ds.Put(ctx, key, bad))
+
+				var logs logBuffer
+				s2, g2 := newScorer(t), ban.NewGater()
+				st2, err := dsstore.New(ds, s2, g2, dsstore.WithLogger(logs.logger()))
+				require.NoError(t, err)
+				err = st2.Load(ctx)
+				require.Error(t, err)
+				invalid := map[string]error{"scores": peerscore.ErrInvalidState, "bans": ban.ErrInvalidState}[which]
+				require.ErrorIs(t, err, invalid)
+				require.Contains(t, err.Error(), "moved to /peerscore/damaged/"+which)
+				require.Contains(t, logs.String(), `level=ERROR msg="saved state in the datastore is invalid; moved aside, starting without it" kind=`+which)
+
+				_, scored := s2.Snapshot("bad")
+				_, banned := g2.Banned("bad")
+				require.Equal(t, which != "scores", scored, "scores loaded")
+				require.Equal(t, which != "bans", banned, "bans loaded")
+				aside, err := ds.Get(ctx, datastore.NewKey("/peerscore/damaged/"+which))
+				require.NoError(t, err)
+				require.Equal(t, bad, aside)
+				_, err = ds.Get(ctx, key)
+				require.ErrorIs(t, err, datastore.ErrNotFound)
+
+				// The next start loads what there is, without an error.
+				st3, err := dsstore.New(ds, newScorer(t), ban.NewGater())
+				require.NoError(t, err)
+				require.NoError(t, st3.Load(ctx))
+			})
+		}
+	}
+}
+
+// If the damaged value cannot be moved aside, Load says so and still
+// loads nothing from it.
+func TestStoreLoadDamagedNotMoved(t *testing.T) {
+	ctx := context.Background()
+	fds := &failingDS{Datastore: datastore.NewMapDatastore()}
+	require.NoError(t, fds.Put(ctx, datastore.NewKey("/peerscore/bans"), []byte("garbage")))
+	fds.failDeletes = true
+	g := ban.NewGater()
+	st, err := dsstore.New(fds, nil, g)
+	require.NoError(t, err)
+	err = st.Load(ctx)
+	require.ErrorIs(t, err, ban.ErrInvalidState)
+	require.Contains(t, err.Error(), "not moved aside: disk on fire")
+	require.Empty(t, g.Bans())
+}
+
+// An empty datastore is a first start: nothing loaded, no error, nothing
+// written.
+func TestStoreLoadEmpty(t *testing.T) {
+	ds := datastore.NewMapDatastore()
+	s, g := newScorer(t), ban.NewGater()
+	st, err := dsstore.New(ds, s, g)
+	require.NoError(t, err)
+	require.NoError(t, st.Load(context.Background()))
+	require.Empty(t, keys(t, ds))
+	require.Zero(t, s.Stats().Peers)
+	require.Empty(t, g.Bans())
+}
+
+// The Store keeps to its prefix and to the kinds it was given.
+func TestStorePrefixAndKinds(t *testing.T) {
+	ctx := context.Background()
+	ds := datastore.NewMapDatastore()
+	require.NoError(t, ds.Put(ctx, datastore.NewKey("/node/peerscorex"), []byte("other")))
+	s, g := newScorer(t), ban.NewGater()
+	offend(s, "bad", 1)
+	g.Ban("bad", time.Now().Add(time.Hour))
+
+	st, err := dsstore.New(ds, s, g, dsstore.WithPrefix("node/peerscore/"))
+	require.NoError(t, err)
+	require.NoError(t, st.Save(ctx))
+	require.ElementsMatch(t, []string{"/node/peerscorex", "/node/peerscore/scores", "/node/peerscore/bans"}, keys(t, ds))
+
+	onlyBans := datastore.NewMapDatastore()
+	st, err = dsstore.New(onlyBans, nil, g)
+	require.NoError(t, err)
+	require.NoError(t, st.Save(ctx))
+	require.Equal(t, []string{"/peerscore/bans"}, keys(t, onlyBans))
+
+	onlyScores := datastore.NewMapDatastore()
+	st, err = dsstore.New(onlyScores, s, nil, dsstore.WithPrefix("/"))
+	require.NoError(t, err)
+	require.NoError(t, st.Save(ctx))
+	require.Equal(t, []string{"/scores"}, keys(t, onlyScores))
+}
+
+// Missing arguments and invalid options are refused, naming them; nil
+// options are skipped.
+func TestNewRejects(t *testing.T) {
+	ds := datastore.NewMapDatastore()
+	s, g := newScorer(t), ban.NewGater()
+	for _, tc := range []struct {
+		name string
+		ds   datastore.Datastore
+		s    *peerscore.Scorer
+		g    *ban.Gater
+		opt  dsstore.Option
+		want string
+	}{
+		{name: "nil datastore", s: s, g: g, want: "peerscore/dsstore: New: nil datastore"},
+		{name: "nothing to keep", ds: ds, want: "peerscore/dsstore: New: neither a Scorer nor a Gater to keep"},
+		{name: "zero interval", ds: ds, s: s, opt: dsstore.WithInterval(0), want: "peerscore/dsstore: WithInterval: 0s is not positive"},
+		{name: "negative interval", ds: ds, s: s, opt: dsstore.WithInterval(-time.Second), want: "peerscore/dsstore: WithInterval: -1s is not positive"},
+		{name: "empty prefix", ds: ds, g: g, opt: dsstore.WithPrefix(" "), want: "peerscore/dsstore: WithPrefix: empty prefix"},
+		{name: "nil logger", ds: ds, g: g, opt: dsstore.WithLogger(nil), want: "peerscore/dsstore: WithLogger: nil logger"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := dsstore.New(tc.ds, tc.s, tc.g, tc.opt)
+			require.EqualError(t, err, tc.want)
+			require.Nil(t, st)
+		})
+	}
+	st, err := dsstore.New(ds, s, g, nil, dsstore.WithPrefix("/x"), nil)
+	require.NoError(t, err)
+	require.NoError(t, st.Save(context.Background()))
+	require.ElementsMatch(t, []string{"/x/scores", "/x/bans"}, keys(t, ds))
+}
