@@ -17,6 +17,10 @@
 //	                     that trims drop the lowest scorers first
 //	peerscore/reputation the application's reports about its peers, kept as
 //	                     P5 for Params.AppSpecificScore
+//	peerscore/scorehttp  a read-only JSON handler of scores, snapshots, bans
+//	                     and totals, for a debug port
+//	peerscore/dsstore    retained scores and bans kept in the node's
+//	                     go-datastore, written every interval
 //	peerscore/derive     score parameters derived from expected message rates
 //	peerscore/preset/ethereum
 //	                     the Ethereum beacon chain's topics and parameters
