@@ -25,8 +25,8 @@ func (s *Scorer) Refresh() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for i := 0; i < len(s.peers.all); {
-		ps := s.peers.all[i]
+	for i := 0; i < len(s.peers.All()); {
+		ps := s.peers.All()[i]
 		if !ps.connected && now > ps.expire {
 			s.forget(ps) // moves the last peer to i, which is visited next
 			continue
@@ -36,7 +36,7 @@ func (s *Scorer) Refresh() {
 		}
 		i++
 	}
-	s.peers.settle()
+	s.peers.Settle()
 	s.deliveries.expire(now)
 	s.routerHeartbeatLocked(now)
 }

@@ -39,13 +39,13 @@ type deliveryRecord struct {
 // has reports whether id already sent this message.
 func (r *deliveryRecord) has(id peer.ID) bool {
 	for _, ps := range r.inline[:r.n] {
-		if ps.id == id {
+		if ps.ID == id {
 			return true
 		}
 	}
 	if r.more != nil {
 		for _, ps := range *r.more {
-			if ps.id == id {
+			if ps.ID == id {
 				return true
 			}
 		}

@@ -27,7 +27,7 @@ func InternalSizesForTest(s *Scorer) InternalSizes {
 	defer s.mu.Unlock()
 	now := s.now()
 	z := InternalSizes{
-		Peers:         len(s.peers.all),
+		Peers:         len(s.peers.All()),
 		IPAddrs:       len(s.ips.counts),
 		Records:       s.deliveries.count,
 		RecordsMap:    len(s.deliveries.records),
@@ -37,11 +37,8 @@ func InternalSizesForTest(s *Scorer) InternalSizes {
 		JoinedTopics:  len(s.router.joined),
 		LateDupTopics: len(s.counters.lateDuplicates),
 	}
-	tab := s.peers.table.Load()
-	for i := range tab.slots {
-		if ps := tab.slots[i].Load(); ps != nil && ps != tombstone {
-			z.IndexedPeers++
-		}
+	for range s.peers.Scan() {
+		z.IndexedPeers++
 	}
 	for _, peers := range s.router.backoffs.expiry {
 		for _, end := range peers {

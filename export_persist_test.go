@@ -36,25 +36,25 @@ func CheckRetainedForTest(s *Scorer) (int, error) {
 	}
 	for i, ps := range r.heap {
 		if ps.retainPos != i+1 {
-			return 0, fmt.Errorf("%s at %d records position %d", ps.id, i+1, ps.retainPos)
+			return 0, fmt.Errorf("%s at %d records position %d", ps.ID, i+1, ps.retainPos)
 		}
-		if ps.connected || ps.forgotten || s.peers.get(ps.id) != ps {
-			return 0, fmt.Errorf("%s in the retained set: connected %v, forgotten %v", ps.id, ps.connected, ps.forgotten)
+		if ps.connected || ps.forgotten || s.peers.Get(ps.ID) != ps {
+			return 0, fmt.Errorf("%s in the retained set: connected %v, forgotten %v", ps.ID, ps.connected, ps.forgotten)
 		}
 		if i > 0 && r.above(i, (i-1)/2) {
-			return 0, fmt.Errorf("%s at %d is above its parent", ps.id, i+1)
+			return 0, fmt.Errorf("%s at %d is above its parent", ps.ID, i+1)
 		}
 		topics, behaviour := ps.cache.load()
 		if key := retainedKey(ps, topics, behaviour); key != ps.retainKey {
-			return 0, fmt.Errorf("%s keyed on %v, its score is %v", ps.id, ps.retainKey, key)
+			return 0, fmt.Errorf("%s keyed on %v, its score is %v", ps.ID, ps.retainKey, key)
 		}
 	}
 	disconnected := 0
-	for _, ps := range s.peers.all {
+	for _, ps := range s.peers.All() {
 		if !ps.connected {
 			disconnected++
 			if ps.retainPos == 0 {
-				return 0, fmt.Errorf("%s is disconnected but not in the retained set", ps.id)
+				return 0, fmt.Errorf("%s is disconnected but not in the retained set", ps.ID)
 			}
 		}
 	}

@@ -26,6 +26,6 @@ func (s *Scorer) PeerFeedback(topic string, p peer.ID, kind pubsub.PeerFeedbackK
 	case pubsub.PeerFeedbackInvalidMessage:
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.markInvalid(s.peers.get(p), topic)
+		s.markInvalid(s.peers.Get(p), topic)
 	}
 }

@@ -87,7 +87,7 @@ func (s *Scorer) refreshIPs() {
 	}
 	s.mu.Lock()
 	var connected []*peerState
-	for _, ps := range s.peers.all {
+	for _, ps := range s.peers.All() {
 		if ps.connected {
 			connected = append(connected, ps)
 		}
@@ -96,7 +96,7 @@ func (s *Scorer) refreshIPs() {
 
 	fresh := make([][]string, len(connected))
 	for i, ps := range connected {
-		fresh[i] = hostIPs(s.host, ps.id)
+		fresh[i] = hostIPs(s.host, ps.ID)
 	}
 
 	s.mu.Lock()

@@ -31,8 +31,9 @@ func TestColocationChurnTouchesOnlyThePeer(t *testing.T) {
 	join := func(id peer.ID) *peerState {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		ps := &peerState{id: id, connected: true}
-		s.peers.add(ps)
+		ps := newPeerState(id)
+		ps.connected = true
+		s.peers.Add(ps, &ps.Entry)
 		s.setIPs(ps, addr)
 		return ps
 	}
@@ -52,7 +53,7 @@ func TestColocationChurnTouchesOnlyThePeer(t *testing.T) {
 	s.mu.Unlock()
 	s.Tracer().OnClosedOutboundStream("sybil-00001") // retained: its score is negative
 	s.mu.Lock()
-	s.forget(s.peers.get("sybil-00002"))
+	s.forget(s.peers.Get("sybil-00002"))
 	s.mu.Unlock()
 	if got := first.cache.seq.Load(); got != seq {
 		t.Fatalf("another peer's churn republished this peer's score (sequence %d -> %d)", seq, got)

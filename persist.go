@@ -104,9 +104,9 @@ func (s *Scorer) saveState() (savedAt time.Time, peers []savedPeer, unwritable i
 	// P5 is the application's code, which never runs under our lock:
 	// ask for every known peer's first, as OnClosedOutboundStream does.
 	s.mu.Lock()
-	ids := make([]peer.ID, len(s.peers.all))
-	for i, ps := range s.peers.all {
-		ids[i] = ps.id
+	ids := make([]peer.ID, len(s.peers.All()))
+	for i, ps := range s.peers.All() {
+		ids[i] = ps.ID
 	}
 	s.mu.Unlock()
 	app := make(map[peer.ID]float64, len(ids))
@@ -117,9 +117,9 @@ func (s *Scorer) saveState() (savedAt time.Time, peers []savedPeer, unwritable i
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	peers = make([]savedPeer, 0, len(s.peers.all))
-	for _, ps := range s.peers.all {
-		a, known := app[ps.id]
+	peers = make([]savedPeer, 0, len(s.peers.All()))
+	for _, ps := range s.peers.All() {
+		a, known := app[ps.ID]
 		if !known {
 			if ps.connected {
 				continue // connected since we asked the application
@@ -134,7 +134,7 @@ func (s *Scorer) saveState() (savedAt time.Time, peers []savedPeer, unwritable i
 			}
 			expire = addSat(now, s.rules.retainScore)
 		}
-		id := ps.id.String()
+		id := ps.ID.String()
 		if len(id) > maxStateIDChars {
 			unwritable++
 			continue
@@ -287,7 +287,7 @@ func (s *Scorer) restore(peers []restoredPeer) {
 	evictedBefore := s.retained.evicted
 	for i := range peers {
 		rp := &peers[i]
-		if s.peers.get(rp.id) != nil {
+		if s.peers.Get(rp.id) != nil {
 			known++
 			continue
 		}
@@ -297,12 +297,8 @@ func (s *Scorer) restore(peers []restoredPeer) {
 			continue
 		}
 		expire = min(expire, longest)
-		ps := &peerState{
-			id:        rp.id,
-			expire:    expire,
-			behaviour: rp.behaviour,
-			slow:      rp.slow,
-		}
+		ps := newPeerState(rp.id)
+		ps.expire, ps.behaviour, ps.slow = expire, rp.behaviour, rp.slow
 		for _, t := range rp.topics {
 			r, ok := s.topics[t.Topic]
 			if !ok || ps.findTopic(r.index) != nil {
@@ -324,7 +320,7 @@ func (s *Scorer) restore(peers []restoredPeer) {
 		// no lock, never sees it half restored.
 		s.ips.set(ps, rp.ips, s.rules.colocationThreshold)
 		s.publish(ps)
-		s.peers.add(ps)
+		s.peers.Add(ps, &ps.Entry)
 		s.retain(ps, rp.app)
 		restored++
 	}

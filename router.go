@@ -262,7 +262,7 @@ func (s *Scorer) isSlowWrite(took time.Duration) bool {
 func (s *Scorer) addSlow(p peer.ID, n float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	if ps == nil || !ps.connected {
 		return
 	}

@@ -83,7 +83,7 @@ func (s *Scorer) noteRecv(rpc *pubsub.RPC) {
 func (s *Scorer) connected(p peer.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	return ps != nil && ps.connected
 }
 

@@ -40,7 +40,7 @@ import (
 // finite: clamping it to ±MaxFloat64 would let a peer at -Inf pass a
 // GraylistThreshold of -MaxFloat64 that it fails in pubsub.
 func (s *Scorer) Score(p peer.ID) float64 {
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	if ps == nil {
 		return 0
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/internal/peerindex"
 )
 
 // Scorer computes gossipsub v1.1 peer scores from the events a GossipSub
@@ -40,7 +41,7 @@ type Scorer struct {
 	topics map[string]*topicRules
 	byIdx  []*topicRules // topicRules.index -> rules
 
-	peers      *peerTable
+	peers      *peerindex.Table[peerState]
 	deliveries *deliveryLog
 	ips        *ipTracker
 	retained   retainedSet
@@ -69,11 +70,11 @@ type Scorer struct {
 
 // peerState is everything the scorer knows about one peer.
 type peerState struct {
-	id        peer.ID
+	peerindex.Entry[peerState] // the peer's ID, and its place in Scorer.peers
+
 	connected bool
 	forgotten bool          // removed from the table; delivery records may still point here
 	expire    time.Duration // when a retained (disconnected) peer is forgotten
-	slot      int           // position in peerTable.all
 
 	topics    []topicStats
 	ips       atomic.Pointer[ipList] // read by Score without a lock
@@ -88,6 +89,12 @@ type peerState struct {
 	retainPos int
 	retainKey float64
 	retainApp float64
+}
+
+func newPeerState(id peer.ID) *peerState {
+	ps := new(peerState)
+	ps.ID = id
+	return ps
 }
 
 // topicStats are one peer's counters in one scored topic.
@@ -127,7 +134,7 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		params: params.globals(),
 		rules:  compileGlobal(params),
 		topics: make(map[string]*topicRules, len(params.Topics)),
-		peers:  newPeerTable(),
+		peers:  peerindex.New[peerState](64),
 		base:   time.Now(),
 		host:   cfg.host,
 		logger: cfg.logger,
@@ -223,7 +230,7 @@ func (s *Scorer) AddPenalty(p peer.ID, count int) {
 }
 
 func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why penalty) {
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	if ps == nil {
 		return
 	}
@@ -251,7 +258,7 @@ func (s *Scorer) SetTopicParams(topic string, tp *TopicParams) error {
 	// released may still be reading the old ones.
 	r = compileTopic(topic, r.index, tp)
 	s.topics[topic], s.byIdx[r.index] = r, r
-	for _, ps := range s.peers.all {
+	for _, ps := range s.peers.All() {
 		ts := ps.findTopic(r.index)
 		if ts == nil {
 			continue
@@ -270,7 +277,7 @@ func (s *Scorer) SetTopicParams(topic string, tp *TopicParams) error {
 func (s *Scorer) forget(ps *peerState) {
 	s.retained.remove(ps)
 	s.ips.remove(ps)
-	s.peers.remove(ps)
+	s.peers.Remove(&ps.Entry)
 	ps.forgotten = true
 }
 

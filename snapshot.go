@@ -131,7 +131,7 @@ func (m PeerSnapshots) MarshalJSON() ([]byte, error) {
 func (s *Scorer) Snapshot(p peer.ID) (Snapshot, bool) {
 	appRaw := s.rules.appScore(p) // the application's code runs outside our lock
 	s.mu.Lock()
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	if ps == nil {
 		s.mu.Unlock()
 		return Snapshot{}, false
@@ -153,8 +153,8 @@ func (s *Scorer) Snapshots() PeerSnapshots {
 	// is not free), copy under the lock again. Peers that arrive in
 	// between are copied too; append grows the buffers for them.
 	s.mu.Lock()
-	peers, topics := len(s.peers.all), 0
-	for _, ps := range s.peers.all {
+	peers, topics := len(s.peers.All()), 0
+	for _, ps := range s.peers.All() {
 		topics += len(ps.topics)
 	}
 	s.mu.Unlock()
@@ -162,7 +162,7 @@ func (s *Scorer) Snapshots() PeerSnapshots {
 	buf := &captureBuf{topics: make([]topicStats, 0, topics), rules: make([]*topicRules, 0, topics)}
 
 	s.mu.Lock()
-	for _, ps := range s.peers.all {
+	for _, ps := range s.peers.All() {
 		srcs = append(srcs, s.capture(ps, buf))
 	}
 	s.mu.Unlock()
@@ -179,11 +179,11 @@ func (s *Scorer) Snapshots() PeerSnapshots {
 // scores returns every known peer's score.
 func (s *Scorer) scores() map[peer.ID]float64 {
 	s.mu.Lock()
-	peers := slices.Clone(s.peers.all)
+	peers := slices.Clone(s.peers.All())
 	s.mu.Unlock()
 	out := make(map[peer.ID]float64, len(peers))
 	for _, ps := range peers {
-		out[ps.id] = s.total(ps, s.appTerm(ps.id))
+		out[ps.ID] = s.total(ps, s.appTerm(ps.ID))
 	}
 	return out
 }
@@ -217,7 +217,7 @@ type captureBuf struct {
 // parts are read from the cache, which every change republishes.
 func (s *Scorer) capture(ps *peerState, buf *captureBuf) snapshotSource {
 	src := snapshotSource{
-		id:        ps.id,
+		id:        ps.ID,
 		connected: ps.connected,
 		expire:    ps.expire,
 		ips:       ps.addrs(),

@@ -84,8 +84,8 @@ func (s *Scorer) Stats() Stats {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st.Peers = len(s.peers.all)
-	for _, ps := range s.peers.all {
+	st.Peers = len(s.peers.All())
+	for _, ps := range s.peers.All() {
 		if !ps.connected {
 			st.Retained++
 		}

@@ -155,12 +155,7 @@ func (s *Scorer) watchThresholds(ctx context.Context) {
 func (s *Scorer) scanThresholds(ctx context.Context, all bool) {
 	w := s.watch
 	w.scan++
-	tab := s.peers.table.Load()
-	for i := range tab.slots {
-		ps := tab.slots[i].Load()
-		if ps == nil || ps == tombstone {
-			continue
-		}
+	for ps := range s.peers.Scan() {
 		seq := ps.cache.seq.Load()
 		last, known := w.seen[ps]
 		if known && !all && last.seq == seq {
@@ -168,9 +163,9 @@ func (s *Scorer) scanThresholds(ctx context.Context, all bool) {
 			w.seen[ps] = last
 			continue
 		}
-		score := s.total(ps, s.appTerm(ps.id))
+		score := s.total(ps, s.appTerm(ps.ID))
 		w.seen[ps] = watched{seq: seq, score: score, scan: w.scan}
-		if score != last.score && !s.reportCrossings(ctx, ps.id, last.score, score) {
+		if score != last.score && !s.reportCrossings(ctx, ps.ID, last.score, score) {
 			return
 		}
 	}

@@ -37,10 +37,10 @@ func (t tracer) OnNewOutboundStream(p peer.ID, _ protocol.ID) {
 	addrs := hostIPs(s.host, p) // asks the host; done before locking
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	if ps == nil {
-		ps = &peerState{id: p}
-		s.peers.add(ps)
+		ps = newPeerState(p)
+		s.peers.Add(ps, &ps.Entry)
 	}
 	ps.connected = true
 	s.retained.remove(ps)
@@ -57,7 +57,7 @@ func (t tracer) OnClosedOutboundStream(p peer.ID) {
 	app := s.appTerm(p) // the application's code runs outside our lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	if ps == nil {
 		return
 	}
@@ -180,7 +180,7 @@ func (t tracer) DeliverMessage(msg *pubsub.Message) {
 	rec.validated = now
 	rec.senders(func(sender *peerState) {
 		// The first sender's own echo during validation earns nothing more.
-		if sender.id != msg.ReceivedFrom {
+		if sender.ID != msg.ReceivedFrom {
 			s.markMeshDelivery(s.current(sender), topic, 0, false)
 		}
 	})
@@ -208,7 +208,7 @@ func (t tracer) RejectMessage(msg *pubsub.Message, reason string) {
 	switch reason {
 	case pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
 		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin:
-		s.markInvalid(s.peers.get(msg.ReceivedFrom), topic)
+		s.markInvalid(s.peers.Get(msg.ReceivedFrom), topic)
 		return
 	case pubsub.RejectBlacklstedPeer, pubsub.RejectBlacklistedSource, pubsub.RejectValidationQueueFull:
 		return
@@ -228,7 +228,7 @@ func (t tracer) RejectMessage(msg *pubsub.Message, reason string) {
 		rec.status = statusIgnored
 	default:
 		rec.status = statusInvalid
-		s.markInvalid(s.peers.get(msg.ReceivedFrom), topic)
+		s.markInvalid(s.peers.Get(msg.ReceivedFrom), topic)
 		rec.senders(func(sender *peerState) { s.markInvalid(s.current(sender), topic) })
 	}
 	rec.forgetSenders()
@@ -261,7 +261,7 @@ func (t tracer) DuplicateMessage(msg *pubsub.Message) {
 		rec.add(ps)
 		s.markMeshDelivery(s.current(ps), msg.GetTopic(), now-rec.validated, true)
 	case statusInvalid:
-		s.markInvalid(s.peers.get(from), msg.GetTopic())
+		s.markInvalid(s.peers.Get(from), msg.GetTopic())
 	}
 }
 
@@ -332,10 +332,12 @@ func (s *Scorer) messageID(msg *pubsub.Message) (string, bool) {
 // record. A peer we do not track is remembered by a detached stand-in, so
 // that its later copies are still recognised as repeats.
 func (s *Scorer) senderState(p peer.ID) *peerState {
-	if ps := s.peers.get(p); ps != nil {
+	if ps := s.peers.Get(p); ps != nil {
 		return ps
 	}
-	return &peerState{id: p, forgotten: true}
+	ps := newPeerState(p)
+	ps.forgotten = true
+	return ps
 }
 
 // current maps a remembered sender to the peer's live state, which differs
@@ -344,11 +346,11 @@ func (s *Scorer) current(ps *peerState) *peerState {
 	if !ps.forgotten {
 		return ps
 	}
-	return s.peers.get(ps.id)
+	return s.peers.Get(ps.ID)
 }
 
 func (s *Scorer) peerTopic(p peer.ID, topic string) (*peerState, *topicStats, *topicRules) {
-	ps := s.peers.get(p)
+	ps := s.peers.Get(p)
 	if ps == nil {
 		return nil, nil, nil
 	}

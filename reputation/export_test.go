@@ -7,7 +7,7 @@ const Negligible = negligible
 func DecayStep(r *Reputation) { r.decay() }
 
 // IndexSize is the number of slots in r's lock-free index.
-func IndexSize(r *Reputation) int { return len(r.peers.index.Load().slots) }
+func IndexSize(r *Reputation) int { return r.peers.Slots() }
 
 // KthLargest exposes the selection makeRoom uses.
 func KthLargest(vals []float64, k int) float64 { return kthLargest(vals, k) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/peerscore/peerscore/internal/lifecycle"
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/internal/peerindex"
 )
 
 // Reputation is the application's opinion of its peers, built from the
@@ -29,14 +30,14 @@ type Reputation struct {
 	life lifecycle.Lifecycle
 
 	mu      sync.Mutex // guards the table's writes and every entry's unpublished fields
-	peers   *table
+	peers   *peerindex.Table[entry]
 	scratch []float64 // makeRoom's values, kept between calls
 	victims []*entry  // makeRoom's choice, kept between calls
 }
 
 // entry is one tracked peer.
 type entry struct {
-	id peer.ID
+	peerindex.Entry[entry] // the peer's ID, and its place in Reputation.peers
 
 	// published is the value as of the last report or decay step, as
 	// float64 bits: what Score returns.
@@ -47,7 +48,6 @@ type entry struct {
 	at      time.Duration // when value was set
 	frozen  time.Duration // no decay before it; 0: no freeze
 	reasons []reasonRecord
-	slot    int // position in table.all
 }
 
 // New returns a Reputation with the options' settings: by default
@@ -59,7 +59,7 @@ func New(opts ...Option) (*Reputation, error) {
 	if err := option.Apply("peerscore/reputation", &cfg, opts); err != nil {
 		return nil, err
 	}
-	return &Reputation{cfg: cfg, base: time.Now(), peers: newTable()}, nil
+	return &Reputation{cfg: cfg, base: time.Now(), peers: peerindex.New[entry](16)}, nil
 }
 
 // Start runs the decay in the background until ctx ends or Close: every
@@ -98,7 +98,7 @@ func (r *Reputation) now() time.Duration { return time.Since(r.base) }
 // nothing: pass it as Params.AppSpecificScore, and the scorer's P5 is the
 // value times Params.AppSpecificWeight.
 func (r *Reputation) Score(p peer.ID) float64 {
-	e := r.peers.get(p)
+	e := r.peers.Get(p)
 	if e == nil {
 		return 0
 	}
@@ -128,7 +128,7 @@ func (r *Reputation) Report(p peer.ID, a Action, reason string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	e := r.peers.get(p)
+	e := r.peers.Get(p)
 	if e == nil {
 		e = r.track(p, now)
 	}
@@ -170,11 +170,12 @@ func (e *entry) valueAt(now, halfLife time.Duration) float64 {
 // track adds an entry for p, making room first if the table is full; the
 // caller holds mu.
 func (r *Reputation) track(p peer.ID, now time.Duration) *entry {
-	if len(r.peers.all) >= r.cfg.maxPeers {
+	if len(r.peers.All()) >= r.cfg.maxPeers {
 		r.makeRoom(now)
 	}
-	e := &entry{id: p, at: now}
-	r.peers.add(e)
+	e := &entry{at: now}
+	e.ID = p
+	r.peers.Add(e, &e.Entry)
 	return e
 }
 
@@ -187,7 +188,7 @@ func (r *Reputation) makeRoom(now time.Duration) {
 	want := max(1, r.cfg.maxPeers/16)
 	vals := r.scratch[:0]
 	victims := r.victims[:0]
-	for _, e := range r.peers.all {
+	for _, e := range r.peers.All() {
 		v := e.valueAt(now, r.cfg.halfLife)
 		if isNegligible(v) {
 			victims = append(victims, e)
@@ -203,7 +204,7 @@ func (r *Reputation) makeRoom(now time.Duration) {
 				above++
 			}
 		}
-		for _, e := range r.peers.all {
+		for _, e := range r.peers.All() {
 			v := e.valueAt(now, r.cfg.halfLife)
 			switch {
 			case isNegligible(v):
@@ -216,7 +217,7 @@ func (r *Reputation) makeRoom(now time.Duration) {
 		}
 	}
 	for i, e := range victims {
-		r.peers.remove(e)
+		r.peers.Remove(&e.Entry)
 		victims[i] = nil
 	}
 	r.scratch, r.victims = vals[:0], victims[:0]
@@ -262,24 +263,24 @@ func (r *Reputation) decay() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	all := r.peers.all
+	all := r.peers.All()
 	for i := len(all) - 1; i >= 0; i-- { // removal moves the last entry into i
 		e := all[i]
 		v := e.valueAt(now, r.cfg.halfLife)
 		if isNegligible(v) && now >= e.frozen {
-			r.peers.remove(e)
+			r.peers.Remove(&e.Entry)
 			continue
 		}
 		e.published.Store(math.Float64bits(v))
 	}
-	r.peers.settle()
+	r.peers.Settle()
 }
 
 // Len returns how many peers are tracked: reported, and not yet forgotten.
 func (r *Reputation) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.peers.all)
+	return len(r.peers.All())
 }
 
 // Standing is one peer's reputation, as Reputation.Standing reports it.
@@ -299,7 +300,7 @@ func (r *Reputation) Standing(p peer.ID) (Standing, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	e := r.peers.get(p)
+	e := r.peers.Get(p)
 	if e == nil {
 		return Standing{}, false
 	}
