@@ -7,7 +7,7 @@ import "github.com/libp2p/go-libp2p/core/peer"
 func SetIPsForTest(s *Scorer, p peer.ID, addrs []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ps := s.peers.get(p); ps != nil {
+	if ps := s.peers.Get(p); ps != nil {
 		s.setIPs(ps, addrs)
 	}
 }

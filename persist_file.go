@@ -59,7 +59,7 @@ func (s *Scorer) LoadFile(path string) error {
 	if !errors.Is(err, ErrInvalidState) {
 		return err
 	}
-	return s.setAside(path, read, err)
+	return statefile.SetAsideLogged(s.logger, "saved peer scores", path, read, err)
 }
 
 // readStateFile reads the state file at path, refusing one that is too
@@ -75,20 +75,4 @@ func (s *Scorer) readStateFile(path string) ([]byte, fs.FileInfo, error) {
 		return nil, info, fmt.Errorf("peerscore: load %s: %w", path, err)
 	}
 	return data, info, nil
-}
-
-// setAside moves the invalid state file at path out of the way, so that
-// the next save starts afresh and the damaged file stays for inspection.
-// read is the file as it was read: if a SaveFile has replaced it since,
-// the new file stays where it is.
-func (s *Scorer) setAside(path string, read fs.FileInfo, cause error) error {
-	aside, err := statefile.SetAside(path, read)
-	if err != nil {
-		s.logger.Error("saved peer scores are invalid; starting without them", "path", path, "err", cause,
-			"not_moved_aside", err)
-		return fmt.Errorf("%w (file %s, not moved aside: %v)", cause, path, err)
-	}
-	s.logger.Error("saved peer scores are invalid; moved aside, starting without them", "path", path,
-		"moved_to", aside, "err", cause)
-	return fmt.Errorf("%w (file %s, moved to %s)", cause, path, aside)
 }

@@ -1,12 +1,10 @@
 package peerscore
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"slices"
@@ -130,19 +128,9 @@ func decodeState(data []byte, lim stateLimits) ([]restoredPeer, error) {
 	if len(data) > lim.size {
 		return nil, tooLarge(lim)
 	}
-	body, err := stateFormat.Open(data)
-	if err != nil {
-		return nil, invalidState("%v", err)
-	}
-
 	var st stateFile
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return nil, invalidState("body: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalidState("body: data after the JSON object")
+	if err := stateFormat.OpenJSON(data, &st); err != nil {
+		return nil, invalidState("%v", err)
 	}
 	if len(st.Peers) > lim.peers {
 		return nil, invalidState("%d peers, more than %d", len(st.Peers), lim.peers)

@@ -170,7 +170,7 @@ func (c *cacheChecker) recompute(ps *peerState) float64 {
 		topics = g.TopicScoreCap
 	}
 
-	app := g.AppSpecificScore(ps.id)
+	app := g.AppSpecificScore(ps.ID)
 	if math.IsNaN(app) {
 		app = 0
 	}
@@ -185,7 +185,7 @@ func (c *cacheChecker) recompute(ps *peerState) float64 {
 			}
 			// every known peer, retained ones included, that has the address
 			n := 0
-			for _, other := range s.peers.all {
+			for _, other := range s.peers.All() {
 				for _, oip := range other.addrs() {
 					if oip.addr == ip.addr {
 						n++
@@ -239,11 +239,11 @@ func (c *cacheChecker) mismatch() error {
 		id    peer.ID
 		score float64
 	}
-	wants := make([]want, 0, len(s.peers.all))
+	wants := make([]want, 0, len(s.peers.All()))
 	known := map[peer.ID]bool{}
-	for _, ps := range s.peers.all {
-		wants = append(wants, want{ps.id, c.recompute(ps)})
-		known[ps.id] = true
+	for _, ps := range s.peers.All() {
+		wants = append(wants, want{ps.ID, c.recompute(ps)})
+		known[ps.ID] = true
 		c.cover(ps)
 	}
 	s.mu.Unlock()
@@ -384,7 +384,7 @@ func cacheTrace(t *testing.T, seed uint64, steps int) *cacheChecker {
 	setIPs := func(p peer.ID, ips []string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if ps := s.peers.get(p); ps != nil {
+		if ps := s.peers.Get(p); ps != nil {
 			s.setIPs(ps, ips)
 		}
 	}

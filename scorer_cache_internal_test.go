@@ -90,7 +90,7 @@ func TestCacheExactColocation(t *testing.T) {
 		step := 0
 		setIPs := func(p peer.ID, ips ...string) {
 			s.mu.Lock()
-			s.setIPs(s.peers.get(p), ips)
+			s.setIPs(s.peers.Get(p), ips)
 			s.mu.Unlock()
 			c.event("setIPs %s %v", p, ips)
 		}
@@ -205,7 +205,7 @@ func TestCacheExactConcurrentReaders(t *testing.T) {
 			s.Tracer().DeliverMessage(m.copyFrom(p))
 		case 2:
 			s.mu.Lock()
-			s.setIPs(s.peers.get(p), []string{cachePick(rng, cacheIPs...)})
+			s.setIPs(s.peers.Get(p), []string{cachePick(rng, cacheIPs...)})
 			s.mu.Unlock()
 		default:
 			s.Refresh()
@@ -276,14 +276,14 @@ func TestCacheExactDetectsStaleCaches(t *testing.T) {
 				s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 				s.Tracer().DeliverMessage(cacheMsg{topic: cacheTopics[0], from: p, id: "m-" + string(p)}.copyFrom(p))
 				s.mu.Lock()
-				s.setIPs(s.peers.get(p), []string{"10.0.0.1"})
+				s.setIPs(s.peers.Get(p), []string{"10.0.0.1"})
 				s.mu.Unlock()
 			}
 			if err := c.mismatch(); err != nil {
 				t.Fatalf("before the sabotage: %v", err)
 			}
 			s.mu.Lock()
-			if tp := sb.do(s, s.peers.get("a"), s.peers.get("b")); tp != nil {
+			if tp := sb.do(s, s.peers.Get("a"), s.peers.Get("b")); tp != nil {
 				c.topics[cacheTopics[0]] = tp
 			}
 			s.mu.Unlock()

@@ -1,12 +1,10 @@
 package ban
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/netip"
 	"slices"
 	"time"
@@ -183,18 +181,9 @@ func decodeState(data []byte, lim stateLimits) ([]restoredBan, error) {
 	if len(data) > lim.size {
 		return nil, invalidState("larger than %d bytes", lim.size)
 	}
-	body, err := stateFormat.Open(data)
-	if err != nil {
-		return nil, invalidState("%v", err)
-	}
 	var st stateFile
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return nil, invalidState("body: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalidState("body: data after the JSON object")
+	if err := stateFormat.OpenJSON(data, &st); err != nil {
+		return nil, invalidState("%v", err)
 	}
 	if len(st.Bans) > lim.bans {
 		return nil, invalidState("%d bans, more than %d", len(st.Bans), lim.bans)
@@ -304,18 +293,5 @@ func (g *Gater) LoadFile(path string) error {
 	if err == nil || !errors.Is(err, ErrInvalidState) {
 		return err
 	}
-	return g.setAside(path, read, err)
-}
-
-// setAside moves the invalid table at path out of the way and logs it.
-func (g *Gater) setAside(path string, read fs.FileInfo, cause error) error {
-	aside, err := statefile.SetAside(path, read)
-	if err != nil {
-		g.logger.Error("saved bans are invalid; starting without them", "path", path, "err", cause,
-			"not_moved_aside", err)
-		return fmt.Errorf("%w (file %s, not moved aside: %v)", cause, path, err)
-	}
-	g.logger.Error("saved bans are invalid; moved aside, starting without them", "path", path,
-		"moved_to", aside, "err", cause)
-	return fmt.Errorf("%w (file %s, moved to %s)", cause, path, aside)
+	return statefile.SetAsideLogged(g.logger, "saved bans", path, read, err)
 }

@@ -2,6 +2,7 @@ package statefile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -130,6 +131,20 @@ func SetAside(path string, read fs.FileInfo) (string, error) {
 		return "", err
 	}
 	return aside, nil
+}
+
+// SetAsideLogged sets the damaged file at path aside as SetAside does and
+// logs it at error level as what ("saved bans") the node starts without.
+// It returns cause with the file's name and where it went, or why it
+// stayed.
+func SetAsideLogged(logger *slog.Logger, what, path string, read fs.FileInfo, cause error) error {
+	aside, err := SetAside(path, read)
+	if err != nil {
+		logger.Error(what+" are invalid; starting without them", "path", path, "err", cause, "not_moved_aside", err)
+		return fmt.Errorf("%w (file %s, not moved aside: %v)", cause, path, err)
+	}
+	logger.Error(what+" are invalid; moved aside, starting without them", "path", path, "moved_to", aside, "err", cause)
+	return fmt.Errorf("%w (file %s, moved to %s)", cause, path, aside)
 }
 
 func split(path string) (dir, base string) {

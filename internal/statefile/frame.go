@@ -11,8 +11,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // sumTag starts the last line of every state.
@@ -99,4 +101,23 @@ func (f Format) Open(data []byte) ([]byte, error) {
 		return nil, errors.New("checksum mismatch: the file is corrupt")
 	}
 	return covered[len(header)+1 : len(covered)-1], nil
+}
+
+// OpenJSON opens data as Open does and decodes its body, a single JSON
+// object with no field that v does not have, into v. Errors are Open's, or
+// say "body: " and what is wrong with it.
+func (f Format) OpenJSON(data []byte, v any) error {
+	body, err := f.Open(data)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("body: data after the JSON object")
+	}
+	return nil
 }

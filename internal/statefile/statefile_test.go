@@ -157,3 +157,54 @@ func TestDecodePeerID(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// OpenJSON decodes a sealed body strictly: an unknown field, a second
+// value or a damaged frame is refused, and v is what the body says.
+func TestOpenJSON(t *testing.T) {
+	type body struct{ A int }
+	var v body
+	require.NoError(t, testFormat.OpenJSON(seal(testFormat, `{"A":7}`), &v))
+	require.Equal(t, 7, v.A)
+	for in, want := range map[string]string{
+		`{"A":1,"B":2}`: `body: json: unknown field "B"`,
+		`{"A":1} {}`:    "body: data after the JSON object",
+		`{"A":"x"}`:     "body: json: cannot unmarshal",
+		`[`:             "body: unexpected EOF",
+	} {
+		require.ErrorContains(t, testFormat.OpenJSON(seal(testFormat, in), &v), want, in)
+	}
+	damaged := seal(testFormat, `{"A":8}`)
+	damaged[len(damaged)-3] ^= 1
+	v = body{}
+	require.ErrorContains(t, testFormat.OpenJSON(damaged, &v), "checksum")
+	require.Zero(t, v.A, "a damaged state decodes nothing")
+}
+
+// SetAsideLogged says where the damaged file went, or that it stayed
+// because it was replaced since it was read, in its error and its log line.
+func TestSetAsideLogged(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	path := filepath.Join(t.TempDir(), "state")
+	cause := fmt.Errorf("invalid saved state: test")
+
+	require.NoError(t, WriteFile(path, []byte("damaged"), logger))
+	_, read, err := ReadFile(path, 100)
+	require.NoError(t, err)
+	require.NoError(t, WriteFile(path, []byte("fresh"), logger))
+	err = SetAsideLogged(logger, "saved things", path, read, cause)
+	require.ErrorIs(t, err, cause)
+	require.ErrorContains(t, err, "not moved aside: replaced since it was read")
+	require.Contains(t, logs.String(), `msg="saved things are invalid; starting without them"`)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "fresh", string(data), "the replacing file stays")
+
+	_, read, err = ReadFile(path, 100)
+	require.NoError(t, err)
+	err = SetAsideLogged(logger, "saved things", path, read, cause)
+	require.ErrorIs(t, err, cause)
+	require.ErrorContains(t, err, "moved to "+path+".damaged-")
+	require.Contains(t, logs.String(), `msg="saved things are invalid; moved aside, starting without them"`)
+	require.NoFileExists(t, path)
+}
