@@ -88,7 +88,7 @@ func (o *observer) sample(at time.Duration) {
 		return
 	}
 	o.sampleScores(at)
-	if o.r.arm == ArmPeerscore && len(o.r.sybils) > 0 && at-o.lastSnap >= o.r.cfg.SnapshotEvery {
+	if o.r.arm == ArmPeerscore && !o.r.cfg.SkipSnapshots && len(o.r.sybils) > 0 && at-o.lastSnap >= o.r.cfg.SnapshotEvery {
 		o.lastSnap = at
 		o.snapshots()
 	}

@@ -17,6 +17,10 @@ import (
 	"github.com/peerscore/peerscore/preset/ethereum"
 )
 
+// hardeningRate is the evaluation's message rate, network-wide
+// (hardening: message_rate 120/s, run.go:214-228).
+const hardeningRate = 120
+
 // Topic is the one topic the lab's nodes publish on (hardening: topic
 // "blocks", scripts/configs/1k*.json topic.*).
 const Topic = "blocks"
@@ -44,7 +48,14 @@ type Scoring struct {
 // p3Window is the mesh-delivery window: the suite meant 5 ms, but its
 // JSON key never reached the Go field (MeshMessageDeliveryWindow vs
 // MeshMessageDeliveriesWindow, hardening.md §2.4), so the runs had 0.
-func HardeningScoring(warmup, p3Window time.Duration) Scoring {
+//
+// rate is the network's message rate the lab runs at. The suite's P3
+// threshold (10) and cap (400) count deliveries from one mesh peer at
+// its 120 msg/s; at a lower rate honest mesh peers could never reach
+// them and every honest mesh would be pruned at the activation, so both
+// are scaled by rate/120 (unchanged at -rate 120).
+func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
+	scale := rate / hardeningRate
 	params := &peerscore.Params{
 		Topics: map[string]*peerscore.TopicParams{Topic: {
 			TopicWeight: 0.25,
@@ -54,7 +65,7 @@ func HardeningScoring(warmup, p3Window time.Duration) Scoring {
 			FirstMessageDeliveriesWeight: 0.664, FirstMessageDeliveriesDecay: 0.9916, FirstMessageDeliveriesCap: 1500,
 			// P3
 			MeshMessageDeliveriesWeight: -0.25, MeshMessageDeliveriesDecay: 0.997,
-			MeshMessageDeliveriesCap: 400, MeshMessageDeliveriesThreshold: 10,
+			MeshMessageDeliveriesCap: 400 * scale, MeshMessageDeliveriesThreshold: 10 * scale,
 			MeshMessageDeliveriesActivation: time.Minute + warmup,
 			MeshMessageDeliveriesWindow:     p3Window,
 			// P3b
@@ -80,7 +91,8 @@ func HardeningScoring(warmup, p3Window time.Duration) Scoring {
 		AcceptPXThreshold:           0,
 		OpportunisticGraftThreshold: 0,
 	}
-	return Scoring{Name: fmt.Sprintf("the hardening suite's (P3 window %v)", p3Window),
+	return Scoring{Name: fmt.Sprintf("the hardening suite's (P3 window %v; P3 threshold %.3g and cap %.3g, the suite's 10 and 400 scaled to %.3g msg/s)",
+		p3Window, 10*scale, 400*scale, rate),
 		Params: params, Thresholds: thresholds, hardening: true}
 }
 
