@@ -101,11 +101,10 @@ func DefaultConfig() Config {
 		// cores fit 24 (-honest 1000 for the original).
 		Honest: 24,
 		// hardening.md §2.10: 80 to 1000 Sybil links per attacked node
-		// against its ~40 honest links; a twentieth keeps Sybils at 4 to
-		// 50 links per node against its ~6 honest ones here, and keeps the
-		// Sybils' GRAFT churn (the cost of a run) small. -sybil-scale 1
-		// for the original.
-		SybilScale: 0.05,
+		// against its ~40 honest links. A quarter keeps that ratio at the
+		// default's ~10 honest links per node (20 to 250 Sybil links).
+		// -sybil-scale 1 for the original numbers.
+		SybilScale: 0.25,
 		// hardening: message_rate 120/s network-wide (run.go:214-228).
 		// Deliveries cost wall time here (about 800 node-deliveries per
 		// wall second on simnet), so the default is far lower; -rate 120

@@ -53,7 +53,10 @@ type Scoring struct {
 // threshold (10) and cap (400) count deliveries from one mesh peer at
 // its 120 msg/s; at a lower rate honest mesh peers could never reach
 // them and every honest mesh would be pruned at the activation, so both
-// are scaled by rate/120 (unchanged at -rate 120).
+// are scaled by s = rate/120, and so are P2's cap; the weights are scaled
+// so that each component spans what it spanned in the evaluation (P2 by
+// 1/s, P3 and P3b, which square their deficit, by 1/s²). At -rate 120
+// every number is the suite's.
 func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
 	scale := rate / hardeningRate
 	params := &peerscore.Params{
@@ -62,14 +65,14 @@ func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
 			// P1
 			TimeInMeshWeight: 0.0027, TimeInMeshQuantum: time.Second, TimeInMeshCap: 3600,
 			// P2
-			FirstMessageDeliveriesWeight: 0.664, FirstMessageDeliveriesDecay: 0.9916, FirstMessageDeliveriesCap: 1500,
+			FirstMessageDeliveriesWeight: 0.664 / scale, FirstMessageDeliveriesDecay: 0.9916, FirstMessageDeliveriesCap: 1500 * scale,
 			// P3
-			MeshMessageDeliveriesWeight: -0.25, MeshMessageDeliveriesDecay: 0.997,
+			MeshMessageDeliveriesWeight: -0.25 / (scale * scale), MeshMessageDeliveriesDecay: 0.997,
 			MeshMessageDeliveriesCap: 400 * scale, MeshMessageDeliveriesThreshold: 10 * scale,
 			MeshMessageDeliveriesActivation: time.Minute + warmup,
 			MeshMessageDeliveriesWindow:     p3Window,
 			// P3b
-			MeshFailurePenaltyWeight: -0.25, MeshFailurePenaltyDecay: 0.997,
+			MeshFailurePenaltyWeight: -0.25 / (scale * scale), MeshFailurePenaltyDecay: 0.997,
 			// P4 (linear in the April 2020 router; quadratic since)
 			InvalidMessageDeliveriesWeight: -99, InvalidMessageDeliveriesDecay: 0.9994,
 		}},
@@ -91,8 +94,8 @@ func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
 		AcceptPXThreshold:           0,
 		OpportunisticGraftThreshold: 0,
 	}
-	return Scoring{Name: fmt.Sprintf("the hardening suite's (P3 window %v; P3 threshold %.3g and cap %.3g, the suite's 10 and 400 scaled to %.3g msg/s)",
-		p3Window, 10*scale, 400*scale, rate),
+	return Scoring{Name: fmt.Sprintf("the hardening suite's (P3 window %v; P2 cap, P3 threshold and cap scaled to %.3g msg/s by %.3g, P2 weight by 1/%.3g, P3/P3b weights by 1/%.3g², see HardeningScoring)",
+		p3Window, rate, scale, scale, scale),
 		Params: params, Thresholds: thresholds, hardening: true}
 }
 

@@ -275,6 +275,15 @@ func (r *run) close() {
 	if r.net != nil {
 		r.net.close()
 	}
+	// Routers' and streams' goroutines wind down after their hosts
+	// close (the last writes land after their link latency). A bubble's
+	// clock stops when its root goroutine returns, so give them time to
+	// finish here; in simulated time it costs nothing.
+	time.Sleep(drainTime)
 }
+
+// drainTime is how long a run waits for its goroutines to end: well past
+// the longest link latency and pubsub's shutdown.
+const drainTime = 5 * time.Second
 
 var errNoPublished = errors.New("no message was published")
