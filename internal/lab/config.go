@@ -27,7 +27,7 @@ const (
 type Config struct {
 	// Honest is the number of honest nodes (hardening: 1000); Publishers
 	// how many of them publish (hardening: 100). 0 Publishers: a tenth of
-	// Honest, at least 1.
+	// Honest, at least 12 (see minPublishers).
 	Honest, Publishers int
 	// Sybils, when positive, replaces the scenario's scaled Sybil count
 	// (see Plan); SybilScale multiplies the scaled count (1: the
@@ -131,7 +131,7 @@ func DefaultConfig() Config {
 		ScoreEvery: time.Second,
 		// hardening: score_inspect_period 5s (hardening.md §2.9).
 		SnapshotEvery: 5 * time.Second,
-		SnapshotNodes: 64,
+		SnapshotNodes: 8,
 	}
 }
 
@@ -192,6 +192,23 @@ func (m MeshParams) validate() error {
 // hop, and no attack on the meshes could show.
 func AutoDegree(honest int) int { return min(20, max(5, honest/8)) }
 
+// publishers is Publishers, or by default a tenth of the honest nodes
+// (hardening: 100 of 1000) but at least minPublishers.
+func (c *Config) publishers() int {
+	if c.Publishers > 0 {
+		return c.Publishers
+	}
+	return min(c.Honest, max(minPublishers, c.Honest/10))
+}
+
+// minPublishers is the fewest publishers a default network has. A mesh
+// peer earns P3 credit only for deliveries in the window of the first, and
+// in a small network with fixed latencies the first copy of one source's
+// messages comes from the same neighbour every time: with fewer sources
+// than mesh places (D 8), honest mesh peers that are never first fall
+// below the P3 threshold and get pruned. The evaluation had 100 sources.
+const minPublishers = 12
+
 func (c *Config) degree() int {
 	if c.Degree > 0 {
 		return c.Degree
@@ -234,10 +251,7 @@ const paperHonest, paperPublishers = 1000, 100
 // SybilScale: each Sybil dials min(AttackDegree, attacked nodes) of them,
 // and there are as many Sybils as that takes. -sybils overrides the count.
 func (c *Config) Plan(sc Scenario) Plan {
-	pubs := c.Publishers
-	if pubs == 0 {
-		pubs = max(1, c.Honest/10)
-	}
+	pubs := c.publishers()
 	p := Plan{
 		Scenario: sc, Honest: c.Honest, Publishers: pubs,
 		Degree: min(c.degree(), c.Honest-1),

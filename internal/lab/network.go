@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -30,8 +31,9 @@ import (
 // hardening.md §2.7): a message from A to B takes A's egress latency plus
 // up to 10% jitter of the minimum latency. Honest nodes' latency is
 // U[25, 50) ms, Sybils' U(5, 25] ms. Bandwidth was 10 GiB/s, in effect
-// unlimited. netem draws jitter per packet; the lab draws it per ordered
-// pair of hosts, so that packets are not reordered (QUIC would cope, at a
+// unlimited. netem draws jitter per packet. On mocknet the lab draws it
+// per write, keeping each stream in order; on simnet per ordered pair of
+// hosts, so that QUIC's packets are not reordered (QUIC would cope, at a
 // cost in CPU that measures nothing).
 const (
 	honestLatencyMin = 25 * time.Millisecond
@@ -191,12 +193,12 @@ func (n *mockNet) connect(ctx context.Context, a, b host.Host) error {
 
 func (n *mockNet) close() { _ = n.mn.Close() }
 
-// delay is how long a write from a to b takes to arrive.
+// delay is how long a write from a to b takes to arrive, before jitter.
 func (n *mockNet) delay(a, b peer.ID) time.Duration {
 	n.mu.Lock()
 	d := n.egress[a]
 	n.mu.Unlock()
-	return d + pairJitter([]byte(a), []byte(b))
+	return d
 }
 
 // delayHost hands out streams that delay writes (see mockNet).
@@ -236,6 +238,10 @@ type delayStream struct {
 	once    sync.Once
 	reset   atomic.Bool
 	stopped chan struct{} // closed when deliver returns
+
+	mu   sync.Mutex
+	rng  *mrand.Rand
+	last time.Time // arrival of the latest write
 }
 
 type delayed struct {
@@ -249,7 +255,9 @@ const delayQueue = 1024
 
 func newDelayStream(s network.Stream, delay time.Duration) *delayStream {
 	d := &delayStream{Stream: s, delay: delay, queue: make(chan delayed, delayQueue),
-		done: make(chan struct{}), stopped: make(chan struct{})}
+		done: make(chan struct{}), stopped: make(chan struct{}),
+		rng: mrand.New(mrand.NewPCG(mrand.Uint64(), 0x71)), // #nosec: netem's dice
+	}
 	go d.deliver()
 	return d
 }
@@ -301,13 +309,30 @@ func (d *delayStream) Write(b []byte) (int, error) {
 	data := make([]byte, len(b))
 	copy(data, b)
 	select {
-	case d.queue <- delayed{data: data, at: time.Now().Add(d.delay)}:
+	case d.queue <- delayed{data: data, at: d.arrival()}:
 		return len(b), nil
 	case <-d.done:
 		return 0, network.ErrReset
 	case <-d.stopped:
 		return 0, network.ErrReset
 	}
+}
+
+// arrival is when a write made now lands: the link's delay plus netem's
+// jitter drawn per write, as the evaluation's netem drew it per packet,
+// but never before the previous write (a stream does not reorder).
+// Per-write jitter matters: without it, which neighbour delivers a
+// source's messages first never changes, and in a small network honest
+// mesh peers that are never first fall below the P3 threshold.
+func (d *delayStream) arrival() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	at := time.Now().Add(d.delay + time.Duration(d.rng.Int64N(int64(jitterMax))))
+	if at.Before(d.last) {
+		at = d.last
+	}
+	d.last = at
+	return at
 }
 
 func (d *delayStream) CloseWrite() error {

@@ -122,10 +122,7 @@ func writeHeader(w io.Writer, cfg Config, results [][]*Result, wall time.Duratio
 		"Each scenario runs in three arms: **peerscore** (this library), **native** (go-libp2p-pubsub's own scorer with the same parameters) "+
 		"and **none** (no scoring, to show the attack).\n\n", cfg.Transport)
 	fmt.Fprintf(w, "- Parameters: %s\n", cfg.Params.Name)
-	pubs := cfg.Publishers
-	if pubs == 0 {
-		pubs = max(1, cfg.Honest/10)
-	}
+	pubs := cfg.publishers()
 	fmt.Fprintf(w, "- Network: %d honest nodes (%d publishers), each dialling %d honest peers; Sybil links per attacked node scaled by %.3g of the evaluation's (see each scenario)\n",
 		cfg.Honest, pubs, min(cfg.degree(), cfg.Honest-1), cfg.SybilScale)
 	fmt.Fprintf(w, "- Traffic: %.3g msg/s network-wide, %d-byte payloads (evaluation: 120 msg/s; nominal 2 KiB, `{}` in fact)\n", cfg.Rate, cfg.MsgSize)
