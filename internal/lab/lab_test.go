@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // labTest runs body in a synctest bubble on one thread: under the race
@@ -39,4 +40,64 @@ func runArm(t *testing.T, cfg Config, sc Scenario, arm Arm) *Result {
 		t.Logf("  below %s: %d/%d, first %v median %v", c.Level.Name, c.Crossed, c.Of, c.First, c.Median)
 	}
 	return res
+}
+
+// tailP99 is the p99 latency of the messages published in the last 30 s
+// of publishing: after the scorers have had the time the parameters give
+// them (P3 activates 90 s into a peer's mesh membership).
+func tailP99(res *Result) time.Duration {
+	n := len(res.P99OverTime)
+	tail := int(30 * time.Second / DeliveryBucket)
+	var worst time.Duration
+	for _, p := range res.P99OverTime[max(0, n-tail):] {
+		worst = max(worst, p)
+	}
+	return worst
+}
+
+// closeTo reports whether an attacked run's latency is close to the
+// baseline's: within twice the baseline's plus 100 ms (one more hop).
+func closeTo(got, base time.Duration) bool { return got <= 2*base+100*time.Millisecond }
+
+// TestScenarios runs every scenario at small scale in the peerscore and
+// unscored arms (the native arm is the command's) and checks the outcome
+// the evaluation reported: with scoring, honest delivery at least 99%
+// and latency back to the baseline's once the score has acted; without,
+// the attacks that should hurt do.
+func TestScenarios(t *testing.T) {
+	cfg := smallConfig()
+	base := Scenarios[0]
+	if base.Attacked() {
+		t.Fatal("Scenarios[0] must be the baseline")
+	}
+	basePS := runArm(t, cfg, base, ArmPeerscore)
+	baseNone := runArm(t, cfg, base, ArmNone)
+	if basePS.Delivery < HoldDelivery || baseNone.Delivery < HoldDelivery {
+		t.Fatalf("baseline delivery %.4f (peerscore), %.4f (none): the network itself does not deliver", basePS.Delivery, baseNone.Delivery)
+	}
+	if !closeTo(basePS.P99, baseNone.P99) {
+		t.Errorf("baseline p99 %v with peerscore, %v without: scoring costs honest latency with no attack", basePS.P99, baseNone.P99)
+	}
+	for _, sc := range Scenarios[1:] {
+		t.Run(sc.Name, func(t *testing.T) {
+			ps := runArm(t, cfg, sc, ArmPeerscore)
+			none := runArm(t, cfg, sc, ArmNone)
+			if ps.Delivery < HoldDelivery {
+				t.Errorf("peerscore delivered %.4f < %.2f", ps.Delivery, HoldDelivery)
+			}
+			if tail := tailP99(ps); !closeTo(tail, basePS.P99) {
+				t.Errorf("peerscore p99 over the last 30 s %v, baseline %v: not close", tail, basePS.P99)
+			}
+			if ps.Max > 6*time.Second {
+				t.Errorf("peerscore max latency %v past the evaluation's 6 s deadline", ps.Max)
+			}
+			hurt := Hurt(none, baseNone)
+			switch {
+			case sc.Hurts && !hurt:
+				t.Errorf("unscored, the attack did no harm: delivery %.4f, p99 %v (baseline %.4f, %v)", none.Delivery, none.P99, baseNone.Delivery, baseNone.P99)
+			case sc.Hurts && ps.P99 > none.P99:
+				t.Errorf("peerscore p99 %v worse than no scoring's %v", ps.P99, none.P99)
+			}
+		})
+	}
 }
