@@ -22,6 +22,7 @@ func labTest(t *testing.T, body func()) {
 func smallConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Honest = 16
+	cfg.MaxSybilLinks = 800
 	cfg.SnapshotNodes = 4
 	return cfg
 }

@@ -90,7 +90,7 @@ func TestHardeningScoringScalesWithRate(t *testing.T) {
 
 func TestScenarioPlans(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Honest, cfg.SybilScale, cfg.Rate = 1000, 1, hardeningRate
+	cfg.Honest, cfg.SybilScale, cfg.Rate, cfg.MaxSybilLinks = 1000, 1, hardeningRate, 0
 	// hardening.md §2.10: Sybils and their links per attacked node at the
 	// evaluation's scale.
 	want := map[string]struct {
