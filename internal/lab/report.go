@@ -27,13 +27,20 @@ type Verdict struct {
 // Hurt reports whether res, an unscored run, shows the attack's harm
 // against base, the baseline's run in the same arm: delivery down by more
 // than half a percent, or p99 latency more than doubled (and up by at
-// least 100 ms, the scale of one extra hop).
+// least 100 ms, the scale of one extra hop), in the whole network or at
+// the victim of a targeted attack.
 func Hurt(res, base *Result) bool {
 	if res == nil || base == nil {
 		return false
 	}
-	return res.Delivery < base.Delivery-0.005 ||
-		res.P99 > 2*base.P99 && res.P99-base.P99 >= 100*time.Millisecond
+	if res.Victim != nil && worse(res.Victim.Delivery, res.Victim.P99, base) {
+		return true
+	}
+	return worse(res.Delivery, res.P99, base)
+}
+
+func worse(delivery float64, p99 time.Duration, base *Result) bool {
+	return delivery < base.Delivery-0.005 || p99 > 2*base.P99 && p99-base.P99 >= 100*time.Millisecond
 }
 
 // Judge compares a scenario's arms (in Arms order, any subset) against the
@@ -239,6 +246,16 @@ func writeScenario(w io.Writer, dir string, row []*Result, base []*Result) error
 	fmt.Fprintln(w)
 	if !sc.Attacked() {
 		return nil
+	}
+	for _, r := range row {
+		if r.Victim != nil {
+			fmt.Fprintf(w, "- %s, the victim (%s): delivery %.3f%%, p99 %s, max %s\n", r.Arm,
+				map[bool]string{true: "its own messages at every node", false: "what the target received"}[sc.Censor],
+				100*r.Victim.Delivery, ms(r.Victim.P99), ms(r.Victim.Max))
+		}
+	}
+	if row[0].Victim != nil {
+		fmt.Fprintln(w)
 	}
 	for _, r := range row {
 		if len(r.Crossings) == 0 {

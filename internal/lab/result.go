@@ -53,6 +53,8 @@ type Result struct {
 		Grafts, Prunes, Received, Dropped, Forwarded int64
 	} `json:"sybil"`
 	DialFailures int64 `json:"dial_failures"`
+	// Victim is the targeted node's view, in the scenarios aimed at one.
+	Victim *Victim `json:"victim,omitempty"`
 
 	// Wall is how long the run took in real time (set by the caller).
 	Wall time.Duration `json:"wall"`
@@ -166,7 +168,64 @@ func (r *run) result() *Result {
 		res.Crossings = r.obs.crossings()
 	}
 	res.Blame = r.obs.blames()
+	res.Victim = r.victim()
 	return res
+}
+
+// Victim is what the one node a scenario aims at saw: in the eclipse of a
+// single target, the deliveries at the target; in its censorship, the
+// deliveries of the target's own messages at every node. An attack on one
+// node hardly moves the network's percentiles.
+type Victim struct {
+	Delivery float64       `json:"delivery"`
+	P99      time.Duration `json:"p99"`
+	Max      time.Duration `json:"max"`
+}
+
+func (r *run) victim() *Victim {
+	sc := r.plan.Scenario
+	if sc.Targets != TargetOne && !sc.Censor {
+		return nil
+	}
+	var lat []time.Duration
+	var expected int64
+	if sc.Censor { // the first publisher's messages: seq < Messages
+		for seq := range r.plan.Messages {
+			if r.ledger.published[seq].Load() != 0 {
+				expected += int64(len(r.honest))
+			}
+		}
+		for _, n := range r.honest {
+			n.rec.mu.Lock()
+			for _, d := range n.rec.deliveries {
+				if int(d.seq) < r.plan.Messages {
+					lat = append(lat, d.latency)
+				}
+			}
+			n.rec.mu.Unlock()
+		}
+	} else {
+		for seq := range r.ledger.published {
+			if r.ledger.published[seq].Load() != 0 {
+				expected++
+			}
+		}
+		rec := r.honest[0].rec
+		rec.mu.Lock()
+		for _, d := range rec.deliveries {
+			lat = append(lat, d.latency)
+		}
+		rec.mu.Unlock()
+	}
+	v := &Victim{}
+	if expected > 0 {
+		v.Delivery = float64(len(lat)) / float64(expected)
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		v.P99, v.Max = percentile(lat, 0.99), lat[len(lat)-1]
+	}
+	return v
 }
 
 // percentile is the q-quantile of sorted (nearest rank).
