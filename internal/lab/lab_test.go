@@ -72,12 +72,13 @@ var notAtSmallScale = map[string]string{
 	// baseline's 77, no message lost.
 	"degradation": "hurt",
 	// Before they turn at 120 s the Sybils forward everything with no
-	// degree limit; with a dozen honest nodes each is first for a large
-	// share of messages and reaches P2's cap (at full scale, one of ~120
+	// degree limit; in a dozen honest nodes each is first for a large
+	// share of messages and can reach P2's cap (at full scale, one of ~120
 	// mesh candidates, it stays far below). P3's largest penalty (-6.25
 	// after the topic weight) cannot outweigh that credit (up to 249)
-	// until it decays, which takes longer than the run's last 3 minutes:
-	// p99 of the last 30 s was 917 ms against the baseline's 77.
+	// until it decays. At 12 nodes the last 30 s still had p99 917 ms
+	// (baseline 77); at 10 nodes 83 ms. Not asserted: only that scoring
+	// does better than none at the end.
 	"covert-flash": "recovery",
 }
 
@@ -113,17 +114,24 @@ func TestScenarios(t *testing.T) {
 			if ps.Delivery < HoldDelivery {
 				t.Errorf("peerscore delivered %.4f < %.2f", ps.Delivery, HoldDelivery)
 			}
-			if tail := tailP99(ps); !closeTo(tail, basePS.P99) && notAtSmallScale[sc.Name] != "recovery" {
+			tail := tailP99(ps)
+			if notAtSmallScale[sc.Name] == "recovery" {
+				if noneTail := tailP99(none); tail > noneTail {
+					t.Errorf("peerscore p99 over the last 30 s %v, worse than no scoring's %v", tail, noneTail)
+				}
+			} else if !closeTo(tail, basePS.P99) {
 				t.Errorf("peerscore p99 over the last 30 s %v, baseline %v: not close", tail, basePS.P99)
 			}
 			if ps.Max > 6*time.Second {
 				t.Errorf("peerscore max latency %v past the evaluation's 6 s deadline", ps.Max)
 			}
-			hurt := Hurt(none, baseNone)
-			switch {
-			case sc.Hurts && !hurt && notAtSmallScale[sc.Name] != "hurt":
+			if !sc.Hurts || notAtSmallScale[sc.Name] == "hurt" {
+				return
+			}
+			if !Hurt(none, baseNone) {
 				t.Errorf("unscored, the attack did no harm: delivery %.4f, p99 %v (baseline %.4f, %v)", none.Delivery, none.P99, baseNone.Delivery, baseNone.P99)
-			case sc.Hurts && ps.P99 > none.P99:
+			}
+			if ps.P99 > none.P99 {
 				t.Errorf("peerscore p99 %v worse than no scoring's %v", ps.P99, none.P99)
 			}
 		})
