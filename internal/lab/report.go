@@ -279,7 +279,7 @@ func writeScenario(w io.Writer, dir string, row []*Result, base []*Result) error
 			}
 			fmt.Fprintf(w, "%s.\n\n", strings.Join(parts, "; "))
 		} else if r.Arm == ArmPeerscore {
-			fmt.Fprintf(w, "No attacker score was negative in any snapshot: no component acted.\n\n")
+			fmt.Fprintf(w, "No attacker score was negative in any snapshot, so no penalty acted. Whatever protection the arm gave came from the honest peers' positive scores (P1 time in mesh, P2 first deliveries): when a mesh overflows, the router keeps its Dscore best-scored peers and drops the rest at random, and without scores the choice is all random.\n\n")
 		}
 	}
 	if none := pick(row, ArmNone); none != nil {
