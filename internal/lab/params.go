@@ -1,0 +1,265 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/preset/ethereum"
+)
+
+// hardeningRate is the evaluation's message rate, network-wide
+// (hardening: message_rate 120/s, run.go:214-228).
+const hardeningRate = 120
+
+// Topic is the one topic the lab's nodes publish on (hardening: topic
+// "blocks", scripts/configs/1k*.json topic.*).
+const Topic = "blocks"
+
+// Scoring is the parameters and thresholds under test, with the lab's one
+// topic scored by the parameters of the topic chosen from their source.
+type Scoring struct {
+	Name       string // where they come from, for the report
+	Params     *peerscore.Params
+	Thresholds *peerscore.Thresholds
+	// hardening marks the evaluation's own parameters, whose IP
+	// colocation weight depends on the scenario.
+	hardening bool
+}
+
+// HardeningScoring returns the evaluation's score parameters and
+// thresholds, identical in all its configurations but for P6 (see
+// Scenario.ColocationWeight) and the opportunistic-graft threshold of its
+// -oppgraft variants, which the lab does not run (hardening:
+// scripts/configs/1k*.json main.score.*, built by scripts/ui.py:475-493,
+// mapped in test/honest_hardened.go:67-115; hardening.md §2.4).
+//
+// warmup shifts the P3 activation, which the suite sets to "1m" plus the
+// warm-up (test/params.go:218-221): 90 s with its 30 s warm-up.
+// p3Window is the mesh-delivery window: the suite meant 5 ms, but its
+// JSON key never reached the Go field (MeshMessageDeliveryWindow vs
+// MeshMessageDeliveriesWindow, hardening.md §2.4), so the runs had 0.
+//
+// rate is the network's message rate the lab runs at. The suite's P3
+// threshold (10) and cap (400) count deliveries from one mesh peer at
+// its 120 msg/s; at a lower rate honest mesh peers could never reach
+// them and every honest mesh would be pruned at the activation, so both
+// are scaled by s = rate/120, and so are P2's cap; the weights are scaled
+// so that each component spans what it spanned in the evaluation (P2 by
+// 1/s, P3 and P3b, which square their deficit, by 1/s²). At -rate 120
+// every number is the suite's.
+func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
+	scale := rate / hardeningRate
+	params := &peerscore.Params{
+		Topics: map[string]*peerscore.TopicParams{Topic: {
+			TopicWeight: 0.25,
+			// P1
+			TimeInMeshWeight: 0.0027, TimeInMeshQuantum: time.Second, TimeInMeshCap: 3600,
+			// P2
+			FirstMessageDeliveriesWeight: 0.664 / scale, FirstMessageDeliveriesDecay: 0.9916, FirstMessageDeliveriesCap: 1500 * scale,
+			// P3
+			MeshMessageDeliveriesWeight: -0.25 / (scale * scale), MeshMessageDeliveriesDecay: 0.997,
+			MeshMessageDeliveriesCap: 400 * scale, MeshMessageDeliveriesThreshold: 10 * scale,
+			MeshMessageDeliveriesActivation: time.Minute + warmup,
+			MeshMessageDeliveriesWindow:     p3Window,
+			// P3b
+			MeshFailurePenaltyWeight: -0.25 / (scale * scale), MeshFailurePenaltyDecay: 0.997,
+			// P4 (linear in the April 2020 router; quadratic since)
+			InvalidMessageDeliveriesWeight: -99, InvalidMessageDeliveriesDecay: 0.9994,
+		}},
+		// P5: weight 0 (the suite's function returns 1, to no effect).
+		AppSpecificScore: func(peer.ID) float64 { return 1 },
+		// P6: off but in the colocation attack; threshold 1.
+		IPColocationFactorThreshold: 1,
+		// P7 did not exist in April 2020 (pubsub ee0aef5, May 2020).
+		DecayInterval: time.Second,
+		DecayToZero:   0.01,
+		RetainScore:   30 * time.Second,
+	}
+	thresholds := &peerscore.Thresholds{
+		GossipThreshold:   -4000,
+		PublishThreshold:  -5000,
+		GraylistThreshold: -10000,
+		// PX off (no peer routing), opportunistic grafting off (threshold 0
+		// in every config but the -oppgraft variants).
+		AcceptPXThreshold:           0,
+		OpportunisticGraftThreshold: 0,
+	}
+	return Scoring{Name: fmt.Sprintf("the hardening suite's (P3 window %v; P2 cap, P3 threshold and cap scaled to %.3g msg/s by %.3g, P2 weight by 1/%.3g, P3/P3b weights by 1/%.3g², see HardeningScoring)",
+		p3Window, rate, scale, scale, scale),
+		Params: params, Thresholds: thresholds, hardening: true}
+}
+
+// For returns a copy of the parameters and thresholds for scenario sc.
+func (s Scoring) For(sc Scenario) (*peerscore.Params, *peerscore.Thresholds) {
+	p := *s.Params
+	p.Topics = make(map[string]*peerscore.TopicParams, len(s.Params.Topics))
+	for name, tp := range s.Params.Topics {
+		cp := *tp
+		p.Topics[name] = &cp
+	}
+	if s.hardening && sc.ColocationWeight != 0 {
+		p.IPColocationFactorWeight = sc.ColocationWeight
+		p.IPColocationFactorThreshold = 1
+	}
+	t := *s.Thresholds
+	return &p, &t
+}
+
+// EthereumScoring returns the Ethereum beacon chain preset
+// (preset/ethereum) for a chain of validators active validators at a
+// mature slot, with the beacon_block topic's parameters on the lab's
+// topic: the lab's traffic is one stream of blocks.
+func EthereumScoring(validators int) (Scoring, error) {
+	preset := ethereum.Preset{ActiveValidators: validators, CurrentSlot: 10_000_000, ForkDigests: [][4]byte{{}}}
+	params, thresholds, err := preset.Derive()
+	if err != nil {
+		return Scoring{}, err
+	}
+	tp, err := preset.TopicParams(ethereum.BeaconBlock)
+	if err != nil {
+		return Scoring{}, err
+	}
+	params.Topics = map[string]*peerscore.TopicParams{Topic: tp}
+	return Scoring{Name: fmt.Sprintf("the Ethereum preset (%d validators, beacon_block)", validators),
+		Params: params, Thresholds: thresholds}, nil
+}
+
+// LoadScoring reads parameters and thresholds from a JSON file in the
+// format `go run ./examples/params -format json` prints: "thresholds",
+// "params" (the global parameters, durations as strings such as "12s")
+// and "topics" (groups of topic names sharing one set of topic
+// parameters). The parameters of topic go to the lab's topic; topic may
+// be empty when the file has one topic group, or a beacon_block topic.
+func LoadScoring(path, topic string) (Scoring, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Scoring{}, err
+	}
+	s, err := parseScoring(raw, topic)
+	if err != nil {
+		return Scoring{}, fmt.Errorf("%s: %w", path, err)
+	}
+	s.Name = fmt.Sprintf("%s (%s)", path, s.Name)
+	return s, nil
+}
+
+// paramsFile is the layout examples/params writes.
+type paramsFile struct {
+	Thresholds map[string]json.RawMessage `json:"thresholds"`
+	Params     map[string]json.RawMessage `json:"params"`
+	Topics     []struct {
+		Topics []string                   `json:"topics"`
+		Params map[string]json.RawMessage `json:"params"`
+	} `json:"topics"`
+}
+
+func parseScoring(raw []byte, topic string) (Scoring, error) {
+	var f paramsFile
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&f); err != nil {
+		return Scoring{}, err
+	}
+	if f.Thresholds == nil || f.Params == nil {
+		return Scoring{}, errors.New(`want "thresholds" and "params" objects, as examples/params -format json writes`)
+	}
+	thresholds := new(peerscore.Thresholds)
+	if err := setFields(reflect.ValueOf(thresholds).Elem(), f.Thresholds, "thresholds"); err != nil {
+		return Scoring{}, err
+	}
+	params := new(peerscore.Params)
+	if err := setFields(reflect.ValueOf(params).Elem(), f.Params, "params"); err != nil {
+		return Scoring{}, err
+	}
+	params.AppSpecificScore = func(peer.ID) float64 { return 0 }
+
+	var all []string
+	pick := -1
+	for i, g := range f.Topics {
+		for _, name := range g.Topics {
+			all = append(all, name)
+			if name == topic || (topic == "" && strings.Contains(name, "/"+string(ethereum.BeaconBlock)+"/")) {
+				pick = i
+			}
+		}
+	}
+	if pick < 0 && topic == "" && len(f.Topics) == 1 {
+		pick = 0
+	}
+	if pick < 0 {
+		if topic == "" {
+			return Scoring{}, fmt.Errorf("the file scores %d topics; choose the one the lab's traffic stands for with -topic (one of %s)",
+				len(all), strings.Join(all, ", "))
+		}
+		return Scoring{}, fmt.Errorf("topic %q is not in the file (it has %s)", topic, strings.Join(all, ", "))
+	}
+	tp := new(peerscore.TopicParams)
+	if err := setFields(reflect.ValueOf(tp).Elem(), f.Topics[pick].Params, "topic params"); err != nil {
+		return Scoring{}, err
+	}
+	params.Topics = map[string]*peerscore.TopicParams{Topic: tp}
+	if err := params.Validate(); err != nil {
+		return Scoring{}, err
+	}
+	if err := thresholds.Validate(); err != nil {
+		return Scoring{}, err
+	}
+	name := f.Topics[pick].Topics[0]
+	if topic != "" {
+		name = topic
+	}
+	return Scoring{Name: "topic " + name, Params: params, Thresholds: thresholds}, nil
+}
+
+// setFields sets v's fields from a JSON object keyed by field name:
+// numbers, booleans, durations as strings. Fields examples/params writes
+// as notes (functions, a nil whitelist) are skipped; unknown keys are an
+// error, so a misspelt field does not pass silently.
+func setFields(v reflect.Value, obj map[string]json.RawMessage, what string) error {
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		f := v.FieldByName(key)
+		if !f.IsValid() {
+			return fmt.Errorf("%s: unknown field %q", what, key)
+		}
+		raw := obj[key]
+		switch {
+		case f.Type() == reflect.TypeFor[time.Duration]():
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return fmt.Errorf("%s.%s: want a duration string such as \"12s\": %w", what, key, err)
+			}
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return fmt.Errorf("%s.%s: %w", what, key, err)
+			}
+			f.SetInt(int64(d))
+		case f.Kind() == reflect.Float64 || f.Kind() == reflect.Int || f.Kind() == reflect.Bool:
+			if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
+				return fmt.Errorf("%s.%s: %w", what, key, err)
+			}
+		case f.Kind() == reflect.Func:
+			// examples/params writes a note: the application sets it.
+		case f.Kind() == reflect.Slice:
+			if string(raw) != "null" && string(raw) != "[]" {
+				return fmt.Errorf("%s.%s: the lab takes no %s", what, key, key)
+			}
+		default:
+			return fmt.Errorf("%s.%s: unsupported field", what, key)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package lab
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testdata/ethereum-params.json is `go run ./examples/params -format json`
+// (1,000,000 validators, the defaults).
+
+func TestLoadScoringReadsExamplesParams(t *testing.T) {
+	got, err := LoadScoring("testdata/ethereum-params.json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := EthereumScoring(1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got.Name, "beacon_block") {
+		t.Errorf("Name %q: want the beacon_block topic chosen", got.Name)
+	}
+	if *got.Thresholds != *want.Thresholds {
+		t.Errorf("thresholds %+v, want %+v", *got.Thresholds, *want.Thresholds)
+	}
+	g, w := got.Params, want.Params
+	if g.IPColocationFactorWeight != w.IPColocationFactorWeight || g.BehaviourPenaltyWeight != w.BehaviourPenaltyWeight ||
+		g.DecayInterval != w.DecayInterval || g.RetainScore != w.RetainScore || g.TopicScoreCap != w.TopicScoreCap {
+		t.Errorf("global params differ: got %+v, want %+v", g, w)
+	}
+	if *g.Topics[Topic] != *w.Topics[Topic] {
+		t.Errorf("topic params %+v, want %+v", *g.Topics[Topic], *w.Topics[Topic])
+	}
+}
+
+func TestLoadScoringErrors(t *testing.T) {
+	raw, err := os.ReadFile("testdata/ethereum-params.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name, body, topic, want string
+	}{
+		{"missing topic", string(raw), "/eth2/nope", `topic "/eth2/nope" is not in the file`},
+		{"misspelt field", strings.Replace(string(raw), `"GossipThreshold"`, `"GossipThreshhold"`, 1), "", `unknown field "GossipThreshhold"`},
+		{"bad duration", strings.Replace(string(raw), `"DecayInterval": "12s"`, `"DecayInterval": 12`, 1), "", "params.DecayInterval"},
+		{"invalid value", strings.Replace(string(raw), `"GossipThreshold": -4000`, `"GossipThreshold": 5`, 1), "", "GossipThreshold"},
+		{"not the format", `{"foo": 1}`, "", `want "thresholds" and "params"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadScoring(write(strings.ReplaceAll(c.name, " ", "-")+".json", c.body), c.topic)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestHardeningScoringScalesWithRate checks that at the evaluation's rate
+// the parameters are the suite's, and that at a lower one the P3 penalty
+// of a peer that delivers nothing is unchanged.
+func TestHardeningScoringScalesWithRate(t *testing.T) {
+	full := HardeningScoring(30*time.Second, 0, hardeningRate).Params.Topics[Topic]
+	if full.MeshMessageDeliveriesThreshold != 10 || full.MeshMessageDeliveriesCap != 400 || full.MeshMessageDeliveriesWeight != -0.25 ||
+		full.FirstMessageDeliveriesWeight != 0.664 || full.FirstMessageDeliveriesCap != 1500 || full.MeshMessageDeliveriesActivation != 90*time.Second {
+		t.Fatalf("at 120 msg/s: %+v, want the suite's numbers", *full)
+	}
+	low := HardeningScoring(30*time.Second, 0, 1).Params.Topics[Topic]
+	fullMax := full.MeshMessageDeliveriesWeight * full.MeshMessageDeliveriesThreshold * full.MeshMessageDeliveriesThreshold
+	lowMax := low.MeshMessageDeliveriesWeight * low.MeshMessageDeliveriesThreshold * low.MeshMessageDeliveriesThreshold
+	if d := fullMax - lowMax; d > 1e-9 || d < -1e-9 {
+		t.Errorf("largest P3 penalty %v at 1 msg/s, %v at 120", lowMax, fullMax)
+	}
+	if got := low.MeshMessageDeliveriesThreshold; got != 10.0/120 {
+		t.Errorf("P3 threshold at 1 msg/s %v, want 10/120", got)
+	}
+}
+
+func TestScenarioPlans(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Honest, cfg.SybilScale, cfg.Rate, cfg.MaxSybilLinks = 1000, 1, hardeningRate, 0
+	// hardening.md §2.10: Sybils and their links per attacked node at the
+	// evaluation's scale.
+	want := map[string]struct {
+		sybils int
+		links  float64
+	}{
+		"eclipse-single": {1000, 1000}, "eclipse-network": {4000, 400}, "eclipse-publishers": {1000, 1000},
+		"censor-single": {2000, 200}, "degradation": {2000, 200}, "cold-boot": {4000, 80},
+		"covert-flash": {4000, 80}, "attack-at-dawn": {4000, 80}, "ip-colocation": {4000, 80},
+	}
+	cfg.Publishers = 100
+	for _, sc := range Scenarios[1:] {
+		p := cfg.Plan(sc)
+		w := want[sc.Name]
+		if p.Sybils != w.sybils || p.SybilLinks != w.links {
+			t.Errorf("%s: %d Sybils, %.0f links per attacked node; want %d, %.0f", sc.Name, p.Sybils, p.SybilLinks, w.sybils, w.links)
+		}
+		if p.PerIP != sc.PerIP {
+			t.Errorf("%s: %d Sybils per IP, want %d", sc.Name, p.PerIP, sc.PerIP)
+		}
+	}
+	if p := cfg.Plan(Scenarios[0]); p.Messages != 217 || p.Interval != 833333333 {
+		t.Errorf("baseline: %d messages per publisher every %v; want 217 every 833.3ms (honest.go:206-207)", p.Messages, p.Interval)
+	}
+}
