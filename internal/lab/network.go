@@ -250,8 +250,11 @@ type delayed struct {
 }
 
 // delayQueue bounds the writes in flight on one stream; a writer beyond it
-// waits, as it would on a full flow-control window.
-const delayQueue = 1024
+// waits, as it would on a full flow-control window (yamux's 256 KiB holds
+// 128 of the evaluation's 2 KiB messages). It is most of the lab's memory
+// per link: 1,024 took 48 KiB a stream, four fifths of the heap of a run
+// with 8,000 Sybil links.
+const delayQueue = 128
 
 func newDelayStream(s network.Stream, delay time.Duration) *delayStream {
 	d := &delayStream{Stream: s, delay: delay, queue: make(chan delayed, delayQueue),
