@@ -3,11 +3,9 @@ package peerscore_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -27,14 +25,11 @@ import (
 
 const e2eTopic = scenario.Topic
 
-// e2eTest runs body on synctest's fake clock. Under the race detector,
-// bubbled timers firing on several threads at once trip a Go runtime bug
-// (golang/go#78156), so the test runs on one thread, as pubsub's own do.
+// e2eTest runs body on synctest's fake clock, on one thread
+// (testnet.Bubble), unless -short.
 func e2eTest(t *testing.T, body func(t *testing.T)) {
 	e2eSkipShort(t)
-	prev := runtime.GOMAXPROCS(1)
-	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
-	synctest.Test(t, body)
+	testnet.Bubble(t, body)
 }
 
 // e2eSkipShort skips an end-to-end test under -short. A test that runs

@@ -119,7 +119,7 @@ func TestGaterIPBans(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inBubble(t, func(t *testing.T) {
+			testnet.Bubble(t, func(t *testing.T) {
 				g := ban.NewGater()
 				until := time.Now().Add(time.Hour)
 				require.NoError(t, tc.ban(g, until))
@@ -150,7 +150,7 @@ func TestGaterIPBans(t *testing.T) {
 // named; BannedIP reports the latest end among the bans that hold an
 // address; invalid input is refused and changes nothing.
 func TestGaterIPBanRules(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		g := ban.NewGater()
 		start := time.Now()
 		ip := netip.MustParseAddr("192.0.2.7")
@@ -240,7 +240,7 @@ func TestGaterBansJSONWithAddresses(t *testing.T) {
 // Expired address bans are swept like peer bans: the table stays in
 // proportion to the bans in force.
 func TestGaterPrunesExpiredIPBans(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		g := ban.NewGater()
 		for i := range 10_000 {
 			ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
@@ -260,7 +260,7 @@ func TestGaterPrunesExpiredIPBans(t *testing.T) {
 // holding it, refuses connections with it in both directions, whatever
 // its peer ID, and lets it in again once unbanned.
 func TestGaterIPBansRealHosts(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		net := newGatedNet(t, 3)

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/testnet"
 )
 
 // wall is a ban table as it reads back from a saved one: times without
@@ -57,7 +58,7 @@ func fillGater(t *testing.T, g *ban.Gater, start time.Time) {
 // What Save writes, Load reads back into a new Gater: every ban in force,
 // of peers (whatever their ID), addresses and subnets, to the nanosecond.
 func TestGaterSaveLoad(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		start := time.Now().Add(123456789 * time.Nanosecond)
 		g := ban.NewGater()
 		fillGater(t, g, start)
@@ -93,7 +94,7 @@ func TestGaterSaveLoad(t *testing.T) {
 // are, each until its own end; a ban already in force that ends later is
 // kept as it is, and one that ends sooner is extended.
 func TestGaterLoadSkipsEndedAndMerges(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		start := time.Now()
 		g := ban.NewGater()
 		fillGater(t, g, start)
@@ -172,7 +173,7 @@ func TestGaterLoadRejects(t *testing.T) {
 // Save keeps to the limits, leaving out the bans that end soonest and
 // saying so, and whatever it writes Load accepts; Load refuses more.
 func TestGaterSaveLimits(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		var logs bytes.Buffer
 		start := time.Now()
 		g := ban.NewGater(ban.WithStateLimitsForTest(0, 4), ban.WithGaterLogger(slog.New(slog.NewTextHandler(&logs, nil))))
@@ -268,7 +269,7 @@ func TestGaterSaveFileLoadFile(t *testing.T) {
 // refuses the peer at once, in both directions, before any Monitor runs;
 // without the saved table, the peer connects.
 func TestGaterBansSurviveRestart(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, bad, restarted, fresh = 0, 1, 2, 3

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/testnet"
 )
 
 var (
@@ -100,7 +101,7 @@ func TestGaterBans(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inBubble(t, func(t *testing.T) {
+			testnet.Bubble(t, func(t *testing.T) {
 				g := ban.NewGater()
 				start := time.Now()
 				for i, s := range tc.steps {
@@ -191,7 +192,7 @@ func TestGaterBansJSON(t *testing.T) {
 // Expired bans are dropped by later Bans, so the table stays in proportion
 // to the bans in force, however many peers were banned over time.
 func TestGaterPrunesExpiredBans(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		g := ban.NewGater()
 		size := func() int { return ban.TableSize(g) }
 		// Many short bans over time, at most ten in force at once.
@@ -446,7 +447,7 @@ func TestGaterConcurrent(t *testing.T) {
 // The Gater on its own, with real hosts: a banned peer cannot connect in
 // either direction, and can again after Unban or once the ban expires.
 func TestGaterRealHosts(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		net := newGatedNet(t, 2)

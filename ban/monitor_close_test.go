@@ -22,6 +22,7 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/scoretest"
+	"github.com/peerscore/peerscore/internal/testnet"
 )
 
 // closeAsync runs closeFn on a goroutine of its own and returns a channel
@@ -55,7 +56,7 @@ func (c *counter) get() int64 { return c.n.Load() }
 // Start and Close may be called in any order, any number of times; no
 // goroutine is left behind (synctest would report it).
 func TestMonitorStartCloseIdempotent(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		p := fakePeers(1)[0]
 		const interval = time.Second
 		newMon := func() (*ban.Monitor, *scoreTable) {
@@ -103,7 +104,7 @@ func TestMonitorStartCloseIdempotent(t *testing.T) {
 // returns; Close from outside waits for a running WithOnBan; a score
 // function calling Close bans no one.
 func TestMonitorCloseFromCallbacks(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(3)
 		low := ban.ScoreFunc(func(peer.ID) float64 { return -1000 })
 
@@ -165,7 +166,7 @@ func TestMonitorCloseFromCallbacks(t *testing.T) {
 // callback closes the Monitor: each Close runs on a goroutine the other
 // would wait for, and both return.
 func TestMonitorAndScorerCloseEachOther(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		inBan, inInspect := make(chan struct{}), make(chan struct{})
 		var once1, once2 sync.Once
 		var closes atomic.Int32

@@ -3,11 +3,9 @@ package ban_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -22,16 +20,6 @@ import (
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
-
-// inBubble runs body in a synctest bubble (fake time) with GOMAXPROCS at
-// 1, which works around a runtime issue with synctest timers under the
-// race detector.
-func inBubble(t *testing.T, body func(t *testing.T)) {
-	t.Helper()
-	prev := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(prev)
-	synctest.Test(t, body)
-}
 
 // gatedNet is a simulated network of real libp2p hosts, each built with a
 // Gater of its own. It must be created inside a synctest bubble; it closes

@@ -25,7 +25,7 @@ func TestMonitorIPBans(t *testing.T) {
 	crowded, few, second := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("198.51.100.1")
 	for _, on := range []bool{true, false} {
 		t.Run(fmt.Sprintf("on=%v", on), func(t *testing.T) {
-			inBubble(t, func(t *testing.T) {
+			testnet.Bubble(t, func(t *testing.T) {
 				peers := fakePeers(20)
 				h := newFakeHost(peers...)
 				for i, p := range peers {
@@ -95,7 +95,7 @@ func TestMonitorIPBans(t *testing.T) {
 // bans the address, and a fourth host there, with a good score and never
 // banned, cannot connect; a host elsewhere can.
 func TestMonitorIPBansRealHosts(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		nw := testnet.New(time.Millisecond)

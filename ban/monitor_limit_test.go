@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/testnet"
 )
 
 // logBuffer is a slog text log that tests can read while the Monitor
@@ -39,7 +40,7 @@ func (l *logBuffer) String() string {
 // held-back peers, never more than a tenth of the peers it had within any
 // 10 minutes.
 func TestMonitorBanLimit(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(100)
 		h := newFakeHost(peers...)
 		scores := newScoreTable()
@@ -107,7 +108,7 @@ func TestMonitorBanLimit(t *testing.T) {
 // eight others connected round after round, and logs the trip at error
 // level once.
 func TestMonitorBanLimitRealHosts(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const n = 10

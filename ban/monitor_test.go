@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/testnet"
 )
 
 // A peer whose score (from a real Scorer plugged into a real GossipSub
@@ -20,7 +21,7 @@ import (
 // cannot reconnect in either direction while banned, and can once the ban
 // has expired; a peer above the minimum stays throughout.
 func TestMonitorBansLowScorePeer(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, bad, good = 0, 1, 2
@@ -89,7 +90,7 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 // connection manager) stay connected; so do peers exactly at the minimum
 // and above it. Only the unprotected bad peer goes.
 func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, bad, static, tagged, atMin, good = 0, 1, 2, 3, 4, 5
@@ -159,7 +160,7 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 // than the ban duration: the peer is kept out for as long as the scorer
 // holds its score, and the two end together.
 func TestMonitorBanUntilForgotten(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, bad = 0, 1
@@ -221,7 +222,7 @@ func TestMonitorBanUntilForgotten(t *testing.T) {
 // With N connected peers and interval I, the checks are evenly spread: one
 // every I/N, and each peer checked once per interval.
 func TestMonitorSpreadsChecks(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const n = 5
@@ -262,7 +263,7 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 // even batch per wake-up (every 10ms) and still checks every peer once per
 // interval.
 func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(2000)
 		h := newFakeHost(peers...)
 		scores := newScoreTable()
@@ -293,7 +294,7 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 // A peer that connects while the Monitor runs is checked within two
 // intervals; one that connects when there were no peers at all, too.
 func TestMonitorChecksNewPeers(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(3)
 		h := newFakeHost()
 		scores := newScoreTable()
@@ -347,7 +348,7 @@ func TestMonitorDecision(t *testing.T) {
 		{name: "already banned shorter", score: -1000, priorBan: time.Minute, wantBan: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inBubble(t, func(t *testing.T) {
+			testnet.Bubble(t, func(t *testing.T) {
 				p := fakePeers(1)[0]
 				h := newFakeHost(p)
 				g := ban.NewGater()

@@ -16,6 +16,7 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/scoretest"
+	"github.com/peerscore/peerscore/internal/testnet"
 )
 
 // requireNamedError checks that err says what is wrong: the package's
@@ -96,7 +97,7 @@ func TestNewMonitorRejectsNilArguments(t *testing.T) {
 
 // Nil options are skipped; the options that remain take effect.
 func TestNewMonitorSkipsNilOptions(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		p := fakePeers(1)[0]
 		h := newFakeHost(p)
 		bans := &banLog{}
@@ -129,7 +130,7 @@ func TestMonitorMinScoreDefault(t *testing.T) {
 		{name: "WithMinScore zero", thresholds: graylisting, opt: ban.WithMinScore(0), wantMin: 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inBubble(t, func(t *testing.T) {
+			testnet.Bubble(t, func(t *testing.T) {
 				atMin, below := peer.ID("at-minimum"), peer.ID("just-below")
 				app := map[peer.ID]float64{atMin: tc.wantMin, below: tc.wantMin - 0.5}
 				params := scoretest.Params(nil)
@@ -163,7 +164,7 @@ func TestMonitorMinScoreDefault(t *testing.T) {
 // WithLogger receives the Monitor's log lines: a ban at info level, with
 // the peer, its score and the minimum.
 func TestMonitorWithLogger(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		p := fakePeers(1)[0]
 		var logs bytes.Buffer // written on the Monitor's goroutine, read after Close
 		logger := slog.New(slog.NewTextHandler(&logs, nil))

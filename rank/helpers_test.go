@@ -3,10 +3,8 @@ package rank_test
 import (
 	"context"
 	"math/rand/v2"
-	"runtime"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -20,16 +18,6 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
-
-// inBubble runs body in a synctest bubble (fake time) with GOMAXPROCS at
-// 1, which works around a runtime issue with synctest timers under the
-// race detector.
-func inBubble(t *testing.T, body func(t *testing.T)) {
-	t.Helper()
-	prev := runtime.GOMAXPROCS(1)
-	defer runtime.GOMAXPROCS(prev)
-	synctest.Test(t, body)
-}
 
 // trimNet is a simulated network of real libp2p hosts: host 0, the
 // observer, has go-libp2p's connection manager with the given watermarks

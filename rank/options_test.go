@@ -12,6 +12,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/scoretest"
+	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/rank"
 )
 
@@ -86,7 +87,7 @@ func TestNewTaggerRejectsNilArguments(t *testing.T) {
 
 // Nil options are skipped; the options around them take effect.
 func TestNewTaggerSkipsNilOptions(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		net := newTrimNet(t, 2, 10, 50)
 		net.connectAll(t, t.Context())
 		tg, err := rank.NewTagger(net.hosts[0], rank.ScoreFunc(func(peer.ID) float64 { return 2 }),

@@ -30,7 +30,7 @@ func requireClean(t *testing.T, net *trimNet) {
 // leaves Start doing nothing; Start twice runs one loop; no goroutine is
 // left behind (synctest would report it).
 func TestTaggerStartCloseIdempotent(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		net := newTrimNet(t, 3, 10, 50)
 		net.connectAll(t, t.Context())
 		var calls atomic.Int64
@@ -62,7 +62,7 @@ func TestTaggerStartCloseIdempotent(t *testing.T) {
 
 // The loop stops when its context ends; Close then still cleans up.
 func TestTaggerStopsWithContext(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		net := newTrimNet(t, 3, 10, 50)
 		net.connectAll(t, t.Context())
 		var calls atomic.Int64
@@ -97,7 +97,7 @@ func TestTaggerCloseFromCallback(t *testing.T) {
 		{name: "Refresh, Score", refresh: true, inScore: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inBubble(t, func(t *testing.T) {
+			testnet.Bubble(t, func(t *testing.T) {
 				net := newTrimNet(t, 4, 10, 50)
 				net.connectAll(t, t.Context())
 				const interval = time.Second
@@ -159,7 +159,7 @@ func TestTaggerCloseFromCallback(t *testing.T) {
 // current score and the best one alone protected; Close leaves nothing.
 // Run with -race.
 func TestTaggerConcurrentRefreshAndChurn(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const n = 9

@@ -36,7 +36,7 @@ func TestTaggerTrimsLowestScorers(t *testing.T) {
 		{name: "unprotected", survivors: []int{a, b}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inBubble(t, func(t *testing.T) {
+			testnet.Bubble(t, func(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				net := newTrimNet(t, 8, 2, 50)
@@ -98,7 +98,7 @@ func TestTaggerTrimsLowestScorers(t *testing.T) {
 // Close takes every tag and protection off, and a Refresh after it does
 // nothing.
 func TestTaggerFollowsScores(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		const us, x, y, z = 0, 1, 2, 3
@@ -184,7 +184,7 @@ func TestTaggerFollowsScores(t *testing.T) {
 // Refresh does a round on the caller's goroutine, without Start: the tags
 // are in place when it returns, ready for a trim started at once.
 func TestTaggerRefreshWithoutStart(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		net := newTrimNet(t, 4, 1, 50)
@@ -218,7 +218,7 @@ func TestTaggerRefreshWithoutStart(t *testing.T) {
 // other names (another subsystem's) are left alone, by rounds and by
 // Close.
 func TestTaggerTagNameAndScale(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		net := newTrimNet(t, 3, 10, 50)
@@ -247,7 +247,7 @@ func TestTaggerTagNameAndScale(t *testing.T) {
 
 // WithLogger receives a summary of each round at debug level.
 func TestTaggerWithLogger(t *testing.T) {
-	inBubble(t, func(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		net := newTrimNet(t, 3, 10, 50)

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -35,12 +33,7 @@ func TestE2EReportedPeerGraylisted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test; skipped with -short")
 	}
-	// Under the race detector, bubbled timers firing on several threads
-	// at once trip a Go runtime bug (golang/go#78156): one thread, as the
-	// root package's end-to-end tests.
-	prev := runtime.GOMAXPROCS(1)
-	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
-	synctest.Test(t, e2eReportedPeerGraylisted)
+	testnet.Bubble(t, e2eReportedPeerGraylisted)
 }
 
 func e2eReportedPeerGraylisted(t *testing.T) {
