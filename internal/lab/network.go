@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
@@ -228,20 +227,27 @@ func (h *delayHost) SetStreamHandlerMatch(pid protocol.ID, match func(protocol.I
 }
 
 // delayStream delivers each write delay after it was made, in order,
-// without waiting for the previous one to land.
+// without waiting for the previous one to land. It keeps no goroutine of
+// its own: a write arms one timer for the head of its queue, and the
+// timer's function writes what is due and re-arms itself for the rest.
+// Most streams in a run never write (every stream's reading end, and
+// every silent Sybil's), and at full scale there are over a million, so
+// an idle stream costs only this struct.
 type delayStream struct {
 	network.Stream
 	delay time.Duration
 
-	queue   chan delayed
-	done    chan struct{} // closed by CloseWrite, Close and Reset
-	once    sync.Once
-	reset   atomic.Bool
-	stopped chan struct{} // closed when deliver returns
-
-	mu   sync.Mutex
-	rng  *mrand.Rand
-	last time.Time // arrival of the latest write
+	mu      sync.Mutex
+	space   sync.Cond     // signalled when the queue shrinks or the stream ends
+	queue   []delayed     // in arrival order, at most delayQueue
+	timer   *time.Timer   // armed for queue[0] while queue is not empty
+	writing bool          // a flush is writing, outside mu
+	closing bool          // CloseWrite (or Close, Reset) was called
+	broken  bool          // reset, or the underlying write failed
+	closed  bool          // the underlying stream's write side is closed
+	drained chan struct{} // made by CloseWrite; closed when closed is set
+	rng     *mrand.Rand
+	last    time.Time // arrival of the latest write
 }
 
 type delayed struct {
@@ -251,73 +257,99 @@ type delayed struct {
 
 // delayQueue bounds the writes in flight on one stream; a writer beyond it
 // waits, as it would on a full flow-control window (yamux's 256 KiB holds
-// 128 of the evaluation's 2 KiB messages). It is most of the lab's memory
-// per link: 1,024 took 48 KiB a stream, four fifths of the heap of a run
-// with 8,000 Sybil links.
+// 128 of the evaluation's 2 KiB messages).
 const delayQueue = 128
 
 func newDelayStream(s network.Stream, delay time.Duration) *delayStream {
-	d := &delayStream{Stream: s, delay: delay, queue: make(chan delayed, delayQueue),
-		done: make(chan struct{}), stopped: make(chan struct{}),
-		rng: mrand.New(mrand.NewPCG(mrand.Uint64(), 0x71)), // #nosec: netem's dice
-	}
-	go d.deliver()
+	d := &delayStream{Stream: s, delay: delay}
+	d.space.L = &d.mu
 	return d
 }
 
-func (d *delayStream) deliver() {
-	defer close(d.stopped)
-	for {
-		select {
-		case w := <-d.queue:
-			if !d.send(w) {
-				return
-			}
-		case <-d.done:
-			for { // what was written before the close still arrives
-				select {
-				case w := <-d.queue:
-					if !d.send(w) {
-						return
-					}
-				default:
-					if !d.reset.Load() {
-						_ = d.Stream.CloseWrite()
-					}
-					return
-				}
-			}
-		}
-	}
-}
-
-// send delivers w at its time; false if the stream is reset or broken.
-func (d *delayStream) send(w delayed) bool {
-	time.Sleep(time.Until(w.at))
-	if d.reset.Load() {
-		return false
-	}
-	_, err := d.Stream.Write(w.data)
-	return err == nil
-}
-
 func (d *delayStream) Write(b []byte) (int, error) {
-	select {
-	case <-d.done:
-		return 0, network.ErrReset
-	case <-d.stopped:
-		return 0, network.ErrReset
-	default:
-	}
 	data := make([]byte, len(b))
 	copy(data, b)
-	select {
-	case d.queue <- delayed{data: data, at: d.arrival()}:
-		return len(b), nil
-	case <-d.done:
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.queue) >= delayQueue && !d.closing && !d.broken {
+		d.space.Wait()
+	}
+	if d.closing || d.broken {
 		return 0, network.ErrReset
-	case <-d.stopped:
-		return 0, network.ErrReset
+	}
+	d.queue = append(d.queue, delayed{data: data, at: d.arrival()})
+	if len(d.queue) == 1 && !d.writing {
+		d.arm()
+	}
+	return len(b), nil
+}
+
+// arm sets the timer for the queue's head. Call with mu held and the
+// queue not empty.
+func (d *delayStream) arm() {
+	wait := time.Until(d.queue[0].at)
+	if d.timer == nil {
+		d.timer = time.AfterFunc(wait, d.flush)
+		return
+	}
+	d.timer.Reset(wait)
+}
+
+// flush writes every write that is due, in order, then re-arms the timer
+// for the next one, or finishes a close that was waiting for the queue.
+func (d *delayStream) flush() {
+	d.mu.Lock()
+	now := time.Now()
+	n := 0
+	for n < len(d.queue) && !d.queue[n].at.After(now) {
+		n++
+	}
+	due := d.queue[:n:n]
+	d.queue = d.queue[n:]
+	if len(d.queue) == 0 {
+		d.queue = nil // let the backing array go
+	}
+	d.writing = true
+	d.space.Broadcast()
+	d.mu.Unlock()
+
+	failed := false
+	for _, w := range due {
+		if _, err := d.Stream.Write(w.data); err != nil {
+			failed = true
+			break
+		}
+	}
+
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.writing = false
+	if failed {
+		d.broken = true
+		d.queue = nil
+		d.space.Broadcast()
+	}
+	if len(d.queue) > 0 && !d.broken {
+		d.arm()
+		return
+	}
+	if d.closing {
+		d.finishClose()
+	}
+}
+
+// finishClose closes the underlying write side once. Call with mu held,
+// the queue empty or abandoned, and no flush writing.
+func (d *delayStream) finishClose() {
+	if d.closed {
+		return
+	}
+	d.closed = true
+	if !d.broken {
+		_ = d.Stream.CloseWrite()
+	}
+	if d.drained != nil {
+		close(d.drained)
 	}
 }
 
@@ -326,10 +358,12 @@ func (d *delayStream) Write(b []byte) (int, error) {
 // but never before the previous write (a stream does not reorder).
 // Per-write jitter matters: without it, which neighbour delivers a
 // source's messages first never changes, and in a small network honest
-// mesh peers that are never first fall below the P3 threshold.
+// mesh peers that are never first fall below the P3 threshold. Call with
+// mu held.
 func (d *delayStream) arrival() time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	if d.rng == nil {
+		d.rng = mrand.New(mrand.NewPCG(mrand.Uint64(), 0x71)) // #nosec: netem's dice
+	}
 	at := time.Now().Add(d.delay + time.Duration(d.rng.Int64N(int64(jitterMax))))
 	if at.Before(d.last) {
 		at = d.last
@@ -338,9 +372,27 @@ func (d *delayStream) arrival() time.Time {
 	return at
 }
 
+// CloseWrite returns once what was written before it has arrived (or the
+// stream broke), as a flow-controlled stream's close would.
 func (d *delayStream) CloseWrite() error {
-	d.once.Do(func() { close(d.done) })
-	<-d.stopped
+	d.mu.Lock()
+	d.closing = true
+	d.space.Broadcast()
+	if d.closed {
+		d.mu.Unlock()
+		return nil
+	}
+	if len(d.queue) == 0 && !d.writing {
+		d.finishClose()
+		d.mu.Unlock()
+		return nil
+	}
+	if d.drained == nil {
+		d.drained = make(chan struct{})
+	}
+	drained := d.drained
+	d.mu.Unlock()
+	<-drained
 	return nil
 }
 
@@ -350,8 +402,17 @@ func (d *delayStream) Close() error {
 }
 
 func (d *delayStream) Reset() error {
-	d.reset.Store(true)
-	d.once.Do(func() { close(d.done) })
+	d.mu.Lock()
+	d.closing, d.broken = true, true
+	d.queue = nil
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.space.Broadcast()
+	if !d.writing {
+		d.finishClose()
+	}
+	d.mu.Unlock()
 	return d.Stream.Reset()
 }
 

@@ -36,6 +36,11 @@ func WithProtocol(proto protocol.ID) Option {
 
 const maxRPCSize = 1 << 20
 
+// readBuffer is the read buffer of each inbound stream: enough for the
+// RPCs a test peer sees (a larger one is read past it), and small because
+// the attack lab holds hundreds of thousands of these streams at once.
+const readBuffer = 512
+
 // Peer is a raw gossipsub peer on a libp2p host.
 type Peer struct {
 	host  host.Host
@@ -147,7 +152,7 @@ func (p *Peer) Close() {
 
 func (p *Peer) read(s network.Stream) {
 	defer s.Close()
-	r := bufio.NewReader(gatedReader{p: p, r: s})
+	r := bufio.NewReaderSize(gatedReader{p: p, r: s}, readBuffer)
 	for {
 		size, err := binary.ReadUvarint(r)
 		if err != nil {
