@@ -62,8 +62,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		for i, r := range row {
 			verdict := ""
 			if i == 0 && r.Plan.Scenario.Attacked() {
-				verdict = map[bool]string{true: "holds", false: "DOES NOT HOLD"}[v.Holds] +
-					map[bool]string{true: "; hurts unscored", false: "; no harm unscored at this scale"}[v.Hurt]
+				verdict = v.holdsText() + "; " + v.hurtText()
 			}
 			fmt.Fprintf(stdout, "%-20s %-10s %8.2f%% %9s %9s %9s %8.2f  %s\n", r.Scenario, r.Arm, 100*r.Delivery, ms(r.P50), ms(r.P99), ms(r.Max), r.Duplicates, verdict)
 		}

@@ -19,9 +19,14 @@ type Verdict struct {
 	// than native scoring (within one delivery in a thousand).
 	Holds bool
 	// Hurt: without scoring, the attack cost delivery or latency against
-	// the baseline (see Hurt).
-	Hurt bool
-	Why  string
+	// the baseline (see Hurt). Unscored says whether that was measured:
+	// the unscored arm ran in this scenario and in the baseline.
+	Hurt, Unscored bool
+	Why            string
+	// Slow, when set, says that peerscore held delivery but its p99
+	// latency was more than twice the baseline's (and 100 ms more): the
+	// attack cost time, which delivery alone does not show.
+	Slow string
 }
 
 // Hurt reports whether res, an unscored run, shows the attack's harm
@@ -59,11 +64,35 @@ func Judge(row []*Result, baseline []*Result) Verdict {
 			why = append(why, fmt.Sprintf("peerscore %.2f%% below native %.2f%%", 100*ps.Delivery, 100*native.Delivery))
 		}
 	}
-	if none != nil {
-		v.Hurt = Hurt(none, pick(baseline, ArmNone))
+	if base := pick(baseline, ArmNone); none != nil && base != nil {
+		v.Unscored = true
+		v.Hurt = Hurt(none, base)
+	}
+	if base := pick(baseline, ArmPeerscore); ps != nil && base != nil && worse(1, ps.P99, base) {
+		v.Slow = fmt.Sprintf("p99 %s against the baseline's %s", ms(ps.P99), ms(base.P99))
 	}
 	v.Why = strings.Join(why, "; ")
 	return v
+}
+
+// holdsText and hurtText put a verdict in words, for the console and the
+// report.
+func (v Verdict) holdsText() string {
+	s := map[bool]string{true: "holds", false: "DOES NOT HOLD"}[v.Holds]
+	if v.Slow != "" {
+		s += " (but " + v.Slow + ")"
+	}
+	return s
+}
+
+func (v Verdict) hurtText() string {
+	switch {
+	case !v.Unscored:
+		return "unscored arm or baseline not run"
+	case v.Hurt:
+		return "hurts unscored"
+	}
+	return "no harm unscored at this scale"
 }
 
 func pick(row []*Result, arm Arm) *Result {
@@ -140,7 +169,7 @@ func writeHeader(w io.Writer, cfg Config, results [][]*Result, wall time.Duratio
 	fmt.Fprintf(w, "- Wall time: %v for %d runs\n\n", wall.Round(time.Second), len(results)*max(1, len(firstRow(results))))
 	fmt.Fprintf(w, "Delivery is deliveries to honest nodes over published × honest nodes (the publisher's own included, as the evaluation counted). "+
 		"Latencies are from publication to delivery, in simulated time. Duplicates are copies received after the first, per message per node. "+
-		"**Holds**: peerscore kept delivery ≥ %.0f%% and no worse than native. **Hurts unscored**: without scoring, delivery fell by more than 0.5%% "+
+		"**Holds**: peerscore kept delivery ≥ %.0f%% and no worse than native (if native ran); **slow**: it did, but its p99 more than doubled against the baseline's (if the baseline ran). **Hurts unscored**: without scoring, delivery fell by more than 0.5%% "+
 		"or p99 more than doubled against the baseline.\n\n", 100*HoldDelivery)
 }
 
@@ -161,6 +190,12 @@ func writeSummary(w io.Writer, results [][]*Result, base []*Result) {
 			holds, hurts := "", ""
 			if i == 0 {
 				holds, hurts = yesNo(v.Holds), yesNo(v.Hurt)
+				if v.Slow != "" {
+					holds += ", slow"
+				}
+				if !v.Unscored {
+					hurts = "not run"
+				}
 				if row[0].Scenario == "baseline" {
 					hurts = "–"
 				}
@@ -278,6 +313,8 @@ func writeScenario(w io.Writer, dir string, row []*Result, base []*Result) error
 				parts = append(parts, fmt.Sprintf("%s %.0f%% of %d (mean %.1f)", b.Component, 100*b.Share, b.Links, b.Mean))
 			}
 			fmt.Fprintf(w, "%s.\n\n", strings.Join(parts, "; "))
+		} else if r.Arm == ArmPeerscore && !r.Breakdowns {
+			fmt.Fprintf(w, "Score breakdowns were off (-no-snapshots), so which component acted is not known.\n\n")
 		} else if r.Arm == ArmPeerscore {
 			fmt.Fprintf(w, "No attacker score was negative in any snapshot, so no penalty acted. Whatever protection the arm gave came from the honest peers' positive scores (P1 time in mesh, P2 first deliveries): when a mesh overflows, the router keeps its Dscore best-scored peers and drops the rest at random, and without scores the choice is all random.\n\n")
 		}
@@ -292,7 +329,15 @@ func writeScenario(w io.Writer, dir string, row []*Result, base []*Result) error
 	if v.Why != "" {
 		fmt.Fprintf(w, " (%s)", v.Why)
 	}
-	fmt.Fprintf(w, "; unscored, the attack %s.\n\n", map[bool]string{true: "hurts", false: "does not measurably hurt at this scale"}[v.Hurt])
+	if v.Slow != "" {
+		fmt.Fprintf(w, ", but slowly (%s)", v.Slow)
+	}
+	switch {
+	case !v.Unscored:
+		fmt.Fprintf(w, "; the unscored arm or the baseline was not run, so the attack's own harm is not measured.\n\n")
+	default:
+		fmt.Fprintf(w, "; unscored, the attack %s.\n\n", map[bool]string{true: "hurts", false: "does not measurably hurt at this scale"}[v.Hurt])
+	}
 	return nil
 }
 

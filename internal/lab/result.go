@@ -48,6 +48,9 @@ type Result struct {
 	Levels           []Level         `json:"levels"`
 	Crossings        []Crossing      `json:"crossings,omitempty"`
 	Blame            []Blame         `json:"blame,omitempty"`
+	// Breakdowns says whether Blame was looked for: the peerscore arm
+	// without -no-snapshots.
+	Breakdowns bool `json:"breakdowns"`
 
 	Sybil struct {
 		Grafts, Prunes, Received, Dropped, Forwarded int64
@@ -168,6 +171,7 @@ func (r *run) result() *Result {
 		res.Crossings = r.obs.crossings()
 	}
 	res.Blame = r.obs.blames()
+	res.Breakdowns = r.arm == ArmPeerscore && !r.cfg.SkipSnapshots
 	res.Victim = r.victim()
 	return res
 }
