@@ -22,7 +22,9 @@ type Verdict struct {
 	// the baseline (see Hurt). Unscored says whether that was measured:
 	// the unscored arm ran in this scenario and in the baseline.
 	Hurt, Unscored bool
-	Why            string
+	// Scored says whether Holds was judged: the peerscore arm ran.
+	Scored bool
+	Why    string
 	// Slow, when set, says that peerscore held delivery but its p99
 	// latency was more than twice the baseline's (and 100 ms more): the
 	// attack cost time, which delivery alone does not show.
@@ -55,6 +57,7 @@ func Judge(row []*Result, baseline []*Result) Verdict {
 	var v Verdict
 	var why []string
 	if ps != nil {
+		v.Scored = true
 		v.Holds = ps.Delivery >= HoldDelivery
 		if !v.Holds {
 			why = append(why, fmt.Sprintf("peerscore delivered %.2f%% < %.0f%%", 100*ps.Delivery, 100*HoldDelivery))
@@ -78,6 +81,9 @@ func Judge(row []*Result, baseline []*Result) Verdict {
 // holdsText and hurtText put a verdict in words, for the console and the
 // report.
 func (v Verdict) holdsText() string {
+	if !v.Scored {
+		return "peerscore arm not run"
+	}
 	s := map[bool]string{true: "holds", false: "DOES NOT HOLD"}[v.Holds]
 	if v.Slow != "" {
 		s += " (but " + v.Slow + ")"
@@ -190,6 +196,9 @@ func writeSummary(w io.Writer, results [][]*Result, base []*Result) {
 			holds, hurts := "", ""
 			if i == 0 {
 				holds, hurts = yesNo(v.Holds), yesNo(v.Hurt)
+				if !v.Scored {
+					holds = "not run"
+				}
 				if v.Slow != "" {
 					holds += ", slow"
 				}
@@ -325,7 +334,11 @@ func writeScenario(w io.Writer, dir string, row []*Result, base []*Result) error
 			s.Grafts, s.Prunes, s.Received, s.Dropped, s.Forwarded)
 	}
 	v := Judge(row, base)
-	fmt.Fprintf(w, "Verdict: the parameters %s under this attack", map[bool]string{true: "**hold**", false: "**do not hold**"}[v.Holds])
+	if !v.Scored {
+		fmt.Fprintf(w, "Verdict: none on the parameters (the peerscore arm was not run)")
+	} else {
+		fmt.Fprintf(w, "Verdict: the parameters %s under this attack", map[bool]string{true: "**hold**", false: "**do not hold**"}[v.Holds])
+	}
 	if v.Why != "" {
 		fmt.Fprintf(w, " (%s)", v.Why)
 	}

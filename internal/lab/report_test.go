@@ -31,6 +31,9 @@ func TestJudge(t *testing.T) {
 		{"peerscore holds delivery but slowly",
 			[]*Result{res(ArmPeerscore, 0.999, 2000*ms)}, baseline,
 			true, false, false, true},
+		{"no peerscore arm: nothing judged",
+			[]*Result{res(ArmNone, 1, 1000*ms)}, baseline,
+			false, true, true, false},
 		{"no baseline: neither harm nor slowness measured",
 			[]*Result{res(ArmPeerscore, 0.999, 2000*ms), res(ArmNone, 0.5, 9000*ms)}, nil,
 			true, false, false, false},
@@ -40,6 +43,12 @@ func TestJudge(t *testing.T) {
 			v := Judge(tt.row, tt.base)
 			if v.Holds != tt.holds || v.Unscored != tt.unscored || v.Hurt != tt.hurt || (v.Slow != "") != tt.isSlow {
 				t.Errorf("Judge = %+v; want holds %v, unscored %v, hurt %v, slow %v", v, tt.holds, tt.unscored, tt.hurt, tt.isSlow)
+			}
+			if v.Scored != (pick(tt.row, ArmPeerscore) != nil) {
+				t.Errorf("Scored = %v with rows %v", v.Scored, tt.row)
+			}
+			if !v.Scored && v.holdsText() != "peerscore arm not run" {
+				t.Errorf("holdsText = %q without a peerscore arm", v.holdsText())
 			}
 			if !tt.unscored && v.hurtText() == "no harm unscored at this scale" {
 				t.Errorf("hurtText claims no harm without an unscored measurement")
