@@ -79,28 +79,11 @@ func TestOverflowBehaviourTermOverflowNaN(t *testing.T) {
 // +Inf, plus -Inf).
 func TestOverflowBehaviourTermOverflowNaNFinite(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := &peerscore.Params{
-			Topics: map[string]*peerscore.TopicParams{"T": {
-				TopicWeight:                  1e300,
-				FirstMessageDeliveriesWeight: 1e300, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
-				TimeInMeshQuantum:             time.Second,
-				InvalidMessageDeliveriesDecay: 0.5,
-			}},
-			AppSpecificScore:       func(peer.ID) float64 { return 1e308 },
-			AppSpecificWeight:      1,
-			BehaviourPenaltyWeight: -1e300, BehaviourPenaltyDecay: 0.5,
-			SlowPeerWeight: -1e300, SlowPeerDecay: 0.5,
-			DecayInterval: time.Second, DecayToZero: 0.01,
-		}
+		p := saturatingParams()
 		require.NoError(t, p.Validate())
 		s, err := peerscore.New(p)
 		require.NoError(t, err)
-		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
-		m := scoretest.Msg("T", "m", "A")
-		s.Tracer().ValidateMessage(m)
-		s.Tracer().DeliverMessage(m)
-		s.AddPenalty("A", 1<<31)
-		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+		driveToSaturation(s)
 
 		snap := scoretest.Snap(t, s, "A")
 		t.Logf("TopicScore %v, P5 %v, P7 %v, SlowPeer %v", snap.TopicScore, snap.P5, snap.P7, snap.SlowPeer)
@@ -280,7 +263,8 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 // came, so the score was +Inf although its parts add up to 1e308, and
 // Snapshot's promise (the parts add up to Score) failed.
 //
-// Input: the params of TestOverflowBehaviourTermOverflowNaNFinite (topic
+// Input: saturatingParams and driveToSaturation, as in
+// TestOverflowBehaviourTermOverflowNaNFinite (topic
 // score MaxFloat64, P5 1e308, P7 + SlowPeer held at -MaxFloat64).
 // Expected: Score = TopicScore + P5 + P6 + (P7 + SlowPeer) = 1e308 (to
 // rounding), in Score, Snapshot and the inspection scores. Before the fix:
@@ -288,30 +272,13 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 // partial sum can overflow.
 func TestOverflowPartialSumSaturates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := &peerscore.Params{
-			Topics: map[string]*peerscore.TopicParams{"T": {
-				TopicWeight:                  1e300,
-				FirstMessageDeliveriesWeight: 1e300, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
-				TimeInMeshQuantum:             time.Second,
-				InvalidMessageDeliveriesDecay: 0.5,
-			}},
-			AppSpecificScore:       func(peer.ID) float64 { return 1e308 },
-			AppSpecificWeight:      1,
-			BehaviourPenaltyWeight: -1e300, BehaviourPenaltyDecay: 0.5,
-			SlowPeerWeight: -1e300, SlowPeerDecay: 0.5,
-			DecayInterval: time.Second, DecayToZero: 0.01,
-		}
+		p := saturatingParams()
 		var inspected atomic.Value
 		s, err := peerscore.New(p, peerscore.WithInspect(func(scores map[peer.ID]float64) { inspected.Store(scores["A"]) }, time.Second))
 		require.NoError(t, err)
 		s.Start(context.Background())
 		defer s.Close()
-		s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
-		m := scoretest.Msg("T", "m", "A")
-		s.Tracer().ValidateMessage(m)
-		s.Tracer().DeliverMessage(m)
-		s.AddPenalty("A", 1<<31)
-		s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
+		driveToSaturation(s)
 
 		snap := scoretest.Snap(t, s, "A")
 		require.Equal(t, math.MaxFloat64, snap.TopicScore)
@@ -323,4 +290,35 @@ func TestOverflowPartialSumSaturates(t *testing.T) {
 		synctest.Wait()
 		require.Equal(t, snap.Score, inspected.Load(), "the inspection's score")
 	})
+}
+
+// saturatingParams are the params of the two saturation tests: only P2
+// on, at weights whose product overflows, a P5 of 1e308 and behaviour
+// weights of -1e300.
+func saturatingParams() *peerscore.Params {
+	return &peerscore.Params{
+		Topics: map[string]*peerscore.TopicParams{"T": {
+			TopicWeight:                  1e300,
+			FirstMessageDeliveriesWeight: 1e300, FirstMessageDeliveriesDecay: 0.5, FirstMessageDeliveriesCap: 10,
+			TimeInMeshQuantum:             time.Second,
+			InvalidMessageDeliveriesDecay: 0.5,
+		}},
+		AppSpecificScore:       func(peer.ID) float64 { return 1e308 },
+		AppSpecificWeight:      1,
+		BehaviourPenaltyWeight: -1e300, BehaviourPenaltyDecay: 0.5,
+		SlowPeerWeight: -1e300, SlowPeerDecay: 0.5,
+		DecayInterval: time.Second, DecayToZero: 0.01,
+	}
+}
+
+// driveToSaturation connects A, has it deliver one message first in T
+// (topic score clamped to MaxFloat64), and charges it 2^31 penalties and
+// one dropped message (behaviour term clamped to -MaxFloat64).
+func driveToSaturation(s *peerscore.Scorer) {
+	s.Tracer().OnNewOutboundStream("A", "/meshsub/1.1.0")
+	m := scoretest.Msg("T", "m", "A")
+	s.Tracer().ValidateMessage(m)
+	s.Tracer().DeliverMessage(m)
+	s.AddPenalty("A", 1<<31)
+	s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{Data: []byte("x")}}}}, "A")
 }

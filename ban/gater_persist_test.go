@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -278,7 +279,7 @@ func TestGaterBansSurviveRestart(t *testing.T) {
 		app := newScoreTable()
 		app.set(hBad.ID(), -1000)
 		scorer := scoredRouter(t, ctx, hUs, app.get, time.Hour)
-		plainRouter(t, ctx, hBad)
+		scoretest.PlainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)
 		mon, err := ban.NewMonitor(hUs, scorer, net.gaters[us], ban.WithCheckInterval(time.Second))

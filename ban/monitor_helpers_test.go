@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p"
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -184,21 +184,8 @@ func scoredRouter(t *testing.T, ctx context.Context, h host.Host, app func(peer.
 	thresholds := routerThresholds
 	s, err := peerscore.New(params, peerscore.WithHost(h), peerscore.WithThresholds(&thresholds))
 	require.NoError(t, err)
-	opts, err := s.GossipSubOptions()
-	require.NoError(t, err)
-	_, err = pubsub.NewGossipSub(ctx, h, opts...)
-	require.NoError(t, err)
-	s.Start(ctx)
-	t.Cleanup(func() { s.Close() })
+	scoretest.Router(t, ctx, h, s)
 	return s
-}
-
-// plainRouter runs an unscored GossipSub router on h, so that a scored
-// router elsewhere learns of h.
-func plainRouter(t *testing.T, ctx context.Context, h host.Host) {
-	t.Helper()
-	_, err := pubsub.NewGossipSub(ctx, h)
-	require.NoError(t, err)
 }
 
 // fakeHost is a host.Host whose network lists a settable set of peers;

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -122,7 +123,7 @@ func TestMonitorIPBansRealHosts(t *testing.T) {
 		}
 		scorer := scoredRouter(t, ctx, us, app.get, time.Hour)
 		for _, h := range bad {
-			plainRouter(t, ctx, h)
+			scoretest.PlainRouter(t, ctx, h)
 			require.NoError(t, testnet.Connect(ctx, h, us))
 		}
 		time.Sleep(time.Second)

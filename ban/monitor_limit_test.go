@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -119,7 +120,7 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		}
 		scorer := scoredRouter(t, ctx, net.hosts[0], app.get, time.Hour)
 		for i := 1; i <= n; i++ {
-			plainRouter(t, ctx, net.hosts[i])
+			scoretest.PlainRouter(t, ctx, net.hosts[i])
 			require.NoError(t, net.connect(ctx, 0, i))
 		}
 		time.Sleep(time.Second)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -32,8 +33,8 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 		app.set(hBad.ID(), -1000)
 		app.set(hGood.ID(), 5)
 		scorer := scoredRouter(t, ctx, hUs, app.get, 10*time.Minute)
-		plainRouter(t, ctx, hBad)
-		plainRouter(t, ctx, hGood)
+		scoretest.PlainRouter(t, ctx, hBad)
+		scoretest.PlainRouter(t, ctx, hGood)
 		require.NoError(t, net.connect(ctx, us, bad))
 		require.NoError(t, net.connect(ctx, us, good))
 		time.Sleep(time.Second) // the routers meet
@@ -170,7 +171,7 @@ func TestMonitorBanUntilForgotten(t *testing.T) {
 		app.set(hBad.ID(), -1000)
 		const retain = 20 * time.Minute
 		scorer := scoredRouter(t, ctx, hUs, app.get, retain)
-		plainRouter(t, ctx, hBad)
+		scoretest.PlainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)
 		require.Equal(t, -1000.0, scorer.Score(hBad.ID()))

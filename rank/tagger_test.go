@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/rank"
 )
@@ -46,7 +47,7 @@ func TestTaggerTrimsLowestScorers(t *testing.T) {
 				}
 				scorer := scoredRouter(t, ctx, net.hosts[us], app.Score)
 				for i := 1; i < len(net.hosts); i++ {
-					plainRouter(t, ctx, net.hosts[i])
+					scoretest.PlainRouter(t, ctx, net.hosts[i])
 				}
 				net.connectAll(t, ctx)
 				time.Sleep(time.Second) // the routers meet

@@ -47,7 +47,13 @@ func Hurt(res, base *Result) bool {
 }
 
 func worse(delivery float64, p99 time.Duration, base *Result) bool {
-	return delivery < base.Delivery-0.005 || p99 > 2*base.P99 && p99-base.P99 >= 100*time.Millisecond
+	return delivery < base.Delivery-0.005 || slower(p99, base)
+}
+
+// slower: p99 more than doubled against the baseline's, and up by at
+// least 100 ms.
+func slower(p99 time.Duration, base *Result) bool {
+	return p99 > 2*base.P99 && p99-base.P99 >= 100*time.Millisecond
 }
 
 // Judge compares a scenario's arms (in Arms order, any subset) against the
@@ -71,7 +77,7 @@ func Judge(row []*Result, baseline []*Result) Verdict {
 		v.Unscored = true
 		v.Hurt = Hurt(none, base)
 	}
-	if base := pick(baseline, ArmPeerscore); ps != nil && base != nil && worse(1, ps.P99, base) {
+	if base := pick(baseline, ArmPeerscore); ps != nil && base != nil && slower(ps.P99, base) {
 		v.Slow = fmt.Sprintf("p99 %s against the baseline's %s", ms(ps.P99), ms(base.P99))
 	}
 	v.Why = strings.Join(why, "; ")
