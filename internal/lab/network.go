@@ -7,9 +7,9 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -135,21 +135,30 @@ func (n *simNet) close() {
 	n.sim.Close()
 }
 
-// mockNet is go-libp2p's mocknet with the latency applied by the lab's
-// own stream wrapper: mocknet's links deliver one write per latency per
-// stream, which under load queues messages for seconds; the wrapper
-// delays each write by the sender's egress latency and pipelines them.
-// mocknet also refuses the write deadlines pubsub sets, which the wrapper
-// accepts (and ignores: nothing here blocks for long).
+// mockNet is go-libp2p's mocknet for connections, with the lab's own
+// streams (stream.go) between its hosts. mocknet's links deliver one write
+// per latency per stream, which under load queues messages for seconds,
+// and keep a goroutine per stream end; the lab's pipes deliver each write
+// the sender's egress latency after it was made, pipelined, and keep none.
+// mocknet also refuses the write deadlines pubsub sets, which the pipes
+// accept (and ignore: nothing here blocks for long).
+//
+// Connections, identify and the peerstore stay mocknet's: a pipe's ends
+// belong to the mocknet connections between their hosts, so routers see
+// the same peers, addresses and connection events as before.
 type mockNet struct {
 	mn     mocknet.Mocknet
 	mu     sync.Mutex
 	egress map[peer.ID]time.Duration
+	hosts  map[peer.ID]*delayHost
 	linked map[[2]peer.ID]bool
+	pipes  map[network.Conn][]*pipe // to break when the connection closes
 }
 
 func newMockNet() *mockNet {
-	return &mockNet{mn: mocknet.New(), egress: make(map[peer.ID]time.Duration), linked: make(map[[2]peer.ID]bool)}
+	return &mockNet{mn: mocknet.New(), egress: make(map[peer.ID]time.Duration),
+		hosts: make(map[peer.ID]*delayHost), linked: make(map[[2]peer.ID]bool),
+		pipes: make(map[network.Conn][]*pipe)}
 }
 
 func (n *mockNet) addHost(ip netip.Addr, port uint16, egress time.Duration) (host.Host, error) {
@@ -165,10 +174,15 @@ func (n *mockNet) addHost(ip netip.Addr, port uint16, egress time.Duration) (hos
 	if err != nil {
 		return nil, err
 	}
+	dh := &delayHost{Host: h, net: n}
 	n.mu.Lock()
 	n.egress[h.ID()] = egress
+	n.hosts[h.ID()] = dh
 	n.mu.Unlock()
-	return &delayHost{Host: h, net: n}, nil
+	h.Network().Notify(&network.NotifyBundle{
+		DisconnectedF: func(_ network.Network, c network.Conn) { n.breakPipes(c) },
+	})
+	return dh, nil
 }
 
 func (n *mockNet) start() {}
@@ -190,235 +204,142 @@ func (n *mockNet) connect(ctx context.Context, a, b host.Host) error {
 	return a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()})
 }
 
-func (n *mockNet) close() { _ = n.mn.Close() }
-
-// delay is how long a write from a to b takes to arrive, before jitter.
-func (n *mockNet) delay(a, b peer.ID) time.Duration {
+func (n *mockNet) close() {
 	n.mu.Lock()
-	d := n.egress[a]
+	all := n.pipes
+	n.pipes = make(map[network.Conn][]*pipe)
 	n.mu.Unlock()
-	return d
+	for _, ps := range all {
+		for _, p := range ps {
+			p.breakOff()
+		}
+	}
+	_ = n.mn.Close()
 }
 
-// delayHost hands out streams that delay writes (see mockNet).
+func (n *mockNet) host(id peer.ID) *delayHost {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.hosts[id]
+}
+
+func (n *mockNet) egressOf(id peer.ID) time.Duration {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.egress[id]
+}
+
+// track remembers that p runs over the connections cs.
+func (n *mockNet) track(p *pipe, cs ...network.Conn) {
+	n.mu.Lock()
+	for _, c := range cs {
+		n.pipes[c] = append(n.pipes[c], p)
+	}
+	n.mu.Unlock()
+	for _, c := range cs {
+		if c.IsClosed() { // closed before it was tracked: breakPipes may have run
+			n.breakPipes(c)
+		}
+	}
+}
+
+// breakPipes resets the streams of a connection that closed.
+func (n *mockNet) breakPipes(c network.Conn) {
+	n.mu.Lock()
+	ps := n.pipes[c]
+	delete(n.pipes, c)
+	n.mu.Unlock()
+	for _, p := range ps {
+		p.breakOff()
+	}
+}
+
+// delayHost opens the lab's streams to other lab hosts and hands the
+// streams they open to the handlers set on it. The handlers are also set
+// on the mocknet host, so that identify announces the protocols; a stream
+// that arrives there came from outside the lab's network and is passed on
+// as mocknet made it.
 type delayHost struct {
 	host.Host
 	net *mockNet
+
+	mu       sync.Mutex
+	handlers []streamHandler
 }
 
-func (h *delayHost) wrap(s network.Stream) network.Stream {
-	return newDelayStream(s, h.net.delay(h.ID(), s.Conn().RemotePeer()))
-}
-
-func (h *delayHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
-	s, err := h.Host.NewStream(ctx, p, pids...)
-	if err != nil {
-		return nil, err
-	}
-	return h.wrap(s), nil
+type streamHandler struct {
+	pid     protocol.ID
+	match   func(protocol.ID) bool // nil: pid only
+	handler network.StreamHandler
 }
 
 func (h *delayHost) SetStreamHandler(pid protocol.ID, handler network.StreamHandler) {
-	h.Host.SetStreamHandler(pid, func(s network.Stream) { handler(h.wrap(s)) })
+	h.setHandler(streamHandler{pid: pid, handler: handler})
+	h.Host.SetStreamHandler(pid, handler)
 }
 
 func (h *delayHost) SetStreamHandlerMatch(pid protocol.ID, match func(protocol.ID) bool, handler network.StreamHandler) {
-	h.Host.SetStreamHandlerMatch(pid, match, func(s network.Stream) { handler(h.wrap(s)) })
+	h.setHandler(streamHandler{pid: pid, match: match, handler: handler})
+	h.Host.SetStreamHandlerMatch(pid, match, handler)
 }
 
-// delayStream delivers each write delay after it was made, in order,
-// without waiting for the previous one to land. It keeps no goroutine of
-// its own: a write arms one timer for the head of its queue, and the
-// timer's function writes what is due and re-arms itself for the rest.
-// Most streams in a run never write (every stream's reading end, and
-// every silent Sybil's), and at full scale there are over a million, so
-// an idle stream costs only this struct.
-type delayStream struct {
-	network.Stream
-	delay time.Duration
-
-	mu      sync.Mutex
-	space   sync.Cond     // signalled when the queue shrinks or the stream ends
-	queue   []delayed     // in arrival order, at most delayQueue
-	timer   *time.Timer   // armed for queue[0] while queue is not empty
-	writing bool          // a flush is writing, outside mu
-	closing bool          // CloseWrite (or Close, Reset) was called
-	broken  bool          // reset, or the underlying write failed
-	closed  bool          // the underlying stream's write side is closed
-	drained chan struct{} // made by CloseWrite; closed when closed is set
-	rng     *mrand.Rand
-	last    time.Time // arrival of the latest write
+func (h *delayHost) RemoveStreamHandler(pid protocol.ID) {
+	h.mu.Lock()
+	h.handlers = slices.DeleteFunc(h.handlers, func(sh streamHandler) bool { return sh.pid == pid })
+	h.mu.Unlock()
+	h.Host.RemoveStreamHandler(pid)
 }
 
-type delayed struct {
-	data []byte
-	at   time.Time
+func (h *delayHost) setHandler(sh streamHandler) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.handlers = slices.DeleteFunc(h.handlers, func(old streamHandler) bool { return old.pid == sh.pid })
+	h.handlers = append(h.handlers, sh)
 }
 
-// delayQueue bounds the writes in flight on one stream; a writer beyond it
-// waits, as it would on a full flow-control window (yamux's 256 KiB holds
-// 128 of the evaluation's 2 KiB messages).
-const delayQueue = 128
-
-func newDelayStream(s network.Stream, delay time.Duration) *delayStream {
-	d := &delayStream{Stream: s, delay: delay}
-	d.space.L = &d.mu
-	return d
-}
-
-func (d *delayStream) Write(b []byte) (int, error) {
-	data := make([]byte, len(b))
-	copy(data, b)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for len(d.queue) >= delayQueue && !d.closing && !d.broken {
-		d.space.Wait()
-	}
-	if d.closing || d.broken {
-		return 0, network.ErrReset
-	}
-	d.queue = append(d.queue, delayed{data: data, at: d.arrival()})
-	if len(d.queue) == 1 && !d.writing {
-		d.arm()
-	}
-	return len(b), nil
-}
-
-// arm sets the timer for the queue's head. Call with mu held and the
-// queue not empty.
-func (d *delayStream) arm() {
-	wait := time.Until(d.queue[0].at)
-	if d.timer == nil {
-		d.timer = time.AfterFunc(wait, d.flush)
-		return
-	}
-	d.timer.Reset(wait)
-}
-
-// flush writes every write that is due, in order, then re-arms the timer
-// for the next one, or finishes a close that was waiting for the queue.
-func (d *delayStream) flush() {
-	d.mu.Lock()
-	now := time.Now()
-	n := 0
-	for n < len(d.queue) && !d.queue[n].at.After(now) {
-		n++
-	}
-	due := d.queue[:n:n]
-	d.queue = d.queue[n:]
-	if len(d.queue) == 0 {
-		d.queue = nil // let the backing array go
-	}
-	d.writing = true
-	d.space.Broadcast()
-	d.mu.Unlock()
-
-	failed := false
-	for _, w := range due {
-		if _, err := d.Stream.Write(w.data); err != nil {
-			failed = true
-			break
+// handlerFor returns the handler for the first of pids this host speaks,
+// as multistream-select would settle on it.
+func (h *delayHost) handlerFor(pids []protocol.ID) (protocol.ID, network.StreamHandler) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, pid := range pids {
+		for _, sh := range h.handlers {
+			if sh.pid == pid || sh.match != nil && sh.match(pid) {
+				return pid, sh.handler
+			}
 		}
 	}
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.writing = false
-	if failed {
-		d.broken = true
-		d.queue = nil
-		d.space.Broadcast()
-	}
-	if len(d.queue) > 0 && !d.broken {
-		d.arm()
-		return
-	}
-	if d.closing {
-		d.finishClose()
-	}
+	return "", nil
 }
 
-// finishClose closes the underlying write side once. Call with mu held,
-// the queue empty or abandoned, and no flush writing.
-func (d *delayStream) finishClose() {
-	if d.closed {
-		return
+// NewStream opens a lab stream to p, a host of the same network, dialling
+// it first if need be; to any other peer, a mocknet stream.
+func (h *delayHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
+	remote := h.net.host(p)
+	if remote == nil {
+		return h.Host.NewStream(ctx, p, pids...)
 	}
-	d.closed = true
-	if !d.broken {
-		_ = d.Stream.CloseWrite()
+	if h.Network().Connectedness(p) != network.Connected {
+		if err := h.Connect(ctx, peer.AddrInfo{ID: p}); err != nil {
+			return nil, err
+		}
 	}
-	if d.drained != nil {
-		close(d.drained)
+	local, back := h.Network().ConnsToPeer(p), remote.Network().ConnsToPeer(h.ID())
+	if len(local) == 0 || len(back) == 0 {
+		return nil, fmt.Errorf("lab: open stream to %s: %w", p, network.ErrNoConn)
 	}
+	pid, handler := remote.handlerFor(pids)
+	if handler == nil {
+		return nil, fmt.Errorf("lab: %s speaks none of %v", p, pids)
+	}
+	mine, theirs := newPipe(h.net.egressOf(h.ID()), h.net.egressOf(p))
+	mine.conn, theirs.conn = local[0], back[0]
+	mine.proto.Store(pid)
+	theirs.proto.Store(pid)
+	h.net.track(mine.p, local[0], back[0])
+	go handler(theirs)
+	return mine, nil
 }
-
-// arrival is when a write made now lands: the link's delay plus netem's
-// jitter drawn per write, as the evaluation's netem drew it per packet,
-// but never before the previous write (a stream does not reorder).
-// Per-write jitter matters: without it, which neighbour delivers a
-// source's messages first never changes, and in a small network honest
-// mesh peers that are never first fall below the P3 threshold. Call with
-// mu held.
-func (d *delayStream) arrival() time.Time {
-	if d.rng == nil {
-		d.rng = mrand.New(mrand.NewPCG(mrand.Uint64(), 0x71)) // #nosec: netem's dice
-	}
-	at := time.Now().Add(d.delay + time.Duration(d.rng.Int64N(int64(jitterMax))))
-	if at.Before(d.last) {
-		at = d.last
-	}
-	d.last = at
-	return at
-}
-
-// CloseWrite returns once what was written before it has arrived (or the
-// stream broke), as a flow-controlled stream's close would.
-func (d *delayStream) CloseWrite() error {
-	d.mu.Lock()
-	d.closing = true
-	d.space.Broadcast()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
-	}
-	if len(d.queue) == 0 && !d.writing {
-		d.finishClose()
-		d.mu.Unlock()
-		return nil
-	}
-	if d.drained == nil {
-		d.drained = make(chan struct{})
-	}
-	drained := d.drained
-	d.mu.Unlock()
-	<-drained
-	return nil
-}
-
-func (d *delayStream) Close() error {
-	_ = d.CloseWrite()
-	return d.Stream.Close()
-}
-
-func (d *delayStream) Reset() error {
-	d.mu.Lock()
-	d.closing, d.broken = true, true
-	d.queue = nil
-	if d.timer != nil {
-		d.timer.Stop()
-	}
-	d.space.Broadcast()
-	if !d.writing {
-		d.finishClose()
-	}
-	d.mu.Unlock()
-	return d.Stream.Reset()
-}
-
-func (d *delayStream) SetDeadline(time.Time) error      { return nil }
-func (d *delayStream) SetReadDeadline(time.Time) error  { return nil }
-func (d *delayStream) SetWriteDeadline(time.Time) error { return nil }
 
 // ipOf returns a distinct public IPv4 address for index i.
 func ipOf(i int) netip.Addr {

@@ -1,72 +1,59 @@
 package lab
 
 import (
-	"bytes"
+	"context"
 	"errors"
+	"io"
+	"net/netip"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 )
 
-// recordingStream is the stream under a delayStream: it records what
-// arrives and when.
-type recordingStream struct {
-	network.Stream // nil: only the methods below are called
-
-	mu         sync.Mutex
-	got        [][]byte
-	at         []time.Time
-	closeWrite int
-	resets     int
-	fail       error // returned by Write once set
-}
-
-func (r *recordingStream) Write(b []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return 0, r.fail
-	}
-	r.got = append(r.got, bytes.Clone(b))
-	r.at = append(r.at, time.Now())
-	return len(b), nil
-}
-
-func (r *recordingStream) CloseWrite() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.closeWrite++
-	return nil
-}
-
-func (r *recordingStream) Close() error { return r.CloseWrite() }
-
-func (r *recordingStream) Reset() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.resets++
-	return nil
-}
-
-func (r *recordingStream) arrivals() ([][]byte, []time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([][]byte(nil), r.got...), append([]time.Time(nil), r.at...)
-}
-
 const testDelay = 30 * time.Millisecond
 
-func TestDelayStreamDeliversInOrderAfterTheDelay(t *testing.T) {
+// arrival is one read: what it returned and when.
+type arrival struct {
+	data []byte
+	at   time.Time
+}
+
+// readAll reads r until it fails, one byte per read when small is set,
+// and returns what arrived and the error that ended it.
+func readAll(r io.Reader, small bool) ([]arrival, error) {
+	var got []arrival
+	buf := make([]byte, 64)
+	if small {
+		buf = buf[:1]
+	}
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			got = append(got, arrival{data: append([]byte(nil), buf[:n]...), at: time.Now()})
+		}
+		if err != nil {
+			return got, err
+		}
+	}
+}
+
+func TestPipeDeliversInOrderAfterTheSendersDelay(t *testing.T) {
 	labTest(t, func() {
-		under := &recordingStream{}
-		d := newDelayStream(under, testDelay)
+		a, b := newPipe(testDelay, time.Hour)
+		done := make(chan []arrival)
+		go func() {
+			got, err := readAll(b, false)
+			if !errors.Is(err, io.EOF) {
+				t.Errorf("reader ended with %v, want EOF after CloseWrite", err)
+			}
+			done <- got
+		}()
 		start := time.Now()
 		var sent []time.Time
 		for i := range 50 {
-			if _, err := d.Write([]byte{byte(i)}); err != nil {
+			if _, err := a.Write([]byte{byte(i)}); err != nil {
 				t.Fatalf("write %d: %v", i, err)
 			}
 			sent = append(sent, time.Now())
@@ -77,124 +64,236 @@ func TestDelayStreamDeliversInOrderAfterTheDelay(t *testing.T) {
 		if time.Since(start) != 5*7*time.Millisecond {
 			t.Fatalf("writes took %v of simulated time: Write waited for delivery", time.Since(start))
 		}
-		time.Sleep(testDelay + jitterMax)
-		got, at := under.arrivals()
+		_ = a.CloseWrite()
+		got := <-done
 		if len(got) != 50 {
 			t.Fatalf("%d writes arrived, want 50", len(got))
 		}
-		for i := range got {
-			if got[i][0] != byte(i) {
-				t.Fatalf("arrival %d carries write %d: reordered", i, got[i][0])
+		for i, g := range got {
+			if len(g.data) != 1 || g.data[0] != byte(i) {
+				t.Fatalf("read %d returned %v: reordered or merged", i, g.data)
 			}
-			lag := at[i].Sub(sent[i])
+			lag := g.at.Sub(sent[i])
 			if lag < testDelay || lag >= testDelay+jitterMax {
 				t.Errorf("write %d took %v, want the delay %v plus at most the jitter", i, lag, testDelay)
 			}
-			if i > 0 && at[i].Before(at[i-1]) {
-				t.Errorf("write %d arrived before write %d", i, i-1)
-			}
 		}
 	})
 }
 
-func TestDelayStreamCloseWriteWaitsForWhatWasWritten(t *testing.T) {
+func TestPipeShortReadsGetTheRestOfAWrite(t *testing.T) {
 	labTest(t, func() {
-		under := &recordingStream{}
-		d := newDelayStream(under, testDelay)
-		for i := range 3 {
-			_, _ = d.Write([]byte{byte(i)})
+		a, b := newPipe(testDelay, testDelay)
+		_, _ = a.Write([]byte("abc"))
+		_, _ = a.Write([]byte("de"))
+		_ = a.CloseWrite()
+		got, err := readAll(b, true)
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("reader ended with %v, want EOF", err)
 		}
+		var all []byte
+		for _, g := range got {
+			all = append(all, g.data...)
+		}
+		if string(all) != "abcde" || len(got) != 5 {
+			t.Errorf("one-byte reads returned %q in %d reads, want \"abcde\" in 5", all, len(got))
+		}
+	})
+}
+
+func TestPipeFlowsAreIndependent(t *testing.T) {
+	labTest(t, func() {
+		a, b := newPipe(testDelay, 3*testDelay)
+		_, _ = a.Write([]byte{1})
+		_, _ = b.Write([]byte{2})
 		start := time.Now()
-		if err := d.CloseWrite(); err != nil {
-			t.Fatal(err)
+		buf := make([]byte, 1)
+		if _, err := b.Read(buf); err != nil || buf[0] != 1 {
+			t.Fatalf("b read %v, %v; want a's byte", buf, err)
 		}
-		if waited := time.Since(start); waited < testDelay {
-			t.Errorf("CloseWrite returned after %v, before the writes could arrive", waited)
+		if lag := time.Since(start); lag < testDelay || lag >= testDelay+jitterMax {
+			t.Errorf("a's write took %v, want a's delay %v", lag, testDelay)
 		}
-		got, _ := under.arrivals()
-		if len(got) != 3 || under.closeWrite != 1 {
-			t.Fatalf("after CloseWrite: %d writes arrived, write side closed %d times; want 3 and 1", len(got), under.closeWrite)
+		if _, err := a.Read(buf); err != nil || buf[0] != 2 {
+			t.Fatalf("a read %v, %v; want b's byte", buf, err)
 		}
-		if _, err := d.Write([]byte{9}); !errors.Is(err, network.ErrReset) {
+		if lag := time.Since(start); lag < 3*testDelay || lag >= 3*testDelay+jitterMax {
+			t.Errorf("b's write took %v, want b's delay %v", lag, 3*testDelay)
+		}
+		_ = a.CloseWrite()
+		if _, err := b.Write([]byte{3}); err != nil {
+			t.Errorf("b's write after a closed its own side: %v, want it to go through", err)
+		}
+		if _, err := a.Write([]byte{4}); !errors.Is(err, network.ErrReset) {
 			t.Errorf("write after CloseWrite: %v, want ErrReset", err)
 		}
-		if err := d.Close(); err != nil || under.closeWrite != 2 {
-			t.Errorf("Close after CloseWrite: %v, underlying closes %d (the delay stream closes its write side once, then Close passes through)", err, under.closeWrite)
-		}
 	})
 }
 
-func TestDelayStreamResetDropsQueueAndFreesWriters(t *testing.T) {
+func TestPipeFullFlowBlocksTheWriterUntilRead(t *testing.T) {
 	labTest(t, func() {
-		under := &recordingStream{}
-		d := newDelayStream(under, time.Hour)
+		a, b := newPipe(testDelay, testDelay)
 		for i := range delayQueue {
-			_, _ = d.Write([]byte{byte(i)})
+			_, _ = a.Write([]byte{byte(i)})
 		}
-		blocked := make(chan error)
+		wrote := make(chan error)
 		go func() {
-			_, err := d.Write([]byte{1}) // beyond the queue: waits
-			blocked <- err
+			_, err := a.Write([]byte{1}) // beyond the window: waits
+			wrote <- err
 		}()
-		time.Sleep(time.Millisecond)
+		time.Sleep(time.Hour)
 		select {
-		case err := <-blocked:
-			t.Fatalf("a write beyond %d in flight returned at once (%v)", delayQueue, err)
+		case err := <-wrote:
+			t.Fatalf("a write beyond %d unread returned before anything was read (%v)", delayQueue, err)
 		default:
 		}
-		closed := make(chan struct{})
-		go func() { _ = d.CloseWrite(); close(closed) }()
-		time.Sleep(time.Millisecond)
-		if err := d.Reset(); err != nil {
+		if _, err := b.Read(make([]byte, 1)); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-blocked; !errors.Is(err, network.ErrReset) {
+		if err := <-wrote; err != nil {
+			t.Errorf("the waiting write after a read: %v", err)
+		}
+	})
+}
+
+func TestPipeResetFreesWritersAndReadersAndDropsWhatIsInFlight(t *testing.T) {
+	labTest(t, func() {
+		a, b := newPipe(time.Hour, time.Hour)
+		for i := range delayQueue {
+			_, _ = a.Write([]byte{byte(i)})
+		}
+		wrote := make(chan error)
+		go func() {
+			_, err := a.Write([]byte{1})
+			wrote <- err
+		}()
+		read := make(chan error)
+		go func() {
+			_, err := a.Read(make([]byte, 1)) // b never writes
+			read <- err
+		}()
+		time.Sleep(time.Millisecond)
+		if err := b.Reset(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-wrote; !errors.Is(err, network.ErrReset) {
 			t.Errorf("blocked write after Reset: %v, want ErrReset", err)
 		}
-		<-closed
+		if err := <-read; !errors.Is(err, network.ErrReset) {
+			t.Errorf("blocked read after Reset: %v, want ErrReset", err)
+		}
 		time.Sleep(2 * time.Hour)
-		if got, _ := under.arrivals(); len(got) != 0 {
-			t.Errorf("%d writes arrived after Reset, want none", len(got))
-		}
-		if under.resets != 1 || under.closeWrite != 0 {
-			t.Errorf("underlying: %d resets, %d write closes; want 1 and 0", under.resets, under.closeWrite)
+		if n, err := b.Read(make([]byte, 1)); n != 0 || !errors.Is(err, network.ErrReset) {
+			t.Errorf("read after Reset, once the writes were due: %d bytes, %v; want none and ErrReset", n, err)
 		}
 	})
 }
 
-func TestDelayStreamWriteFailsOnceTheLinkBroke(t *testing.T) {
+func TestPipeCloseReadRefusesTheOtherSide(t *testing.T) {
 	labTest(t, func() {
-		under := &recordingStream{fail: errors.New("link down")}
-		d := newDelayStream(under, testDelay)
-		if _, err := d.Write([]byte{1}); err != nil {
-			t.Fatalf("the first write is queued, so it succeeds: %v", err)
+		a, b := newPipe(testDelay, testDelay)
+		_, _ = a.Write([]byte{1})
+		_ = b.CloseRead()
+		if _, err := a.Write([]byte{2}); !errors.Is(err, network.ErrReset) {
+			t.Errorf("write to an end that closed its read side: %v, want ErrReset", err)
 		}
-		time.Sleep(2 * testDelay)
-		if _, err := d.Write([]byte{2}); !errors.Is(err, network.ErrReset) {
-			t.Errorf("write after the link failed: %v, want ErrReset", err)
+		if _, err := b.Write([]byte{3}); err != nil {
+			t.Errorf("the end that closed its read side can still write: %v", err)
 		}
-		if err := d.CloseWrite(); err != nil {
-			t.Errorf("CloseWrite on a broken stream: %v", err)
+		if n, err := a.Read(make([]byte, 1)); n != 1 || err != nil {
+			t.Errorf("a read %d, %v; want b's byte", n, err)
 		}
 	})
 }
 
-// TestDelayStreamIdleCostsNoGoroutine: at full scale a run holds over a
-// million streams, most of which never write.
-func TestDelayStreamIdleCostsNoGoroutine(t *testing.T) {
+// TestPipeIdleCostsNoGoroutine: at full scale a run holds over a million
+// stream ends, most of which never write.
+func TestPipeIdleCostsNoGoroutine(t *testing.T) {
 	labTest(t, func() {
 		before := runtime.NumGoroutine()
-		streams := make([]*delayStream, 1000)
-		for i := range streams {
-			streams[i] = newDelayStream(&recordingStream{}, testDelay)
+		ends := make([]*pipeEnd, 0, 2000)
+		for range 1000 {
+			a, b := newPipe(testDelay, testDelay)
+			ends = append(ends, a, b)
 		}
 		if after := runtime.NumGoroutine(); after != before {
-			t.Errorf("1,000 idle delay streams added %d goroutines, want 0", after-before)
+			t.Errorf("1,000 idle pipes added %d goroutines, want 0", after-before)
 		}
-		_, _ = streams[0].Write([]byte{1})
+		_, _ = ends[0].Write([]byte{1})
+		if _, err := ends[1].Read(make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(2 * testDelay)
 		if after := runtime.NumGoroutine(); after != before {
-			t.Errorf("a stream that has delivered everything keeps %d goroutines, want 0", after-before)
+			t.Errorf("a pipe that has delivered everything keeps %d goroutines, want 0", after-before)
+		}
+	})
+}
+
+// TestMockNetStreamsRunOverTheHostsConnection: a stream between lab hosts
+// is a pipe on their mocknet connection, reaches the handler set for the
+// first protocol both speak, carries the sender's latency, and breaks when
+// the connection closes.
+func TestMockNetStreamsRunOverTheHostsConnection(t *testing.T) {
+	labTest(t, func() {
+		n := newMockNet()
+		defer n.close()
+		a, err := n.addHost(netip.MustParseAddr("1.2.3.4"), 4001, testDelay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := n.addHost(netip.MustParseAddr("5.6.7.8"), 4001, 2*testDelay)
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted := make(chan network.Stream, 1)
+		b.SetStreamHandler("/b/1", func(s network.Stream) { accepted <- s })
+		b.SetStreamHandler("/b/2", func(network.Stream) { t.Error("the handler of the second choice ran") })
+		ctx := context.Background()
+		if err := n.connect(ctx, a, b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.NewStream(ctx, b.ID(), "/none"); err == nil {
+			t.Error("a stream for a protocol b does not speak opened")
+		}
+		s, err := a.NewStream(ctx, b.ID(), "/none", "/b/1", "/b/2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := <-accepted
+		if s.Protocol() != "/b/1" || in.Protocol() != "/b/1" {
+			t.Errorf("protocols %q and %q, want /b/1 on both ends", s.Protocol(), in.Protocol())
+		}
+		if s.Conn().RemotePeer() != b.ID() || in.Conn().RemotePeer() != a.ID() {
+			t.Error("the ends' connections do not lead to the other host")
+		}
+		if got := in.Conn().RemoteMultiaddr().String(); got != "/ip4/1.2.3.4/tcp/4001" {
+			t.Errorf("b sees a at %s, want a's address (IP colocation reads it)", got)
+		}
+		start := time.Now()
+		_, _ = s.Write([]byte("hi"))
+		if _, err := io.ReadFull(in, make([]byte, 2)); err != nil {
+			t.Fatal(err)
+		}
+		if lag := time.Since(start); lag < testDelay || lag >= testDelay+jitterMax {
+			t.Errorf("a's write took %v, want a's egress %v", lag, testDelay)
+		}
+		read := make(chan error)
+		go func() {
+			_, err := in.Read(make([]byte, 1))
+			read <- err
+		}()
+		time.Sleep(time.Millisecond)
+		if err := a.Network().ClosePeer(b.ID()); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-read:
+			if !errors.Is(err, network.ErrReset) {
+				t.Errorf("read on a closed connection: %v, want ErrReset", err)
+			}
+		case <-time.After(time.Minute): // the hosts' timers keep the bubble's clock going
+			t.Fatal("a read on a closed connection still waits a minute later")
 		}
 	})
 }
