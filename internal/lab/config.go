@@ -16,9 +16,10 @@ const (
 	// own test network: per-packet latency and bandwidth, real
 	// congestion control.
 	Simnet Transport = "simnet"
-	// Mocknet is go-libp2p's mocknet, 2-5x cheaper than simnet, with the
-	// lab's own pipelined latency on every stream (mocknet's own link
-	// takes about one write per latency per stream). The default.
+	// Mocknet is go-libp2p's mocknet for connections, 2-5x cheaper than
+	// simnet, with the lab's own streams on them: pipelined latency and no
+	// goroutine per stream end (mocknet's own streams take about one write
+	// per latency each, and keep one). The default.
 	Mocknet Transport = "mocknet"
 )
 
@@ -129,7 +130,7 @@ func DefaultConfig() Config {
 
 		Params:    HardeningScoring(30*time.Second, 0, 1),
 		GossipSub: HardeningMesh(),
-		// mocknet with the lab's pipelined-latency wrapper: 2-5x cheaper
+		// mocknet with the lab's pipelined-latency streams: 2-5x cheaper
 		// than simnet (issue 14's study), which the default's two minutes
 		// need; -transport simnet runs QUIC on simnet.
 		Transport: Mocknet,
