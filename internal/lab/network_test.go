@@ -6,10 +6,12 @@ import (
 	"io"
 	"net/netip"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 const testDelay = 30 * time.Millisecond
@@ -294,6 +296,43 @@ func TestMockNetStreamsRunOverTheHostsConnection(t *testing.T) {
 			}
 		case <-time.After(time.Minute): // the hosts' timers keep the bubble's clock going
 			t.Fatal("a read on a closed connection still waits a minute later")
+		}
+	})
+}
+
+func TestDelayHostHandlerChoice(t *testing.T) {
+	labTest(t, func() {
+		n := newMockNet()
+		defer n.close()
+		a, _ := n.addHost(netip.MustParseAddr("1.2.3.4"), 4001, testDelay)
+		b, _ := n.addHost(netip.MustParseAddr("5.6.7.8"), 4001, testDelay)
+		if err := n.connect(context.Background(), a, b); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 1)
+		b.SetStreamHandlerMatch("/x/1.0.0", func(id protocol.ID) bool { return strings.HasPrefix(string(id), "/x/") },
+			func(s network.Stream) { got <- "match " + string(s.Protocol()) })
+		open := func(pids ...protocol.ID) (string, error) {
+			s, err := a.NewStream(context.Background(), b.ID(), pids...)
+			if err != nil {
+				return "", err
+			}
+			defer s.Reset()
+			return <-got, nil
+		}
+		if h, err := open("/y/1", "/x/2.0.0"); err != nil || h != "match /x/2.0.0" {
+			t.Errorf("a protocol the match function accepts: %q, %v; want the match handler on /x/2.0.0", h, err)
+		}
+		b.SetStreamHandler("/x/1.0.0", func(s network.Stream) { got <- "exact " + string(s.Protocol()) })
+		if h, err := open("/x/1.0.0"); err != nil || h != "exact /x/1.0.0" {
+			t.Errorf("after setting /x/1.0.0 again: %q, %v; want the new handler only", h, err)
+		}
+		if _, err := open("/x/2.0.0"); err == nil {
+			t.Error("the replaced match handler still accepts /x/2.0.0")
+		}
+		b.RemoveStreamHandler("/x/1.0.0")
+		if _, err := open("/x/1.0.0"); err == nil {
+			t.Error("a stream opened for a removed handler")
 		}
 	})
 }
