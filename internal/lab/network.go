@@ -149,16 +149,14 @@ func (n *simNet) close() {
 type mockNet struct {
 	mn     mocknet.Mocknet
 	mu     sync.Mutex
-	egress map[peer.ID]time.Duration
 	hosts  map[peer.ID]*delayHost
 	linked map[[2]peer.ID]bool
 	pipes  map[network.Conn][]*pipe // to break when the connection closes
 }
 
 func newMockNet() *mockNet {
-	return &mockNet{mn: mocknet.New(), egress: make(map[peer.ID]time.Duration),
-		hosts: make(map[peer.ID]*delayHost), linked: make(map[[2]peer.ID]bool),
-		pipes: make(map[network.Conn][]*pipe)}
+	return &mockNet{mn: mocknet.New(), hosts: make(map[peer.ID]*delayHost),
+		linked: make(map[[2]peer.ID]bool), pipes: make(map[network.Conn][]*pipe)}
 }
 
 func (n *mockNet) addHost(ip netip.Addr, port uint16, egress time.Duration) (host.Host, error) {
@@ -174,9 +172,8 @@ func (n *mockNet) addHost(ip netip.Addr, port uint16, egress time.Duration) (hos
 	if err != nil {
 		return nil, err
 	}
-	dh := &delayHost{Host: h, net: n}
+	dh := &delayHost{Host: h, net: n, egress: egress}
 	n.mu.Lock()
-	n.egress[h.ID()] = egress
 	n.hosts[h.ID()] = dh
 	n.mu.Unlock()
 	h.Network().Notify(&network.NotifyBundle{
@@ -223,12 +220,6 @@ func (n *mockNet) host(id peer.ID) *delayHost {
 	return n.hosts[id]
 }
 
-func (n *mockNet) egressOf(id peer.ID) time.Duration {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.egress[id]
-}
-
 // track remembers that p runs over the connections cs.
 func (n *mockNet) track(p *pipe, cs ...network.Conn) {
 	n.mu.Lock()
@@ -261,7 +252,8 @@ func (n *mockNet) breakPipes(c network.Conn) {
 // as mocknet made it.
 type delayHost struct {
 	host.Host
-	net *mockNet
+	net    *mockNet
+	egress time.Duration // how long its writes take to arrive, before jitter
 
 	mu       sync.Mutex
 	handlers []streamHandler
@@ -332,7 +324,7 @@ func (h *delayHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.I
 	if handler == nil {
 		return nil, fmt.Errorf("lab: %s speaks none of %v", p, pids)
 	}
-	mine, theirs := newPipe(h.net.egressOf(h.ID()), h.net.egressOf(p))
+	mine, theirs := newPipe(h.egress, remote.egress)
 	mine.conn, theirs.conn = local[0], back[0]
 	mine.proto.Store(pid)
 	theirs.proto.Store(pid)
