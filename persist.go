@@ -48,7 +48,8 @@ import (
 //	    "first_message_deliveries": 0,  // P2 counter (0 once disconnected)
 //	    "mesh_message_deliveries": 3.5, // P3 counter
 //	    "mesh_failure_penalty": 12.25,  // P3b counter
-//	    "invalid_message_deliveries": 4 // P4 counter
+//	    "invalid_message_deliveries": 4, // P4 counter
+//	    "mesh_deliveries_active": true  // P3 still active (omitted when not)
 //	  }],
 //	  "behaviour_penalty": 2,           // P7 counter (omitted when 0)
 //	  "slow_peer": 1,                   // slow-peer counter (omitted when 0)
@@ -180,7 +181,7 @@ func (s *Scorer) saveTopics(ps *peerState) ([]stateTopic, float64) {
 		ts := ps.topics[i] // a copy: the live counters stay as they are
 		r := s.byIdx[ts.topic]
 		if ps.connected {
-			r.retainTopic(&ts) // as if it disconnected now
+			r.retainTopic(&ts, s.specP3) // as if it disconnected now
 		}
 		sum += ts.score
 		if !utf8.ValidString(r.name) {
@@ -192,6 +193,7 @@ func (s *Scorer) saveTopics(ps *peerState) ([]stateTopic, float64) {
 			Mesh:    stateCounter(ts.mesh),
 			Failure: stateCounter(ts.failure),
 			Invalid: stateCounter(ts.invalid),
+			Active:  ts.meshActive,
 		}, ts.score})
 	}
 	if len(all) > s.stateLimits.peerTopics {
@@ -310,6 +312,9 @@ func (s *Scorer) restore(peers []restoredPeer) {
 				mesh:    math.Min(t.Mesh, r.meshCap),
 				failure: t.Failure,
 				invalid: t.Invalid,
+				// Out of the mesh, as every retained peer is; with
+				// pubsub's reading of P3 its activation still counts.
+				meshActive: t.Active && !s.specP3,
 			}
 			ts.score = r.breakdown(&ts).total
 			ps.topics = append(ps.topics, ts)
