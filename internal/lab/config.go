@@ -71,6 +71,10 @@ type Config struct {
 	// SkipSnapshots turns the breakdowns off (they cost time at full
 	// scale).
 	SkipSnapshots bool
+	// ParityEvery is how often, at most, each native node's score
+	// inspection is compared with a passive peerscore Scorer's (live
+	// parity, see Parity); 0 turns the comparison off.
+	ParityEvery time.Duration
 }
 
 // MeshParams are the GossipSub settings the lab varies; everything else is
@@ -136,7 +140,8 @@ func DefaultConfig() Config {
 		Transport: Mocknet,
 		Seed:      1,
 
-		ScoreEvery: time.Second,
+		ScoreEvery:  time.Second,
+		ParityEvery: time.Second,
 		// hardening: score_inspect_period 5s (hardening.md §2.9).
 		SnapshotEvery: 5 * time.Second,
 		SnapshotNodes: 8,
@@ -170,6 +175,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("Transport %q: want simnet or mocknet", c.Transport)
 	case c.ScoreEvery <= 0 || c.SnapshotEvery <= 0:
 		return errors.New("ScoreEvery and SnapshotEvery must be positive")
+	case c.ParityEvery < 0:
+		return fmt.Errorf("ParityEvery %v: must not be negative (0: off)", c.ParityEvery)
 	case c.SnapshotNodes < 0:
 		return fmt.Errorf("SnapshotNodes %d: must not be negative", c.SnapshotNodes)
 	}

@@ -43,6 +43,7 @@ type honestNode struct {
 	ps     *pubsub.PubSub
 	topic  *pubsub.Topic
 	scorer *peerscore.Scorer // the peerscore arm only
+	parity *parityWatch      // the native arm's passive Scorer, if compared
 	rec    *recorder
 	// scores is the latest score inspection (scoring arms).
 	scores atomic.Pointer[map[peer.ID]float64]
@@ -62,7 +63,9 @@ func (m MeshParams) gossipSubParams() pubsub.GossipSubParams {
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startRouter starts the node's router for arm.
-func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds) error {
+// tally, in the native arm, compares the router's scorer with a passive
+// peerscore Scorer (live parity).
+func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds, tally *parityTally) error {
 	gp := cfg.GossipSub.gossipSubParams()
 	opts := []pubsub.Option{
 		pubsub.WithGossipSubParams(gp),
@@ -88,7 +91,7 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, para
 			peerscore.WithThresholds(thr),
 			peerscore.WithGossipSubParams(gp),
 			peerscore.WithLogger(discard),
-			peerscore.WithInspect(inspect, cfg.ScoreEvery))
+			peerscore.WithInspect(inspect, inspectPeriod(cfg)))
 		if err != nil {
 			return err
 		}
@@ -102,7 +105,22 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, para
 	case ArmNative:
 		opts = append(opts,
 			pubsub.WithPeerScore(params.ToPubsub(), thr.ToPubsub()),
-			pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(inspect), cfg.ScoreEvery))
+			pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(n.inspectNative), inspectPeriod(cfg)))
+		if tally != nil {
+			// Started now, with the router: both decay at the same instants.
+			s, err := peerscore.New(params,
+				peerscore.WithHost(n.h),
+				peerscore.WithThresholds(thr),
+				peerscore.WithGossipSubParams(gp),
+				peerscore.WithLogger(discard),
+				peerscore.WithRouterCheck(0))
+			if err != nil {
+				return err
+			}
+			opts = append(opts, pubsub.WithRawTracer(s.Tracer()))
+			n.parity = &parityWatch{tally: tally, scorer: s}
+			s.Start(ctx)
+		}
 	}
 	ps, err := pubsub.NewGossipSub(ctx, n.h, opts...)
 	if err != nil {
@@ -125,6 +143,19 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, para
 	}()
 	n.ps, n.topic = ps, topic
 	return nil
+}
+
+// inspectNative takes the native router's score inspection: the scores
+// for the observer, and the counters for the live parity.
+func (n *honestNode) inspectNative(snaps map[peer.ID]*pubsub.PeerScoreSnapshot) {
+	scores := make(map[peer.ID]float64, len(snaps))
+	for p, s := range snaps {
+		scores[p] = s.Score
+	}
+	n.scores.Store(&scores)
+	if n.parity != nil {
+		n.parity.compare(snaps)
+	}
 }
 
 // tag is the lab's header at the start of every payload: the message's
