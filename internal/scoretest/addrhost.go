@@ -76,5 +76,5 @@ type addrConn struct {
 }
 
 func (c addrConn) RemoteMultiaddr() ma.Multiaddr { return c.addr }
-func (c addrConn) Stat() network.ConnStats      { return network.ConnStats{} }
-func (c addrConn) GetStreams() []network.Stream { return nil }
+func (c addrConn) Stat() network.ConnStats       { return network.ConnStats{} }
+func (c addrConn) GetStreams() []network.Stream  { return nil }
