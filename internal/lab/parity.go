@@ -120,7 +120,9 @@ func newParityTally(every time.Duration, params *peerscore.Params) *parityTally 
 type parityWatch struct {
 	tally  *parityTally
 	scorer *peerscore.Scorer
-	last   time.Time // of the last comparison; inspections come one at a time
+	// last is when the last comparison was, in UnixNano: pubsub runs each
+	// inspection's callback on a goroutine of its own.
+	last atomic.Int64
 }
 
 // compare compares one inspection of the router's scorer with the passive
@@ -129,11 +131,10 @@ type parityWatch struct {
 // point of the node's history.
 func (w *parityWatch) compare(theirs map[peer.ID]*pubsub.PeerScoreSnapshot) {
 	t := w.tally
-	now := time.Now()
-	if t.closed.Load() || now.Sub(w.last) < t.every {
+	now, last := time.Now().UnixNano(), w.last.Load()
+	if t.closed.Load() || now-last < int64(t.every) || !w.last.CompareAndSwap(last, now) {
 		return
 	}
-	w.last = now
 	mine := w.scorer.Snapshots()
 	t.mu.Lock()
 	defer t.mu.Unlock()
