@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	}
 	var (
 		scenarios  = fs.String("scenario", "all", "scenarios to run: all, or names separated by commas")
-		arms       = fs.String("arms", "peerscore,native,none", "arms to run, separated by commas")
+		arms       = fs.String("arms", "peerscore,native,none,vanilla", "arms to run, separated by commas")
 		paramsFile = fs.String("params", "", "score Params and Thresholds from this JSON file, in the format `go run ./examples/params -format json` prints")
 		topic      = fs.String("topic", "", "with -params: the topic whose parameters score the lab's traffic (default: the file's only topic, or its beacon_block topic)")
 		preset     = fs.String("preset", "", "score with a preset instead: ethereum (preset/ethereum, beacon_block topic)")
@@ -164,8 +165,8 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	var armList []Arm
 	for a := range strings.SplitSeq(*arms, ",") {
 		arm := Arm(strings.TrimSpace(a))
-		if arm != ArmPeerscore && arm != ArmNative && arm != ArmNone {
-			return nil, fmt.Errorf("-arms: unknown arm %q (peerscore, native, none)", a)
+		if !slices.Contains(Arms, arm) {
+			return nil, fmt.Errorf("-arms: unknown arm %q (peerscore, native, none, vanilla)", a)
 		}
 		armList = append(armList, arm)
 	}

@@ -45,7 +45,7 @@ func Run(cfg Config, sc Scenario, arm Arm, progress Progress) (*Result, error) {
 		sybIdx: make(map[peer.ID]int),
 		stats:  new(sybilStats),
 	}
-	r.params, r.thr = cfg.Params.For(sc)
+	r.params, r.thr = cfg.scoringFor(sc)
 	r.ledger = newLedger(plan.Publishers * plan.Messages)
 	defer r.close()
 	if err := r.build(); err != nil {
