@@ -225,4 +225,3 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	}
 	return &cliOptions{cfg: cfg, sweep: Sweep{Scenarios: scs, Arms: armList, Seeds: *seeds, Shard: sh}, out: *out, quiet: *quiet}, nil
 }
-
