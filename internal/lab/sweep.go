@@ -163,7 +163,7 @@ func Merge(paths []string) (*Suite, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("-merge: no results.json files given")
 	}
-	var cfg SuiteConfig
+	var cfg, first SuiteConfig
 	var runs []*Result
 	seen := map[string]string{}
 	for i, path := range paths {
@@ -178,8 +178,8 @@ func Merge(paths []string) (*Suite, error) {
 		wall, shards := s.Config.Wall, s.Config.Shards
 		s.Config.Wall, s.Config.Shards = 0, nil
 		if i == 0 {
-			cfg = s.Config
-		} else if !sameConfig(cfg, s.Config) {
+			cfg, first = s.Config, s.Config
+		} else if !sameConfig(first, s.Config) {
 			return nil, fmt.Errorf("%s was run with another config than %s", path, paths[0])
 		}
 		cfg.Wall += wall
