@@ -159,7 +159,7 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	fs.Uint64Var(&cfg.GossipSub.OpportunisticGraftTicks, "oppgraft-ticks", cfg.GossipSub.OpportunisticGraftTicks, "heartbeats between opportunistic grafts (the -oppgraft variants: 10)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the run's randomness")
 	fs.BoolVar(&cfg.SkipSnapshots, "no-snapshots", false, "skip the peerscore arm's score breakdowns (saves time at full scale)")
-	fs.BoolVar(&cfg.OppGraft, "oppgraft", false, "run the suite's -oppgraft variants: opportunistic grafting every 10 heartbeats, threshold 1 with the hardening parameters")
+	oppgraft := fs.Bool("oppgraft", false, "run the suite's -oppgraft variants of cold boot, covert flash and attack at dawn (opportunistic grafting every 10 heartbeats, their thresholds) instead of those three")
 	seeds := fs.Int("seeds", 1, "seeds per scenario and arm: -seed and the ones after it; the report gives medians and ranges")
 	shard := fs.String("shard", "", "run only part i/n of the sweep (scenarios × seeds × arms), for n machines; merge their results.json with -merge")
 	merge := fs.Bool("merge", false, "merge the results.json files given as arguments into one report, instead of running")
@@ -214,6 +214,9 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	scs, err := Lookup(*scenarios)
 	if err != nil {
 		return nil, err
+	}
+	if *oppgraft {
+		scs = withOppGraft(scs)
 	}
 	var armList []Arm
 	for a := range strings.SplitSeq(*arms, ",") {

@@ -71,12 +71,6 @@ type Config struct {
 	// SkipSnapshots turns the breakdowns off (they cost time at full
 	// scale).
 	SkipSnapshots bool
-	// OppGraft runs the suite's -oppgraft variants (hardening:
-	// scripts/configs/1k-attack-*-oppgraft.json): opportunistic grafting
-	// every 10 heartbeats, and with the hardening parameters an
-	// opportunistic-graft threshold of 1 instead of 0 (other parameters
-	// keep their own threshold).
-	OppGraft bool
 	// ParityEvery is how often, at most, each native node's score
 	// inspection is compared with a passive peerscore Scorer's (live
 	// parity, see Parity); 0 turns the comparison off.
@@ -88,7 +82,7 @@ type Config struct {
 type MeshParams struct {
 	D, Dlo, Dhi, Dscore, Dlazy, Dout int
 	// OpportunisticGraftTicks is how many heartbeats apart opportunistic
-	// grafting runs (see also Config.OppGraft).
+	// grafting runs (a scenario's OppGraftTicks overrides it).
 	OpportunisticGraftTicks uint64
 	GossipFactor            float64
 }

@@ -102,7 +102,6 @@ type SuiteConfig struct {
 	Rate        float64                `json:"rate"`
 	MsgSize     int                    `json:"msg_size"`
 	Mesh        MeshParams             `json:"mesh"`
-	OppGraft    bool                   `json:"oppgraft"`
 	Warmup      time.Duration          `json:"warmup"`
 	Cooldown    time.Duration          `json:"cooldown"`
 	Transport   Transport              `json:"transport"`
@@ -117,7 +116,7 @@ func summarise(cfg Config) SuiteConfig {
 	sc := SuiteConfig{
 		Params: cfg.Params.Name, Thresholds: cfg.Params.Thresholds,
 		Honest: cfg.Honest, Publishers: cfg.publishers(), Degree: min(cfg.degree(), cfg.Honest-1),
-		SybilScale: cfg.SybilScale, Rate: cfg.Rate, MsgSize: cfg.MsgSize, Mesh: cfg.GossipSub, OppGraft: cfg.OppGraft,
+		SybilScale: cfg.SybilScale, Rate: cfg.Rate, MsgSize: cfg.MsgSize, Mesh: cfg.GossipSub,
 		Warmup: cfg.Warmup, Cooldown: cfg.Cooldown, Transport: cfg.Transport, ParityEvery: cfg.ParityEvery,
 	}
 	if tp := cfg.Params.Params.Topics[Topic]; tp != nil {
