@@ -16,58 +16,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// filledDocument sets every field of Params (two topics included),
-// TopicParams and Thresholds to a distinct nonzero value, by reflection,
-// so that a field added later is filled too; a field of a type it does not
-// know fails the test.
+// filledDocument is scoretest.FilledParams as a document: every field
+// set, by reflection, to a distinct nonzero value.
 func filledDocument(t *testing.T) peerscore.ParamsDocument {
-	t.Helper()
-	next := 0
-	var p peerscore.Params
-	fillFields(t, reflect.ValueOf(&p).Elem(), &next)
-	var th peerscore.Thresholds
-	fillFields(t, reflect.ValueOf(&th).Elem(), &next)
-	return peerscore.ParamsDocument{Params: &p, Thresholds: &th}
-}
-
-func fillFields(t *testing.T, v reflect.Value, next *int) {
-	t.Helper()
-	for i := range v.NumField() {
-		f := v.Field(i)
-		*next++
-		n := *next
-		switch f.Interface().(type) {
-		case bool:
-			f.SetBool(true)
-		case float64:
-			f.SetFloat(float64(n) + 0.1) // not exact in binary: the shortest form must round-trip
-		case int:
-			f.SetInt(int64(n))
-		case time.Duration:
-			f.SetInt(int64(time.Duration(n)*time.Minute + time.Duration(n)*time.Nanosecond))
-		case []*net.IPNet:
-			f.Set(reflect.ValueOf([]*net.IPNet{cidr(t, "10.1.0.0/16"), cidr(t, "2001:db8::/32")}))
-		case map[string]*peerscore.TopicParams:
-			var a, b peerscore.TopicParams
-			fillFields(t, reflect.ValueOf(&a).Elem(), next)
-			fillFields(t, reflect.ValueOf(&b).Elem(), next)
-			f.Set(reflect.ValueOf(map[string]*peerscore.TopicParams{"blocks": &a, "/eth2/00000000/beacon_block/ssz_snappy": &b}))
-		case func(peer.ID) float64:
-			f.Set(reflect.ValueOf(func(peer.ID) float64 { return 1 }))
-		default:
-			t.Fatalf("field %s of %s has a type (%s) this test does not know: teach it and the format (params_json.go)",
-				v.Type().Field(i).Name, v.Type(), f.Type())
-		}
-	}
-}
-
-func cidr(t *testing.T, s string) *net.IPNet {
-	t.Helper()
-	_, n, err := net.ParseCIDR(s)
-	require.NoError(t, err)
-	return n
+	p, th := scoretest.FilledParams(t)
+	return peerscore.ParamsDocument{Params: p, Thresholds: th}
 }
 
 // TestParamsJSONRoundTripsEveryField: every field of Params, TopicParams
@@ -179,7 +135,7 @@ func TestParamsJSONReads(t *testing.T) {
 	require.Equal(t, &peerscore.Params{
 		DecayInterval:               90 * time.Second,
 		DecayToZero:                 0.01,
-		IPColocationFactorWhitelist: []*net.IPNet{cidr(t, "192.168.0.0/16")},
+		IPColocationFactorWhitelist: []*net.IPNet{scoretest.CIDR("192.168.0.0/16")},
 		Topics:                      map[string]*peerscore.TopicParams{"blocks": {TopicWeight: 0.5, TimeInMeshQuantum: 12 * time.Second}},
 	}, doc.Params, "fields left out are zero")
 
