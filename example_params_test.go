@@ -1,6 +1,7 @@
 package peerscore_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -36,4 +37,44 @@ func ExampleParamsFromPubsub() {
 	// Output:
 	// valid: true
 	// peerscore: topic "blocks": InvalidMessageDeliveriesDecay = 1.5: must be strictly between 0 and 1
+}
+
+// A parameter set written by hand in the JSON format: fields left out are
+// zero, the application sets AppSpecificScore, and a misspelt field is
+// refused with its topic named.
+func ExampleParamsDocument() {
+	const file = `{
+	  "params": {
+	    "decay_interval": "1s",
+	    "decay_to_zero": 0.01,
+	    "retain_score": "1h",
+	    "ip_colocation_factor_weight": -10,
+	    "ip_colocation_factor_threshold": 3,
+	    "ip_colocation_factor_whitelist": ["10.0.0.0/8"],
+	    "topics": {
+	      "blocks": {
+	        "topic_weight": 1,
+	        "time_in_mesh_quantum": "1s",
+	        "invalid_message_deliveries_weight": -100,
+	        "invalid_message_deliveries_decay": 0.999
+	      }
+	    }
+	  },
+	  "thresholds": {"gossip_threshold": -10, "publish_threshold": -50, "graylist_threshold": -80}
+	}`
+	var doc peerscore.ParamsDocument
+	if err := json.Unmarshal([]byte(file), &doc); err != nil {
+		fmt.Println(err)
+		return
+	}
+	doc.Params.AppSpecificScore = func(peer.ID) float64 { return 0 }
+	fmt.Println("valid:", doc.Params.Validate() == nil && doc.Thresholds.Validate() == nil)
+	fmt.Println("retain:", doc.Params.RetainScore)
+
+	err := json.Unmarshal([]byte(`{"params": {"topics": {"blocks": {"topic_wieght": 1}}}}`), &doc)
+	fmt.Println(err)
+	// Output:
+	// valid: true
+	// retain: 1h0m0s
+	// peerscore: params: topic "blocks": unknown field "topic_wieght"
 }

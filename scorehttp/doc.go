@@ -39,9 +39,10 @@
 //	GET /stats           peerscore.Stats: peers, retained, delivery records and their bound,
 //	                     IWANT promises, penalties by reason, late duplicates, router mismatches.
 //	GET /params          {"data":{"params":{…},"thresholds":{…}}}: the parameters the scorer
-//	                     scores with (topics included) and its thresholds, field for field in
-//	                     snake case, durations as strings ("1s"); AppSpecificScore, a
-//	                     function, is left out; thresholds are null if it has none.
+//	                     scores with (topics included) and its thresholds, as
+//	                     peerscore.ParamsDocument marshals them (the format examples/params
+//	                     prints and the attack lab's -params reads); thresholds are null
+//	                     if it has none.
 //
 // Scores and components are in score points; a value beyond ±MaxFloat64
 // (possible only with weights near the float64 limits) is written as

@@ -2,11 +2,14 @@
 // Ethereum beacon node, as Go source to paste into a program or as JSON.
 //
 //	go run ./examples/params -validators 500000
-//	go run ./examples/params -validators 1000000 -format json
+//	go run ./examples/params -validators 1000000 -format json > p.json
 //	go run ./examples/params -validators 16384 -phase0 -current-slot 10000   # Teku's test chain
 //
-// Topics that share their parameters (the 64 attestation subnets, the 4
-// sync committee subnets) are printed once.
+// In Go, topics that share their parameters (the 64 attestation subnets,
+// the 4 sync committee subnets) are written once. The JSON is peerscore's
+// parameter format (peerscore.ParamsDocument), every topic under its own
+// name: what scorehttp's /params serves and the attack lab's -params
+// reads. Its summary, comments in Go, goes to standard error.
 package main
 
 import (
@@ -30,13 +33,15 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "params:", err)
 		os.Exit(2)
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// run writes the parameters to out; with -format json, the summary that
+// the Go source carries as comments goes to notes.
+func run(args []string, out, notes io.Writer) error {
 	fs := flag.NewFlagSet("params", flag.ContinueOnError)
 	var (
 		validators  = fs.Int("validators", 1_000_000, "active validators")
@@ -91,12 +96,11 @@ func run(args []string, out io.Writer) error {
 			preset.CommitteesPerSlot(), preset.AggregatorsPerSlot(), budget.MaxPositiveScore),
 	}
 
-	groups := groupTopics(params.Topics)
 	switch *format {
 	case "go":
-		_, err = io.WriteString(out, goSource(summary, params, thresholds, groups))
+		_, err = io.WriteString(out, goSource(summary, params, thresholds, groupTopics(params.Topics)))
 	case "json":
-		err = writeJSON(out, summary, params, thresholds, groups)
+		err = writeJSON(out, notes, summary, params, thresholds)
 	default:
 		err = fmt.Errorf("-format %q: want go or json", *format)
 	}
@@ -350,91 +354,22 @@ func goIdent(name string) string {
 	return id
 }
 
-// object is a JSON object that keeps its keys in order.
-type object []field
-
-type field struct {
-	key   string
-	value any
-}
-
-func (o object) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(f.key)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(f.value)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// jsonFields converts struct v field by field: durations become strings
-// such as "6m24s", functions a note. skip names fields to leave out.
-func jsonFields(v reflect.Value, skip ...string) object {
-	var o object
-	typ := v.Type()
-	for i := range typ.NumField() {
-		name := typ.Field(i).Name
-		if slices.Contains(skip, name) {
-			continue
-		}
-		f := v.Field(i)
-		var value any
-		switch x := f.Interface().(type) {
-		case time.Duration:
-			value = x.String()
-		default:
-			switch f.Kind() {
-			case reflect.Func:
-				value = "func(peer.ID) float64 returning 0: set by the application"
-			case reflect.Slice, reflect.Map, reflect.Pointer:
-				if f.IsNil() {
-					value = nil
-				} else {
-					value = fmt.Sprint(x)
-				}
-			default:
-				value = x
-			}
-		}
-		o = append(o, field{name, value})
-	}
-	return o
-}
-
-func writeJSON(out io.Writer, summary []string, p *peerscore.Params, t *peerscore.Thresholds, groups []*group) error {
-	topics := make([]object, 0, len(groups))
-	for _, g := range groups {
-		topics = append(topics, object{{"topics", g.topics}, {"params", jsonFields(reflect.ValueOf(g.params).Elem())}})
-	}
-	doc := object{
-		{"summary", summary},
-		{"thresholds", jsonFields(reflect.ValueOf(t).Elem())},
-		{"params", jsonFields(reflect.ValueOf(p).Elem(), "Topics")},
-		{"topics", topics},
-	}
-	raw, err := json.Marshal(doc)
+// writeJSON writes the parameters in peerscore's parameter format
+// (peerscore.ParamsDocument), which scorehttp's /params serves and the
+// attack lab's -params reads. JSON has no comments, so the summary goes to
+// notes, apart from the data.
+func writeJSON(out, notes io.Writer, summary []string, p *peerscore.Params, t *peerscore.Thresholds) error {
+	raw, err := json.MarshalIndent(peerscore.ParamsDocument{Params: p, Thresholds: t}, "", "  ")
 	if err != nil {
 		return err
 	}
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, raw, "", "  "); err != nil {
+	if _, err := out.Write(append(raw, '\n')); err != nil {
 		return err
 	}
-	pretty.WriteByte('\n')
-	_, err = pretty.WriteTo(out)
-	return err
+	for _, line := range summary {
+		if _, err := fmt.Fprintln(notes, line); err != nil {
+			return err
+		}
+	}
+	return nil
 }

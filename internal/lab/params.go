@@ -1,12 +1,11 @@
 package lab
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -152,12 +151,12 @@ func EthereumScoring(validators int) (Scoring, error) {
 		Params: params, Thresholds: thresholds}, nil
 }
 
-// LoadScoring reads parameters and thresholds from a JSON file in the
-// format `go run ./examples/params -format json` prints: "thresholds",
-// "params" (the global parameters, durations as strings such as "12s")
-// and "topics" (groups of topic names sharing one set of topic
-// parameters). The parameters of topic go to the lab's topic; topic may
-// be empty when the file has one topic group, or a beacon_block topic.
+// LoadScoring reads parameters and thresholds from a JSON file in
+// peerscore's parameter format (peerscore.ParamsDocument): what `go run
+// ./examples/params -format json` prints, or a node's GET /params from
+// package scorehttp, as served ({"data": …}) or just its data. The
+// parameters of topic go to the lab's topic; topic may be empty when the
+// file has one topic, or a beacon_block topic.
 func LoadScoring(path, topic string) (Scoring, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -171,113 +170,69 @@ func LoadScoring(path, topic string) (Scoring, error) {
 	return s, nil
 }
 
-// paramsFile is the layout examples/params writes.
-type paramsFile struct {
-	Thresholds map[string]json.RawMessage `json:"thresholds"`
-	Params     map[string]json.RawMessage `json:"params"`
-	Topics     []struct {
-		Topics []string                   `json:"topics"`
-		Params map[string]json.RawMessage `json:"params"`
-	} `json:"topics"`
-}
-
 func parseScoring(raw []byte, topic string) (Scoring, error) {
-	var f paramsFile
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&f); err != nil {
+	var doc peerscore.ParamsDocument
+	if err := json.Unmarshal(unwrapServed(raw), &doc); err != nil {
 		return Scoring{}, err
 	}
-	if f.Thresholds == nil || f.Params == nil {
-		return Scoring{}, errors.New(`want "thresholds" and "params" objects, as examples/params -format json writes`)
+	if doc.Params == nil || doc.Thresholds == nil {
+		return Scoring{}, errors.New(`want "params" and "thresholds" objects, as examples/params -format json writes`)
 	}
-	thresholds := new(peerscore.Thresholds)
-	if err := setFields(reflect.ValueOf(thresholds).Elem(), f.Thresholds, "thresholds"); err != nil {
+	name, tp, err := pickTopic(doc.Params.Topics, topic)
+	if err != nil {
 		return Scoring{}, err
 	}
-	params := new(peerscore.Params)
-	if err := setFields(reflect.ValueOf(params).Elem(), f.Params, "params"); err != nil {
-		return Scoring{}, err
-	}
+	params := doc.Params
 	params.AppSpecificScore = func(peer.ID) float64 { return 0 }
-
-	var all []string
-	pick := -1
-	for i, g := range f.Topics {
-		for _, name := range g.Topics {
-			all = append(all, name)
-			if name == topic || (topic == "" && strings.Contains(name, "/"+string(ethereum.BeaconBlock)+"/")) {
-				pick = i
-			}
-		}
-	}
-	if pick < 0 && topic == "" && len(f.Topics) == 1 {
-		pick = 0
-	}
-	if pick < 0 {
-		if topic == "" {
-			return Scoring{}, fmt.Errorf("the file scores %d topics; choose the one the lab's traffic stands for with -topic (one of %s)",
-				len(all), strings.Join(all, ", "))
-		}
-		return Scoring{}, fmt.Errorf("topic %q is not in the file (it has %s)", topic, strings.Join(all, ", "))
-	}
-	tp := new(peerscore.TopicParams)
-	if err := setFields(reflect.ValueOf(tp).Elem(), f.Topics[pick].Params, "topic params"); err != nil {
-		return Scoring{}, err
-	}
 	params.Topics = map[string]*peerscore.TopicParams{Topic: tp}
 	if err := params.Validate(); err != nil {
 		return Scoring{}, err
 	}
-	if err := thresholds.Validate(); err != nil {
+	if err := doc.Thresholds.Validate(); err != nil {
 		return Scoring{}, err
 	}
-	name := f.Topics[pick].Topics[0]
-	if topic != "" {
-		name = topic
-	}
-	return Scoring{Name: "topic " + name, Params: params, Thresholds: thresholds}, nil
+	return Scoring{Name: "topic " + name, Params: params, Thresholds: doc.Thresholds}, nil
 }
 
-// setFields sets v's fields from a JSON object keyed by field name:
-// numbers, booleans, durations as strings. Fields examples/params writes
-// as notes (functions, a nil whitelist) are skipped; unknown keys are an
-// error, so a misspelt field does not pass silently.
-func setFields(v reflect.Value, obj map[string]json.RawMessage, what string) error {
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
+// unwrapServed returns the document inside scorehttp's response envelope,
+// {"data": document}, so that a node's /params can be saved and read as
+// it is; anything else is returned as it is, to be read (or refused) as a
+// document.
+func unwrapServed(raw []byte) []byte {
+	var envelope map[string]json.RawMessage
+	if json.Unmarshal(raw, &envelope) != nil || len(envelope) != 1 || envelope["data"] == nil {
+		return raw
 	}
-	slices.Sort(keys)
-	for _, key := range keys {
-		f := v.FieldByName(key)
-		if !f.IsValid() {
-			return fmt.Errorf("%s: unknown field %q", what, key)
+	return envelope["data"]
+}
+
+// pickTopic chooses the topic whose parameters score the lab's traffic:
+// want if given, else the file's only topic, else its beacon_block topic
+// (under several fork digests, their parameters must agree).
+func pickTopic(topics map[string]*peerscore.TopicParams, want string) (string, *peerscore.TopicParams, error) {
+	names := slices.Sorted(maps.Keys(topics))
+	switch {
+	case len(names) == 0:
+		return "", nil, errors.New(`"topics" is empty: the lab needs the parameters of one topic`)
+	case want != "":
+		if tp, ok := topics[want]; ok {
+			return want, tp, nil
 		}
-		raw := obj[key]
-		switch {
-		case f.Type() == reflect.TypeFor[time.Duration]():
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return fmt.Errorf("%s.%s: want a duration string such as \"12s\": %w", what, key, err)
-			}
-			d, err := time.ParseDuration(s)
-			if err != nil {
-				return fmt.Errorf("%s.%s: %w", what, key, err)
-			}
-			f.SetInt(int64(d))
-		case f.Kind() == reflect.Float64 || f.Kind() == reflect.Int || f.Kind() == reflect.Bool:
-			if err := json.Unmarshal(raw, f.Addr().Interface()); err != nil {
-				return fmt.Errorf("%s.%s: %w", what, key, err)
-			}
-		case f.Kind() == reflect.Func:
-			// examples/params writes a note: the application sets it.
-		case f.Kind() == reflect.Slice:
-			if string(raw) != "null" && string(raw) != "[]" {
-				return fmt.Errorf("%s.%s: the lab takes no %s", what, key, key)
-			}
-		default:
-			return fmt.Errorf("%s.%s: unsupported field", what, key)
+		return "", nil, fmt.Errorf("topic %q is not in the file (it has %s)", want, strings.Join(names, ", "))
+	case len(names) == 1:
+		return names[0], topics[names[0]], nil
+	}
+	blocks := slices.DeleteFunc(slices.Clone(names), func(name string) bool {
+		return !strings.Contains(name, "/"+string(ethereum.BeaconBlock)+"/")
+	})
+	if len(blocks) == 0 {
+		return "", nil, fmt.Errorf("the file scores %d topics; choose the one the lab's traffic stands for with -topic (one of %s)",
+			len(names), strings.Join(names, ", "))
+	}
+	for _, name := range blocks[1:] {
+		if *topics[name] != *topics[blocks[0]] {
+			return "", nil, fmt.Errorf("the file's beacon_block topics %s differ; choose one with -topic", strings.Join(blocks, ", "))
 		}
 	}
-	return nil
+	return blocks[0], topics[blocks[0]], nil
 }

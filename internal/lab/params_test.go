@@ -1,9 +1,12 @@
 package lab
 
 import (
+	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -27,16 +30,80 @@ func TestLoadScoringReadsExamplesParams(t *testing.T) {
 	if !strings.Contains(got.Name, "beacon_block") {
 		t.Errorf("Name %q: want the beacon_block topic chosen", got.Name)
 	}
+	requireSameScoring(t, got, want)
+}
+
+// requireSameScoring compares every field but AppSpecificScore.
+func requireSameScoring(t *testing.T, got, want Scoring) {
+	t.Helper()
 	if *got.Thresholds != *want.Thresholds {
 		t.Errorf("thresholds %+v, want %+v", *got.Thresholds, *want.Thresholds)
 	}
-	g, w := got.Params, want.Params
-	if g.IPColocationFactorWeight != w.IPColocationFactorWeight || g.BehaviourPenaltyWeight != w.BehaviourPenaltyWeight ||
-		g.DecayInterval != w.DecayInterval || g.RetainScore != w.RetainScore || g.TopicScoreCap != w.TopicScoreCap {
-		t.Errorf("global params differ: got %+v, want %+v", g, w)
+	if got.Params.AppSpecificScore == nil {
+		t.Error("AppSpecificScore not set: New would refuse the parameters")
+	}
+	g, w := *got.Params, *want.Params
+	g.AppSpecificScore, w.AppSpecificScore = nil, nil
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("params differ:\n got %+v\nwant %+v", g, w)
 	}
 	if *g.Topics[Topic] != *w.Topics[Topic] {
 		t.Errorf("topic params %+v, want %+v", *g.Topics[Topic], *w.Topics[Topic])
+	}
+}
+
+// TestLoadScoringReadsServedParams: a node's GET /params, saved as served
+// (in scorehttp's {"data": …}) or as its data, is read as the document.
+func TestLoadScoringReadsServedParams(t *testing.T) {
+	want, err := EthereumScoring(1_000_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := json.Marshal(peerscore.ParamsDocument{Params: want.Params, Thresholds: want.Thresholds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"served.json": `{"data": ` + string(doc) + `}`,
+		"data.json":   string(doc),
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, err := LoadScoring(path, "")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got.Name != path+" (topic "+Topic+")" {
+			t.Errorf("%s: Name %q, want the file's only topic", name, got.Name)
+		}
+		requireSameScoring(t, got, want)
+	}
+}
+
+// TestLoadScoringPicksTopic: -topic, else the only topic, else the
+// beacon_block topic.
+func TestLoadScoringPicksTopic(t *testing.T) {
+	raw, err := os.ReadFile("testdata/ethereum-params.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subnet = "/eth2/00000000/beacon_attestation_7/ssz_snappy"
+	got, err := parseScoring(raw, subnet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc peerscore.ParamsDocument
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "topic "+subnet || *got.Params.Topics[Topic] != *doc.Params.Topics[subnet] {
+		t.Errorf("-topic %s: got %s with %+v", subnet, got.Name, *got.Params.Topics[Topic])
+	}
+	if len(got.Params.Topics) != 1 {
+		t.Errorf("topics %v: want the lab's one", slices.Collect(maps.Keys(got.Params.Topics)))
 	}
 }
 
@@ -45,6 +112,25 @@ func TestLoadScoringErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body := string(raw)
+	var doc peerscore.ParamsDocument
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	// edit returns the file changed by change.
+	edit := func(change func(*peerscore.ParamsDocument)) string {
+		var d peerscore.ParamsDocument
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatal(err)
+		}
+		change(&d)
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	block := doc.Params.Topics["/eth2/00000000/beacon_block/ssz_snappy"]
 	dir := t.TempDir()
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
@@ -56,11 +142,28 @@ func TestLoadScoringErrors(t *testing.T) {
 	cases := []struct {
 		name, body, topic, want string
 	}{
-		{"missing topic", string(raw), "/eth2/nope", `topic "/eth2/nope" is not in the file`},
-		{"misspelt field", strings.Replace(string(raw), `"GossipThreshold"`, `"GossipThreshhold"`, 1), "", `unknown field "GossipThreshhold"`},
-		{"bad duration", strings.Replace(string(raw), `"DecayInterval": "12s"`, `"DecayInterval": 12`, 1), "", "params.DecayInterval"},
-		{"invalid value", strings.Replace(string(raw), `"GossipThreshold": -4000`, `"GossipThreshold": 5`, 1), "", "GossipThreshold"},
-		{"not the format", `{"foo": 1}`, "", `want "thresholds" and "params"`},
+		{"missing topic", body, "/eth2/nope", `topic "/eth2/nope" is not in the file (it has /eth2/00000000/attester_slashing/ssz_snappy, `},
+		{"misspelt field", strings.Replace(body, `"gossip_threshold"`, `"gossip_threshhold"`, 1), "", `thresholds: unknown field "gossip_threshhold"`},
+		{"field in Go case", strings.Replace(body, `"gossip_threshold"`, `"GossipThreshold"`, 1), "", `thresholds: unknown field "GossipThreshold"`},
+		{"bad duration", strings.Replace(body, `"decay_interval": "12s"`, `"decay_interval": 12`, 1), "", "params: decay_interval: want a duration string"},
+		{"bad topic duration", strings.Replace(body, `"time_in_mesh_quantum": "12s"`, `"time_in_mesh_quantum": "12"`, 1), "",
+			`params: topic "/eth2/00000000/attester_slashing/ssz_snappy": time_in_mesh_quantum: "12" is not a duration`},
+		{"invalid value", strings.Replace(body, `"gossip_threshold": -4000`, `"gossip_threshold": 5`, 1), "", "GossipThreshold"},
+		{"invalid topic value", edit(func(d *peerscore.ParamsDocument) {
+			d.Params.Topics["/eth2/00000000/beacon_block/ssz_snappy"].TopicWeight = -1
+		}), "", "TopicWeight"},
+		{"old format", `{"summary": [], "thresholds": {"GossipThreshold": -1}, "params": {}, "topics": []}`, "", `unknown field "summary"`},
+		{"no thresholds", `{"params": {"topics": {"a": {}}}}`, "", `want "params" and "thresholds"`},
+		{"no topics", edit(func(d *peerscore.ParamsDocument) { clear(d.Params.Topics) }), "", `"topics" is empty`},
+		{"no beacon_block", edit(func(d *peerscore.ParamsDocument) {
+			d.Params.Topics = map[string]*peerscore.TopicParams{"a": block, "b": block}
+		}), "", "the file scores 2 topics; choose the one the lab's traffic stands for with -topic (one of a, b)"},
+		{"beacon_block topics differ", edit(func(d *peerscore.ParamsDocument) {
+			other := *block
+			other.TopicWeight *= 2
+			d.Params.Topics["/eth2/11111111/beacon_block/ssz_snappy"] = &other
+		}), "", "beacon_block topics /eth2/00000000/beacon_block/ssz_snappy, /eth2/11111111/beacon_block/ssz_snappy differ"},
+		{"served error", `{"error": "cannot encode the response"}`, "", `unknown field "error"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,10 +1,11 @@
 // Package scoretest holds the helpers that peerscore's tests share, in the
 // root package and in the sub-packages: a scorer and its parameters
-// (params.go), messages and RPCs as the router traces them (rpc.go), checks
-// of snapshots, mock networks whose connections come from chosen addresses,
-// a stand-in host with streams (streamhost.go), GossipSub routers with and
-// without a scorer (router.go), recorders of logs and
-// threshold events (logs.go) and of metrics (scrape.go).
+// (params.go), parameters with every field filled (fill.go), messages and
+// RPCs as the router traces them (rpc.go), checks of snapshots, mock
+// networks whose connections come from chosen addresses, a stand-in host
+// with streams (streamhost.go), GossipSub routers with and without a
+// scorer (router.go), recorders of logs and threshold events (logs.go) and
+// of metrics (scrape.go).
 //
 // A helper belongs here once more than one test file uses it, unless it
 // needs peerscore's internals: the export_*_test.go hooks are seen only by
