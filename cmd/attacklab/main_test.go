@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/lab"
 )
 
@@ -161,5 +163,51 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 		if !ok || ee.ExitCode() != 2 || !strings.Contains(string(b), c.want) {
 			t.Errorf("%v: exit %v, output %q; want exit 2 and %q", c.args, err, b, c.want)
 		}
+	}
+}
+
+// TestCommandZeroWeightsFail scores with every weight zero, which is no
+// scoring at all: the command must say the parameters do not hold (exit
+// status 3) wherever the attack hurts the unscored arm.
+func TestCommandZeroWeightsFail(t *testing.T) {
+	scoring := lab.HardeningScoring(30*time.Second, 0, 0.5)
+	p := *scoring.Params
+	p.AppSpecificWeight, p.IPColocationFactorWeight, p.BehaviourPenaltyWeight = 0, 0, 0
+	p.Topics = map[string]*peerscore.TopicParams{}
+	for name, tp := range scoring.Params.Topics {
+		z := *tp
+		z.TopicWeight, z.TimeInMeshWeight, z.FirstMessageDeliveriesWeight = 0, 0, 0
+		z.MeshMessageDeliveriesWeight, z.MeshFailurePenaltyWeight, z.InvalidMessageDeliveriesWeight = 0, 0, 0
+		p.Topics[name] = &z
+	}
+	doc, err := json.Marshal(peerscore.ParamsDocument{Params: &p, Thresholds: scoring.Thresholds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "zero.json")
+	if err := os.WriteFile(file, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	_, code := runCommand(t, "-params", file, "-scenario", "baseline,eclipse-network,censor-single", "-arms", "peerscore,none",
+		"-honest", "10", "-rate", "0.5", "-quiet", "-out", out)
+	s := readSuite(t, out)
+	hurt := 0
+	for _, v := range s.Verdicts {
+		if v.Arm != lab.ArmNone || !v.Hurt {
+			continue
+		}
+		hurt++
+		for _, w := range s.Verdicts {
+			if w.Scenario == v.Scenario && w.Arm == lab.ArmPeerscore && w.Holds {
+				t.Errorf("%s: zero weights hold where the unscored arm is hurt (%q)", v.Scenario, v.Reasons)
+			}
+		}
+	}
+	if hurt == 0 {
+		t.Fatalf("no attack hurt the unscored arm: the test shows nothing (%+v)", s.Verdicts)
+	}
+	if code != lab.ExitDoesNotHold {
+		t.Errorf("exit status %d, want %d", code, lab.ExitDoesNotHold)
 	}
 }
