@@ -13,7 +13,9 @@
 // peer, an address or a subnet, and the time the ban ends. While a peer's
 // ban lasts, the host neither dials it nor accepts a connection from it;
 // while an address's or a subnet's lasts, neither dials it nor accepts a
-// connection from it, whatever the peer. A ban ends by itself. Ban,
+// connection from it, whatever the peer. A ban ends by itself, at the
+// latest at Forever (the end of year 9999, the latest a saved table can
+// hold; a later end is refused). Ban,
 // BanIP, BanSubnet, their Unban counterparts, Banned, BannedIP and Bans
 // manage the table by hand (from an admin endpoint, say; Bans marshals to
 // JSON). The host takes the Gater when it is built, before there is a

@@ -2,6 +2,7 @@ package ban
 
 import (
 	"cmp"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -63,6 +64,26 @@ type Gater struct {
 // minSweep is the smallest table size at which Ban bothers to sweep.
 const minSweep = 64
 
+// Forever is the latest time a ban can end: the last instant of the year
+// 9999, in UTC. A saved table writes times in RFC 3339, whose years have
+// four digits, so a later end could not be saved, and one such ban would
+// make every save of the table fail. Ban a peer until Forever to ban it
+// for good.
+var Forever = maxUntil
+
+// maxUntil is Forever as the package checks it, whatever a caller does
+// to the exported variable.
+var maxUntil = time.Date(9999, time.December, 31, 23, 59, 59, 999999999, time.UTC)
+
+// checkUntil refuses an end of a ban that a saved table cannot hold.
+func checkUntil(op string, until time.Time) error {
+	if until.After(maxUntil) {
+		return fmt.Errorf("%s: %s: the ban would end at %v, after year 9999 (UTC), which a saved table cannot hold; "+
+			"use ban.Forever for a ban for good", errPrefix, op, until)
+	}
+	return nil
+}
+
 var _ connmgr.ConnectionGater = (*Gater)(nil)
 
 // NewGater returns a Gater with no bans. It needs neither a host nor a
@@ -89,11 +110,21 @@ func NewGater(opts ...GaterOption) *Gater {
 // already banned until later, Ban leaves it alone, so that a short
 // automatic ban (a Monitor's) cannot cut short a longer one set by an
 // operator or an earlier offence. To shorten a ban, Unban and Ban again. A
-// time that has already passed does nothing.
+// time that has already passed does nothing. A time after Forever is
+// refused with an error, and nothing changes.
 //
 // Ban does not touch connections p already has; the Monitor closes them
 // after banning (h.Network().ClosePeer).
-func (g *Gater) Ban(p peer.ID, until time.Time) {
+func (g *Gater) Ban(p peer.ID, until time.Time) error {
+	if err := checkUntil("Ban", until); err != nil {
+		return err
+	}
+	g.ban(p, until)
+	return nil
+}
+
+// ban bans p until a time checkUntil accepted.
+func (g *Gater) ban(p peer.ID, until time.Time) {
 	now := time.Now()
 	if !until.After(now) {
 		return

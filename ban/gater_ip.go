@@ -13,7 +13,8 @@ import (
 // dials it nor accepts a connection from it, whichever peer is there. An
 // IPv4 address given in its IPv6 form (::ffff:192.0.2.1) bans the IPv4
 // address, and an IPv6 zone is ignored. As with Ban, a ban only ever grows
-// and a time that has already passed does nothing. ip must be valid.
+// and a time that has already passed does nothing; one after Forever is
+// refused. ip must be valid.
 //
 // The address is the first IP address in the connection's multiaddr, as
 // for go-libp2p's own conngater: for a connection through a relay, the
@@ -22,6 +23,9 @@ import (
 func (g *Gater) BanIP(ip netip.Addr, until time.Time) error {
 	if !ip.IsValid() {
 		return fmt.Errorf("%s: BanIP: invalid address", errPrefix)
+	}
+	if err := checkUntil("BanIP", until); err != nil {
+		return err
 	}
 	ip = ip.Unmap().WithZone("")
 	g.banPrefix(netip.PrefixFrom(ip, ip.BitLen()), until)
@@ -39,6 +43,9 @@ func (g *Gater) BanSubnet(subnet netip.Prefix, until time.Time) error {
 	p, ok := canonicalPrefix(subnet)
 	if !ok {
 		return fmt.Errorf("%s: BanSubnet: invalid prefix %v", errPrefix, subnet)
+	}
+	if err := checkUntil("BanSubnet", until); err != nil {
+		return err
 	}
 	g.banPrefix(p, until)
 	return nil

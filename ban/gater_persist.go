@@ -169,7 +169,7 @@ func (g *Gater) loadState(data []byte) error {
 		if b.prefix.IsValid() {
 			g.banPrefix(b.prefix, b.until)
 		} else {
-			g.Ban(b.peer, b.until)
+			g.ban(b.peer, b.until)
 		}
 	}
 	g.logger.Debug("loaded saved bans", "restored", restored, "ended", ended)
@@ -216,6 +216,9 @@ func checkBan(sb *stateBan) (restoredBan, error) {
 	b := restoredBan{until: sb.Until}
 	if sb.Until.IsZero() {
 		return b, errors.New("no end time")
+	}
+	if sb.Until.After(maxUntil) {
+		return b, fmt.Errorf("ends at %v, after year 9999 (UTC)", sb.Until.UTC())
 	}
 	switch {
 	case sb.Peer != "" && sb.Prefix != "":

@@ -300,7 +300,10 @@ func (m *Monitor) ban(p peer.ID, score float64, now time.Time) {
 		ips = m.remoteIPs(p) // before the connections close
 	}
 	want := now.Add(d)
-	m.gater.Ban(p, want)
+	if want.After(maxUntil) {
+		want = maxUntil // a ban as long as a Duration allows, from a far future clock
+	}
+	m.gater.ban(p, want)
 	m.limiter.record(now)
 	m.bans.Add(1)
 	until, ok := m.gater.Banned(p)
