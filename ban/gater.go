@@ -42,6 +42,19 @@ const errPrefix = "peerscore/ban"
 // datastore), so that a banned peer does not get back in when the node
 // restarts.
 //
+// # Address forms
+//
+// An address is judged in the form the gater reads it in: an
+// IPv4-mapped address (::ffff:192.0.2.1) is the IPv4 address, so IPv4
+// bans cover it and IPv6 bans, even of ::/0, do not (ban 0.0.0.0/0 for
+// that). An IPv4 ban also covers the address's NAT64 form (64:ff9b::/96,
+// RFC 6052) and its 6to4 form (2002::/16, RFC 3056), which reach the same
+// host, so a banned host cannot come back through them. Other embeddings
+// are not unwrapped: Teredo's (2001::/32) carries the address of the
+// client's NAT, not the client's, and local NAT64 prefixes place the IPv4
+// address where only their network knows. Subnets wider than
+// WithMinPrefixLen allows (IPv4 /16, IPv6 /32 by default) are refused.
+//
 // A Gater may wrap another gater (WithNext), which is asked too: a
 // connection passes only if both allow it. All methods are safe for
 // concurrent use; the checks take a read lock and a map lookup (one per
@@ -50,6 +63,7 @@ type Gater struct {
 	next   connmgr.ConnectionGater
 	logger *slog.Logger
 	limits stateLimits
+	widest widest
 
 	mu   sync.RWMutex
 	bans map[peer.ID]time.Time
@@ -90,9 +104,14 @@ var _ connmgr.ConnectionGater = (*Gater)(nil)
 // scorer, so that it can be handed to libp2p.New before either exists. Nil
 // options are skipped.
 func NewGater(opts ...GaterOption) *Gater {
-	cfg := gaterConfig{logger: slog.New(slog.DiscardHandler), limits: defaultStateLimits}
+	cfg := gaterConfig{
+		logger: slog.New(slog.DiscardHandler),
+		limits: defaultStateLimits,
+		widest: widest{v4: defaultMinPrefixLen4, v6: defaultMinPrefixLen6},
+	}
 	// No GaterOption can fail (WithNext takes nil for "no next gater",
-	// WithGaterLogger nil for the default), so Apply returns nil here; it
+	// WithGaterLogger nil for the default, WithMinPrefixLen holds lengths
+	// to their range), so Apply returns nil here; it
 	// is used for its handling of nil options, the same as in every
 	// constructor of the module.
 	_ = option.Apply(errPrefix, &cfg, opts)
@@ -100,6 +119,7 @@ func NewGater(opts ...GaterOption) *Gater {
 		next:    cfg.next,
 		logger:  cfg.logger,
 		limits:  cfg.limits,
+		widest:  cfg.widest,
 		bans:    make(map[peer.ID]time.Time),
 		ips:     newIPTable(),
 		sweepAt: minSweep,

@@ -135,7 +135,8 @@ func wallTime(t time.Time) time.Time { return t.Round(0).UTC() }
 // Gater is exactly as it was.
 //
 // A ban that has already ended (the node was down longer than that) is not
-// restored. The others are added as Ban and BanSubnet would add them: a
+// restored, nor, with a warning in the log, a ban of a subnet wider than
+// WithMinPrefixLen allows. The others are added as Ban and BanSubnet would add them: a
 // ban already in force that ends later stays as it is. End times are
 // wall-clock times, so the time the node was down counts.
 func (g *Gater) Load(r io.Reader) error {
@@ -160,9 +161,14 @@ func (g *Gater) loadState(data []byte) error {
 	}
 	now := time.Now()
 	var restored, ended int
+	var wide []string
 	for _, b := range bans {
 		if !b.until.After(now) {
 			ended++
+			continue
+		}
+		if b.prefix.IsValid() && g.widest.check(b.prefix) != nil {
+			wide = append(wide, b.prefix.String())
 			continue
 		}
 		restored++
@@ -171,6 +177,10 @@ func (g *Gater) loadState(data []byte) error {
 		} else {
 			g.ban(b.peer, b.until)
 		}
+	}
+	if len(wide) > 0 {
+		g.logger.Warn("saved bans of subnets wider than this Gater bans were left out (see ban.WithMinPrefixLen)",
+			"left_out", len(wide), "subnets", wide[:min(len(wide), 8)], "widest_ipv4", g.widest.v4, "widest_ipv6", g.widest.v6)
 	}
 	g.logger.Debug("loaded saved bans", "restored", restored, "ended", ended)
 	return nil

@@ -23,6 +23,36 @@ type gaterConfig struct {
 	next   connmgr.ConnectionGater
 	logger *slog.Logger
 	limits stateLimits
+	widest widest
+}
+
+// widest is the widest subnet a Gater bans: the least prefix length of
+// each family.
+type widest struct{ v4, v6 int }
+
+// Defaults of WithMinPrefixLen: an IPv4 /16 is a large provider's block,
+// an IPv6 /32 a whole provider's allocation.
+const (
+	defaultMinPrefixLen4 = 16
+	defaultMinPrefixLen6 = 32
+)
+
+// WithMinPrefixLen sets the widest subnets the Gater bans: an IPv4 subnet
+// needs a prefix of at least ipv4 bits, an IPv6 one at least ipv6 bits.
+// The defaults are /16 and /32. Lengths outside an address's range are
+// held to it: 0 or less allows any width, even 0.0.0.0/0, and 32 (or 128)
+// or more allows single addresses only.
+//
+// The limit exists because a ban of 0.0.0.0/0 or ::/0 cuts the node off
+// from everyone, and a saved table that holds one, hand-edited or planted,
+// would do it again at every start. BanSubnet refuses a wider subnet with
+// an error; Load leaves it out, restores the rest of the table, and logs
+// at warn level what it left out.
+func WithMinPrefixLen(ipv4, ipv6 int) GaterOption {
+	return func(c *gaterConfig) error {
+		c.widest = widest{v4: min(max(ipv4, 0), 32), v6: min(max(ipv6, 0), 128)}
+		return nil
+	}
 }
 
 // WithNext chains another connection gater behind the Gater: every
@@ -38,8 +68,9 @@ func WithNext(next connmgr.ConnectionGater) GaterOption {
 
 // WithGaterLogger sets where the Gater logs: at error level a saved table
 // that LoadFile found damaged and moved aside, at warn level a table too
-// large to save whole and the temporary files of an interrupted SaveFile
-// it removed, at debug level what Load restored. A nil logger keeps the
+// large to save whole, saved subnets wider than WithMinPrefixLen allows
+// and the temporary files of an interrupted SaveFile it removed, at debug
+// level what Load restored. A nil logger keeps the
 // default, which discards. (The Monitor's logger is set with WithLogger.)
 func WithGaterLogger(l *slog.Logger) GaterOption {
 	return func(c *gaterConfig) error {
