@@ -27,7 +27,7 @@ const errPrefix = "peerscore/dsstore"
 // documentation for the keys and why.
 type Store struct {
 	ds     datastore.Datastore
-	kinds  []kind
+	kinds  []*kind
 	cfg    config
 	prefix datastore.Key
 
@@ -45,6 +45,12 @@ type kind struct {
 	save         func(io.Writer) error
 	load         func(io.Reader) error
 	invalid      error // what load's errors wrap when the value is invalid
+
+	// read is set once the value under key has been read (loaded, found
+	// missing or found damaged): only then may a write replace it, or a
+	// failed read would let the state in memory, empty at a start, erase
+	// the saved one. Guarded by Store.mu.
+	read bool
 }
 
 // New returns a Store that keeps the state of s and g in ds; either may be
@@ -71,13 +77,13 @@ func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Opti
 	st := &Store{ds: ds, cfg: cfg, prefix: cfg.prefix}
 	damaged := cfg.prefix.ChildString("damaged")
 	if s != nil {
-		st.kinds = append(st.kinds, kind{
+		st.kinds = append(st.kinds, &kind{
 			name: "scores", key: cfg.prefix.ChildString("scores"), damaged: damaged.ChildString("scores"),
 			save: s.Save, load: s.Load, invalid: peerscore.ErrInvalidState,
 		})
 	}
 	if g != nil {
-		st.kinds = append(st.kinds, kind{
+		st.kinds = append(st.kinds, &kind{
 			name: "bans", key: cfg.prefix.ChildString("bans"), damaged: damaged.ChildString("bans"),
 			save: g.Save, load: g.Load, invalid: ban.ErrInvalidState,
 		})
@@ -99,6 +105,11 @@ func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Opti
 // peerscore.ErrInvalidState or ban.ErrInvalidState for a damaged value,
 // the datastore's error for a failed read): worth a log line, never a
 // reason to stop the node.
+//
+// A kind that could not be read is not lost: the Store does not write it
+// until a read of it succeeds. Every Save (so every interval, once
+// started) tries the read again first and, once it succeeds, loads what
+// was saved into the Scorer or the Gater as Load would, then writes.
 func (st *Store) Load(ctx context.Context) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -111,18 +122,29 @@ func (st *Store) Load(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (st *Store) loadKind(ctx context.Context, k kind) error {
+// loadKind reads one kind's value and loads it, once: a kind already read
+// is left alone, so that a Save retrying a failed read never loads the
+// same value twice. The caller holds st.mu.
+func (st *Store) loadKind(ctx context.Context, k *kind) error {
+	if k.read {
+		return nil
+	}
 	value, err := st.ds.Get(ctx, k.key)
 	switch {
 	case errors.Is(err, datastore.ErrNotFound):
+		k.read = true
 		st.cfg.logger.Debug("no saved state in the datastore", "kind", k.name, "key", k.key)
 		return nil
 	case err != nil:
-		st.cfg.logger.Warn("cannot read saved state from the datastore; starting without it",
+		st.cfg.logger.Warn("cannot read saved state from the datastore; keeping it, and not writing over it until a read succeeds",
 			"kind", k.name, "key", k.key, "err", err)
 		return fmt.Errorf("%s: load %s: %w", errPrefix, k.name, err)
 	}
 	err = k.load(bytes.NewReader(value))
+	if err == nil || errors.Is(err, k.invalid) {
+		// A damaged value holds nothing to keep: it may be written over.
+		k.read = true
+	}
 	if err == nil {
 		st.cfg.logger.Debug("loaded saved state from the datastore", "kind", k.name, "key", k.key, "bytes", len(value))
 		return nil
@@ -148,11 +170,21 @@ func (st *Store) loadKind(ctx context.Context, k kind) error {
 // failure. A started Store calls Save every interval and on Close; call it
 // yourself to write at a moment of your choosing (before a planned
 // restart, say).
+//
+// A kind whose saved value has not been read yet (Load was not called, or
+// its read failed) is read first, and loaded as Load does; if the read
+// fails again, that kind is not written, so that the saved state survives
+// until it can be read.
 func (st *Store) Save(ctx context.Context) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var errs []error
 	for _, k := range st.kinds {
+		if err := st.loadKind(ctx, k); !k.read {
+			errs = append(errs, fmt.Errorf("save %s: not written: its saved value could not be read, and is kept until it can be: %w",
+				k.name, errors.Unwrap(err)))
+			continue
+		}
 		var buf bytes.Buffer
 		if err := k.save(&buf); err != nil {
 			errs = append(errs, fmt.Errorf("save %s: %w", k.name, err))
