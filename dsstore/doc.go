@@ -58,6 +58,12 @@
 // kind, and returns an error that says what it skipped. Nothing here stops
 // the node: losing retained scores or bans costs less than not starting.
 //
+// A value that cannot be read at all (an I/O error, a timeout) is another
+// matter: it may be perfectly good. The Store then writes nothing over
+// it: each later write (every interval, once started) reads it again
+// first, loads it once the read succeeds, and only then writes that kind,
+// so a passing fault of the datastore loses nothing.
+//
 // The datastore may be shared with the rest of the node (its peerstore,
 // say); the Store only touches keys under its prefix, and serialises its
 // own calls, so a datastore that is not safe for concurrent use
