@@ -147,9 +147,10 @@ func WithFreeze(level float64, d time.Duration) Option {
 // WithMaxPeers bounds the number of peers tracked, so that reports about
 // throw-away identities cannot grow memory without limit. A peer is
 // tracked from its first report until its value decays below 0.01 of a
-// point. At the bound, the least bad tracked peers (highest value first)
-// are forgotten, n/16 at a time so that a report costs O(1) amortised; the
-// worst offenders stay. n must be positive. The default is 4096; a tracked
+// point. At the bound, n/16 peers at a time are forgotten, so that a
+// report costs O(1) amortised: those decayed to nothing, then the least
+// severe, never a frozen one (the order is in the package documentation,
+// Bounds and cost); the worst offenders stay. n must be positive. The default is 4096; a tracked
 // peer costs about 500 bytes with four reasons of up to 64 bytes each
 // (BenchmarkMemory), so the default bounds the whole at about 2 MiB.
 func WithMaxPeers(n int) Option {
@@ -191,7 +192,9 @@ func WithDecayInterval(d time.Duration) Option {
 }
 
 // WithLogger sets where the Reputation logs: at Warn, a report with an
-// unknown Action (a bug in the caller), which it ignores. The default is
+// unknown Action (a bug in the caller), which it ignores, and the first
+// report about a new peer it could not keep because every tracked peer
+// was frozen. The default is
 // slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
