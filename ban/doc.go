@@ -63,11 +63,13 @@
 //	mon.Start(ctx)
 //	defer mon.Close()
 //
-// The Monitor never bans more than a share of its peers within a window
-// (WithBanLimit; 10% per 10 minutes by default): a node whose own fault
-// makes every peer score badly would otherwise ban them all and be left
-// alone. When the limit holds bans back it logs at error level and counts
-// it in Stats. With WithIPBanAbove(k), off by default, it also bans an
+// The Monitor never bans more than a share of its established peers, those
+// it has seen score above zero, within a window (WithBanLimit; 10% per 10
+// minutes by default): a node whose own fault makes every good peer score
+// badly would otherwise ban them all and be left alone. When the limit
+// holds bans back it logs at error level and counts it in Stats. Peers
+// that never scored above zero (a swarm of fresh identities) are banned
+// without limit, and a burst of them is logged at warn level. With WithIPBanAbove(k), off by default, it also bans an
 // address once more than k of its banned peers came from it.
 //
 // The Monitor reads any Scorer, not only peerscore's: ScoreFunc adapts a
