@@ -3,7 +3,7 @@ package peerscore
 import (
 	"encoding/json"
 	"math"
-	"slices"
+	"runtime"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -145,44 +145,94 @@ func (s *Scorer) Snapshot(p peer.ID) (Snapshot, bool) {
 }
 
 // Snapshots returns every known peer's Snapshot, retained peers included.
-// The scorer's lock is held only to copy the peers' counters; the
-// snapshots are built after it is released, so that a scrape of a large
-// scorer does not hold up the router's events.
-func (s *Scorer) Snapshots() PeerSnapshots {
-	// Size the copy under the lock, allocate it outside (zeroing megabytes
-	// is not free), copy under the lock again. Peers that arrive in
-	// between are copied too; append grows the buffers for them.
-	s.mu.Lock()
-	peers, topics := len(s.peers.All()), 0
-	for _, ps := range s.peers.All() {
-		topics += len(ps.topics)
-	}
-	s.mu.Unlock()
-	srcs := make([]snapshotSource, 0, peers)
-	buf := &captureBuf{topics: make([]topicStats, 0, topics), rules: make([]*topicRules, 0, topics)}
+// The scorer's lock is never held for long, whatever the number of peers:
+// the counters are copied a slice of peers at a time, the lock released
+// between slices, and each slice's snapshots are built outside it. Each
+// snapshot is consistent in itself (one peer's counters come from one
+// lock hold); peers' snapshots may come from moments a few milliseconds
+// apart. A peer that first connects, or is forgotten, while Snapshots runs
+// may be left out.
+func (s *Scorer) Snapshots() PeerSnapshots { return s.snapshots(nil) }
 
-	s.mu.Lock()
-	for _, ps := range s.peers.All() {
-		srcs = append(srcs, s.capture(ps, buf))
+// Bounds of one slice of a Snapshots copy: what the lock is held for at a
+// time. A topic's counters are about 90 bytes; 4,096 of them, or 256
+// peers, take a few hundred microseconds to copy.
+const (
+	sliceTopics = 4096
+	slicePeers  = 256
+)
+
+// sliceCopy is what one slice of a Snapshots copy did under the lock.
+type sliceCopy struct {
+	hold          time.Duration
+	peers, topics int
+}
+
+// snapshots is Snapshots; onSlice, if not nil, is told what each slice
+// did.
+func (s *Scorer) snapshots(onSlice func(sliceCopy)) PeerSnapshots {
+	var peers []*peerState
+	for ps := range s.peers.Scan() { // lock-free: the index as it is now
+		peers = append(peers, ps)
 	}
-	s.mu.Unlock()
-	out := make(PeerSnapshots, len(srcs))
-	for i := range srcs {
-		snap := s.build(&srcs[i])
-		snap.addApp(s.rules.appScore(srcs[i].id), s.rules.appWeight)
-		snap.AppReasons = s.appReasonsOf(srcs[i].id)
-		out[srcs[i].id] = snap
+	out := make(PeerSnapshots, len(peers))
+	buf := &captureBuf{topics: make([]topicStats, 0, sliceTopics), rules: make([]*topicRules, 0, sliceTopics)}
+	srcs := make([]snapshotSource, 0, slicePeers)
+	for len(peers) > 0 {
+		var n int
+		srcs, n = s.captureSlice(peers, buf, srcs[:0], onSlice)
+		peers = peers[n:]
+		for i := range srcs {
+			snap := s.build(&srcs[i])
+			snap.addApp(s.rules.appScore(srcs[i].id), s.rules.appWeight)
+			snap.AppReasons = s.appReasonsOf(srcs[i].id)
+			out[srcs[i].id] = snap
+		}
+		clear(srcs) // the next slice overwrites buf: drop what pointed into it
 	}
 	return out
 }
 
-// scores returns every known peer's score.
-func (s *Scorer) scores() map[peer.ID]float64 {
+// captureSlice copies, under one hold of the lock, the state of the first
+// of peers that fit in a slice (at least one, whatever its topics), into
+// buf, which it empties first, skipping peers forgotten since they were
+// listed. It returns the copies, appended to srcs, and how many of peers
+// it went through.
+func (s *Scorer) captureSlice(peers []*peerState, buf *captureBuf, srcs []snapshotSource, onSlice func(sliceCopy)) ([]snapshotSource, int) {
+	buf.topics, buf.rules = buf.topics[:0], buf.rules[:0]
+	// Start a fresh time slice: the scheduler preempts a goroutine that
+	// has run for 10 ms, and this one, building snapshots between its
+	// holds, would otherwise sooner or later lose its processor while
+	// holding the lock, for as long as others run.
+	runtime.Gosched()
 	s.mu.Lock()
-	peers := slices.Clone(s.peers.All())
+	var start time.Time
+	if onSlice != nil {
+		start = time.Now()
+	}
+	n := 0
+	for ; n < len(peers) && len(srcs) < slicePeers; n++ {
+		ps := peers[n]
+		if ps.forgotten {
+			continue
+		}
+		if len(srcs) > 0 && len(buf.topics)+len(ps.topics) > sliceTopics {
+			break
+		}
+		srcs = append(srcs, s.capture(ps, buf))
+	}
+	if onSlice != nil {
+		onSlice(sliceCopy{hold: time.Since(start), peers: len(srcs), topics: len(buf.topics)})
+	}
 	s.mu.Unlock()
-	out := make(map[peer.ID]float64, len(peers))
-	for _, ps := range peers {
+	return srcs, n
+}
+
+// scores returns every known peer's score. It reads only what Score
+// reads, without the lock.
+func (s *Scorer) scores() map[peer.ID]float64 {
+	out := make(map[peer.ID]float64)
+	for ps := range s.peers.Scan() {
 		out[ps.ID] = s.total(ps, s.appTerm(ps.ID))
 	}
 	return out

@@ -72,11 +72,12 @@ var _ prometheus.Collector = (*Collector)(nil)
 // follow the thresholds s was given (peerscore.WithThresholds), the ones
 // the router acts on. s must have thresholds.
 //
-// A scrape takes the Scorer's lock once for Snapshots, once for Stats and
-// once for Params (the topic list), each for a copy of the state, and
-// calls Params.AppSpecificScore once per peer outside it (and, with
-// WithGater, lists the Gater's bans once): cheap at any usual scrape
-// interval.
+// A scrape reads every peer's Snapshot (Scorer.Snapshots, which holds the
+// Scorer's lock for a slice of peers at a time), takes the lock once for
+// Stats and once for Params (the topic list), and calls
+// Params.AppSpecificScore once per peer outside it (and, with WithGater,
+// lists the Gater's bans once): cheap at any usual scrape interval, and
+// never holding up the router for long.
 func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 	if s == nil {
 		return nil, errors.New("peerscore/metrics: New: nil Scorer")
