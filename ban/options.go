@@ -167,7 +167,8 @@ func WithBanDuration(d time.Duration) MonitorOption {
 func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
 	return func(c *monitorConfig) error {
 		if retainScore <= 0 {
-			return fmt.Errorf("WithBanUntilForgotten: RetainScore %v is not positive", retainScore)
+			return fmt.Errorf("WithBanUntilForgotten: RetainScore %v is not positive: the scorer forgets a disconnected peer at once "+
+				"(set Params.RetainScore; derive.Budget's zero RetainScore gives derive.DefaultRetainScore)", retainScore)
 		}
 		c.retain = retainScore
 		return nil
