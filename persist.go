@@ -299,6 +299,7 @@ func (s *Scorer) restore(peers []restoredPeer) {
 		expire = min(expire, longest)
 		ps := newPeerState(rp.id)
 		ps.expire, ps.behaviour, ps.slow = expire, rp.behaviour, rp.slow
+		ps.restored = true
 		for _, t := range rp.topics {
 			r, ok := s.topics[t.Topic]
 			if !ok || ps.findTopic(r.index) != nil {

@@ -74,6 +74,7 @@ type peerState struct {
 
 	connected bool
 	forgotten bool          // removed from the table; delivery records may still point here
+	restored  bool          // added by Load; set before the peer is published, never changed
 	expire    time.Duration // when a retained (disconnected) peer is forgotten
 
 	topics    []topicStats
