@@ -105,6 +105,16 @@
 //
 // So a flood of throw-away identities, however bad, pushes out its own
 // members rather than the offenders it found. A reason is cut to 64
-// bytes, so each tracked peer's memory is bounded too. Nothing is saved
-// across restarts.
+// bytes, so each tracked peer's memory is bounded too. Stats counts the
+// tracked and frozen peers, the reports by action and the evictions;
+// package metrics exports them (metrics.WithReputation).
+//
+// # Across restarts
+//
+// A restart would otherwise wipe every opinion: a peer reported Fatal
+// would be back at 0. Save and Load (or SaveFile and LoadFile, or package
+// dsstore with dsstore.WithReputation) keep the table, in the same
+// checksummed format as the scorer's and the gater's saved states. Each
+// value decays from its last report, so the time the node was down
+// counts, and a freeze ends when it would have.
 package reputation

@@ -25,3 +25,18 @@ func Severity(r *Reputation, p peer.ID) (value float64, seq uint64, frozen, ok b
 	}
 	return e.value, e.seq, r.now() < e.frozen, true
 }
+
+// WithStateLimitsForTest lowers the bounds Save keeps to and Load enforces
+// (bytes, peers), so that tests reach them cheaply. A zero keeps the
+// default.
+func WithStateLimitsForTest(size, peers int) Option {
+	return func(c *config) error {
+		if size != 0 {
+			c.limits.size = size
+		}
+		if peers != 0 {
+			c.limits.peers = peers
+		}
+		return nil
+	}
+}

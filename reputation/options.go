@@ -47,6 +47,7 @@ type config struct {
 	maxReasons int
 	interval   time.Duration
 	logger     *slog.Logger
+	limits     stateLimits // of saved states
 }
 
 func defaultConfig() config {
@@ -57,6 +58,7 @@ func defaultConfig() config {
 		maxReasons: DefaultMaxReasons,
 		interval:   DefaultDecayInterval,
 		logger:     slog.Default(),
+		limits:     defaultStateLimits,
 	}
 }
 
@@ -163,13 +165,17 @@ func WithMaxPeers(n int) Option {
 	}
 }
 
+// maxReasonsLimit is the most reasons WithMaxReasons allows per peer, and
+// so the most a saved peer may have.
+const maxReasonsLimit = 64
+
 // WithMaxReasons sets how many distinct reasons are kept per peer, the
 // most recent; a reason reported again is counted, not repeated. n must be
 // in [1, 64]. The default is 4.
 func WithMaxReasons(n int) Option {
 	return func(c *config) error {
-		if n < 1 || n > 64 {
-			return fmt.Errorf("WithMaxReasons: %d is not in [1, 64]", n)
+		if n < 1 || n > maxReasonsLimit {
+			return fmt.Errorf("WithMaxReasons: %d is not in [1, %d]", n, maxReasonsLimit)
 		}
 		c.maxReasons = n
 		return nil
@@ -191,10 +197,12 @@ func WithDecayInterval(d time.Duration) Option {
 	}
 }
 
-// WithLogger sets where the Reputation logs: at Warn, a report with an
-// unknown Action (a bug in the caller), which it ignores, and the first
-// report about a new peer it could not keep because every tracked peer
-// was frozen. The default is
+// WithLogger sets where the Reputation logs: at Error, a saved file that
+// LoadFile found damaged and moved aside; at Warn, a report with an
+// unknown Action (a bug in the caller), which it ignores, the first report
+// about a new peer it could not keep because every tracked peer was
+// frozen, and saved peers that did not fit (Save, Load); at Debug, what
+// Load restored. The default is
 // slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {

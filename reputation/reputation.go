@@ -51,7 +51,7 @@ type entry struct {
 	// Guarded by Reputation.mu:
 	value   float64       // the value at `at`; it decays from max(at, frozen)
 	at      time.Duration // when value was set
-	frozen  time.Duration // no decay before it; 0: no freeze
+	frozen  time.Duration // no decay before it; 0: no freeze (a freeze ends after base)
 	seq     uint64        // the order in which entries were tracked
 	reasons []reasonRecord
 }
@@ -147,7 +147,7 @@ func (r *Reputation) Report(p peer.ID, a Action, reason string) {
 	}
 	v := r.apply(e.valueAt(now, r.cfg.halfLife), a)
 	if a.penalty() && r.cfg.freezeFor > 0 && v <= r.cfg.freezeAt && !frozen {
-		e.frozen = now + r.cfg.freezeFor
+		e.frozen = addSat(now, r.cfg.freezeFor)
 	}
 	e.value, e.at = v, now
 	e.published.Store(math.Float64bits(v))
@@ -169,7 +169,10 @@ func (r *Reputation) apply(v float64, a Action) float64 {
 // valueAt is the entry's value at now: held until the later of when it
 // was set and the end of its freeze, then halved every halfLife.
 func (e *entry) valueAt(now, halfLife time.Duration) float64 {
-	start := max(e.at, e.frozen)
+	start := e.at // before base for a value restored from before a restart
+	if e.frozen != 0 {
+		start = max(start, e.frozen)
+	}
 	if now <= start || e.value == 0 {
 		return e.value
 	}
