@@ -16,6 +16,7 @@ import (
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/lifecycle"
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/reputation"
 )
 
 // errPrefix starts every error of the package, once.
@@ -40,7 +41,7 @@ type Store struct {
 // kind is one state a Store keeps: its name, key, where a damaged value
 // goes, and how it is saved and loaded.
 type kind struct {
-	name         string // "scores" or "bans"
+	name         string // "scores", "bans" or "reputation"
 	key, damaged datastore.Key
 	save         func(io.Writer) error
 	load         func(io.Reader) error
@@ -53,18 +54,17 @@ type kind struct {
 	read bool
 }
 
-// New returns a Store that keeps the state of s and g in ds; either may be
-// nil (a node without a Monitor has no Gater to keep), but not both. The
-// Store does nothing until Load, Save or Start.
+// New returns a Store that keeps the state of s and g in ds, and of a
+// Reputation given with WithReputation; either of s and g may be nil (a
+// node without a Monitor has no Gater to keep), but there must be
+// something to keep. The Store does nothing until Load, Save or Start.
 //
 // The defaults: keys under "/peerscore" (WithPrefix), a write every 30
-// seconds once started (WithInterval), no logging (WithLogger).
+// seconds once started (WithInterval), no logging (WithLogger), no
+// Reputation (WithReputation).
 func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Option) (*Store, error) {
-	switch {
-	case ds == nil:
+	if ds == nil {
 		return nil, fmt.Errorf("%s: New: nil datastore", errPrefix)
-	case s == nil && g == nil:
-		return nil, fmt.Errorf("%s: New: neither a Scorer nor a Gater to keep", errPrefix)
 	}
 	cfg := config{
 		interval: defaultInterval,
@@ -88,19 +88,29 @@ func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Opti
 			save: g.Save, load: g.Load, invalid: ban.ErrInvalidState,
 		})
 	}
+	if r := cfg.rep; r != nil {
+		st.kinds = append(st.kinds, &kind{
+			name: "reputation", key: cfg.prefix.ChildString("reputation"), damaged: damaged.ChildString("reputation"),
+			save: r.Save, load: r.Load, invalid: reputation.ErrInvalidState,
+		})
+	}
+	if len(st.kinds) == 0 {
+		return nil, fmt.Errorf("%s: New: nothing to keep: no Scorer, Gater or Reputation (WithReputation)", errPrefix)
+	}
 	return st, nil
 }
 
-// Load reads the saved state from the datastore into the Scorer and the
-// Gater: retained peers as Scorer.Load restores them, bans as Gater.Load
-// does (those that ended while the node was down are not restored). Call it
+// Load reads the saved state from the datastore into the Scorer, the
+// Gater and the Reputation: retained peers as Scorer.Load restores them,
+// bans as Gater.Load does (those that ended while the node was down are
+// not restored), reputations as Reputation.Load does. Call it
 // once, at start, before the scorer and the router start and before the
 // host accepts connections.
 //
 // A missing value is the first start: nothing to load, no error. A value
 // that does not read back is logged at error level, copied to the
 // damaged key and deleted from its own (see the package documentation),
-// and the other kind is loaded all the same. Load returns nil if all was
+// and the other kinds are loaded all the same. Load returns nil if all was
 // well, else an error saying what it could not load (wrapping
 // peerscore.ErrInvalidState or ban.ErrInvalidState for a damaged value,
 // the datastore's error for a failed read): worth a log line, never a
@@ -164,9 +174,9 @@ func (st *Store) loadKind(ctx context.Context, k *kind) error {
 	return fmt.Errorf("%w (key %s, moved to %s)", err, k.key, k.damaged)
 }
 
-// Save writes the state now: the Scorer's and then the Gater's, each with
-// one Put of its whole value, then Sync of the prefix. A kind that fails
-// does not stop the other from being written; the error names each
+// Save writes the state now: the Scorer's, the Gater's and the
+// Reputation's, each with one Put of its whole value, then Sync of the
+// prefix. A kind that fails does not stop the others from being written; the error names each
 // failure. A started Store calls Save every interval and on Close; call it
 // yourself to write at a moment of your choosing (before a planned
 // restart, say).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/dsstore"
 	"github.com/peerscore/peerscore/internal/scoretest"
+	"github.com/peerscore/peerscore/reputation"
 )
 
 // scorerParams score nothing but the behaviour penalty: weight -1 above
@@ -436,7 +438,8 @@ func TestNewRejects(t *testing.T) {
 		want string
 	}{
 		{name: "nil datastore", s: s, g: g, want: "peerscore/dsstore: New: nil datastore"},
-		{name: "nothing to keep", ds: ds, want: "peerscore/dsstore: New: neither a Scorer nor a Gater to keep"},
+		{name: "nothing to keep", ds: ds, want: "peerscore/dsstore: New: nothing to keep: no Scorer, Gater or Reputation (WithReputation)"},
+		{name: "nil reputation", ds: ds, s: s, opt: dsstore.WithReputation(nil), want: "peerscore/dsstore: WithReputation: nil Reputation"},
 		{name: "zero interval", ds: ds, s: s, opt: dsstore.WithInterval(0), want: "peerscore/dsstore: WithInterval: 0s is not positive"},
 		{name: "negative interval", ds: ds, s: s, opt: dsstore.WithInterval(-time.Second), want: "peerscore/dsstore: WithInterval: -1s is not positive"},
 		{name: "empty prefix", ds: ds, g: g, opt: dsstore.WithPrefix(" "), want: "peerscore/dsstore: WithPrefix: empty prefix"},
@@ -516,5 +519,34 @@ func TestStoreKeepsStateItCouldNotRead(t *testing.T) {
 		require.Equal(t, 21, s3.Stats().Retained)
 		require.Equal(t, -4.0, s3.Score("offender-19"))
 		require.Equal(t, -9.0, s3.Score("newcomer"))
+	})
+}
+
+// The defect: after a restart, a peer reported Fatal scored 0, as the
+// Reputation kept nothing. With WithReputation the Store keeps it beside
+// the scores and bans, and a restarted node holds the peer where it was
+// (decayed over the time it was down); a Reputation alone is enough to
+// keep.
+func TestStoreKeepsReputation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		ds := datastore.NewMapDatastore()
+		rep, err := reputation.New(reputation.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		rep.Report("liar", reputation.Fatal, "wrong network")
+		st, err := dsstore.New(ds, newScorer(t), ban.NewGater(), dsstore.WithReputation(rep))
+		require.NoError(t, err)
+		require.NoError(t, st.Load(ctx))
+		require.NoError(t, st.Close())
+		require.Contains(t, keys(t, ds), "/peerscore/reputation")
+
+		time.Sleep(time.Minute) // the restart
+		back, err := reputation.New(reputation.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		st, err = dsstore.New(ds, nil, nil, dsstore.WithReputation(back))
+		require.NoError(t, err)
+		require.NoError(t, st.Load(ctx))
+		require.InDelta(t, -100*math.Exp2(-0.1), back.Score("liar"), 1e-9)
+		require.Equal(t, []string{"wrong network (fatal)"}, back.Reasons("liar"))
 	})
 }
