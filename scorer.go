@@ -227,7 +227,7 @@ func (s *Scorer) AddPenalty(p peer.ID, count int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.addBehaviourPenalty(p, float64(count), penApplication)
+	s.addBehaviourPenalty(p, float64(count), penAddPenalty)
 }
 
 func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why penalty) {

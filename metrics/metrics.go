@@ -46,7 +46,8 @@ type Collector struct {
 	thresholds peerscore.Thresholds
 	buckets    []float64
 	topics     *topicLabeler
-	gater      *ban.Gater // nil without WithGater
+	gater      *ban.Gater       // nil without WithGater
+	reputation *reputationDescs // nil without WithReputation
 
 	score             *prometheus.Desc
 	peers             *prometheus.Desc
@@ -96,6 +97,7 @@ func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 		buckets:    ScoreBuckets(t),
 		topics:     newTopicLabeler(cfg.maxTopics, cfg.topicLabel),
 		gater:      cfg.gater,
+		reputation: newReputationDescs(cfg.rep),
 
 		score: prometheus.NewDesc("peerscore_score",
 			"Peers' scores (score points), every known peer including retained ones. "+
@@ -208,6 +210,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if c.gater != nil {
 		ch <- c.banned
+	}
+	if c.reputation != nil {
+		c.reputation.describe(ch)
 	}
 }
 
@@ -333,5 +338,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.routerMismatches, prometheus.CounterValue, float64(stats.RouterMismatches))
 	if c.gater != nil {
 		ch <- prometheus.MustNewConstMetric(c.banned, prometheus.GaugeValue, float64(len(c.gater.Bans())))
+	}
+	if c.reputation != nil {
+		c.reputation.collect(ch)
 	}
 }

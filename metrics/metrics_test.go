@@ -5,6 +5,7 @@ package metrics_test
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/metrics"
+	"github.com/peerscore/peerscore/reputation"
 )
 
 // thresholds: gossip -10, publish -20, graylist -40, opportunistic graft
@@ -263,7 +265,7 @@ func TestCollectScenario(t *testing.T) {
 			peerscore.PenaltyIPColocation:       1,
 			peerscore.PenaltySlowPeer:           2,
 			peerscore.PenaltyRepeatedExtensions: 0,
-			peerscore.PenaltyApplication:        10, // AddPenalty(D, 10): the amount
+			peerscore.PenaltyAddPenalty:         10, // AddPenalty(D, 10): the amount
 		} {
 			require.Equalf(t, want, sc.Value(t, "peerscore_penalties_total", "reason", string(reason)), "penalties for %s", reason)
 		}
@@ -504,5 +506,46 @@ func TestCollectBans(t *testing.T) {
 		problems, err := testutil.CollectAndLint(c)
 		require.NoError(t, err)
 		require.Empty(t, problems)
+	})
+}
+
+// The defect: the application's reputation had no metrics, and
+// peerscore_penalties_total{reason="application"} counted only AddPenalty,
+// which read as if it counted the reputation's reports. The reason is
+// add_penalty now, and with WithReputation the reputation is exported:
+// its tracked and frozen peers, bound, reports by action, evictions and
+// refused reports.
+func TestCollectReputation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScorer(t)
+		rep, err := reputation.New(reputation.WithMaxPeers(2), reputation.WithFreeze(-50, time.Hour),
+			reputation.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		c, reg := newRegistry(t, s, metrics.WithReputation(rep))
+		scoretest.Connect(s, "D")
+		s.AddPenalty("D", 3)
+		rep.Report("A", reputation.Fatal, "wrong network")
+		rep.Report("B", reputation.Low, "slow")
+		rep.Report("B", reputation.Low, "slow")
+		rep.Report("C", reputation.High, "invalid block") // evicts B, the mildest
+		rep.Report("A", reputation.Mid, "again")
+
+		sc := scoretest.Gather(t, reg)
+		require.Equal(t, 3.0, sc.Value(t, "peerscore_penalties_total", "reason", "add_penalty"))
+		require.NotContains(t, sc.LabelValues("peerscore_penalties_total", "reason"), "application")
+		require.Equal(t, 2.0, sc.Value(t, "peerscore_reputation_peers"))
+		require.Equal(t, 1.0, sc.Value(t, "peerscore_reputation_peers_frozen"))
+		require.Equal(t, 2.0, sc.Value(t, "peerscore_reputation_peers_max"))
+		require.Equal(t, 1.0, sc.Value(t, "peerscore_reputation_evicted_total"))
+		require.Equal(t, 0.0, sc.Value(t, "peerscore_reputation_untracked_total"))
+		for action, want := range map[string]float64{"low": 2, "mid": 1, "high": 1, "fatal": 1, "useful": 0} {
+			require.Equal(t, want, sc.Value(t, "peerscore_reputation_reports_total", "action", action), action)
+		}
+		problems, err := testutil.CollectAndLint(c)
+		require.NoError(t, err)
+		require.Empty(t, problems)
+
+		_, err = metrics.New(s, metrics.WithReputation(nil))
+		require.ErrorContains(t, err, "WithReputation: nil Reputation")
 	})
 }
