@@ -426,9 +426,12 @@ func (snap Snapshot) Components() map[Component]float64 {
 	return out
 }
 
-// Dominant returns the component that explains the score best: the most
-// negative one when the score is negative, else the most positive one. It
-// returns "" and 0 when every component is zero.
+// Dominant returns the component that explains the score best: when the
+// score is negative, the most negative component, the one to blame; else
+// the most positive one, which the score owes most to (not a fault: a
+// display of blame should show it only for a negative score). Among equal
+// contributions, the first by name. It returns "" and 0 when no component
+// is other than zero: such a score has nothing to explain.
 func (snap Snapshot) Dominant() (Component, float64) {
 	var best Component
 	var value float64
