@@ -162,6 +162,11 @@ func WithBanDuration(d time.Duration) MonitorOption {
 // remember. Tied, the peer stays out exactly as long as its record counts
 // against it.
 //
+// The ban is the Gater's and lasts RetainScore whatever the scorer does:
+// if a flood of worse peers pushes the banned peer out of the scorer's
+// bounded retained set (peerscore.WithMaxRetainedPeers), the scorer
+// forgets it early, but the Gater still keeps it out until the ban ends.
+//
 // retainScore must be positive: a RetainScore of zero means the scorer
 // forgets at once, and a ban for no time would not be a ban.
 func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
