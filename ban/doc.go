@@ -30,7 +30,9 @@
 //
 // The table lives in memory. So that a banned peer does not get back in
 // when the node restarts, save it on the way down and load it on the way
-// up, before the host accepts connections:
+// up, before the host accepts connections (build the host with
+// libp2p.NoListenAddrs, load, then call h.Network().Listen; the module's
+// examples/node shows the whole order):
 //
 //	if err := g.LoadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 //		logger.Warn("starting without saved bans", "err", err) // and carry on

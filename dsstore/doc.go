@@ -19,7 +19,10 @@
 //	defer store.Close() // writes once more; close it before ds
 //
 // Load before the scorer and the router start and before the host accepts
-// connections; Close before closing the datastore.
+// connections: build the host with libp2p.NoListenAddrs (libp2p.New
+// otherwise listens at once) and call h.Network().Listen after Load. Close
+// before closing the datastore. The module's examples/node starts and
+// stops the whole kit in that order.
 //
 // # Keys and values
 //
