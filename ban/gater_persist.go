@@ -293,18 +293,9 @@ func (g *Gater) SaveFile(path string) error {
 // path left in its directory, except those of SaveFile calls still
 // running in this process.
 func (g *Gater) LoadFile(path string) error {
-	statefile.RemoveStaleTemps(path, g.logger)
-	data, read, err := statefile.ReadFile(path, g.limits.size)
-	switch {
-	case errors.Is(err, statefile.ErrTooLarge):
-		err = invalidState("larger than %d bytes", g.limits.size)
-	case err != nil:
-		return fmt.Errorf("%s: load %s: %w", errPrefix, path, err)
-	default:
-		err = g.loadState(data)
-	}
-	if err == nil || !errors.Is(err, ErrInvalidState) {
-		return err
-	}
-	return statefile.SetAsideLogged(g.logger, "saved bans", path, read, err)
+	return statefile.Loader{
+		What: "saved bans", Prefix: errPrefix, Limit: g.limits.size, Logger: g.logger, Invalid: ErrInvalidState,
+		TooLarge: func() error { return invalidState("larger than %d bytes", g.limits.size) },
+		Load:     g.loadState,
+	}.LoadFile(path)
 }

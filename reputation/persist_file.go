@@ -1,7 +1,6 @@
 package reputation
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/peerscore/peerscore/internal/statefile"
@@ -36,18 +35,10 @@ func (r *Reputation) SaveFile(path string) error {
 // path left, except those of SaveFile calls still running in this
 // process.
 func (r *Reputation) LoadFile(path string) error {
-	statefile.RemoveStaleTemps(path, r.cfg.logger)
-	data, read, err := statefile.ReadFile(path, r.cfg.limits.size)
-	switch {
-	case errors.Is(err, statefile.ErrTooLarge):
-		err = invalidState("larger than %d bytes", r.cfg.limits.size)
-	case err != nil:
-		return fmt.Errorf("peerscore/reputation: load %s: %w", path, err)
-	default:
-		err = r.loadState(data)
-	}
-	if err == nil || !errors.Is(err, ErrInvalidState) {
-		return err
-	}
-	return statefile.SetAsideLogged(r.cfg.logger, "saved peer reputations", path, read, err)
+	return statefile.Loader{
+		What: "saved peer reputations", Prefix: "peerscore/reputation", Limit: r.cfg.limits.size,
+		Logger: r.cfg.logger, Invalid: ErrInvalidState,
+		TooLarge: func() error { return invalidState("larger than %d bytes", r.cfg.limits.size) },
+		Load:     r.loadState,
+	}.LoadFile(path)
 }
