@@ -1,6 +1,8 @@
 package peerscore_test
 
 import (
+	"io"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,24 +14,46 @@ import (
 	"github.com/peerscore/peerscore"
 )
 
-// BenchmarkScrapeRouterLatency is a metrics scrape (Snapshots, as the
-// metrics collector, scorehttp and WithInspect call it) of 10,000 peers,
+// BenchmarkScrapeRouterLatency reads the whole scorer, at 10,000 peers
 // each in the mesh of all 64 topics, while the router's event loop keeps
 // receiving events: a PRUNE and a GRAFT of a peer every 50 µs or so, each
-// timed. ns/op is one scrape. It reports each event's latency at the
-// 99.9th percentile with no scrape running (quiet-p99.9-us) and during
-// back-to-back scrapes (scrape-p99.9-us), the longest event during them
-// (scrape-max-us), and the longest the scorer's lock was held at a time
-// by a scrape (max-hold-us, from one extra scrape that times its holds).
+// timed. Snapshots is a metrics scrape (as the metrics collector,
+// scorehttp and WithInspect make it), Save what dsstore writes every
+// interval; ns/op is one of them. It reports each event's latency at the
+// 99.9th percentile with no read running (quiet-p99.9-us) and during
+// back-to-back reads (busy-p99.9-us), the longest event during them
+// (busy-max-us), and for Snapshots the longest the scorer's lock was held
+// at a time (max-hold-us, from one extra scrape that times its holds).
 // The events are spaced, as a router's are, so that the share of them
-// that meets a scrape's lock is the share of time the scrape holds it.
+// that meets the lock is the share of time a read holds it.
 //
 //	go test -run '^$' -bench ScrapeRouterLatency -benchtime 20x .
 func BenchmarkScrapeRouterLatency(b *testing.B) {
-	s, topics := benchScorer(b)
+	s, topics := benchScorer(b, peerscore.WithLogger(slog.New(slog.DiscardHandler)))
 	peers := benchPopulate(s, 10000, len(topics), topics)
-
 	quiet := routerEvents(s, peers, topics, func(n int) bool { return n < 20000 })
+	b.Run("Snapshots", func(b *testing.B) {
+		busy := readWhileRouting(b, s, peers, topics, func() {
+			if n := len(s.Snapshots()); n != len(peers) {
+				b.Fatalf("got %d snapshots, want %d", n, len(peers))
+			}
+		})
+		reportLatencies(b, quiet, busy)
+		b.ReportMetric(float64(peerscore.MaxSnapshotHold(s))/1e3, "max-hold-us")
+	})
+	b.Run("Save", func(b *testing.B) {
+		busy := readWhileRouting(b, s, peers, topics, func() {
+			if err := s.Save(io.Discard); err != nil {
+				b.Fatal(err)
+			}
+		})
+		reportLatencies(b, quiet, busy)
+	})
+}
+
+// readWhileRouting runs read b.N times while routerEvents runs, and
+// returns the events' latencies.
+func readWhileRouting(b *testing.B, s *peerscore.Scorer, peers []peer.ID, topics []string, read func()) []time.Duration {
 	var done atomic.Bool
 	var busy []time.Duration
 	var wg sync.WaitGroup
@@ -37,19 +61,19 @@ func BenchmarkScrapeRouterLatency(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if n := len(s.Snapshots()); n != len(peers) {
-			b.Fatalf("got %d snapshots, want %d", n, len(peers))
-		}
+		read()
 	}
 	b.StopTimer()
 	done.Store(true)
 	wg.Wait()
+	return busy
+}
 
+func reportLatencies(b *testing.B, quiet, busy []time.Duration) {
 	b.ReportMetric(percentile(quiet, 0.999), "quiet-p99.9-us")
-	b.ReportMetric(percentile(busy, 0.999), "scrape-p99.9-us")
-	b.ReportMetric(percentile(busy, 1), "scrape-max-us")
-	b.ReportMetric(float64(len(busy)), "scrape-events")
-	b.ReportMetric(float64(peerscore.MaxSnapshotHold(s))/1e3, "max-hold-us")
+	b.ReportMetric(percentile(busy, 0.999), "busy-p99.9-us")
+	b.ReportMetric(percentile(busy, 1), "busy-max-us")
+	b.ReportMetric(float64(len(busy)), "busy-events")
 }
 
 // eventGap is the pause between two router events: a busy router's pace,

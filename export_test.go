@@ -57,3 +57,11 @@ func SnapshotSlicesForTest(s *Scorer) []SnapshotSlice {
 	s.snapshots(func(c sliceCopy) { out = append(out, SnapshotSlice{c.peers, c.topics}) })
 	return out
 }
+
+// SaveSlicesForTest runs what Save copies and returns its slices, and how
+// many peers it would save.
+func SaveSlicesForTest(s *Scorer) ([]SnapshotSlice, int) {
+	var out []SnapshotSlice
+	_, peers, _ := s.saveState(func(c sliceCopy) { out = append(out, SnapshotSlice{c.peers, c.topics}) })
+	return out, len(peers)
+}

@@ -60,8 +60,9 @@ func TestSnapshotsReleaseTheLockBetweenSlices(t *testing.T) {
 	require.Less(t, penalised, nPeers, "the first slice was copied before the penalties")
 }
 
-// Every slice of a scrape copies at most 256 peers and 4,096 topics'
-// counters, but always one peer, however many topics it has.
+// Every slice of a scrape, and of what Save copies, holds at most 256
+// peers and 4,096 topics' counters, but always one peer, however many
+// topics it has.
 func TestSnapshotsSliceBounds(t *testing.T) {
 	topics := map[string]*peerscore.TopicParams{}
 	for i := range 5000 {
@@ -83,14 +84,17 @@ func TestSnapshotsSliceBounds(t *testing.T) {
 			s.Tracer().Graft(p, name)
 		}
 	}
-	slices := peerscore.SnapshotSlicesForTest(s)
-	total := 0
-	for _, sl := range slices {
-		total += sl.Peers
-		require.LessOrEqual(t, sl.Peers, 256)
-		if sl.Peers > 1 {
-			require.LessOrEqual(t, sl.Topics, 4096)
+	saveSlices, saved := peerscore.SaveSlicesForTest(s)
+	require.Equal(t, 1000, saved, "every peer, at a score of zero, would be retained")
+	for _, slices := range [][]peerscore.SnapshotSlice{peerscore.SnapshotSlicesForTest(s), saveSlices} {
+		total := 0
+		for _, sl := range slices {
+			total += sl.Peers
+			require.LessOrEqual(t, sl.Peers, 256)
+			if sl.Peers > 1 {
+				require.LessOrEqual(t, sl.Topics, 4096)
+			}
 		}
+		require.Equal(t, 1000, total)
 	}
-	require.Equal(t, 1000, total)
 }
