@@ -4,27 +4,50 @@ import (
 	"time"
 )
 
-// Refresh performs one maintenance step, what the background loop does each
-// DecayInterval: it decays every connected peer's counters, brings time in
-// mesh and P3 activation up to date, forgets retained peers whose
-// RetainScore has passed, and drops delivery records older than SeenMsgTTL.
-// Retained peers do not decay, so waiting out a bad score takes RetainScore.
-// It also charges IWANT promises that are past due, which the loop does at
-// every router heartbeat as well.
+// Refresh performs one maintenance step: it decays every connected peer's
+// counters, brings time in mesh and P3 activation up to date, forgets
+// retained peers whose RetainScore has passed, drops delivery records older
+// than SeenMsgTTL and charges the IWANT promises past due. Retained peers
+// do not decay, so waiting out a bad score takes RetainScore.
 //
-// Most nodes call Start and never Refresh. A node that drives its own loop
-// (a simulation stepping time, or a test) calls Refresh instead, once per
+// Most nodes call Start and never Refresh. The loop Start runs spreads
+// this work over the router's own schedule, as pubsub's scorer does: the
+// decay every DecayInterval, the promises at every router heartbeat, and
+// the delivery records once a minute (so a record can outlive SeenMsgTTL
+// by up to a minute, as in pubsub). A node that drives its own loop (a
+// simulation stepping time, or a test) calls Refresh instead, once per
 // DecayInterval: the decay factors are per interval, so calling it more
 // often decays faster, and less often slower, than the parameters say.
-// Without Start, broken promises are charged only at Refresh, up to one
-// DecayInterval late, and there are no inspections, threshold events,
-// router checks or re-reads of peers' addresses from the host. Calling
-// Refresh while Start's loop runs adds steps to the loop's: counters then
-// decay faster than configured, so do one or the other.
+// Without Start there are no inspections, threshold events, router checks
+// or re-reads of peers' addresses from the host. Calling Refresh while
+// Start's loop runs adds steps to the loop's: counters then decay faster
+// than configured, so do one or the other.
 func (s *Scorer) Refresh() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	s.decayLocked(now)
+	s.deliveries.expire(now)
+	s.routerHeartbeatLocked(now)
+}
+
+// decayStep is the loop's work every DecayInterval.
+func (s *Scorer) decayStep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.decayLocked(s.now())
+}
+
+// expireRecords is the loop's once-a-minute clean-up of delivery records.
+func (s *Scorer) expireRecords() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deliveries.expire(s.now())
+}
+
+// decayLocked decays the connected peers' counters and forgets the retained
+// peers whose retention has ended.
+func (s *Scorer) decayLocked(now time.Duration) {
 	for i := 0; i < len(s.peers.All()); {
 		ps := s.peers.All()[i]
 		if !ps.connected && now > ps.expire {
@@ -37,8 +60,6 @@ func (s *Scorer) Refresh() {
 		i++
 	}
 	s.peers.Settle()
-	s.deliveries.expire(now)
-	s.routerHeartbeatLocked(now)
 }
 
 // decayPeer decays ps's counters and republishes its score if anything moved.

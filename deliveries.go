@@ -150,8 +150,8 @@ func (d *deliveryLog) expire(now time.Duration) {
 	for d.count > 0 && now > d.ring[d.head].expire {
 		d.dropOldest()
 	}
-	if len(d.ring) > 64 && d.count*4 < len(d.ring) {
-		shrunk := make([]*deliveryRecord, len(d.ring)/2)
+	if size := d.shrunkRing(); size < len(d.ring) {
+		shrunk := make([]*deliveryRecord, size)
 		for i := 0; i < d.count; i++ {
 			shrunk[i] = d.ring[(d.head+i)%len(d.ring)]
 		}
@@ -167,6 +167,17 @@ func (d *deliveryLog) expire(now time.Duration) {
 		}
 		d.records, d.peak = records, d.count
 	}
+}
+
+// shrunkRing is the ring's size once a flood has passed: halved while a
+// quarter of it or less is in use, down to 64 slots, in one step however
+// long the loop waited between expiries.
+func (d *deliveryLog) shrunkRing() int {
+	size := len(d.ring)
+	for size > 64 && d.count*4 < size {
+		size /= 2
+	}
+	return size
 }
 
 func (d *deliveryLog) len() int { return d.count }

@@ -1,7 +1,8 @@
 // Package peerscore is a gossipsub v1.1 peer scorer for go-libp2p-pubsub
-// routers that you can read, inspect, persist and act on. Its scores equal
-// go-libp2p-pubsub's own (v0.17.0 to v0.19.0) on the same events, apart
-// from the deliberate differences in the README, and Score takes no lock.
+// routers that you can read, inspect, persist and act on. By default its
+// scores equal go-libp2p-pubsub's own (v0.17.0 to v0.19.0) on the same
+// events (the README's Parity section says how that is checked, and where
+// it cannot be: panics, NaN, unbounded memory), and Score takes no lock.
 //
 // # The module
 //
@@ -73,7 +74,9 @@
 //     MeshMessageDeliveriesActivation, the squared deficit of its (decaying)
 //     delivery counter below MeshMessageDeliveriesThreshold. First copies and
 //     copies within MeshMessageDeliveriesWindow of validation count.
-//     Penalises mesh peers that do not forward.
+//     Penalises mesh peers that do not forward. As in pubsub, the
+//     activation outlives the mesh: a pruned or disconnected peer goes on
+//     paying P3 until a GRAFT resets it (WithSpecP3: until it leaves).
 //   - P3b, mesh failure penalty: the P3 deficit a peer owed when it left the
 //     mesh (PRUNE or disconnect), kept and decaying. A peer cannot dodge P3
 //     by getting pruned.

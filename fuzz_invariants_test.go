@@ -395,8 +395,10 @@ func (e *fuzzEnv) checkTopic(bad func(string, ...any), name string, ts peerscore
 	if ts.P1 < 0 || ts.P2 < 0 || ts.P3 > 0 || ts.P3b > 0 || ts.P4 > 0 {
 		bad("topic %q: a component has the wrong sign: %+v", name, ts)
 	}
-	if !ts.InMesh && (ts.P1 != 0 || ts.P3 != 0 || ts.MeshDeliveriesActive) {
-		bad("topic %q: P1/P3 outside the mesh: %+v", name, ts)
+	// Out of the mesh there is no P1; P3 can stay active there (pubsub's
+	// reading, the default), but is never charged when not active.
+	if (!ts.InMesh && ts.P1 != 0) || (!ts.MeshDeliveriesActive && ts.P3 != 0) {
+		bad("topic %q: P1 outside the mesh or P3 while not active: %+v", name, ts)
 	}
 	for _, v := range []float64{ts.P1, ts.P2, ts.P3, ts.P3b, ts.P4} {
 		if math.IsInf(v, 0) {

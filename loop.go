@@ -15,13 +15,17 @@ type loopState struct {
 	ipRefresh time.Duration
 }
 
-// Start runs the background loop until ctx is done or Close is called: a
-// Refresh every DecayInterval, the router penalties' check of IWANT
-// promises every router heartbeat, a re-read of peers' IP addresses from
-// the host every minute (when the repeated-extensions record also drops
-// the peers no longer connected), the WithInspect and WithThresholdEvents
-// callbacks if they were given, and the router check (WithRouterCheck). It
-// returns at once. Calling it again, or after Close, does nothing.
+// Start runs the background loop until ctx is done or Close is called. It
+// keeps the router's own schedule, as pubsub's scorer does, so that scores
+// move when pubsub's would: the counters decay every DecayInterval; IWANT
+// promises past due are charged at every router heartbeat (the first
+// HeartbeatInitialDelay after Start: start the Scorer when the router
+// starts); once a minute, peers' IP addresses are re-read from the host,
+// delivery records older than SeenMsgTTL are dropped and the
+// repeated-extensions record forgets the peers no longer connected. It also
+// runs the WithInspect and WithThresholdEvents callbacks if they were
+// given, and the router check (WithRouterCheck). It returns at once.
+// Calling it again, or after Close, does nothing.
 func (s *Scorer) Start(ctx context.Context) {
 	work := []func(context.Context){s.maintain}
 	for _, in := range s.loop.inspects {
@@ -54,15 +58,17 @@ func (s *Scorer) Close() error {
 }
 
 func (s *Scorer) maintain(ctx context.Context) {
-	refresh := time.NewTicker(s.rules.decayInterval)
-	defer refresh.Stop()
-	ips := time.NewTicker(s.loop.ipRefresh)
-	defer ips.Stop()
-	var heartbeat <-chan time.Time
+	decay := time.NewTicker(s.rules.decayInterval)
+	defer decay.Stop()
+	minute := time.NewTicker(s.loop.ipRefresh)
+	defer minute.Stop()
+	// The router's heartbeat: first after HeartbeatInitialDelay, then
+	// every HeartbeatInterval from there.
+	var firstBeat, heartbeat <-chan time.Time
 	if !s.router.off {
-		t := time.NewTicker(s.router.timings.heartbeat)
+		t := time.NewTimer(s.router.timings.firstBeat)
 		defer t.Stop()
-		heartbeat = t.C
+		firstBeat = t.C
 	}
 	var routerCheck <-chan time.Time
 	if s.check.period > 0 {
@@ -74,12 +80,18 @@ func (s *Scorer) maintain(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-refresh.C:
-			s.Refresh()
+		case <-decay.C:
+			s.decayStep()
+		case <-firstBeat:
+			t := time.NewTicker(s.router.timings.heartbeat)
+			defer t.Stop()
+			firstBeat, heartbeat = nil, t.C
+			s.routerHeartbeat()
 		case <-heartbeat:
 			s.routerHeartbeat()
-		case <-ips.C:
+		case <-minute.C:
 			s.refreshIPs()
+			s.expireRecords()
 			s.sweepExtensions()
 		case <-routerCheck:
 			s.checkRouterAsked()

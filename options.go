@@ -31,6 +31,7 @@ type config struct {
 	routerCheck time.Duration
 	direct      []peer.AddrInfo
 	appReasons  func(peer.ID) []string
+	specP3      bool
 }
 
 // defaultMaxDeliveryRecords: see WithMaxDeliveryRecords.
@@ -297,6 +298,35 @@ func WithAppReasons(fn func(peer.ID) []string) Option {
 			return errors.New("WithAppReasons: nil function")
 		}
 		c.appReasons = fn
+		return nil
+	}
+}
+
+// WithSpecP3 scores P3 as the gossipsub v1.1 specification reads it, and as
+// rust-libp2p and js-libp2p-gossipsub do: a peer that leaves a topic's mesh,
+// by PRUNE or by disconnecting, loses its P3 activation there. It pays the
+// sticky P3b for the deficit it owed when it left, and no P3 until it is
+// grafted again and has served a new MeshMessageDeliveriesActivation.
+//
+// Without it, P3 is go-libp2p-pubsub's, as every release from v0.17.0 to
+// v0.19.0 computes it: the activation survives the PRUNE and the
+// disconnect, so the peer goes on paying the P3 deficit on top of the P3b,
+// and the deficit grows as its mesh-delivery counter decays (out of the
+// mesh, it earns no mesh deliveries), until a GRAFT resets it. A retained
+// peer keeps paying it too, and a second PRUNE of a peer already out of
+// the mesh charges P3b again.
+//
+// What it changes for a network: under pubsub's reading, a free-rider that
+// was pruned keeps sinking and stays below zero, so the router does not
+// graft it again; under the specification's, its score recovers as P3b
+// decays, and it may be grafted again sooner. The gossipsub v1.1
+// evaluation tuned and validated its parameters on go-libp2p-pubsub, so
+// the default keeps what those parameters assume; the option is for nodes
+// that want to judge peers as the other implementations do. Nodes of a
+// network need not agree: it changes only how this node scores its peers.
+func WithSpecP3() Option {
+	return func(c *config) error {
+		c.specP3 = true
 		return nil
 	}
 }

@@ -11,13 +11,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestParityWithPubsub checks peerscore against go-libp2p-pubsub v0.17.0's
-// own scorer on random event traces (parity_traces_test.go). pubsub's scorer
-// is unexported, so the test copies pubsub from the module cache into a
-// temporary folder, adds a small file that exports it
-// (testdata/pubsubref/export.go.txt), and runs the traces in a copy of this
-// package built against that copy. Nothing of pubsub's is kept in this
-// repository.
+// TestParityWithPubsub checks peerscore against the own scorer of the
+// go-libp2p-pubsub it builds with (go.mod's v0.17.0; .ci/pubsub-compat
+// runs it against other releases) on random event traces
+// (parity_traces_test.go). pubsub's scorer is unexported, so the test
+// copies pubsub from the module cache into a temporary folder, adds a
+// small file that exports it as it is (testdata/pubsubref/export.go.txt)
+// and one that adds a copy patched to the specification's P3, the
+// reference for WithSpecP3 (spec.go.txt), and runs the traces in a copy of
+// this package built against that copy. Nothing of pubsub's is kept in
+// this repository.
 func TestParityWithPubsub(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a patched copy of go-libp2p-pubsub; skipped with -short")
@@ -26,9 +29,11 @@ func TestParityWithPubsub(t *testing.T) {
 	pubsubDir := goOutput(t, ".", "list", "-m", "-f", "{{.Dir}}", "github.com/libp2p/go-libp2p-pubsub")
 	refDir := filepath.Join(tmp, "pubsub")
 	copyTree(t, pubsubDir, refDir, func(string) bool { return true })
-	export, err := os.ReadFile(filepath.Join("testdata", "pubsubref", "export.go.txt"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(refDir, "zz_parity_export.go"), export, 0o644))
+	for _, f := range []string{"export", "spec"} {
+		src, err := os.ReadFile(filepath.Join("testdata", "pubsubref", f+".go.txt"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(refDir, "zz_parity_"+f+".go"), src, 0o644))
+	}
 
 	proj := filepath.Join(tmp, "peerscore")
 	copyTree(t, ".", proj, func(rel string) bool {
@@ -36,7 +41,7 @@ func TestParityWithPubsub(t *testing.T) {
 	})
 	goOutput(t, proj, "mod", "edit", "-replace", "github.com/libp2p/go-libp2p-pubsub="+refDir)
 	out := goOutput(t, proj, "test", "-tags", "peerscore_parity", "-run", "^TestParityTraces$", "-count=1", "-v", ".")
-	t.Log(lastLines(out, 6))
+	t.Log(lastLines(out, 8))
 }
 
 func goOutput(t *testing.T, dir string, args ...string) string {

@@ -260,15 +260,22 @@ func randomTopicParams(rng *rand.Rand) *peerscore.TopicParams {
 	return tp
 }
 
-// traceSubject is what a trace is replayed into.
-type traceSubject interface {
+// eventSubject is what a trace's events go to: a scorer's tracer and the
+// calls an application makes.
+type eventSubject interface {
 	pubsub.RawTracer
 	Score(peer.ID) float64
-	Refresh()
 	AddPenalty(peer.ID, int)
 	SetTopicParams(string, *peerscore.TopicParams) error
-	SetIPs(peer.ID, []string)
 	PeerFeedback(string, peer.ID, pubsub.PeerFeedbackKind)
+}
+
+// traceSubject is a scorer a test steps by hand: it refreshes when the
+// trace says so and takes addresses without a host.
+type traceSubject interface {
+	eventSubject
+	Refresh()
+	SetIPs(peer.ID, []string)
 }
 
 // ours adapts a Scorer and its tracer to traceSubject.
@@ -300,6 +307,19 @@ func (tr *trace) message(e traceEvent) *pubsub.Message {
 
 // apply replays one event into s; time advances are the caller's.
 func (tr *trace) apply(s traceSubject, e traceEvent) {
+	switch e.op {
+	case opSetIPs:
+		s.SetIPs(tr.peers[e.peer], e.ips)
+	case opRefresh:
+		s.Refresh()
+	default:
+		tr.applyEvent(s, e)
+	}
+}
+
+// applyEvent replays one event that is neither a refresh, an address
+// change nor a time advance into s.
+func (tr *trace) applyEvent(s eventSubject, e traceEvent) {
 	p := tr.peers[e.peer]
 	switch e.op {
 	case opConnect:
@@ -320,10 +340,6 @@ func (tr *trace) apply(s traceSubject, e traceEvent) {
 		s.DuplicateMessage(tr.message(e))
 	case opPenalty:
 		s.AddPenalty(p, e.count)
-	case opSetIPs:
-		s.SetIPs(p, e.ips)
-	case opRefresh:
-		s.Refresh()
 	case opFeedback:
 		s.PeerFeedback(tr.topics[e.topic], p, e.kind)
 	case opSetTopic:

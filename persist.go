@@ -49,7 +49,8 @@ import (
 //	    "first_message_deliveries": 0,  // P2 counter (0 once disconnected)
 //	    "mesh_message_deliveries": 3.5, // P3 counter
 //	    "mesh_failure_penalty": 12.25,  // P3b counter
-//	    "invalid_message_deliveries": 4 // P4 counter
+//	    "invalid_message_deliveries": 4, // P4 counter
+//	    "mesh_deliveries_active": true  // P3 still active (omitted when not)
 //	  }],
 //	  "behaviour_penalty": 2,           // P7 counter (omitted when 0)
 //	  "slow_peer": 1,                   // slow-peer counter (omitted when 0)
@@ -172,7 +173,7 @@ func (s *Scorer) saveTopics(src *snapshotSource) ([]stateTopic, float64) {
 		ts := &src.topics[i] // the copy's: the live counters stay as they are
 		r := src.rules[i]
 		if src.connected {
-			r.retainTopic(ts) // as if it disconnected now
+			r.retainTopic(ts, s.specP3) // as if it disconnected now
 		}
 		sum += ts.score
 		if !utf8.ValidString(r.name) {
@@ -184,6 +185,7 @@ func (s *Scorer) saveTopics(src *snapshotSource) ([]stateTopic, float64) {
 			Mesh:    stateCounter(ts.mesh),
 			Failure: stateCounter(ts.failure),
 			Invalid: stateCounter(ts.invalid),
+			Active:  ts.meshActive,
 		}, ts.score})
 	}
 	if len(all) > s.stateLimits.peerTopics {
@@ -303,6 +305,9 @@ func (s *Scorer) restore(peers []restoredPeer) {
 				mesh:    math.Min(t.Mesh, r.meshCap),
 				failure: t.Failure,
 				invalid: t.Invalid,
+				// Out of the mesh, as every retained peer is; with
+				// pubsub's reading of P3 its activation still counts.
+				meshActive: t.Active && !s.specP3,
 			}
 			ts.score = r.breakdown(&ts).total
 			ps.topics = append(ps.topics, ts)

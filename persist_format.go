@@ -75,6 +75,9 @@ type stateTopic struct {
 	Mesh    float64 `json:"mesh_message_deliveries"`
 	Failure float64 `json:"mesh_failure_penalty"`
 	Invalid float64 `json:"invalid_message_deliveries"`
+	// Active is the P3 activation, saved because pubsub's reading of P3
+	// (the default) keeps charging it to a peer out of the mesh.
+	Active bool `json:"mesh_deliveries_active,omitempty"`
 }
 
 // stateCounter keeps a counter writable: JSON has no NaN or infinity, and

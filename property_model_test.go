@@ -3,13 +3,14 @@ package peerscore_test
 // The reference model of property_test.go: the score function as the
 // gossipsub v1.1 specification and go-libp2p-pubsub v0.17.0 define it, kept
 // as plain maps and recomputed from scratch on every question, with no
-// caching and no cleverness. Where peerscore chose to differ from pubsub,
-// the model follows peerscore's documented choice:
-//   - PRUNE and disconnect clear the P3 activation (API.md, difference 1);
-//   - a NaN application score counts as 0 (API.md, difference 2);
-//   - AddPenalty ignores counts below 1 (pubsub would add them);
-//   - delivery records are dropped by the first Refresh after SeenMsgTTL
-//     (pubsub drops them in a GC that runs once a minute).
+// caching and no cleverness. P3 follows pubsub by default (the activation
+// outlives the mesh) and the specification with spec set (WithSpecP3:
+// PRUNE and disconnect clear it). Where peerscore differs from pubsub
+// regardless, the model follows peerscore's documented choice:
+//   - a NaN application score counts as 0 (pubsub's score would be NaN);
+//   - AddPenalty ignores counts below 1 (pubsub's router never gives one);
+//   - an explicit Refresh drops the delivery records past SeenMsgTTL
+//     (Start's loop, like pubsub, does it once a minute).
 
 import (
 	"math"
@@ -61,6 +62,7 @@ type scoreModel struct {
 	peers   map[peer.ID]*modelPeer
 	records map[string]*modelRecord
 	ttl     time.Duration
+	spec    bool // WithSpecP3
 }
 
 func (m *scoreModel) topicStats(p peer.ID, topic string) (*modelTopic, *peerscore.TopicParams) {
@@ -107,7 +109,9 @@ func (m *scoreModel) disconnect(p peer.ID, now time.Duration) {
 	}
 	for name, ts := range ps.topics {
 		ts.first = 0
-		m.leaveMesh(ts, m.topics[name])
+		if ts.inMesh {
+			m.leaveMesh(ts, m.topics[name])
+		}
 	}
 	ps.connected = false
 	ps.expire = now + m.params.RetainScore
@@ -118,7 +122,10 @@ func (m *scoreModel) leaveMesh(ts *modelTopic, tp *peerscore.TopicParams) {
 		d := tp.MeshMessageDeliveriesThreshold - ts.mesh
 		ts.failure += d * d
 	}
-	ts.inMesh, ts.active = false, false // activation cleared: API.md difference 1
+	ts.inMesh = false
+	if m.spec {
+		ts.active = false
+	}
 }
 
 func (m *scoreModel) graft(p peer.ID, topic string, now time.Duration) {

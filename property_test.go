@@ -105,18 +105,66 @@ func TestScorePropertyMatchesModel(t *testing.T) {
 		names[p] = fmt.Sprintf("peer%d", i)
 	}
 
-	for _, seed := range []uint64{1, 2, 3} {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				runProperty(t, seed, 1500, observer, peers, names, hostIPs)
+	for _, spec := range []bool{false, true} {
+		for _, seed := range []uint64{1, 2, 3} {
+			name := fmt.Sprintf("%s/seed%d", map[bool]string{false: "pubsub", true: "spec"}[spec], seed)
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					runProperty(t, seed, 1500, spec, observer, peers, names, hostIPs)
+				})
 			})
-		})
+		}
+	}
+}
+
+// coverage counts the states a run went through, summed over every check,
+// so that a run too tame to test them fails.
+type coverage struct {
+	retained, inMesh, active, activeOutside, negative int
+}
+
+func (c *coverage) add(m *scoreModel) {
+	for p, mp := range m.peers {
+		if !mp.connected {
+			c.retained++
+		}
+		if score, _ := m.score(p); score < 0 {
+			c.negative++
+		}
+		for _, mt := range mp.topics {
+			if mt.inMesh {
+				c.inMesh++
+			}
+			if mt.active {
+				c.active++
+				if !mt.inMesh {
+					c.activeOutside++
+				}
+			}
+		}
+	}
+}
+
+// require fails the run unless it went through every state it is meant
+// to cover; P3 active out of the mesh only exists under pubsub's reading.
+func (c *coverage) require(t *testing.T, spec bool) {
+	t.Helper()
+	t.Logf("checks over: %d retained peers, %d topics in a mesh, %d active (%d out of the mesh), %d negative scores",
+		c.retained, c.inMesh, c.active, c.activeOutside, c.negative)
+	for what, n := range map[string]int{"retained peers": c.retained, "topics in a mesh": c.inMesh,
+		"active topics": c.active, "negative scores": c.negative} {
+		require.Positive(t, n, "the run never had %s", what)
+	}
+	if spec {
+		require.Zero(t, c.activeOutside, "with WithSpecP3, P3 was active out of the mesh")
+	} else {
+		require.Positive(t, c.activeOutside, "the run never had P3 active out of the mesh")
 	}
 }
 
 // runProperty runs one seed. It must run inside a synctest bubble: time
 // advances only through the sleeps it draws.
-func runProperty(t *testing.T, seed uint64, events int, observer host.Host, peers []peer.ID,
+func runProperty(t *testing.T, seed uint64, events int, spec bool, observer host.Host, peers []peer.ID,
 	names map[peer.ID]string, hostIPs map[peer.ID][]string) {
 	r := rand.New(rand.NewPCG(seed, 0x5c0e))
 	app := map[peer.ID]float64{} // read by the scorer and the model alike
@@ -131,7 +179,11 @@ func runProperty(t *testing.T, seed uint64, events int, observer host.Host, peer
 	appValues := []float64{-3, -0.5, 0, 0.7, 2, 6, math.NaN()}
 
 	start := time.Now() // the scorer's clock starts at New, this same instant
-	s := scoretest.New(t, params, peerscore.WithHost(observer))
+	opts := []peerscore.Option{peerscore.WithHost(observer)}
+	if spec {
+		opts = append(opts, peerscore.WithSpecP3())
+	}
+	s := scoretest.New(t, params, opts...)
 	m := &scoreModel{
 		params:  params,
 		topics:  maps.Clone(params.Topics),
@@ -140,7 +192,9 @@ func runProperty(t *testing.T, seed uint64, events int, observer host.Host, peer
 		peers:   map[peer.ID]*modelPeer{},
 		records: map[string]*modelRecord{},
 		ttl:     params.SeenMsgTTL,
+		spec:    spec,
 	}
+	var seen coverage
 	now := func() time.Duration { return time.Since(start) }
 	pick := func() peer.ID { return peers[r.IntN(len(peers))] }
 
@@ -308,23 +362,7 @@ func runProperty(t *testing.T, seed uint64, events int, observer host.Host, peer
 			m.setTopic(topic, tp)
 		}
 		check(step, desc)
+		seen.add(m)
 	}
-
-	// The run must have gone through the states it is meant to cover.
-	var retained, inMesh, active int
-	for _, mp := range m.peers {
-		if !mp.connected {
-			retained++
-		}
-		for _, mt := range mp.topics {
-			if mt.inMesh {
-				inMesh++
-			}
-			if mt.active {
-				active++
-			}
-		}
-	}
-	t.Logf("seed %d: %d messages, %d peers known, %d retained, %d in a mesh, %d active",
-		seed, len(msgs), len(m.peers), retained, inMesh, active)
+	seen.require(t, spec)
 }

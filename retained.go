@@ -134,13 +134,18 @@ func (s *Scorer) retain(ps *peerState, app float64) bool {
 
 // retainTopic does to a peer's counters in one topic what disconnecting
 // does: its first-delivery credit is dropped (as in pubsub), it leaves the
-// mesh, paying P3b if it owed mesh deliveries, and the topic's score is
-// recomputed. It reports whether P3b was charged. OnClosedOutboundStream
-// applies it to the live counters of a peer it retains; Save applies it to
-// a copy, for a connected peer it saves as if it disconnected now.
-func (r *topicRules) retainTopic(ts *topicStats) (meshCharged bool) {
+// mesh, paying P3b if it was in it and owed mesh deliveries, and the
+// topic's score is recomputed. It reports whether P3b was charged. A peer
+// already out of the mesh pays nothing more here; with pubsub's reading of
+// P3 (spec false) it keeps the activation it had, and with it its P3.
+// OnClosedOutboundStream applies it to the live counters of a peer it
+// retains; Save applies it to a copy, for a connected peer it saves as if
+// it disconnected now.
+func (r *topicRules) retainTopic(ts *topicStats, spec bool) (meshCharged bool) {
 	ts.first = 0
-	meshCharged = r.leaveMesh(ts)
+	if ts.inMesh {
+		meshCharged = r.leaveMesh(ts, spec)
+	}
 	ts.score = r.breakdown(ts).total
 	return meshCharged
 }

@@ -92,10 +92,11 @@ func TestScoreRetentionFreezesNegative(t *testing.T) {
 		scoretest.Near(t, 1.5-6.25-2-1, s.Score("X"), "X before disconnecting")
 
 		// Disconnect: the score is negative, so X is retained. Its first
-		// deliveries are dropped, its deficit becomes P3b (2.5² = 6.25,
-		// weighted -6.25) and P3 stops: -6.25 - 2 - 1.
+		// deliveries are dropped and its deficit becomes P3b (2.5² = 6.25,
+		// weighted -6.25); P3 stays active, as in pubsub, and still
+		// charges the deficit: -6.25 - 6.25 - 2 - 1.
 		s.Tracer().OnClosedOutboundStream("X")
-		const retained = -6.25 - 2 - 1
+		const retained = -6.25 - 6.25 - 2 - 1
 		snap := scoretest.Snap(t, s, "X")
 		require.False(t, snap.Connected)
 		require.True(t, snap.RetainedUntil.Equal(t0.Add(1500*time.Millisecond+10*time.Second)),
@@ -106,7 +107,8 @@ func TestScoreRetentionFreezesNegative(t *testing.T) {
 		require.Equal(t, 6.25, ts.MeshFailurePenalty)
 		require.Equal(t, 1.0, ts.InvalidMessageDeliveries)
 		require.False(t, ts.InMesh)
-		require.Equal(t, 0.0, ts.P3)
+		require.True(t, ts.MeshDeliveriesActive)
+		require.Equal(t, -6.25, ts.P3)
 		scoretest.Near(t, retained, snap.Score, "snapshot after disconnect")
 		scoretest.Near(t, retained, s.Score("X"), "score after disconnect")
 
@@ -130,10 +132,11 @@ func TestScoreRetentionFreezesNegative(t *testing.T) {
 		require.True(t, snap.RetainedUntil.IsZero(), "a connected peer is not retained")
 		scoretest.Near(t, retained, s.Score("X"), "resumed after reconnecting")
 
-		// Connected, it decays again: P3b 3.125, invalid 0.5 (-2 *
-		// 0.25), P7 counter 0.5 (-0.25).
+		// Connected, it decays again: P3b 3.125, the P3 counter 0.75
+		// (deficit 3.25: -10.5625), invalid 0.5 (-2 * 0.25), P7 counter
+		// 0.5 (-0.25).
 		s.Refresh()
-		scoretest.Near(t, -3.125-0.5-0.25, s.Score("X"), "decaying again")
+		scoretest.Near(t, -3.125-10.5625-0.5-0.25, s.Score("X"), "decaying again")
 
 		// Past the original expiry it is still there: reconnecting
 		// cancelled the retention.

@@ -68,6 +68,7 @@ func (s *Scorer) GossipSubOptions() ([]pubsub.Option, error) {
 // routerTimings are the router's GossipSubParams that its penalties depend
 // on.
 type routerTimings struct {
+	firstBeat    time.Duration // when, after it starts, the router first checks them
 	heartbeat    time.Duration // how often the router checks IWANT promises
 	followUp     time.Duration // how long a peer has to answer an IWANT
 	pruneBackoff time.Duration // the backoff the router keeps after a PRUNE
@@ -76,6 +77,7 @@ type routerTimings struct {
 
 func timingsFrom(p pubsub.GossipSubParams) routerTimings {
 	return routerTimings{
+		firstBeat:    p.HeartbeatInitialDelay,
 		heartbeat:    p.HeartbeatInterval,
 		followUp:     p.IWantFollowupTime,
 		pruneBackoff: p.PruneBackoff,
@@ -109,7 +111,11 @@ func newRouterPenalties(off bool, t routerTimings) *routerPenalties {
 
 // WithGossipSubParams gives the Scorer the router's GossipSubParams, whose
 // timings the rebuilt router penalties follow: HeartbeatInterval,
-// IWantFollowupTime, PruneBackoff and GraftFloodThreshold. The default is
+// IWantFollowupTime, PruneBackoff and GraftFloodThreshold, and
+// HeartbeatInitialDelay: Start's loop charges broken promises at the
+// router's heartbeats, the first HeartbeatInitialDelay after Start, so
+// call Start when the router starts (just before pubsub.NewGossipSub) for
+// the charges to land when the router's do. The default is
 // pubsub.DefaultGossipSubParams().
 func WithGossipSubParams(p pubsub.GossipSubParams) Option {
 	return func(c *config) error {

@@ -50,6 +50,7 @@ type Scorer struct {
 	counters   counters
 	thresholds *Thresholds     // nil unless WithThresholds; never changed
 	direct     directPeers     // WithDirectPeers; never changed
+	specP3     bool            // WithSpecP3: leaving the mesh clears P3 activation
 	watch      *thresholdWatch // nil unless WithThresholdEvents
 
 	// base anchors the scorer's clock: times are kept as durations since
@@ -160,6 +161,7 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		}
 	}
 	s.direct = newDirectPeers(cfg.direct)
+	s.specP3 = cfg.specP3
 	s.loop.inspects = cfg.inspects
 	s.loop.ipRefresh = cfg.ipRefresh
 	s.check.period = cfg.routerCheck

@@ -69,7 +69,9 @@ type TopicSnapshot struct {
 	// duration string, "1m30s".
 	TimeInMesh time.Duration `json:"time_in_mesh"`
 	// MeshDeliveriesActive is true once the peer has been in the mesh past
-	// MeshMessageDeliveriesActivation: from then on P3 applies.
+	// MeshMessageDeliveriesActivation: from then on P3 applies, until the
+	// next GRAFT, in the mesh or out of it, as in pubsub (with WithSpecP3,
+	// until the peer leaves the mesh).
 	MeshDeliveriesActive bool `json:"mesh_deliveries_active"`
 
 	FirstMessageDeliveries   float64 `json:"first_message_deliveries"`   // P2 counter

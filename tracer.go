@@ -66,7 +66,7 @@ func (t tracer) OnClosedOutboundStream(p peer.ID) {
 		return
 	}
 	for i := range ps.topics {
-		if s.byIdx[ps.topics[i].topic].retainTopic(&ps.topics[i]) {
+		if s.byIdx[ps.topics[i].topic].retainTopic(&ps.topics[i], s.specP3) {
 			s.counters.charge(penMeshDeficit, 1)
 		}
 	}
@@ -121,25 +121,28 @@ func (t tracer) Prune(p peer.ID, topic string) {
 	if ts == nil {
 		return
 	}
-	if s.byIdx[ts.topic].leaveMesh(ts) {
+	if s.byIdx[ts.topic].leaveMesh(ts, s.specP3) {
 		s.counters.charge(penMeshDeficit, 1)
 	}
 	s.rescore(ps, ts)
 }
 
-// leaveMesh turns an owed mesh delivery deficit into the sticky P3b and takes
-// the peer out of the mesh; it reports whether P3b was charged. Clearing the
-// P3 activation here is one of peerscore's deliberate differences from
-// pubsub, which goes on charging P3 to a peer no longer in the mesh on top
-// of the P3b.
-func (r *topicRules) leaveMesh(ts *topicStats) (charged bool) {
+// leaveMesh takes the peer out of the mesh and turns the P3 deficit it owes
+// into the sticky P3b; it reports whether P3b was charged. The deficit is
+// owed whenever P3 is active, in the mesh or not, as in pubsub, where the
+// activation outlives the mesh: a PRUNE of a peer already pruned charges it
+// again. With spec set (WithSpecP3), leaving clears the activation, so the
+// peer owes no P3 until a GRAFT and a new activation period.
+func (r *topicRules) leaveMesh(ts *topicStats, spec bool) (charged bool) {
 	if ts.meshActive && ts.mesh < r.meshThreshold {
 		deficit := r.meshThreshold - ts.mesh
 		ts.failure = finite(ts.failure + deficit*deficit)
 		charged = true
 	}
 	ts.inMesh = false
-	ts.meshActive = false
+	if spec {
+		ts.meshActive = false
+	}
 	return charged
 }
 

@@ -287,12 +287,25 @@ func TestScoreMeshDeliveriesPenalty(t *testing.T) {
 	})
 }
 
-// TestScoreMeshFailurePenalty checks P3b: leaving the mesh (PRUNE or
-// disconnect) while active and short of the threshold adds the squared
-// deficit to a sticky counter that decays. Deliberate difference from
-// pubsub (API.md): leaving the mesh also clears the P3 activation, so the
-// deficit is paid once, as P3b, not again as P3.
+// TestScoreMeshFailurePenalty follows P3 and P3b through prunes, a
+// disconnect and a new GRAFT, under both readings of P3: pubsub's (the
+// default), where the activation outlives the mesh, and the
+// specification's (WithSpecP3), where leaving the mesh clears it.
 func TestScoreMeshFailurePenalty(t *testing.T) {
+	for _, spec := range []bool{false, true} {
+		name := map[bool]string{false: "pubsub", true: "spec"}[spec]
+		t.Run(name, func(t *testing.T) { meshFailurePenalty(t, spec) })
+	}
+}
+
+func meshFailurePenalty(t *testing.T, spec bool) {
+	// pubsub's reading keeps charging P3 to a peer out of the mesh.
+	ifPubsub := func(x float64) float64 {
+		if spec {
+			return 0
+		}
+		return x
+	}
 	synctest.Test(t, func(t *testing.T) {
 		// P3: weight -1, threshold 4, cap 10, halving, activation 1s.
 		// P3b: weight -2, halving. Topic weight 1.
@@ -308,7 +321,11 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 			MeshFailurePenaltyDecay:         0.5,
 		}})
 		params.RetainScore = time.Hour
-		s := scoretest.New(t, params)
+		var opts []peerscore.Option
+		if spec {
+			opts = append(opts, peerscore.WithSpecP3())
+		}
+		s := scoretest.New(t, params, opts...)
 		scoretest.Connect(s, "A", "B", "C", "D")
 		s.Tracer().Graft("A", "T")
 		s.Tracer().Graft("B", "T")
@@ -325,15 +342,16 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 		require.Equal(t, 0.0, s.Score("D"))
 
 		// Pruning A turns its deficit into P3b: counter 3.5² = 12.25,
-		// weighted -24.5. P3 is gone with the activation.
+		// weighted -24.5. Under pubsub's reading P3 stays active, out of
+		// the mesh: -12.25 more.
 		s.Tracer().Prune("A", "T")
 		ts := scoretest.Topic(t, s, "A", "T")
 		require.False(t, ts.InMesh)
-		require.False(t, ts.MeshDeliveriesActive)
+		require.Equal(t, !spec, ts.MeshDeliveriesActive)
 		require.Equal(t, 12.25, ts.MeshFailurePenalty)
-		require.Equal(t, 0.0, ts.P3)
+		require.Equal(t, ifPubsub(-12.25), ts.P3)
 		scoretest.Near(t, -24.5, ts.P3b, "A's P3b")
-		scoretest.Near(t, -24.5, s.Score("A"), "A after prune")
+		scoretest.Near(t, -24.5+ifPubsub(-12.25), s.Score("A"), "A after prune")
 		require.Equal(t, 0.5, ts.MeshMessageDeliveries, "the P3 counter itself is kept")
 
 		// D had no deficit: pruning it costs nothing.
@@ -347,40 +365,50 @@ func TestScoreMeshFailurePenalty(t *testing.T) {
 		require.Equal(t, 0.0, scoretest.Topic(t, s, "C", "T").MeshFailurePenalty)
 		require.Equal(t, 0.0, s.Score("C"))
 
-		// P3b decays: 12.25 -> 6.125, weighted -12.25.
+		// P3b decays: 12.25 -> 6.125, weighted -12.25. So does the P3
+		// counter, out of the mesh: 0.25, deficit 3.75, P3 -14.0625 under
+		// pubsub's reading, which grows as the counter decays.
 		s.Refresh()
 		require.Equal(t, 6.125, scoretest.Topic(t, s, "A", "T").MeshFailurePenalty)
-		scoretest.Near(t, -12.25, s.Score("A"), "A after one decay")
+		scoretest.Near(t, -12.25+ifPubsub(-14.0625), s.Score("A"), "A after one decay")
+
+		// A second PRUNE of A, already out of the mesh: under pubsub's
+		// reading the active deficit is charged to P3b again (3.75² =
+		// 14.0625 more); under the spec's there is none.
+		s.Tracer().Prune("A", "T")
+		require.Equal(t, 6.125+ifPubsub(14.0625), scoretest.Topic(t, s, "A", "T").MeshFailurePenalty)
 
 		// B disconnects while in the mesh and active: score -16 <= 0, so
-		// it is retained, and its deficit 4² = 16 becomes P3b (-32).
+		// it is retained, and its deficit 4² = 16 becomes P3b (-32), with
+		// P3 (-16) still charged under pubsub's reading.
 		s.Tracer().OnClosedOutboundStream("B")
 		snap := scoretest.Snap(t, s, "B")
 		require.False(t, snap.Connected)
 		ts = snap.Topics["T"]
 		require.False(t, ts.InMesh)
-		require.False(t, ts.MeshDeliveriesActive)
+		require.Equal(t, !spec, ts.MeshDeliveriesActive)
 		require.Equal(t, 16.0, ts.MeshFailurePenalty)
-		require.Equal(t, 0.0, ts.P3)
-		scoretest.Near(t, -32, s.Score("B"), "B after disconnect")
+		require.Equal(t, ifPubsub(-16), ts.P3)
+		scoretest.Near(t, -32+ifPubsub(-16), s.Score("B"), "B after disconnect")
 
 		// A is grafted again: its P3b stays, and P3 waits for a new
 		// activation. At 3.001s (1.001s in the mesh) it is active again:
-		// P3b 6.125/2 = 3.0625 (-6.125), P3 counter 0.5/4 = 0.125
-		// (deficit 3.875, P3 -15.015625).
+		// P3b halved, P3 counter 0.25/2 = 0.125 (deficit 3.875, P3
+		// -15.015625).
 		s.Tracer().Graft("A", "T")
-		scoretest.Near(t, -12.25, s.Score("A"), "A re-grafted, not active")
+		p3b := -2 * (6.125 + ifPubsub(14.0625))
+		scoretest.Near(t, p3b, s.Score("A"), "A re-grafted, not active")
 		time.Sleep(time.Second + time.Millisecond)
 		s.Refresh()
 		ts = scoretest.Topic(t, s, "A", "T")
 		require.True(t, ts.MeshDeliveriesActive)
-		require.Equal(t, 3.0625, ts.MeshFailurePenalty)
+		require.Equal(t, -p3b/4, ts.MeshFailurePenalty)
 		require.Equal(t, 0.125, ts.MeshMessageDeliveries)
-		scoretest.Near(t, -6.125, ts.P3b, "A's P3b")
+		scoretest.Near(t, p3b/2, ts.P3b, "A's P3b")
 		scoretest.Near(t, -15.015625, ts.P3, "A's P3")
-		scoretest.Near(t, -21.140625, s.Score("A"), "A with both P3 and P3b")
+		scoretest.Near(t, p3b/2-15.015625, s.Score("A"), "A with both P3 and P3b")
 
 		// B is retained: its counters do not decay.
-		scoretest.Near(t, -32, s.Score("B"), "retained B does not decay")
+		scoretest.Near(t, -32+ifPubsub(-16), s.Score("B"), "retained B does not decay")
 	})
 }

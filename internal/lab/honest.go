@@ -20,7 +20,7 @@ import (
 // Arm is how the honest nodes score their peers.
 type Arm string
 
-// The three arms of every scenario.
+// The arms of every scenario.
 const (
 	// ArmPeerscore: routers wired to a peerscore.Scorer with
 	// Scorer.GossipSubOptions.
@@ -28,12 +28,23 @@ const (
 	// ArmNative: pubsub's own scorer with the same parameters
 	// (pubsub.WithPeerScore with Params.ToPubsub and Thresholds.ToPubsub).
 	ArmNative Arm = "native"
-	// ArmNone: no scoring at all, which shows what the attack does.
+	// ArmNone: the same router with no scoring at all, which shows what
+	// the attack does to it, and what scoring adds.
 	ArmNone Arm = "none"
+	// ArmVanilla: the nearest today's router comes to the evaluation's
+	// comparator, a gossipsub v1.0 router (hardening:
+	// test/honest_vanilla.go): no scoring, no flood publishing, only
+	// /meshsub/1.0.0, gossip to Dlazy peers, no opportunistic grafting
+	// and no outbound quota. It shows what gossipsub v1.1 as a whole
+	// adds. The PRUNE backoff cannot be turned off; it is one heartbeat.
+	ArmVanilla Arm = "vanilla"
 )
 
-// Arms are the three arms, in the report's order.
-var Arms = []Arm{ArmPeerscore, ArmNative, ArmNone}
+// Arms are the arms, in the report's order.
+var Arms = []Arm{ArmPeerscore, ArmNative, ArmNone, ArmVanilla}
+
+// scores reports whether the arm's routers score their peers.
+func (a Arm) scores() bool { return a == ArmPeerscore || a == ArmNative }
 
 // honestNode is a real GossipSub router on a host, scoring as its arm
 // says, publishing if it is a publisher.
@@ -43,6 +54,7 @@ type honestNode struct {
 	ps     *pubsub.PubSub
 	topic  *pubsub.Topic
 	scorer *peerscore.Scorer // the peerscore arm only
+	parity *parityWatch      // the native arm's passive Scorer, if compared
 	rec    *recorder
 	// scores is the latest score inspection (scoring arms).
 	scores atomic.Pointer[map[peer.ID]float64]
@@ -50,24 +62,40 @@ type honestNode struct {
 
 // gossipSubParams are pubsub's defaults with the lab's mesh settings
 // (heartbeat 1 s, initial delay 100 ms, prune backoff 1 min, history 5/3
-// are the defaults the evaluation kept).
-func (m MeshParams) gossipSubParams() pubsub.GossipSubParams {
+// are the defaults the evaluation kept), as arm runs them.
+func (c *Config) gossipSubParams(arm Arm) pubsub.GossipSubParams {
+	m := c.GossipSub
 	gp := pubsub.DefaultGossipSubParams()
 	gp.D, gp.Dlo, gp.Dhi, gp.Dscore, gp.Dlazy, gp.Dout = m.D, m.Dlo, m.Dhi, m.Dscore, m.Dlazy, m.Dout
 	gp.OpportunisticGraftTicks = m.OpportunisticGraftTicks
+	if c.OppGraft {
+		gp.OpportunisticGraftTicks = oppGraftTicks
+	}
 	gp.GossipFactor = m.GossipFactor
+	if arm == ArmVanilla {
+		// gossipsub v1.0's: Dlazy 6 and nothing else to gossip to; no
+		// outbound quota, opportunistic grafting or backoff.
+		gp.Dlazy, gp.GossipFactor, gp.Dout = 6, 0, 0
+		gp.OpportunisticGraftTicks = 1 << 62
+		gp.PruneBackoff, gp.UnsubscribeBackoff = gp.HeartbeatInterval, gp.HeartbeatInterval
+	}
 	return gp
 }
+
+// oppGraftTicks is the -oppgraft variants' opportunistic_graft_ticks.
+const oppGraftTicks = 10
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startRouter starts the node's router for arm.
-func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds) error {
-	gp := cfg.GossipSub.gossipSubParams()
+// tally, in the native arm, compares the router's scorer with a passive
+// peerscore Scorer (live parity).
+func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds, tally *parityTally) error {
+	gp := cfg.gossipSubParams(arm)
 	opts := []pubsub.Option{
 		pubsub.WithGossipSubParams(gp),
-		// hardening: honest_behavior.flood_publishing true.
-		pubsub.WithFloodPublish(true),
+		// hardening: honest_behavior.flood_publishing true; v1.0 had none.
+		pubsub.WithFloodPublish(arm != ArmVanilla),
 		// PX was off in the evaluation (no peer routing).
 		pubsub.WithPeerExchange(false),
 		// Messages carry their author and sequence number (the default
@@ -82,13 +110,15 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, para
 	}
 	inspect := func(m map[peer.ID]float64) { n.scores.Store(&m) }
 	switch arm {
+	case ArmVanilla:
+		opts = append(opts, pubsub.WithGossipSubProtocols([]protocol.ID{pubsub.GossipSubID_v10}, pubsub.GossipSubDefaultFeatures))
 	case ArmPeerscore:
 		s, err := peerscore.New(params,
 			peerscore.WithHost(n.h),
 			peerscore.WithThresholds(thr),
 			peerscore.WithGossipSubParams(gp),
 			peerscore.WithLogger(discard),
-			peerscore.WithInspect(inspect, cfg.ScoreEvery))
+			peerscore.WithInspect(inspect, inspectPeriod(cfg)))
 		if err != nil {
 			return err
 		}
@@ -102,7 +132,22 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, para
 	case ArmNative:
 		opts = append(opts,
 			pubsub.WithPeerScore(params.ToPubsub(), thr.ToPubsub()),
-			pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(inspect), cfg.ScoreEvery))
+			pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(n.inspectNative), inspectPeriod(cfg)))
+		if tally != nil {
+			// Started now, with the router: both decay at the same instants.
+			s, err := peerscore.New(params,
+				peerscore.WithHost(n.h),
+				peerscore.WithThresholds(thr),
+				peerscore.WithGossipSubParams(gp),
+				peerscore.WithLogger(discard),
+				peerscore.WithRouterCheck(0))
+			if err != nil {
+				return err
+			}
+			opts = append(opts, pubsub.WithRawTracer(s.Tracer()))
+			n.parity = &parityWatch{tally: tally, scorer: s}
+			s.Start(ctx)
+		}
 	}
 	ps, err := pubsub.NewGossipSub(ctx, n.h, opts...)
 	if err != nil {
@@ -125,6 +170,19 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, para
 	}()
 	n.ps, n.topic = ps, topic
 	return nil
+}
+
+// inspectNative takes the native router's score inspection: the scores
+// for the observer, and the counters for the live parity.
+func (n *honestNode) inspectNative(snaps map[peer.ID]*pubsub.PeerScoreSnapshot) {
+	scores := make(map[peer.ID]float64, len(snaps))
+	for p, s := range snaps {
+		scores[p] = s.Score
+	}
+	n.scores.Store(&scores)
+	if n.parity != nil {
+		n.parity.compare(snaps)
+	}
 }
 
 // tag is the lab's header at the start of every payload: the message's

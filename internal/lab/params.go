@@ -55,8 +55,15 @@ type Scoring struct {
 // them and every honest mesh would be pruned at the activation, so both
 // are scaled by s = rate/120, and so are P2's cap; the weights are scaled
 // so that each component spans what it spanned in the evaluation (P2 by
-// 1/s, P3 and P3b, which square their deficit, by 1/s²). At -rate 120
-// every number is the suite's.
+// 1/s, P3 and P3b, which square their deficit, by 1/s²). The counters are
+// then s (P2, P3) or s² (P3b) times what they were, and DecayToZero, the
+// level below which a counter snaps to zero, is scaled by s² with them:
+// otherwise a whole P3b (at most (10s)² = 0.0069 at 1 msg/s) would be
+// below the suite's 0.01 and vanish at the first decay. No counter then
+// snaps to zero sooner than at the evaluation's rate (P2's, P3's, P4's
+// and P7's a little later, which changes their score by less than the
+// suite's 0.01 did; TestHardeningScalingKeepsEveryComponent). At -rate
+// 120 every number is the suite's.
 func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
 	scale := rate / hardeningRate
 	params := &peerscore.Params{
@@ -82,7 +89,7 @@ func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
 		IPColocationFactorThreshold: 1,
 		// P7 did not exist in April 2020 (pubsub ee0aef5, May 2020).
 		DecayInterval: time.Second,
-		DecayToZero:   0.01,
+		DecayToZero:   0.01 * min(1, scale*scale),
 		RetainScore:   30 * time.Second,
 	}
 	thresholds := &peerscore.Thresholds{
@@ -94,8 +101,8 @@ func HardeningScoring(warmup, p3Window time.Duration, rate float64) Scoring {
 		AcceptPXThreshold:           0,
 		OpportunisticGraftThreshold: 0,
 	}
-	return Scoring{Name: fmt.Sprintf("the hardening suite's (P3 window %v; P2 cap, P3 threshold and cap scaled to %.3g msg/s by %.3g, P2 weight by 1/%.3g, P3/P3b weights by 1/%.3g², see HardeningScoring)",
-		p3Window, rate, scale, scale, scale),
+	return Scoring{Name: fmt.Sprintf("the hardening suite's (P3 window %v; P2 cap, P3 threshold and cap scaled to %.3g msg/s by %.3g, P2 weight by 1/%.3g, P3/P3b weights by 1/%.3g², DecayToZero by %.3g², see HardeningScoring)",
+		p3Window, rate, scale, scale, scale, scale),
 		Params: params, Thresholds: thresholds, hardening: true}
 }
 
@@ -113,6 +120,18 @@ func (s Scoring) For(sc Scenario) (*peerscore.Params, *peerscore.Thresholds) {
 	}
 	t := *s.Thresholds
 	return &p, &t
+}
+
+// scoringFor returns the parameters and thresholds of scenario sc, with
+// the -oppgraft variants' threshold when the config runs them.
+func (c *Config) scoringFor(sc Scenario) (*peerscore.Params, *peerscore.Thresholds) {
+	p, t := c.Params.For(sc)
+	if c.OppGraft && c.Params.hardening {
+		// hardening: peer_score.opportunistic_graft_threshold 1.0 in the
+		// -oppgraft configurations.
+		t.OpportunisticGraftThreshold = 1
+	}
+	return p, t
 }
 
 // EthereumScoring returns the Ethereum beacon chain preset

@@ -1,11 +1,14 @@
 package lab
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/peerscore/peerscore"
 )
 
 // testdata/ethereum-params.json is `go run ./examples/params -format json`
@@ -85,6 +88,74 @@ func TestHardeningScoringScalesWithRate(t *testing.T) {
 	}
 	if got := low.MeshMessageDeliveriesThreshold; got != 10.0/120 {
 		t.Errorf("P3 threshold at 1 msg/s %v, want 10/120", got)
+	}
+}
+
+// TestHardeningScalingKeepsEveryComponent follows each counter of the
+// hardening parameters from its largest value, weighted as the score
+// weighs it, down to the moment it snaps to zero, at the evaluation's rate
+// and at lower ones: the weighted value must start the same, and no
+// counter may snap to zero sooner at a scaled rate than at 120 msg/s
+// (issue 21: at 1 msg/s the whole P3b used to be below DecayToZero).
+func TestHardeningScalingKeepsEveryComponent(t *testing.T) {
+	// Each counter from the largest value it takes in a run (P2 and P3 at
+	// their caps, P3b a whole deficit squared, P4 a burst of 10 invalid
+	// messages, which is no rate), and the largest penalty or credit it
+	// stands for.
+	type component struct {
+		name          string
+		start, weight func(*peerscore.TopicParams) float64
+		decay         func(*peerscore.TopicParams) float64
+	}
+	components := []component{
+		{"P2",
+			func(tp *peerscore.TopicParams) float64 { return tp.FirstMessageDeliveriesCap },
+			func(tp *peerscore.TopicParams) float64 {
+				return tp.FirstMessageDeliveriesCap * tp.FirstMessageDeliveriesWeight
+			},
+			func(tp *peerscore.TopicParams) float64 { return tp.FirstMessageDeliveriesDecay }},
+		{"P3",
+			func(tp *peerscore.TopicParams) float64 { return tp.MeshMessageDeliveriesCap },
+			func(tp *peerscore.TopicParams) float64 {
+				return tp.MeshMessageDeliveriesThreshold * tp.MeshMessageDeliveriesThreshold * tp.MeshMessageDeliveriesWeight
+			},
+			func(tp *peerscore.TopicParams) float64 { return tp.MeshMessageDeliveriesDecay }},
+		{"P3b",
+			func(tp *peerscore.TopicParams) float64 {
+				return tp.MeshMessageDeliveriesThreshold * tp.MeshMessageDeliveriesThreshold
+			},
+			func(tp *peerscore.TopicParams) float64 {
+				return tp.MeshMessageDeliveriesThreshold * tp.MeshMessageDeliveriesThreshold * tp.MeshFailurePenaltyWeight
+			},
+			func(tp *peerscore.TopicParams) float64 { return tp.MeshFailurePenaltyDecay }},
+		{"P4",
+			func(*peerscore.TopicParams) float64 { return 10 },
+			func(tp *peerscore.TopicParams) float64 { return 100 * tp.InvalidMessageDeliveriesWeight },
+			func(tp *peerscore.TopicParams) float64 { return tp.InvalidMessageDeliveriesDecay }},
+	}
+	// decays counts the decays until a counter at x snaps to zero.
+	decays := func(x, factor, zero float64) int {
+		n := 0
+		for ; x >= zero; n++ {
+			x *= factor
+		}
+		return n
+	}
+	full := HardeningScoring(30*time.Second, 0, hardeningRate).Params
+	ftp := full.Topics[Topic]
+	for _, rate := range []float64{0.5, 1, 10, 60} {
+		low := HardeningScoring(30*time.Second, 0, rate).Params
+		ltp := low.Topics[Topic]
+		for _, c := range components {
+			if fw, lw := c.weight(ftp), c.weight(ltp); math.Abs(fw-lw) > 1e-9*math.Abs(fw) {
+				t.Errorf("%.3g msg/s, %s: spans %v, at 120 msg/s %v", rate, c.name, lw, fw)
+			}
+			nf := decays(c.start(ftp), c.decay(ftp), full.DecayToZero)
+			nl := decays(c.start(ltp), c.decay(ltp), low.DecayToZero)
+			if nl < nf {
+				t.Errorf("%.3g msg/s, %s: snaps to zero after %d decays, at 120 msg/s after %d", rate, c.name, nl, nf)
+			}
+		}
 	}
 }
 

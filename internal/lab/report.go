@@ -141,6 +141,7 @@ func WriteReport(dir string, cfg Config, results [][]*Result, wall time.Duration
 			return err
 		}
 	}
+	writeParity(w, cfg, results)
 	if w.err != nil {
 		return w.err
 	}

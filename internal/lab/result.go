@@ -58,6 +58,8 @@ type Result struct {
 	DialFailures int64 `json:"dial_failures"`
 	// Victim is the targeted node's view, in the scenarios aimed at one.
 	Victim *Victim `json:"victim,omitempty"`
+	// Parity is the native arm's live comparison with peerscore.
+	Parity *Parity `json:"parity,omitempty"`
 
 	// Wall is how long the run took in real time (set by the caller).
 	Wall time.Duration `json:"wall"`
@@ -173,6 +175,7 @@ func (r *run) result() *Result {
 	res.Blame = r.obs.blames()
 	res.Breakdowns = r.arm == ArmPeerscore && !r.cfg.SkipSnapshots
 	res.Victim = r.victim()
+	res.Parity = r.parity.result()
 	return res
 }
 

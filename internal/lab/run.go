@@ -45,7 +45,7 @@ func Run(cfg Config, sc Scenario, arm Arm, progress Progress) (*Result, error) {
 		sybIdx: make(map[peer.ID]int),
 		stats:  new(sybilStats),
 	}
-	r.params, r.thr = cfg.Params.For(sc)
+	r.params, r.thr = cfg.scoringFor(sc)
 	r.ledger = newLedger(plan.Publishers * plan.Messages)
 	defer r.close()
 	if err := r.build(); err != nil {
@@ -74,6 +74,7 @@ type run struct {
 	start  time.Time
 
 	obs     *observer
+	parity  *parityTally // the native arm's live parity; nil if not compared
 	workers sync.WaitGroup
 	dialErr atomic.Int64
 }
@@ -105,9 +106,12 @@ func (r *run) build() error {
 		r.sybils = append(r.sybils, newSybil(h, r.plan.Scenario.Drop, censored, r.cfg.Seed+uint64(j), r.stats))
 	}
 	r.net.start()
+	if r.arm == ArmNative && r.cfg.ParityEvery > 0 {
+		r.parity = newParityTally(r.cfg.ParityEvery, r.params)
+	}
 	for _, n := range r.honest {
 		n.rec = newRecorder(r.ledger, r.sybIdx)
-		if err := n.startRouter(r.ctx, r.arm, &r.cfg, r.params, r.thr); err != nil {
+		if err := n.startRouter(r.ctx, r.arm, &r.cfg, r.params, r.thr, r.parity); err != nil {
 			return fmt.Errorf("honest router %d: %w", n.idx, err)
 		}
 	}
@@ -145,6 +149,9 @@ func (r *run) execute() *Result {
 		if at == total {
 			break
 		}
+	}
+	if r.parity != nil {
+		r.parity.closed.Store(true) // the routers' last inspections come as they stop
 	}
 	r.cancel()
 	r.workers.Wait()
@@ -270,6 +277,9 @@ func (r *run) close() {
 	for _, n := range r.honest {
 		if n.scorer != nil {
 			_ = n.scorer.Close()
+		}
+		if n.parity != nil {
+			_ = n.parity.scorer.Close()
 		}
 	}
 	if r.net != nil {

@@ -11,7 +11,7 @@ import (
 // The plots are hand-written SVG: a frame, axes with a few ticks, one
 // polyline per arm, a legend.
 
-var armColor = map[Arm]string{ArmPeerscore: "#1f77b4", ArmNative: "#ff7f0e", ArmNone: "#d62728"}
+var armColor = map[Arm]string{ArmPeerscore: "#1f77b4", ArmNative: "#ff7f0e", ArmNone: "#d62728", ArmVanilla: "#7f7f7f"}
 
 const (
 	plotW, plotH                   = 560, 320

@@ -183,8 +183,11 @@ func CheckParts(t testing.TB, p peer.ID, snap peerscore.Snapshot) {
 		Expect(t, ts.TimeInMesh >= 0, "peer %s topic %s: TimeInMesh %v", p, name, ts.TimeInMesh)
 		if !ts.InMesh {
 			Expect(t, ts.P1 == 0, "peer %s topic %s: P1 %v outside the mesh", p, name, ts.P1)
-			Expect(t, !ts.MeshDeliveriesActive, "peer %s topic %s: P3 active outside the mesh", p, name)
-			Expect(t, ts.P3 == 0, "peer %s topic %s: P3 %v outside the mesh", p, name, ts.P3)
+		}
+		// Out of the mesh P3 may still be active: pubsub's reading of it,
+		// the default, keeps the activation until the next GRAFT.
+		if !ts.MeshDeliveriesActive {
+			Expect(t, ts.P3 == 0, "peer %s topic %s: P3 %v while not active", p, name, ts.P3)
 		}
 		uncapped += ts.Score
 		scale += math.Abs(ts.Score)
