@@ -31,7 +31,7 @@ import (
 func BenchmarkScrapeRouterLatency(b *testing.B) {
 	s, topics := benchScorer(b, peerscore.WithLogger(slog.New(slog.DiscardHandler)))
 	peers := benchPopulate(s, 10000, len(topics), topics)
-	quiet := routerEvents(s, peers, topics, func(n int) bool { return n < 20000 })
+	quiet := routerEvents(s, peers, topics, func(n int) bool { return n < 5000 })
 	b.Run("Snapshots", func(b *testing.B) {
 		busy := readWhileRouting(b, s, peers, topics, func() {
 			if n := len(s.Snapshots()); n != len(peers) {
