@@ -128,7 +128,9 @@ func newColocated(t *testing.T) colocated {
 }
 
 // runScenario drives a scorer on net through real tracer events; call it
-// inside a synctest bubble. Final scores, by hand:
+// inside a synctest bubble. It reads P3 as the specification does
+// (WithSpecP3: a pruned peer owes P3b, no longer P3), which the hand
+// computation follows. Final scores, by hand:
 //
 //	A  23.5  alpha P1 1 + P2 3 + P3 -1, gamma P2 0.5·2 = 1; topics 4 capped
 //	         to 3.5 (topic_cap -0.5); P5 20
@@ -142,7 +144,7 @@ func newColocated(t *testing.T) colocated {
 //	H  -3    likewise
 func runScenario(t *testing.T, net colocated) *peerscore.Scorer {
 	t.Helper()
-	s := newScorer(t, peerscore.WithHost(net.host))
+	s := newScorer(t, peerscore.WithHost(net.host), peerscore.WithSpecP3())
 	scoretest.Connect(s, "A", "B", "C", "D", "E", "F", net.g)
 	scoretest.Connect(s, net.h) // crowded: one ip_colocation charge
 	for _, p := range []peer.ID{"A", "B", "C"} {
