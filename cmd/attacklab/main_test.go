@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/peerscore/peerscore/internal/lab"
 )
 
 // TestMain lets TestCommand run this binary as the command itself: with
@@ -19,40 +23,120 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestCommand runs the command end to end on a tiny network (the
-// baseline and one attack, two arms) and checks its report.
-func TestCommand(t *testing.T) {
-	out := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-scenario", "baseline,eclipse-publishers", "-arms", "peerscore,none",
-		"-honest", "8", "-duration", "30s", "-quiet", "-out", out)
+// runCommand runs the command with args and returns its stdout and exit
+// status; a failure to run at all fails the test.
+func runCommand(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "ATTACKLAB_MAIN=1", "GOMAXPROCS=1")
 	stdout, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("attacklab: %v\n%s", err, stdout)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("attacklab %v: %v", args, err)
 	}
+	return string(stdout), code
+}
+
+// readSuite reads the results.json in dir.
+func readSuite(t *testing.T, dir string) *lab.Suite {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s lab.Suite
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// TestCommand runs the command end to end on a tiny network (the
+// baseline and one attack, two arms, two seeds) and checks its report,
+// its results and that its exit status is the verdicts'.
+func TestCommand(t *testing.T) {
+	out := t.TempDir()
+	stdout, code := runCommand(t, "-scenario", "baseline,eclipse-publishers", "-arms", "peerscore,none",
+		"-honest", "8", "-duration", "30s", "-seeds", "2", "-quiet", "-out", out)
 	for _, want := range []string{"baseline", "eclipse-publishers", "peerscore", "none", "report:"} {
-		if !strings.Contains(string(stdout), want) {
+		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	s := readSuite(t, out)
+	if len(s.Runs) != 8 {
+		t.Errorf("%d runs in results.json, want 2 scenarios × 2 seeds × 2 arms", len(s.Runs))
+	}
+	if want := map[bool]int{true: lab.ExitDoesNotHold, false: 0}[s.Failed()]; code != want {
+		t.Errorf("exit status %d, want %d (the verdicts' failed: %v)", code, want, s.Failed())
+	}
+	for _, v := range s.Verdicts {
+		if v.Arm == lab.ArmPeerscore && v.Scenario == "eclipse-publishers" && (!v.Judged || v.Seeds != 2) {
+			t.Errorf("peerscore's verdict not judged over 2 seeds: %+v", v)
 		}
 	}
 	report, err := os.ReadFile(filepath.Join(out, "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Summary", "| eclipse-publishers | peerscore |", "Verdict:", "eclipse-publishers-latency-cdf.svg"} {
+	for _, want := range []string{"## Verdicts", "## Summary", "| eclipse-publishers | peerscore |", "Verdict, peerscore:", "Seeds: 2 (1, 2)",
+		"False positives", "eclipse-publishers-latency-cdf.svg"} {
 		if !strings.Contains(string(report), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-	for _, name := range []string{"baseline-latency-cdf.svg", "eclipse-publishers-delivery.svg", "eclipse-publishers-scores.svg", "results.json"} {
+	for _, name := range []string{"baseline-latency-cdf.svg", "eclipse-publishers-delivery.svg", "eclipse-publishers-p99.svg",
+		"eclipse-publishers-mesh.svg", "eclipse-publishers-scores.svg"} {
 		b, err := os.ReadFile(filepath.Join(out, name))
 		if err != nil {
 			t.Error(err)
 			continue
 		}
-		if strings.HasSuffix(name, ".svg") && (!strings.HasPrefix(string(b), "<svg") || !strings.Contains(string(b), "<polyline")) {
+		if !strings.HasPrefix(string(b), "<svg") || !strings.Contains(string(b), "<polyline") {
 			t.Errorf("%s is not a plot with a line", name)
 		}
+	}
+}
+
+// TestCommandShardsAndMerges runs a sweep in two shards and merges them:
+// every job runs in exactly one shard, and the merge holds them all.
+func TestCommandShardsAndMerges(t *testing.T) {
+	args := []string{"-scenario", "baseline,eclipse-single", "-arms", "peerscore,none", "-honest", "6", "-duration", "20s", "-seeds", "2", "-quiet"}
+	var files []string
+	seen := map[string]bool{}
+	for i := range 2 {
+		dir := t.TempDir()
+		runCommand(t, append(args, "-shard", fmt.Sprintf("%d/2", i), "-out", dir)...)
+		s := readSuite(t, dir)
+		if len(s.Runs) != 4 {
+			t.Errorf("shard %d/2 ran %d jobs, want 4 of 8", i, len(s.Runs))
+		}
+		for _, r := range s.Runs {
+			key := fmt.Sprintf("%s/%s/%d", r.Scenario, r.Arm, r.Seed)
+			if seen[key] {
+				t.Errorf("%s ran in both shards", key)
+			}
+			seen[key] = true
+		}
+		files = append(files, filepath.Join(dir, "results.json"))
+	}
+	merged := t.TempDir()
+	runCommand(t, append([]string{"-merge", "-quiet", "-out", merged}, files...)...)
+	s := readSuite(t, merged)
+	if len(s.Runs) != 8 || len(s.Config.Shards) != 2 {
+		t.Fatalf("merged %d runs from %v, want 8 from 2 shards", len(s.Runs), s.Config.Shards)
+	}
+	if len(s.Verdicts) != 4 {
+		t.Errorf("%d verdicts after the merge, want 4 (2 scenarios × 2 arms)", len(s.Verdicts))
+	}
+	if _, err := os.Stat(filepath.Join(merged, "report.md")); err != nil {
+		t.Error(err)
+	}
+	// Merging a shard twice is refused.
+	if _, code := runCommand(t, "-merge", "-quiet", "-out", t.TempDir(), files[0], files[0]); code != 1 {
+		t.Errorf("merging one shard twice: exit %d, want 1", code)
 	}
 }
 

@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,8 +13,20 @@ import (
 	"time"
 )
 
-// Main is cmd/attacklab: it parses args, runs the suite in simulated time
-// and writes the report. It returns the process's exit code.
+// Exit statuses of the command besides 0 (everything ran and held), 1
+// (the runs failed) and 2 (bad flags).
+const (
+	// ExitDoesNotHold: some peerscore verdict is that the parameters do
+	// not hold, so that a team can gate a parameter change in CI.
+	ExitDoesNotHold = 3
+	// ExitDiverged: the live parity found a divergence from pubsub's
+	// scorer that no documented difference explains (a bug).
+	ExitDiverged = 4
+)
+
+// Main is cmd/attacklab: it parses args, runs the sweep (or merges
+// results.json files) and writes the report. It returns the process's exit
+// status.
 func Main(args []string, stdout, stderr io.Writer) int {
 	opts, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -25,51 +36,26 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "attacklab:", err)
 		return 2
 	}
-	var results [][]*Result
-	var runErr error
-	start := time.Now()
-	var bar *Bar
-	if !opts.quiet {
-		bar = NewBar(stderr)
-	}
-	err = InBubbles(func(t *testing.T) {
-		results, runErr = RunSuite(t, opts.cfg, opts.scenarios, opts.arms, bar)
-	})
-	if runErr != nil {
-		err = runErr
-	}
+	suite, err := opts.suite(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "attacklab:", err)
 		return 1
 	}
-	wall := time.Since(start)
-	if err := WriteReport(opts.out, opts.cfg, results, wall); err != nil {
+	if err := os.MkdirAll(opts.out, 0o755); err != nil {
 		fmt.Fprintln(stderr, "attacklab:", err)
 		return 1
 	}
-	if err := writeJSON(filepath.Join(opts.out, "results.json"), results); err != nil {
+	if err := suite.WriteJSON(filepath.Join(opts.out, "results.json")); err != nil {
 		fmt.Fprintln(stderr, "attacklab:", err)
 		return 1
 	}
-	var base []*Result
-	for _, row := range results {
-		if len(row) > 0 && row[0].Scenario == "baseline" {
-			base = row
-		}
+	if err := WriteReport(opts.out, suite); err != nil {
+		fmt.Fprintln(stderr, "attacklab:", err)
+		return 1
 	}
-	fmt.Fprintf(stdout, "%-20s %-10s %9s %9s %9s %9s %8s  %s\n", "scenario", "arm", "delivery", "p50", "p99", "max", "dups", "verdict")
-	for _, row := range results {
-		v := Judge(row, base)
-		for i, r := range row {
-			verdict := ""
-			if i == 0 && r.Plan.Scenario.Attacked() {
-				verdict = v.holdsText() + "; " + v.hurtText()
-			}
-			fmt.Fprintf(stdout, "%-20s %-10s %8.2f%% %9s %9s %9s %8.2f  %s\n", r.Scenario, r.Arm, 100*r.Delivery, ms(r.P50), ms(r.P99), ms(r.Max), r.Duplicates, verdict)
-		}
-	}
-	fmt.Fprintf(stdout, "report: %s (wall %v)\n", filepath.Join(opts.out, "report.md"), wall.Round(time.Second))
-	if p := ParityTotal(results); p != nil {
+	printVerdicts(stdout, suite)
+	fmt.Fprintf(stdout, "report: %s (wall %v)\n", filepath.Join(opts.out, "report.md"), suite.Config.Wall.Round(time.Second))
+	if p := suite.Parity; p != nil {
 		fmt.Fprintf(stdout, "live parity (native arm): %d peer scores compared with peerscore's, %d differ, %d unexplained\n",
 			p.Peers, p.Components[partScore].Diverged, p.Unexplained)
 		if p.Unexplained > 0 {
@@ -77,19 +63,66 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return ExitDiverged
 		}
 	}
+	if suite.Failed() {
+		fmt.Fprintln(stderr, "attacklab: the parameters do not hold under some attack (see the report's verdicts)")
+		return ExitDoesNotHold
+	}
 	return 0
 }
 
-// ExitDiverged is the command's exit status when the live parity found a
-// divergence that no documented difference explains.
-const ExitDiverged = 4
+// suite runs the sweep, or merges the results files given with -merge.
+func (o *cliOptions) suite(stderr io.Writer) (*Suite, error) {
+	if len(o.merge) > 0 {
+		return Merge(o.merge)
+	}
+	var bar *Bar
+	if !o.quiet {
+		bar = NewBar(stderr)
+	}
+	var runs []*Result
+	var runErr error
+	start := time.Now()
+	err := InBubbles(func(t *testing.T) {
+		runs, runErr = RunSuite(t, o.cfg, o.sweep, bar)
+	})
+	if runErr != nil {
+		return nil, runErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg := summarise(o.cfg)
+	cfg.Wall = time.Since(start)
+	if o.sweep.Shard.Of > 1 {
+		cfg.Shards = []string{o.sweep.Shard.String()}
+	}
+	return NewSuite(cfg, runs), nil
+}
+
+// printVerdicts is the console's summary: one line per scenario and arm.
+func printVerdicts(w io.Writer, s *Suite) {
+	g := newGrid(s.Runs)
+	fmt.Fprintf(w, "%-20s %-10s %5s %10s %10s  %s\n", "scenario", "arm", "seeds", "delivery", "p99", "verdict")
+	for _, sc := range g.scenarios {
+		for _, a := range g.arms {
+			c := g.get(sc, a)
+			if c == nil {
+				continue
+			}
+			d := spreadOf(over(c.runs, func(r *Result) float64 { return r.Delivery }))
+			p99 := spreadOf(over(c.runs, func(r *Result) float64 { return seconds(r.P99) }))
+			fmt.Fprintf(w, "%-20s %-10s %5d %9.2f%% %10s  %s\n", sc, a, len(c.runs), 100*d.Median,
+				ms(time.Duration(p99.Median*float64(time.Second))), strings.ReplaceAll(verdictCell(findVerdict(s.Verdicts, sc, a)), "**", ""))
+		}
+	}
+}
 
 type cliOptions struct {
-	cfg       Config
-	scenarios []Scenario
-	arms      []Arm
-	out       string
-	quiet     bool
+	cfg   Config
+	sweep Sweep
+	merge []string // results.json files to merge instead of running
+	out   string
+	quiet bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
@@ -126,13 +159,33 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	fs.Uint64Var(&cfg.GossipSub.OpportunisticGraftTicks, "oppgraft-ticks", cfg.GossipSub.OpportunisticGraftTicks, "heartbeats between opportunistic grafts (the -oppgraft variants: 10)")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the run's randomness")
 	fs.BoolVar(&cfg.SkipSnapshots, "no-snapshots", false, "skip the peerscore arm's score breakdowns (saves time at full scale)")
+	oppgraft := fs.Bool("oppgraft", false, "run the suite's -oppgraft variants of cold boot, covert flash and attack at dawn (opportunistic grafting every 10 heartbeats, their thresholds) instead of those three")
+	seeds := fs.Int("seeds", 1, "seeds per scenario and arm: -seed and the ones after it; the report gives medians and ranges")
+	shard := fs.String("shard", "", "run only part i/n of the sweep (scenarios × seeds × arms), for n machines; merge their results.json with -merge")
+	merge := fs.Bool("merge", false, "merge the results.json files given as arguments into one report, instead of running")
 	fs.DurationVar(&cfg.ParityEvery, "parity-every", cfg.ParityEvery, "in the native arm, compare each node's scores with a passive peerscore Scorer at most this often; 0: off")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	if *merge {
+		if fs.NArg() == 0 {
+			return nil, errors.New("-merge: give the results.json files to merge")
+		}
+		return &cliOptions{merge: fs.Args(), out: *out, quiet: *quiet}, nil
+	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *seeds < 1 {
+		return nil, fmt.Errorf("-seeds %d: must be at least 1", *seeds)
+	}
+	var sh Shard
+	if *shard != "" {
+		var err error
+		if sh, err = ParseShard(*shard); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Duration = *duration
 	cfg.Transport = Transport(*transport)
@@ -162,6 +215,9 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	if err != nil {
 		return nil, err
 	}
+	if *oppgraft {
+		scs = withOppGraft(scs)
+	}
 	var armList []Arm
 	for a := range strings.SplitSeq(*arms, ",") {
 		arm := Arm(strings.TrimSpace(a))
@@ -170,13 +226,5 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 		}
 		armList = append(armList, arm)
 	}
-	return &cliOptions{cfg: cfg, scenarios: scs, arms: armList, out: *out, quiet: *quiet}, nil
-}
-
-func writeJSON(path string, results [][]*Result) error {
-	b, err := json.MarshalIndent(results, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
+	return &cliOptions{cfg: cfg, sweep: Sweep{Scenarios: scs, Arms: armList, Seeds: *seeds, Shard: sh}, out: *out, quiet: *quiet}, nil
 }

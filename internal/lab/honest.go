@@ -62,14 +62,14 @@ type honestNode struct {
 
 // gossipSubParams are pubsub's defaults with the lab's mesh settings
 // (heartbeat 1 s, initial delay 100 ms, prune backoff 1 min, history 5/3
-// are the defaults the evaluation kept), as arm runs them.
-func (c *Config) gossipSubParams(arm Arm) pubsub.GossipSubParams {
+// are the defaults the evaluation kept), as arm runs them in sc.
+func (c *Config) gossipSubParams(arm Arm, sc Scenario) pubsub.GossipSubParams {
 	m := c.GossipSub
 	gp := pubsub.DefaultGossipSubParams()
 	gp.D, gp.Dlo, gp.Dhi, gp.Dscore, gp.Dlazy, gp.Dout = m.D, m.Dlo, m.Dhi, m.Dscore, m.Dlazy, m.Dout
 	gp.OpportunisticGraftTicks = m.OpportunisticGraftTicks
-	if c.OppGraft {
-		gp.OpportunisticGraftTicks = oppGraftTicks
+	if sc.OppGraftTicks > 0 {
+		gp.OpportunisticGraftTicks = sc.OppGraftTicks
 	}
 	gp.GossipFactor = m.GossipFactor
 	if arm == ArmVanilla {
@@ -82,16 +82,14 @@ func (c *Config) gossipSubParams(arm Arm) pubsub.GossipSubParams {
 	return gp
 }
 
-// oppGraftTicks is the -oppgraft variants' opportunistic_graft_ticks.
-const oppGraftTicks = 10
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startRouter starts the node's router for arm.
 // tally, in the native arm, compares the router's scorer with a passive
 // peerscore Scorer (live parity).
-func (n *honestNode) startRouter(ctx context.Context, arm Arm, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds, tally *parityTally) error {
-	gp := cfg.gossipSubParams(arm)
+func (n *honestNode) startRouter(ctx context.Context, arm Arm, sc Scenario, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds, tally *parityTally) error {
+	gp := cfg.gossipSubParams(arm, sc)
 	opts := []pubsub.Option{
 		pubsub.WithGossipSubParams(gp),
 		// hardening: honest_behavior.flood_publishing true; v1.0 had none.

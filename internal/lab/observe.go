@@ -41,10 +41,13 @@ type ScoreSample struct {
 	// Below counts attackers below each level (zero, gossip, publish,
 	// graylist).
 	Below []int `json:"below"`
-	// HonestMin is the lowest score an honest node gave another;
-	// HonestNegative how many honest links scored below zero.
-	HonestMin      float64 `json:"honest_min"`
-	HonestNegative int     `json:"honest_negative"`
+	// HonestMin and HonestMedian are the lowest and the median score an
+	// honest node gave another (over honest links: one honest node's view
+	// of one honest peer); HonestBelow counts the honest links below each
+	// level.
+	HonestMin    float64 `json:"honest_min"`
+	HonestMedian float64 `json:"honest_median"`
+	HonestBelow  []int   `json:"honest_below"`
 }
 
 // MeshSample is how many of the honest nodes' mesh places Sybils held.
@@ -56,15 +59,17 @@ type MeshSample struct {
 
 // observer samples a run.
 type observer struct {
-	r          *run
-	levels     []Level
-	worst      []float64         // per Sybil, this sample
-	crossed    [][]time.Duration // per Sybil and level, -1 until crossed
-	scoredOnce []bool            // per Sybil: some sample scored it
-	scores     []ScoreSample
-	mesh       []MeshSample
-	blame      map[peerscore.Component]*blame
-	lastSnap   time.Duration
+	r           *run
+	levels      []Level
+	worst       []float64         // per Sybil, this sample
+	crossed     [][]time.Duration // per Sybil and level, -1 until crossed
+	scoredOnce  []bool            // per Sybil: some sample scored it
+	scores      []ScoreSample
+	mesh        []MeshSample
+	honest      *honestWatch
+	blame       map[peerscore.Component]*blame // of negative attacker scores
+	honestBlame map[peerscore.Component]*blame // of negative honest scores
+	lastSnap    time.Duration
 }
 
 // blame tallies the dominant component of negative attacker scores.
@@ -75,7 +80,9 @@ type blame struct {
 
 func newObserver(r *run) *observer {
 	o := &observer{r: r, levels: levels(r.thr), worst: make([]float64, len(r.sybils)),
-		crossed: make([][]time.Duration, len(r.sybils)), scoredOnce: make([]bool, len(r.sybils)), blame: make(map[peerscore.Component]*blame)}
+		crossed: make([][]time.Duration, len(r.sybils)), scoredOnce: make([]bool, len(r.sybils)),
+		blame: make(map[peerscore.Component]*blame), honestBlame: make(map[peerscore.Component]*blame)}
+	o.honest = newHonestWatch(o.levels)
 	for i := range o.crossed {
 		o.crossed[i] = []time.Duration{-1, -1, -1, -1}
 	}
@@ -84,11 +91,11 @@ func newObserver(r *run) *observer {
 
 func (o *observer) sample(at time.Duration) {
 	o.sampleMesh(at)
-	if o.r.arm == ArmNone {
+	if !o.r.arm.scores() {
 		return
 	}
 	o.sampleScores(at)
-	if o.r.arm == ArmPeerscore && !o.r.cfg.SkipSnapshots && len(o.r.sybils) > 0 && at-o.lastSnap >= o.r.cfg.SnapshotEvery {
+	if o.r.arm == ArmPeerscore && !o.r.cfg.SkipSnapshots && at-o.lastSnap >= o.r.cfg.SnapshotEvery {
 		o.lastSnap = at
 		o.snapshots()
 	}
@@ -109,7 +116,8 @@ func (o *observer) sampleScores(at time.Duration) {
 	for i := range o.worst {
 		o.worst[i] = math.Inf(1)
 	}
-	s := ScoreSample{At: at, HonestMin: math.Inf(1), Below: make([]int, len(o.levels))}
+	s := ScoreSample{At: at, Below: make([]int, len(o.levels))}
+	var honest []float64
 	for _, n := range o.r.honest {
 		m := n.scores.Load()
 		if m == nil {
@@ -120,11 +128,15 @@ func (o *observer) sampleScores(at time.Duration) {
 				o.worst[j] = min(o.worst[j], score)
 				continue
 			}
-			s.HonestMin = min(s.HonestMin, score)
-			if score < 0 {
-				s.HonestNegative++
-			}
+			honest = append(honest, score)
+			o.honest.see(honestLink{n.idx, p}, score, at)
 		}
+	}
+	o.honest.endSample(at)
+	s.HonestBelow = o.honest.belowNow()
+	if len(honest) > 0 {
+		slices.Sort(honest)
+		s.HonestMin, s.HonestMedian = honest[0], honest[len(honest)/2]
 	}
 	var scored []float64
 	for j, w := range o.worst {
@@ -142,9 +154,6 @@ func (o *observer) sampleScores(at time.Duration) {
 			}
 		}
 	}
-	if math.IsInf(s.HonestMin, 1) {
-		s.HonestMin = 0
-	}
 	s.Scored = len(scored)
 	if len(scored) > 0 {
 		slices.Sort(scored)
@@ -153,37 +162,34 @@ func (o *observer) sampleScores(at time.Duration) {
 	o.scores = append(o.scores, s)
 }
 
-// snapshots takes the attackers apart at up to SnapshotNodes honest
-// nodes, attacked nodes first, and tallies the most negative component of
-// each negative score (Snapshot.Dominant).
+// snapshots takes scores apart at up to SnapshotNodes honest nodes,
+// attacked nodes first, and tallies the most negative component of each
+// negative score (Snapshot.Dominant), attackers' and honest peers' apart.
 func (o *observer) snapshots() {
 	looked := 0
 	for _, n := range o.attackedFirst() {
 		if looked >= o.r.cfg.SnapshotNodes {
 			return
 		}
-		any := false
 		for _, p := range n.h.Network().Peers() {
-			if _, ok := o.r.sybIdx[p]; !ok {
-				continue
-			}
-			any = true
 			snap, ok := n.scorer.Snapshot(p)
 			if !ok || snap.Score >= 0 {
 				continue
 			}
+			tally := o.honestBlame
+			if _, sybil := o.r.sybIdx[p]; sybil {
+				tally = o.blame
+			}
 			c, v := snap.Dominant()
-			b := o.blame[c]
+			b := tally[c]
 			if b == nil {
 				b = new(blame)
-				o.blame[c] = b
+				tally[c] = b
 			}
 			b.links++
 			b.sum += v
 		}
-		if any {
-			looked++
-		}
+		looked++
 	}
 }
 

@@ -122,14 +122,13 @@ func (s Scoring) For(sc Scenario) (*peerscore.Params, *peerscore.Thresholds) {
 	return &p, &t
 }
 
-// scoringFor returns the parameters and thresholds of scenario sc, with
-// the -oppgraft variants' threshold when the config runs them.
+// scoringFor returns the parameters and thresholds of scenario sc: with
+// the hardening parameters, an -oppgraft variant's opportunistic-graft
+// threshold (other parameters keep their own).
 func (c *Config) scoringFor(sc Scenario) (*peerscore.Params, *peerscore.Thresholds) {
 	p, t := c.Params.For(sc)
-	if c.OppGraft && c.Params.hardening {
-		// hardening: peer_score.opportunistic_graft_threshold 1.0 in the
-		// -oppgraft configurations.
-		t.OpportunisticGraftThreshold = 1
+	if sc.OppGraftTicks > 0 && c.Params.hardening {
+		t.OpportunisticGraftThreshold = sc.OppGraftThreshold
 	}
 	return p, t
 }

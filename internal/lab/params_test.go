@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,40 @@ func TestScenarioPlans(t *testing.T) {
 	}
 	if p := cfg.Plan(Scenarios[0]); p.Messages != 217 || p.Interval != 833333333 {
 		t.Errorf("baseline: %d messages per publisher every %v; want 217 every 833.3ms (honest.go:206-207)", p.Messages, p.Interval)
+	}
+}
+
+// TestOppGraftVariants checks that -oppgraft runs the suite's three
+// variants with their own ticks and thresholds, and nothing else changes.
+func TestOppGraftVariants(t *testing.T) {
+	scs := withOppGraft(Scenarios)
+	want := map[string]float64{"cold-boot-oppgraft": 1, "covert-flash-oppgraft": 10, "attack-at-dawn-oppgraft": 10}
+	cfg := DefaultConfig()
+	found := 0
+	for i, sc := range scs {
+		th, variant := want[sc.Name]
+		gp := cfg.gossipSubParams(ArmPeerscore, sc)
+		_, thr := cfg.scoringFor(sc)
+		switch {
+		case variant:
+			found++
+			if gp.OpportunisticGraftTicks != 10 || thr.OpportunisticGraftThreshold != th {
+				t.Errorf("%s: ticks %d, threshold %v; want 10, %v", sc.Name, gp.OpportunisticGraftTicks, thr.OpportunisticGraftThreshold, th)
+			}
+			if vg := cfg.gossipSubParams(ArmVanilla, sc); vg.OpportunisticGraftTicks < 1<<40 {
+				t.Errorf("%s: the vanilla arm grafts opportunistically", sc.Name)
+			}
+		case sc.Name != Scenarios[i].Name || gp.OpportunisticGraftTicks != 60 || thr.OpportunisticGraftThreshold != 0:
+			t.Errorf("%s changed by -oppgraft: %s, ticks %d, threshold %v", Scenarios[i].Name, sc.Name, gp.OpportunisticGraftTicks, thr.OpportunisticGraftThreshold)
+		}
+	}
+	if found != 3 {
+		t.Errorf("%d variants, want 3", found)
+	}
+	if flash := scs[slices.IndexFunc(scs, func(s Scenario) bool { return s.Name == "covert-flash-oppgraft" })]; flash.HonestConnect != 10*time.Second {
+		t.Errorf("covert-flash-oppgraft: honest nodes dial at %v, want 10s as its config", flash.HonestConnect)
+	}
+	if _, err := Lookup("attack-at-dawn-oppgraft"); err != nil {
+		t.Error(err)
 	}
 }

@@ -318,12 +318,12 @@ func (p *Parity) merge(q *Parity) {
 	}
 }
 
-// ParityTotal is the live parity over every native run of results, or nil
-// if none compared anything.
-func ParityTotal(results [][]*Result) *Parity {
+// parityTotal is the live parity over every native run, or nil if none
+// compared anything.
+func parityTotal(runs []*Result) *Parity {
 	var total *Parity
-	for _, row := range results {
-		if r := pick(row, ArmNative); r != nil && r.Parity != nil {
+	for _, r := range runs {
+		if r.Arm == ArmNative && r.Parity != nil {
 			if total == nil {
 				total = new(Parity)
 			}
@@ -334,8 +334,8 @@ func ParityTotal(results [][]*Result) *Parity {
 }
 
 // writeParity is the report's section on the live parity.
-func writeParity(w io.Writer, cfg Config, results [][]*Result) {
-	total := ParityTotal(results)
+func writeParity(w io.Writer, s *Suite) {
+	total := s.Parity
 	if total == nil {
 		return
 	}
@@ -343,12 +343,11 @@ func writeParity(w io.Writer, cfg Config, results [][]*Result) {
 	fmt.Fprintf(w, "In the native arm, every honest node ran a peerscore Scorer beside the router's own scorer: a passive tracer, "+
 		"not asked for scores, with the same parameters, thresholds, host and GossipSub parameters, started with the router so that both "+
 		"decay at the same instants. Every %v at most, each node's score inspection (`pubsub.WithPeerScoreInspect`) was compared with the "+
-		"Scorer's snapshot, peer by peer, to 1e-9: the score, and the counters pubsub's inspection shows.\n\n", cfg.ParityEvery)
-	fmt.Fprintf(w, "| scenario | inspections | peer scores | scores that differ | unexplained |\n|---|---:|---:|---:|---:|\n")
-	for _, row := range results {
-		if r := pick(row, ArmNative); r != nil && r.Parity != nil {
-			p := r.Parity
-			fmt.Fprintf(w, "| %s | %d | %d | %d | %d |\n", r.Scenario, p.Inspections, p.Peers, p.Components[partScore].Diverged, p.Unexplained)
+		"Scorer's snapshot, peer by peer, to 1e-9: the score, and the counters pubsub's inspection shows.\n\n", s.Config.ParityEvery)
+	fmt.Fprintf(w, "| scenario | seed | inspections | peer scores | scores that differ | unexplained |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, r := range s.Runs {
+		if p := r.Parity; r.Arm == ArmNative && p != nil {
+			fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d |\n", r.Scenario, r.Seed, p.Inspections, p.Peers, p.Components[partScore].Diverged, p.Unexplained)
 		}
 	}
 	fmt.Fprintf(w, "\nPer part, over every scenario (non-zero: how many comparisons found it non-zero in pubsub's scorer; a part that is never non-zero was not put to the test):\n\n")

@@ -8,10 +8,11 @@ import (
 	"github.com/peerscore/peerscore"
 )
 
-// Result is what one scenario in one arm showed.
+// Result is what one scenario in one arm showed, with one seed.
 type Result struct {
 	Scenario string `json:"scenario"`
 	Arm      Arm    `json:"arm"`
+	Seed     uint64 `json:"seed"`
 	Plan     Plan   `json:"plan"`
 	Params   string `json:"params"`
 
@@ -36,8 +37,10 @@ type Result struct {
 	// its first, on average.
 	Duplicates float64 `json:"duplicates_per_message_per_node"`
 
-	// Latencies, sorted (for the CDF; not in the JSON).
-	Latencies []time.Duration `json:"-"`
+	// Latencies, sorted (not in the JSON); LatencyQuantiles their
+	// percentiles 0 to 100, which the JSON keeps for the CDF plots.
+	Latencies        []time.Duration `json:"-"`
+	LatencyQuantiles []time.Duration `json:"latency_quantiles"`
 	// DeliveryOverTime is the delivery rate of the messages published in
 	// each bucket of DeliveryBucket, from the start of publishing, and
 	// P99OverTime their p99 latency.
@@ -47,10 +50,17 @@ type Result struct {
 	Mesh             []MeshSample    `json:"mesh"`
 	Levels           []Level         `json:"levels"`
 	Crossings        []Crossing      `json:"crossings,omitempty"`
-	Blame            []Blame         `json:"blame,omitempty"`
-	// Breakdowns says whether Blame was looked for: the peerscore arm
-	// without -no-snapshots.
-	Breakdowns bool `json:"breakdowns"`
+	// HonestBelow is the false positives: honest links and peers below
+	// each level (scoring arms).
+	HonestBelow []HonestBelow `json:"honest_below,omitempty"`
+	// Blame and HonestBlame say which component was the most negative part
+	// of negative attacker and honest scores; Breakdowns whether they were
+	// looked for (the peerscore arm without -no-snapshots).
+	Blame       []Blame `json:"blame,omitempty"`
+	HonestBlame []Blame `json:"honest_blame,omitempty"`
+	Breakdowns  bool    `json:"breakdowns"`
+	// Eviction is how the attackers' hold on the honest meshes went.
+	Eviction *Eviction `json:"eviction,omitempty"`
 
 	Sybil struct {
 		Grafts, Prunes, Received, Dropped, Forwarded int64
@@ -91,12 +101,13 @@ type Blame struct {
 
 func (r *run) result() *Result {
 	res := &Result{
-		Scenario: r.plan.Scenario.Name, Arm: r.arm, Plan: r.plan, Params: r.cfg.Params.Name,
+		Scenario: r.plan.Scenario.Name, Arm: r.arm, Seed: r.cfg.Seed, Plan: r.plan, Params: r.cfg.Params.Name,
 		Scores: r.obs.scores, Mesh: r.obs.mesh,
 		DialFailures: r.dialErr.Load(),
 	}
-	if r.arm != ArmNone {
+	if r.arm.scores() {
 		res.Levels = r.obs.levels
+		res.HonestBelow = r.obs.honest.result(r.plan.Total())
 	}
 	res.Sybil.Grafts = r.stats.Grafts.Load()
 	res.Sybil.Prunes = r.stats.Prunes.Load()
@@ -162,6 +173,7 @@ func (r *run) result() *Result {
 		res.Duplicates = float64(dups) / float64(res.Expected)
 	}
 	slices.Sort(res.Latencies)
+	res.LatencyQuantiles = quantiles(res.Latencies)
 	if k := len(res.Latencies); k > 0 {
 		res.P50 = percentile(res.Latencies, 0.50)
 		res.P99 = percentile(res.Latencies, 0.99)
@@ -169,10 +181,11 @@ func (r *run) result() *Result {
 		res.Over3s = float64(k-sort.Search(k, func(i int) bool { return res.Latencies[i] > 3*time.Second })) / float64(k)
 		res.Over6s = float64(k-sort.Search(k, func(i int) bool { return res.Latencies[i] > 6*time.Second })) / float64(k)
 	}
-	if r.arm != ArmNone && len(r.sybils) > 0 {
+	if r.arm.scores() && len(r.sybils) > 0 {
 		res.Crossings = r.obs.crossings()
 	}
-	res.Blame = r.obs.blames()
+	res.Blame, res.HonestBlame = blames(r.obs.blame), blames(r.obs.honestBlame)
+	res.Eviction = r.obs.eviction()
 	res.Breakdowns = r.arm == ArmPeerscore && !r.cfg.SkipSnapshots
 	res.Victim = r.victim()
 	res.Parity = r.parity.result()
@@ -270,13 +283,26 @@ func (o *observer) everScored(j int) bool {
 	return o.scoredOnce[j]
 }
 
-func (o *observer) blames() []Blame {
+// quantiles are the percentiles 0 to 100 of sorted, nil if it is empty.
+func quantiles(sorted []time.Duration) []time.Duration {
+	if len(sorted) == 0 {
+		return nil
+	}
+	out := make([]time.Duration, 101)
+	for q := range out {
+		out[q] = percentile(sorted, float64(q)/100)
+	}
+	out[0] = sorted[0]
+	return out
+}
+
+func blames(tally map[peerscore.Component]*blame) []Blame {
 	total := 0
-	for _, b := range o.blame {
+	for _, b := range tally {
 		total += b.links
 	}
 	var out []Blame
-	for c, b := range o.blame {
+	for c, b := range tally {
 		out = append(out, Blame{Component: c, Links: b.links, Share: float64(b.links) / float64(total), Mean: b.sum / float64(b.links)})
 	}
 	slices.SortFunc(out, func(a, b Blame) int { return b.Links - a.Links })

@@ -111,7 +111,7 @@ func (r *run) build() error {
 	}
 	for _, n := range r.honest {
 		n.rec = newRecorder(r.ledger, r.sybIdx)
-		if err := n.startRouter(r.ctx, r.arm, &r.cfg, r.params, r.thr, r.parity); err != nil {
+		if err := n.startRouter(r.ctx, r.arm, r.plan.Scenario, &r.cfg, r.params, r.thr, r.parity); err != nil {
 			return fmt.Errorf("honest router %d: %w", n.idx, err)
 		}
 	}

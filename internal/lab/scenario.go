@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -73,6 +74,12 @@ type Scenario struct {
 	// Hurts says whether the attack, unscored, is expected to cost honest
 	// delivery or latency; the tests check that it does.
 	Hurts bool
+	// OppGraftTicks, in the suite's -oppgraft variants, is how many
+	// heartbeats apart the routers graft opportunistically (else the
+	// config's), and OppGraftThreshold the opportunistic-graft threshold
+	// with the hardening parameters.
+	OppGraftTicks     uint64
+	OppGraftThreshold float64
 }
 
 // hardeningRun is t_run of every config but covert flash (main.time.t_run
@@ -164,8 +171,50 @@ var Scenarios = []Scenario{
 	},
 }
 
+// OppGraftScenarios are the suite's -oppgraft variants (hardening:
+// scripts/configs/1k-attack-*-oppgraft.json): opportunistic grafting every
+// 10 heartbeats instead of 60, with a threshold of 1 in the cold boot and
+// 10 in the covert flash and the attack at dawn; the covert flash's
+// variant also has the honest nodes dial at 10 s, as its config does.
+var OppGraftScenarios = []Scenario{
+	oppGraft("cold-boot", 1, "scripts/configs/1k-attack-cold-boot-oppgraft.json", 0),
+	oppGraft("covert-flash", 10, "scripts/configs/1k-attack-cold-boot-covert-flash-oppgraft.json", 10*time.Second),
+	oppGraft("attack-at-dawn", 10, "scripts/configs/1k-attack-dawn-oppgraft.json", 0),
+}
+
+func oppGraft(base string, threshold float64, config string, honestConnect time.Duration) Scenario {
+	for _, sc := range Scenarios {
+		if sc.Name == base {
+			sc.Name += "-oppgraft"
+			sc.Title += ", opportunistic grafting"
+			sc.Source = "hardening: " + config
+			sc.OppGraftTicks, sc.OppGraftThreshold = 10, threshold
+			if honestConnect > 0 {
+				sc.HonestConnect = honestConnect
+			}
+			return sc
+		}
+	}
+	panic("no scenario " + base)
+}
+
+// withOppGraft replaces the scenarios that have an -oppgraft variant by
+// it.
+func withOppGraft(scs []Scenario) []Scenario {
+	out := make([]Scenario, len(scs))
+	for i, sc := range scs {
+		out[i] = sc
+		for _, v := range OppGraftScenarios {
+			if v.Name == sc.Name+"-oppgraft" {
+				out[i] = v
+			}
+		}
+	}
+	return out
+}
+
 // Lookup returns the scenarios a -scenario flag names: "all", or names
-// separated by commas.
+// separated by commas (the -oppgraft variants by their own names too).
 func Lookup(names string) ([]Scenario, error) {
 	if names == "all" {
 		return Scenarios, nil
@@ -174,7 +223,7 @@ func Lookup(names string) ([]Scenario, error) {
 	for name := range strings.SplitSeq(names, ",") {
 		name = strings.TrimSpace(name)
 		found := false
-		for _, sc := range Scenarios {
+		for _, sc := range slices.Concat(Scenarios, OppGraftScenarios) {
 			if sc.Name == name {
 				out = append(out, sc)
 				found = true

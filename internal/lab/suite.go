@@ -9,43 +9,42 @@ import (
 	"time"
 )
 
-// RunSuite runs every scenario in every arm, one synctest bubble per run,
-// in order, and returns the results scenario by scenario. It must be
-// called with a *testing.T (from a test, or from InBubbles). bar, if not
-// nil, shows the progress.
-func RunSuite(t *testing.T, cfg Config, scenarios []Scenario, arms []Arm, bar *Bar) ([][]*Result, error) {
+// RunSuite runs the sweep's jobs (its shard's), one synctest bubble per
+// run, in order, and returns their results. It must be called with a
+// *testing.T (from a test, or from InBubbles). bar, if not nil, shows the
+// progress.
+func RunSuite(t *testing.T, cfg Config, sw Sweep, bar *Bar) ([]*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	jobs := sw.Jobs(cfg.Seed)
 	if bar != nil {
 		var total time.Duration
-		for _, sc := range scenarios {
-			total += cfg.Plan(sc).Total() * time.Duration(len(arms))
+		for _, j := range jobs {
+			total += cfg.Plan(j.Scenario).Total()
 		}
 		bar.total = total
 	}
-	out := make([][]*Result, 0, len(scenarios))
-	for _, sc := range scenarios {
-		row := make([]*Result, 0, len(arms))
-		for _, arm := range arms {
-			var progress Progress
-			if bar != nil {
-				progress = bar.step(sc.Name + "/" + string(arm))
-			}
-			wall := time.Now()
-			var res *Result
-			var err error
-			Bubble(t, func() { res, err = Run(cfg, sc, arm, progress) })
-			if err != nil {
-				return nil, fmt.Errorf("%s/%s: %w", sc.Name, arm, err)
-			}
-			res.Wall = time.Since(wall)
-			if bar != nil {
-				bar.finish(cfg.Plan(sc).Total())
-			}
-			row = append(row, res)
+	out := make([]*Result, 0, len(jobs))
+	for _, j := range jobs {
+		var progress Progress
+		if bar != nil {
+			progress = bar.step(fmt.Sprintf("%s/%s seed %d", j.Scenario.Name, j.Arm, j.Seed))
 		}
-		out = append(out, row)
+		run := cfg
+		run.Seed = j.Seed
+		wall := time.Now()
+		var res *Result
+		var err error
+		Bubble(t, func() { res, err = Run(run, j.Scenario, j.Arm, progress) })
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s seed %d: %w", j.Scenario.Name, j.Arm, j.Seed, err)
+		}
+		res.Wall = time.Since(wall)
+		if bar != nil {
+			bar.finish(cfg.Plan(j.Scenario).Total())
+		}
+		out = append(out, res)
 	}
 	if bar != nil {
 		bar.done()

@@ -23,7 +23,8 @@ type plot struct {
 	b          strings.Builder
 	xmin, xmax float64
 	ymin, ymax float64
-	logX       bool
+	logX, logY bool
+	symlogY    bool // y as sign(y)·log10(1+|y|): scores near 0 and thresholds in the thousands on one axis
 }
 
 func newPlot(title, xlabel, ylabel string, xmin, xmax, ymin, ymax float64, logX bool) *plot {
@@ -46,7 +47,22 @@ func (p *plot) x(v float64) float64 {
 }
 
 func (p *plot) y(v float64) float64 {
+	if p.logY {
+		v, lo, hi := math.Log10(max(v, p.ymin)), math.Log10(p.ymin), math.Log10(p.ymax)
+		return padT + innerH*(1-(v-lo)/(hi-lo))
+	}
+	if p.symlogY {
+		v, lo, hi := symlog(v), symlog(p.ymin), symlog(p.ymax)
+		return padT + innerH*(1-(v-lo)/(hi-lo))
+	}
 	return padT + innerH*(1-(v-p.ymin)/(p.ymax-p.ymin))
+}
+
+func symlog(v float64) float64 {
+	if v < 0 {
+		return -math.Log10(1 - v)
+	}
+	return math.Log10(1 + v)
 }
 
 func (p *plot) xtick(v float64, label string) {
@@ -77,6 +93,15 @@ func (p *plot) hline(v float64, label, color string) {
 }
 
 func (p *plot) line(xs, ys []float64, color string, width float64) {
+	p.styledLine(xs, ys, color, width, "")
+}
+
+// dashedLine is line, dashed.
+func (p *plot) dashedLine(xs, ys []float64, color string, width float64) {
+	p.styledLine(xs, ys, color, width, ` stroke-dasharray="6 3"`)
+}
+
+func (p *plot) styledLine(xs, ys []float64, color string, width float64, style string) {
 	if len(xs) == 0 {
 		return
 	}
@@ -84,7 +109,7 @@ func (p *plot) line(xs, ys []float64, color string, width float64) {
 	for i := range xs {
 		fmt.Fprintf(&pts, "%.1f,%.1f ", p.x(xs[i]), p.y(ys[i]))
 	}
-	fmt.Fprintf(&p.b, `<polyline fill="none" stroke="%s" stroke-width="%g" points="%s"/>`+"\n", color, width, strings.TrimSpace(pts.String()))
+	fmt.Fprintf(&p.b, `<polyline fill="none" stroke="%s" stroke-width="%g"%s points="%s"/>`+"\n", color, width, style, strings.TrimSpace(pts.String()))
 }
 
 func (p *plot) legend(i int, label, color string) {
@@ -95,13 +120,44 @@ func (p *plot) legend(i int, label, color string) {
 
 func (p *plot) String() string { return p.b.String() + "</svg>\n" }
 
+// The plots of a scenario draw one line per arm: at each point the median
+// over the arm's seeds.
+
+// medianSeries is, for each index, the median over runs of the values
+// get returns (runs with fewer values are left out at higher indices).
+func medianSeries(runs []*Result, get func(*Result) []float64) []float64 {
+	var out []float64
+	for i := 0; ; i++ {
+		var xs []float64
+		for _, r := range runs {
+			if v := get(r); i < len(v) {
+				xs = append(xs, v[i])
+			}
+		}
+		if len(xs) == 0 {
+			return out
+		}
+		out = append(out, spreadOf(xs).Median)
+	}
+}
+
 // latencyCDF plots each arm's latency CDF on a log time axis, as the
-// evaluation's tracestat -cdf did, with the 3 s and 6 s deadlines.
-func latencyCDF(title string, row []*Result) string {
+// evaluation's tracestat -cdf did, with the 3 s and 6 s deadlines: the
+// median over seeds of each percentile, scaled by the median delivery
+// rate (undelivered messages never arrive).
+func latencyCDF(title string, cells []*cell) string {
 	hi := 1.0 // seconds
-	for _, r := range row {
-		if len(r.Latencies) > 0 {
-			hi = max(hi, r.Latencies[len(r.Latencies)-1].Seconds())
+	curves := make([][]float64, len(cells))
+	for i, c := range cells {
+		curves[i] = medianSeries(c.runs, func(r *Result) []float64 {
+			out := make([]float64, len(r.LatencyQuantiles))
+			for q, d := range r.LatencyQuantiles {
+				out[q] = d.Seconds()
+			}
+			return out
+		})
+		if n := len(curves[i]); n > 0 {
+			hi = max(hi, curves[i][n-1])
 		}
 	}
 	hi = math.Pow(10, math.Ceil(math.Log10(hi*1.01)))
@@ -114,127 +170,230 @@ func latencyCDF(title string, row []*Result) string {
 	}
 	p.vline(3, "3 s", "#999")
 	p.vline(6, "6 s", "#999")
-	for i, r := range row {
-		xs, ys := cdfPoints(r)
-		p.line(xs, ys, armColor[r.Arm], 1.8)
-		p.legend(i, fmt.Sprintf("%s (delivery %.2f%%)", r.Arm, 100*r.Delivery), armColor[r.Arm])
+	for i, c := range cells {
+		delivery := spreadOf(over(c.runs, func(r *Result) float64 { return r.Delivery })).Median
+		var xs, ys []float64
+		for q, v := range curves[i] {
+			xs = append(xs, max(0.001, v))
+			ys = append(ys, float64(q)/100*delivery)
+		}
+		p.line(xs, ys, armColor[c.arm], 1.8)
+		p.legend(i, fmt.Sprintf("%s (delivery %.2f%%)", c.arm, 100*delivery), armColor[c.arm])
 	}
 	return p.String()
 }
 
-// cdfPoints samples the CDF at up to 400 points. The curve's top is the
-// delivery rate: undelivered messages never arrive.
-func cdfPoints(r *Result) (xs, ys []float64) {
-	n := len(r.Latencies)
-	if n == 0 || r.Expected == 0 {
-		return nil, nil
+// timeAxis puts ticks every 30 s (every 60 s past 5 minutes) on p.
+func timeAxis(p *plot, span float64) {
+	step := 30.0
+	if span > 300 {
+		step = 60
 	}
-	step := max(1, n/400)
-	for i := 0; i < n; i += step {
-		xs = append(xs, max(0.001, r.Latencies[i].Seconds()))
-		ys = append(ys, float64(i+1)/float64(r.Expected))
+	for t := 0.0; t <= span; t += step {
+		p.xtick(t, fmt.Sprintf("%.0f", t))
 	}
-	xs = append(xs, max(0.001, r.Latencies[n-1].Seconds()))
-	ys = append(ys, float64(n)/float64(r.Expected))
-	return xs, ys
+}
+
+// attackMarks marks when the Sybils connect and turn, on a time axis
+// that starts at offset.
+func attackMarks(p *plot, sc Scenario, offset time.Duration) {
+	if sc.SybilConnect > 0 {
+		p.vline((sc.SybilConnect - offset).Seconds(), "Sybils connect", "#666")
+	}
+	if sc.AttackDelay > 0 {
+		p.vline((sc.SybilConnect + sc.AttackDelay - offset).Seconds(), "Sybils turn", "#666")
+	}
 }
 
 // deliveryOverTime plots each arm's delivery rate of the messages
 // published in each 5 s bucket, from the start of publishing.
-func deliveryOverTime(title string, row []*Result) string {
+func deliveryOverTime(sc Scenario, cells []*cell) string {
 	lo, span := 1.0, 1.0
-	for _, r := range row {
-		for _, d := range r.DeliveryOverTime {
+	series := make([][]float64, len(cells))
+	for i, c := range cells {
+		series[i] = medianSeries(c.runs, func(r *Result) []float64 { return r.DeliveryOverTime })
+		for _, d := range series[i] {
 			lo = min(lo, d)
 		}
-		span = max(span, float64(len(r.DeliveryOverTime))*DeliveryBucket.Seconds())
+		span = max(span, float64(len(series[i]))*DeliveryBucket.Seconds())
 	}
 	lo = math.Floor(min(lo, 0.99)*100) / 100
-	p := newPlot(title+": delivery over time", "publication time, from the start of publishing (s)", "delivery rate", 0, span, lo, 1.0005, false)
-	for t := 0.0; t <= span; t += 30 {
-		p.xtick(t, fmt.Sprintf("%.0f", t))
-	}
+	p := newPlot(sc.Title+": delivery over time", "publication time, from the start of publishing (s)", "delivery rate", 0, span, lo, 1.0005, false)
+	timeAxis(p, span)
 	for _, f := range []float64{lo, (lo + 1) / 2, 1} {
 		p.ytick(f, fmt.Sprintf("%.3g", f))
 	}
 	p.hline(HoldDelivery, "99%", "#999")
-	for i, r := range row {
-		var xs, ys []float64
-		for b, d := range r.DeliveryOverTime {
+	for i, c := range cells {
+		var xs []float64
+		for b := range series[i] {
 			xs = append(xs, (float64(b)+0.5)*DeliveryBucket.Seconds())
-			ys = append(ys, d)
 		}
-		p.line(xs, ys, armColor[r.Arm], 1.8)
-		p.legend(i, string(r.Arm), armColor[r.Arm])
+		p.line(xs, series[i], armColor[c.arm], 1.8)
+		p.legend(i, string(c.arm), armColor[c.arm])
 	}
-	if len(row) > 0 {
-		sc := row[0].Plan.Scenario
-		warm := row[0].Plan.Warmup
-		if sc.SybilConnect > 0 {
-			p.vline((sc.SybilConnect - warm).Seconds(), "Sybils connect", "#666")
-		}
-		if sc.AttackDelay > 0 {
-			p.vline((sc.AttackDelay - warm).Seconds(), "Sybils turn", "#666")
-		}
-	}
+	attackMarks(p, sc, cells[0].runs[0].Plan.Warmup)
 	return p.String()
 }
 
-// scorePlot plots the median and minimum attacker score of each scoring
-// arm over the run, with the thresholds; "" when no arm scored.
-func scorePlot(row []*Result) string {
-	lo, hi, span := 0.0, 1.0, 1.0
-	any := false
-	for _, r := range row {
-		for _, s := range r.Scores {
-			if s.Scored == 0 {
-				continue
+// p99OverTime plots each arm's p99 latency of the messages published in
+// each 5 s bucket, from the start of publishing, on a log axis.
+func p99OverTime(sc Scenario, cells []*cell) string {
+	hi, span := 1.0, 1.0
+	series := make([][]float64, len(cells))
+	for i, c := range cells {
+		series[i] = medianSeries(c.runs, func(r *Result) []float64 {
+			out := make([]float64, len(r.P99OverTime))
+			for k, d := range r.P99OverTime {
+				out[k] = max(0.001, d.Seconds())
 			}
-			any = true
-			lo, hi = min(lo, s.SybilMin, s.SybilMedian), max(hi, s.SybilMax)
-			span = max(span, s.At.Seconds())
+			return out
+		})
+		for _, v := range series[i] {
+			hi = max(hi, v)
+		}
+		span = max(span, float64(len(series[i]))*DeliveryBucket.Seconds())
+	}
+	hi = math.Pow(10, math.Ceil(math.Log10(hi*1.01)))
+	p := newPlot(sc.Title+": p99 latency over time", "publication time, from the start of publishing (s)", "p99 (log scale)", 0, span, 0.01, hi, false)
+	p.logY = true
+	timeAxis(p, span)
+	for v := 0.01; v <= hi*1.001; v *= 10 {
+		p.ytick(v, ms(time.Duration(v*float64(time.Second))))
+	}
+	p.hline(3, "3 s", "#999")
+	for i, c := range cells {
+		var xs []float64
+		for b := range series[i] {
+			xs = append(xs, (float64(b)+0.5)*DeliveryBucket.Seconds())
+		}
+		p.line(xs, series[i], armColor[c.arm], 1.8)
+		p.legend(i, string(c.arm), armColor[c.arm])
+	}
+	attackMarks(p, sc, cells[0].runs[0].Plan.Warmup)
+	return p.String()
+}
+
+// meshShare plots the Sybils' share of the honest nodes' mesh places over
+// the run.
+func meshShare(sc Scenario, cells []*cell) string {
+	span := 1.0
+	series := make([][]float64, len(cells))
+	at := make([][]float64, len(cells))
+	for i, c := range cells {
+		series[i] = medianSeries(c.runs, func(r *Result) []float64 {
+			out := make([]float64, len(r.Mesh))
+			for k, m := range r.Mesh {
+				if m.Places > 0 {
+					out[k] = float64(m.Sybils) / float64(m.Places)
+				}
+			}
+			return out
+		})
+		for _, m := range c.runs[0].Mesh {
+			at[i] = append(at[i], m.At.Seconds())
+			span = max(span, m.At.Seconds())
 		}
 	}
-	if !any {
+	p := newPlot(sc.Title+": attackers' share of mesh places", "simulated time (s)", "Sybils' share of honest mesh places", 0, span, 0, 1, false)
+	timeAxis(p, span)
+	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
+		p.ytick(f, fmt.Sprintf("%.0f%%", 100*f))
+	}
+	for i, c := range cells {
+		n := min(len(at[i]), len(series[i]))
+		p.line(at[i][:n], series[i][:n], armColor[c.arm], 1.8)
+		p.legend(i, string(c.arm), armColor[c.arm])
+	}
+	attackMarks(p, sc, 0)
+	return p.String()
+}
+
+// scorePlot plots, for each scoring arm, the attackers' median and lowest
+// score and the honest links' median and lowest, against zero and the
+// three thresholds, on a symmetric log axis; "" when no arm scored.
+func scorePlot(sc Scenario, cells []*cell) string {
+	var scoring []*cell
+	for _, c := range cells {
+		if c.arm.scores() && len(c.runs[0].Scores) > 0 {
+			scoring = append(scoring, c)
+		}
+	}
+	if len(scoring) == 0 {
 		return ""
 	}
-	// A symmetric log scale would hide the thresholds' spread; clip the
-	// axis at the graylist threshold's scale instead.
-	var levels []Level
-	for _, r := range row {
-		if len(r.Levels) > 0 {
-			levels = r.Levels
+	lo, hi, span := -10.0, 10.0, 1.0
+	levels := scoring[0].runs[0].Levels
+	for _, lv := range levels {
+		lo = min(lo, lv.Value*1.5)
+	}
+	type line struct {
+		xs, ys []float64
+		color  string
+		width  float64
+		dash   bool
+	}
+	var lines []line
+	for _, c := range scoring {
+		var xs []float64
+		for _, s := range c.runs[0].Scores {
+			xs = append(xs, s.At.Seconds())
+			span = max(span, s.At.Seconds())
 		}
+		get := func(f func(ScoreSample) float64, attackers bool) []float64 {
+			return medianSeries(c.runs, func(r *Result) []float64 {
+				out := make([]float64, 0, len(r.Scores))
+				for _, s := range r.Scores {
+					if attackers && s.Scored == 0 {
+						out = append(out, math.NaN())
+						continue
+					}
+					out = append(out, f(s))
+				}
+				return out
+			})
+		}
+		add := func(ys []float64, width float64, dash bool) {
+			var lx, ly []float64
+			for k, y := range ys {
+				if k < len(xs) && !math.IsNaN(y) {
+					lx, ly = append(lx, xs[k]), append(ly, y)
+					lo, hi = min(lo, y), max(hi, y)
+				}
+			}
+			lines = append(lines, line{lx, ly, armColor[c.arm], width, dash})
+		}
+		if sc.Attacked() {
+			add(get(func(s ScoreSample) float64 { return s.SybilMedian }, true), 2, false)
+			add(get(func(s ScoreSample) float64 { return s.SybilMin }, true), 0.8, false)
+		}
+		add(get(func(s ScoreSample) float64 { return s.HonestMedian }, false), 2, true)
+		add(get(func(s ScoreSample) float64 { return s.HonestMin }, false), 0.8, true)
 	}
-	lo = math.Floor(lo*1.1) - 1
-	p := newPlot(row[0].Plan.Scenario.Title+": attacker scores", "simulated time (s)", "score (solid: median, thin: min)", 0, span, lo, hi*1.1, false)
-	for t := 0.0; t <= span; t += 30 {
-		p.xtick(t, fmt.Sprintf("%.0f", t))
-	}
-	for _, v := range []float64{lo, lo / 2, 0, hi} {
-		p.ytick(v, fmt.Sprintf("%.3g", v))
+	p := newPlot(sc.Title+": scores", "simulated time (s)", "score (symmetric log scale)", 0, span, lo, hi*1.5, false)
+	p.symlogY = true
+	timeAxis(p, span)
+	for _, v := range []float64{-1e4, -1e3, -100, -10, -1, 0, 1, 10, 100, 1e3, 1e4} {
+		if v >= p.ymin && v <= p.ymax {
+			p.ytick(v, fmt.Sprintf("%g", v))
+		}
 	}
 	for _, lv := range levels {
-		p.hline(lv.Value, lv.Name, "#999")
+		p.hline(lv.Value, fmt.Sprintf("%s %g", lv.Name, lv.Value), "#999")
 	}
-	i := 0
-	for _, r := range row {
-		var xs, med, mins []float64
-		for _, s := range r.Scores {
-			if s.Scored == 0 {
-				continue
-			}
-			xs = append(xs, s.At.Seconds())
-			med = append(med, s.SybilMedian)
-			mins = append(mins, s.SybilMin)
+	for _, l := range lines {
+		if l.dash {
+			p.dashedLine(l.xs, l.ys, l.color, l.width)
+		} else {
+			p.line(l.xs, l.ys, l.color, l.width)
 		}
-		if len(xs) == 0 {
-			continue
+	}
+	for i, c := range scoring {
+		what := "solid: attackers' median (thick) and lowest; dashed: honest links'"
+		if !sc.Attacked() {
+			what = "dashed: honest links' median (thick) and lowest"
 		}
-		p.line(xs, med, armColor[r.Arm], 2)
-		p.line(xs, mins, armColor[r.Arm], 0.7)
-		p.legend(i, string(r.Arm), armColor[r.Arm])
-		i++
+		p.legend(i, fmt.Sprintf("%s (%s)", c.arm, what), armColor[c.arm])
 	}
 	return p.String()
 }
