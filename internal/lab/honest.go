@@ -82,7 +82,6 @@ func (c *Config) gossipSubParams(arm Arm, sc Scenario) pubsub.GossipSubParams {
 	return gp
 }
 
-
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // startRouter starts the node's router for arm.
