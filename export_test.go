@@ -1,6 +1,10 @@
 package peerscore
 
-import "github.com/libp2p/go-libp2p/core/peer"
+import (
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
 
 // SetIPsForTest gives p the addresses addrs as if the host had reported
 // them, for tests that have no host.
@@ -35,3 +39,29 @@ const (
 	DefaultMaxRetainedPeersForTest   = defaultMaxRetainedPeers
 	MaxStateSizeForTest              = maxStateSize
 )
+
+// MaxSnapshotHold runs Snapshots and returns the longest it held the
+// scorer's lock at a time.
+func MaxSnapshotHold(s *Scorer) time.Duration {
+	var longest time.Duration
+	s.snapshots(func(c sliceCopy) { longest = max(longest, c.hold) })
+	return longest
+}
+
+// SnapshotSlice is what one slice of a Snapshots copy took under the lock.
+type SnapshotSlice struct{ Peers, Topics int }
+
+// SnapshotSlicesForTest runs Snapshots and returns its slices.
+func SnapshotSlicesForTest(s *Scorer) []SnapshotSlice {
+	var out []SnapshotSlice
+	s.snapshots(func(c sliceCopy) { out = append(out, SnapshotSlice{c.peers, c.topics}) })
+	return out
+}
+
+// SaveSlicesForTest runs what Save copies and returns its slices, and how
+// many peers it would save.
+func SaveSlicesForTest(s *Scorer) ([]SnapshotSlice, int) {
+	var out []SnapshotSlice
+	_, peers, _ := s.saveState(func(c sliceCopy) { out = append(out, SnapshotSlice{c.peers, c.topics}) })
+	return out, len(peers)
+}

@@ -304,7 +304,7 @@ func TestBadInputAddPenaltyCounts(t *testing.T) {
 		s.AddPenalty("B", 2)
 		require.Equal(t, 3.0, scoretest.Snap(t, s, "B").BehaviourPenalty)
 		require.Equal(t, -9.0, s.Score("B"))
-		require.Equal(t, uint64(3), s.Stats().Penalties[peerscore.PenaltyApplication])
+		require.Equal(t, uint64(3), s.Stats().Penalties[peerscore.PenaltyAddPenalty])
 
 		s.AddPenalty("A", math.MaxInt)
 		snap := scoretest.Snap(t, s, "A")

@@ -101,7 +101,7 @@ func TestOverflowBehaviourTermOverflowNaNFinite(t *testing.T) {
 //
 // Input: peer A connected; AddPenalty(A, math.MaxInt) twice (each charges
 // 2^63 after the conversion to float64), then AddPenalty(A, 5).
-// Expected: the total for PenaltyApplication never decreases (saturating
+// Expected: the total for PenaltyAddPenalty never decreases (saturating
 // at math.MaxUint64). Before the fix: 2^63, then 0, then 5.
 // Fixed by: saturate in charge (compare-and-swap loop, or clamp n and check
 // for overflow).
@@ -112,7 +112,7 @@ func TestOverflowPenaltyTotalsWrapAround(t *testing.T) {
 	var last uint64
 	for i, n := range []int{math.MaxInt, math.MaxInt, 5} {
 		s.AddPenalty("A", n)
-		total := s.Stats().Penalties[peerscore.PenaltyApplication]
+		total := s.Stats().Penalties[peerscore.PenaltyAddPenalty]
 		require.GreaterOrEqualf(t, total, last, "after AddPenalty #%d (%d) the total went from %d down to %d", i+1, n, last, total)
 		last = total
 	}

@@ -136,6 +136,15 @@ const defaultMaxRetainedPeers = 1 << 13
 // retention ends first. Stats.RetainedEvicted counts them. n must be
 // positive.
 //
+// A fixed bound always falls to enough peers that are strictly worse: n
+// Sybils, each scoring a little below an offender at -1000, push the
+// offender out, and it returns with a clean score. The bound is what
+// keeps memory in check, not what keeps offenders out: ban them, with
+// package ban's Monitor and ban.WithBanUntilForgotten, whose ban lasts
+// RetainScore in the gater whatever happens to the retained set (the ban
+// limit does not let a flood of fresh identities delay it). Stats and the
+// metric peerscore_retained_evicted_total show when the bound is reached.
+//
 // The default is 8,192 (2^13). A retained peer costs about 240 bytes, plus
 // 80 for each topic it has counters in (145 with dozens of topics, as the
 // counters' array grows by doubling), as BenchmarkRetainedPeerMemory

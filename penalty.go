@@ -22,8 +22,18 @@ const (
 	// PenaltySlowPeer: the router dropped messages to the peer because it
 	// did not read them, or took long to write to it.
 	PenaltySlowPeer PenaltyReason = "slow_peer"
-	// PenaltyApplication: the application called AddPenalty.
-	PenaltyApplication PenaltyReason = "application"
+	// PenaltyAddPenalty: the application called Scorer.AddPenalty. Reports
+	// to package reputation are not penalties of the scorer's: they move
+	// P5, and are counted by the Reputation (its Stats, and the metrics
+	// package's peerscore_reputation_reports_total).
+	PenaltyAddPenalty PenaltyReason = "add_penalty"
+	// PenaltyApplication is the former name of PenaltyAddPenalty, whose
+	// value was "application".
+	//
+	// Deprecated: it read as if it counted every penalty the application
+	// gives, its reputation's reports included, while it counts only
+	// AddPenalty. Use PenaltyAddPenalty.
+	PenaltyApplication = PenaltyAddPenalty
 	// PenaltyRepeatedExtensions: the peer sent an extensions control
 	// message again on the same stream (P7, 10 each, rebuilt).
 	PenaltyRepeatedExtensions PenaltyReason = "repeated_extensions"
@@ -40,12 +50,12 @@ const (
 	penMeshDeficit
 	penIPColocation
 	penSlowPeer
-	penApplication
+	penAddPenalty
 	penRepeatedExtensions
 	numPenalties
 )
 
 var penaltyReasons = [numPenalties]PenaltyReason{
 	PenaltyInvalidMessage, PenaltyBrokenPromise, PenaltyGraftBackoff, PenaltyMeshDeficit,
-	PenaltyIPColocation, PenaltySlowPeer, PenaltyApplication, PenaltyRepeatedExtensions,
+	PenaltyIPColocation, PenaltySlowPeer, PenaltyAddPenalty, PenaltyRepeatedExtensions,
 }

@@ -25,9 +25,10 @@ import (
 //
 // Connected peers with a positive score are not saved: they would be
 // forgotten on disconnect too. Save changes nothing in the scorer, holds
-// its lock only to copy the peers' counters and never while writing, and
-// may be called at any time, concurrently with events. A peer that first
-// connects while Save runs may be left out.
+// its lock only to copy the peers' counters, a slice of peers at a time,
+// and never while writing, and may be called at any time, concurrently
+// with events. A peer that first connects while Save runs may be left
+// out.
 //
 // Save writes the whole state with a single call to w.Write. The format,
 // version 1, is UTF-8 text in three lines:
@@ -87,7 +88,7 @@ func (s *Scorer) Save(w io.Writer) error {
 
 // encodeSaved encodes the peers to save, within the state limits.
 func (s *Scorer) encodeSaved() ([]byte, error) {
-	savedAt, peers, unwritable := s.saveState()
+	savedAt, peers, unwritable := s.saveState(nil)
 	data, saved, err := encodeState(savedAt, peers, s.stateLimits)
 	if err != nil {
 		return nil, err
@@ -100,88 +101,79 @@ func (s *Scorer) encodeSaved() ([]byte, error) {
 }
 
 // saveState copies the peers to save, each with the score it would have
-// if retained now, and counts the peers whose ID is too long to save.
-func (s *Scorer) saveState() (savedAt time.Time, peers []savedPeer, unwritable int) {
+// if retained now, and counts the peers whose ID is too long to save. The
+// peers are copied a slice at a time (copySlices), so that a large table
+// does not hold up the router's events; onSlice, if not nil, is told what
+// each slice did under the lock.
+func (s *Scorer) saveState(onSlice func(sliceCopy)) (savedAt time.Time, peers []savedPeer, unwritable int) {
+	list := s.peerList()
 	// P5 is the application's code, which never runs under our lock:
-	// ask for every known peer's first, as OnClosedOutboundStream does.
-	s.mu.Lock()
-	ids := make([]peer.ID, len(s.peers.All()))
-	for i, ps := range s.peers.All() {
-		ids[i] = ps.ID
+	// ask for every listed peer's first, as OnClosedOutboundStream does.
+	app := make(map[peer.ID]float64, len(list))
+	for _, ps := range list {
+		app[ps.ID] = s.appTerm(ps.ID)
 	}
-	s.mu.Unlock()
-	app := make(map[peer.ID]float64, len(ids))
-	for _, id := range ids {
-		app[id] = s.appTerm(id)
-	}
-
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
-	peers = make([]savedPeer, 0, len(s.peers.All()))
-	for _, ps := range s.peers.All() {
-		a, known := app[ps.ID]
-		if !known {
-			if ps.connected {
-				continue // connected since we asked the application
-			}
-			a = ps.retainApp // restored since
-		}
-		topics, behaviour := ps.cache.load()
-		expire := ps.expire
-		if ps.connected {
-			if s.total(ps, a) > 0 {
-				continue
+	s.mu.Unlock()
+	peers = make([]savedPeer, 0, len(list))
+	s.copySlices(list, onSlice, func(src *snapshotSource) {
+		a := app[src.id]
+		expire := src.expire
+		if src.connected {
+			if addParts(src.topicsTerm, a, src.colocation, src.behaviourT) > 0 {
+				return
 			}
 			expire = addSat(now, s.rules.retainScore)
 		}
-		id := ps.ID.String()
+		id := src.id.String()
 		if len(id) > maxStateIDChars {
 			unwritable++
-			continue
+			return
 		}
 		sp := statePeer{
 			ID:        id,
 			Expires:   wallTime(s.at(expire)),
-			Behaviour: stateCounter(ps.behaviour),
-			Slow:      stateCounter(ps.slow),
+			Behaviour: stateCounter(src.behaviour),
+			Slow:      stateCounter(src.slow),
 		}
+		topics := src.topicsTerm
 		var topicSum float64
-		sp.Topics, topicSum = s.saveTopics(ps)
-		if ps.connected {
+		sp.Topics, topicSum = s.saveTopics(src)
+		if src.connected {
 			topics = s.capTopicSum(topicSum)
 		}
-		addrs := ps.addrs()
-		for _, ip := range addrs[:min(len(addrs), s.stateLimits.peerIPs)] {
+		for _, ip := range src.ips[:min(len(src.ips), s.stateLimits.peerIPs)] {
 			sp.IPs = append(sp.IPs, ip.addr)
 		}
 		// Ranked by conduct, as the retained set is (retained.go): P6
 		// measures the crowd on an address, and a Sybil swarm must not
 		// push real offences out of the file.
-		peers = append(peers, savedPeer{peer: sp, score: topics + a + behaviour})
-	}
+		peers = append(peers, savedPeer{peer: sp, score: topics + a + src.behaviourT})
+	})
 	return wallTime(s.at(now)), peers, unwritable
 }
 
-// saveTopics returns ps's topic counters to save, as OnClosedOutboundStream
-// would leave them if ps is connected, and the sum of the topics' scores
-// with those counters. Topics whose name JSON cannot carry are left out,
-// and beyond the limit per peer the least negative topics.
-func (s *Scorer) saveTopics(ps *peerState) ([]stateTopic, float64) {
-	if len(ps.topics) == 0 {
+// saveTopics returns a copied peer's topic counters to save, as
+// OnClosedOutboundStream would leave them if it is connected, and the sum
+// of the topics' scores with those counters. Topics whose name JSON
+// cannot carry are left out, and beyond the limit per peer the least
+// negative topics.
+func (s *Scorer) saveTopics(src *snapshotSource) ([]stateTopic, float64) {
+	if len(src.topics) == 0 {
 		return nil, 0
 	}
 	type topic struct {
 		st    stateTopic
 		score float64
 	}
-	all := make([]topic, 0, len(ps.topics))
+	all := make([]topic, 0, len(src.topics))
 	var sum float64
-	for i := range ps.topics {
-		ts := ps.topics[i] // a copy: the live counters stay as they are
-		r := s.byIdx[ts.topic]
-		if ps.connected {
-			r.retainTopic(&ts, s.specP3) // as if it disconnected now
+	for i := range src.topics {
+		ts := &src.topics[i] // the copy's: the live counters stay as they are
+		r := src.rules[i]
+		if src.connected {
+			r.retainTopic(ts, s.specP3) // as if it disconnected now
 		}
 		sum += ts.score
 		if !utf8.ValidString(r.name) {
@@ -301,6 +293,7 @@ func (s *Scorer) restore(peers []restoredPeer) {
 		expire = min(expire, longest)
 		ps := newPeerState(rp.id)
 		ps.expire, ps.behaviour, ps.slow = expire, rp.behaviour, rp.slow
+		ps.restored = true
 		for _, t := range rp.topics {
 			r, ok := s.topics[t.Topic]
 			if !ok || ps.findTopic(r.index) != nil {

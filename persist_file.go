@@ -1,9 +1,7 @@
 package peerscore
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/peerscore/peerscore/internal/statefile"
 )
@@ -48,31 +46,9 @@ func (s *Scorer) SaveFile(path string) error {
 // path left in its directory (named "." + the file's name + ".tmp-" and
 // digits), except those of SaveFile calls still running in this process.
 func (s *Scorer) LoadFile(path string) error {
-	statefile.RemoveStaleTemps(path, s.logger)
-	data, read, err := s.readStateFile(path)
-	if err == nil {
-		err = s.loadState(data)
-	}
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, ErrInvalidState) {
-		return err
-	}
-	return statefile.SetAsideLogged(s.logger, "saved peer scores", path, read, err)
-}
-
-// readStateFile reads the state file at path, refusing one that is too
-// large before reading it, and returns what it learnt about the file too.
-func (s *Scorer) readStateFile(path string) ([]byte, fs.FileInfo, error) {
-	data, info, err := statefile.ReadFile(path, s.stateLimits.size)
-	switch {
-	case errors.Is(err, statefile.ErrTooLarge):
-		return nil, info, tooLarge(s.stateLimits)
-	case err != nil && info == nil:
-		return nil, nil, fmt.Errorf("peerscore: load: %w", err)
-	case err != nil:
-		return nil, info, fmt.Errorf("peerscore: load %s: %w", path, err)
-	}
-	return data, info, nil
+	return statefile.Loader{
+		What: "saved peer scores", Prefix: "peerscore", Limit: s.stateLimits.size, Logger: s.logger, Invalid: ErrInvalidState,
+		TooLarge: func() error { return tooLarge(s.stateLimits) },
+		Load:     s.loadState,
+	}.LoadFile(path)
 }

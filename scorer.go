@@ -75,6 +75,7 @@ type peerState struct {
 
 	connected bool
 	forgotten bool          // removed from the table; delivery records may still point here
+	restored  bool          // added by Load; set before the peer is published, never changed
 	expire    time.Duration // when a retained (disconnected) peer is forgotten
 
 	topics    []topicStats
@@ -228,7 +229,7 @@ func (s *Scorer) AddPenalty(p peer.ID, count int) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.addBehaviourPenalty(p, float64(count), penApplication)
+	s.addBehaviourPenalty(p, float64(count), penAddPenalty)
 }
 
 func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why penalty) {

@@ -3,7 +3,6 @@ package peerscore
 import (
 	"encoding/json"
 	"math"
-	"slices"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -147,99 +146,37 @@ func (s *Scorer) Snapshot(p peer.ID) (Snapshot, bool) {
 }
 
 // Snapshots returns every known peer's Snapshot, retained peers included.
-// The scorer's lock is held only to copy the peers' counters; the
-// snapshots are built after it is released, so that a scrape of a large
-// scorer does not hold up the router's events.
-func (s *Scorer) Snapshots() PeerSnapshots {
-	// Size the copy under the lock, allocate it outside (zeroing megabytes
-	// is not free), copy under the lock again. Peers that arrive in
-	// between are copied too; append grows the buffers for them.
-	s.mu.Lock()
-	peers, topics := len(s.peers.All()), 0
-	for _, ps := range s.peers.All() {
-		topics += len(ps.topics)
-	}
-	s.mu.Unlock()
-	srcs := make([]snapshotSource, 0, peers)
-	buf := &captureBuf{topics: make([]topicStats, 0, topics), rules: make([]*topicRules, 0, topics)}
+// The scorer's lock is never held for long, whatever the number of peers:
+// the counters are copied a slice of peers at a time, the lock released
+// between slices, and each slice's snapshots are built outside it. Each
+// snapshot is consistent in itself (one peer's counters come from one
+// lock hold); peers' snapshots may come from moments a few milliseconds
+// apart. A peer that first connects, or is forgotten, while Snapshots runs
+// may be left out.
+func (s *Scorer) Snapshots() PeerSnapshots { return s.snapshots(nil) }
 
-	s.mu.Lock()
-	for _, ps := range s.peers.All() {
-		srcs = append(srcs, s.capture(ps, buf))
-	}
-	s.mu.Unlock()
-	out := make(PeerSnapshots, len(srcs))
-	for i := range srcs {
-		snap := s.build(&srcs[i])
-		snap.addApp(s.rules.appScore(srcs[i].id), s.rules.appWeight)
-		snap.AppReasons = s.appReasonsOf(srcs[i].id)
-		out[srcs[i].id] = snap
-	}
+// snapshots is Snapshots; onSlice, if not nil, is told what each slice
+// of the copy did under the lock.
+func (s *Scorer) snapshots(onSlice func(sliceCopy)) PeerSnapshots {
+	peers := s.peerList()
+	out := make(PeerSnapshots, len(peers))
+	s.copySlices(peers, onSlice, func(src *snapshotSource) {
+		snap := s.build(src)
+		snap.addApp(s.rules.appScore(src.id), s.rules.appWeight)
+		snap.AppReasons = s.appReasonsOf(src.id)
+		out[src.id] = snap
+	})
 	return out
 }
 
-// scores returns every known peer's score.
+// scores returns every known peer's score. It reads only what Score
+// reads, without the lock.
 func (s *Scorer) scores() map[peer.ID]float64 {
-	s.mu.Lock()
-	peers := slices.Clone(s.peers.All())
-	s.mu.Unlock()
-	out := make(map[peer.ID]float64, len(peers))
-	for _, ps := range peers {
+	out := make(map[peer.ID]float64)
+	for ps := range s.peers.Scan() {
 		out[ps.ID] = s.total(ps, s.appTerm(ps.ID))
 	}
 	return out
-}
-
-// snapshotSource is what a Snapshot is built from: a copy of one peer's
-// state, taken under the lock. Rules and address lists are shared, as they
-// are replaced, never changed, once published.
-type snapshotSource struct {
-	id         peer.ID
-	connected  bool
-	expire     time.Duration
-	topics     []topicStats
-	rules      []*topicRules // rules[i] scores topics[i]
-	ips        []peerIP
-	factor     float64 // raw P6
-	topicsTerm float64 // capped topic sum, as cached
-	colocation float64 // weighted P6, as cached
-	behaviour  float64 // P7 counter
-	slow       float64 // slow-peer counter
-	p7, slowW  float64 // weighted
-}
-
-// captureBuf holds the counters and rules of many captures in two
-// allocations.
-type captureBuf struct {
-	topics []topicStats
-	rules  []*topicRules
-}
-
-// capture copies ps's state into buf; the caller holds the lock. The score
-// parts are read from the cache, which every change republishes.
-func (s *Scorer) capture(ps *peerState, buf *captureBuf) snapshotSource {
-	src := snapshotSource{
-		id:        ps.ID,
-		connected: ps.connected,
-		expire:    ps.expire,
-		ips:       ps.addrs(),
-		behaviour: ps.behaviour,
-		slow:      ps.slow,
-	}
-	if len(src.ips) > 0 {
-		src.factor = colocationFactor(src.ips, s.rules.colocationThreshold)
-	}
-	src.topicsTerm, _ = ps.cache.load()
-	src.colocation = s.colocationTerm(ps)
-	src.p7, src.slowW = s.behaviourParts(ps)
-	start := len(buf.topics)
-	buf.topics = append(buf.topics, ps.topics...)
-	for i := range ps.topics {
-		buf.rules = append(buf.rules, s.byIdx[ps.topics[i].topic])
-	}
-	end := len(buf.topics)
-	src.topics, src.rules = buf.topics[start:end:end], buf.rules[start:end:end]
-	return src
 }
 
 // build itemises everything but P5, which is the application's and is
@@ -378,9 +315,12 @@ func (snap Snapshot) Components() map[Component]float64 {
 	return out
 }
 
-// Dominant returns the component that explains the score best: the most
-// negative one when the score is negative, else the most positive one. It
-// returns "" and 0 when every component is zero.
+// Dominant returns the component that explains the score best: when the
+// score is negative, the most negative component, the one to blame; else
+// the most positive one, which the score owes most to (not a fault: a
+// display of blame should show it only for a negative score). Among equal
+// contributions, the first by name. It returns "" and 0 when no component
+// is other than zero: such a score has nothing to explain.
 func (snap Snapshot) Dominant() (Component, float64) {
 	var best Component
 	var value float64

@@ -74,3 +74,32 @@ func TestJSONInfinite(t *testing.T) {
 	_, err = json.Marshal(peerscore.ThresholdEvent{Peer: "A", Old: 0, New: math.Inf(-1), ReasonValue: math.Inf(-1)})
 	require.NoError(t, err)
 }
+
+// Dominant names the most negative component of a negative score and the
+// most positive of a positive one, the first by name among equals, and
+// nothing when no component is other than zero (a negative zero
+// included).
+func TestDominant(t *testing.T) {
+	topic := func(p1, p4 float64) map[string]peerscore.TopicSnapshot {
+		return map[string]peerscore.TopicSnapshot{"t": {P1: p1, P4: p4, TopicWeight: 1, Score: p1 + p4}}
+	}
+	for _, tc := range []struct {
+		name  string
+		snap  peerscore.Snapshot
+		want  peerscore.Component
+		value float64
+	}{
+		{"nothing", peerscore.Snapshot{}, "", 0},
+		{"negative zeros", peerscore.Snapshot{P6: math.Copysign(0, -1), P7: math.Copysign(0, -1)}, "", 0},
+		{"positive", peerscore.Snapshot{Score: 0.03, TopicScore: 0.03, Topics: topic(0.03, 0)}, peerscore.ComponentTimeInMesh, 0.03},
+		{"negative", peerscore.Snapshot{Score: -9, TopicScore: -10, P5: 1, Topics: topic(0, -10)}, peerscore.ComponentInvalidMessages, -10},
+		{"a negative score owes nothing to its positive part", peerscore.Snapshot{Score: -1, P5: 5, P7: -6}, peerscore.ComponentBehaviourPenalty, -6},
+		{"ties by name", peerscore.Snapshot{Score: -2, P6: -1, P7: -1}, peerscore.ComponentIPColocation, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, v := tc.snap.Dominant()
+			require.Equal(t, tc.want, c)
+			require.Equal(t, tc.value, v)
+		})
+	}
+}

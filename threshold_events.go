@@ -74,8 +74,10 @@ const eventPoll = 100 * time.Millisecond
 // one caused by the passing of time, by the application's score (P5) or by
 // peers joining or leaving its address (P6), within one DecayInterval. A
 // dip shorter than that may go unseen. A peer's score starts at 0 when the
-// scorer first meets it; a forgotten peer's tracking ends without an
-// event.
+// scorer first meets it, and a peer restored by Load at its restored
+// score, with no event: restoring state is not a crossing, and would
+// otherwise fire at every start for every retained peer. A forgotten
+// peer's tracking ends without an event.
 func WithThresholdEvents(fn func(ThresholdEvent)) Option {
 	return func(c *config) error {
 		if fn == nil {
@@ -165,6 +167,9 @@ func (s *Scorer) scanThresholds(ctx context.Context, all bool) {
 		}
 		score := s.total(ps, s.appTerm(ps.ID))
 		w.seen[ps] = watched{seq: seq, score: score, scan: w.scan}
+		if !known && ps.restored {
+			continue // restored state is where the peer starts, not a crossing
+		}
 		if score != last.score && !s.reportCrossings(ctx, ps.ID, last.score, score) {
 			return
 		}

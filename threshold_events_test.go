@@ -6,6 +6,7 @@ package peerscore_test
 // after Close or for a forgotten peer.
 
 import (
+	"bytes"
 	"context"
 	"sync/atomic"
 	"testing"
@@ -197,4 +198,63 @@ func TestThresholdEventsOptionErrors(t *testing.T) {
 	var pe *peerscore.ParamError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "GossipThreshold", pe.Field)
+}
+
+// The defect: at every start, restoring saved state fired "down" events
+// (zero, gossip, publish, graylist, with Old = 0) for every retained peer,
+// as if each had just fallen: alert noise. Restored state is no crossing:
+// a restored peer's first score is where the watcher starts from, with no
+// event, whether Load runs before Start or after; its later crossings are
+// reported as any peer's.
+func TestThresholdEventsNotFiredOnRestore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		zero := func(peer.ID) float64 { return 0 }
+		old := scoretest.New(t, scoretest.SteepParams(zero), peerscore.WithThresholds(scoretest.Thresholds()))
+		for _, p := range []peer.ID{"early", "late"} {
+			scoretest.Connect(old, p)
+			old.Tracer().ValidateMessage(scoretest.Msg("t", "m-"+string(p), p))
+			old.Tracer().RejectMessage(scoretest.Msg("t", "m-"+string(p), p), pubsub.RejectValidationFailed)
+		}
+		var saved bytes.Buffer
+		require.NoError(t, old.Save(&saved))
+
+		var log scoretest.EventLog
+		s, err := peerscore.New(scoretest.SteepParams(zero), peerscore.WithThresholds(scoretest.Thresholds()),
+			peerscore.WithThresholdEvents(log.Add))
+		require.NoError(t, err)
+		require.NoError(t, s.Load(bytes.NewReader(saved.Bytes())))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		s.Start(ctx)
+		defer s.Close()
+		eventsPolled()
+		time.Sleep(150 * time.Millisecond) // a decay sweep too: retained peers do not decay
+		synctest.Wait()
+		require.Equal(t, -100.0, s.Score("early"))
+		events, _ := log.Take()
+		require.Empty(t, events, "a restored peer crossed nothing")
+
+		// Loaded while running, too.
+		s2, err := peerscore.New(scoretest.SteepParams(zero), peerscore.WithThresholds(scoretest.Thresholds()),
+			peerscore.WithThresholdEvents(log.Add))
+		require.NoError(t, err)
+		s2.Start(ctx)
+		defer s2.Close()
+		eventsPolled()
+		require.NoError(t, s2.Load(bytes.NewReader(saved.Bytes())))
+		eventsPolled()
+		events, _ = log.Take()
+		require.Empty(t, events, "a peer restored while running crossed nothing")
+
+		// A restored peer that reconnects and recovers is reported rising.
+		scoretest.Connect(s, "early")
+		time.Sleep(3 * time.Second) // the counter halves each second: -100 → -12.5
+		synctest.Wait()
+		events, _ = log.Take()
+		require.NotEmpty(t, events)
+		for _, e := range events {
+			require.False(t, e.Down)
+			require.Equal(t, peer.ID("early"), e.Peer)
+		}
+	})
 }

@@ -13,7 +13,9 @@
 // peer, an address or a subnet, and the time the ban ends. While a peer's
 // ban lasts, the host neither dials it nor accepts a connection from it;
 // while an address's or a subnet's lasts, neither dials it nor accepts a
-// connection from it, whatever the peer. A ban ends by itself. Ban,
+// connection from it, whatever the peer. A ban ends by itself, at the
+// latest at Forever (the end of year 9999, the latest a saved table can
+// hold; a later end is refused). Ban,
 // BanIP, BanSubnet, their Unban counterparts, Banned, BannedIP and Bans
 // manage the table by hand (from an admin endpoint, say; Bans marshals to
 // JSON). The host takes the Gater when it is built, before there is a
@@ -28,7 +30,9 @@
 //
 // The table lives in memory. So that a banned peer does not get back in
 // when the node restarts, save it on the way down and load it on the way
-// up, before the host accepts connections:
+// up, before the host accepts connections (build the host with
+// libp2p.NoListenAddrs, load, then call h.Network().Listen; the module's
+// examples/node shows the whole order):
 //
 //	if err := g.LoadFile(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 //		logger.Warn("starting without saved bans", "err", err) // and carry on
@@ -61,11 +65,13 @@
 //	mon.Start(ctx)
 //	defer mon.Close()
 //
-// The Monitor never bans more than a share of its peers within a window
-// (WithBanLimit; 10% per 10 minutes by default): a node whose own fault
-// makes every peer score badly would otherwise ban them all and be left
-// alone. When the limit holds bans back it logs at error level and counts
-// it in Stats. With WithIPBanAbove(k), off by default, it also bans an
+// The Monitor never bans more than a share of its established peers, those
+// it has seen score above zero, within a window (WithBanLimit; 10% per 10
+// minutes by default): a node whose own fault makes every good peer score
+// badly would otherwise ban them all and be left alone. When the limit
+// holds bans back it logs at error level and counts it in Stats. Peers
+// that never scored above zero (a swarm of fresh identities) are banned
+// without limit, and a burst of them is logged at warn level. With WithIPBanAbove(k), off by default, it also bans an
 // address once more than k of its banned peers came from it.
 //
 // The Monitor reads any Scorer, not only peerscore's: ScoreFunc adapts a

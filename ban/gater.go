@@ -2,6 +2,7 @@ package ban
 
 import (
 	"cmp"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -41,6 +42,19 @@ const errPrefix = "peerscore/ban"
 // datastore), so that a banned peer does not get back in when the node
 // restarts.
 //
+// # Address forms
+//
+// An address is judged in the form the gater reads it in: an
+// IPv4-mapped address (::ffff:192.0.2.1) is the IPv4 address, so IPv4
+// bans cover it and IPv6 bans, even of ::/0, do not (ban 0.0.0.0/0 for
+// that). An IPv4 ban also covers the address's NAT64 form (64:ff9b::/96,
+// RFC 6052) and its 6to4 form (2002::/16, RFC 3056), which reach the same
+// host, so a banned host cannot come back through them. Other embeddings
+// are not unwrapped: Teredo's (2001::/32) carries the address of the
+// client's NAT, not the client's, and local NAT64 prefixes place the IPv4
+// address where only their network knows. Subnets wider than
+// WithMinPrefixLen allows (IPv4 /16, IPv6 /32 by default) are refused.
+//
 // A Gater may wrap another gater (WithNext), which is asked too: a
 // connection passes only if both allow it. All methods are safe for
 // concurrent use; the checks take a read lock and a map lookup (one per
@@ -49,6 +63,7 @@ type Gater struct {
 	next   connmgr.ConnectionGater
 	logger *slog.Logger
 	limits stateLimits
+	widest widest
 
 	mu   sync.RWMutex
 	bans map[peer.ID]time.Time
@@ -63,15 +78,40 @@ type Gater struct {
 // minSweep is the smallest table size at which Ban bothers to sweep.
 const minSweep = 64
 
+// Forever is the latest time a ban can end: the last instant of the year
+// 9999, in UTC. A saved table writes times in RFC 3339, whose years have
+// four digits, so a later end could not be saved, and one such ban would
+// make every save of the table fail. Ban a peer until Forever to ban it
+// for good.
+var Forever = maxUntil
+
+// maxUntil is Forever as the package checks it, whatever a caller does
+// to the exported variable.
+var maxUntil = time.Date(9999, time.December, 31, 23, 59, 59, 999999999, time.UTC)
+
+// checkUntil refuses an end of a ban that a saved table cannot hold.
+func checkUntil(op string, until time.Time) error {
+	if until.After(maxUntil) {
+		return fmt.Errorf("%s: %s: the ban would end at %v, after year 9999 (UTC), which a saved table cannot hold; "+
+			"use ban.Forever for a ban for good", errPrefix, op, until)
+	}
+	return nil
+}
+
 var _ connmgr.ConnectionGater = (*Gater)(nil)
 
 // NewGater returns a Gater with no bans. It needs neither a host nor a
 // scorer, so that it can be handed to libp2p.New before either exists. Nil
 // options are skipped.
 func NewGater(opts ...GaterOption) *Gater {
-	cfg := gaterConfig{logger: slog.New(slog.DiscardHandler), limits: defaultStateLimits}
+	cfg := gaterConfig{
+		logger: slog.New(slog.DiscardHandler),
+		limits: defaultStateLimits,
+		widest: widest{v4: defaultMinPrefixLen4, v6: defaultMinPrefixLen6},
+	}
 	// No GaterOption can fail (WithNext takes nil for "no next gater",
-	// WithGaterLogger nil for the default), so Apply returns nil here; it
+	// WithGaterLogger nil for the default, WithMinPrefixLen holds lengths
+	// to their range), so Apply returns nil here; it
 	// is used for its handling of nil options, the same as in every
 	// constructor of the module.
 	_ = option.Apply(errPrefix, &cfg, opts)
@@ -79,6 +119,7 @@ func NewGater(opts ...GaterOption) *Gater {
 		next:    cfg.next,
 		logger:  cfg.logger,
 		limits:  cfg.limits,
+		widest:  cfg.widest,
 		bans:    make(map[peer.ID]time.Time),
 		ips:     newIPTable(),
 		sweepAt: minSweep,
@@ -89,11 +130,21 @@ func NewGater(opts ...GaterOption) *Gater {
 // already banned until later, Ban leaves it alone, so that a short
 // automatic ban (a Monitor's) cannot cut short a longer one set by an
 // operator or an earlier offence. To shorten a ban, Unban and Ban again. A
-// time that has already passed does nothing.
+// time that has already passed does nothing. A time after Forever is
+// refused with an error, and nothing changes.
 //
 // Ban does not touch connections p already has; the Monitor closes them
 // after banning (h.Network().ClosePeer).
-func (g *Gater) Ban(p peer.ID, until time.Time) {
+func (g *Gater) Ban(p peer.ID, until time.Time) error {
+	if err := checkUntil("Ban", until); err != nil {
+		return err
+	}
+	g.ban(p, until)
+	return nil
+}
+
+// ban bans p until a time checkUntil accepted.
+func (g *Gater) ban(p peer.ID, until time.Time) {
 	now := time.Now()
 	if !until.After(now) {
 		return

@@ -12,8 +12,10 @@ import (
 // BanIP keeps out the address ip until the given time: the host neither
 // dials it nor accepts a connection from it, whichever peer is there. An
 // IPv4 address given in its IPv6 form (::ffff:192.0.2.1) bans the IPv4
-// address, and an IPv6 zone is ignored. As with Ban, a ban only ever grows
-// and a time that has already passed does nothing. ip must be valid.
+// address, and an IPv6 zone is ignored. How bans meet the other forms of
+// an address is in the Gater's documentation (Address forms). As with Ban, a ban only ever grows
+// and a time that has already passed does nothing; one after Forever is
+// refused. ip must be valid.
 //
 // The address is the first IP address in the connection's multiaddr, as
 // for go-libp2p's own conngater: for a connection through a relay, the
@@ -22,6 +24,9 @@ import (
 func (g *Gater) BanIP(ip netip.Addr, until time.Time) error {
 	if !ip.IsValid() {
 		return fmt.Errorf("%s: BanIP: invalid address", errPrefix)
+	}
+	if err := checkUntil("BanIP", until); err != nil {
+		return err
 	}
 	ip = ip.Unmap().WithZone("")
 	g.banPrefix(netip.PrefixFrom(ip, ip.BitLen()), until)
@@ -33,12 +38,20 @@ func (g *Gater) BanIP(ip netip.Addr, until time.Time) error {
 // has the whole of one. Host bits are ignored (192.0.2.7/24 bans
 // 192.0.2.0/24), and an IPv4 subnet in its IPv6 form (::ffff:192.0.2.0/120)
 // bans the IPv4 subnet. A ban only ever grows: banning a subnet that is
-// banned until later does nothing. subnet must be valid; any length is
-// accepted, even /0.
+// banned until later does nothing. subnet must be valid and no wider than
+// WithMinPrefixLen allows (IPv4 /16, IPv6 /32 by default), and until no
+// later than Forever; otherwise BanSubnet returns an error and changes
+// nothing.
 func (g *Gater) BanSubnet(subnet netip.Prefix, until time.Time) error {
 	p, ok := canonicalPrefix(subnet)
 	if !ok {
 		return fmt.Errorf("%s: BanSubnet: invalid prefix %v", errPrefix, subnet)
+	}
+	if err := g.widest.check(p); err != nil {
+		return fmt.Errorf("%s: BanSubnet: %w", errPrefix, err)
+	}
+	if err := checkUntil("BanSubnet", until); err != nil {
+		return err
 	}
 	g.banPrefix(p, until)
 	return nil
@@ -86,8 +99,9 @@ func (g *Gater) unbanPrefix(p netip.Prefix) {
 }
 
 // BannedIP reports whether ip is banned now, by a ban of its own or of a
-// subnet that holds it, and if so until when: the latest end among those
-// bans.
+// subnet that holds it (or, for the NAT64 and 6to4 forms of an IPv4
+// address, of that address), and if so until when: the latest end among
+// those bans.
 func (g *Gater) BannedIP(ip netip.Addr) (until time.Time, ok bool) {
 	if !ip.IsValid() {
 		return time.Time{}, false
@@ -97,7 +111,49 @@ func (g *Gater) BannedIP(ip netip.Addr) (until time.Time, ok bool) {
 	if len(g.ips.bans) == 0 {
 		return time.Time{}, false
 	}
-	return g.ips.lookup(ip.Unmap().WithZone(""), time.Now())
+	ip, now := ip.Unmap().WithZone(""), time.Now()
+	until, ok = g.ips.lookup(ip, now)
+	if v4, embeds := embeddedIPv4(ip); embeds {
+		if u, found := g.ips.lookup(v4, now); found && u.After(until) {
+			until, ok = u, true
+		}
+	}
+	return until, ok
+}
+
+// The IPv6 prefixes whose addresses carry an IPv4 address of the same
+// host: NAT64's well-known prefix (RFC 6052), the IPv4 address in its
+// last 32 bits, and 6to4 (RFC 3056), in bits 16 to 47.
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour   = netip.MustParsePrefix("2002::/16")
+)
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address of NAT64's
+// well-known prefix or of 6to4 stands for.
+func embeddedIPv4(ip netip.Addr) (netip.Addr, bool) {
+	b := ip.As16()
+	switch {
+	case !ip.Is6():
+		return netip.Addr{}, false
+	case nat64Prefix.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[12:16])), true
+	case sixToFour.Contains(ip):
+		return netip.AddrFrom4([4]byte(b[2:6])), true
+	}
+	return netip.Addr{}, false
+}
+
+// check refuses a canonical prefix wider than the Gater bans.
+func (w widest) check(p netip.Prefix) error {
+	least, family := w.v6, "IPv6"
+	if p.Addr().Is4() {
+		least, family = w.v4, "IPv4"
+	}
+	if p.Bits() < least {
+		return fmt.Errorf("%v is wider than the widest %s subnet this Gater bans (/%d; see WithMinPrefixLen)", p, family, least)
+	}
+	return nil
 }
 
 // allowedAddr reports whether the IP address of addr is not banned now.

@@ -135,7 +135,8 @@ func wallTime(t time.Time) time.Time { return t.Round(0).UTC() }
 // Gater is exactly as it was.
 //
 // A ban that has already ended (the node was down longer than that) is not
-// restored. The others are added as Ban and BanSubnet would add them: a
+// restored, nor, with a warning in the log, a ban of a subnet wider than
+// WithMinPrefixLen allows. The others are added as Ban and BanSubnet would add them: a
 // ban already in force that ends later stays as it is. End times are
 // wall-clock times, so the time the node was down counts.
 func (g *Gater) Load(r io.Reader) error {
@@ -160,17 +161,26 @@ func (g *Gater) loadState(data []byte) error {
 	}
 	now := time.Now()
 	var restored, ended int
+	var wide []string
 	for _, b := range bans {
 		if !b.until.After(now) {
 			ended++
+			continue
+		}
+		if b.prefix.IsValid() && g.widest.check(b.prefix) != nil {
+			wide = append(wide, b.prefix.String())
 			continue
 		}
 		restored++
 		if b.prefix.IsValid() {
 			g.banPrefix(b.prefix, b.until)
 		} else {
-			g.Ban(b.peer, b.until)
+			g.ban(b.peer, b.until)
 		}
+	}
+	if len(wide) > 0 {
+		g.logger.Warn("saved bans of subnets wider than this Gater bans were left out (see ban.WithMinPrefixLen)",
+			"left_out", len(wide), "subnets", wide[:min(len(wide), 8)], "widest_ipv4", g.widest.v4, "widest_ipv6", g.widest.v6)
 	}
 	g.logger.Debug("loaded saved bans", "restored", restored, "ended", ended)
 	return nil
@@ -216,6 +226,9 @@ func checkBan(sb *stateBan) (restoredBan, error) {
 	b := restoredBan{until: sb.Until}
 	if sb.Until.IsZero() {
 		return b, errors.New("no end time")
+	}
+	if sb.Until.After(maxUntil) {
+		return b, fmt.Errorf("ends at %v, after year 9999 (UTC)", sb.Until.UTC())
 	}
 	switch {
 	case sb.Peer != "" && sb.Prefix != "":
@@ -280,18 +293,9 @@ func (g *Gater) SaveFile(path string) error {
 // path left in its directory, except those of SaveFile calls still
 // running in this process.
 func (g *Gater) LoadFile(path string) error {
-	statefile.RemoveStaleTemps(path, g.logger)
-	data, read, err := statefile.ReadFile(path, g.limits.size)
-	switch {
-	case errors.Is(err, statefile.ErrTooLarge):
-		err = invalidState("larger than %d bytes", g.limits.size)
-	case err != nil:
-		return fmt.Errorf("%s: load %s: %w", errPrefix, path, err)
-	default:
-		err = g.loadState(data)
-	}
-	if err == nil || !errors.Is(err, ErrInvalidState) {
-		return err
-	}
-	return statefile.SetAsideLogged(g.logger, "saved bans", path, read, err)
+	return statefile.Loader{
+		What: "saved bans", Prefix: errPrefix, Limit: g.limits.size, Logger: g.logger, Invalid: ErrInvalidState,
+		TooLarge: func() error { return invalidState("larger than %d bytes", g.limits.size) },
+		Load:     g.loadState,
+	}.LoadFile(path)
 }

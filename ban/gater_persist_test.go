@@ -153,6 +153,10 @@ func TestGaterLoadRejects(t *testing.T) {
 		"peer twice":          ban1(`{"peer":"` + id + `","until":"2099-01-01T00:00:00Z"},{"peer":"` + id + `","until":"2099-01-02T00:00:00Z"}`),
 		"prefix twice":        ban1(`{"prefix":"192.0.2.0/24","until":"2099-01-01T00:00:00Z"},{"prefix":"192.0.2.0/24","until":"2099-01-02T00:00:00Z"}`),
 		"unknown field":       ban1(`{"peer":"` + id + `","until":"2099-01-01T00:00:00Z","reason":"x"}`),
+		"key twice":           ban1(`{"peer":"` + id + `","until":"2099-01-01T00:00:00Z","until":"2099-01-02T00:00:00Z"}`),
+		"peer key twice":      ban1(`{"peer":"` + id + `","peer":"` + keyedPeers(t, 2)[1].String() + `","until":"2099-01-01T00:00:00Z"}`),
+		"key in other case":   ban1(`{"Peer":"` + id + `","until":"2099-01-01T00:00:00Z"}`),
+		"top key in caps":     sealBans(`{"saved_at":"2025-01-01T00:00:00Z","BANS":[]}`),
 		"data after the body": sealBans(`{"saved_at":"2025-01-01T00:00:00Z","bans":[]} {}`),
 	}
 	for n := 1; n < len(valid); n += 1 + n/4 {

@@ -79,15 +79,19 @@ const minCheckStep = 10 * time.Millisecond
 // # The ban limit
 //
 // A node that is itself at fault (behind the chain, with a wrong clock or
-// a validation bug) can see every peer score badly at once, and banning
-// them all would leave it with no peers, as happened to Prysm nodes in
-// OffchainLabs/prysm#17166. So a Monitor bans at most a share of its peers
+// a validation bug) can see every peer that served it well score badly at
+// once, and banning them all would leave it with no peers, as happened to
+// Prysm nodes in OffchainLabs/prysm#17166. So a Monitor bans at most a
+// share of its established peers, those it has seen score above zero,
 // within any window of time (WithBanLimit; by default 10% per 10 minutes,
 // at least one). When the limit holds a ban back, the Monitor logs it at
 // error level, once until it can ban again, counts it (Stats), and leaves
 // the peer connected; the peer is checked again in the next round and
 // banned once the window has room. A held-back peer costs little: the
-// router already ignores a peer below its GraylistThreshold.
+// router already ignores a peer below its GraylistThreshold. Peers never
+// seen above zero are banned without limit: a swarm of throw-away
+// identities must not spend the budget and shield a real attacker; a burst
+// of them is logged at warn level as what it is.
 //
 // # Address bans
 //
@@ -105,9 +109,15 @@ type Monitor struct {
 
 	// Owned by the Monitor's goroutine.
 	limiter banLimiter
+	fresh   freshBans
 	ips     ipTracker
+	// good holds the connected peers the Monitor has seen score above
+	// zero: the established peers, whose bans the limit counts. It is
+	// pruned to the connected peers at each round.
+	good      map[peer.ID]struct{}
+	connected int // peers connected when the round began
 
-	bans, ipBans, held, limitReached atomic.Uint64
+	bans, freshBans, ipBans, held, limitReached atomic.Uint64
 
 	life lifecycle.Lifecycle
 }
@@ -118,6 +128,9 @@ type Monitor struct {
 type MonitorStats struct {
 	// Bans is how many peers the Monitor has banned.
 	Bans uint64 `json:"bans"`
+	// FreshBans is how many of them the Monitor had never seen score
+	// above zero: bans the limit lets through (see WithBanLimit).
+	FreshBans uint64 `json:"fresh_bans"`
 	// IPBans is how many address bans it has made or extended
 	// (WithIPBanAbove).
 	IPBans uint64 `json:"ip_bans"`
@@ -135,6 +148,7 @@ type MonitorStats struct {
 func (m *Monitor) Stats() MonitorStats {
 	return MonitorStats{
 		Bans:         m.bans.Load(),
+		FreshBans:    m.freshBans.Load(),
 		IPBans:       m.ipBans.Load(),
 		HeldBack:     m.held.Load(),
 		LimitReached: m.limitReached.Load(),
@@ -150,9 +164,9 @@ func (m *Monitor) Stats() MonitorStats {
 // The defaults: a minimum score of s's GraylistThreshold if s has
 // thresholds, else -100 (WithMinScore); bans of one hour (WithBanDuration,
 // WithBanUntilForgotten); every peer checked every 30 seconds
-// (WithCheckInterval); at most 10% of the peers banned per 10 minutes
-// (WithBanLimit); no address bans (WithIPBanAbove); no protected peers; no
-// logging.
+// (WithCheckInterval); at most 10% of the established peers banned per 10
+// minutes (WithBanLimit); no address bans (WithIPBanAbove); no protected
+// peers; no logging.
 func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monitor, error) {
 	switch {
 	case h == nil:
@@ -184,6 +198,7 @@ func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monito
 		host: h, scorer: s, gater: g, cfg: cfg,
 		limiter: banLimiter{share: cfg.limitShare, window: cfg.limitWindow},
 		ips:     ipTracker{above: cfg.ipBanAbove},
+		good:    make(map[peer.ID]struct{}),
 	}, nil
 }
 
@@ -234,7 +249,8 @@ func (m *Monitor) run(ctx context.Context) {
 		peers := m.host.Network().Peers()
 		n := len(peers)
 		now := time.Now()
-		m.limiter.startRound(n, now)
+		m.limiter.startRound(m.keepGood(peers), now)
+		m.connected = n
 		m.ips.sweep(now)
 		ticks := 1 // no peers: look again after an interval
 		if n > 0 {
@@ -258,12 +274,28 @@ func (m *Monitor) run(ctx context.Context) {
 	}
 }
 
+// keepGood forgets the good peers no longer connected, and returns how
+// many of the connected peers are good.
+func (m *Monitor) keepGood(connected []peer.ID) int {
+	now := make(map[peer.ID]struct{}, len(m.good))
+	for _, p := range connected {
+		if _, ok := m.good[p]; ok {
+			now[p] = struct{}{}
+		}
+	}
+	m.good = now
+	return len(now)
+}
+
 // check bans p if its score is below the minimum and it is not protected.
 // A peer that has disconnected since the round began is still judged: a
 // bad peer should not dodge the ban by leaving first. Once ctx is done (a
 // callback may have called Close) it bans no one.
 func (m *Monitor) check(ctx context.Context, p peer.ID) {
 	score := m.scorer.Score(p)
+	if score > 0 {
+		m.good[p] = struct{}{}
+	}
 	if !(score < m.cfg.minScore) {
 		return // also NaN: no evidence against the peer
 	}
@@ -281,11 +313,35 @@ func (m *Monitor) check(ctx context.Context, p peer.ID) {
 		return
 	}
 	now := time.Now()
+	if _, established := m.good[p]; !established {
+		m.ban(p, score, now)
+		m.noteFresh(now)
+		return
+	}
 	if !m.limiter.allow(now) {
 		m.holdBack(p, score)
 		return
 	}
+	m.limiter.record(now)
 	m.ban(p, score, now)
+	if m.limiter.tripped {
+		m.cfg.logger.Warn("ban limit no longer reached; banning again",
+			"held_back", m.limiter.held, "window", m.limiter.window)
+		m.limiter.tripped, m.limiter.held = false, 0
+	}
+}
+
+// noteFresh counts a ban of a peer never seen above zero, and says so
+// when a window holds more of them than the limit's share of the peers:
+// that is a flood of fresh identities, not the node's own fault.
+func (m *Monitor) noteFresh(now time.Time) {
+	m.freshBans.Add(1)
+	budget := banLimiter{share: m.limiter.share, base: m.connected}
+	if m.fresh.record(now, m.limiter.window, budget.budget()) {
+		m.cfg.logger.Warn("banned many peers that never scored above zero: a flood of fresh identities (Sybils), "+
+			"not a fault of this node; the ban limit does not hold such bans back",
+			"fresh_bans_in_window", len(m.fresh.recent), "peers", m.connected, "window", m.limiter.window)
+	}
 }
 
 // ban bans p, whose score is below the minimum, and closes its
@@ -300,8 +356,11 @@ func (m *Monitor) ban(p peer.ID, score float64, now time.Time) {
 		ips = m.remoteIPs(p) // before the connections close
 	}
 	want := now.Add(d)
-	m.gater.Ban(p, want)
-	m.limiter.record(now)
+	if want.After(maxUntil) {
+		want = maxUntil // a ban as long as a Duration allows, from a far future clock
+	}
+	m.gater.ban(p, want)
+	delete(m.good, p)
 	m.bans.Add(1)
 	until, ok := m.gater.Banned(p)
 	if !ok {
@@ -314,11 +373,6 @@ func (m *Monitor) ban(p peer.ID, score float64, now time.Time) {
 	}
 	m.cfg.logger.Info("banned peer below minimum score",
 		"peer", p, "score", score, "min", m.cfg.minScore, "until", until)
-	if m.limiter.tripped {
-		m.cfg.logger.Warn("ban limit no longer reached; banning again",
-			"held_back", m.limiter.held, "window", m.limiter.window)
-		m.limiter.tripped, m.limiter.held = false, 0
-	}
 	if len(ips) > 0 {
 		m.banIPs(p, ips, until)
 	}
@@ -336,10 +390,10 @@ func (m *Monitor) holdBack(p peer.ID, score float64) {
 	if !m.limiter.tripped {
 		m.limiter.tripped = true
 		m.limitReached.Add(1)
-		m.cfg.logger.Error("ban limit reached: holding back bans until the window has room; "+
-			"if most peers score badly at once, suspect this node (clock, sync, validation) rather than them",
+		m.cfg.logger.Error("ban limit reached: peers that scored above zero turned bad at once; "+
+			"holding back their bans until the window has room; suspect this node (clock, sync, validation) rather than them",
 			"banned_in_window", len(m.limiter.recent), "limit", m.limiter.budget(),
-			"peers", m.limiter.base, "window", m.limiter.window, "peer", p, "score", score)
+			"established_peers", m.limiter.base, "window", m.limiter.window, "peer", p, "score", score)
 		return
 	}
 	m.cfg.logger.Debug("ban held back by the ban limit", "peer", p, "score", score, "min", m.cfg.minScore)

@@ -6,28 +6,31 @@ import (
 )
 
 // banLimiter is the Monitor's circuit breaker: it allows at most a share
-// of the connected peers to be banned within any window of time. It is
-// used from the Monitor's goroutine only.
+// of the established peers (those the Monitor has seen score above zero)
+// to be banned within any window of time. It is used from the Monitor's
+// goroutine only.
 //
-// The share is of the peers the node had before this window's bans: the
-// peers connected when the round of checks began, plus those the Monitor
-// banned (and so disconnected) within the window before it. Counting only
-// the peers still connected would shrink the budget with every ban.
+// The share is of the established peers the node had before this
+// window's bans: those connected when the round of checks began, plus
+// those the Monitor banned (and so disconnected) within the window before
+// it. Counting only the peers still connected would shrink the budget
+// with every ban.
 type banLimiter struct {
 	share  float64
 	window time.Duration
 
-	recent []time.Time // the Monitor's bans within the window, oldest first
-	base   int         // the peers the share is of, set at each round
+	recent []time.Time // the Monitor's bans of established peers within the window, oldest first
+	base   int         // the established peers the share is of, set at each round
 
 	tripped bool   // the limit has held back a ban since the last one made
 	held    uint64 // bans held back since it tripped
 }
 
-// startRound sets the base for a round that begins with connected peers.
-func (l *banLimiter) startRound(connected int, now time.Time) {
+// startRound sets the base for a round that begins with established
+// peers connected.
+func (l *banLimiter) startRound(established int, now time.Time) {
 	l.expire(now)
-	l.base = connected + len(l.recent)
+	l.base = established + len(l.recent)
 }
 
 // budget is how many bans the window allows: the share of the base,
@@ -48,13 +51,38 @@ func (l *banLimiter) allow(now time.Time) bool {
 func (l *banLimiter) record(now time.Time) { l.recent = append(l.recent, now) }
 
 // expire forgets the bans that have left the window.
-func (l *banLimiter) expire(now time.Time) {
-	start := now.Add(-l.window)
+func (l *banLimiter) expire(now time.Time) { l.recent = expire(l.recent, now.Add(-l.window)) }
+
+// expire drops the times up to start from times, oldest first.
+func expire(times []time.Time, start time.Time) []time.Time {
 	i := 0
-	for i < len(l.recent) && !l.recent[i].After(start) {
+	for i < len(times) && !times[i].After(start) {
 		i++
 	}
 	if i > 0 {
-		l.recent = append(l.recent[:0], l.recent[i:]...)
+		times = append(times[:0], times[i:]...)
 	}
+	return times
+}
+
+// freshBans watches the bans of peers the Monitor never saw score above
+// zero, which the limit lets through: when more of them than the limit's
+// share of all connected peers fall within one window, that is a flood of
+// throw-away identities, and the Monitor says so once per window. Used
+// from the Monitor's goroutine only.
+type freshBans struct {
+	recent   []time.Time // within the window, oldest first
+	warnedAt time.Time   // the last warning; zero: none
+}
+
+// record counts a fresh ban made now and reports whether to warn: the
+// window holds more than budget of them and no warning was given within
+// it.
+func (f *freshBans) record(now time.Time, window time.Duration, budget int) bool {
+	f.recent = append(expire(f.recent, now.Add(-window)), now)
+	if len(f.recent) <= budget || (!f.warnedAt.IsZero() && now.Sub(f.warnedAt) < window) {
+		return false
+	}
+	f.warnedAt = now
+	return true
 }

@@ -34,19 +34,19 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-// A node whose own fault makes every one of its 100 peers score below the
-// minimum: with the default limit (10% per 10 minutes) the Monitor bans 10
-// of them in the first round and holds the rest back, logging the trip at
-// error level and counting it; as bans leave the window, it bans
-// held-back peers, never more than a tenth of the peers it had within any
-// 10 minutes.
+// A node whose own fault makes every one of its 100 peers, good until
+// then, score below the minimum: with the default limit (10% per 10
+// minutes) the Monitor bans 10 of them in the first round and holds the
+// rest back, logging the trip at error level and counting it; as bans
+// leave the window, it bans held-back peers, never more than a tenth of
+// the peers it had within any 10 minutes.
 func TestMonitorBanLimit(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(100)
 		h := newFakeHost(peers...)
 		scores := newScoreTable()
 		for _, p := range peers {
-			scores.set(p, -1000)
+			scores.set(p, 1)
 		}
 		var logs logBuffer
 		bans := &banLog{}
@@ -54,10 +54,14 @@ func TestMonitorBanLimit(t *testing.T) {
 		mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
 			ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
 		require.NoError(t, err)
-		start := time.Now()
 		mon.Start(context.Background())
+		time.Sleep(interval) // a round in which every peer is seen good
+		for _, p := range peers {
+			scores.set(p, -1000)
+		}
+		start := time.Now()
 
-		// The first round: 10 bans, at the first 10 checks, then 90 held.
+		// The next round: 10 bans, at the first 10 checks, then 90 held.
 		time.Sleep(interval + time.Millisecond)
 		first := bans.get()
 		require.Len(t, first, 10)
@@ -103,8 +107,9 @@ func TestMonitorBanLimit(t *testing.T) {
 	})
 }
 
-// With real hosts, a real scorer and a real router: every peer of the node
-// scores below the minimum at once (the node's own fault), and the Monitor
+// With real hosts, a real scorer and a real router: every peer of the node,
+// good until then, scores below the minimum at once (the node's own
+// fault), and the Monitor
 // bans only its share (20% of 10 peers), disconnects those two, keeps the
 // eight others connected round after round, and logs the trip at error
 // level once.
@@ -116,7 +121,7 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		net := newGatedNet(t, n+1)
 		app := newScoreTable()
 		for i := 1; i <= n; i++ {
-			app.set(net.hosts[i].ID(), -1000)
+			app.set(net.hosts[i].ID(), 1)
 		}
 		scorer := scoredRouter(t, ctx, net.hosts[0], app.get, time.Hour)
 		for i := 1; i <= n; i++ {
@@ -132,6 +137,10 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		require.NoError(t, err)
 		mon.Start(ctx)
 		defer mon.Close()
+		time.Sleep(interval) // every peer seen good once
+		for i := 1; i <= n; i++ {
+			app.set(net.hosts[i].ID(), -1000)
+		}
 
 		time.Sleep(5*interval + time.Second)
 		var banned, connected []peer.ID

@@ -23,6 +23,36 @@ type gaterConfig struct {
 	next   connmgr.ConnectionGater
 	logger *slog.Logger
 	limits stateLimits
+	widest widest
+}
+
+// widest is the widest subnet a Gater bans: the least prefix length of
+// each family.
+type widest struct{ v4, v6 int }
+
+// Defaults of WithMinPrefixLen: an IPv4 /16 is a large provider's block,
+// an IPv6 /32 a whole provider's allocation.
+const (
+	defaultMinPrefixLen4 = 16
+	defaultMinPrefixLen6 = 32
+)
+
+// WithMinPrefixLen sets the widest subnets the Gater bans: an IPv4 subnet
+// needs a prefix of at least ipv4 bits, an IPv6 one at least ipv6 bits.
+// The defaults are /16 and /32. Lengths outside an address's range are
+// held to it: 0 or less allows any width, even 0.0.0.0/0, and 32 (or 128)
+// or more allows single addresses only.
+//
+// The limit exists because a ban of 0.0.0.0/0 or ::/0 cuts the node off
+// from everyone, and a saved table that holds one, hand-edited or planted,
+// would do it again at every start. BanSubnet refuses a wider subnet with
+// an error; Load leaves it out, restores the rest of the table, and logs
+// at warn level what it left out.
+func WithMinPrefixLen(ipv4, ipv6 int) GaterOption {
+	return func(c *gaterConfig) error {
+		c.widest = widest{v4: min(max(ipv4, 0), 32), v6: min(max(ipv6, 0), 128)}
+		return nil
+	}
 }
 
 // WithNext chains another connection gater behind the Gater: every
@@ -38,8 +68,9 @@ func WithNext(next connmgr.ConnectionGater) GaterOption {
 
 // WithGaterLogger sets where the Gater logs: at error level a saved table
 // that LoadFile found damaged and moved aside, at warn level a table too
-// large to save whole and the temporary files of an interrupted SaveFile
-// it removed, at debug level what Load restored. A nil logger keeps the
+// large to save whole, saved subnets wider than WithMinPrefixLen allows
+// and the temporary files of an interrupted SaveFile it removed, at debug
+// level what Load restored. A nil logger keeps the
 // default, which discards. (The Monitor's logger is set with WithLogger.)
 func WithGaterLogger(l *slog.Logger) GaterOption {
 	return func(c *gaterConfig) error {
@@ -131,12 +162,18 @@ func WithBanDuration(d time.Duration) MonitorOption {
 // remember. Tied, the peer stays out exactly as long as its record counts
 // against it.
 //
+// The ban is the Gater's and lasts RetainScore whatever the scorer does:
+// if a flood of worse peers pushes the banned peer out of the scorer's
+// bounded retained set (peerscore.WithMaxRetainedPeers), the scorer
+// forgets it early, but the Gater still keeps it out until the ban ends.
+//
 // retainScore must be positive: a RetainScore of zero means the scorer
 // forgets at once, and a ban for no time would not be a ban.
 func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
 	return func(c *monitorConfig) error {
 		if retainScore <= 0 {
-			return fmt.Errorf("WithBanUntilForgotten: RetainScore %v is not positive", retainScore)
+			return fmt.Errorf("WithBanUntilForgotten: RetainScore %v is not positive: the scorer forgets a disconnected peer at once "+
+				"(set Params.RetainScore; derive.Budget's zero RetainScore gives derive.DefaultRetainScore)", retainScore)
 		}
 		c.retain = retainScore
 		return nil
@@ -157,30 +194,39 @@ func WithCheckInterval(d time.Duration) MonitorOption {
 }
 
 // WithBanLimit sets the Monitor's circuit breaker: within any window of
-// that length, it bans at most share of its peers (rounded down, but at
-// least one per window). share must be in (0, 1], and 1 turns the limit
-// off; window must be positive. The peers the share is of are those
-// connected when a round of checks begins plus those the Monitor banned in
-// the window before it.
+// that length, it bans at most share of its established peers (rounded
+// down, but at least one per window). share must be in (0, 1], and 1
+// turns the limit off; window must be positive. A peer is established
+// once the Monitor has seen it score above zero while connected; the
+// share is of the established peers connected when a round of checks
+// begins plus those the Monitor banned in the window before it.
+//
+// The limit is for one failure: a node at fault itself (behind the chain,
+// a wrong clock, a validation bug) sees peers that served it well turn
+// bad at once and, with no limit, bans them all within one check interval
+// (OffchainLabs/prysm#17166: a devnet node banned its whole peer set for
+// blocks it had not imported itself). With the default, 10% per 10
+// minutes, it loses at most a tenth of them each 10 minutes, which leaves
+// an operator, and its peer discovery, time to act, while the error log
+// says previously good peers turned bad. Ten minutes is twenty rounds of
+// the default 30-second check, and Lighthouse's reconnection timeout.
+//
+// Peers that never scored above zero are a different failure, throw-away
+// identities that misbehave from the start, and the limit does not hold
+// their bans back: counted against it, a swarm of them would spend the
+// budget and keep a real attacker connected. A window with more such bans
+// than the share of all connected peers is logged at warn level, as a
+// flood of fresh identities, and Stats counts them (FreshBans). A node
+// broken from its very start, whose peers never scored above zero, is not
+// protected by the limit: that warning, repeated, is its sign.
 //
 // A peer the limit holds back stays connected and unbanned; it is checked
 // again in the next round and banned once the window has room. The limit
 // logs at error level when it trips and counts in Stats (HeldBack,
-// LimitReached). Bans made by hand (Gater.Ban) are neither limited nor
+// LimitReached). A held-back ban costs little: the router already ignores
+// a peer below its GraylistThreshold; the ban only frees its connection, a
+// little later. Bans made by hand (Gater.Ban) are neither limited nor
 // counted.
-//
-// The default, 10% per 10 minutes, is for the failure it guards against:
-// a node at fault itself (behind the chain, a wrong clock, a validation
-// bug) sees every peer score badly at once and, with no limit, bans them
-// all within one check interval (OffchainLabs/prysm#17166: a devnet node
-// banned its whole peer set for blocks it had not imported itself). With
-// the limit it loses at most a tenth of its peers each 10 minutes, which
-// leaves an operator, and its peer discovery, time to act, while the
-// error log says something is wrong. Real attackers rarely turn a tenth of
-// a node's peers bad at once, and a held-back ban costs little: the
-// router already ignores a peer below its GraylistThreshold; the ban only
-// frees its connection, a little later. Ten minutes is twenty rounds of
-// the default 30-second check, and Lighthouse's reconnection timeout.
 func WithBanLimit(share float64, window time.Duration) MonitorOption {
 	return func(c *monitorConfig) error {
 		switch {
@@ -252,9 +298,10 @@ func WithOnBan(fn func(p peer.ID, score float64, until time.Time)) MonitorOption
 }
 
 // WithLogger sets where the Monitor logs: bans at info level, protected
-// peers spared at debug level, failures to close connections at warn
-// level, the ban limit tripping at error level (and each ban it then holds
-// back at debug level, its release at warn level). The default discards.
+// peers spared at debug level, failures to close connections and floods of
+// fresh identities at warn level, the ban limit tripping at error level
+// (and each ban it then holds back at debug level, its release at warn
+// level). The default discards.
 // (The Gater's logger is set with WithGaterLogger.)
 func WithLogger(l *slog.Logger) MonitorOption {
 	return func(c *monitorConfig) error {

@@ -45,7 +45,7 @@ func TestNewMonitorRejectsInvalidOptions(t *testing.T) {
 		{name: "+Inf minimum", opt: ban.WithMinScore(math.Inf(1)), want: "WithMinScore", says: "above zero"},
 		{name: "zero ban", opt: ban.WithBanDuration(0), want: "WithBanDuration", says: "not positive"},
 		{name: "negative ban", opt: ban.WithBanDuration(-time.Second), want: "WithBanDuration", says: "not positive"},
-		{name: "zero RetainScore", opt: ban.WithBanUntilForgotten(0), want: "WithBanUntilForgotten", says: "RetainScore 0s is not positive"},
+		{name: "zero RetainScore", opt: ban.WithBanUntilForgotten(0), want: "WithBanUntilForgotten", says: "RetainScore 0s is not positive: the scorer forgets a disconnected peer at once (set Params.RetainScore; derive.Budget's zero RetainScore gives derive.DefaultRetainScore)"},
 		{name: "zero interval", opt: ban.WithCheckInterval(0), want: "WithCheckInterval", says: "not positive"},
 		{name: "negative interval", opt: ban.WithCheckInterval(-time.Minute), want: "WithCheckInterval", says: "not positive"},
 		{name: "nil protected", opt: ban.WithProtected(nil), want: "WithProtected", says: "nil"},

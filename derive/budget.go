@@ -18,6 +18,10 @@ const (
 	// DefaultMaxFirstDeliveriesScore is the most P2 adds to a topic's
 	// score before its weight.
 	DefaultMaxFirstDeliveriesScore = 40.0
+	// DefaultRetainScore is how long a disconnected peer's score of zero
+	// or less is kept: an hour, about the Ethereum clients' 100 epochs
+	// (64 minutes), and as long as a ban.Monitor's default ban.
+	DefaultRetainScore = time.Hour
 )
 
 // DefaultThresholds returns the thresholds the Ethereum consensus clients
@@ -75,8 +79,11 @@ type Budget struct {
 	// P7. Nil: DefaultThresholds.
 	Thresholds *peerscore.Thresholds
 
-	// RetainScore is Params.RetainScore. Zero forgets a disconnected peer
-	// at once. Ethereum: 100 epochs.
+	// RetainScore is Params.RetainScore: how long a disconnected peer's
+	// bad score is kept, so that it cannot come back clean by
+	// reconnecting. Zero: DefaultRetainScore (an hour). Ethereum: 100
+	// epochs. To forget disconnected peers at once, which is rarely
+	// wanted, set the returned Params.RetainScore to 0.
 	RetainScore time.Duration
 
 	// IPColocationFactorThreshold is Params.IPColocationFactorThreshold:
@@ -125,6 +132,9 @@ func (b Budget) withDefaults() Budget {
 	}
 	if b.Thresholds == nil {
 		b.Thresholds = DefaultThresholds()
+	}
+	if b.RetainScore == 0 {
+		b.RetainScore = DefaultRetainScore
 	}
 	return b
 }

@@ -75,6 +75,11 @@ func TestParamsDefaultsAndOff(t *testing.T) {
 	assert.Equal(t, peerscore.ScoreParameterDecay(time.Minute), p.Topics["t"].FirstMessageDeliveriesDecay)
 	// Budget 50 · 0.5 = 25; cap 12.5.
 	assert.InDelta(t, 12.5, p.TopicScoreCap, 1e-12)
+	// The defect: RetainScore was 0 here, so a disconnected spammer was
+	// forgotten at once and came back clean (and ban.WithBanUntilForgotten
+	// refused it). The zero budget retains peers for DefaultRetainScore.
+	assert.Equal(t, derive.DefaultRetainScore, p.RetainScore)
+	assert.Equal(t, time.Hour, p.RetainScore)
 	// P6 and P7 off unless asked for.
 	assert.Zero(t, p.IPColocationFactorWeight)
 	assert.Zero(t, p.IPColocationFactorThreshold)

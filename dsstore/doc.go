@@ -1,7 +1,8 @@
 // Package dsstore keeps a node's peer-scoring state in the go-datastore the
 // node already has (LevelDB, Pebble, Badger, ...), so that it survives
 // restarts and crashes: the retained scores of a peerscore.Scorer (its
-// Save) and the ban table of a ban.Gater (its Save).
+// Save), the ban table of a ban.Gater (its Save) and, with WithReputation,
+// the opinions of a reputation.Reputation (its Save).
 //
 // A node that restarts forgets, unless it saves them, the bad scores its
 // scorer retains and the bans its gater holds, and a bad peer gets a clean
@@ -18,15 +19,19 @@
 //	defer store.Close() // writes once more; close it before ds
 //
 // Load before the scorer and the router start and before the host accepts
-// connections; Close before closing the datastore.
+// connections: build the host with libp2p.NoListenAddrs (libp2p.New
+// otherwise listens at once) and call h.Network().Listen after Load. Close
+// before closing the datastore. The module's examples/node starts and
+// stops the whole kit in that order.
 //
 // # Keys and values
 //
-// A Store writes two keys under its prefix ("/peerscore" unless
+// A Store writes a key per kind under its prefix ("/peerscore" unless
 // WithPrefix says otherwise):
 //
-//	/peerscore/scores   the Scorer's state, exactly as Scorer.Save writes it
-//	/peerscore/bans     the Gater's table, exactly as Gater.Save writes it
+//	/peerscore/scores       the Scorer's state, exactly as Scorer.Save writes it
+//	/peerscore/bans         the Gater's table, exactly as Gater.Save writes it
+//	/peerscore/reputation   the Reputation's table (WithReputation), as Reputation.Save writes it
 //
 // One value per kind, holding the whole state, rather than one per peer,
 // because:
@@ -41,22 +46,29 @@
 //     a damaged value is detected before any of it is used, with the same
 //     size limits and the same checks as a file (Scorer.LoadFile); a value
 //     copied to a file is a valid state file, and back.
-//   - The state is small: the retained peers (bounded, 8,192 by default) and
-//     the bans in force, typically kilobytes to a few hundred; writing it
-//     whole every 30 seconds is cheap for an LSM store.
+//   - The state is small: the retained peers (bounded, 8,192 by default),
+//     the bans in force and the tracked reputations (4,096 by default),
+//     typically kilobytes to a few hundred; writing it whole every 30
+//     seconds is cheap for an LSM store.
 //
-// The two keys are written one after the other, so a crash between them
-// can leave scores of one interval with bans of the previous one: each
-// whole, neither lost. After the writes, the Store calls the datastore's
+// The keys are written one after the other, so a crash between them can
+// leave scores of one interval with bans of the previous one: each whole,
+// none lost. After the writes, the Store calls the datastore's
 // Sync on its prefix, which is what makes them survive a crash of the
 // machine where the datastore needs it.
 //
 // A value that does not read back (damaged, truncated, of a version this
 // build does not know) is logged at error level, copied to
-// /peerscore/damaged/scores (or .../bans) for inspection, replacing any
-// earlier copy, and deleted from its key; Load then goes on with the other
-// kind, and returns an error that says what it skipped. Nothing here stops
+// /peerscore/damaged/scores (or .../bans, .../reputation) for inspection,
+// replacing any earlier copy, and deleted from its key; Load then goes on
+// with the other kinds, and returns an error that says what it skipped. Nothing here stops
 // the node: losing retained scores or bans costs less than not starting.
+//
+// A value that cannot be read at all (an I/O error, a timeout) is another
+// matter: it may be perfectly good. The Store then writes nothing over
+// it: each later write (every interval, once started) reads it again
+// first, loads it once the read succeeds, and only then writes that kind,
+// so a passing fault of the datastore loses nothing.
 //
 // The datastore may be shared with the rest of the node (its peerstore,
 // say); the Store only touches keys under its prefix, and serialises its

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ipfs/go-datastore"
+
+	"github.com/peerscore/peerscore/reputation"
 )
 
 // Option configures a Store in New.
@@ -23,6 +25,21 @@ type config struct {
 	interval time.Duration
 	prefix   datastore.Key
 	logger   *slog.Logger
+	rep      *reputation.Reputation
+}
+
+// WithReputation keeps rep's table too, under the key "reputation" (after
+// the Scorer's and the Gater's), as Reputation.Save writes it, so that the
+// application's opinions of its peers survive restarts: without it, a
+// peer reported Fatal is back at 0 after one. rep must not be nil.
+func WithReputation(rep *reputation.Reputation) Option {
+	return func(c *config) error {
+		if rep == nil {
+			return errors.New("WithReputation: nil Reputation")
+		}
+		c.rep = rep
+		return nil
+	}
 }
 
 // WithInterval sets how often a started Store writes the state; it must be

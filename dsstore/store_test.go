@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/dsstore"
 	"github.com/peerscore/peerscore/internal/scoretest"
+	"github.com/peerscore/peerscore/reputation"
 )
 
 // scorerParams score nothing but the behaviour penalty: weight -1 above
@@ -436,7 +438,8 @@ func TestNewRejects(t *testing.T) {
 		want string
 	}{
 		{name: "nil datastore", s: s, g: g, want: "peerscore/dsstore: New: nil datastore"},
-		{name: "nothing to keep", ds: ds, want: "peerscore/dsstore: New: neither a Scorer nor a Gater to keep"},
+		{name: "nothing to keep", ds: ds, want: "peerscore/dsstore: New: nothing to keep: no Scorer, Gater or Reputation (WithReputation)"},
+		{name: "nil reputation", ds: ds, s: s, opt: dsstore.WithReputation(nil), want: "peerscore/dsstore: WithReputation: nil Reputation"},
 		{name: "zero interval", ds: ds, s: s, opt: dsstore.WithInterval(0), want: "peerscore/dsstore: WithInterval: 0s is not positive"},
 		{name: "negative interval", ds: ds, s: s, opt: dsstore.WithInterval(-time.Second), want: "peerscore/dsstore: WithInterval: -1s is not positive"},
 		{name: "empty prefix", ds: ds, g: g, opt: dsstore.WithPrefix(" "), want: "peerscore/dsstore: WithPrefix: empty prefix"},
@@ -452,4 +455,98 @@ func TestNewRejects(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.Save(context.Background()))
 	require.ElementsMatch(t, []string{"/x/scores", "/x/bans"}, keys(t, ds))
+}
+
+// The defect: one failed read at Load, an I/O timeout say, and the next
+// write put the empty state in memory over the good saved one (20 bans
+// became 0, and 20 retained scores 0). A kind whose saved value could not
+// be read is not written until a read of it succeeds: each Save tries the
+// read again first, and once it succeeds merges what was saved into the
+// Scorer and the Gater, then writes both, the saved state and what
+// happened since.
+func TestStoreKeepsStateItCouldNotRead(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		fds := &failingDS{Datastore: dssync.MutexWrap(datastore.NewMapDatastore())}
+		s, g := newScorer(t), ban.NewGater()
+		for i := range 20 {
+			p := peer.ID(fmt.Sprintf("offender-%02d", i))
+			offend(s, p, 2)
+			g.Ban(p, time.Now().Add(time.Hour))
+		}
+		first, err := dsstore.New(fds, s, g)
+		require.NoError(t, err)
+		require.NoError(t, first.Save(ctx))
+		savedScores, err := fds.Datastore.Get(ctx, datastore.NewKey("/peerscore/scores"))
+		require.NoError(t, err)
+		savedBans, err := fds.Datastore.Get(ctx, datastore.NewKey("/peerscore/bans"))
+		require.NoError(t, err)
+
+		// The restart: the read fails once; the node carries on.
+		var logs logBuffer
+		s2, g2 := newScorer(t), ban.NewGater()
+		st, err := dsstore.New(fds, s2, g2, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.logger()))
+		require.NoError(t, err)
+		fds.set(true, false, false)
+		require.ErrorIs(t, st.Load(ctx), errDisk)
+		offend(s2, "newcomer", 3)
+		g2.Ban("newcomer", time.Now().Add(time.Hour))
+
+		// Writes while the value still cannot be read leave it alone.
+		st.Start(ctx)
+		time.Sleep(2*time.Second + time.Millisecond)
+		synctest.Wait()
+		for key, want := range map[string][]byte{"/peerscore/scores": savedScores, "/peerscore/bans": savedBans} {
+			got, err := fds.Datastore.Get(ctx, datastore.NewKey(key))
+			require.NoError(t, err)
+			require.Equal(t, want, got, "%s overwritten before it was read", key)
+		}
+		require.Contains(t, logs.String(), "could not be read")
+
+		// The datastore recovers: the next write reads first, then writes
+		// the saved state with the newcomer.
+		fds.set(false, false, false)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		require.NoError(t, st.Close())
+		require.Equal(t, -4.0, s2.Score("offender-07"), "merged into the running scorer")
+
+		s3, g3 := newScorer(t), ban.NewGater()
+		back, err := dsstore.New(fds, s3, g3)
+		require.NoError(t, err)
+		require.NoError(t, back.Load(ctx))
+		require.Len(t, g3.Bans(), 21)
+		require.Equal(t, 21, s3.Stats().Retained)
+		require.Equal(t, -4.0, s3.Score("offender-19"))
+		require.Equal(t, -9.0, s3.Score("newcomer"))
+	})
+}
+
+// The defect: after a restart, a peer reported Fatal scored 0, as the
+// Reputation kept nothing. With WithReputation the Store keeps it beside
+// the scores and bans, and a restarted node holds the peer where it was
+// (decayed over the time it was down); a Reputation alone is enough to
+// keep.
+func TestStoreKeepsReputation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		ds := datastore.NewMapDatastore()
+		rep, err := reputation.New(reputation.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		rep.Report("liar", reputation.Fatal, "wrong network")
+		st, err := dsstore.New(ds, newScorer(t), ban.NewGater(), dsstore.WithReputation(rep))
+		require.NoError(t, err)
+		require.NoError(t, st.Load(ctx))
+		require.NoError(t, st.Close())
+		require.Contains(t, keys(t, ds), "/peerscore/reputation")
+
+		time.Sleep(time.Minute) // the restart
+		back, err := reputation.New(reputation.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		st, err = dsstore.New(ds, nil, nil, dsstore.WithReputation(back))
+		require.NoError(t, err)
+		require.NoError(t, st.Load(ctx))
+		require.InDelta(t, -100*math.Exp2(-0.1), back.Score("liar"), 1e-9)
+		require.Equal(t, []string{"wrong network (fatal)"}, back.Reasons("liar"))
+	})
 }

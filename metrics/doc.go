@@ -42,6 +42,16 @@
 //	peerscore_router_mismatches_total                 counter: router checks that found the router scoring on its own
 //	peerscore_peers_banned                            gauge: peers banned now in a ban.Gater (only with WithGater)
 //
+// With WithReputation, the application's reputation of its peers (package
+// reputation) too:
+//
+//	peerscore_reputation_peers                        gauge: peers tracked, reported and not yet decayed to nothing
+//	peerscore_reputation_peers_frozen                 gauge: of them, frozen (reputation.WithFreeze)
+//	peerscore_reputation_peers_max                    gauge: the bound on tracked peers (reputation.WithMaxPeers)
+//	peerscore_reputation_reports_total{action}        counter: reports by action (low, mid, high, fatal, useful)
+//	peerscore_reputation_evicted_total                counter: peers forgotten at the bound before decaying to nothing
+//	peerscore_reputation_untracked_total              counter: reports about new peers refused, every tracked peer frozen
+//
 // Every gauge and the histogram describe the peers as they are at the
 // scrape, not a history: read the histogram as it is (for example
 // histogram_quantile(0.1, peerscore_score_bucket) for the 10th percentile
@@ -74,9 +84,11 @@
 //
 // Penalties count what peerscore.Stats.Penalties counts: the amount added
 // to the counter for invalid messages, broken promises, GRAFT backoff
-// violations, repeated extensions, slow peers and AddPenalty, and the
-// number of charges for mesh delivery deficits and IP colocation. reason
-// is the PenaltyReason.
+// violations, repeated extensions, slow peers and Scorer.AddPenalty
+// (reason add_penalty), and the number of charges for mesh delivery
+// deficits and IP colocation. reason is the PenaltyReason. The
+// reputation's reports are not penalties of the scorer's: they are
+// peerscore_reputation_reports_total.
 //
 // Router mismatches count what peerscore.Stats.RouterMismatches counts:
 // anything above zero means the router does not score with peerscore's

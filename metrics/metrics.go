@@ -46,7 +46,8 @@ type Collector struct {
 	thresholds peerscore.Thresholds
 	buckets    []float64
 	topics     *topicLabeler
-	gater      *ban.Gater // nil without WithGater
+	gater      *ban.Gater       // nil without WithGater
+	reputation *reputationDescs // nil without WithReputation
 
 	score             *prometheus.Desc
 	peers             *prometheus.Desc
@@ -72,11 +73,12 @@ var _ prometheus.Collector = (*Collector)(nil)
 // follow the thresholds s was given (peerscore.WithThresholds), the ones
 // the router acts on. s must have thresholds.
 //
-// A scrape takes the Scorer's lock once for Snapshots, once for Stats and
-// once for Params (the topic list), each for a copy of the state, and
-// calls Params.AppSpecificScore once per peer outside it (and, with
-// WithGater, lists the Gater's bans once): cheap at any usual scrape
-// interval.
+// A scrape reads every peer's Snapshot (Scorer.Snapshots, which holds the
+// Scorer's lock for a slice of peers at a time), takes the lock once for
+// Stats and once for Params (the topic list), and calls
+// Params.AppSpecificScore once per peer outside it (and, with WithGater,
+// lists the Gater's bans once): cheap at any usual scrape interval, and
+// never holding up the router for long.
 func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 	if s == nil {
 		return nil, errors.New("peerscore/metrics: New: nil Scorer")
@@ -95,6 +97,7 @@ func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 		buckets:    ScoreBuckets(t),
 		topics:     newTopicLabeler(cfg.maxTopics, cfg.topicLabel),
 		gater:      cfg.gater,
+		reputation: newReputationDescs(cfg.rep),
 
 		score: prometheus.NewDesc("peerscore_score",
 			"Peers' scores (score points), every known peer including retained ones. "+
@@ -207,6 +210,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if c.gater != nil {
 		ch <- c.banned
+	}
+	if c.reputation != nil {
+		c.reputation.describe(ch)
 	}
 }
 
@@ -332,5 +338,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.routerMismatches, prometheus.CounterValue, float64(stats.RouterMismatches))
 	if c.gater != nil {
 		ch <- prometheus.MustNewConstMetric(c.banned, prometheus.GaugeValue, float64(len(c.gater.Bans())))
+	}
+	if c.reputation != nil {
+		c.reputation.collect(ch)
 	}
 }

@@ -5,6 +5,7 @@ package metrics_test
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/metrics"
+	"github.com/peerscore/peerscore/reputation"
 )
 
 // thresholds: gossip -10, publish -20, graylist -40, opportunistic graft
@@ -126,7 +128,9 @@ func newColocated(t *testing.T) colocated {
 }
 
 // runScenario drives a scorer on net through real tracer events; call it
-// inside a synctest bubble. Final scores, by hand:
+// inside a synctest bubble. It reads P3 as the specification does
+// (WithSpecP3: a pruned peer owes P3b, no longer P3), which the hand
+// computation follows. Final scores, by hand:
 //
 //	A  23.5  alpha P1 1 + P2 3 + P3 -1, gamma P2 0.5·2 = 1; topics 4 capped
 //	         to 3.5 (topic_cap -0.5); P5 20
@@ -140,7 +144,7 @@ func newColocated(t *testing.T) colocated {
 //	H  -3    likewise
 func runScenario(t *testing.T, net colocated) *peerscore.Scorer {
 	t.Helper()
-	s := newScorer(t, peerscore.WithHost(net.host))
+	s := newScorer(t, peerscore.WithHost(net.host), peerscore.WithSpecP3())
 	scoretest.Connect(s, "A", "B", "C", "D", "E", "F", net.g)
 	scoretest.Connect(s, net.h) // crowded: one ip_colocation charge
 	for _, p := range []peer.ID{"A", "B", "C"} {
@@ -263,7 +267,7 @@ func TestCollectScenario(t *testing.T) {
 			peerscore.PenaltyIPColocation:       1,
 			peerscore.PenaltySlowPeer:           2,
 			peerscore.PenaltyRepeatedExtensions: 0,
-			peerscore.PenaltyApplication:        10, // AddPenalty(D, 10): the amount
+			peerscore.PenaltyAddPenalty:         10, // AddPenalty(D, 10): the amount
 		} {
 			require.Equalf(t, want, sc.Value(t, "peerscore_penalties_total", "reason", string(reason)), "penalties for %s", reason)
 		}
@@ -504,5 +508,46 @@ func TestCollectBans(t *testing.T) {
 		problems, err := testutil.CollectAndLint(c)
 		require.NoError(t, err)
 		require.Empty(t, problems)
+	})
+}
+
+// The defect: the application's reputation had no metrics, and
+// peerscore_penalties_total{reason="application"} counted only AddPenalty,
+// which read as if it counted the reputation's reports. The reason is
+// add_penalty now, and with WithReputation the reputation is exported:
+// its tracked and frozen peers, bound, reports by action, evictions and
+// refused reports.
+func TestCollectReputation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newScorer(t)
+		rep, err := reputation.New(reputation.WithMaxPeers(2), reputation.WithFreeze(-50, time.Hour),
+			reputation.WithLogger(slog.New(slog.DiscardHandler)))
+		require.NoError(t, err)
+		c, reg := newRegistry(t, s, metrics.WithReputation(rep))
+		scoretest.Connect(s, "D")
+		s.AddPenalty("D", 3)
+		rep.Report("A", reputation.Fatal, "wrong network")
+		rep.Report("B", reputation.Low, "slow")
+		rep.Report("B", reputation.Low, "slow")
+		rep.Report("C", reputation.High, "invalid block") // evicts B, the mildest
+		rep.Report("A", reputation.Mid, "again")
+
+		sc := scoretest.Gather(t, reg)
+		require.Equal(t, 3.0, sc.Value(t, "peerscore_penalties_total", "reason", "add_penalty"))
+		require.NotContains(t, sc.LabelValues("peerscore_penalties_total", "reason"), "application")
+		require.Equal(t, 2.0, sc.Value(t, "peerscore_reputation_peers"))
+		require.Equal(t, 1.0, sc.Value(t, "peerscore_reputation_peers_frozen"))
+		require.Equal(t, 2.0, sc.Value(t, "peerscore_reputation_peers_max"))
+		require.Equal(t, 1.0, sc.Value(t, "peerscore_reputation_evicted_total"))
+		require.Equal(t, 0.0, sc.Value(t, "peerscore_reputation_untracked_total"))
+		for action, want := range map[string]float64{"low": 2, "mid": 1, "high": 1, "fatal": 1, "useful": 0} {
+			require.Equal(t, want, sc.Value(t, "peerscore_reputation_reports_total", "action", action), action)
+		}
+		problems, err := testutil.CollectAndLint(c)
+		require.NoError(t, err)
+		require.Empty(t, problems)
+
+		_, err = metrics.New(s, metrics.WithReputation(nil))
+		require.ErrorContains(t, err, "WithReputation: nil Reputation")
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/reputation"
 )
 
 // DefaultMaxTopicLabels is how many distinct topic label values a Collector
@@ -23,6 +24,7 @@ type config struct {
 	maxTopics  int
 	topicLabel func(topic string) string
 	gater      *ban.Gater
+	rep        *reputation.Reputation
 }
 
 func defaultConfig() config {
@@ -76,6 +78,26 @@ func WithGater(g *ban.Gater) Option {
 			return errors.New("WithGater: nil gater")
 		}
 		c.gater = g
+		return nil
+	}
+}
+
+// WithReputation adds the series of rep, the application's opinion of its
+// peers (package reputation), usually the one behind the Scorer's
+// Params.AppSpecificScore: peerscore_reputation_peers (tracked now),
+// peerscore_reputation_peers_frozen, peerscore_reputation_peers_max (the
+// bound), peerscore_reputation_reports_total{action},
+// peerscore_reputation_evicted_total (forgotten at the bound before
+// decaying to nothing) and peerscore_reputation_untracked_total (reports
+// about new peers refused because every tracked peer was frozen). Each
+// scrape reads rep.Stats once, under rep's lock. Without it the series are
+// not exported.
+func WithReputation(rep *reputation.Reputation) Option {
+	return func(c *config) error {
+		if rep == nil {
+			return errors.New("WithReputation: nil Reputation")
+		}
+		c.rep = rep
 		return nil
 	}
 }

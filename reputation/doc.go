@@ -91,10 +91,30 @@
 // Score is an atomic load found through a lock-free hash index: about as
 // fast as the scorer's own Score, 0 allocations (BenchmarkScore). A report
 // costs O(1) amortised under the Reputation's own lock, which Score never
-// takes. At most 4096 peers are tracked (WithMaxPeers): peers whose value
-// decayed below 0.01 are forgotten at the next decay step, and at the
-// bound the least bad are forgotten first, so a swarm of throw-away
-// identities cannot push out the worst offenders. A reason is cut to 64
-// bytes, so each tracked peer's memory is bounded too. Nothing is saved
-// across restarts.
+// takes. At most 4096 peers are tracked (WithMaxPeers); peers whose value
+// decayed below 0.01 are forgotten at the next decay step. At the bound,
+// room for a new peer is made in this order:
+//
+//  1. peers whose value decayed to nothing;
+//  2. the least severe, ranked by the value their last report left them
+//     at, before decay, so that an old record does not pass for milder
+//     than a fresh one; among equals, the most recently tracked first;
+//  3. never a frozen peer (WithFreeze) before its freeze ends: while every
+//     tracked peer is frozen, a report about a new peer is not kept
+//     (Stats.Untracked counts them, and the first is logged at Warn).
+//
+// So a flood of throw-away identities, however bad, pushes out its own
+// members rather than the offenders it found. A reason is cut to 64
+// bytes, so each tracked peer's memory is bounded too. Stats counts the
+// tracked and frozen peers, the reports by action and the evictions;
+// package metrics exports them (metrics.WithReputation).
+//
+// # Across restarts
+//
+// A restart would otherwise wipe every opinion: a peer reported Fatal
+// would be back at 0. Save and Load (or SaveFile and LoadFile, or package
+// dsstore with dsstore.WithReputation) keep the table, in the same
+// checksummed format as the scorer's and the gater's saved states. Each
+// value decays from its last report, so the time the node was down
+// counts, and a freeze ends when it would have.
 package reputation

@@ -47,6 +47,7 @@ type config struct {
 	maxReasons int
 	interval   time.Duration
 	logger     *slog.Logger
+	limits     stateLimits // of saved states
 }
 
 func defaultConfig() config {
@@ -57,6 +58,7 @@ func defaultConfig() config {
 		maxReasons: DefaultMaxReasons,
 		interval:   DefaultDecayInterval,
 		logger:     slog.Default(),
+		limits:     defaultStateLimits,
 	}
 }
 
@@ -147,9 +149,10 @@ func WithFreeze(level float64, d time.Duration) Option {
 // WithMaxPeers bounds the number of peers tracked, so that reports about
 // throw-away identities cannot grow memory without limit. A peer is
 // tracked from its first report until its value decays below 0.01 of a
-// point. At the bound, the least bad tracked peers (highest value first)
-// are forgotten, n/16 at a time so that a report costs O(1) amortised; the
-// worst offenders stay. n must be positive. The default is 4096; a tracked
+// point. At the bound, n/16 peers at a time are forgotten, so that a
+// report costs O(1) amortised: those decayed to nothing, then the least
+// severe, never a frozen one (the order is in the package documentation,
+// Bounds and cost); the worst offenders stay. n must be positive. The default is 4096; a tracked
 // peer costs about 500 bytes with four reasons of up to 64 bytes each
 // (BenchmarkMemory), so the default bounds the whole at about 2 MiB.
 func WithMaxPeers(n int) Option {
@@ -162,13 +165,17 @@ func WithMaxPeers(n int) Option {
 	}
 }
 
+// maxReasonsLimit is the most reasons WithMaxReasons allows per peer, and
+// so the most a saved peer may have.
+const maxReasonsLimit = 64
+
 // WithMaxReasons sets how many distinct reasons are kept per peer, the
 // most recent; a reason reported again is counted, not repeated. n must be
 // in [1, 64]. The default is 4.
 func WithMaxReasons(n int) Option {
 	return func(c *config) error {
-		if n < 1 || n > 64 {
-			return fmt.Errorf("WithMaxReasons: %d is not in [1, 64]", n)
+		if n < 1 || n > maxReasonsLimit {
+			return fmt.Errorf("WithMaxReasons: %d is not in [1, %d]", n, maxReasonsLimit)
 		}
 		c.maxReasons = n
 		return nil
@@ -190,8 +197,12 @@ func WithDecayInterval(d time.Duration) Option {
 	}
 }
 
-// WithLogger sets where the Reputation logs: at Warn, a report with an
-// unknown Action (a bug in the caller), which it ignores. The default is
+// WithLogger sets where the Reputation logs: at Error, a saved file that
+// LoadFile found damaged and moved aside; at Warn, a report with an
+// unknown Action (a bug in the caller), which it ignores, the first report
+// about a new peer it could not keep because every tracked peer was
+// frozen, and saved peers that did not fit (Save, Load); at Debug, what
+// Load restored. The default is
 // slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {

@@ -29,10 +29,15 @@ type Reputation struct {
 	base time.Time // the clock's origin: times are durations since base
 	life lifecycle.Lifecycle
 
-	mu      sync.Mutex // guards the table's writes and every entry's unpublished fields
-	peers   *peerindex.Table[entry]
-	scratch []float64 // makeRoom's values, kept between calls
-	victims []*entry  // makeRoom's choice, kept between calls
+	mu        sync.Mutex // guards the table's writes and every entry's unpublished fields
+	peers     *peerindex.Table[entry]
+	tracked   uint64   // entries ever tracked: the next entry's seq
+	cands     []*entry // makeRoom's candidates, kept between calls
+	victims   []*entry // makeRoom's choice, kept between calls
+	refusing  bool     // the last new peer found the table full of frozen peers
+	evicted   uint64   // peers forgotten to make room, before decaying to nothing
+	untracked uint64   // reports about new peers refused for want of room
+	reports   [Useful + 1]atomic.Uint64
 }
 
 // entry is one tracked peer.
@@ -46,7 +51,8 @@ type entry struct {
 	// Guarded by Reputation.mu:
 	value   float64       // the value at `at`; it decays from max(at, frozen)
 	at      time.Duration // when value was set
-	frozen  time.Duration // no decay before it; 0: no freeze
+	frozen  time.Duration // no decay before it; 0: no freeze (a freeze ends after base)
+	seq     uint64        // the order in which entries were tracked
 	reasons []reasonRecord
 }
 
@@ -125,12 +131,15 @@ func (r *Reputation) Report(p peer.ID, a Action, reason string) {
 		return
 	}
 	reason = cleanReason(reason)
+	r.reports[a].Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
 	e := r.peers.Get(p)
 	if e == nil {
-		e = r.track(p, now)
+		if e = r.track(p, now); e == nil {
+			return
+		}
 	}
 	frozen := now < e.frozen
 	if a == Useful && frozen {
@@ -138,7 +147,7 @@ func (r *Reputation) Report(p peer.ID, a Action, reason string) {
 	}
 	v := r.apply(e.valueAt(now, r.cfg.halfLife), a)
 	if a.penalty() && r.cfg.freezeFor > 0 && v <= r.cfg.freezeAt && !frozen {
-		e.frozen = now + r.cfg.freezeFor
+		e.frozen = addSat(now, r.cfg.freezeFor)
 	}
 	e.value, e.at = v, now
 	e.published.Store(math.Float64bits(v))
@@ -160,101 +169,114 @@ func (r *Reputation) apply(v float64, a Action) float64 {
 // valueAt is the entry's value at now: held until the later of when it
 // was set and the end of its freeze, then halved every halfLife.
 func (e *entry) valueAt(now, halfLife time.Duration) float64 {
-	start := max(e.at, e.frozen)
+	start := e.at // before base for a value restored from before a restart
+	if e.frozen != 0 {
+		start = max(start, e.frozen)
+	}
 	if now <= start || e.value == 0 {
 		return e.value
 	}
 	return e.value * math.Exp2(-float64(now-start)/float64(halfLife))
 }
 
-// track adds an entry for p, making room first if the table is full; the
-// caller holds mu.
+// track adds an entry for p, making room first if the table is full, and
+// returns it; nil if there is no room, every tracked peer being frozen.
+// The caller holds mu.
 func (r *Reputation) track(p peer.ID, now time.Duration) *entry {
-	if len(r.peers.All()) >= r.cfg.maxPeers {
-		r.makeRoom(now)
+	if len(r.peers.All()) >= r.cfg.maxPeers && !r.makeRoom(now) {
+		r.untracked++
+		if !r.refusing {
+			r.refusing = true
+			r.cfg.logger.Warn("peerscore/reputation: every tracked peer is frozen; reports about new peers are not kept until a freeze ends",
+				"peer", p, "max_peers", r.cfg.maxPeers)
+		}
+		return nil
 	}
-	e := &entry{at: now}
+	r.refusing = false
+	e := &entry{at: now, seq: r.tracked}
+	r.tracked++
 	e.ID = p
 	r.peers.Add(e, &e.Entry)
 	return e
 }
 
-// makeRoom frees at least max(1, maxPeers/16) places: first those of
-// peers whose value decayed to nothing, then those of the least bad peers
-// (the highest values). It costs O(tracked peers) and runs at most once
-// every maxPeers/16 new peers: O(1) amortised per report. The caller holds
-// mu.
-func (r *Reputation) makeRoom(now time.Duration) {
+// makeRoom frees up to max(1, maxPeers/16) places, in the order of the
+// package documentation (Bounds and cost): first those of peers whose
+// value decayed to nothing, then the least severe, never a frozen peer.
+// It reports whether it freed any. It costs O(tracked peers) and runs at
+// most once every maxPeers/16 new peers: O(1) amortised per report. The
+// caller holds mu.
+func (r *Reputation) makeRoom(now time.Duration) bool {
 	want := max(1, r.cfg.maxPeers/16)
-	vals := r.scratch[:0]
-	victims := r.victims[:0]
+	cands, victims := r.cands[:0], r.victims[:0]
 	for _, e := range r.peers.All() {
-		v := e.valueAt(now, r.cfg.halfLife)
-		if isNegligible(v) {
+		switch {
+		case now < e.frozen: // held until its freeze ends, whatever comes
+		case isNegligible(e.valueAt(now, r.cfg.halfLife)):
 			victims = append(victims, e)
-			continue
-		}
-		vals = append(vals, v)
-	}
-	if more := want - len(victims); more > 0 && len(vals) > 0 {
-		cut := kthLargest(vals, min(more, len(vals)))
-		above, at := 0, 0 // how many victims above the cut, and at it
-		for _, v := range vals {
-			if v > cut {
-				above++
-			}
-		}
-		for _, e := range r.peers.All() {
-			v := e.valueAt(now, r.cfg.halfLife)
-			switch {
-			case isNegligible(v):
-			case v > cut:
-				victims = append(victims, e)
-			case v == cut && above+at < more:
-				victims = append(victims, e)
-				at++
-			}
+		default:
+			cands = append(cands, e)
 		}
 	}
+	if more := min(want-len(victims), len(cands)); more > 0 {
+		selectFirst(cands, more, evictsBefore)
+		victims = append(victims, cands[:more]...)
+		r.evicted += uint64(more)
+	}
+	freed := len(victims) > 0
 	for i, e := range victims {
 		r.peers.Remove(&e.Entry)
 		victims[i] = nil
 	}
-	r.scratch, r.victims = vals[:0], victims[:0]
+	clear(cands)
+	r.cands, r.victims = cands[:0], victims[:0]
+	return freed
 }
 
-// kthLargest returns the k-th largest of vals (1 ≤ k ≤ len(vals)),
-// reordering vals: a quickselect with random pivots, O(len(vals)) expected
-// whatever the values.
-func kthLargest(vals []float64, k int) float64 {
-	lo, hi, target := 0, len(vals)-1, k-1 // vals[target] once sorted descending
+// evictsBefore reports whether a is forgotten before b when room is made:
+// the milder first by the value its last report left it at, undecayed, so
+// that a record does not look milder for being older than a fresh one;
+// among equals, the one tracked later, so that a flood of fresh identities
+// pushes out its own members before the records it found. Every entry has
+// its own seq, so no two entries tie.
+func evictsBefore(a, b *entry) bool {
+	if a.value != b.value {
+		return a.value > b.value
+	}
+	return a.seq > b.seq
+}
+
+// selectFirst reorders s so that its first k elements (1 ≤ k ≤ len(s))
+// are the k first by before, a strict total order: a quickselect with
+// random pivots, O(len(s)) expected whatever the elements.
+func selectFirst[T any](s []T, k int, before func(a, b T) bool) {
+	lo, hi := 0, len(s)-1
 	for lo < hi {
-		pivot := vals[lo+rand.IntN(hi-lo+1)]
-		// Three-way partition: > pivot, == pivot, < pivot.
-		gt, i, lt := lo, lo, hi
-		for i <= lt {
-			switch v := vals[i]; {
-			case v > pivot:
-				vals[gt], vals[i] = vals[i], vals[gt]
-				gt++
+		pivot := s[lo+rand.IntN(hi-lo+1)]
+		// Three-way partition: before the pivot, the pivot, after it.
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch {
+			case before(s[i], pivot):
+				s[lt], s[i] = s[i], s[lt]
+				lt++
 				i++
-			case v < pivot:
-				vals[i], vals[lt] = vals[lt], vals[i]
-				lt--
+			case before(pivot, s[i]):
+				s[i], s[gt] = s[gt], s[i]
+				gt--
 			default:
 				i++
 			}
 		}
 		switch {
-		case target < gt:
-			hi = gt - 1
-		case target > lt:
-			lo = lt + 1
+		case k-1 < lt:
+			hi = lt - 1
+		case k-1 > gt:
+			lo = gt + 1
 		default:
-			return pivot
+			return
 		}
 	}
-	return vals[target]
 }
 
 // decay is one step of the loop: publish every peer's decayed value and

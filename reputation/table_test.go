@@ -2,6 +2,7 @@ package reputation_test
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -19,9 +20,12 @@ import (
 // about ten times more peers than the bound, with time passing and decay
 // steps between them. After every report the tracked peers are within the
 // bound and every value within the scale; whenever a new peer needs room,
-// at least max(1, bound/16) places are freed, and the peers forgotten are
-// the least bad: each had decayed to nothing or was at least as high as
-// every peer kept. At the end the index has not grown with the churn.
+// max(1, bound/16) places are freed if that many peers are not frozen
+// (all that are not, otherwise, and the report is refused if none), and
+// the peers forgotten are never frozen and are the least severe: each had
+// decayed to nothing, or its last report left it at least as high as
+// every unfrozen peer kept, and if as high, it was tracked later. At the
+// end the index has not grown with the churn.
 func TestBoundUnderChurn(t *testing.T) {
 	for seed := range uint64(4) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
@@ -37,7 +41,7 @@ func churn(t *testing.T, seed uint64) {
 	if seed%2 == 1 {
 		opts = append(opts, reputation.WithFreeze(-50, 5*time.Minute))
 	}
-	r := newRep(t, opts...)
+	r := newRep(t, append(opts, reputation.WithLogger(slog.New(slog.DiscardHandler)))...)
 	pool := make([]peer.ID, poolSize)
 	for i := range pool {
 		pool[i] = peer.ID(fmt.Sprintf("peer-%d", i))
@@ -53,7 +57,7 @@ func churn(t *testing.T, seed uint64) {
 		}
 		p := pool[rng.IntN(poolSize)]
 		a := actions[rng.IntN(len(actions))]
-		_, known := r.Standing(p)
+		_, _, _, known := reputation.Severity(r, p) // tracked, if only decayed to nothing
 		if known || r.Len() < bound {
 			r.Report(p, a, "churn")
 		} else {
@@ -68,49 +72,95 @@ func churn(t *testing.T, seed uint64) {
 	require.LessOrEqual(t, reputation.IndexSize(r), 8*bound, "the index stays within 8 slots per tracked peer")
 }
 
+// severity is what a peer is ranked by when room is made.
+type severity struct {
+	value  float64
+	seq    uint64
+	frozen bool
+}
+
+// milder reports whether a goes before b.
+func (a severity) milder(b severity) bool {
+	if a.value != b.value {
+		return a.value > b.value
+	}
+	return a.seq > b.seq
+}
+
 // reportAtBound reports about p, new, at the bound, and checks who was
 // forgotten to make room for it.
 // It returns how many peers above nothing were forgotten.
 func reportAtBound(t *testing.T, r *reputation.Reputation, pool []peer.ID, p peer.ID, a reputation.Action, bound int) int {
-	before := map[peer.ID]float64{}
+	before := map[peer.ID]severity{}
+	unfrozen := 0
 	for _, q := range pool {
-		if st, ok := r.Standing(q); ok {
-			before[q] = st.Value
+		if _, ok := r.Standing(q); !ok {
+			continue
+		}
+		v, seq, frozen, _ := reputation.Severity(r, q)
+		before[q] = severity{v, seq, frozen}
+		if !frozen {
+			unfrozen++
 		}
 	}
 	negligibleBefore := r.Len() - len(before) // tracked, but decayed to nothing
 	r.Report(p, a, "churn")
-	var gone, kept []float64
-	for q, v := range before {
+	var gone, kept []severity
+	for q, sev := range before {
 		if _, ok := r.Standing(q); ok {
-			kept = append(kept, v)
+			kept = append(kept, sev)
 		} else {
-			gone = append(gone, v)
+			gone = append(gone, sev)
 		}
 	}
-	require.GreaterOrEqual(t, len(gone)+negligibleBefore, max(1, bound/16), "room made at the bound")
-	if len(gone) > 0 && len(kept) > 0 {
-		require.GreaterOrEqual(t, slices.Min(gone), slices.Max(kept), "a peer worse than one kept was forgotten")
+	want := max(1, bound/16)
+	require.GreaterOrEqual(t, len(gone)+negligibleBefore, min(want, unfrozen+negligibleBefore), "room made at the bound")
+	if len(gone)+negligibleBefore == 0 {
+		_, tracked := r.Standing(p)
+		require.False(t, tracked, "a report with no room was kept")
+	}
+	for _, g := range gone {
+		require.False(t, g.frozen, "a frozen peer was forgotten")
+		for _, k := range kept {
+			if !k.frozen {
+				require.True(t, g.milder(k), "a peer more severe than one kept was forgotten: %+v, %+v", g, k)
+			}
+		}
 	}
 	return len(gone)
 }
 
-// kthLargest agrees with sorting, duplicates and all.
-func TestKthLargest(t *testing.T) {
+// selectFirst agrees with sorting.
+func TestSelectFirst(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	type item struct {
+		v   float64
+		seq int
+	}
+	before := func(a, b item) bool {
+		if a.v != b.v {
+			return a.v > b.v
+		}
+		return a.seq > b.seq
+	}
 	for range 2000 {
 		n := 1 + rng.IntN(50)
-		vals := make([]float64, n)
-		for i := range vals {
-			vals[i] = float64(rng.IntN(8)) - 4 // many ties
+		items := make([]item, n)
+		for i := range items {
+			items[i] = item{v: float64(rng.IntN(8)) - 4, seq: i} // many equal values
 			if rng.IntN(4) == 0 {
-				vals[i] = rng.NormFloat64()
+				items[i].v = rng.NormFloat64()
 			}
 		}
-		sorted := slices.Clone(vals)
-		slices.Sort(sorted)
-		slices.Reverse(sorted)
+		sorted := slices.Clone(items)
+		slices.SortFunc(sorted, func(a, b item) int {
+			if before(a, b) {
+				return -1
+			}
+			return 1
+		})
 		k := 1 + rng.IntN(n)
-		require.Equal(t, sorted[k-1], reputation.KthLargest(vals, k), "%d-th largest of %v", k, sorted)
+		reputation.SelectFirst(items, k, before)
+		require.ElementsMatch(t, sorted[:k], items[:k], "the first %d of %v", k, sorted)
 	}
 }

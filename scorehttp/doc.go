@@ -62,10 +62,10 @@
 //
 // What each request costs:
 //
-//   - /scores calls Scorer.Snapshots: the scorer's lock is taken twice,
-//     briefly, to count the peers and then to copy their counters, and
-//     every snapshot is built after it is released, O(peers × topics) in time and memory, as for a Prometheus
-//     scrape; then a sort. One /scores request is served at a time; others
+//   - /scores calls Scorer.Snapshots, which copies the peers' counters a
+//     slice of peers at a time, each under a short hold of the scorer's
+//     lock, and builds their snapshots between holds: O(peers × topics)
+//     in time and memory, as for a Prometheus scrape; then a sort. One /scores request is served at a time; others
 //     wait for it (or give up when their client does, with 503).
 //   - /peers/{id} takes the lock once, for one peer.
 //   - /stats takes it once, O(peers) to count the retained ones; /params

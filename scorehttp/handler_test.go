@@ -327,7 +327,7 @@ func TestStats(t *testing.T) {
 	require.Equal(t, n.scorer.Stats(), got.Data)
 	require.Equal(t, 4, got.Data.Peers)
 	require.Equal(t, uint64(2), got.Data.Penalties[peerscore.PenaltyInvalidMessage])
-	require.Equal(t, uint64(2), got.Data.Penalties[peerscore.PenaltyApplication])
+	require.Equal(t, uint64(2), got.Data.Penalties[peerscore.PenaltyAddPenalty])
 	require.Equal(t, 5, got.Data.DeliveryRecords, "3 delivered, 2 rejected")
 }
 

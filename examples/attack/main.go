@@ -302,17 +302,27 @@ func (d *demo) table() {
 	fmt.Fprintln(w, "  peer\trole\tworst score\tbecause of\tbelow")
 	for _, a := range d.attack {
 		low, snap := a.worst()
-		comp, value := snap.Dominant()
-		blame := "-"
-		if comp != "" {
-			blame = fmt.Sprintf("%s (%.1f)", comp, value)
-		}
-		fmt.Fprintf(w, "  %s\t%s\t%.1f\t%s\t%s\n", short(a.h.ID()), a.role, low, blame, band(low))
+		fmt.Fprintf(w, "  %s\t%s\t%.1f\t%s\t%s\n", short(a.h.ID()), a.role, low, blame(snap), band(low))
 	}
 	low, high := d.honestRange()
 	fmt.Fprintf(w, "  %d peers\thonest\t%.1f .. %.1f\t\t%s\n", len(d.honest), low, high, band(low))
 	w.Flush()
 	fmt.Println()
+}
+
+// blame names the component that made a score negative, with its
+// contribution, or "-" for a score that is not: a score at or above zero
+// has nothing to blame, and the component that explains a tiny positive
+// score (a few seconds of P1) would read as blamed for nothing.
+func blame(snap peerscore.Snapshot) string {
+	if !(snap.Score < 0) {
+		return "-"
+	}
+	comp, value := snap.Dominant()
+	if comp == "" {
+		return "-"
+	}
+	return fmt.Sprintf("%s (%.3g)", comp, value)
 }
 
 // honestRange is the lowest and highest score honest nodes give each other.

@@ -231,3 +231,40 @@ func RemoveStaleTemps(path string, logger *slog.Logger) {
 		logger.Warn("removed a temporary state file left by an interrupted save", "path", name)
 	}
 }
+
+// Loader is what LoadFile needs to know of a kind of saved state.
+type Loader struct {
+	What    string       // how log lines name it: "saved bans"
+	Prefix  string       // what its errors start with: "peerscore/ban"
+	Limit   int          // the largest file read, in bytes
+	Logger  *slog.Logger // where a damaged file is logged
+	Invalid error        // what Load's errors about a state it cannot use wrap
+	// TooLarge is the error, wrapping Invalid, for a file over Limit.
+	TooLarge func() error
+	// Load checks and restores a whole state, or changes nothing.
+	Load func(data []byte) error
+}
+
+// LoadFile is the LoadFile of every saved state: it removes what an
+// interrupted WriteFile left next to path, reads the file (refusing one
+// larger than the limit before reading it) and loads it. A file that is
+// not a valid state is moved aside and logged (SetAsideLogged); the error
+// then wraps l.Invalid and says where the file went. A missing file is an
+// error satisfying errors.Is(err, fs.ErrNotExist); other errors reading
+// it are returned as they are, after the prefix and path.
+func (l Loader) LoadFile(path string) error {
+	RemoveStaleTemps(path, l.Logger)
+	data, read, err := ReadFile(path, l.Limit)
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		err = l.TooLarge()
+	case err != nil:
+		return fmt.Errorf("%s: load %s: %w", l.Prefix, path, err)
+	default:
+		err = l.Load(data)
+	}
+	if err == nil || !errors.Is(err, l.Invalid) {
+		return err
+	}
+	return SetAsideLogged(l.Logger, l.What, path, read, err)
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 )
 
 // sumTag starts the last line of every state.
@@ -104,8 +105,10 @@ func (f Format) Open(data []byte) ([]byte, error) {
 }
 
 // OpenJSON opens data as Open does and decodes its body, a single JSON
-// object with no field that v does not have, into v. Errors are Open's, or
-// say "body: " and what is wrong with it.
+// object with no field that v does not have, into v. Keys must be spelt
+// as the fields' names are, case included, and none may appear twice in
+// one object. Errors are Open's, or say "body: " and what is wrong with
+// it.
 func (f Format) OpenJSON(data []byte, v any) error {
 	body, err := f.Open(data)
 	if err != nil {
@@ -118,6 +121,9 @@ func (f Format) OpenJSON(data []byte, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("body: data after the JSON object")
+	}
+	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
+		return fmt.Errorf("body: %w", err)
 	}
 	return nil
 }

@@ -161,7 +161,9 @@ func TestDecodePeerID(t *testing.T) {
 // OpenJSON decodes a sealed body strictly: an unknown field, a second
 // value or a damaged frame is refused, and v is what the body says.
 func TestOpenJSON(t *testing.T) {
-	type body struct{ A int }
+	type body struct {
+		A int `json:"A"`
+	}
 	var v body
 	require.NoError(t, testFormat.OpenJSON(seal(testFormat, `{"A":7}`), &v))
 	require.Equal(t, 7, v.A)
@@ -173,6 +175,24 @@ func TestOpenJSON(t *testing.T) {
 	} {
 		require.ErrorContains(t, testFormat.OpenJSON(seal(testFormat, in), &v), want, in)
 	}
+	// encoding/json would let both through: the last of two equal keys
+	// wins, and a key matches a field whatever its case.
+	type nested struct {
+		List []struct {
+			Name string `json:"name"`
+		} `json:"list"`
+	}
+	var n nested
+	require.NoError(t, testFormat.OpenJSON(seal(testFormat, `{"list":[{"name":"a"},{"name":"b"}]}`), &n))
+	for in, want := range map[string]string{
+		`{"list":[],"list":[]}`:              `key "list" twice`,
+		`{"list":[{"name":"a","name":"b"}]}`: `key "name" twice`,
+		`{"List":[]}`:                        `key "List" is not one of the format's`,
+		`{"list":[{"NAME":"a"}]}`:            `key "NAME" is not one of the format's`,
+	} {
+		require.ErrorContains(t, testFormat.OpenJSON(seal(testFormat, in), &n), want, in)
+	}
+
 	damaged := seal(testFormat, `{"A":8}`)
 	damaged[len(damaged)-3] ^= 1
 	v = body{}
