@@ -55,14 +55,17 @@ func TestMonitorBanLimit(t *testing.T) {
 			ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
 		require.NoError(t, err)
 		mon.Start(context.Background())
-		time.Sleep(interval) // a round in which every peer is seen good
+		// A round in which every peer is seen good. Its last check and the
+		// next round's start are at one instant, interval from now: the
+		// scores turn half a check later, so that no check races them.
+		time.Sleep(interval + interval/200)
 		for _, p := range peers {
 			scores.set(p, -1000)
 		}
-		start := time.Now()
+		start := time.Now().Add(-interval / 200) // the second round's start
 
 		// The next round: 10 bans, at the first 10 checks, then 90 held.
-		time.Sleep(interval + time.Millisecond)
+		time.Sleep(time.Until(start.Add(interval + time.Millisecond)))
 		first := bans.get()
 		require.Len(t, first, 10)
 		for i, b := range first {
