@@ -56,10 +56,12 @@ func (b *sybilBench) host(egress time.Duration) host.Host {
 	return h
 }
 
-// close stops the Sybil and the network and lets their goroutines end.
+// close stops the network and the Sybil and lets their goroutines end.
+// The network goes first, so that a Sybil stuck in a write (as one that
+// failed a test may be) is freed to stop.
 func (b *sybilBench) close() {
-	b.syb.stop()
 	b.net.close()
+	b.syb.stop()
 	time.Sleep(drainTime)
 }
 
@@ -553,11 +555,27 @@ func TestSybilQueue(t *testing.T) {
 		sender.graft()
 		fast.graft()
 		slow.raw.Stall() // reads nothing from the Sybil's stream from the start
+		defer slow.raw.Resume()
 		slow.graft()
 		const n = 300
-		for i := range n {
-			sender.publish(msg("origin", uint64(i)))
-			time.Sleep(time.Millisecond)
+		sent := make(chan error, 1)
+		go func() { // a Sybil that stops reading the sender would hold this up
+			for i := range n {
+				if err := sender.raw.Send(b.syb.h.ID(), &pb.RPC{Publish: []*pb.Message{msg("origin", uint64(i))}}); err != nil {
+					sent <- err
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+			sent <- nil
+		}()
+		select {
+		case err := <-sent:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Minute):
+			t.Fatal("the sender could not send for a minute: the Sybil stopped reading it while a peer did not read")
 		}
 		time.Sleep(settle)
 		// One write waits for the stream, sybilQueue wait behind it.
