@@ -328,8 +328,18 @@ func TestSybilForwardsEachNewMessageOnceToAllButSenderAndOriginator(t *testing.T
 				t.Errorf("peer %d got %d more RPCs for a message already seen", i, len(got))
 			}
 		}
-		if r, f := b.stats.Received.Load(), b.stats.Forwarded.Load(); r != 1 || f != 14 {
-			t.Errorf("stats: %d received, %d forwarded; want 1 and 14", r, f)
+		// A message of another topic: the suite forwards a message to the
+		// mesh of its topic (badboy.go:171-174), and the Sybil has none.
+		another := "another"
+		sender.publish(&pb.Message{From: []byte(orig.h.ID()), Seqno: []byte{8}, Topic: &another})
+		time.Sleep(settle)
+		for i, p := range peers {
+			if got := p.take(); len(got) != 0 {
+				t.Errorf("peer %d got a message of another topic", i)
+			}
+		}
+		if r, f := b.stats.Received.Load(), b.stats.Forwarded.Load(); r != 2 || f != 14 {
+			t.Errorf("stats: %d received, %d forwarded; want 2 and 14", r, f)
 		}
 	})
 }
@@ -578,8 +588,9 @@ func TestSybilQueue(t *testing.T) {
 			t.Fatal("the sender could not send for a minute: the Sybil stopped reading it while a peer did not read")
 		}
 		time.Sleep(settle)
-		// One write waits for the stream, sybilQueue wait behind it.
-		accepted := delayQueue + 1 + sybilQueue
+		// One write waits for the stream, 32 RPCs behind it
+		// (badboy.go:289).
+		accepted := delayQueue + 1 + 32
 		if d := b.stats.QueueDrops.Load(); d != n-int64(accepted) {
 			t.Errorf("%d forwards dropped at a full queue, want %d", d, n-accepted)
 		}
@@ -592,6 +603,12 @@ func TestSybilQueue(t *testing.T) {
 		}
 		slow.send(rawpeer.Subscribe(Topic)) // its answer waits for room
 		time.Sleep(time.Minute)
+		// Reading one RPC makes room for the waiting write, and the writer
+		// then takes one RPC off the queue and waits again: the GRAFT gets
+		// that place, behind the forwards still queued.
+		slow.raw.Resume()
+		slow.raw.Stall()
+		time.Sleep(settle)
 		slow.raw.Resume()
 		time.Sleep(settle)
 		got := slow.take()
@@ -657,6 +674,36 @@ func TestSybilDropsAPeerWhoseStreamFailed(t *testing.T) {
 		time.Sleep(settle)
 		if got := forwards(t, a.take()); !slices.Equal(got, []msgKey{{"origin", 3}}) {
 			t.Errorf("after a new stream and a GRAFT, a got %v, want message 3", got)
+		}
+	})
+}
+
+// TestSybilReplacesItsStreamWhenThePeerOpensANewOne: a peer opens a new
+// stream when it has given up the old one (pubsub resets an older inbound
+// stream of the same peer); the Sybil does the same with its own, and the
+// peer stays in its mesh.
+func TestSybilReplacesItsStreamWhenThePeerOpensANewOne(t *testing.T) {
+	labTest(t, func() {
+		b := newSybilBench(t, 0, "")
+		defer b.close()
+		sender, a := b.probe(), b.probe()
+		sender.graft()
+		a.join()
+		first := <-a.streams
+		if _, err := a.h.NewStream(context.Background(), b.syb.h.ID(), sybilProtocol); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(settle)
+		if len(a.streams) != 1 {
+			t.Fatalf("the Sybil opened %d streams for a's second one, want 1", len(a.streams))
+		}
+		if _, err := first.Write([]byte{0}); err == nil {
+			t.Error("the Sybil's first stream to a is still open")
+		}
+		sender.publish(msg("origin", 1))
+		time.Sleep(settle)
+		if got := forwards(t, a.take()); !slices.Equal(got, []msgKey{{"origin", 1}}) {
+			t.Errorf("a got %v on the new stream, want message 1 once", got)
 		}
 	})
 }
