@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -706,6 +708,41 @@ func TestSybilReplacesItsStreamWhenThePeerOpensANewOne(t *testing.T) {
 			t.Errorf("a got %v on the new stream, want message 1 once", got)
 		}
 	})
+}
+
+// TestSybilIdleLinksCostNoWriter: a link's writer runs only while its
+// queue holds something; the lab holds hundreds of thousands of links.
+func TestSybilIdleLinksCostNoWriter(t *testing.T) {
+	labTest(t, func() {
+		b := newSybilBench(t, 0, "")
+		defer b.close()
+		peers := b.probes(50)
+		for _, p := range peers {
+			p.graft()
+		}
+		peers[0].publish(msg("origin", 1))
+		time.Sleep(settle)
+		for i, p := range peers[1:] {
+			if got := forwards(t, p.take()); len(got) != 1 {
+				t.Fatalf("peer %d got %v, want the message", i+1, got)
+			}
+		}
+		if n := goroutinesIn("lab.(*sybil).write("); n != 0 {
+			t.Errorf("%d writers still run with every queue empty, want none", n)
+		}
+	})
+}
+
+// goroutinesIn counts the goroutines with fn on their stack.
+func goroutinesIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), fn)
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
 
 // TestSybilAgainstARouter: a real GossipSub router (the lab's honest node,
