@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -745,18 +746,26 @@ func goroutinesIn(fn string) int {
 	}
 }
 
-// TestSybilAgainstARouter: a real GossipSub router (the lab's honest node,
-// unscored) meshes with the Sybil, and messages cross it both ways.
+// TestSybilAgainstARouter: a real GossipSub router (pubsub's defaults,
+// unscored, with the lab's tracer) meshes with the Sybil, and messages
+// cross it both ways.
 func TestSybilAgainstARouter(t *testing.T) {
 	labTest(t, func() {
 		b := newSybilBench(t, 0, "")
 		defer b.close()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		cfg := smallConfig()
 		l := newLedger(2)
 		n := &honestNode{h: b.host(honestLatencyMin), rec: newRecorder(l, map[peer.ID]int{b.syb.h.ID(): 0})}
-		if err := n.startRouter(ctx, ArmNone, &cfg, nil, nil, nil); err != nil {
+		ps, err := pubsub.NewGossipSub(ctx, n.h, pubsub.WithRawTracer(n.rec),
+			pubsub.WithMessageSignaturePolicy(pubsub.LaxNoSign)) // as the lab's routers
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.topic, err = ps.Join(Topic); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.topic.Subscribe(); err != nil {
 			t.Fatal(err)
 		}
 		a := b.probe()
