@@ -41,13 +41,23 @@ const maxRPCSize = 1 << 20
 // the attack lab holds hundreds of thousands of these streams at once.
 const readBuffer = 512
 
+// WithOnStream makes the peer call fn on each stream another peer opens
+// to it, before anything is read from the stream, on the stream's
+// goroutine. If fn returns an error the stream is reset unread. The attack
+// lab's Sybil uses it to open its own stream back at once, as the
+// evaluation's attacker did.
+func WithOnStream(fn func(s network.Stream) error) Option {
+	return func(p *Peer) { p.onStream = fn }
+}
+
 // Peer is a raw gossipsub peer on a libp2p host.
 type Peer struct {
-	host  host.Host
-	proto protocol.ID
-	mu    sync.Mutex
-	out   map[peer.ID]network.Stream
-	recv  func(from peer.ID, rpc *pb.RPC)
+	host     host.Host
+	proto    protocol.ID
+	mu       sync.Mutex
+	out      map[peer.ID]network.Stream
+	recv     func(from peer.ID, rpc *pb.RPC)
+	onStream func(s network.Stream) error
 
 	gateMu sync.Mutex
 	gate   chan struct{} // closed while reading is allowed
@@ -113,14 +123,23 @@ func (g gatedReader) Read(b []byte) (int, error) {
 // Host returns the peer's host.
 func (p *Peer) Host() host.Host { return p.host }
 
-// Send sends rpc to the peer to, opening a stream on first use.
+// Frame returns rpc as it goes on the wire: its length as a uvarint, then
+// the RPC. Marshalling once lets a sender write the same bytes to many
+// streams.
+func Frame(rpc *pb.RPC) ([]byte, error) {
+	size := proto.Size(rpc)
+	frame := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+size), uint64(size))
+	return proto.MarshalOptions{}.MarshalAppend(frame, rpc)
+}
+
+// Send sends rpc to the peer to, opening a stream on first use. Sends to
+// all peers are serialized: one that waits on a full stream holds up the
+// others.
 func (p *Peer) Send(to peer.ID, rpc *pb.RPC) error {
-	buf, err := proto.Marshal(rpc)
+	frame, err := Frame(rpc)
 	if err != nil {
 		return err
 	}
-	frame := binary.AppendUvarint(nil, uint64(len(buf)))
-	frame = append(frame, buf...)
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -151,6 +170,12 @@ func (p *Peer) Close() {
 }
 
 func (p *Peer) read(s network.Stream) {
+	if p.onStream != nil {
+		if err := p.onStream(s); err != nil {
+			_ = s.Reset()
+			return
+		}
+	}
 	defer s.Close()
 	r := bufio.NewReaderSize(gatedReader{p: p, r: s}, readBuffer)
 	for {
