@@ -45,6 +45,7 @@ func writeScenario(w io.Writer, dir string, s *Suite, g *grid, name string) erro
 	writeFalsePositives(w, cells)
 	if sc.Attacked() {
 		writeAttackers(w, cells, s.Config)
+		writeSybils(w, cells)
 	}
 	for _, c := range cells {
 		if v := findVerdict(s.Verdicts, name, c.arm); v != nil {
@@ -177,6 +178,21 @@ func writeAttackers(w io.Writer, cells []*cell, cfg SuiteConfig) {
 			}
 		}
 	}
+}
+
+// writeSybils says what the Sybils did in each arm (medians over seeds).
+func writeSybils(w io.Writer, cells []*cell) {
+	fmt.Fprintf(w, "What the Sybils did (medians over seeds):\n\n| arm | GRAFTs sent | PRUNEs received | messages received | dropped by the attack | copies forwarded | copies dropped at a full queue |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, c := range cells {
+		m := func(f func(r *Result) int64) float64 {
+			return spreadOf(over(c.runs, func(r *Result) float64 { return float64(f(r)) })).Median
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f |\n", c.arm,
+			m(func(r *Result) int64 { return r.Sybil.Grafts }), m(func(r *Result) int64 { return r.Sybil.Prunes }),
+			m(func(r *Result) int64 { return r.Sybil.Received }), m(func(r *Result) int64 { return r.Sybil.Dropped }),
+			m(func(r *Result) int64 { return r.Sybil.Forwarded }), m(func(r *Result) int64 { return r.Sybil.QueueDrops }))
+	}
+	fmt.Fprintln(w)
 }
 
 // blameSentence says which component made negative scores negative, from

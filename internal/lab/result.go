@@ -62,8 +62,11 @@ type Result struct {
 	// Eviction is how the attackers' hold on the honest meshes went.
 	Eviction *Eviction `json:"eviction,omitempty"`
 
+	// Sybil is what the Sybils did: GRAFTs sent, PRUNEs received, new
+	// messages received, dropped by the attack, copies forwarded, and
+	// copies dropped at a full queue.
 	Sybil struct {
-		Grafts, Prunes, Received, Dropped, Forwarded int64
+		Grafts, Prunes, Received, Dropped, Forwarded, QueueDrops int64
 	} `json:"sybil"`
 	DialFailures int64 `json:"dial_failures"`
 	// Victim is the targeted node's view, in the scenarios aimed at one.
@@ -114,6 +117,7 @@ func (r *run) result() *Result {
 	res.Sybil.Received = r.stats.Received.Load()
 	res.Sybil.Dropped = r.stats.Dropped.Load()
 	res.Sybil.Forwarded = r.stats.Forwarded.Load()
+	res.Sybil.QueueDrops = r.stats.QueueDrops.Load()
 
 	honest := int64(len(r.honest))
 	var buckets [][2]int64 // delivered, expected
