@@ -10,15 +10,15 @@
 //	go run ./cmd/attacklab -preset ethereum
 //	go run ./cmd/attacklab -params my-params.json   # as examples/params -format json prints
 //
-// The logic is in internal/lab.
+// The logic is in package attacklab.
 package main
 
 import (
 	"os"
 
-	"github.com/peerscore/peerscore/internal/lab"
+	"github.com/peerscore/peerscore/attacklab"
 )
 
 func main() {
-	os.Exit(lab.Main(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(attacklab.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/peerscore/peerscore"
-	"github.com/peerscore/peerscore/internal/lab"
+	"github.com/peerscore/peerscore/attacklab"
 )
 
 // TestMain lets TestCommand run this binary as the command itself: with
@@ -42,13 +42,13 @@ func runCommand(t *testing.T, args ...string) (string, int) {
 }
 
 // readSuite reads the results.json in dir.
-func readSuite(t *testing.T, dir string) *lab.Suite {
+func readSuite(t *testing.T, dir string) *attacklab.Suite {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s lab.Suite
+	var s attacklab.Suite
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +71,11 @@ func TestCommand(t *testing.T) {
 	if len(s.Runs) != 8 {
 		t.Errorf("%d runs in results.json, want 2 scenarios × 2 seeds × 2 arms", len(s.Runs))
 	}
-	if want := map[bool]int{true: lab.ExitDoesNotHold, false: 0}[s.Failed()]; code != want {
+	if want := map[bool]int{true: attacklab.ExitDoesNotHold, false: 0}[s.Failed()]; code != want {
 		t.Errorf("exit status %d, want %d (the verdicts' failed: %v)", code, want, s.Failed())
 	}
 	for _, v := range s.Verdicts {
-		if v.Arm == lab.ArmPeerscore && v.Scenario == "eclipse-publishers" && (!v.Judged || v.Seeds != 2) {
+		if v.Arm == attacklab.ArmPeerscore && v.Scenario == "eclipse-publishers" && (!v.Judged || v.Seeds != 2) {
 			t.Errorf("peerscore's verdict not judged over 2 seeds: %+v", v)
 		}
 	}
@@ -170,7 +170,7 @@ func TestCommandRejectsBadFlags(t *testing.T) {
 // scoring at all: the command must say the parameters do not hold (exit
 // status 3) wherever the attack hurts the unscored arm.
 func TestCommandZeroWeightsFail(t *testing.T) {
-	scoring := lab.HardeningScoring(30*time.Second, 0, 0.5)
+	scoring := attacklab.HardeningScoring(30*time.Second, 0, 0.5)
 	p := *scoring.Params
 	p.AppSpecificWeight, p.IPColocationFactorWeight, p.BehaviourPenaltyWeight = 0, 0, 0
 	p.Topics = map[string]*peerscore.TopicParams{}
@@ -194,12 +194,12 @@ func TestCommandZeroWeightsFail(t *testing.T) {
 	s := readSuite(t, out)
 	hurt := 0
 	for _, v := range s.Verdicts {
-		if v.Arm != lab.ArmNone || !v.Hurt {
+		if v.Arm != attacklab.ArmNone || !v.Hurt {
 			continue
 		}
 		hurt++
 		for _, w := range s.Verdicts {
-			if w.Scenario == v.Scenario && w.Arm == lab.ArmPeerscore && w.Holds {
+			if w.Scenario == v.Scenario && w.Arm == attacklab.ArmPeerscore && w.Holds {
 				t.Errorf("%s: zero weights hold where the unscored arm is hurt (%q)", v.Scenario, v.Reasons)
 			}
 		}
@@ -207,7 +207,7 @@ func TestCommandZeroWeightsFail(t *testing.T) {
 	if hurt == 0 {
 		t.Fatalf("no attack hurt the unscored arm: the test shows nothing (%+v)", s.Verdicts)
 	}
-	if code != lab.ExitDoesNotHold {
-		t.Errorf("exit status %d, want %d", code, lab.ExitDoesNotHold)
+	if code != attacklab.ExitDoesNotHold {
+		t.Errorf("exit status %d, want %d", code, attacklab.ExitDoesNotHold)
 	}
 }

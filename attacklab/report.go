@@ -1,4 +1,4 @@
-package lab
+package attacklab
 
 import (
 	"fmt"
@@ -107,7 +107,7 @@ func writeVerdicts(w io.Writer, s *Suite, g *grid) {
 		"no honest link falls below the gossip threshold and at most %.0f%% below zero at once, attackers who held 5%% of the mesh places "+
 		"lose at least half of them by the end of publishing, and peerscore does no worse than native. "+
 		"An unscored arm is **hurt** when the attack breaks one of the delivery and latency rules. In the baseline, scoring arms are held to the unscored baseline. "+
-		"The rules are in `internal/lab/verdict.go`.\n\n",
+		"The rules are in `attacklab/verdict.go`.\n\n",
 		100*HoldDelivery, 100*deliveryDrop, 100*over3sRise, 100*over6sRise, 100*honestZeroShare)
 	fmt.Fprintf(w, "| scenario |")
 	for _, a := range g.arms {

@@ -1,4 +1,4 @@
-package lab
+package attacklab
 
 // Live parity: in the native arm, every honest node runs a peerscore
 // Scorer beside the router's own scorer, as a passive raw tracer that the
