@@ -25,8 +25,12 @@ type loopState struct {
 // repeated-extensions record forgets the peers no longer connected. It also
 // runs the WithInspect and WithThresholdEvents callbacks if they were
 // given, and the router check (WithRouterCheck). It returns at once.
-// Calling it again, or after Close, does nothing.
+// Calling it again, or after Close, does nothing; with WithClock, so does
+// the first call: the clock runs the maintenance.
 func (s *Scorer) Start(ctx context.Context) {
+	if s.clock != nil {
+		return // WithClock: the clock's Advance runs the maintenance
+	}
 	work := []func(context.Context){s.maintain}
 	for _, in := range s.loop.inspects {
 		work = append(work, func(ctx context.Context) { s.inspectEvery(ctx, in) })
@@ -90,13 +94,20 @@ func (s *Scorer) maintain(ctx context.Context) {
 		case <-heartbeat:
 			s.routerHeartbeat()
 		case <-minute.C:
-			s.refreshIPs()
-			s.expireRecords()
-			s.sweepExtensions()
+			s.minuteStep()
 		case <-routerCheck:
 			s.checkRouterAsked()
 		}
 	}
+}
+
+// minuteStep is the loop's once-a-minute work: peers' addresses re-read
+// from the host, delivery records past SeenMsgTTL dropped, and the
+// repeated-extensions record rid of peers no longer connected.
+func (s *Scorer) minuteStep() {
+	s.refreshIPs()
+	s.expireRecords()
+	s.sweepExtensions()
 }
 
 // inspectEvery runs an inspection callback on a goroutine of its own, so a

@@ -32,6 +32,7 @@ type config struct {
 	direct      []peer.AddrInfo
 	appReasons  func(peer.ID) []string
 	specP3      bool
+	clock       *ManualClock
 }
 
 // defaultMaxDeliveryRecords: see WithMaxDeliveryRecords.

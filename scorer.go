@@ -56,6 +56,8 @@ type Scorer struct {
 	// base anchors the scorer's clock: times are kept as durations since
 	// base, which reads the monotonic clock and fits in eight bytes.
 	base time.Time
+	// clock, if not nil, is where the time comes from instead (WithClock).
+	clock *ManualClock
 
 	host   host.Host
 	logger *slog.Logger
@@ -138,6 +140,7 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 		topics: make(map[string]*topicRules, len(params.Topics)),
 		peers:  peerindex.New[peerState](64),
 		base:   time.Now(),
+		clock:  cfg.clock,
 		host:   cfg.host,
 		logger: cfg.logger,
 		msgID:  cfg.msgID,
@@ -171,6 +174,10 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	}
 	for name, tp := range params.Topics {
 		s.addTopic(name, tp)
+	}
+	if s.clock != nil {
+		s.base = s.clock.Now()
+		s.clock.attach(s)
 	}
 	return s, nil
 }
@@ -208,8 +215,14 @@ func addSat(a, b time.Duration) time.Duration {
 	return a + b
 }
 
-// now is the scorer's clock: time since New, read with package time.
-func (s *Scorer) now() time.Duration { return time.Since(s.base) }
+// now is the scorer's clock: time since New, read with package time (or
+// from WithClock's clock).
+func (s *Scorer) now() time.Duration {
+	if s.clock != nil {
+		return s.clock.Now().Sub(s.base)
+	}
+	return time.Since(s.base)
+}
 
 // at converts a scorer time to wall-clock time.
 func (s *Scorer) at(d time.Duration) time.Time { return s.base.Add(d) }
