@@ -1,15 +1,14 @@
 package scoretest
 
 import (
-	"reflect"
 	"time"
-	"unsafe"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/pubsubrpc"
 )
 
 // RejectReasons are every rejection reason pubsub names, then "" and one
@@ -23,10 +22,7 @@ var RejectReasons = []string{
 
 // SetFrom sets the sender of an RPC, as the router does when it receives
 // one: pubsub keeps it in an unexported field that RPC.From reads.
-func SetFrom(rpc *pubsub.RPC, p peer.ID) {
-	f := reflect.ValueOf(rpc).Elem().FieldByName("from")
-	reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.ValueOf(p))
-}
+func SetFrom(rpc *pubsub.RPC, p peer.ID) { pubsubrpc.SetFrom(rpc, p) }
 
 // ControlRPC is an RPC from "from" carrying the control message ctl.
 func ControlRPC(from peer.ID, ctl *pb.ControlMessage) *pubsub.RPC {
