@@ -2,123 +2,15 @@ package attacklab
 
 import (
 	"fmt"
-	"html"
 	"math"
-	"strings"
 	"time"
+
+	"github.com/peerscore/peerscore/internal/svgplot"
 )
 
-// The plots are hand-written SVG: a frame, axes with a few ticks, one
-// polyline per arm, a legend.
+// The plots of the report (package svgplot draws them).
 
 var armColor = map[Arm]string{ArmPeerscore: "#1f77b4", ArmNative: "#ff7f0e", ArmNone: "#d62728", ArmVanilla: "#7f7f7f"}
-
-const (
-	plotW, plotH                   = 560, 320
-	padL, padR, padT, padB         = 60, 20, 30, 45
-	innerW, innerH         float64 = plotW - padL - padR, plotH - padT - padB
-)
-
-type plot struct {
-	b          strings.Builder
-	xmin, xmax float64
-	ymin, ymax float64
-	logX, logY bool
-	symlogY    bool // y as sign(y)·log10(1+|y|): scores near 0 and thresholds in the thousands on one axis
-}
-
-func newPlot(title, xlabel, ylabel string, xmin, xmax, ymin, ymax float64, logX bool) *plot {
-	p := &plot{xmin: xmin, xmax: xmax, ymin: ymin, ymax: ymax, logX: logX}
-	fmt.Fprintf(&p.b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", plotW, plotH)
-	fmt.Fprintf(&p.b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&p.b, `<text x="%d" y="18" font-size="13" font-weight="bold">%s</text>`+"\n", padL, html.EscapeString(title))
-	fmt.Fprintf(&p.b, `<rect x="%d" y="%d" width="%g" height="%g" fill="none" stroke="#888"/>`+"\n", padL, padT, innerW, innerH)
-	fmt.Fprintf(&p.b, `<text x="%g" y="%d" text-anchor="middle">%s</text>`+"\n", padL+innerW/2, plotH-8, html.EscapeString(xlabel))
-	fmt.Fprintf(&p.b, `<text x="14" y="%g" text-anchor="middle" transform="rotate(-90 14 %g)">%s</text>`+"\n", padT+innerH/2, padT+innerH/2, html.EscapeString(ylabel))
-	return p
-}
-
-func (p *plot) x(v float64) float64 {
-	if p.logX {
-		v, lo, hi := math.Log10(max(v, p.xmin)), math.Log10(p.xmin), math.Log10(p.xmax)
-		return padL + innerW*(v-lo)/(hi-lo)
-	}
-	return padL + innerW*(v-p.xmin)/(p.xmax-p.xmin)
-}
-
-func (p *plot) y(v float64) float64 {
-	if p.logY {
-		v, lo, hi := math.Log10(max(v, p.ymin)), math.Log10(p.ymin), math.Log10(p.ymax)
-		return padT + innerH*(1-(v-lo)/(hi-lo))
-	}
-	if p.symlogY {
-		v, lo, hi := symlog(v), symlog(p.ymin), symlog(p.ymax)
-		return padT + innerH*(1-(v-lo)/(hi-lo))
-	}
-	return padT + innerH*(1-(v-p.ymin)/(p.ymax-p.ymin))
-}
-
-func symlog(v float64) float64 {
-	if v < 0 {
-		return -math.Log10(1 - v)
-	}
-	return math.Log10(1 + v)
-}
-
-func (p *plot) xtick(v float64, label string) {
-	x := p.x(v)
-	fmt.Fprintf(&p.b, `<line x1="%.1f" y1="%g" x2="%.1f" y2="%g" stroke="#ddd"/>`+"\n", x, float64(padT), x, padT+innerH)
-	fmt.Fprintf(&p.b, `<text x="%.1f" y="%g" text-anchor="middle">%s</text>`+"\n", x, padT+innerH+14, label)
-}
-
-func (p *plot) ytick(v float64, label string) {
-	y := p.y(v)
-	fmt.Fprintf(&p.b, `<line x1="%d" y1="%.1f" x2="%g" y2="%.1f" stroke="#ddd"/>`+"\n", padL, y, padL+innerW, y)
-	fmt.Fprintf(&p.b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", padL-4, y+4, label)
-}
-
-func (p *plot) vline(v float64, label, color string) {
-	x := p.x(v)
-	fmt.Fprintf(&p.b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%g" stroke="%s" stroke-dasharray="4 3"/>`+"\n", x, padT, x, padT+innerH, color)
-	fmt.Fprintf(&p.b, `<text x="%.1f" y="%d" fill="%s">%s</text>`+"\n", x+3, padT+12, color, html.EscapeString(label))
-}
-
-func (p *plot) hline(v float64, label, color string) {
-	if v < p.ymin || v > p.ymax {
-		return
-	}
-	y := p.y(v)
-	fmt.Fprintf(&p.b, `<line x1="%d" y1="%.1f" x2="%g" y2="%.1f" stroke="%s" stroke-dasharray="4 3"/>`+"\n", padL, y, padL+innerW, y, color)
-	fmt.Fprintf(&p.b, `<text x="%g" y="%.1f" fill="%s" text-anchor="end">%s</text>`+"\n", padL+innerW-3, y-3, color, html.EscapeString(label))
-}
-
-func (p *plot) line(xs, ys []float64, color string, width float64) {
-	p.styledLine(xs, ys, color, width, "")
-}
-
-// dashedLine is line, dashed.
-func (p *plot) dashedLine(xs, ys []float64, color string, width float64) {
-	p.styledLine(xs, ys, color, width, ` stroke-dasharray="6 3"`)
-}
-
-func (p *plot) styledLine(xs, ys []float64, color string, width float64, style string) {
-	if len(xs) == 0 {
-		return
-	}
-	var pts strings.Builder
-	for i := range xs {
-		fmt.Fprintf(&pts, "%.1f,%.1f ", p.x(xs[i]), p.y(ys[i]))
-	}
-	fmt.Fprintf(&p.b, `<polyline fill="none" stroke="%s" stroke-width="%g"%s points="%s"/>`+"\n", color, width, style, strings.TrimSpace(pts.String()))
-}
-
-func (p *plot) legend(i int, label, color string) {
-	x, y := padL+10, padT+16+14*i
-	fmt.Fprintf(&p.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>`+"\n", x, y-4, x+18, y-4, color)
-	fmt.Fprintf(&p.b, `<text x="%d" y="%d">%s</text>`+"\n", x+22, y, html.EscapeString(label))
-}
-
-func (p *plot) String() string { return p.b.String() + "</svg>\n" }
 
 // The plots of a scenario draw one line per arm: at each point the median
 // over the arm's seeds.
@@ -161,15 +53,15 @@ func latencyCDF(title string, cells []*cell) string {
 		}
 	}
 	hi = math.Pow(10, math.Ceil(math.Log10(hi*1.01)))
-	p := newPlot(title+": latency CDF", "latency (simulated, log scale)", "fraction delivered", 0.001, hi, 0, 1, true)
+	p := svgplot.New(title+": latency CDF", "latency (simulated, log scale)", "fraction delivered", 0.001, hi, 0, 1, true)
 	for v := 0.001; v <= hi*1.001; v *= 10 {
-		p.xtick(v, ms(time.Duration(v*float64(time.Second))))
+		p.XTick(v, ms(time.Duration(v*float64(time.Second))))
 	}
 	for _, f := range []float64{0, 0.25, 0.5, 0.75, 0.99} {
-		p.ytick(f, fmt.Sprintf("%g", f))
+		p.YTick(f, fmt.Sprintf("%g", f))
 	}
-	p.vline(3, "3 s", "#999")
-	p.vline(6, "6 s", "#999")
+	p.VLine(3, "3 s", "#999")
+	p.VLine(6, "6 s", "#999")
 	for i, c := range cells {
 		delivery := spreadOf(over(c.runs, func(r *Result) float64 { return r.Delivery })).Median
 		var xs, ys []float64
@@ -177,31 +69,31 @@ func latencyCDF(title string, cells []*cell) string {
 			xs = append(xs, max(0.001, v))
 			ys = append(ys, float64(q)/100*delivery)
 		}
-		p.line(xs, ys, armColor[c.arm], 1.8)
-		p.legend(i, fmt.Sprintf("%s (delivery %.2f%%)", c.arm, 100*delivery), armColor[c.arm])
+		p.Line(xs, ys, armColor[c.arm], 1.8)
+		p.Legend(i, fmt.Sprintf("%s (delivery %.2f%%)", c.arm, 100*delivery), armColor[c.arm])
 	}
 	return p.String()
 }
 
 // timeAxis puts ticks every 30 s (every 60 s past 5 minutes) on p.
-func timeAxis(p *plot, span float64) {
+func timeAxis(p *svgplot.Plot, span float64) {
 	step := 30.0
 	if span > 300 {
 		step = 60
 	}
 	for t := 0.0; t <= span; t += step {
-		p.xtick(t, fmt.Sprintf("%.0f", t))
+		p.XTick(t, fmt.Sprintf("%.0f", t))
 	}
 }
 
 // attackMarks marks when the Sybils connect and turn, on a time axis
 // that starts at offset.
-func attackMarks(p *plot, sc Scenario, offset time.Duration) {
+func attackMarks(p *svgplot.Plot, sc Scenario, offset time.Duration) {
 	if sc.SybilConnect > 0 {
-		p.vline((sc.SybilConnect - offset).Seconds(), "Sybils connect", "#666")
+		p.VLine((sc.SybilConnect - offset).Seconds(), "Sybils connect", "#666")
 	}
 	if sc.AttackDelay > 0 {
-		p.vline((sc.SybilConnect + sc.AttackDelay - offset).Seconds(), "Sybils turn", "#666")
+		p.VLine((sc.SybilConnect + sc.AttackDelay - offset).Seconds(), "Sybils turn", "#666")
 	}
 }
 
@@ -218,19 +110,19 @@ func deliveryOverTime(sc Scenario, cells []*cell) string {
 		span = max(span, float64(len(series[i]))*DeliveryBucket.Seconds())
 	}
 	lo = math.Floor(min(lo, 0.99)*100) / 100
-	p := newPlot(sc.Title+": delivery over time", "publication time, from the start of publishing (s)", "delivery rate", 0, span, lo, 1.0005, false)
+	p := svgplot.New(sc.Title+": delivery over time", "publication time, from the start of publishing (s)", "delivery rate", 0, span, lo, 1.0005, false)
 	timeAxis(p, span)
 	for _, f := range []float64{lo, (lo + 1) / 2, 1} {
-		p.ytick(f, fmt.Sprintf("%.3g", f))
+		p.YTick(f, fmt.Sprintf("%.3g", f))
 	}
-	p.hline(HoldDelivery, "99%", "#999")
+	p.HLine(HoldDelivery, "99%", "#999")
 	for i, c := range cells {
 		var xs []float64
 		for b := range series[i] {
 			xs = append(xs, (float64(b)+0.5)*DeliveryBucket.Seconds())
 		}
-		p.line(xs, series[i], armColor[c.arm], 1.8)
-		p.legend(i, string(c.arm), armColor[c.arm])
+		p.Line(xs, series[i], armColor[c.arm], 1.8)
+		p.Legend(i, string(c.arm), armColor[c.arm])
 	}
 	attackMarks(p, sc, cells[0].runs[0].Plan.Warmup)
 	return p.String()
@@ -255,20 +147,20 @@ func p99OverTime(sc Scenario, cells []*cell) string {
 		span = max(span, float64(len(series[i]))*DeliveryBucket.Seconds())
 	}
 	hi = math.Pow(10, math.Ceil(math.Log10(hi*1.01)))
-	p := newPlot(sc.Title+": p99 latency over time", "publication time, from the start of publishing (s)", "p99 (log scale)", 0, span, 0.01, hi, false)
-	p.logY = true
+	p := svgplot.New(sc.Title+": p99 latency over time", "publication time, from the start of publishing (s)", "p99 (log scale)", 0, span, 0.01, hi, false)
+	p.LogY = true
 	timeAxis(p, span)
 	for v := 0.01; v <= hi*1.001; v *= 10 {
-		p.ytick(v, ms(time.Duration(v*float64(time.Second))))
+		p.YTick(v, ms(time.Duration(v*float64(time.Second))))
 	}
-	p.hline(3, "3 s", "#999")
+	p.HLine(3, "3 s", "#999")
 	for i, c := range cells {
 		var xs []float64
 		for b := range series[i] {
 			xs = append(xs, (float64(b)+0.5)*DeliveryBucket.Seconds())
 		}
-		p.line(xs, series[i], armColor[c.arm], 1.8)
-		p.legend(i, string(c.arm), armColor[c.arm])
+		p.Line(xs, series[i], armColor[c.arm], 1.8)
+		p.Legend(i, string(c.arm), armColor[c.arm])
 	}
 	attackMarks(p, sc, cells[0].runs[0].Plan.Warmup)
 	return p.String()
@@ -295,15 +187,15 @@ func meshShare(sc Scenario, cells []*cell) string {
 			span = max(span, m.At.Seconds())
 		}
 	}
-	p := newPlot(sc.Title+": attackers' share of mesh places", "simulated time (s)", "Sybils' share of honest mesh places", 0, span, 0, 1, false)
+	p := svgplot.New(sc.Title+": attackers' share of mesh places", "simulated time (s)", "Sybils' share of honest mesh places", 0, span, 0, 1, false)
 	timeAxis(p, span)
 	for _, f := range []float64{0, 0.25, 0.5, 0.75, 1} {
-		p.ytick(f, fmt.Sprintf("%.0f%%", 100*f))
+		p.YTick(f, fmt.Sprintf("%.0f%%", 100*f))
 	}
 	for i, c := range cells {
 		n := min(len(at[i]), len(series[i]))
-		p.line(at[i][:n], series[i][:n], armColor[c.arm], 1.8)
-		p.legend(i, string(c.arm), armColor[c.arm])
+		p.Line(at[i][:n], series[i][:n], armColor[c.arm], 1.8)
+		p.Legend(i, string(c.arm), armColor[c.arm])
 	}
 	attackMarks(p, sc, 0)
 	return p.String()
@@ -370,22 +262,22 @@ func scorePlot(sc Scenario, cells []*cell) string {
 		add(get(func(s ScoreSample) float64 { return s.HonestMedian }, false), 2, true)
 		add(get(func(s ScoreSample) float64 { return s.HonestMin }, false), 0.8, true)
 	}
-	p := newPlot(sc.Title+": scores", "simulated time (s)", "score (symmetric log scale)", 0, span, lo, hi*1.5, false)
-	p.symlogY = true
+	p := svgplot.New(sc.Title+": scores", "simulated time (s)", "score (symmetric log scale)", 0, span, lo, hi*1.5, false)
+	p.SymlogY = true
 	timeAxis(p, span)
 	for _, v := range []float64{-1e4, -1e3, -100, -10, -1, 0, 1, 10, 100, 1e3, 1e4} {
-		if v >= p.ymin && v <= p.ymax {
-			p.ytick(v, fmt.Sprintf("%g", v))
+		if v >= p.YMin() && v <= p.YMax() {
+			p.YTick(v, fmt.Sprintf("%g", v))
 		}
 	}
 	for _, lv := range levels {
-		p.hline(lv.Value, fmt.Sprintf("%s %g", lv.Name, lv.Value), "#999")
+		p.HLine(lv.Value, fmt.Sprintf("%s %g", lv.Name, lv.Value), "#999")
 	}
 	for _, l := range lines {
 		if l.dash {
-			p.dashedLine(l.xs, l.ys, l.color, l.width)
+			p.DashedLine(l.xs, l.ys, l.color, l.width)
 		} else {
-			p.line(l.xs, l.ys, l.color, l.width)
+			p.Line(l.xs, l.ys, l.color, l.width)
 		}
 	}
 	for i, c := range scoring {
@@ -393,7 +285,7 @@ func scorePlot(sc Scenario, cells []*cell) string {
 		if !sc.Attacked() {
 			what = "dashed: honest links' median (thick) and lowest"
 		}
-		p.legend(i, fmt.Sprintf("%s (%s)", c.arm, what), armColor[c.arm])
+		p.Legend(i, fmt.Sprintf("%s (%s)", c.arm, what), armColor[c.arm])
 	}
 	return p.String()
 }
