@@ -2,6 +2,7 @@ package peerscore
 
 import (
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -12,7 +13,10 @@ import (
 // own clock, as fast as it can read the events, with the maintenance that
 // Start's loop would have done falling at the same instants between the
 // same events: that is what a ManualClock gives it. With no clock, the
-// Scorer pays one nil check per reading of the time.
+// Scorer pays one nil check per reading of the time. The clock also
+// carries the Scorer's dice (which of an IWANT's IDs a promise is kept
+// for), seeded by its start, so that a replay comes out the same every
+// time.
 
 // ManualClock is time that moves only when told to, for running a Scorer
 // on another clock than the machine's: a recording's, event by event.
@@ -32,13 +36,22 @@ type ManualClock struct {
 	mu  sync.Mutex
 	now time.Time
 	s   *Scorer
+	rng *rand.Rand // the Scorer's dice, seeded by the start: a replay picks alike every time
 	// The next instant of each step of the Scorer's schedule.
 	nextDecay, nextBeat, nextMinute time.Time
 }
 
 // NewManualClock returns a clock standing at start.
 func NewManualClock(start time.Time) *ManualClock {
-	return &ManualClock{now: start}
+	seed := uint64(start.UnixNano())
+	return &ManualClock{now: start, rng: rand.New(rand.NewPCG(seed, seed^0x5eed))} // #nosec G404: a replay's dice, not a secret
+}
+
+// intN is a random number in [0, n), from the clock's seeded source.
+func (c *ManualClock) intN(n int) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rng.IntN(n)
 }
 
 // Now returns the clock's time.

@@ -219,7 +219,7 @@ func (s *Scorer) routerSend(rpc *pubsub.RPC, p peer.ID, dropped bool) {
 	if !dropped {
 		for _, iw := range ctl.GetIwant() {
 			if ids := iw.GetMessageIDs(); len(ids) > 0 {
-				s.router.promises.add(p, ids[rand.IntN(len(ids))], addSat(now, s.router.timings.followUp))
+				s.router.promises.add(p, ids[s.pick(len(ids))], addSat(now, s.router.timings.followUp))
 			}
 		}
 	}
@@ -298,4 +298,13 @@ func newDirectPeers(info []peer.AddrInfo) directPeers {
 func (d directPeers) has(p peer.ID) bool {
 	_, ok := d.ids[p]
 	return ok
+}
+
+// pick is a random number in [0, n): which of an IWANT's IDs a promise is
+// kept for, at random as the router picks, or from WithClock's seeded dice.
+func (s *Scorer) pick(n int) int {
+	if s.clock != nil {
+		return s.clock.intN(n)
+	}
+	return rand.IntN(n)
 }
