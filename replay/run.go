@@ -1,0 +1,54 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Replay reads src to its end once and replays every event into one
+// Replayer per config (two to compare them), on the trace's own clock, as
+// fast as the CPU allows. names name the configs in the report. progress,
+// if not nil, is told how far the replay has got every 100,000 events.
+func Replay(src Source, trace string, names []string, cfgs []Config, progress func(events int64, at time.Time)) (*Run, error) {
+	if len(cfgs) == 0 || len(cfgs) != len(names) {
+		return nil, errors.New("replay: one name per config, and at least one")
+	}
+	start := time.Now()
+	rps := make([]*Replayer, len(cfgs))
+	for i, c := range cfgs {
+		rp, err := NewReplayer(c, src.Format())
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", names[i], err)
+		}
+		rps[i] = rp
+	}
+	var n int64
+	for {
+		ev, err := src.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, rp := range rps {
+			if err := rp.Feed(ev); err != nil {
+				return nil, err
+			}
+		}
+		if n++; progress != nil && n%100_000 == 0 {
+			progress(n, ev.At)
+		}
+	}
+	run := &Run{Trace: trace, Params: names}
+	for _, rp := range rps {
+		run.Outcomes = append(run.Outcomes, rp.Finish())
+	}
+	if len(run.Outcomes) == 2 {
+		run.Disagreements = Compare(run.Outcomes[0], run.Outcomes[1])
+	}
+	run.Wall = time.Since(start)
+	return run, nil
+}
