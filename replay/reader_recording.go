@@ -114,6 +114,7 @@ type pairReader struct {
 	aheadLine  int64
 	lastSeq    uint64
 	extrasDone bool
+	extrasErr  error // the extras file is cut: the pair ends with it
 	traceDone  bool
 }
 
@@ -142,6 +143,11 @@ func (p *pairReader) next() (Event, error) {
 			switch {
 			case err == io.EOF:
 				p.extrasDone = true
+			case errors.Is(err, ErrTruncated):
+				// The extras file is cut (the Recorder crashed, or is
+				// still writing): the trace events written up to then
+				// still come out, then this error.
+				p.extrasDone, p.extrasErr = true, err
 			case err != nil:
 				return Event{}, err
 			case x.Seq < p.lastSeq:
@@ -160,6 +166,9 @@ func (p *pairReader) next() (Event, error) {
 			if p.ahead != nil {
 				return Event{}, p.extras.s.errLine(p.aheadLine,
 					fmt.Errorf("%w: seq %d, but %s holds %d events", ErrCorrupt, p.ahead.Seq, p.trace.s.path, p.count))
+			}
+			if p.extrasErr != nil {
+				return Event{}, p.extrasErr
 			}
 			return Event{}, io.EOF
 		}
