@@ -69,9 +69,14 @@ func NewReplayer(cfg Config, f Format) (*Replayer, error) {
 	if cfg.Params == nil {
 		return nil, errors.New("replay: no parameters")
 	}
-	if err := cfg.Params.Validate(); err != nil {
+	// P5 comes from the recording: the parameters' own function, which
+	// a parameter file does not carry, is not needed.
+	params := *cfg.Params
+	params.AppSpecificScore = func(peer.ID) float64 { return 0 }
+	if err := params.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Params = &params
 	if cfg.Thresholds != nil {
 		if err := cfg.Thresholds.Validate(); err != nil {
 			return nil, err
