@@ -40,7 +40,7 @@
 //	peerscore_retained_evicted_total                  counter: retained peers forgotten early to stay within it
 //	peerscore_iwant_promises                          gauge: IWANT promises outstanding
 //	peerscore_router_mismatches_total                 counter: router checks that found the router scoring on its own
-//	peerscore_peers_banned                            gauge: peers banned now in a ban.Gater (only with WithGater)
+//	peerscore_bans{kind}                              gauge: bans in force in a ban.Gater, by kind: peer, ip, subnet (only with WithGater)
 //
 // With WithReputation, the application's reputation of its peers (package
 // reputation) too:

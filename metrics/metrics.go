@@ -148,8 +148,9 @@ func New(s *peerscore.Scorer, opts ...Option) (*Collector, error) {
 				"besides peerscore's score, e.g. after Topic.SetScoreParams or a later pubsub.WithPeerScore. "+
 				"Anything above zero is a misconfiguration; the scorer's Error log says which.",
 			nil, nil),
-		banned: prometheus.NewDesc("peerscore_peers_banned",
-			"Peers whose ban is in force in the ban.Gater given with WithGater.", nil, nil),
+		banned: prometheus.NewDesc("peerscore_bans",
+			"Bans in force in the ban.Gater given with WithGater, by kind: peer (a peer ID), ip (one address) or subnet.",
+			[]string{"kind"}, nil),
 	}
 	c.topics.update(c.scoredTopics()) // the configured topics get their labels first, in sorted order
 	return c, nil
@@ -337,9 +338,29 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.promises, prometheus.GaugeValue, float64(stats.Promises))
 	ch <- prometheus.MustNewConstMetric(c.routerMismatches, prometheus.CounterValue, float64(stats.RouterMismatches))
 	if c.gater != nil {
-		ch <- prometheus.MustNewConstMetric(c.banned, prometheus.GaugeValue, float64(len(c.gater.Bans())))
+		for kind, n := range banKinds(c.gater.Bans()) {
+			ch <- prometheus.MustNewConstMetric(c.banned, prometheus.GaugeValue, float64(n), kind)
+		}
 	}
 	if c.reputation != nil {
 		c.reputation.collect(ch)
 	}
+}
+
+// banKinds counts bans by kind, every kind present even at zero so that a
+// dashboard's lines do not vanish: a peer ID, one address (a prefix of
+// the address's full length) or a subnet.
+func banKinds(bans []ban.Entry) map[string]int {
+	out := map[string]int{"peer": 0, "ip": 0, "subnet": 0}
+	for _, b := range bans {
+		switch {
+		case b.Peer != "":
+			out["peer"]++
+		case b.Prefix.Bits() == b.Prefix.Addr().BitLen():
+			out["ip"]++
+		default:
+			out["subnet"]++
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -333,7 +334,7 @@ func TestCollectEmptyScorer(t *testing.T) {
 	s := newScorer(t)
 	m, reg := newRegistry(t, s)
 	sc := scoretest.Gather(t, reg)
-	require.Len(t, sc, 15, "every metric family but peerscore_peers_banned, which needs WithGater")
+	require.Len(t, sc, 15, "every metric family but peerscore_bans, which needs WithGater")
 	require.Equal(t, float64(1<<19), sc.Value(t, "peerscore_delivery_records_max"), "the default bound")
 	require.Equal(t, float64(1<<13), sc.Value(t, "peerscore_peers_retained_max"), "the default bound")
 	require.Equal(t, 0.0, sc.Value(t, "peerscore_retained_evicted_total"))
@@ -487,23 +488,34 @@ func TestCollectBounds(t *testing.T) {
 	scoretest.RequireUnknown(t, s, "X")
 }
 
-// TestCollectBans: with WithGater, peerscore_peers_banned counts the bans
+// TestCollectBans: with WithGater, peerscore_bans counts the bans by kind
 // in force in a real Gater, and stops counting a ban once it ends.
 func TestCollectBans(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newScorer(t)
 		g := ban.NewGater()
 		c, reg := newRegistry(t, s, metrics.WithGater(g))
-		require.Equal(t, 0.0, scoretest.Gather(t, reg).Value(t, "peerscore_peers_banned"))
+		bans := func() map[string]float64 {
+			m := scoretest.Gather(t, reg)
+			out := map[string]float64{}
+			for _, kind := range []string{"peer", "ip", "subnet"} {
+				out[kind] = m.Value(t, "peerscore_bans", "kind", kind)
+			}
+			return out
+		}
+		require.Equal(t, map[string]float64{"peer": 0, "ip": 0, "subnet": 0}, bans())
 
-		g.Ban("A", time.Now().Add(time.Minute))
-		g.Ban("B", time.Now().Add(time.Hour))
-		g.Ban("C", time.Now().Add(time.Hour))
+		require.NoError(t, g.Ban("A", time.Now().Add(time.Minute)))
+		require.NoError(t, g.Ban("B", time.Now().Add(time.Hour)))
+		require.NoError(t, g.Ban("C", time.Now().Add(time.Hour)))
 		g.Unban("C")
-		require.Equal(t, 2.0, scoretest.Gather(t, reg).Value(t, "peerscore_peers_banned"))
+		require.NoError(t, g.BanIP(netip.MustParseAddr("192.0.2.7"), time.Now().Add(time.Hour)))
+		require.NoError(t, g.BanIP(netip.MustParseAddr("2001:db8::7"), time.Now().Add(time.Hour)))
+		require.NoError(t, g.BanSubnet(netip.MustParsePrefix("198.51.100.0/24"), time.Now().Add(time.Minute)))
+		require.Equal(t, map[string]float64{"peer": 2, "ip": 2, "subnet": 1}, bans())
 
-		time.Sleep(2 * time.Minute) // A's ban ends
-		require.Equal(t, 1.0, scoretest.Gather(t, reg).Value(t, "peerscore_peers_banned"))
+		time.Sleep(2 * time.Minute) // A's and the subnet's bans end
+		require.Equal(t, map[string]float64{"peer": 1, "ip": 2, "subnet": 0}, bans())
 
 		problems, err := testutil.CollectAndLint(c)
 		require.NoError(t, err)

@@ -68,9 +68,9 @@ func WithTopicLabelFunc(fn func(topic string) string) Option {
 	}
 }
 
-// WithGater adds peerscore_peers_banned, the number of peers whose ban is
-// in force in g (the ban.Gater a ban.Monitor or an operator bans peers
-// in). Each scrape lists g's bans once (ban.Gater.Bans), under g's read
+// WithGater adds peerscore_bans{kind}, the bans in force in g (the
+// ban.Gater a ban.Monitor or an operator bans peers in), by kind: peer
+// IDs, single addresses and subnets. Each scrape lists g's bans once (ban.Gater.Bans), under g's read
 // lock. Without it the metric is not exported.
 func WithGater(g *ban.Gater) Option {
 	return func(c *config) error {

@@ -142,7 +142,7 @@ func main() {
 
 	fmt.Println("\nscrape   (selected lines)")
 	scrape(ln.Addr().String(), "peerscore_peers{", "peerscore_penalties_total{reason=\"invalid_message\"}",
-		"peerscore_component_contribution{component=\"p4\"}", "peerscore_peers_retained", "peerscore_peers_banned")
+		"peerscore_component_contribution{component=\"p4\"}", "peerscore_peers_retained", "peerscore_bans")
 	showViews(ln.Addr().String(), spammer.ID())
 
 	restart(scorer, spammer.ID())
