@@ -16,11 +16,11 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// TestScoreDeliveryRecordExpiry checks that a delivery record lives for
+// TestDeliveryRecordExpiry checks that a delivery record lives for
 // SeenMsgTTL and is dropped by the first Refresh strictly after that: a copy
 // of an old invalid message then opens a new, undecided record and is not
 // charged.
-func TestScoreDeliveryRecordExpiry(t *testing.T) {
+func TestDeliveryRecordExpiry(t *testing.T) {
 	rows := []struct {
 		name       string
 		seenMsgTTL time.Duration
@@ -65,10 +65,10 @@ func TestScoreDeliveryRecordExpiry(t *testing.T) {
 	}
 }
 
-// TestScoreMaxDeliveryRecords checks WithMaxDeliveryRecords: at the bound
+// TestMaxDeliveryRecords checks WithMaxDeliveryRecords: at the bound
 // the oldest record is dropped, so a late copy of that message is no longer
 // recognised as invalid.
-func TestScoreMaxDeliveryRecords(t *testing.T) {
+func TestMaxDeliveryRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}),
 			peerscore.WithMaxDeliveryRecords(2))

@@ -41,10 +41,10 @@ func firstOfA(t *testing.T, s *peerscore.Scorer) float64 {
 	return scoretest.Topic(t, s, "A", "T").FirstMessageDeliveries
 }
 
-// TestScoreStartAndClose checks that Start refreshes once per
+// TestStartAndClose checks that Start refreshes once per
 // DecayInterval, that a second Start adds no second loop, and that after
 // Close (twice) and a Start after Close nothing refreshes any more.
-func TestScoreStartAndClose(t *testing.T) {
+func TestStartAndClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := loopScorer(t)
 		s.Start(context.Background())
@@ -74,9 +74,9 @@ func TestScoreStartAndClose(t *testing.T) {
 	})
 }
 
-// TestScoreCloseBeforeStart checks that Close on a scorer never started is
+// TestCloseBeforeStart checks that Close on a scorer never started is
 // fine, and that it cannot be started afterwards.
-func TestScoreCloseBeforeStart(t *testing.T) {
+func TestCloseBeforeStart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := loopScorer(t)
 		require.NoError(t, s.Close())
@@ -88,9 +88,9 @@ func TestScoreCloseBeforeStart(t *testing.T) {
 	})
 }
 
-// TestScoreStartContextCancel checks that cancelling Start's context stops
+// TestStartContextCancel checks that cancelling Start's context stops
 // the loop, and that Close afterwards still returns.
-func TestScoreStartContextCancel(t *testing.T) {
+func TestStartContextCancel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := loopScorer(t)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -107,11 +107,11 @@ func TestScoreStartContextCancel(t *testing.T) {
 	})
 }
 
-// TestScoreInspect checks the three callback shapes WithInspect accepts.
+// TestInspect checks the three callback shapes WithInspect accepts.
 // The period, 2.5s, falls between refreshes (every 1s), so the first call
 // sees exactly two refreshes: A's 8 first deliveries are down to 2. A's
 // application score is 3 (weight 1), so its score is 5.
-func TestScoreInspect(t *testing.T) {
+func TestInspect(t *testing.T) {
 	const period = 2500 * time.Millisecond
 	appScore := func(p peer.ID) float64 {
 		if p == "A" {
@@ -196,9 +196,9 @@ func TestScoreInspect(t *testing.T) {
 	}
 }
 
-// TestScoreInspectInvalid checks that New refuses callbacks of other types
+// TestInspectInvalid checks that New refuses callbacks of other types
 // and periods that are not positive.
-func TestScoreInspectInvalid(t *testing.T) {
+func TestInspectInvalid(t *testing.T) {
 	scores := func(map[peer.ID]float64) {}
 	rows := []struct {
 		name   string
@@ -222,11 +222,11 @@ func TestScoreInspectInvalid(t *testing.T) {
 	}
 }
 
-// TestScoreConcurrentUse hammers one scorer from many goroutines at once,
+// TestConcurrentUse hammers one scorer from many goroutines at once,
 // mixing every kind of call, with the background loop running. Run under
 // -race it checks for data races; at the end every peer's snapshot must
 // still add up and agree with Score.
-func TestScoreConcurrentUse(t *testing.T) {
+func TestConcurrentUse(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tpA := &peerscore.TopicParams{
 			TopicWeight:      0.5,
@@ -331,10 +331,10 @@ func TestScoreConcurrentUse(t *testing.T) {
 	})
 }
 
-// TestScoreInspectSlowAndReentrant checks that the inspection callback may
+// TestInspectSlowAndReentrant checks that the inspection callback may
 // call back into the scorer, and that a slow callback holds up neither
 // Refresh nor Score.
-func TestScoreInspectSlowAndReentrant(t *testing.T) {
+func TestInspectSlowAndReentrant(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var s *peerscore.Scorer
 		var mu sync.Mutex
@@ -366,9 +366,9 @@ func TestScoreInspectSlowAndReentrant(t *testing.T) {
 	})
 }
 
-// TestScoreInspectNilFunction: a nil function of a supported shape is
+// TestInspectNilFunction: a nil function of a supported shape is
 // refused by New; the loop would otherwise call it and crash.
-func TestScoreInspectNilFunction(t *testing.T) {
+func TestInspectNilFunction(t *testing.T) {
 	for _, fn := range []any{
 		(func(map[peer.ID]float64))(nil),
 		(func(map[peer.ID]*pubsub.PeerScoreSnapshot))(nil),

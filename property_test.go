@@ -81,12 +81,12 @@ type propertyMessage struct {
 	from      peer.ID
 }
 
-// TestScorePropertyMatchesModel replays long random event sequences (three
+// TestPropertyMatchesModel replays long random event sequences (three
 // seeds, 1500 events each: connections, mesh changes, messages in every
 // state, penalties, refreshes, time passing, application scores and topic
 // parameter changes over seven peers and three topics, one unscored) and
 // checks the scorer against the model after every single event.
-func TestScorePropertyMatchesModel(t *testing.T) {
+func TestPropertyMatchesModel(t *testing.T) {
 	// Six peers behind a mock host: three share 1.1.1.1, two IPv6
 	// addresses share a /64, one is alone; plus a peer the host has no
 	// connection to.

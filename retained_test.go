@@ -45,10 +45,10 @@ func retentionParams(retain time.Duration) *peerscore.Params {
 	return params
 }
 
-// TestScoreRetentionForgetsPositive checks that a peer with a positive
+// TestRetentionForgetsPositive checks that a peer with a positive
 // score is forgotten as soon as it disconnects, and comes back with a clean
 // slate, while a peer at exactly zero is retained.
-func TestScoreRetentionForgetsPositive(t *testing.T) {
+func TestRetentionForgetsPositive(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := scoretest.New(t, retentionParams(time.Hour))
 		scoretest.Connect(s, "G", "Z")
@@ -72,10 +72,10 @@ func TestScoreRetentionForgetsPositive(t *testing.T) {
 	})
 }
 
-// TestScoreRetentionFreezesNegative follows a peer with a negative score
+// TestRetentionFreezesNegative follows a peer with a negative score
 // through a disconnect, a retention period without decay, and a reconnect
 // that resumes its counters.
-func TestScoreRetentionFreezesNegative(t *testing.T) {
+func TestRetentionFreezesNegative(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		t0 := time.Now()
 		s := scoretest.New(t, retentionParams(10*time.Second))
@@ -146,9 +146,9 @@ func TestScoreRetentionFreezesNegative(t *testing.T) {
 	})
 }
 
-// TestScoreRetentionExpiry checks that a retained peer is forgotten by the
+// TestRetentionExpiry checks that a retained peer is forgotten by the
 // first Refresh strictly after RetainScore has passed.
-func TestScoreRetentionExpiry(t *testing.T) {
+func TestRetentionExpiry(t *testing.T) {
 	for _, retain := range []time.Duration{0, 10 * time.Second} {
 		t.Run(retain.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -180,11 +180,11 @@ func TestScoreRetentionExpiry(t *testing.T) {
 	}
 }
 
-// TestScorePeerChurn connects, scores and disconnects hundreds of peers in
+// TestPeerChurn connects, scores and disconnects hundreds of peers in
 // rounds, so that the peer table grows, fills with removed entries and is
 // rebuilt, while another goroutine reads scores without pause. Every peer
 // must end up with exactly the score its history gives it.
-func TestScorePeerChurn(t *testing.T) {
+func TestPeerChurn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 100)})
 		params.BehaviourPenaltyWeight = -1

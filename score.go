@@ -13,9 +13,10 @@ import (
 // (addParts).
 //
 // The order of the additions is part of the function. Floating-point
-// addition is not associative, and the scores must equal pubsub's to the
-// last bit on the same events (the parity test compares them after every
-// event), so every sum here adds its terms in pubsub's order: a topic's
+// addition is not associative, and the scores must equal pubsub's on the
+// same events (the parity test compares them after every event, to 1e-9
+// relative: pubsub adds a peer's topics in map order, which varies from
+// run to run), so every sum here adds its terms in pubsub's order: a topic's
 // components P1+P2+P3+P3b+P4, then times the topic weight; the topics in
 // the order the peer met them; and the total as topics + P5 + P6 + P7
 // (with the slow-peer penalty, which pubsub lacks, added to P7, an exact
@@ -220,7 +221,8 @@ func (s *Scorer) slowValue(ps *peerState) float64 {
 
 // addParts adds up a score's parts. Every score the scorer reports is
 // added up here, in pubsub's order (topics, P5, P6, P7), so that they agree
-// with each other and with pubsub to the last bit wherever that is finite.
+// with each other to the last bit, and with pubsub wherever it adds the
+// topics in the same order.
 // Only P5 can be infinite, so the total is never NaN. The others are
 // finite, but their sum can overflow on the way to a total that does not
 // (topics of MaxFloat64 plus P5 of MaxFloat64 plus P7 of -MaxFloat64); then

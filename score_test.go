@@ -91,9 +91,9 @@ func TestScoreTopicCap(t *testing.T) {
 	})
 }
 
-// TestScoreUnscoredTopics checks that events on a topic without parameters
+// TestUnscoredTopics checks that events on a topic without parameters
 // change no score and create no per-topic stats.
-func TestScoreUnscoredTopics(t *testing.T) {
+func TestUnscoredTopics(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": {
 			SkipAtomicValidation:           true,

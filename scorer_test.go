@@ -17,9 +17,9 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// TestScoreSetTopicParamsAddsTopic checks that a topic added with
+// TestSetTopicParamsAddsTopic checks that a topic added with
 // SetTopicParams is scored from then on.
-func TestScoreSetTopicParamsAddsTopic(t *testing.T) {
+func TestSetTopicParamsAddsTopic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 10)}))
 		scoretest.Connect(s, "A")
@@ -34,10 +34,10 @@ func TestScoreSetTopicParamsAddsTopic(t *testing.T) {
 	})
 }
 
-// TestScoreSetTopicParamsReplaces checks that replacing a topic's parameters
+// TestSetTopicParamsReplaces checks that replacing a topic's parameters
 // applies the new weights at once and brings counters above a lowered cap
 // down to it, and that raising a cap again does not restore them.
-func TestScoreSetTopicParamsReplaces(t *testing.T) {
+func TestSetTopicParamsReplaces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tp := func(firstWeight, firstCap, meshCap float64, quantum time.Duration) *peerscore.TopicParams {
 			return &peerscore.TopicParams{
@@ -89,9 +89,9 @@ func TestScoreSetTopicParamsReplaces(t *testing.T) {
 	})
 }
 
-// TestScoreSetTopicParamsInvalid tabulates parameters SetTopicParams must
+// TestSetTopicParamsInvalid tabulates parameters SetTopicParams must
 // refuse, with an error naming the topic and the field, changing nothing.
-func TestScoreSetTopicParamsInvalid(t *testing.T) {
+func TestSetTopicParamsInvalid(t *testing.T) {
 	valid := func() *peerscore.TopicParams { return scoretest.FirstTopic(1, 1, 10) }
 	rows := []struct {
 		name  string
@@ -152,9 +152,9 @@ func TestScoreSetTopicParamsInvalid(t *testing.T) {
 	}
 }
 
-// TestScoreKeepsItsOwnCopy checks that New and SetTopicParams copy their
+// TestNewKeepsItsOwnCopy checks that New and SetTopicParams copy their
 // parameters: changing them afterwards changes nothing.
-func TestScoreKeepsItsOwnCopy(t *testing.T) {
+func TestNewKeepsItsOwnCopy(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.FirstTopic(1, 1, 10)})
 		params.AppSpecificScore = func(peer.ID) float64 { return 1 }

@@ -55,12 +55,12 @@ func TestScoreInvalidMessagesSquaredAndDecay(t *testing.T) {
 	})
 }
 
-// TestScoreRejectReasons tabulates who pays for a rejected message, by
+// TestRejectReasons tabulates who pays for a rejected message, by
 // reason. Every row runs the same trace: A is first to send m, B (in the
 // mesh) sends a copy while m is validated, the router rejects m with the
 // row's reason, C sends two copies, the router then (unexpectedly) delivers
 // m, and D (in the mesh) sends a copy after that.
-func TestScoreRejectReasons(t *testing.T) {
+func TestRejectReasons(t *testing.T) {
 	type want struct {
 		invA, invB, invC, invD float64 // P4 counters
 		meshB, meshD           float64 // P3 counters: credit when m ends up valid
@@ -153,10 +153,10 @@ func TestScoreRejectReasons(t *testing.T) {
 	}
 }
 
-// TestScoreRejectDarkCorners replays, phase by phase, the unusual orders in
+// TestRejectDarkCorners replays, phase by phase, the unusual orders in
 // which a router may trace a message, clearing the delivery record between
 // phases by letting SeenMsgTTL pass and refreshing.
-func TestScoreRejectDarkCorners(t *testing.T) {
+func TestRejectDarkCorners(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const ttl = 10 * time.Second
 		params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)})
@@ -290,10 +290,10 @@ func TestScoreFirstDeliveries(t *testing.T) {
 	})
 }
 
-// TestScoreMessageIDs checks how messages are identified: Message.ID when
+// TestMessageIDs checks how messages are identified: Message.ID when
 // set, otherwise the WithMsgIDFn function or pubsub's default (From then
 // Seqno); and that the scorer never writes Message.ID.
-func TestScoreMessageIDs(t *testing.T) {
+func TestMessageIDs(t *testing.T) {
 	topic := "T"
 	newMsg := func(id, from, seqno, data string, receivedFrom peer.ID) *pubsub.Message {
 		return &pubsub.Message{
@@ -380,10 +380,10 @@ func TestScoreMessageIDs(t *testing.T) {
 	})
 }
 
-// TestScoreIgnoresMalformedEvents checks that nil messages, messages
+// TestTracerIgnoresMalformedEvents checks that nil messages, messages
 // without a protobuf, and events about unknown peers or topics neither
 // panic nor change anything.
-func TestScoreIgnoresMalformedEvents(t *testing.T) {
+func TestTracerIgnoresMalformedEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := scoretest.New(t, scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}))
 		scoretest.Connect(s, "A")
