@@ -50,6 +50,7 @@ type ReadError struct {
 	Err error
 }
 
+// Error says which file, where, and why.
 func (e *ReadError) Error() string {
 	where := fmt.Sprintf("line %d", e.Line)
 	if e.Line == 0 {
@@ -58,6 +59,7 @@ func (e *ReadError) Error() string {
 	return fmt.Sprintf("replay: %s: %s: %v", e.Path, where, e.Err)
 }
 
+// Unwrap returns the cause.
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // Open opens a trace for reading as a stream of Events:
@@ -74,6 +76,16 @@ func (e *ReadError) Unwrap() error { return e.Err }
 //     (a Recorder that crashed while rotating) is skipped; a trace file
 //     without its extras file is an error naming it. The directory is
 //     listed once, by Open.
+//
+// A recording's pairs are numbered, trace-NNNNNN.pb and
+// extra-NNNNNN.jsonl (each .gz when compressed; six digits or more). The
+// trace file is pubsub's delimited protobuf format, which pubsub's tools
+// read as it is. The extras file holds one Extra per line, as
+// encoding/json writes it; an extra's Seq places it after the first Seq
+// events of its pair's trace file. Every pair begins with the recording's
+// start extra, so that what is left once the oldest pairs were deleted
+// still has its start; Open gives it once (a start with another At is a
+// new run: the node restarted).
 //
 // Reading streams: memory stays constant whatever the size of the files
 // (one record at a time, one file open at a time). Event.At is the trace

@@ -1,0 +1,195 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/host"
+)
+
+// RecorderOption configures a Recorder (NewRecorder).
+type RecorderOption func(*recorderConfig) error
+
+// The Recorder's defaults.
+const (
+	// DefaultMaxFileSize is the size at which a pair of files is closed and
+	// the next one begun (WithMaxFileSize).
+	DefaultMaxFileSize = 64 << 20
+	// DefaultMaxDiskSize bounds a recording's files in all
+	// (WithMaxDiskSize).
+	DefaultMaxDiskSize = 1 << 30
+	// DefaultBufferSize bounds what waits for the writer (WithBufferSize):
+	// at pubsub's trace record sizes, some 100,000 events, seconds of a
+	// busy node's traffic.
+	DefaultBufferSize = 16 << 20
+	// DefaultFlushInterval is how often what was written is flushed to the
+	// files (WithFlushInterval).
+	DefaultFlushInterval = time.Second
+	// DefaultAddrInterval is how often the addresses of the peers with an
+	// open stream are read again (WithAddrInterval): once a minute, as
+	// peerscore's Scorer does.
+	DefaultAddrInterval = time.Minute
+)
+
+type recorderConfig struct {
+	host        host.Host
+	msgID       func(*pb.Message) string
+	logger      *slog.Logger
+	gzip        bool
+	maxFile     int64
+	maxDisk     int64
+	buffer      int
+	flushEvery  time.Duration
+	addrEvery   time.Duration
+	manualStart bool
+
+	beforeBatch func() // tests: holds the writer up
+}
+
+func defaultRecorderConfig() recorderConfig {
+	return recorderConfig{
+		msgID:      pubsub.DefaultMsgIdFn,
+		logger:     slog.Default(),
+		gzip:       true,
+		maxFile:    DefaultMaxFileSize,
+		maxDisk:    DefaultMaxDiskSize,
+		buffer:     DefaultBufferSize,
+		flushEvery: DefaultFlushInterval,
+		addrEvery:  DefaultAddrInterval,
+	}
+}
+
+// WithHost records the IP addresses of peers (KindAddrs) as the host
+// reports them, the way peerscore's Scorer counts them for P6: when a
+// peer's stream opens, and, for the peers with an open stream, every
+// WithAddrInterval when they changed. Give it the host the Scorer has
+// (peerscore.WithHost). Without it the recording has no addresses and a
+// replay scores no IP colocation.
+func WithHost(h host.Host) RecorderOption {
+	return func(c *recorderConfig) error {
+		if h == nil {
+			return errors.New("WithHost: nil host")
+		}
+		c.host = h
+		return nil
+	}
+}
+
+// WithMsgIDFn is how the IDs of the messages inside RPCs are computed:
+// the router's pubsub.WithMessageIdFn, which the Recorder cannot ask the
+// router for (default pubsub.DefaultMsgIdFn). It runs on the router's
+// goroutine for every message in every RPC, as pubsub's own tracers do.
+// Message events (deliver, duplicate, reject, validate) carry the ID the
+// router gave the message, and use fn only when it is empty.
+func WithMsgIDFn(fn func(*pb.Message) string) RecorderOption {
+	return func(c *recorderConfig) error {
+		if fn == nil {
+			return errors.New("WithMsgIDFn: nil function")
+		}
+		c.msgID = fn
+		return nil
+	}
+}
+
+// WithRecorderLogger is where the Recorder logs what goes wrong with its
+// files (default slog.Default()).
+func WithRecorderLogger(l *slog.Logger) RecorderOption {
+	return func(c *recorderConfig) error {
+		if l == nil {
+			return errors.New("WithRecorderLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithoutGzip writes the files uncompressed (trace-NNNNNN.pb,
+// extra-NNNNNN.jsonl). Compressed, pubsub's trace records take about a
+// third of the space, at the cost of the writer's CPU (gzip's fastest
+// level).
+func WithoutGzip() RecorderOption {
+	return func(c *recorderConfig) error {
+		c.gzip = false
+		return nil
+	}
+}
+
+// WithMaxFileSize is the size (on disk, both files of a pair together) at
+// which the Recorder closes a pair and begins the next (default
+// DefaultMaxFileSize). It is also what the disk bound frees at a time.
+func WithMaxFileSize(bytes int64) RecorderOption {
+	return func(c *recorderConfig) error {
+		if bytes <= 0 {
+			return fmt.Errorf("WithMaxFileSize: %d bytes", bytes)
+		}
+		c.maxFile = bytes
+		return nil
+	}
+}
+
+// WithMaxDiskSize bounds the recording's files in all (default
+// DefaultMaxDiskSize): when they grow past it, the oldest pairs are
+// deleted, this Recorder's and those of earlier runs in the same
+// directory alike. It must be at least WithMaxFileSize.
+func WithMaxDiskSize(bytes int64) RecorderOption {
+	return func(c *recorderConfig) error {
+		if bytes <= 0 {
+			return fmt.Errorf("WithMaxDiskSize: %d bytes", bytes)
+		}
+		c.maxDisk = bytes
+		return nil
+	}
+}
+
+// WithBufferSize bounds, in bytes (estimated), the events waiting for the
+// writer (default DefaultBufferSize). When the buffer is full, an event is
+// dropped and counted (RecorderStats.Dropped): the router is never made to
+// wait.
+func WithBufferSize(bytes int) RecorderOption {
+	return func(c *recorderConfig) error {
+		if bytes <= 0 {
+			return fmt.Errorf("WithBufferSize: %d bytes", bytes)
+		}
+		c.buffer = bytes
+		return nil
+	}
+}
+
+// WithFlushInterval is how often what was written reaches the files
+// (default DefaultFlushInterval): what a crash can lose, and how far
+// behind a reader of a live recording is.
+func WithFlushInterval(d time.Duration) RecorderOption {
+	return func(c *recorderConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("WithFlushInterval: %v", d)
+		}
+		c.flushEvery = d
+		return nil
+	}
+}
+
+// WithAddrInterval is how often the addresses of the peers with an open
+// stream are read again (default DefaultAddrInterval, as the Scorer).
+func WithAddrInterval(d time.Duration) RecorderOption {
+	return func(c *recorderConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("WithAddrInterval: %v", d)
+		}
+		c.addrEvery = d
+		return nil
+	}
+}
+
+// WithManualStart leaves the recording's start extra to Recorder.Start
+// instead of NewRecorder: for a node that creates the Recorder before it
+// starts its Scorer.
+func WithManualStart() RecorderOption {
+	return func(c *recorderConfig) error {
+		c.manualStart = true
+		return nil
+	}
+}
