@@ -48,17 +48,20 @@ type Replayer struct {
 	self   peer.ID
 	format Format
 
-	pending  *pendingRPC // an RPC event, held until its extras are known
+	pending  *pendingRPC // an RPC or new-stream event, held until its extras are known
 	nextSnap time.Time
 	obs      *observer
 	info     Info
 }
 
 // pendingRPC is an RPC event of the trace, and what the recording adds to
-// it (the backoffs of its PRUNEs, an extensions message).
+// it (the backoffs of its PRUNEs, an extensions message); or a new
+// stream's event, whose peer's addresses the recording writes right
+// after it and the live Scorer read as the stream opened.
 type pendingRPC struct {
 	kind       pb.TraceEvent_Type
 	peer       peer.ID
+	proto      string // a new stream's protocol
 	meta       *pb.TraceEvent_RPCMeta
 	backoffs   []uint64
 	extensions bool
@@ -145,6 +148,11 @@ func (r *Replayer) Feed(ev Event) error {
 		}
 	}
 	r.info.Events++
+	if x := ev.Extra; x != nil && r.pending != nil && r.pending.kind == pb.TraceEvent_ON_NEW_OUTBOUND_STREAM && x.Kind == KindAddrs {
+		r.extra(x)
+		r.flush()
+		return nil
+	}
 	if x := ev.Extra; x != nil && (x.Kind == KindBackoffs || x.Kind == KindExtensions) && r.pending != nil {
 		r.pending.backoffs = append(r.pending.backoffs, x.Backoffs...)
 		r.pending.extensions = r.pending.extensions || x.Kind == KindExtensions
@@ -195,6 +203,10 @@ func (r *Replayer) flush() {
 		return
 	}
 	r.pending = nil
+	if p.kind == pb.TraceEvent_ON_NEW_OUTBOUND_STREAM {
+		r.tracer.OnNewOutboundStream(p.peer, protocolOf(p.proto))
+		return
+	}
 	rpc := pubsubrpc.New(rpcFromMeta(p.meta, p.backoffs, p.extensions), p.peer)
 	if len(p.backoffs) == 0 && hasPrunes(p.meta) {
 		r.info.inferred(inferredBackoff)
@@ -228,7 +240,7 @@ func (r *Replayer) trace(e *pb.TraceEvent) {
 		r.message(m.GetMessageID(), m.GetTopic(), m.GetReceivedFrom(), r.tracer.DeliverMessage)
 	case pb.TraceEvent_ON_NEW_OUTBOUND_STREAM:
 		m := e.GetOnNewOutboundStream()
-		r.tracer.OnNewOutboundStream(peer.ID(m.GetPeerID()), protocolOf(m.GetProto()))
+		r.pending = &pendingRPC{kind: e.GetType(), peer: peer.ID(m.GetPeerID()), proto: m.GetProto()}
 	case pb.TraceEvent_ON_CLOSED_OUTBOUND_STREAM:
 		r.tracer.OnClosedOutboundStream(peer.ID(e.GetOnClosedOutboundStream().GetPeerID()))
 	case pb.TraceEvent_RECV_RPC:

@@ -82,6 +82,7 @@ type Band struct {
 type Check struct {
 	Checkpoints int64   `json:"checkpoints"`
 	Scores      int64   `json:"scores"`
+	NonZero     int64   `json:"nonzero"` // of the live scores checked
 	Differ      int64   `json:"differ"` // beyond 1e-9 relative
 	MaxDiff     float64 `json:"max_diff"`
 	Example     string  `json:"example,omitempty"`
@@ -163,6 +164,9 @@ func (o *observer) check(x *Extra, s *peerscore.Scorer) {
 		}
 		got := s.Score(p)
 		o.checked.Scores++
+		if live != 0 {
+			o.checked.NonZero++
+		}
 		d := math.Abs(got - live)
 		if d <= 1e-9*math.Max(1, math.Max(math.Abs(got), math.Abs(live))) {
 			continue
