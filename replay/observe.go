@@ -83,7 +83,7 @@ type Check struct {
 	Checkpoints int64   `json:"checkpoints"`
 	Scores      int64   `json:"scores"`
 	NonZero     int64   `json:"nonzero"` // of the live scores checked
-	Differ      int64   `json:"differ"` // beyond 1e-9 relative
+	Differ      int64   `json:"differ"`  // beyond 1e-9 relative
 	MaxDiff     float64 `json:"max_diff"`
 	Example     string  `json:"example,omitempty"`
 }
