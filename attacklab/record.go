@@ -1,6 +1,7 @@
 package attacklab
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/replay"
 )
 
@@ -36,6 +38,24 @@ import (
 // directory Config.Record.
 func RecordingDir(root string, sc Scenario, arm Arm, seed uint64) string {
 	return filepath.Join(root, sc.Name, string(arm), "seed-"+strconv.FormatUint(seed, 10))
+}
+
+// ParamsFile is the run's parameters in a run's recording directory, as
+// the lab scaled them, in peerscore's parameter format
+// (peerscore.ParamsDocument): what `scorereplay -params` takes to replay
+// the run as it was scored.
+const ParamsFile = "params.json"
+
+// writeRunParams writes the run's parameters beside its nodes' recordings.
+func writeRunParams(dir string, params *peerscore.Params, thr *peerscore.Thresholds) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(peerscore.ParamsDocument{Params: params, Thresholds: thr}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, ParamsFile), append(b, '\n'), 0o644)
 }
 
 // NodeDir is honest node i's directory in a run's recording directory.

@@ -48,6 +48,9 @@ func TestReplayOfLabRecordings(t *testing.T) {
 			res := runArm(t, cfg, sc, c.arm)
 			dir := RecordingDir(cfg.Record, sc, c.arm, cfg.Seed)
 			var checked, nonzero int64
+			if _, err := os.Stat(filepath.Join(dir, ParamsFile)); err != nil {
+				t.Errorf("no parameters beside the recording: %v", err)
+			}
 			for i := range res.Plan.Honest {
 				out := replayNode(t, cfg, sc, c.arm, NodeDir(dir, i))
 				chk := out.Check

@@ -113,6 +113,11 @@ func (r *run) build() error {
 	if r.arm == ArmNative && r.cfg.ParityEvery > 0 {
 		r.parity = newParityTally(r.cfg.ParityEvery, r.params)
 	}
+	if dir := r.recordDir(); dir != "" && r.arm.scores() {
+		if err := writeRunParams(dir, r.params, r.thr); err != nil {
+			return fmt.Errorf("recording: %w", err)
+		}
+	}
 	for _, n := range r.honest {
 		n.rec = newRecorder(r.ledger, r.sybIdx)
 		if err := n.startRouter(r.ctx, r.arm, r.plan.Scenario, &r.cfg, r.params, r.thr, r.parity, r.recordDir()); err != nil {
