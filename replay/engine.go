@@ -234,9 +234,11 @@ func (r *Replayer) trace(e *pb.TraceEvent) {
 		})
 	case pb.TraceEvent_DUPLICATE_MESSAGE:
 		m := e.GetDuplicateMessage()
+		r.obs.relayed[peer.ID(m.GetReceivedFrom())] = struct{}{}
 		r.message(m.GetMessageID(), m.GetTopic(), m.GetReceivedFrom(), r.tracer.DuplicateMessage)
 	case pb.TraceEvent_DELIVER_MESSAGE:
 		m := e.GetDeliverMessage()
+		r.obs.relayed[peer.ID(m.GetReceivedFrom())] = struct{}{}
 		r.message(m.GetMessageID(), m.GetTopic(), m.GetReceivedFrom(), r.tracer.DeliverMessage)
 	case pb.TraceEvent_ON_NEW_OUTBOUND_STREAM:
 		m := e.GetOnNewOutboundStream()

@@ -52,14 +52,17 @@ type PeerOutcome struct {
 	Crossed []Crossing `json:"crossed,omitempty"`
 	// HonestLooking flags a peer pushed below zero though it never sent an
 	// invalid message nor broke a router rule (no P4, no P7), and did
-	// deliver messages first: its penalty came from mesh delivery (P3,
-	// P3b) or from its address (P6) alone, which an honest peer can earn.
+	// relay messages (sent the node copies, first or not): its penalty
+	// came from mesh delivery (P3, P3b) or from its address (P6) alone,
+	// which an honest peer that is rarely first also earns. A peer that
+	// never sent a message is not flagged: that is what the evaluation's
+	// silent attackers do.
 	HonestLooking bool `json:"honest_looking"`
 	// Samples are its score over time, from its first dip below zero
 	// (bounded: neighbours are merged, keeping the lower, when it grows).
 	Samples []Sample `json:"samples,omitempty"`
 
-	invalid, misbehaved, delivered bool
+	invalid, misbehaved bool
 }
 
 // Sample is a score at a time (from the start of the trace).
@@ -96,13 +99,14 @@ type observer struct {
 	start   time.Time
 	levels  []Level
 	peers   map[peer.ID]*PeerOutcome
+	relayed map[peer.ID]struct{} // peers that sent the node a message
 	band    []Band
 	last    time.Time
 	checked Check
 }
 
 func newObserver(t *peerscore.Thresholds, start time.Time) *observer {
-	return &observer{start: start, levels: levelsOf(t), peers: map[peer.ID]*PeerOutcome{}, last: start}
+	return &observer{start: start, levels: levelsOf(t), peers: map[peer.ID]*PeerOutcome{}, relayed: map[peer.ID]struct{}{}, last: start}
 }
 
 // sample reads every known peer's score at at.
@@ -137,7 +141,6 @@ func (o *observer) follow(po *PeerOutcome, snap peerscore.Snapshot, rel, dt time
 	po.misbehaved = po.misbehaved || snap.BehaviourPenalty > 0
 	for _, ts := range snap.Topics {
 		po.invalid = po.invalid || ts.InvalidMessageDeliveries > 0
-		po.delivered = po.delivered || ts.FirstMessageDeliveries > 0
 	}
 	for i, lv := range o.levels {
 		if score >= lv.Value {
@@ -220,8 +223,9 @@ type Outcome struct {
 
 func (o *observer) outcome(info Info) *Outcome {
 	out := &Outcome{Info: info, Levels: o.levels, Band: o.band}
-	for _, po := range o.peers {
-		po.HonestLooking = len(po.Crossed) > 0 && !po.invalid && !po.misbehaved && po.delivered
+	for id, po := range o.peers {
+		_, relayed := o.relayed[id]
+		po.HonestLooking = len(po.Crossed) > 0 && !po.invalid && !po.misbehaved && relayed
 		out.Peers = append(out.Peers, *po)
 	}
 	slices.SortFunc(out.Peers, func(a, b PeerOutcome) int {
