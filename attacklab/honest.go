@@ -108,7 +108,7 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, sc Scenario, cfg 
 		pubsub.WithPeerOutboundQueueSize(128),
 		pubsub.WithRawTracer(n.rec),
 	}
-	recording, err := n.startRecording(recordDir, arm)
+	recording, err := n.startRecording(recordDir, arm, gp)
 	if err != nil {
 		return err
 	}

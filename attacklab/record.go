@@ -85,7 +85,7 @@ type nodeRecording struct {
 // startRecording starts n's recording in dir for arm, and returns the
 // router options that feed it. It runs just before the node's scorer
 // starts: the recording's start is the scorer's.
-func (n *honestNode) startRecording(dir string, arm Arm) ([]pubsub.Option, error) {
+func (n *honestNode) startRecording(dir string, arm Arm, gp pubsub.GossipSubParams) ([]pubsub.Option, error) {
 	if dir == "" || !arm.scores() {
 		return nil, nil
 	}
@@ -94,7 +94,7 @@ func (n *honestNode) startRecording(dir string, arm Arm) ([]pubsub.Option, error
 		return nil, err
 	}
 	opts := []replay.RecorderOption{replay.WithRecorderLogger(discard), replay.WithBufferSize(recordingBuffer),
-		replay.WithMaxFileSize(1 << 40), replay.WithMaxDiskSize(1 << 40)}
+		replay.WithMaxFileSize(1 << 40), replay.WithMaxDiskSize(1 << 40), replay.WithGossipSubParams(gp)}
 	if arm == ArmNative {
 		tr, err := pubsub.NewPBTracer(filepath.Join(nodeDir, NativeTraceFile))
 		if err != nil {

@@ -24,7 +24,8 @@ type Config struct {
 	Params     *peerscore.Params
 	Thresholds *peerscore.Thresholds
 	// GossipSub are the router's parameters, whose timings the rebuilt
-	// router penalties follow (zero: pubsub's defaults).
+	// router penalties follow (zero: the recording's RouterTimings if it
+	// has them, else pubsub's defaults).
 	GossipSub pubsub.GossipSubParams
 	// SpecP3 scores P3 as the specification reads it (peerscore.WithSpecP3).
 	SpecP3 bool
@@ -47,6 +48,9 @@ type Replayer struct {
 	app    appScores
 	self   peer.ID
 	format Format
+	// timingsGiven: Config.GossipSub was set, and the recording's
+	// RouterTimings do not override it.
+	timingsGiven bool
 
 	pending  *pendingRPC // an RPC or new-stream event, held until its extras are known
 	nextSnap time.Time
@@ -85,13 +89,14 @@ func NewReplayer(cfg Config, f Format) (*Replayer, error) {
 			return nil, err
 		}
 	}
-	if cfg.GossipSub.HeartbeatInterval == 0 {
+	given := cfg.GossipSub.HeartbeatInterval != 0
+	if !given {
 		cfg.GossipSub = pubsub.DefaultGossipSubParams()
 	}
 	if cfg.SnapshotEvery <= 0 {
 		cfg.SnapshotEvery = DefaultSnapshotEvery
 	}
-	r := &Replayer{cfg: cfg, format: f, host: newReplayHost(), app: appScores{m: map[peer.ID]float64{}}}
+	r := &Replayer{cfg: cfg, format: f, host: newReplayHost(), app: appScores{m: map[peer.ID]float64{}}, timingsGiven: given}
 	r.info.Format = f
 	r.info.Trace = map[string]int64{}
 	return r, nil
@@ -105,11 +110,18 @@ func (r *Replayer) start(ev Event) error {
 		if id, err := decodePeer(ev.Extra.Self); err == nil {
 			r.self = id
 		}
+		if t := ev.Extra.Router; t != nil && !r.timingsGiven {
+			t.apply(&r.cfg.GossipSub)
+			r.timingsGiven = true
+		}
 	} else {
 		r.info.inferred(inferredStart)
 	}
 	if r.self == "" && ev.Trace != nil {
 		r.self = peer.ID(ev.Trace.GetPeerID())
+	}
+	if !r.timingsGiven {
+		r.info.inferred(inferredTimings)
 	}
 	params := *r.cfg.Params
 	params.AppSpecificScore = r.app.get

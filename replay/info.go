@@ -22,6 +22,7 @@ type Info struct {
 const (
 	inferredStart      = "the scorer's start (the origin of its decays and heartbeats) taken as the first event's time"
 	inferredValidation = "a message's delivery record opened at its first copy, delivery or rejection, not when validation began (pubsub's trace has no validation event)"
+	inferredTimings    = "the router's heartbeat, promise follow-up and PRUNE backoff taken as pubsub's defaults (the trace does not record them; scorereplay -heartbeat sets the heartbeat)"
 	inferredBackoff    = "a PRUNE's backoff taken as the router's PruneBackoff (pubsub's trace keeps the PRUNE, not its backoff)"
 )
 

@@ -143,7 +143,7 @@ func (w *writer) writeBatch() {
 // last one, and closing the pair after it if it is full.
 func (w *writer) write(it *item) {
 	if it.kind == itemStart {
-		w.start = &Extra{Kind: KindStart, At: it.at, Self: w.r.self.String()}
+		w.start = &Extra{Kind: KindStart, At: it.at, Self: w.r.self.String(), Router: w.r.cfg.router}
 	}
 	if w.cur == nil && !w.reopen() {
 		w.r.stats.dropped.Add(it.records())
@@ -365,7 +365,7 @@ func (p *pairWriter) item(w *writer, it *item) error {
 		}
 		switch it.kind {
 		case itemStart:
-			x.Self = w.r.self.String()
+			x.Self, x.Router = w.r.self.String(), w.r.cfg.router
 		case itemValidate:
 			x.ID, x.Topic = []byte(it.id), it.topic.s
 		case itemWrite:
