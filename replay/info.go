@@ -85,7 +85,11 @@ func (i *Info) Components() []Component {
 func (i *Info) inferredList() []string {
 	var out []string
 	for what, n := range i.Inferred {
-		out = append(out, fmt.Sprintf("%s (%d times)", what, n))
+		if n == 1 {
+			out = append(out, what)
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s (%d events)", what, n))
 	}
 	slices.Sort(out)
 	return out
