@@ -31,6 +31,14 @@
 //	peerscore/attacklab  the gossipsub v1.1 evaluation's attacks run against
 //	                     score parameters (cmd/attacklab is its command)
 //
+// In this package, score.go is the score function; scorer.go, tracer.go,
+// deliveries.go, ipcolocation.go, decay.go and retained.go its engine;
+// loop.go the background loop (Start); router*.go the router wiring and
+// the rebuilt router penalties; snapshot.go, capture.go and stats.go what
+// it shows; threshold_events.go the threshold events; persist*.go the
+// saved state; params*.go the parameters, their validation and their JSON
+// format.
+//
 // # How a message flows through the scorer
 //
 // A GossipSub router is wired to a Scorer with GossipSubOptions, which
