@@ -74,7 +74,7 @@ type pendingRPC struct {
 // NewReplayer returns a replayer of a source of format f under cfg.
 func NewReplayer(cfg Config, f Format) (*Replayer, error) {
 	if cfg.Params == nil {
-		return nil, errors.New("replay: no parameters")
+		return nil, errors.New("peerscore/replay: no parameters")
 	}
 	// P5 comes from the recording: the parameters' own function, which
 	// a parameter file does not carry, is not needed.
@@ -178,7 +178,7 @@ func (r *Replayer) Feed(ev Event) error {
 		return nil
 	}
 	if ev.Trace == nil {
-		return fmt.Errorf("replay: an event with neither a trace event nor an extra, at %v", ev.At)
+		return fmt.Errorf("peerscore/replay: an event with neither a trace event nor an extra, at %v", ev.At)
 	}
 	r.trace(ev.Trace)
 	return nil

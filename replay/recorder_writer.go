@@ -17,7 +17,7 @@ import (
 )
 
 func errorf(format string, args ...any) error {
-	return fmt.Errorf("replay: "+format, args...)
+	return fmt.Errorf("peerscore/replay: "+format, args...)
 }
 
 // writer is the Recorder's one goroutine that touches the disk: it writes
@@ -215,7 +215,7 @@ func (w *writer) bound() {
 		err := errors.Join(removeIfExists(old.trace), removeIfExists(old.extra))
 		if err != nil {
 			w.r.stats.setErr(err)
-			w.r.cfg.logger.Warn("replay: recorder: cannot delete an old pair of files", "err", err)
+			w.r.cfg.logger.Warn("peerscore/replay: recorder: cannot delete an old pair of files", "err", err)
 			continue
 		}
 		w.r.stats.deleted.Add(1)
@@ -239,7 +239,7 @@ func (w *writer) publish() {
 // minute (a full disk is not hammered).
 func (w *writer) fail(err error) {
 	w.r.stats.setErr(err)
-	w.r.cfg.logger.Error("replay: recorder: writing the recording failed; events are dropped until a new pair of files opens", "err", err)
+	w.r.cfg.logger.Error("peerscore/replay: recorder: writing the recording failed; events are dropped until a new pair of files opens", "err", err)
 	if w.cur != nil {
 		_ = w.cur.close()
 		w.older = append(w.older, oldPair{trace: w.cur.tracePath, extra: w.cur.extraPath, size: w.cur.size()})

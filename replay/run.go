@@ -13,7 +13,7 @@ import (
 // if not nil, is told how far the replay has got every 100,000 events.
 func Replay(src Source, trace string, names []string, cfgs []Config, progress func(events int64, at time.Time)) (*Run, error) {
 	if len(cfgs) == 0 || len(cfgs) != len(names) {
-		return nil, errors.New("replay: one name per config, and at least one")
+		return nil, errors.New("peerscore/replay: one name per config, and at least one")
 	}
 	start := time.Now()
 	rps := make([]*Replayer, len(cfgs))
