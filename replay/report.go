@@ -24,6 +24,10 @@ type Run struct {
 	// of a level (with -compare).
 	Disagreements []Disagreement `json:"disagreements,omitempty"`
 	Wall          time.Duration  `json:"wall"`
+	// Cut counts the files that ended cut short (ErrTruncated): a node
+	// still writing, or one that crashed. The replay went on with the
+	// next file, or ended there.
+	Cut int `json:"cut,omitempty"`
 }
 
 // Disagreement is one peer that one parameter set pushed below a level
@@ -134,6 +138,9 @@ func (run *Run) report(w io.Writer) {
 		info.Start.UTC().Format(time.RFC3339))
 	for i, p := range run.Params {
 		fmt.Fprintf(w, "- Parameters %d: %s\n", i+1, p)
+	}
+	if run.Cut > 0 {
+		fmt.Fprintf(w, "- Cut short: %d file(s) ended mid-record (a node still writing, or one that crashed); the replay took each as its end\n", run.Cut)
 	}
 	fmt.Fprintf(w, "- Wall time: %v\n\n", run.Wall.Round(time.Millisecond))
 	fmt.Fprintf(w, "## What the trace could tell\n\n| part of the score | replayed | why |\n|---|---|---|\n")
