@@ -1,8 +1,11 @@
 package replay
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -80,13 +83,20 @@ func (i *Info) Components() []Component {
 	return append(out, slow)
 }
 
-// inferredList is the inferences made, most frequent first.
+// inferredList is the inferences made, most frequent first (ties in the
+// inferences' order).
 func (i *Info) inferredList() []string {
-	var out []string
-	for what, n := range i.Inferred {
-		out = append(out, fmt.Sprintf("%s (%d times)", what, n))
+	whats := slices.Collect(maps.Keys(i.Inferred))
+	slices.SortFunc(whats, func(a, b string) int {
+		if c := cmp.Compare(i.Inferred[b], i.Inferred[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	out := make([]string, len(whats))
+	for k, what := range whats {
+		out[k] = fmt.Sprintf("%s (%d times)", what, i.Inferred[what])
 	}
-	slices.Sort(out)
 	return out
 }
 
