@@ -180,7 +180,11 @@ func (r *Replayer) Finish() *Outcome {
 	}
 	r.flush()
 	end := r.clock.Now()
-	r.obs.sample(end, r.scorer)
+	// The last sample, unless one was taken at that instant already (the
+	// trace ended on a snapshot's).
+	if end.After(r.obs.last) || end.Equal(r.info.Start) {
+		r.obs.sample(end, r.scorer)
+	}
 	r.info.End, r.info.Span = end, end.Sub(r.info.Start)
 	return r.obs.outcome(r.info)
 }
