@@ -108,9 +108,6 @@ func (r *Replayer) start(ev Event) error {
 	} else {
 		r.info.inferred(inferredStart)
 	}
-	if r.self == "" && ev.Trace != nil {
-		r.self = peer.ID(ev.Trace.GetPeerID())
-	}
 	params := *r.cfg.Params
 	params.AppSpecificScore = r.app.get
 	r.clock = peerscore.NewManualClock(at)
@@ -148,6 +145,12 @@ func (r *Replayer) Feed(ev Event) error {
 		}
 	}
 	r.info.Events++
+	if r.self == "" && ev.Trace != nil {
+		// pubsub's trace: every event names the node that traced it. The
+		// first may come after extras (a trace merged with a directory of
+		// them).
+		r.self = peer.ID(ev.Trace.GetPeerID())
+	}
 	if x := ev.Extra; x != nil && r.pending != nil && r.pending.kind == pb.TraceEvent_ON_NEW_OUTBOUND_STREAM && x.Kind == KindAddrs {
 		r.extra(x)
 		r.flush()
