@@ -117,9 +117,6 @@ func (r *Replayer) start(ev Event) error {
 	} else {
 		r.info.inferred(inferredStart)
 	}
-	if r.self == "" && ev.Trace != nil {
-		r.self = peer.ID(ev.Trace.GetPeerID())
-	}
 	if !r.timingsGiven {
 		r.info.inferred(inferredTimings)
 	}
@@ -160,6 +157,12 @@ func (r *Replayer) Feed(ev Event) error {
 		}
 	}
 	r.info.Events++
+	if r.self == "" && ev.Trace != nil {
+		// pubsub's trace: every event names the node that traced it. The
+		// first may come after extras (a trace merged with a directory of
+		// them).
+		r.self = peer.ID(ev.Trace.GetPeerID())
+	}
 	if x := ev.Extra; x != nil && r.pending != nil && r.pending.kind == pb.TraceEvent_ON_NEW_OUTBOUND_STREAM && x.Kind == KindAddrs {
 		r.extra(x)
 		r.flush()
@@ -192,7 +195,11 @@ func (r *Replayer) Finish() *Outcome {
 	}
 	r.flush()
 	end := r.clock.Now()
-	r.obs.sample(end, r.scorer)
+	// The last sample, unless one was taken at that instant already (the
+	// trace ended on a snapshot's).
+	if end.After(r.obs.last) || end.Equal(r.info.Start) {
+		r.obs.sample(end, r.scorer)
+	}
 	r.info.End, r.info.Span = end, end.Sub(r.info.Start)
 	return r.obs.outcome(r.info)
 }

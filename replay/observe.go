@@ -51,18 +51,19 @@ type PeerOutcome struct {
 	// Crossed are the levels it fell below, mildest first.
 	Crossed []Crossing `json:"crossed,omitempty"`
 	// HonestLooking flags a peer pushed below zero though it never sent an
-	// invalid message nor broke a router rule (no P4, no P7), and did
-	// relay messages (sent the node copies, first or not): its penalty
-	// came from mesh delivery (P3, P3b) or from its address (P6) alone,
-	// which an honest peer that is rarely first also earns. A peer that
-	// never sent a message is not flagged: that is what the evaluation's
-	// silent attackers do.
+	// invalid message nor broke a router rule (no P4, no P7), was never
+	// penalised by the application nor as a slow peer (no negative P5 or
+	// slow-peer penalty), and did relay messages (sent the node copies,
+	// first or not): its penalty came from mesh delivery (P3, P3b) or from
+	// its address (P6) alone, which an honest peer that is rarely first
+	// also earns. A peer that never sent a message is not flagged: that is
+	// what the evaluation's silent attackers do.
 	HonestLooking bool `json:"honest_looking"`
 	// Samples are its score over time, from its first dip below zero
 	// (bounded: neighbours are merged, keeping the lower, when it grows).
 	Samples []Sample `json:"samples,omitempty"`
 
-	invalid, misbehaved bool
+	invalid, misbehaved, penalised bool
 }
 
 // Sample is a score at a time (from the start of the trace).
@@ -139,6 +140,7 @@ func (o *observer) follow(po *PeerOutcome, snap peerscore.Snapshot, rel, dt time
 		po.Min, po.MinAt = score, rel
 	}
 	po.misbehaved = po.misbehaved || snap.BehaviourPenalty > 0
+	po.penalised = po.penalised || snap.P5 < 0 || snap.SlowPeer < 0
 	for _, ts := range snap.Topics {
 		po.invalid = po.invalid || ts.InvalidMessageDeliveries > 0
 	}
@@ -225,7 +227,7 @@ func (o *observer) outcome(info Info) *Outcome {
 	out := &Outcome{Info: info, Levels: o.levels, Band: o.band}
 	for id, po := range o.peers {
 		_, relayed := o.relayed[id]
-		po.HonestLooking = len(po.Crossed) > 0 && !po.invalid && !po.misbehaved && relayed
+		po.HonestLooking = len(po.Crossed) > 0 && !po.invalid && !po.misbehaved && !po.penalised && relayed
 		out.Peers = append(out.Peers, *po)
 	}
 	slices.SortFunc(out.Peers, func(a, b PeerOutcome) int {

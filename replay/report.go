@@ -187,7 +187,8 @@ func writeOutcome(w io.Writer, i int, params string, o *Outcome) {
 		}
 		fmt.Fprintf(w, "| %s (%g) | %d of %d | %d |\n", lv.Name, lv.Value, below, len(o.Peers), honest)
 	}
-	fmt.Fprintf(w, "\nA peer is honest-looking when it fell below zero without ever sending an invalid message (P4) or breaking a router rule (P7), and relayed messages to this node (first or later copies): "+
+	fmt.Fprintf(w, "\nA peer is honest-looking when it fell below zero without ever sending an invalid message (P4), breaking a router rule (P7) "+
+		"or being penalised by the application (P5) or as a slow peer, and relayed messages to this node (first or later copies): "+
 		"its penalty came from mesh delivery (P3, P3b) or its address (P6) alone, which honest peers that are rarely first also earn. "+
 		"A peer that never sent a message is not flagged: silent attackers look like that.\n\n")
 	fmt.Fprintf(w, "![scores](scores-%d.svg)\n\n", i+1)
