@@ -73,18 +73,10 @@ func newExtensionsBook(h host.Host, routerOff bool) *extensionsBook {
 	return &extensionsBook{host: h, peers: make(map[peer.ID]*extensionsEntry)}
 }
 
-// recvExtensions follows the router's handling of rpc's extensions and
-// charges a repeated extensions control message as the router does.
-func (r *routerMirror) recvExtensions(rpc *pubsub.RPC) {
-	if r.ext == nil || rpc == nil {
-		return
-	}
-	from := rpc.From()
-	if !math.IsInf(r.graylist, -1) && !r.direct.has(from) && r.eng.Score(from) < r.graylist {
-		return // the router drops the RPC unread
-	}
-	carries := rpc.GetControl().GetExtensions() != nil
-	now := r.eng.now()
+// recvExtensions follows the router's handling of an RPC from a peer,
+// which carries an extensions control message or not, and charges a
+// repeated one as the router does. r.ext is not nil.
+func (r *routerMirror) recvExtensions(from peer.ID, carries bool, now time.Duration) {
 	if !carries && r.touchExtensions(from, now) {
 		return
 	}

@@ -9,38 +9,57 @@ package peerscore
 // extensions record's one lookup, and never the engine's.
 
 import (
+	"math"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // recv follows an RPC a peer sent us: the router check counts it while it
-// waits, and the penalties' books follow its GRAFTs, PRUNEs and extensions.
+// waits, and the penalties' books follow its extensions, GRAFTs and
+// PRUNEs, in the router's order.
 func (r *routerMirror) recv(rpc *pubsub.RPC) {
+	if rpc == nil {
+		return
+	}
 	if r.check.watching.Load() { // false once the router has asked
 		r.noteRecv(rpc)
 	}
-	r.recvControl(rpc)
-	r.recvExtensions(rpc)
+	if r.off {
+		return // no book to keep (the extensions record is nil too)
+	}
+	ctl := rpc.GetControl()
+	control := len(ctl.GetGraft()) > 0 || len(ctl.GetPrune()) > 0
+	if !control && r.ext == nil {
+		return
+	}
+	from := rpc.From()
+	// The router decides once per RPC, before handling any of it, so a
+	// charge for one part does not spare the rest.
+	if r.unread(from) {
+		return
+	}
+	now := r.eng.now()
+	if r.ext != nil {
+		r.recvExtensions(from, ctl.GetExtensions() != nil, now)
+	}
+	if control {
+		r.recvControl(from, ctl, now)
+	}
+}
+
+// unread tells whether the router drops an RPC from p unread: p is below
+// the graylist threshold and not a direct peer.
+func (r *routerMirror) unread(p peer.ID) bool {
+	return !math.IsInf(r.graylist, -1) && !r.direct.has(p) && r.eng.Score(p) < r.graylist
 }
 
 // recvControl judges the GRAFTs in an incoming RPC against the backoffs and
 // learns the backoffs its PRUNEs ask for, as the router's handleGraft and
 // handlePrune do.
-func (r *routerMirror) recvControl(rpc *pubsub.RPC) {
-	if r.off || rpc == nil {
-		return
-	}
-	ctl := rpc.GetControl()
-	if len(ctl.GetGraft()) == 0 && len(ctl.GetPrune()) == 0 {
-		return
-	}
-	from := rpc.From()
-	if r.eng.Score(from) < r.graylist && !r.direct.has(from) {
-		return // the router drops a graylisted peer's RPC unread
-	}
-	now := r.eng.now()
+func (r *routerMirror) recvControl(from peer.ID, ctl *pb.ControlMessage, now time.Duration) {
 	for _, g := range ctl.GetGraft() {
 		r.graft(from, g.GetTopicID(), now)
 	}
