@@ -1,25 +1,27 @@
 package peerscore
 
 // The router mirror: what the Scorer knows of the GossipSub router it is
-// plugged into, apart from the scoring engine. It wires the scorer into the
-// router (GossipSubOptions), follows the router's RPCs (router_rpc.go) to
-// rebuild the penalties the router would add to its own scorer (IWANT
-// promises, router_promises.go; PRUNE backoffs, router_backoff.go; repeated
-// extensions, router_extensions.go; and the slow-peer penalty, which pubsub
-// lacks), and checks that the router scores with our score alone
-// (router_check.go).
+// plugged into, kept apart from the scoring engine. It wires the scorer
+// into the router (GossipSubOptions, here), follows the router's RPCs
+// (router_rpc.go) to rebuild the penalties the router would add to its own
+// scorer (IWANT promises, router_promises.go; PRUNE backoffs,
+// router_backoff.go; repeated extensions, router_extensions.go) and the
+// slow-peer penalty, which pubsub lacks (router_slow.go), and checks that
+// the router scores with our score alone (router_check.go).
 //
 // Invariants:
 //   - The mirror owns its books: promises, backoffs, the joined topics and
 //     the extensions record are guarded by routerMirror.mu and by nothing
-//     else, and nothing outside these files touches them.
+//     else, and only the router*.go files (and test hooks) touch them.
 //   - routerMirror.mu and the engine's Scorer.mu never nest: the mirror
 //     calls into the engine (Score, connected, chargeBehaviour) only with
 //     its own lock released, and the engine calls the mirror only with its
 //     lock released. No lock order to keep, so no deadlock to fear.
 //   - The mirror changes a score only through Scorer.chargeBehaviour. It
-//     reads the engine through Score, connected and the clock.
-//   - Everything outside mu is fixed at New, or atomic (the router check).
+//     reads the engine through Score, connected, the clock and the
+//     engine's configuration, which is fixed at New.
+//   - The rest of the mirror is fixed at New or synchronises itself (the
+//     promised flag, the router check).
 
 import (
 	"errors"

@@ -4,11 +4,11 @@ package peerscore
 // router's penalties the mirror rebuilds, charged as the router's
 // handleGraft charges them.
 //
-// Invariant: the book holds a backoff for every PRUNE either way in a
-// topic the router has joined (ours in any topic, as the router records
-// those too), never shorter than the router's; a backoff leaves it only
-// once ended, at a heartbeat. Book and joined topics change only under
-// routerMirror.mu.
+// Invariant: the book holds the router's backoffs, ending when the
+// router's do: one for every PRUNE we send, and for every PRUNE we receive
+// in a topic the router has joined (it ignores the others); a charged
+// GRAFT restarts one. A backoff leaves the book only once ended, at a
+// heartbeat. Book and joined topics change only under routerMirror.mu.
 
 import (
 	"time"

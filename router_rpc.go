@@ -1,7 +1,6 @@
 package peerscore
 
-// The RPC hooks: what the mirror learns from the RPCs the router traces,
-// and the slow-peer penalty.
+// The RPC hooks: what the mirror learns from the RPCs the router traces.
 //
 // Invariant: an RPC costs the mirror's lock only when it carries what a
 // book records (GRAFT, PRUNE, IWANT, or an RPC the extensions record must
@@ -106,19 +105,5 @@ func (r *routerMirror) send(rpc *pubsub.RPC, p peer.ID, dropped bool) {
 // count towards p's slow-peer penalty.
 func (r *routerMirror) drop(rpc *pubsub.RPC, p peer.ID) {
 	r.send(rpc, p, true)
-	if !r.slowDrops || rpc == nil {
-		return
-	}
-	if n := len(rpc.GetPublish()); n > 0 {
-		r.eng.chargeBehaviour(p, float64(n), penSlowPeer)
-	}
-}
-
-// wrote is a write to p's stream that took took: a slow one counts
-// towards p's slow-peer penalty. Small enough to inline: every write
-// reports, and nearly all are fast.
-func (r *routerMirror) wrote(p peer.ID, took time.Duration) {
-	if limit := r.slowWrite; limit != 0 && took > limit {
-		r.eng.chargeBehaviour(p, 1, penSlowPeer)
-	}
+	r.droppedMessages(rpc, p)
 }
