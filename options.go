@@ -232,6 +232,34 @@ func WithInspect(fn any, period time.Duration) Option {
 	}
 }
 
+// WithGossipSubParams gives the Scorer the router's GossipSubParams, whose
+// timings the rebuilt router penalties follow: HeartbeatInterval,
+// IWantFollowupTime, PruneBackoff and GraftFloodThreshold, and
+// HeartbeatInitialDelay: Start's loop charges broken promises at the
+// router's heartbeats, the first HeartbeatInitialDelay after Start, so
+// call Start when the router starts (just before pubsub.NewGossipSub) for
+// the charges to land when the router's do. The default is
+// pubsub.DefaultGossipSubParams().
+func WithGossipSubParams(p pubsub.GossipSubParams) Option {
+	return func(c *config) error {
+		if p.HeartbeatInterval <= 0 || p.IWantFollowupTime <= 0 || p.PruneBackoff <= 0 {
+			return errors.New("peerscore: WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
+		}
+		c.router = timingsFrom(p)
+		return nil
+	}
+}
+
+// WithoutRouterPenalties turns off the rebuilding of the router's behaviour
+// penalties (broken IWANT promises, GRAFTs during backoff, repeated
+// extensions control messages): P7 then grows only with AddPenalty.
+func WithoutRouterPenalties() Option {
+	return func(c *config) error {
+		c.routerOff = true
+		return nil
+	}
+}
+
 // WithRouterCheck sets how often the Scorer checks that the router wired
 // by GossipSubOptions scores with peerscore's score and nothing else, and
 // reports it within one period when it does not: an Error in the log, and
