@@ -1,14 +1,15 @@
 package peerscore_test
 
 // What the scorer's books cost in memory, measured: the heap one message
-// delivery record takes, and one retained peer. These are benchmarks for
-// the numbers they report (B/record, B/peer), not for their time; the
-// figures in the docs (DefaultMaxDeliveryRecords, DefaultMaxRetainedPeers,
-// README "Memory") come from them:
+// delivery record takes, one retained peer, and one saved peer in the
+// state Save writes. These are benchmarks for the numbers they report
+// (B/record, B/peer), not for their time; the figures in docs/memory.md
+// come from them:
 //
-//	go test -run '^$' -bench 'Memory' -benchtime 3x .
+//	go test -run '^$' -bench 'Memory|SavedPeerSize' -benchtime 3x .
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"runtime"
@@ -150,6 +151,21 @@ func BenchmarkRetainedPeerMemory(b *testing.B) {
 }
 
 func memRetained(b *testing.B, topics, n int) float64 {
+	s, names := retainedScorer(b, topics, n)
+	before := memHeap()
+	fillRetained(s, names, n)
+	after := memHeap()
+	if st := s.Stats(); st.Retained != n || st.DeliveryRecords != 0 {
+		b.Fatalf("%d retained, %d records; want %d and none", st.Retained, st.DeliveryRecords, n)
+	}
+	runtime.KeepAlive(s)
+	return float64(after-before) / float64(n)
+}
+
+// retainedScorer returns a scorer for n retained peers with counters in
+// the given number of topics (named as Ethereum's attestation subnets),
+// and the topics' names.
+func retainedScorer(b *testing.B, topics, n int) (*peerscore.Scorer, []string) {
 	params := &peerscore.Params{
 		SkipAtomicValidation:   true,
 		Topics:                 map[string]*peerscore.TopicParams{},
@@ -171,22 +187,46 @@ func memRetained(b *testing.B, topics, n int) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	before := memHeap()
+	return s, names
+}
+
+// fillRetained connects n peers, charges each a behaviour penalty and an
+// invalid message in every topic, and disconnects them: all retained.
+func fillRetained(s *peerscore.Scorer, topics []string, n int) {
 	for i := range n {
 		p := memPeerID(i)
 		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
 		s.AddPenalty(p, 1)
-		for _, topic := range names {
+		for _, topic := range topics {
 			// A bad signature charges P4 without a delivery record.
 			msg := &pubsub.Message{Message: &pb.Message{Topic: &topic}, ReceivedFrom: p}
 			s.Tracer().RejectMessage(msg, pubsub.RejectInvalidSignature)
 		}
 		s.Tracer().OnClosedOutboundStream(p)
 	}
-	after := memHeap()
-	if st := s.Stats(); st.Retained != n || st.DeliveryRecords != 0 {
-		b.Fatalf("%d retained, %d records; want %d and none", st.Retained, st.DeliveryRecords, n)
+}
+
+// BenchmarkSavedPeerSize reports what one retained peer takes in the state
+// Save writes (saved-B/peer), with counters in 0, 1, 8 or 75 topics (a
+// P7 counter, and an invalid message in each topic, whole numbers), peer
+// IDs of the usual 52 characters, no addresses; and how many such peers
+// fit in the state's 64 MiB limit (peers/limit).
+func BenchmarkSavedPeerSize(b *testing.B) {
+	const n = 1000
+	for _, topics := range []int{0, 1, 8, 75} {
+		b.Run(fmt.Sprintf("topics%d", topics), func(b *testing.B) {
+			s, names := retainedScorer(b, topics, n)
+			fillRetained(s, names, n)
+			var size int
+			for b.Loop() {
+				var buf bytes.Buffer
+				if err := s.Save(&buf); err != nil {
+					b.Fatal(err)
+				}
+				size = buf.Len()
+			}
+			b.ReportMetric(float64(size)/n, "saved-B/peer")
+			b.ReportMetric(float64(64<<20)/(float64(size)/n), "peers/limit")
+		})
 	}
-	runtime.KeepAlive(s)
-	return float64(after-before) / float64(n)
 }

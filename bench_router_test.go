@@ -26,12 +26,20 @@ package peerscore_test
 // wall time), deliveries/s (the same times the number of nodes) and
 // cpu-us/msg (process CPU time per message, user and system, which is less
 // sensitive than wall time to other load on the machine).
+//
+// The recorder arms put a replay.Recorder (what a node runs to replay its
+// traffic later) on every node of a peerscore network, wired as a node
+// wires it (beside the scorer, with the host and the router's message ID
+// function), writing its gzip'd files to a temporary directory: what
+// recording costs a node, messages per second with the recorder on
+// against off.
 
 import (
 	"context"
 	"crypto/rand"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,6 +58,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/replay"
 )
 
 const (
@@ -98,6 +107,8 @@ type routerBenchNet struct {
 	topics  []*pubsub.Topic
 	meshes  []*meshWatch
 	scorers []*peerscore.Scorer
+	recs    []*replay.Recorder // the recorder mode's
+	recDir  string             // their files
 	wg      sync.WaitGroup
 
 	delivered atomic.Int64
@@ -139,7 +150,7 @@ func newRouterBenchNet(b *testing.B, mode string) *routerBenchNet {
 		case "native":
 			p, _ := benchPubsubParams(64)
 			opts = append(opts, pubsub.WithPeerScore(p, thr))
-		case "peerscore":
+		case "peerscore", "recorder":
 			sopts := []peerscore.Option{peerscore.WithHost(h), peerscore.WithGossipSubParams(routerBenchGossipSubParams()),
 				peerscore.WithThresholds(peerscore.ThresholdsFromPubsub(thr))}
 			if !signed {
@@ -156,6 +167,27 @@ func newRouterBenchNet(b *testing.B, mode string) *routerBenchNet {
 			opts = append(opts, scoring...)
 			s.Start(ctx)
 			rn.scorers = append(rn.scorers, s)
+			if mode == "recorder" {
+				// Started with the scorer, just before the router, as a
+				// node starts it.
+				ropts := []replay.RecorderOption{replay.WithHost(h)}
+				if !signed {
+					ropts = append(ropts, replay.WithMsgIDFn(routerBenchMsgID))
+				}
+				// Not b.TempDir, which goes with the run of b that built
+				// the network, before the next run that uses it.
+				if rn.recDir == "" {
+					if rn.recDir, err = os.MkdirTemp("", "routerbench-recordings-"); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rec, err := replay.NewRecorder(filepath.Join(rn.recDir, fmt.Sprint(i)), h.ID(), ropts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				opts = append(opts, pubsub.WithRawTracer(rec))
+				rn.recs = append(rn.recs, rec)
+			}
 		case "unscored":
 		default:
 			b.Fatalf("unknown mode %q", mode)
@@ -200,6 +232,11 @@ func newRouterBenchNet(b *testing.B, mode string) *routerBenchNet {
 		// the scorer is plugged in: it sees the peers and the messages
 		if st := s.Stats(); st.Peers != routerBenchNodes-1 || st.DeliveryRecords < 150 { // 175: all but its own
 			b.Fatalf("scorer not plugged in: %d peers, %d delivery records", st.Peers, st.DeliveryRecords)
+		}
+	}
+	for _, rec := range rn.recs {
+		if st := rec.Stats(); st.Events == 0 || st.Dropped != 0 {
+			b.Fatalf("recorder not plugged in, or dropping: %+v", st)
 		}
 	}
 	return rn
@@ -283,6 +320,12 @@ func (rn *routerBenchNet) close() {
 	}
 	_ = rn.mn.Close()
 	rn.wg.Wait()
+	for _, rec := range rn.recs {
+		_ = rec.Close()
+	}
+	if rn.recDir != "" {
+		_ = os.RemoveAll(rn.recDir)
+	}
 }
 
 func median(xs []float64) float64 {
@@ -303,17 +346,22 @@ func processCPU() time.Duration {
 }
 
 // BenchmarkRouterThroughput: one op is one message published and delivered
-// to all eight nodes. unscored, native and peerscore each run one network;
-// compare their msgs/s (or cpu-us/msg). Run one after the other, they drift
-// with whatever else loads the machine, so ratio runs a native and a
-// peerscore network side by side, alternates between them every
+// to all eight nodes. unscored, native, peerscore and recorder each run one
+// network; compare their msgs/s (or cpu-us/msg). Run one after the other,
+// they drift with whatever else loads the machine, so ratio runs a native
+// and a peerscore network side by side, alternates between them every
 // routerBenchChunk messages (in ABBA order), and reports peerscore's
-// throughput as a fraction of native's: ratio-wall from wall time, ratio-cpu
-// from process CPU time, each the median over rounds of the ratio between
-// the two back-to-back chunks of the round, which other load on the machine
-// affects alike. There one op is one message through each network.
+// throughput as a fraction of native's: ratio-wall from wall time,
+// ratio-cpu from process CPU time, each the median over rounds of the ratio
+// between the two back-to-back chunks of the round, which other load on the
+// machine affects alike. There one op is one message through each network.
+// recorder-ratio does the same for peerscore with the recorder on against
+// peerscore alone (ratio-wall: the recorder's throughput as a fraction of
+// peerscore's), and reports what the recorders wrote and dropped:
+// records (trace events and extras) and bytes per message and node, and
+// the records dropped at a full buffer (none expected).
 func BenchmarkRouterThroughput(b *testing.B) {
-	for _, mode := range []string{"unscored", "native", "peerscore"} {
+	for _, mode := range []string{"unscored", "native", "peerscore", "recorder"} {
 		var rn *routerBenchNet
 		b.Run(mode, func(b *testing.B) {
 			if rn == nil {
@@ -335,43 +383,78 @@ func BenchmarkRouterThroughput(b *testing.B) {
 		}
 	}
 
-	var pair []*routerBenchNet // native, peerscore
-	b.Run("ratio", func(b *testing.B) {
-		if pair == nil {
-			pair = []*routerBenchNet{newRouterBenchNet(b, "native"), newRouterBenchNet(b, "peerscore")}
+	for _, arms := range [][2]string{{"native", "peerscore"}, {"peerscore", "recorder"}} {
+		name := "ratio"
+		if arms[1] == "recorder" {
+			name = "recorder-ratio"
 		}
-		var wall, cpu [2]time.Duration
-		var wallRatios, cpuRatios []float64
-		b.ResetTimer()
-		for done, round := 0, 0; done < b.N; round++ {
-			n := min(routerBenchChunk, b.N-done)
-			var w, c [2]time.Duration
-			for k := range pair {
-				if round%2 == 1 {
-					k = len(pair) - 1 - k
-				}
-				c0, w0 := processCPU(), time.Now()
-				pair[k].send(b, n)
-				w[k], c[k] = time.Since(w0), processCPU()-c0
-				wall[k] += w[k]
-				cpu[k] += c[k]
+		var pair []*routerBenchNet
+		b.Run(name, func(b *testing.B) {
+			if pair == nil {
+				pair = []*routerBenchNet{newRouterBenchNet(b, arms[0]), newRouterBenchNet(b, arms[1])}
 			}
-			wallRatios = append(wallRatios, w[0].Seconds()/w[1].Seconds())
-			if c[0] > 0 && c[1] > 0 {
-				cpuRatios = append(cpuRatios, c[0].Seconds()/c[1].Seconds())
+			before := recorderTotals(pair[1].recs)
+			routerBenchRatio(b, pair, arms)
+			if arms[1] == "recorder" {
+				after := recorderTotals(pair[1].recs)
+				b.ReportMetric(float64(after.Dropped-before.Dropped), "rec-dropped")
+				// per message and node: what one node's recording costs
+				perNode := float64(b.N * routerBenchNodes)
+				b.ReportMetric(float64(after.Events+after.Extras-before.Events-before.Extras)/perNode, "rec-records/msg")
+				b.ReportMetric(float64(after.Bytes-before.Bytes)/perNode, "rec-B/msg")
 			}
-			done += n
+		})
+		for _, rn := range pair {
+			rn.close()
 		}
-		b.StopTimer()
-		b.ReportMetric(float64(b.N)/wall[0].Seconds(), "native-msgs/s")
-		b.ReportMetric(float64(b.N)/wall[1].Seconds(), "peerscore-msgs/s")
-		b.ReportMetric(median(wallRatios), "ratio-wall")
-		if len(cpuRatios) > 0 {
-			b.ReportMetric(median(cpuRatios), "ratio-cpu")
+	}
+}
+
+// recorderTotals adds up the recorders' counts.
+func recorderTotals(recs []*replay.Recorder) replay.RecorderStats {
+	var t replay.RecorderStats
+	for _, rec := range recs {
+		st := rec.Stats()
+		t.Events += st.Events
+		t.Extras += st.Extras
+		t.Dropped += st.Dropped
+		t.Bytes += st.Bytes
+	}
+	return t
+}
+
+// routerBenchRatio alternates b.N messages between the two networks of
+// pair (names: their modes) in chunks, and reports each one's msgs/s and
+// the second's throughput as a fraction of the first's.
+func routerBenchRatio(b *testing.B, pair []*routerBenchNet, names [2]string) {
+	var wall, cpu [2]time.Duration
+	var wallRatios, cpuRatios []float64
+	b.ResetTimer()
+	for done, round := 0, 0; done < b.N; round++ {
+		n := min(routerBenchChunk, b.N-done)
+		var w, c [2]time.Duration
+		for k := range pair {
+			if round%2 == 1 {
+				k = len(pair) - 1 - k
+			}
+			c0, w0 := processCPU(), time.Now()
+			pair[k].send(b, n)
+			w[k], c[k] = time.Since(w0), processCPU()-c0
+			wall[k] += w[k]
+			cpu[k] += c[k]
 		}
-	})
-	for _, rn := range pair {
-		rn.close()
+		wallRatios = append(wallRatios, w[0].Seconds()/w[1].Seconds())
+		if c[0] > 0 && c[1] > 0 {
+			cpuRatios = append(cpuRatios, c[0].Seconds()/c[1].Seconds())
+		}
+		done += n
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/wall[0].Seconds(), names[0]+"-msgs/s")
+	b.ReportMetric(float64(b.N)/wall[1].Seconds(), names[1]+"-msgs/s")
+	b.ReportMetric(median(wallRatios), "ratio-wall")
+	if len(cpuRatios) > 0 {
+		b.ReportMetric(median(cpuRatios), "ratio-cpu")
 	}
 }
 

@@ -132,7 +132,7 @@ func (c *ManualClock) nextStep(t time.Time) func() {
 		return s.minuteStep
 	}
 	c.nextBeat = at.Add(s.router.timings.heartbeat)
-	return s.routerHeartbeat
+	return s.router.heartbeat
 }
 
 func later(a, b time.Time) time.Time {

@@ -24,11 +24,11 @@ import (
 // than configured, so do one or the other.
 func (s *Scorer) Refresh() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
 	s.decayLocked(now)
 	s.deliveries.expire(now)
-	s.routerHeartbeatLocked(now)
+	s.mu.Unlock()
+	s.router.heartbeatAt(now) // the mirror's lock and ours never nest
 }
 
 // decayStep is the loop's work every DecayInterval.

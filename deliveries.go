@@ -23,9 +23,9 @@ const (
 // lookup when they are credited; the first seven fit in the record itself,
 // a whole mesh of the default D=8 without another allocation, and the rare
 // rest behind one pointer, which keeps the record in the 112-byte size
-// class. With its ID, map entry and ring slot a record costs about 200
-// bytes with 20-byte IDs, 220 with 46-byte ones, and 88 more once an eighth
-// sender spills (BenchmarkDeliveryRecordMemory).
+// class. What a record costs with its ID, map entry and ring slot, and
+// once a sender spills, is measured by BenchmarkDeliveryRecordMemory
+// (docs/memory.md).
 type deliveryRecord struct {
 	id        string
 	expire    time.Duration

@@ -1,8 +1,9 @@
 // Package peerscore is a gossipsub v1.1 peer scorer for go-libp2p-pubsub
 // routers that you can read, inspect, persist and act on. By default its
 // scores equal go-libp2p-pubsub's own (v0.17.0 to v0.19.0) on the same
-// events (the README's Parity section says how that is checked, and where
-// it cannot be: panics, NaN, unbounded memory), and Score takes no lock.
+// events (docs/compatibility.md in the module's source says how that is
+// checked, and where it cannot be: panics, NaN, unbounded memory), and
+// Score takes no lock.
 //
 // # The module
 //
@@ -25,6 +26,18 @@
 //	peerscore/derive     score parameters derived from expected message rates
 //	peerscore/preset/ethereum
 //	                     the Ethereum beacon chain's topics and parameters
+//	peerscore/replay     a node's recorded traffic scored under any parameters,
+//	                     and the Recorder that records it
+//	peerscore/attacklab  the gossipsub v1.1 evaluation's attacks run against
+//	                     score parameters (cmd/attacklab is its command)
+//
+// In this package, score.go is the score function; scorer.go, tracer.go,
+// deliveries.go, ipcolocation.go, decay.go and retained.go its engine;
+// loop.go the background loop (Start); router*.go the router wiring and
+// the rebuilt router penalties; snapshot.go, capture.go and stats.go what
+// it shows; threshold_events.go the threshold events; persist*.go the
+// saved state; params*.go the parameters, their validation and their JSON
+// format.
 //
 // # How a message flows through the scorer
 //
@@ -49,7 +62,8 @@
 // counters, advances time in mesh and forgets peers whose retention ended.
 // The router's own penalties (broken IWANT promises, GRAFTs during a
 // backoff, repeated extensions control messages) are rebuilt from the
-// traced RPCs and charged to P7.
+// traced RPCs and charged to P7 (docs/compatibility.md in the module's
+// source gives the rules, and where the traces cannot tell).
 //
 // Around the engine: Snapshot itemises a score; Stats counts penalties;
 // WithInspect and WithThresholdEvents report to the application; Save and

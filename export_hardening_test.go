@@ -1,7 +1,8 @@
 package peerscore
 
 // Test-only hooks for the fuzz and hardening tests (fuzz_*, hardening_*).
-// They only read the Scorer's internals, under its lock.
+// They only read the Scorer's internals, under its lock, and the router
+// mirror's, under the mirror's.
 
 // InternalSizes are the sizes of the Scorer's internal books, which no
 // public method reports in full: the end state of a fuzz case checks that
@@ -24,7 +25,6 @@ type InternalSizes struct {
 // InternalSizesForTest reports s's InternalSizes.
 func InternalSizesForTest(s *Scorer) InternalSizes {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
 	z := InternalSizes{
 		Peers:         len(s.peers.All()),
@@ -32,15 +32,20 @@ func InternalSizesForTest(s *Scorer) InternalSizes {
 		Records:       s.deliveries.count,
 		RecordsMap:    len(s.deliveries.records),
 		RingLen:       len(s.deliveries.ring),
-		PromiseMsgs:   len(s.router.promises.byMsg),
-		PromisePeers:  len(s.router.promises.byPeer),
-		JoinedTopics:  len(s.router.joined),
 		LateDupTopics: len(s.counters.lateDuplicates),
 	}
 	for range s.peers.Scan() {
 		z.IndexedPeers++
 	}
-	for _, peers := range s.router.backoffs.expiry {
+	s.mu.Unlock() // the two locks never nest, here as in the Scorer
+
+	r := &s.router
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	z.PromiseMsgs = len(r.promises.byMsg)
+	z.PromisePeers = len(r.promises.byPeer)
+	z.JoinedTopics = len(r.joined)
+	for _, peers := range r.backoffs.expiry {
 		for _, end := range peers {
 			z.Backoffs++
 			if end <= now {

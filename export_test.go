@@ -26,12 +26,12 @@ func DeliveryRecordsForTest(s *Scorer) int {
 // RouterAskedForTest reports whether the router wired by GossipSubOptions
 // has asked s for a score yet.
 func RouterAskedForTest(s *Scorer) bool {
-	return !s.check.watching.Load()
+	return !s.router.check.watching.Load()
 }
 
 // RouterScoreForTest returns the score function GossipSubOptions gives the
 // router.
-func RouterScoreForTest(s *Scorer) func(peer.ID) float64 { return s.routerScore }
+func RouterScoreForTest(s *Scorer) func(peer.ID) float64 { return s.router.routerScore }
 
 // Defaults and limits the tests measure against.
 const (

@@ -120,10 +120,10 @@ func TestOverflowPenaltyTotalsWrapAround(t *testing.T) {
 
 // Was a bug: a peer can dodge the GRAFT-during-backoff penalty (P7) that
 // pubsub v0.17.0 charges, by asking for a PRUNE backoff just below 2^63
-// nanoseconds. routerRecv stores the backoff's end as
-// now + Duration(backoff)*Second (router.go: backoffs.extend(..., now+
-// s.backoffOf(pr))), with now the time since the Scorer was created; for a
-// backoff of 9223372036 s (= 9.223372036e18 ns, no overflow yet) the sum
+// nanoseconds. The scorer stored the backoff's end as
+// now + Duration(backoff)*Second (router_backoff.go: pruned,
+// backoffs.extend(..., now+r.backoffOf(pr))), with now the time since the
+// Scorer was created; for a backoff of 9223372036 s (= 9.223372036e18 ns, no overflow yet) the sum
 // overflows int64 as soon as the scorer is 0.85 s old, and the end lies in
 // the past. pubsub computes time.Now().Add(time.Duration(backoff) *
 // time.Second) (gossipsub.go handlePrune → doAddBackoff), which does not
@@ -170,7 +170,7 @@ func TestOverflowPruneBackoffOverflowEvadesGraftPenalty(t *testing.T) {
 
 // Was a bug: durations meant as "forever" wrap around into the past. The scorer
 // keeps times as durations since New and adds configured durations to
-// them unchecked (deliveries.go get: now + d.ttl; router.go routerSend:
+// them unchecked (deliveries.go get: now + d.ttl; router_rpc.go send:
 // now + followUp, backoffOf default: now + PruneBackoff), where pubsub
 // uses time.Now().Add, which does not wrap. RetainScore is saturated
 // (addSat, "a RetainScore of 'forever' must not wrap around into the

@@ -79,8 +79,8 @@ func (s *Scorer) maintain(r *lifecycle.Run) {
 		firstBeat = t.C
 	}
 	var routerCheck <-chan time.Time
-	if s.check.period > 0 {
-		t := time.NewTicker(s.check.period)
+	if s.router.check.period > 0 {
+		t := time.NewTicker(s.router.check.period)
 		defer t.Stop()
 		routerCheck = t.C
 	}
@@ -94,13 +94,13 @@ func (s *Scorer) maintain(r *lifecycle.Run) {
 			t := time.NewTicker(s.router.timings.heartbeat)
 			defer t.Stop()
 			firstBeat, heartbeat = nil, t.C
-			s.routerHeartbeat()
+			s.router.heartbeat()
 		case <-heartbeat:
-			s.routerHeartbeat()
+			s.router.heartbeat()
 		case <-minute.C:
 			s.minuteStep()
 		case <-routerCheck:
-			s.checkRouterAsked()
+			s.router.checkRouterAsked()
 		}
 	}
 }
@@ -111,7 +111,7 @@ func (s *Scorer) maintain(r *lifecycle.Run) {
 func (s *Scorer) minuteStep() {
 	s.refreshIPs()
 	s.expireRecords()
-	s.sweepExtensions()
+	s.router.sweepExtensions()
 }
 
 // inspectEvery runs an inspection callback on a goroutine of its own, so a

@@ -105,14 +105,12 @@ func WithMsgIDFn(fn func(*pb.Message) string) Option {
 // that message then earns no mesh delivery credit and a late copy of it,
 // if it was invalid, no penalty. n must be positive.
 //
-// The default is 524,288 (2^19). A record costs, with its message ID, map
-// entry and ring slot, about 200 bytes with 20-byte message IDs (Ethereum's)
-// and 220 with the 46-byte IDs of pubsub's default (From + Seqno), and 88
-// more when more than seven peers sent a copy, as
-// BenchmarkDeliveryRecordMemory measures. The default bounds them at about
-// 99 MiB with 20-byte IDs, 111 MiB with 46-byte IDs, and 155 MiB if every
-// message came from eight peers or more; a node would need to see over
-// 4,000 distinct messages per second for two minutes to reach it.
+// The default is 524,288 (2^19); a node would need to see over 4,000
+// distinct messages per second for two minutes to reach it. What a record
+// costs (its message ID, map entry and ring slot, and more once a ninth
+// peer sent the message), and so what the default bounds, is measured by
+// BenchmarkDeliveryRecordMemory: see docs/memory.md in the module's source
+// for the figures.
 func WithMaxDeliveryRecords(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
@@ -146,14 +144,12 @@ const defaultMaxRetainedPeers = 1 << 13
 // limit does not let a flood of fresh identities delay it). Stats and the
 // metric peerscore_retained_evicted_total show when the bound is reached.
 //
-// The default is 8,192 (2^13). A retained peer costs about 240 bytes, plus
-// 80 for each topic it has counters in (145 with dozens of topics, as the
-// counters' array grows by doubling), as BenchmarkRetainedPeerMemory
-// measures: the default bounds them at about 2.5 MiB when they have
-// counters in one topic, and at 87 MiB in the worst case of counters in
-// each of 75 topics (Ethereum's attestation subnets and the rest). Saved,
-// 8,192 such peers would take some 107 MB; Save then writes the worst
-// 5,000 or so within its limit of 64 MiB (see Save).
+// The default is 8,192 (2^13). A retained peer costs a fixed amount plus
+// an amount for each topic it has counters in, as
+// BenchmarkRetainedPeerMemory measures; docs/memory.md in the module's
+// source has the figures, for peers with counters in one topic up to all
+// 75 of Ethereum's. Save writes at most 64 MiB of them, the worst first
+// (see Save).
 func WithMaxRetainedPeers(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
@@ -232,6 +228,34 @@ func WithInspect(fn any, period time.Duration) Option {
 			return fmt.Errorf("WithInspect: unsupported callback type %T", fn)
 		}
 		c.inspects = append(c.inspects, inspection{fn: inspect, period: period})
+		return nil
+	}
+}
+
+// WithGossipSubParams gives the Scorer the router's GossipSubParams, whose
+// timings the rebuilt router penalties follow: HeartbeatInterval,
+// IWantFollowupTime, PruneBackoff and GraftFloodThreshold, and
+// HeartbeatInitialDelay: Start's loop charges broken promises at the
+// router's heartbeats, the first HeartbeatInitialDelay after Start, so
+// call Start when the router starts (just before pubsub.NewGossipSub) for
+// the charges to land when the router's do. The default is
+// pubsub.DefaultGossipSubParams().
+func WithGossipSubParams(p pubsub.GossipSubParams) Option {
+	return func(c *config) error {
+		if p.HeartbeatInterval <= 0 || p.IWantFollowupTime <= 0 || p.PruneBackoff <= 0 {
+			return errors.New("peerscore: WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
+		}
+		c.router = timingsFrom(p)
+		return nil
+	}
+}
+
+// WithoutRouterPenalties turns off the rebuilding of the router's behaviour
+// penalties (broken IWANT promises, GRAFTs during backoff, repeated
+// extensions control messages): P7 then grows only with AddPenalty.
+func WithoutRouterPenalties() Option {
+	return func(c *config) error {
+		c.routerOff = true
 		return nil
 	}
 }

@@ -69,12 +69,10 @@ import (
 // addresses for one peer (the most negative topics and the first addresses
 // are kept), or a peer ID longer than Load reads. When the peers do not
 // all fit, the most negative are saved and the least negative left out,
-// and Save logs how many at warn level. A saved peer takes about 140
-// bytes with a usual 52-character ID; each topic it has counters in adds
-// about 125 bytes and the topic's name (up to 70 more when the counters
-// are not whole numbers), and each address its length and 3. A peer with
-// counters in all 75 of Ethereum's topics takes about 13 KB, so the 64
-// MiB hold some 5,000 of those, or about 480,000 peers without topics.
+// and Save logs how many at warn level. A saved peer's size grows with
+// its ID, each topic it has counters in (and the topic's name) and each
+// address; BenchmarkSavedPeerSize measures it, and docs/memory.md in the
+// module's source gives the figures and how many peers the 64 MiB hold.
 func (s *Scorer) Save(w io.Writer) error {
 	data, err := s.encodeSaved()
 	if err != nil {

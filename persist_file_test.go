@@ -28,8 +28,8 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// fileStart starts a node's scorer as the README and LoadFile's godoc
-// show: load what can be loaded, log the rest, start regardless. It
+// fileStart starts a node's scorer as LoadFile's godoc shows: load what
+// can be loaded, log the rest, start regardless. It
 // returns the scorer, running, and what LoadFile returned.
 func fileStart(t *testing.T, path string, p *peerscore.Params, opts ...peerscore.Option) (*peerscore.Scorer, *scoretest.LogRecorder, error) {
 	t.Helper()

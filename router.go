@@ -1,15 +1,88 @@
 package peerscore
 
+// The router mirror: what the Scorer knows of the GossipSub router it is
+// plugged into, kept apart from the scoring engine. It wires the scorer
+// into the router (GossipSubOptions, here), follows the router's RPCs
+// (router_rpc.go) to rebuild the penalties the router would add to its own
+// scorer (IWANT promises, router_promises.go; PRUNE backoffs,
+// router_backoff.go; repeated extensions, router_extensions.go) and the
+// slow-peer penalty, which pubsub lacks (router_slow.go), and checks that
+// the router scores with our score alone (router_check.go).
+//
+// Invariants:
+//   - The mirror owns its books: promises, backoffs, the joined topics and
+//     the extensions record are guarded by routerMirror.mu and by nothing
+//     else, and only the router*.go files (and test hooks) touch them.
+//   - routerMirror.mu and the engine's Scorer.mu never nest: the mirror
+//     calls into the engine (Score, connected, chargeBehaviour) only with
+//     its own lock released, and the engine calls the mirror only with its
+//     lock released. No lock order to keep, so no deadlock to fear.
+//   - The mirror changes a score only through Scorer.chargeBehaviour. It
+//     reads the engine through Score, connected, the clock and the
+//     engine's configuration, which is fixed at New.
+//   - The rest of the mirror is fixed at New or synchronises itself (the
+//     promised flag, the router check).
+
 import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
+
+// routerMirror is the Scorer's model of its GossipSub router; see the
+// invariants above.
+type routerMirror struct {
+	// eng is a concrete pointer rather than an interface so that the
+	// router's score queries (routerScore, on its hot path) stay a direct
+	// call.
+	eng *Scorer
+
+	// Fixed at New.
+	off       bool // WithoutRouterPenalties: no promises, backoffs or extensions
+	timings   routerTimings
+	graylist  float64 // RPCs from peers below it never reach the router; -Inf without thresholds
+	direct    directPeers
+	slowDrops bool          // dropped messages count: the slow-peer weight is not 0
+	slowWrite time.Duration // writes slower than this count; 0 when they do not
+
+	check routerCheck // its own synchronisation: the router calls it on goroutines of its own
+
+	mu       sync.Mutex
+	joined   map[string]bool // topics the router has a mesh for
+	promises promiseBook
+	backoffs backoffBook
+	ext      *extensionsBook // nil unless the repeated-extensions penalty is rebuilt
+
+	// promised is whether promises has any, readable without mu: nearly
+	// every message event asks, and nearly always there are none.
+	promised atomic.Bool
+}
+
+// init sets up the mirror of s, configured by cfg, once s's rules and
+// thresholds are in place.
+func (r *routerMirror) init(s *Scorer, cfg *config) {
+	r.eng = s
+	r.off = cfg.routerOff
+	r.timings = cfg.router
+	r.graylist = math.Inf(-1)
+	if s.thresholds != nil {
+		r.graylist = s.thresholds.GraylistThreshold
+	}
+	r.direct = newDirectPeers(cfg.direct)
+	r.slowDrops = s.rules.slowWeight != 0
+	r.slowWrite = s.rules.slowWrite
+	r.check.period = cfg.routerCheck
+	r.joined = make(map[string]bool)
+	r.promises = newPromiseBook()
+	r.backoffs = newBackoffBook()
+	r.ext = newExtensionsBook(cfg.host, cfg.routerOff)
+}
 
 // GossipSubOptions returns the options that plug s into a GossipSub router:
 // s as a raw tracer, and pubsub's peer scoring with every internal weight at
@@ -34,16 +107,20 @@ import (
 // WithInspect). s reports the first two within one WithRouterCheck period
 // (an Error log, Stats.RouterMismatches).
 func (s *Scorer) GossipSubOptions() ([]pubsub.Option, error) {
-	t := s.thresholds
+	return s.router.options()
+}
+
+func (r *routerMirror) options() ([]pubsub.Option, error) {
+	t := r.eng.thresholds
 	if t == nil {
 		return nil, errors.New("peerscore: GossipSubOptions: the router needs thresholds: give New WithThresholds")
 	}
 
 	params := &pubsub.PeerScoreParams{
 		Topics:            map[string]*pubsub.TopicScoreParams{},
-		AppSpecificScore:  s.routerScore,
+		AppSpecificScore:  r.routerScore,
 		AppSpecificWeight: 1,
-		DecayInterval:     s.rules.decayInterval,
+		DecayInterval:     r.eng.rules.decayInterval,
 		DecayToZero:       defaultDecayToZero,
 		// The internal scorer keeps delivery records nobody reads (its
 		// weights are zero); the shortest TTL lets its once-a-minute
@@ -51,16 +128,16 @@ func (s *Scorer) GossipSubOptions() ([]pubsub.Option, error) {
 		SeenMsgTTL: time.Nanosecond,
 	}
 	opts := []pubsub.Option{
-		pubsub.WithRawTracer(s.Tracer()),
+		pubsub.WithRawTracer(r.eng.Tracer()),
 		pubsub.WithPeerScore(params, t.ToPubsub()),
 	}
-	if len(s.direct.info) > 0 {
-		opts = append(opts, pubsub.WithDirectPeers(s.direct.info))
+	if len(r.direct.info) > 0 {
+		opts = append(opts, pubsub.WithDirectPeers(r.direct.info))
 	}
-	if period := s.check.period; period > 0 {
+	if period := r.check.period; period > 0 {
 		// After WithPeerScore, which creates the scorer it inspects.
-		opts = append(opts, pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(s.inspectRouter), period))
-		s.check.watching.Store(true)
+		opts = append(opts, pubsub.WithPeerScoreInspect(pubsub.ExtendedPeerScoreInspectFn(r.inspectRouter), period))
+		r.check.watching.Store(true)
 	}
 	return opts, nil
 }
@@ -85,196 +162,22 @@ func timingsFrom(p pubsub.GossipSubParams) routerTimings {
 	}
 }
 
-// routerPenalties rebuilds, from the router's traces, the behaviour
-// penalties a GossipSub router adds to its own scorer: one per broken IWANT
-// promise, and one (two within the flood threshold) per GRAFT during a PRUNE
-// backoff. All of it is guarded by Scorer.mu.
-type routerPenalties struct {
-	off      bool
-	timings  routerTimings
-	graylist float64 // RPCs from peers below it never reach the router
-	joined   map[string]bool
-	promises *promiseBook
-	backoffs *backoffBook
-}
+// heartbeat charges broken promises and forgets expired backoffs, as the
+// router does at its heartbeat; the loop (or the ManualClock) runs it on
+// the router's schedule.
+func (r *routerMirror) heartbeat() { r.heartbeatAt(r.eng.now()) }
 
-func newRouterPenalties(off bool, t routerTimings) *routerPenalties {
-	return &routerPenalties{
-		off:      off,
-		timings:  t,
-		graylist: math.Inf(-1),
-		joined:   make(map[string]bool),
-		promises: newPromiseBook(),
-		backoffs: newBackoffBook(),
+// heartbeatAt is heartbeat at a given time, so that Refresh charges at
+// the time it decayed at.
+func (r *routerMirror) heartbeatAt(now time.Duration) {
+	r.mu.Lock()
+	broken := r.promises.broken(now)
+	r.promised.Store(r.promises.any())
+	r.backoffs.sweep(now)
+	r.mu.Unlock()
+	for p, n := range broken {
+		r.eng.chargeBehaviour(p, float64(n), penBrokenPromise)
 	}
-}
-
-// WithGossipSubParams gives the Scorer the router's GossipSubParams, whose
-// timings the rebuilt router penalties follow: HeartbeatInterval,
-// IWantFollowupTime, PruneBackoff and GraftFloodThreshold, and
-// HeartbeatInitialDelay: Start's loop charges broken promises at the
-// router's heartbeats, the first HeartbeatInitialDelay after Start, so
-// call Start when the router starts (just before pubsub.NewGossipSub) for
-// the charges to land when the router's do. The default is
-// pubsub.DefaultGossipSubParams().
-func WithGossipSubParams(p pubsub.GossipSubParams) Option {
-	return func(c *config) error {
-		if p.HeartbeatInterval <= 0 || p.IWantFollowupTime <= 0 || p.PruneBackoff <= 0 {
-			return errors.New("peerscore: WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
-		}
-		c.router = timingsFrom(p)
-		return nil
-	}
-}
-
-// WithoutRouterPenalties turns off the rebuilding of the router's behaviour
-// penalties (broken IWANT promises, GRAFTs during backoff, repeated
-// extensions control messages): P7 then grows only with AddPenalty.
-func WithoutRouterPenalties() Option {
-	return func(c *config) error {
-		c.routerOff = true
-		return nil
-	}
-}
-
-// routerHeartbeat charges broken promises and forgets expired backoffs; the
-// loop runs it every router heartbeat, and Refresh runs it too.
-func (s *Scorer) routerHeartbeat() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.routerHeartbeatLocked(s.now())
-}
-
-func (s *Scorer) routerHeartbeatLocked(now time.Duration) {
-	for p, n := range s.router.promises.broken(now) {
-		s.addBehaviourPenalty(p, float64(n), penBrokenPromise)
-	}
-	s.router.backoffs.sweep(now)
-}
-
-// routerRecv judges the GRAFTs in an incoming RPC against the backoffs and
-// learns the backoffs its PRUNEs ask for, as the router's handleGraft and
-// handlePrune do.
-func (s *Scorer) routerRecv(rpc *pubsub.RPC) {
-	if s.router.off || rpc == nil {
-		return
-	}
-	ctl := rpc.GetControl()
-	if len(ctl.GetGraft()) == 0 && len(ctl.GetPrune()) == 0 {
-		return
-	}
-	from := rpc.From()
-	score := s.Score(from) // before locking: it calls the application
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if score < s.router.graylist && !s.direct.has(from) {
-		return // the router drops a graylisted peer's RPC unread
-	}
-	now := s.now()
-	for _, g := range ctl.GetGraft() {
-		s.judgeGraft(from, g.GetTopicID(), now)
-	}
-	for _, pr := range ctl.GetPrune() {
-		if s.router.joined[pr.GetTopicID()] {
-			s.router.backoffs.extend(pr.GetTopicID(), from, addSat(now, s.backoffOf(pr)))
-		}
-	}
-}
-
-// judgeGraft charges 1 for a GRAFT during a backoff, and 1 more if it came
-// within the graft flood threshold of the PRUNE; like the router, it then
-// restarts the backoff.
-func (s *Scorer) judgeGraft(p peer.ID, topic string, now time.Duration) {
-	if !s.router.joined[topic] || s.direct.has(p) {
-		return // the router ignores it, or prunes a direct peer without a charge
-	}
-	end, ok := s.router.backoffs.until(topic, p, now)
-	if !ok {
-		return
-	}
-	t := s.router.timings
-	penalty := 1.0
-	// Within the flood threshold of the PRUNE that set this backoff:
-	// now < end - PruneBackoff + GraftFloodThreshold, without overflowing.
-	if end-now > t.pruneBackoff-t.graftFlood {
-		penalty++
-	}
-	s.addBehaviourPenalty(p, penalty, penGraftBackoff)
-	s.router.backoffs.extend(topic, p, addSat(now, t.pruneBackoff))
-}
-
-// routerSend learns from an RPC we sent (or tried to send) to p: IWANTs
-// become promises, unless the RPC was dropped; PRUNEs start backoffs.
-func (s *Scorer) routerSend(rpc *pubsub.RPC, p peer.ID, dropped bool) {
-	if s.router.off || rpc == nil {
-		return
-	}
-	ctl := rpc.GetControl()
-	if len(ctl.GetIwant()) == 0 && len(ctl.GetPrune()) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	if !dropped {
-		for _, iw := range ctl.GetIwant() {
-			if ids := iw.GetMessageIDs(); len(ids) > 0 {
-				s.router.promises.add(p, ids[s.pick(len(ids))], addSat(now, s.router.timings.followUp))
-			}
-		}
-	}
-	for _, pr := range ctl.GetPrune() {
-		s.router.backoffs.extend(pr.GetTopicID(), p, addSat(now, s.backoffOf(pr)))
-	}
-}
-
-// backoffOf is the backoff a PRUNE carries, or the router's default for
-// peers too old to carry one.
-//
-// The conversion is the router's own, wrap-around included for absurd
-// values (over 292 years), so that the rebuilt penalty follows the router's
-// decision exactly.
-func (s *Scorer) backoffOf(pr *pb.ControlPrune) time.Duration {
-	if secs := pr.GetBackoff(); secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	return s.router.timings.pruneBackoff
-}
-
-// chargeSlow adds the messages of an RPC the router dropped on its way to p
-// to p's slow-peer counter.
-func (s *Scorer) chargeSlow(rpc *pubsub.RPC, p peer.ID) {
-	if s.rules.slowWeight == 0 || rpc == nil {
-		return
-	}
-	n := len(rpc.GetPublish())
-	if n == 0 {
-		return
-	}
-	s.addSlow(p, float64(n))
-}
-
-// isSlowWrite tells whether a write to a peer's stream that took this long
-// counts towards the slow-peer penalty (small enough to inline: every write
-// asks, and nearly all are fast).
-func (s *Scorer) isSlowWrite(took time.Duration) bool {
-	limit := s.rules.slowWrite // 0 when off, or when the slow-peer weight is 0
-	return limit != 0 && took > limit
-}
-
-// addSlow adds n to the slow-peer counter of p, if p is known and
-// connected: the router writes only to connected peers, and a stale report
-// must not charge a retained peer.
-func (s *Scorer) addSlow(p peer.ID, n float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ps := s.peers.Get(p)
-	if ps == nil || !ps.connected {
-		return
-	}
-	ps.slow = finite(ps.slow + n)
-	s.counters.charge(penSlowPeer, n)
-	s.publish(ps)
 }
 
 // directPeers are the router's direct peers (WithDirectPeers), read
@@ -301,10 +204,11 @@ func (d directPeers) has(p peer.ID) bool {
 }
 
 // pick is a random number in [0, n): which of an IWANT's IDs a promise is
-// kept for, at random as the router picks, or from WithClock's seeded dice.
-func (s *Scorer) pick(n int) int {
-	if s.clock != nil {
-		return s.clock.intN(n)
+// kept for, at random as the router picks, or from WithClock's seeded dice
+// so that a replay breaks the same promises.
+func (r *routerMirror) pick(n int) int {
+	if c := r.eng.clock; c != nil {
+		return c.intN(n)
 	}
 	return rand.IntN(n)
 }

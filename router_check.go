@@ -1,5 +1,12 @@
 package peerscore
 
+// The router check: does the router score with our score alone?
+//
+// Invariant: the check only reads and reports (a log line, a count); it
+// never changes a score or a book. Its state is atomic, so that the
+// router's score queries and RPCs pass it without a lock, but for the
+// suspects, which only inspections touch, under routerCheck.mu.
+
 import (
 	"math"
 	"sync"
@@ -47,22 +54,22 @@ type routerCheck struct {
 }
 
 // routerScore is the application-specific score GossipSubOptions gives the
-// router: s.Score, noting that the router asked. Once the wiring is proven
-// the note costs one atomic load.
-func (s *Scorer) routerScore(p peer.ID) float64 {
-	if s.check.watching.Load() {
-		s.noteAsked(p)
+// router: the engine's Score, noting that the router asked. Once the
+// wiring is proven the note costs one atomic load.
+func (r *routerMirror) routerScore(p peer.ID) float64 {
+	if r.check.watching.Load() {
+		r.noteAsked(p)
 	}
-	return s.Score(p)
+	return r.eng.Score(p)
 }
 
 // noteAsked ends the watch if p is connected. An ask for a peer that is
 // not proves nothing: a scorer the router replaced still gets the router's
 // traces, and asks for a disconnecting peer's score (after our own trace
 // marked it disconnected) to decide whether to retain it.
-func (s *Scorer) noteAsked(p peer.ID) {
-	if s.connected(p) {
-		s.check.watching.Store(false)
+func (r *routerMirror) noteAsked(p peer.ID) {
+	if r.eng.connected(p) {
+		r.check.watching.Store(false)
 	}
 }
 
@@ -72,27 +79,18 @@ func (s *Scorer) noteAsked(p peer.ID) {
 // trace, just after us, and asks for the score of every such RPC's sender
 // (but a direct peer's) right after tracing it, so a second such RPC with
 // no call in between means the router is not asking us.
-func (s *Scorer) noteRecv(rpc *pubsub.RPC) {
-	if rpc != nil && !s.direct.has(rpc.From()) && s.connected(rpc.From()) {
-		s.check.unasked.Add(1)
+func (r *routerMirror) noteRecv(rpc *pubsub.RPC) {
+	if rpc != nil && !r.direct.has(rpc.From()) && r.eng.connected(rpc.From()) {
+		r.check.unasked.Add(1)
 	}
-}
-
-// connected tells whether p is a connected peer. It takes the lock: the
-// router check asks only until the router's first call.
-func (s *Scorer) connected(p peer.ID) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ps := s.peers.Get(p)
-	return ps != nil && ps.connected
 }
 
 // checkRouterAsked is the "never asked" detector, which the loop runs once
 // per period: it reports the router if it received RPCs from connected
 // peers, two at least and some since the last report, without ever asking
 // for our score.
-func (s *Scorer) checkRouterAsked() {
-	c := &s.check
+func (r *routerMirror) checkRouterAsked() {
+	c := &r.check
 	if !c.watching.Load() {
 		return
 	}
@@ -102,7 +100,7 @@ func (s *Scorer) checkRouterAsked() {
 	}
 	c.reported = n
 	c.mismatches.Add(1)
-	s.logger.Error("peerscore: the GossipSub router is not scoring with peerscore: "+
+	r.eng.logger.Error("peerscore: the GossipSub router is not scoring with peerscore: "+
 		"it received RPCs from connected peers but never asked for peerscore's score. "+
 		"Likely cause: pubsub.WithPeerScore after the options of Scorer.GossipSubOptions, "+
 		"which replaces the router's scorer; drop it and configure peerscore's Params instead "+
@@ -124,8 +122,8 @@ func (s *Scorer) checkRouterAsked() {
 // router's two calls (an event, a decay, the application's own score), and
 // no known misconfiguration gives it without topics; it is there for a
 // future pubsub whose scorer gains a component our zero weights miss.
-func (s *Scorer) inspectRouter(snaps map[peer.ID]*pubsub.PeerScoreSnapshot) {
-	c := &s.check
+func (r *routerMirror) inspectRouter(snaps map[peer.ID]*pubsub.PeerScoreSnapshot) {
+	c := &r.check
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var (
@@ -160,7 +158,7 @@ func (s *Scorer) inspectRouter(snaps map[peer.ID]*pubsub.PeerScoreSnapshot) {
 	for t := range snap.Topics {
 		topics = append(topics, t)
 	}
-	s.logger.Error("peerscore: the GossipSub router scores peers on its own besides peerscore's score, "+
+	r.eng.logger.Error("peerscore: the GossipSub router scores peers on its own besides peerscore's score, "+
 		"so its thresholds act on a different score. "+
 		"Likely cause: Topic.SetScoreParams on this router, which arms the router's internal scorer "+
 		"with real weights (call Scorer.SetTopicParams instead); or pubsub.WithPeerScore or "+

@@ -81,20 +81,20 @@ func TestInspectRouterRules(t *testing.T) {
 		Topics: map[string]*pubsub.TopicScoreSnapshot{"blocks": {FirstMessageDeliveries: 10}}}
 	apart := &pubsub.PeerScoreSnapshot{Score: -1, AppSpecificScore: -3}
 
-	s.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": fine, "b": fine, "nil": nil})
+	s.router.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": fine, "b": fine, "nil": nil})
 	assert.Zero(t, s.Stats().RouterMismatches, "our wiring")
 	assert.Empty(t, log.String())
 
-	s.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": fine, "b": apart})
+	s.router.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": fine, "b": apart})
 	assert.Zero(t, s.Stats().RouterMismatches, "a difference once: our score may have moved between the calls")
-	s.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": apart, "b": fine})
+	s.router.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": apart, "b": fine})
 	assert.Zero(t, s.Stats().RouterMismatches, "once for a, once for b: not the same peer twice in a row")
-	s.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": apart, "b": fine})
+	s.router.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": apart, "b": fine})
 	assert.Equal(t, uint64(1), s.Stats().RouterMismatches, "a twice in a row")
 	assert.Contains(t, log.String(), "level=ERROR")
 	assert.Contains(t, log.String(), "example="+peer.ID("a").String())
 
-	s.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"c": withTopic, "d": withTopic, "a": fine})
+	s.router.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"c": withTopic, "d": withTopic, "a": fine})
 	assert.Equal(t, uint64(2), s.Stats().RouterMismatches, "topics: at once")
 	last := lastLine(log.String())
 	for _, want := range []string{"level=ERROR", "peers=2", "example=" + peer.ID("c").String(), "router_score=7", "peerscore_score=-3",
@@ -103,7 +103,7 @@ func TestInspectRouterRules(t *testing.T) {
 		assert.Contains(t, last, want)
 	}
 
-	s.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": fine})
+	s.router.inspectRouter(map[peer.ID]*pubsub.PeerScoreSnapshot{"a": fine})
 	assert.Equal(t, uint64(2), s.Stats().RouterMismatches, "one count per inspection that finds something")
 }
 
@@ -127,7 +127,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		for range 5 {
 			s.Tracer().RecvRPC(rpcFrom("a"))
 		}
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches, "without GossipSubOptions nothing is watched")
 	})
 	t.Run("never asked", func(t *testing.T) {
@@ -139,18 +139,18 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		s.Tracer().RecvRPC(rpcFrom("stranger"))
 		s.Tracer().RecvRPC(nil)
 		s.Tracer().RecvRPC(rpcFrom("a"))
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches, "one RPC from a connected peer: its call may be just after")
 		s.Tracer().RecvRPC(rpcFrom("a"))
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Equal(t, uint64(1), s.Stats().RouterMismatches)
 		assert.Contains(t, log.String(), "level=ERROR")
 		assert.Contains(t, log.String(), "rpcs_unasked=2")
 		assert.Contains(t, log.String(), "pubsub.WithPeerScore")
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Equal(t, uint64(1), s.Stats().RouterMismatches, "no RPC since the last report: no new report")
 		s.Tracer().RecvRPC(rpcFrom("a"))
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Equal(t, uint64(2), s.Stats().RouterMismatches, "once per period while it lasts")
 	})
 	t.Run("asked once", func(t *testing.T) {
@@ -159,11 +159,11 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		require.NoError(t, err)
 		s.Tracer().OnNewOutboundStream("a", "")
 		s.Tracer().RecvRPC(rpcFrom("a"))
-		s.routerScore("a")
+		s.router.routerScore("a")
 		for range 5 {
 			s.Tracer().RecvRPC(rpcFrom("a"))
 		}
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches)
 		assert.Empty(t, log.String())
 	})
@@ -174,11 +174,11 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		s.Tracer().OnNewOutboundStream("a", "")
 		s.Tracer().OnNewOutboundStream("gone", "")
 		s.Tracer().OnClosedOutboundStream("gone") // score 0: retained, disconnected
-		s.routerScore("gone")                     // what a replaced scorer asks at a disconnect
-		s.routerScore("stranger")
+		s.router.routerScore("gone")              // what a replaced scorer asks at a disconnect
+		s.router.routerScore("stranger")
 		s.Tracer().RecvRPC(rpcFrom("a"))
 		s.Tracer().RecvRPC(rpcFrom("a"))
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Equal(t, uint64(1), s.Stats().RouterMismatches)
 	})
 	t.Run("off", func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestCheckRouterAskedRules(t *testing.T) {
 		for range 5 {
 			s.Tracer().RecvRPC(rpcFrom("a"))
 		}
-		s.checkRouterAsked()
+		s.router.checkRouterAsked()
 		assert.Zero(t, s.Stats().RouterMismatches)
 	})
 	_, err := New(&Params{SkipAtomicValidation: true}, WithRouterCheck(-time.Second))
@@ -233,11 +233,11 @@ func TestRouterCheckFastPaths(t *testing.T) {
 	_, err = s.GossipSubOptions()
 	require.NoError(t, err)
 	s.Tracer().OnNewOutboundStream("a", "")
-	s.routerScore("a") // the router asked: the wiring is proven
+	s.router.routerScore("a") // the router asked: the wiring is proven
 	rpc := &pubsub.RPC{}
 	setRPCFrom(rpc, "a")
 
-	withoutLock(t, s, "routerScore", func() { s.routerScore("a") })
+	withoutLock(t, s, "routerScore", func() { s.router.routerScore("a") })
 	withoutLock(t, s, "RecvRPC without control", func() { s.Tracer().RecvRPC(rpc) })
 	withoutLock(t, s, "SendRPCCompleted, at the threshold", func() { tracer{s}.SendRPCCompleted(rpc, "a", time.Second) })
 	withoutLock(t, s, "SendRPCCompleted, negative", func() { tracer{s}.SendRPCCompleted(rpc, "a", -time.Hour) })

@@ -1,18 +1,5 @@
 package peerscore
 
-import (
-	"math"
-	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	pubsub "github.com/libp2p/go-libp2p-pubsub"
-	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
-)
-
 // The GossipSub router (pubsub v0.15 on) remembers, per peer, that it has
 // handled an RPC from it; a later RPC carrying an extensions control message
 // is a protocol violation, and the router adds 10 to the peer's behaviour
@@ -25,6 +12,23 @@ import (
 // carries extensions, never on the common path. Where the streams cannot
 // tell whether the router forgot the peer, it does not charge: a false
 // charge of 10 graylists an honest peer under most parameters.
+//
+// Invariant: the record holds an entry for every peer whose RPC reached
+// the router since the peer was last seen disconnected at a sweep, and
+// the peer's streams as last seen; it changes only under
+// routerMirror.mu, and charges only where the streams prove the router
+// still remembers the peer.
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
 
 // extensionsPenalty is what the router adds to P7 for each repeated
 // extensions control message.
@@ -36,13 +40,10 @@ const extensionsPenalty = 10
 // spare a charge.
 const maxRecordedStreams = 4
 
-// extensionsBook is the state behind the repeated-extensions penalty. It
-// has its own lock so that RecvRPC never waits for the scorer's.
+// extensionsBook is the state behind the repeated-extensions penalty,
+// guarded by routerMirror.mu.
 type extensionsBook struct {
-	host     host.Host
-	graylist atomic.Uint64 // float64 bits; RPCs from peers below it never reach the router
-
-	mu    sync.Mutex
+	host  host.Host
 	peers map[peer.ID]*extensionsEntry
 	peak  int // the most entries since the map was last rebuilt
 }
@@ -69,50 +70,31 @@ func newExtensionsBook(h host.Host, routerOff bool) *extensionsBook {
 	if routerOff || h == nil {
 		return nil
 	}
-	b := &extensionsBook{host: h, peers: make(map[peer.ID]*extensionsEntry)}
-	b.setGraylist(math.Inf(-1))
-	return b
+	return &extensionsBook{host: h, peers: make(map[peer.ID]*extensionsEntry)}
 }
 
-func (b *extensionsBook) setGraylist(t float64) {
-	if b != nil {
-		b.graylist.Store(math.Float64bits(t))
-	}
-}
-
-// extensionsRecv follows the router's handling of rpc's extensions and
-// charges a repeated extensions control message as the router does.
-func (s *Scorer) extensionsRecv(rpc *pubsub.RPC) {
-	b := s.ext
-	if b == nil || rpc == nil {
+// recvExtensions follows the router's handling of an RPC from a peer,
+// which carries an extensions control message or not, and charges a
+// repeated one as the router does. r.ext is not nil.
+func (r *routerMirror) recvExtensions(from peer.ID, carries bool, now time.Duration) {
+	if !carries && r.touchExtensions(from, now) {
 		return
 	}
-	from := rpc.From()
-	if graylist := math.Float64frombits(b.graylist.Load()); !math.IsInf(graylist, -1) && !s.direct.has(from) && s.Score(from) < graylist {
-		return // the router drops the RPC unread
-	}
-	carries := rpc.GetControl().GetExtensions() != nil
-	now := s.now()
-	if !carries && b.touch(from, now) {
-		return
-	}
-	streams := s.inboundPubsubStreams(from) // asks the host; done before locking
-	b.mu.Lock()
-	charge := b.judge(from, streams, carries, now)
-	b.mu.Unlock()
+	streams := r.inboundPubsubStreams(from) // asks the host; done before locking
+	r.mu.Lock()
+	charge := r.ext.judge(from, streams, carries, now)
+	r.mu.Unlock()
 	if charge {
-		s.mu.Lock()
-		s.addBehaviourPenalty(from, extensionsPenalty, penRepeatedExtensions)
-		s.mu.Unlock()
+		r.eng.chargeBehaviour(from, extensionsPenalty, penRepeatedExtensions)
 	}
 }
 
-// touch records an RPC without extensions from a known peer: the common
-// path, one map lookup. It reports whether the peer was known.
-func (b *extensionsBook) touch(p peer.ID, now time.Duration) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	e := b.peers[p]
+// touchExtensions records an RPC without extensions from a known peer: the
+// common path, one map lookup. It reports whether the peer was known.
+func (r *routerMirror) touchExtensions(p peer.ID, now time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.ext.peers[p]
 	if e == nil {
 		return false
 	}
@@ -188,9 +170,9 @@ func (e *extensionsEntry) newestUnrecorded(streams []inboundStream) (inboundStre
 
 // inboundPubsubStreams lists p's inbound streams that speak one of the
 // router's default protocols.
-func (s *Scorer) inboundPubsubStreams(p peer.ID) []inboundStream {
+func (r *routerMirror) inboundPubsubStreams(p peer.ID) []inboundStream {
 	var out []inboundStream
-	for _, c := range s.ext.host.Network().ConnsToPeer(p) {
+	for _, c := range r.ext.host.Network().ConnsToPeer(p) {
 		for _, st := range c.GetStreams() {
 			stat := st.Stat()
 			proto := st.Protocol()
@@ -199,7 +181,7 @@ func (s *Scorer) inboundPubsubStreams(p peer.ID) []inboundStream {
 			}
 			opened := time.Duration(math.MaxInt64)
 			if !stat.Opened.IsZero() {
-				opened = stat.Opened.Sub(s.base)
+				opened = stat.Opened.Sub(r.eng.base)
 			}
 			out = append(out, inboundStream{
 				id:     st.ID(),
@@ -212,21 +194,21 @@ func (s *Scorer) inboundPubsubStreams(p peer.ID) []inboundStream {
 }
 
 // sweepExtensions forgets the peers that are no longer connected, so that
-// the book holds at most the peers that had a connection within the last
-// sweep interval. The host is asked outside the book's lock; an entry that
-// took an RPC meanwhile is kept.
-func (s *Scorer) sweepExtensions() {
-	b := s.ext
+// the record holds at most the peers that had a connection within the last
+// sweep interval. The host is asked outside the lock; an entry that took
+// an RPC meanwhile is kept.
+func (r *routerMirror) sweepExtensions() {
+	b := r.ext
 	if b == nil {
 		return
 	}
-	started := s.now()
-	b.mu.Lock()
+	started := r.eng.now()
+	r.mu.Lock()
 	known := make([]peer.ID, 0, len(b.peers))
 	for p := range b.peers {
 		known = append(known, p)
 	}
-	b.mu.Unlock()
+	r.mu.Unlock()
 
 	var gone []peer.ID
 	for _, p := range known {
@@ -235,14 +217,24 @@ func (s *Scorer) sweepExtensions() {
 		}
 	}
 
-	b.mu.Lock()
-	defer b.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, p := range gone {
 		if e := b.peers[p]; e != nil && e.lastRPC < started {
 			delete(b.peers, p)
 		}
 	}
 	b.shrink()
+}
+
+// extensionsEntries is how many peers the record holds, -1 when it is off.
+func (r *routerMirror) extensionsEntries() int {
+	if r.ext == nil {
+		return -1
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.ext.peers)
 }
 
 // shrink rebuilds the map once it holds under a quarter of its peak, as a

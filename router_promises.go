@@ -1,5 +1,11 @@
 package peerscore
 
+// IWANT promises, the first of the router's penalties the mirror rebuilds.
+//
+// Invariant: every promise is held twice, by message and by peer, and the
+// two indexes always agree; routerMirror.promised is true whenever there
+// is one. Both change only under routerMirror.mu.
+
 import (
 	"time"
 
@@ -16,11 +22,43 @@ type promiseBook struct {
 	byPeer map[peer.ID]map[string]struct{}
 }
 
-func newPromiseBook() *promiseBook {
-	return &promiseBook{
+func newPromiseBook() promiseBook {
+	return promiseBook{
 		byMsg:  make(map[string]map[peer.ID]time.Duration),
 		byPeer: make(map[peer.ID]map[string]struct{}),
 	}
+}
+
+// keepPromises settles the promises of message id: any copy of it, valid
+// or not, arrived. The message events call it for every copy, so with no
+// promise outstanding it costs one atomic load, inlined.
+func (r *routerMirror) keepPromises(id string) {
+	if r.promised.Load() {
+		r.settle(id)
+	}
+}
+
+func (r *routerMirror) settle(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.promises.keep(id)
+	r.promised.Store(r.promises.any())
+}
+
+// throttled voids p's promises: the router did not read what p sent, so p
+// cannot be blamed for it.
+func (r *routerMirror) throttled(p peer.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.promises.void(p)
+	r.promised.Store(r.promises.any())
+}
+
+// promiseCount is how many promises are outstanding, for Stats.
+func (r *routerMirror) promiseCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.promises.len()
 }
 
 // add records that p owes msg by deadline; an earlier promise of the same
@@ -46,9 +84,6 @@ func (b *promiseBook) add(p peer.ID, msg string, deadline time.Duration) {
 // keep settles every promise of msg: whoever sent it, the message arrived,
 // and the others could no longer deliver it as new.
 func (b *promiseBook) keep(msg string) {
-	if len(b.byMsg) == 0 {
-		return
-	}
 	peers, ok := b.byMsg[msg]
 	if !ok {
 		return
@@ -59,8 +94,7 @@ func (b *promiseBook) keep(msg string) {
 	}
 }
 
-// void cancels p's promises: a throttled peer's messages were not read, so
-// it cannot be blamed for them.
+// void cancels p's promises.
 func (b *promiseBook) void(p peer.ID) {
 	for msg := range b.byPeer[p] {
 		peers := b.byMsg[msg]
@@ -102,6 +136,9 @@ func (b *promiseBook) dropPeerMsg(p peer.ID, msg string) {
 		delete(b.byPeer, p)
 	}
 }
+
+// any tells whether a promise is outstanding.
+func (b *promiseBook) any() bool { return len(b.byMsg) > 0 }
 
 func (b *promiseBook) len() int {
 	n := 0

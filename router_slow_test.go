@@ -1,6 +1,6 @@
 package peerscore_test
 
-// The slow-peer penalty (router.go: chargeSlow, addSlow). Every message in
+// The slow-peer penalty (router_slow.go). Every message in
 // an RPC the router dropped on its way to a peer adds 1 to the peer's
 // slow-peer counter, and so does a write to its stream slower than
 // SlowPeerWriteThreshold (SendRPCCompleted, reported by pubsub v0.19.0 and

@@ -34,7 +34,7 @@ import (
 // Score, which takes no lock and allocates nothing, and their parts with
 // Snapshot. All methods are safe for concurrent use.
 type Scorer struct {
-	mu sync.Mutex // guards all state below that is not atomic
+	mu sync.Mutex // guards all state below that is not atomic, but router, which has its own lock
 
 	params *Params // as given, without topics (byIdx has them); never changed
 	rules  globalRules
@@ -45,11 +45,8 @@ type Scorer struct {
 	deliveries *deliveryLog
 	ips        *ipTracker
 	retained   retainedSet
-	router     *routerPenalties
-	ext        *extensionsBook // nil unless the repeated-extensions penalty is rebuilt
 	counters   counters
 	thresholds *Thresholds     // nil unless WithThresholds; never changed
-	direct     directPeers     // WithDirectPeers; never changed
 	specP3     bool            // WithSpecP3: leaving the mesh clears P3 activation
 	watch      *thresholdWatch // nil unless WithThresholdEvents
 
@@ -67,8 +64,11 @@ type Scorer struct {
 
 	stateLimits stateLimits // what Save writes and Load reads at most
 
-	loop  loopState
-	check routerCheck
+	loop loopState
+
+	// router is the mirror of the GossipSub router (router.go): its own
+	// books under its own lock, charging peers through chargeBehaviour.
+	router routerMirror
 }
 
 // peerState is everything the scorer knows about one peer.
@@ -153,21 +153,14 @@ func New(params *Params, opts ...Option) (*Scorer, error) {
 	s.ips = newIPTracker(s.rules.whitelist)
 	s.retained.max = cfg.maxRetain
 	s.counters.lateDuplicates = make(map[string]uint64)
-	s.router = newRouterPenalties(cfg.routerOff, cfg.router)
-	s.ext = newExtensionsBook(cfg.host, cfg.routerOff)
 	s.thresholds = cfg.thresholds
-	if t := s.thresholds; t != nil {
-		s.router.graylist = t.GraylistThreshold
-		s.ext.setGraylist(t.GraylistThreshold)
-		if len(cfg.eventFns) > 0 {
-			s.watch = newThresholdWatch(t, cfg.eventFns)
-		}
+	if t := s.thresholds; t != nil && len(cfg.eventFns) > 0 {
+		s.watch = newThresholdWatch(t, cfg.eventFns)
 	}
-	s.direct = newDirectPeers(cfg.direct)
+	s.router.init(s, &cfg)
 	s.specP3 = cfg.specP3
 	s.loop.inspects = cfg.inspects
 	s.loop.ipRefresh = cfg.ipRefresh
-	s.check.period = cfg.routerCheck
 	if params.AppSpecificScore != nil && params.AppSpecificWeight == 0 {
 		s.logger.Warn("peerscore: Params.AppSpecificScore is set but AppSpecificWeight is 0, " +
 			"so the application's score counts for nothing; set AppSpecificWeight (1 passes it through)")
@@ -240,19 +233,41 @@ func (s *Scorer) AddPenalty(p peer.ID, count int) {
 	if count <= 0 {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.addBehaviourPenalty(p, float64(count), penAddPenalty)
+	s.chargeBehaviour(p, float64(count), penAddPenalty)
 }
 
-func (s *Scorer) addBehaviourPenalty(p peer.ID, count float64, why penalty) {
+// chargeBehaviour adds n to the counter that why feeds: the slow-peer
+// counter for penSlowPeer, P7 for every other reason. It is the one way
+// the router mirror changes a score, so that its books never need the
+// engine's lock. Unknown peers are not charged; nor are retained ones
+// for slowness, as the router writes only to connected peers and a stale
+// report must not charge a peer that has left.
+func (s *Scorer) chargeBehaviour(p peer.ID, n float64, why penalty) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	ps := s.peers.Get(p)
 	if ps == nil {
 		return
 	}
-	ps.behaviour = finite(ps.behaviour + count)
-	s.counters.charge(why, count)
+	if why == penSlowPeer {
+		if !ps.connected {
+			return
+		}
+		ps.slow = finite(ps.slow + n)
+	} else {
+		ps.behaviour = finite(ps.behaviour + n)
+	}
+	s.counters.charge(why, n)
 	s.publish(ps)
+}
+
+// connected tells whether p is a connected peer. It takes the lock: the
+// router check asks only until the router's first call.
+func (s *Scorer) connected(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.peers.Get(p)
+	return ps != nil && ps.connected
 }
 
 // SetTopicParams starts scoring topic with tp, or replaces its parameters.

@@ -475,9 +475,7 @@ func cacheTrace(t *testing.T, seed uint64, steps int) *cacheChecker {
 			c.event("PRUNE %s to %s, backoff %ds", topic, p, backoff)
 		case op < 77:
 			p, topic := randPeer(), randTopic()
-			s.mu.Lock()
-			s.judgeGraft(p, topic, s.now())
-			s.mu.Unlock()
+			s.router.graft(p, topic, s.now())
 			c.event("GRAFT %s from %s (judged against the backoff)", topic, p)
 		case op < 80:
 			p := randPeer()

@@ -77,7 +77,8 @@ func (c *counters) charge(r penalty, n float64) {
 func (s *Scorer) Stats() Stats {
 	st := Stats{
 		Penalties:        make(map[PenaltyReason]uint64, numPenalties),
-		RouterMismatches: s.check.mismatches.Load(),
+		RouterMismatches: s.router.check.mismatches.Load(),
+		Promises:         s.router.promiseCount(), // before our lock: the two never nest
 	}
 	for r := range s.counters.penalties {
 		st.Penalties[penaltyReasons[r]] = s.counters.penalties[r].Load()
@@ -93,7 +94,6 @@ func (s *Scorer) Stats() Stats {
 	st.DeliveryRecords = s.deliveries.len()
 	st.MaxDeliveryRecords = s.deliveries.max
 	st.MaxRetainedPeers = s.retained.max
-	st.Promises = s.router.promises.len()
 	st.RetainedEvicted = s.retained.evicted
 	st.LateDuplicates = maps.Clone(s.counters.lateDuplicates)
 	if st.LateDuplicates == nil {

@@ -78,20 +78,10 @@ func (t tracer) OnClosedOutboundStream(p peer.ID) {
 
 // Join records that the router has a mesh for topic: GRAFTs in other topics
 // are ignored by the router and cost nothing.
-func (t tracer) Join(topic string) {
-	s := t.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.router.joined[topic] = true
-}
+func (t tracer) Join(topic string) { t.s.router.join(topic) }
 
 // Leave forgets that the router has a mesh for topic.
-func (t tracer) Leave(topic string) {
-	s := t.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.router.joined, topic)
-}
+func (t tracer) Leave(topic string) { t.s.router.leave(topic) }
 
 // Graft puts p in the topic's mesh: time in mesh restarts from zero and P3
 // waits for its activation again.
@@ -154,10 +144,10 @@ func (t tracer) ValidateMessage(msg *pubsub.Message) {
 	if !ok {
 		return
 	}
+	s.router.keepPromises(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.deliveries.get(id, s.now())
-	s.router.promises.keep(id)
 }
 
 // DeliverMessage credits the sender with a first delivery and every peer that
@@ -169,10 +159,10 @@ func (t tracer) DeliverMessage(msg *pubsub.Message) {
 		return
 	}
 	topic := msg.GetTopic()
+	s.router.keepPromises(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.router.promises.keep(id)
 	s.markFirstDelivery(msg.ReceivedFrom, topic)
 	rec := s.deliveries.get(id, now)
 	if rec.status != statusPending {
@@ -203,11 +193,11 @@ func (t tracer) RejectMessage(msg *pubsub.Message, reason string) {
 	}
 	id, hasID := s.messageID(msg)
 	topic := msg.GetTopic()
+	if hasID && reason != pubsub.RejectMissingSignature && reason != pubsub.RejectInvalidSignature {
+		s.router.keepPromises(id)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if hasID && reason != pubsub.RejectMissingSignature && reason != pubsub.RejectInvalidSignature {
-		s.router.promises.keep(id)
-	}
 	switch reason {
 	case pubsub.RejectMissingSignature, pubsub.RejectInvalidSignature, pubsub.RejectUnexpectedSignature,
 		pubsub.RejectUnexpectedAuthInfo, pubsub.RejectSelfOrigin:
@@ -247,10 +237,10 @@ func (t tracer) DuplicateMessage(msg *pubsub.Message) {
 	if !ok {
 		return
 	}
+	s.router.keepPromises(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	s.router.promises.keep(id)
 	rec := s.deliveries.get(id, now)
 	from := msg.ReceivedFrom
 	if rec.has(from) {
@@ -270,38 +260,22 @@ func (t tracer) DuplicateMessage(msg *pubsub.Message) {
 
 // ThrottlePeer voids p's IWANT promises: the router did not read what p
 // sent, so p cannot be blamed for it.
-func (t tracer) ThrottlePeer(p peer.ID) {
-	s := t.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.router.promises.void(p)
-}
+func (t tracer) ThrottlePeer(p peer.ID) { t.s.router.throttled(p) }
 
 // RecvRPC watches the GRAFTs, PRUNEs and extensions control messages peers
 // send us, to rebuild the router's backoff and repeated-extensions
 // penalties, and, until the router first asks for a score, notes that it
 // should have (see WithRouterCheck).
-func (t tracer) RecvRPC(rpc *pubsub.RPC) {
-	s := t.s
-	if s.check.watching.Load() { // false once the router has asked
-		s.noteRecv(rpc)
-	}
-	s.routerRecv(rpc)
-	s.extensionsRecv(rpc)
-}
+func (t tracer) RecvRPC(rpc *pubsub.RPC) { t.s.router.recv(rpc) }
 
 // SendRPC watches the IWANTs and PRUNEs we send, to rebuild the router's
 // promise and backoff penalties.
-func (t tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) { t.s.routerSend(rpc, p, false) }
+func (t tracer) SendRPC(rpc *pubsub.RPC, p peer.ID) { t.s.router.send(rpc, p, false) }
 
 // DropRPC is an RPC to p the router could not queue: p's slow-peer counter
 // grows by its messages, and a PRUNE in it still starts a backoff (the
 // router set it before sending).
-func (t tracer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
-	s := t.s
-	s.routerSend(rpc, p, true)
-	s.chargeSlow(rpc, p)
-}
+func (t tracer) DropRPC(rpc *pubsub.RPC, p peer.ID) { t.s.router.drop(rpc, p) }
 
 // SendRPCCompleted is an RPC the router finished writing to p's stream,
 // and how long the write took: a write slower than SlowPeerWriteThreshold
@@ -309,10 +283,7 @@ func (t tracer) DropRPC(rpc *pubsub.RPC, p peer.ID) {
 // writing goroutine, and only from go-libp2p-pubsub v0.19.0 on; older
 // routers never report writes, so this signal is silent with them.
 func (t tracer) SendRPCCompleted(_ *pubsub.RPC, p peer.ID, took time.Duration) {
-	s := t.s
-	if s.isSlowWrite(took) {
-		s.addSlow(p, 1)
-	}
+	t.s.router.wrote(p, took)
 }
 
 // UndeliverableMessage is about our own subscribers, not about peers.

@@ -164,6 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (*cliOptions, error) {
 	shard := fs.String("shard", "", "run only part i/n of the sweep (scenarios × seeds × arms), for n machines; merge their results.json with -merge")
 	merge := fs.Bool("merge", false, "merge the results.json files given as arguments into one report, instead of running")
 	fs.DurationVar(&cfg.ParityEvery, "parity-every", cfg.ParityEvery, "in the native arm, compare each node's scores with a passive peerscore Scorer at most this often; 0: off")
+	fs.StringVar(&cfg.Record, "record", "", "record every honest node of the scoring arms in this directory, for cmd/scorereplay: DIR/<scenario>/<arm>/seed-N/node-NN")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

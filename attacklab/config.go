@@ -75,6 +75,10 @@ type Config struct {
 	// inspection is compared with a passive peerscore Scorer's (live
 	// parity, see Parity); 0 turns the comparison off.
 	ParityEvery time.Duration
+	// Record, if set, is the directory where every honest node of the
+	// scoring arms records its traffic, for package replay (record.go,
+	// RecordingDir).
+	Record string
 }
 
 // MeshParams are the GossipSub settings the lab varies; everything else is

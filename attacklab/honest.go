@@ -56,6 +56,8 @@ type honestNode struct {
 	scorer *peerscore.Scorer // the peerscore arm only
 	parity *parityWatch      // the native arm's passive Scorer, if compared
 	rec    *recorder
+	// recording is what the node records for a replay (Config.Record).
+	recording *nodeRecording
 	// scores is the latest score inspection (scoring arms).
 	scores atomic.Pointer[map[peer.ID]float64]
 }
@@ -87,7 +89,8 @@ var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 // startRouter starts the node's router for arm.
 // tally, in the native arm, compares the router's scorer with a passive
 // peerscore Scorer (live parity).
-func (n *honestNode) startRouter(ctx context.Context, arm Arm, sc Scenario, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds, tally *parityTally) error {
+// recordDir, if set, is where the node records its traffic (record.go).
+func (n *honestNode) startRouter(ctx context.Context, arm Arm, sc Scenario, cfg *Config, params *peerscore.Params, thr *peerscore.Thresholds, tally *parityTally, recordDir string) error {
 	gp := cfg.gossipSubParams(arm, sc)
 	opts := []pubsub.Option{
 		pubsub.WithGossipSubParams(gp),
@@ -105,7 +108,15 @@ func (n *honestNode) startRouter(ctx context.Context, arm Arm, sc Scenario, cfg 
 		pubsub.WithPeerOutboundQueueSize(128),
 		pubsub.WithRawTracer(n.rec),
 	}
-	inspect := func(m map[peer.ID]float64) { n.scores.Store(&m) }
+	recording, err := n.startRecording(recordDir, arm, gp)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, recording...)
+	inspect := func(m map[peer.ID]float64) {
+		n.recordScores(m)
+		n.scores.Store(&m)
+	}
 	switch arm {
 	case ArmVanilla:
 		opts = append(opts, pubsub.WithGossipSubProtocols([]protocol.ID{pubsub.GossipSubID_v10}, pubsub.GossipSubDefaultFeatures))
@@ -176,6 +187,7 @@ func (n *honestNode) inspectNative(snaps map[peer.ID]*pubsub.PeerScoreSnapshot) 
 	for p, s := range snaps {
 		scores[p] = s.Score
 	}
+	n.recordScores(scores)
 	n.scores.Store(&scores)
 	if n.parity != nil {
 		n.parity.compare(snaps)

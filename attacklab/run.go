@@ -47,11 +47,15 @@ func Run(cfg Config, sc Scenario, arm Arm, progress Progress) (*Result, error) {
 	}
 	r.params, r.thr = cfg.scoringFor(sc)
 	r.ledger = newLedger(plan.Publishers * plan.Messages)
-	defer r.close()
 	if err := r.build(); err != nil {
+		_ = r.close()
 		return nil, err
 	}
-	return r.execute(), nil
+	res := r.execute()
+	if err := r.close(); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 type run struct {
@@ -109,9 +113,14 @@ func (r *run) build() error {
 	if r.arm == ArmNative && r.cfg.ParityEvery > 0 {
 		r.parity = newParityTally(r.cfg.ParityEvery, r.params)
 	}
+	if dir := r.recordDir(); dir != "" && r.arm.scores() {
+		if err := writeRunParams(dir, r.params, r.thr); err != nil {
+			return fmt.Errorf("recording: %w", err)
+		}
+	}
 	for _, n := range r.honest {
 		n.rec = newRecorder(r.ledger, r.sybIdx)
-		if err := n.startRouter(r.ctx, r.arm, r.plan.Scenario, &r.cfg, r.params, r.thr, r.parity); err != nil {
+		if err := n.startRouter(r.ctx, r.arm, r.plan.Scenario, &r.cfg, r.params, r.thr, r.parity, r.recordDir()); err != nil {
 			return fmt.Errorf("honest router %d: %w", n.idx, err)
 		}
 	}
@@ -265,8 +274,9 @@ func (r *run) publish(p int, phase int64) {
 	})
 }
 
-// close stops everything the run started, so the bubble can end.
-func (r *run) close() {
+// close stops everything the run started, so the bubble can end, and
+// ends the recordings (the error is a recording's).
+func (r *run) close() error {
 	if r.cancel != nil {
 		r.cancel()
 	}
@@ -285,15 +295,33 @@ func (r *run) close() {
 	if r.net != nil {
 		r.net.close()
 	}
+	for _, n := range r.honest {
+		n.recording.stopTrace()
+	}
 	// Routers' and streams' goroutines wind down after their hosts
 	// close (the last writes land after their link latency). A bubble's
 	// clock stops when its root goroutine returns, so give them time to
 	// finish here; in simulated time it costs nothing.
 	time.Sleep(drainTime)
+	var errs []error
+	for _, n := range r.honest {
+		if err := n.recording.close(); err != nil {
+			errs = append(errs, fmt.Errorf("honest node %d's recording: %w", n.idx, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // drainTime is how long a run waits for its goroutines to end: well past
 // the longest link latency and pubsub's shutdown.
 const drainTime = 5 * time.Second
+
+// recordDir is where this run's honest nodes record ("": nowhere).
+func (r *run) recordDir() string {
+	if r.cfg.Record == "" {
+		return ""
+	}
+	return RecordingDir(r.cfg.Record, r.plan.Scenario, r.arm, r.cfg.Seed)
+}
 
 var errNoPublished = errors.New("no message was published")

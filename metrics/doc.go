@@ -100,7 +100,8 @@
 // dashboards/peerscore.json, and Prometheus alerting rules,
 // alerts/peerscore-rules.yml (router mismatches, many peers below the
 // graylist threshold, a surge of invalid messages, delivery records near
-// their bound); dashboards/README.md says how to import them. A test
+// their bound, retained peers evicted early); dashboards/README.md says
+// how to import them. A test
 // scrapes a real Collector and checks that every metric and label value
 // they name exists.
 //

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+
 	"github.com/peerscore/peerscore"
 )
 
@@ -27,6 +29,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		spec    = fs.Bool("spec-p3", false, "score P3 as the specification reads it (peerscore.WithSpecP3)")
 		every   = fs.Duration("snapshot-every", DefaultSnapshotEvery, "how often, in trace time, the scores are sampled")
 		quiet   = fs.Bool("quiet", false, "no progress")
+		beat    = fs.Duration("heartbeat", 0, "the router's HeartbeatInterval (Ethereum: 700ms); default: the recording's timings if it has them, else pubsub's 1s")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: scorereplay -trace FILE|DIR -params FILE.json [-compare OTHER.json] [-out DIR]\n\n")
@@ -54,6 +57,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		c.SpecP3, c.SnapshotEvery = *spec, *every
+		if *beat != 0 {
+			if *beat < 0 {
+				fmt.Fprintln(stderr, "scorereplay: -heartbeat must be positive")
+				return 2
+			}
+			c.GossipSub = pubsub.DefaultGossipSubParams()
+			c.GossipSub.HeartbeatInterval = *beat
+		}
 		names, cfgs = append(names, filepath.Base(path)), append(cfgs, c)
 	}
 	src, err := Open(*trace)

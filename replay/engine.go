@@ -24,7 +24,8 @@ type Config struct {
 	Params     *peerscore.Params
 	Thresholds *peerscore.Thresholds
 	// GossipSub are the router's parameters, whose timings the rebuilt
-	// router penalties follow (zero: pubsub's defaults).
+	// router penalties follow (zero: the recording's RouterTimings if it
+	// has them, else pubsub's defaults).
 	GossipSub pubsub.GossipSubParams
 	// SpecP3 scores P3 as the specification reads it (peerscore.WithSpecP3).
 	SpecP3 bool
@@ -47,18 +48,24 @@ type Replayer struct {
 	app    appScores
 	self   peer.ID
 	format Format
+	// timingsGiven: Config.GossipSub was set, and the recording's
+	// RouterTimings do not override it.
+	timingsGiven bool
 
-	pending  *pendingRPC // an RPC event, held until its extras are known
+	pending  *pendingRPC // an RPC or new-stream event, held until its extras are known
 	nextSnap time.Time
 	obs      *observer
 	info     Info
 }
 
 // pendingRPC is an RPC event of the trace, and what the recording adds to
-// it (the backoffs of its PRUNEs, an extensions message).
+// it (the backoffs of its PRUNEs, an extensions message); or a new
+// stream's event, whose peer's addresses the recording writes right
+// after it and the live Scorer read as the stream opened.
 type pendingRPC struct {
 	kind       pb.TraceEvent_Type
 	peer       peer.ID
+	proto      string // a new stream's protocol
 	meta       *pb.TraceEvent_RPCMeta
 	backoffs   []uint64
 	extensions bool
@@ -67,7 +74,7 @@ type pendingRPC struct {
 // NewReplayer returns a replayer of a source of format f under cfg.
 func NewReplayer(cfg Config, f Format) (*Replayer, error) {
 	if cfg.Params == nil {
-		return nil, errors.New("replay: no parameters")
+		return nil, errors.New("peerscore/replay: no parameters")
 	}
 	// P5 comes from the recording: the parameters' own function, which
 	// a parameter file does not carry, is not needed.
@@ -82,13 +89,14 @@ func NewReplayer(cfg Config, f Format) (*Replayer, error) {
 			return nil, err
 		}
 	}
-	if cfg.GossipSub.HeartbeatInterval == 0 {
+	given := cfg.GossipSub.HeartbeatInterval != 0
+	if !given {
 		cfg.GossipSub = pubsub.DefaultGossipSubParams()
 	}
 	if cfg.SnapshotEvery <= 0 {
 		cfg.SnapshotEvery = DefaultSnapshotEvery
 	}
-	r := &Replayer{cfg: cfg, format: f, host: newReplayHost(), app: appScores{m: map[peer.ID]float64{}}}
+	r := &Replayer{cfg: cfg, format: f, host: newReplayHost(), app: appScores{m: map[peer.ID]float64{}}, timingsGiven: given}
 	r.info.Format = f
 	r.info.Trace = map[string]int64{}
 	return r, nil
@@ -102,11 +110,15 @@ func (r *Replayer) start(ev Event) error {
 		if id, err := decodePeer(ev.Extra.Self); err == nil {
 			r.self = id
 		}
+		if t := ev.Extra.Router; t != nil && !r.timingsGiven {
+			t.apply(&r.cfg.GossipSub)
+			r.timingsGiven = true
+		}
 	} else {
 		r.info.inferred(inferredStart)
 	}
-	if r.self == "" && ev.Trace != nil {
-		r.self = peer.ID(ev.Trace.GetPeerID())
+	if !r.timingsGiven {
+		r.info.inferred(inferredTimings)
 	}
 	params := *r.cfg.Params
 	params.AppSpecificScore = r.app.get
@@ -145,6 +157,17 @@ func (r *Replayer) Feed(ev Event) error {
 		}
 	}
 	r.info.Events++
+	if r.self == "" && ev.Trace != nil {
+		// pubsub's trace: every event names the node that traced it. The
+		// first may come after extras (a trace merged with a directory of
+		// them).
+		r.self = peer.ID(ev.Trace.GetPeerID())
+	}
+	if x := ev.Extra; x != nil && r.pending != nil && r.pending.kind == pb.TraceEvent_ON_NEW_OUTBOUND_STREAM && x.Kind == KindAddrs {
+		r.extra(x)
+		r.flush()
+		return nil
+	}
 	if x := ev.Extra; x != nil && (x.Kind == KindBackoffs || x.Kind == KindExtensions) && r.pending != nil {
 		r.pending.backoffs = append(r.pending.backoffs, x.Backoffs...)
 		r.pending.extensions = r.pending.extensions || x.Kind == KindExtensions
@@ -158,7 +181,7 @@ func (r *Replayer) Feed(ev Event) error {
 		return nil
 	}
 	if ev.Trace == nil {
-		return fmt.Errorf("replay: an event with neither a trace event nor an extra, at %v", ev.At)
+		return fmt.Errorf("peerscore/replay: an event with neither a trace event nor an extra, at %v", ev.At)
 	}
 	r.trace(ev.Trace)
 	return nil
@@ -172,7 +195,11 @@ func (r *Replayer) Finish() *Outcome {
 	}
 	r.flush()
 	end := r.clock.Now()
-	r.obs.sample(end, r.scorer)
+	// The last sample, unless one was taken at that instant already (the
+	// trace ended on a snapshot's).
+	if end.After(r.obs.last) || end.Equal(r.info.Start) {
+		r.obs.sample(end, r.scorer)
+	}
 	r.info.End, r.info.Span = end, end.Sub(r.info.Start)
 	return r.obs.outcome(r.info)
 }
@@ -195,6 +222,10 @@ func (r *Replayer) flush() {
 		return
 	}
 	r.pending = nil
+	if p.kind == pb.TraceEvent_ON_NEW_OUTBOUND_STREAM {
+		r.tracer.OnNewOutboundStream(p.peer, protocolOf(p.proto))
+		return
+	}
 	rpc := pubsubrpc.New(rpcFromMeta(p.meta, p.backoffs, p.extensions), p.peer)
 	if len(p.backoffs) == 0 && hasPrunes(p.meta) {
 		r.info.inferred(inferredBackoff)
@@ -222,13 +253,15 @@ func (r *Replayer) trace(e *pb.TraceEvent) {
 		})
 	case pb.TraceEvent_DUPLICATE_MESSAGE:
 		m := e.GetDuplicateMessage()
+		r.obs.relayed[peer.ID(m.GetReceivedFrom())] = struct{}{}
 		r.message(m.GetMessageID(), m.GetTopic(), m.GetReceivedFrom(), r.tracer.DuplicateMessage)
 	case pb.TraceEvent_DELIVER_MESSAGE:
 		m := e.GetDeliverMessage()
+		r.obs.relayed[peer.ID(m.GetReceivedFrom())] = struct{}{}
 		r.message(m.GetMessageID(), m.GetTopic(), m.GetReceivedFrom(), r.tracer.DeliverMessage)
 	case pb.TraceEvent_ON_NEW_OUTBOUND_STREAM:
 		m := e.GetOnNewOutboundStream()
-		r.tracer.OnNewOutboundStream(peer.ID(m.GetPeerID()), protocolOf(m.GetProto()))
+		r.pending = &pendingRPC{kind: e.GetType(), peer: peer.ID(m.GetPeerID()), proto: m.GetProto()}
 	case pb.TraceEvent_ON_CLOSED_OUTBOUND_STREAM:
 		r.tracer.OnClosedOutboundStream(peer.ID(e.GetOnClosedOutboundStream().GetPeerID()))
 	case pb.TraceEvent_RECV_RPC:

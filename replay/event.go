@@ -3,6 +3,7 @@ package replay
 import (
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 )
 
@@ -34,7 +35,34 @@ type Extra struct {
 	Backoffs []uint64           `json:"backoffs,omitempty"` // KindBackoffs: seconds, one per PRUNE of the RPC event, in its order
 	Took     time.Duration      `json:"took,omitempty"`     // KindWrite
 	Self     string             `json:"self,omitempty"`     // KindStart: the recording node's peer ID
+	Router   *RouterTimings     `json:"router,omitempty"`   // KindStart: the router's timings (WithGossipSubParams)
 	Scores   map[string]float64 `json:"scores,omitempty"`   // KindScores: the live scores, by peer
+}
+
+// RouterTimings are the router's settings that the scorer's rebuilt
+// router penalties follow (peerscore.WithGossipSubParams): when its
+// heartbeats charge broken promises, how long a promise lasts, and the
+// PRUNE backoff a GRAFT must respect. A recording holds them when its
+// Recorder was given them (WithGossipSubParams); a replay without them
+// takes pubsub's defaults, which a network with another heartbeat
+// (Ethereum's 700 ms) does not run.
+type RouterTimings struct {
+	HeartbeatInterval     time.Duration `json:"heartbeat_interval"`
+	HeartbeatInitialDelay time.Duration `json:"heartbeat_initial_delay"`
+	IWantFollowupTime     time.Duration `json:"iwant_followup_time"`
+	PruneBackoff          time.Duration `json:"prune_backoff"`
+	GraftFloodThreshold   time.Duration `json:"graft_flood_threshold"`
+}
+
+func timingsOf(gp pubsub.GossipSubParams) *RouterTimings {
+	return &RouterTimings{HeartbeatInterval: gp.HeartbeatInterval, HeartbeatInitialDelay: gp.HeartbeatInitialDelay,
+		IWantFollowupTime: gp.IWantFollowupTime, PruneBackoff: gp.PruneBackoff, GraftFloodThreshold: gp.GraftFloodThreshold}
+}
+
+// apply sets gp's timings to t's.
+func (t *RouterTimings) apply(gp *pubsub.GossipSubParams) {
+	gp.HeartbeatInterval, gp.HeartbeatInitialDelay = t.HeartbeatInterval, t.HeartbeatInitialDelay
+	gp.IWantFollowupTime, gp.PruneBackoff, gp.GraftFloodThreshold = t.IWantFollowupTime, t.PruneBackoff, t.GraftFloodThreshold
 }
 
 // ExtraKind says what an Extra records.

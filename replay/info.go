@@ -1,8 +1,11 @@
 package replay
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -22,6 +25,7 @@ type Info struct {
 const (
 	inferredStart      = "the scorer's start (the origin of its decays and heartbeats) taken as the first event's time"
 	inferredValidation = "a message's delivery record opened at its first copy, delivery or rejection, not when validation began (pubsub's trace has no validation event)"
+	inferredTimings    = "the router's heartbeat, promise follow-up and PRUNE backoff taken as pubsub's defaults (the trace does not record them; scorereplay -heartbeat sets the heartbeat)"
 	inferredBackoff    = "a PRUNE's backoff taken as the router's PruneBackoff (pubsub's trace keeps the PRUNE, not its backoff)"
 )
 
@@ -80,14 +84,30 @@ func (i *Info) Components() []Component {
 	return append(out, slow)
 }
 
-// inferredList is the inferences made, most frequent first.
+// inferredList is the inferences made, most frequent first (ties in
+// alphabetical order).
 func (i *Info) inferredList() []string {
-	var out []string
-	for what, n := range i.Inferred {
-		out = append(out, fmt.Sprintf("%s (%d times)", what, n))
+	whats := slices.Collect(maps.Keys(i.Inferred))
+	slices.SortFunc(whats, func(a, b string) int {
+		if c := cmp.Compare(i.Inferred[b], i.Inferred[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	out := make([]string, len(whats))
+	for k, what := range whats {
+		out[k] = countedInference(what, i.Inferred[what])
 	}
-	slices.Sort(out)
 	return out
 }
 
 func fmtScore(x float64) string { return fmt.Sprintf("%.6g", x) }
+
+// countedInference names an inference with how many events it concerned, when
+// more than one did.
+func countedInference(what string, n int64) string {
+	if n == 1 {
+		return what
+	}
+	return fmt.Sprintf("%s (%d events)", what, n)
+}

@@ -51,15 +51,19 @@ type PeerOutcome struct {
 	// Crossed are the levels it fell below, mildest first.
 	Crossed []Crossing `json:"crossed,omitempty"`
 	// HonestLooking flags a peer pushed below zero though it never sent an
-	// invalid message nor broke a router rule (no P4, no P7), and did
-	// deliver messages first: its penalty came from mesh delivery (P3,
-	// P3b) or from its address (P6) alone, which an honest peer can earn.
+	// invalid message nor broke a router rule (no P4, no P7), was never
+	// penalised by the application nor as a slow peer (no negative P5 or
+	// slow-peer penalty), and did relay messages (sent the node copies,
+	// first or not): its penalty came from mesh delivery (P3, P3b) or from
+	// its address (P6) alone, which an honest peer that is rarely first
+	// also earns. A peer that never sent a message is not flagged: that is
+	// what the evaluation's silent attackers do.
 	HonestLooking bool `json:"honest_looking"`
 	// Samples are its score over time, from its first dip below zero
 	// (bounded: neighbours are merged, keeping the lower, when it grows).
 	Samples []Sample `json:"samples,omitempty"`
 
-	invalid, misbehaved, delivered bool
+	invalid, misbehaved, penalised bool
 }
 
 // Sample is a score at a time (from the start of the trace).
@@ -82,7 +86,8 @@ type Band struct {
 type Check struct {
 	Checkpoints int64   `json:"checkpoints"`
 	Scores      int64   `json:"scores"`
-	Differ      int64   `json:"differ"` // beyond 1e-9 relative
+	NonZero     int64   `json:"nonzero"` // of the live scores checked
+	Differ      int64   `json:"differ"`  // beyond 1e-9 relative
 	MaxDiff     float64 `json:"max_diff"`
 	Example     string  `json:"example,omitempty"`
 }
@@ -95,13 +100,14 @@ type observer struct {
 	start   time.Time
 	levels  []Level
 	peers   map[peer.ID]*PeerOutcome
+	relayed map[peer.ID]struct{} // peers that sent the node a message
 	band    []Band
 	last    time.Time
 	checked Check
 }
 
 func newObserver(t *peerscore.Thresholds, start time.Time) *observer {
-	return &observer{start: start, levels: levelsOf(t), peers: map[peer.ID]*PeerOutcome{}, last: start}
+	return &observer{start: start, levels: levelsOf(t), peers: map[peer.ID]*PeerOutcome{}, relayed: map[peer.ID]struct{}{}, last: start}
 }
 
 // sample reads every known peer's score at at.
@@ -134,9 +140,9 @@ func (o *observer) follow(po *PeerOutcome, snap peerscore.Snapshot, rel, dt time
 		po.Min, po.MinAt = score, rel
 	}
 	po.misbehaved = po.misbehaved || snap.BehaviourPenalty > 0
+	po.penalised = po.penalised || snap.P5 < 0 || snap.SlowPeer < 0
 	for _, ts := range snap.Topics {
 		po.invalid = po.invalid || ts.InvalidMessageDeliveries > 0
-		po.delivered = po.delivered || ts.FirstMessageDeliveries > 0
 	}
 	for i, lv := range o.levels {
 		if score >= lv.Value {
@@ -163,6 +169,9 @@ func (o *observer) check(x *Extra, s *peerscore.Scorer) {
 		}
 		got := s.Score(p)
 		o.checked.Scores++
+		if live != 0 {
+			o.checked.NonZero++
+		}
 		d := math.Abs(got - live)
 		if d <= 1e-9*math.Max(1, math.Max(math.Abs(got), math.Abs(live))) {
 			continue
@@ -216,8 +225,9 @@ type Outcome struct {
 
 func (o *observer) outcome(info Info) *Outcome {
 	out := &Outcome{Info: info, Levels: o.levels, Band: o.band}
-	for _, po := range o.peers {
-		po.HonestLooking = len(po.Crossed) > 0 && !po.invalid && !po.misbehaved && po.delivered
+	for id, po := range o.peers {
+		_, relayed := o.relayed[id]
+		po.HonestLooking = len(po.Crossed) > 0 && !po.invalid && !po.misbehaved && !po.penalised && relayed
 		out.Peers = append(out.Peers, *po)
 	}
 	slices.SortFunc(out.Peers, func(a, b PeerOutcome) int {

@@ -56,7 +56,7 @@ func (e *ReadError) Error() string {
 	if e.Line == 0 {
 		where = fmt.Sprintf("byte %d", e.Offset)
 	}
-	return fmt.Sprintf("replay: %s: %s: %v", e.Path, where, e.Err)
+	return fmt.Sprintf("peerscore/replay: %s: %s: %v", e.Path, where, e.Err)
 }
 
 // Unwrap returns the cause.
@@ -148,7 +148,7 @@ func (f *fileSource) Close() error {
 	return f.dec.close()
 }
 
-var errClosed = errors.New("replay: source closed")
+var errClosed = errors.New("peerscore/replay: source closed")
 
 // traceEvent is ev as an Event.
 func traceEvent(ev *pb.TraceEvent) Event {

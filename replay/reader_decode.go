@@ -38,7 +38,7 @@ type stream struct {
 func openStream(path string) (*stream, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, fmt.Errorf("peerscore/replay: %w", err)
 	}
 	s := &stream{path: path, f: f}
 	raw := bufio.NewReaderSize(f, readBuffer)

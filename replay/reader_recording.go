@@ -31,13 +31,13 @@ func openRecording(dir string) (Source, error) {
 			// them. Nothing of the trace is lost.
 		case p.extra == "":
 			_, extra := pairName(p.n, false)
-			return nil, fmt.Errorf("replay: %s has no extras file (%s[%s]) beside it", p.trace, extra, gzExt)
+			return nil, fmt.Errorf("peerscore/replay: %s has no extras file (%s[%s]) beside it", p.trace, extra, gzExt)
 		default:
 			pairs = append(pairs, p)
 		}
 	}
 	if len(pairs) == 0 {
-		return nil, fmt.Errorf("replay: %s holds no recording (no %sNNNNNN%s[.gz] files)", dir, tracePrefix, traceExt)
+		return nil, fmt.Errorf("peerscore/replay: %s holds no recording (no %sNNNNNN%s[.gz] files)", dir, tracePrefix, traceExt)
 	}
 	return &recordingSource{dir: dir, pairs: pairs}, nil
 }

@@ -209,7 +209,7 @@ const itemBase = 128
 // the start extra now unless WithManualStart.
 func NewRecorder(dir string, self peer.ID, opts ...RecorderOption) (*Recorder, error) {
 	cfg := defaultRecorderConfig()
-	if err := option.Apply("replay", &cfg, opts); err != nil {
+	if err := option.Apply("peerscore/replay", &cfg, opts); err != nil {
 		return nil, err
 	}
 	if cfg.maxDisk < cfg.maxFile {

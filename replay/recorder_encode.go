@@ -177,7 +177,9 @@ func (e *encoder) control(c *ctlSum) []byte {
 	return b
 }
 
-// extra encodes x as one line of JSON, as encoding/json writes an Extra.
+// appendExtra encodes x as one line of JSON, as encoding/json writes an
+// Extra. A field added to Extra must be added here too: TestAppendExtra
+// fills every field of Extra, and fails on one it does not know.
 func appendExtra(b []byte, x *Extra) []byte {
 	b = append(b, `{"kind":`...)
 	b = appendJSONString(b, string(x.Kind))
@@ -229,6 +231,12 @@ func appendExtra(b []byte, x *Extra) []byte {
 	if x.Self != "" {
 		b = append(b, `,"self":`...)
 		b = appendJSONString(b, x.Self)
+	}
+	if x.Router != nil { // once a recording, in its start: encoding/json will do
+		if r, err := json.Marshal(x.Router); err == nil {
+			b = append(b, `,"router":`...)
+			b = append(b, r...)
+		}
 	}
 	if len(x.Scores) > 0 {
 		b = append(b, `,"scores":{`...)

@@ -46,6 +46,7 @@ type recorderConfig struct {
 	flushEvery  time.Duration
 	addrEvery   time.Duration
 	manualStart bool
+	router      *RouterTimings
 
 	beforeBatch func() // tests: holds the writer up
 }
@@ -190,6 +191,21 @@ func WithAddrInterval(d time.Duration) RecorderOption {
 func WithManualStart() RecorderOption {
 	return func(c *recorderConfig) error {
 		c.manualStart = true
+		return nil
+	}
+}
+
+// WithGossipSubParams records the router's timings in the start extra
+// (RouterTimings): give it the parameters the router runs with, as given
+// to the Scorer (peerscore.WithGossipSubParams), so that a replay charges
+// broken promises at the router's heartbeats. Without it a replay assumes
+// pubsub's defaults.
+func WithGossipSubParams(gp pubsub.GossipSubParams) RecorderOption {
+	return func(c *recorderConfig) error {
+		if gp.HeartbeatInterval <= 0 || gp.IWantFollowupTime <= 0 || gp.PruneBackoff <= 0 {
+			return errors.New("WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
+		}
+		c.router = timingsOf(gp)
 		return nil
 	}
 }

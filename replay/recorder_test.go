@@ -710,3 +710,24 @@ func TestRecorderAbsentFields(t *testing.T) {
 	require.True(t, proto.Equal(want, events[3].Trace), "got %v", events[3].Trace)
 	require.Nil(t, events[2].Trace.GetDeliverMessage().Topic, "absent, not empty")
 }
+
+// TestRecorderRouterTimings: the router's timings (WithGossipSubParams)
+// reach the recording's start extra, in every pair: a recording whose
+// first pairs were deleted still has them.
+func TestRecorderRouterTimings(t *testing.T) {
+	gp := pubsub.DefaultGossipSubParams()
+	gp.HeartbeatInterval, gp.HeartbeatInitialDelay = 700*time.Millisecond, 50*time.Millisecond
+	want := &replay.RouterTimings{HeartbeatInterval: 700 * time.Millisecond, HeartbeatInitialDelay: 50 * time.Millisecond,
+		IWantFollowupTime: gp.IWantFollowupTime, PruneBackoff: gp.PruneBackoff, GraftFloodThreshold: gp.GraftFloodThreshold}
+	dir := t.TempDir()
+	events, st := recorded(t, dir, testPeer(0), []replay.RecorderOption{
+		replay.WithGossipSubParams(gp), replay.WithoutGzip(), replay.WithMaxFileSize(4 << 10), replay.WithMaxDiskSize(8 << 10),
+	}, func(r *replay.Recorder) {
+		for i := range 1000 {
+			r.Join(fmt.Sprint(i))
+		}
+	})
+	require.Positive(t, st.Deleted, "the first pair is gone")
+	require.Equal(t, replay.KindStart, events[0].Extra.Kind)
+	require.Equal(t, want, events[0].Extra.Router)
+}

@@ -17,7 +17,7 @@ import (
 )
 
 func errorf(format string, args ...any) error {
-	return fmt.Errorf("replay: "+format, args...)
+	return fmt.Errorf("peerscore/replay: "+format, args...)
 }
 
 // writer is the Recorder's one goroutine that touches the disk: it writes
@@ -143,7 +143,7 @@ func (w *writer) writeBatch() {
 // last one, and closing the pair after it if it is full.
 func (w *writer) write(it *item) {
 	if it.kind == itemStart {
-		w.start = &Extra{Kind: KindStart, At: it.at, Self: w.r.self.String()}
+		w.start = &Extra{Kind: KindStart, At: it.at, Self: w.r.self.String(), Router: w.r.cfg.router}
 	}
 	if w.cur == nil && !w.reopen() {
 		w.r.stats.dropped.Add(it.records())
@@ -215,7 +215,7 @@ func (w *writer) bound() {
 		err := errors.Join(removeIfExists(old.trace), removeIfExists(old.extra))
 		if err != nil {
 			w.r.stats.setErr(err)
-			w.r.cfg.logger.Warn("replay: recorder: cannot delete an old pair of files", "err", err)
+			w.r.cfg.logger.Warn("peerscore/replay: recorder: cannot delete an old pair of files", "err", err)
 			continue
 		}
 		w.r.stats.deleted.Add(1)
@@ -239,7 +239,7 @@ func (w *writer) publish() {
 // minute (a full disk is not hammered).
 func (w *writer) fail(err error) {
 	w.r.stats.setErr(err)
-	w.r.cfg.logger.Error("replay: recorder: writing the recording failed; events are dropped until a new pair of files opens", "err", err)
+	w.r.cfg.logger.Error("peerscore/replay: recorder: writing the recording failed; events are dropped until a new pair of files opens", "err", err)
 	if w.cur != nil {
 		_ = w.cur.close()
 		w.older = append(w.older, oldPair{trace: w.cur.tracePath, extra: w.cur.extraPath, size: w.cur.size()})
@@ -365,7 +365,7 @@ func (p *pairWriter) item(w *writer, it *item) error {
 		}
 		switch it.kind {
 		case itemStart:
-			x.Self = w.r.self.String()
+			x.Self, x.Router = w.r.self.String(), w.r.cfg.router
 		case itemValidate:
 			x.ID, x.Topic = []byte(it.id), it.topic.s
 		case itemWrite:

@@ -24,6 +24,10 @@ type Run struct {
 	// of a level (with -compare).
 	Disagreements []Disagreement `json:"disagreements,omitempty"`
 	Wall          time.Duration  `json:"wall"`
+	// Cut counts the files that ended cut short (ErrTruncated): a node
+	// still writing, or one that crashed. The replay went on with the
+	// next file, or ended there.
+	Cut int `json:"cut,omitempty"`
 }
 
 // Disagreement is one peer that one parameter set pushed below a level
@@ -135,6 +139,9 @@ func (run *Run) report(w io.Writer) {
 	for i, p := range run.Params {
 		fmt.Fprintf(w, "- Parameters %d: %s\n", i+1, p)
 	}
+	if run.Cut > 0 {
+		fmt.Fprintf(w, "- Cut short: %d file(s) ended mid-record (a node still writing, or one that crashed); the replay took each as its end\n", run.Cut)
+	}
 	fmt.Fprintf(w, "- Wall time: %v\n\n", run.Wall.Round(time.Millisecond))
 	fmt.Fprintf(w, "## What the trace could tell\n\n| part of the score | replayed | why |\n|---|---|---|\n")
 	for _, c := range info.Components() {
@@ -162,7 +169,8 @@ func writeOutcome(w io.Writer, i int, params string, o *Outcome) {
 		if c.Differ == 0 {
 			fmt.Fprintf(w, "Against the live scores the recording holds: %d scores at %d instants, every one replayed to 1e-9.\n\n", c.Scores, c.Checkpoints)
 		} else {
-			fmt.Fprintf(w, "Against the live scores the recording holds: %d of %d scores at %d instants differ by more than 1e-9, by %.6g at most; the first: %s.\n\n",
+			fmt.Fprintf(w, "Against the live scores the recording holds: %d of %d scores at %d instants differ by more than 1e-9, by %.6g at most; the first: %s. "+
+				"That is expected if these are not the parameters the node ran with; if they are, the replay missed something the node saw (see What the trace could tell).\n\n",
 				c.Differ, c.Scores, c.Checkpoints, c.MaxDiff, c.Example)
 		}
 	}
@@ -179,8 +187,10 @@ func writeOutcome(w io.Writer, i int, params string, o *Outcome) {
 		}
 		fmt.Fprintf(w, "| %s (%g) | %d of %d | %d |\n", lv.Name, lv.Value, below, len(o.Peers), honest)
 	}
-	fmt.Fprintf(w, "\nA peer is honest-looking when it fell below zero without ever sending an invalid message (P4) or breaking a router rule (P7), and delivered messages first: "+
-		"its penalty came from mesh delivery (P3, P3b) or its address (P6) alone, which honest peers also earn.\n\n")
+	fmt.Fprintf(w, "\nA peer is honest-looking when it fell below zero without ever sending an invalid message (P4), breaking a router rule (P7) "+
+		"or being penalised by the application (P5) or as a slow peer, and relayed messages to this node (first or later copies): "+
+		"its penalty came from mesh delivery (P3, P3b) or its address (P6) alone, which honest peers that are rarely first also earn. "+
+		"A peer that never sent a message is not flagged: silent attackers look like that.\n\n")
 	fmt.Fprintf(w, "![scores](scores-%d.svg)\n\n", i+1)
 	var shown []PeerOutcome
 	for _, p := range o.Peers {

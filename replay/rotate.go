@@ -89,7 +89,7 @@ func parsePairName(base string) (n uint64, isTrace, ok bool) {
 func listPairs(dir string) ([]pairFiles, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, fmt.Errorf("peerscore/replay: %w", err)
 	}
 	byN := map[uint64]*pairFiles{}
 	for _, e := range entries {
@@ -111,7 +111,7 @@ func listPairs(dir string) ([]pairFiles, error) {
 		}
 		path := filepath.Join(dir, e.Name())
 		if *slot != "" {
-			return nil, fmt.Errorf("replay: %s and %s are the same file of pair %d", *slot, path, n)
+			return nil, fmt.Errorf("peerscore/replay: %s and %s are the same file of pair %d", *slot, path, n)
 		}
 		*slot = path
 	}
@@ -136,7 +136,7 @@ func listPairs(dir string) ([]pairFiles, error) {
 func isRecordingDir(path string) (bool, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return false, fmt.Errorf("replay: %w", err)
+		return false, fmt.Errorf("peerscore/replay: %w", err)
 	}
 	return fi.IsDir(), nil
 }

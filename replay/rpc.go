@@ -8,11 +8,16 @@ import (
 // rpcFromMeta rebuilds, from the summary pubsub's trace keeps of an RPC,
 // the RPC as a scorer's tracer reads it: its subscriptions and control
 // messages (IHAVE, IWANT, GRAFT, PRUNE with backoffs when the recording
-// gives them, IDONTWANT, an extensions message when it says so). The
-// messages themselves are not rebuilt: a scorer reads them through the
-// message events, not the RPCs.
+// gives them, IDONTWANT, an extensions message when it says so), and one
+// message with its topic for each message it carried: a scorer reads the
+// messages themselves through the message events, but counts those of a
+// dropped RPC for the slow-peer penalty.
 func rpcFromMeta(meta *pb.TraceEvent_RPCMeta, backoffs []uint64, extensions bool) *pb.RPC {
 	rpc := &pb.RPC{}
+	for _, m := range meta.GetMessages() {
+		topic := m.GetTopic()
+		rpc.Publish = append(rpc.Publish, &pb.Message{Topic: &topic})
+	}
 	for _, s := range meta.GetSubscription() {
 		sub, topic := s.GetSubscribe(), s.GetTopic()
 		rpc.Subscriptions = append(rpc.Subscriptions, &pb.RPC_SubOpts{Subscribe: &sub, Topicid: &topic})

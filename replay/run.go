@@ -9,11 +9,14 @@ import (
 
 // Replay reads src to its end once and replays every event into one
 // Replayer per config (two to compare them), on the trace's own clock, as
-// fast as the CPU allows. names name the configs in the report. progress,
+// fast as the CPU allows. A file cut short (ErrTruncated: the recording of
+// a node still running, or of one that crashed) ends there, and the
+// replay goes on with what follows it (Run.Cut counts them); any other
+// read error ends the replay with it. names name the configs in the report. progress,
 // if not nil, is told how far the replay has got every 100,000 events.
 func Replay(src Source, trace string, names []string, cfgs []Config, progress func(events int64, at time.Time)) (*Run, error) {
 	if len(cfgs) == 0 || len(cfgs) != len(names) {
-		return nil, errors.New("replay: one name per config, and at least one")
+		return nil, errors.New("peerscore/replay: one name per config, and at least one")
 	}
 	start := time.Now()
 	rps := make([]*Replayer, len(cfgs))
@@ -25,10 +28,24 @@ func Replay(src Source, trace string, names []string, cfgs []Config, progress fu
 		rps[i] = rp
 	}
 	var n int64
+	cut, cutAfter := 0, int64(-1)
 	for {
 		ev, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, ErrTruncated) {
+			// A file cut short ends there; a recording goes on with its
+			// next pair. Twice without an event between: nothing follows.
+			// Cut before its first event, it is no trace at all.
+			if n == 0 {
+				return nil, err
+			}
+			if cutAfter == n {
+				break
+			}
+			cut, cutAfter = cut+1, n
+			continue
 		}
 		if err != nil {
 			return nil, err
@@ -42,7 +59,7 @@ func Replay(src Source, trace string, names []string, cfgs []Config, progress fu
 			progress(n, ev.At)
 		}
 	}
-	run := &Run{Trace: trace, Params: names}
+	run := &Run{Trace: trace, Params: names, Cut: cut}
 	for _, rp := range rps {
 		run.Outcomes = append(run.Outcomes, rp.Finish())
 	}

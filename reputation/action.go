@@ -52,7 +52,7 @@ func (a Action) String() string {
 // MarshalText writes the action's name; an unnamed action is an error.
 func (a Action) MarshalText() ([]byte, error) {
 	if !a.valid() {
-		return nil, fmt.Errorf("reputation: unknown action %d", uint8(a))
+		return nil, fmt.Errorf("peerscore/reputation: unknown action %d", uint8(a))
 	}
 	return []byte(actionNames[a]), nil
 }
@@ -65,5 +65,5 @@ func (a *Action) UnmarshalText(text []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("reputation: unknown action %q (want low, mid, high, fatal or useful)", text)
+	return fmt.Errorf("peerscore/reputation: unknown action %q (want low, mid, high, fatal or useful)", text)
 }

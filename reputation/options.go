@@ -152,9 +152,10 @@ func WithFreeze(level float64, d time.Duration) Option {
 // point. At the bound, n/16 peers at a time are forgotten, so that a
 // report costs O(1) amortised: those decayed to nothing, then the least
 // severe, never a frozen one (the order is in the package documentation,
-// Bounds and cost); the worst offenders stay. n must be positive. The default is 4096; a tracked
-// peer costs about 500 bytes with four reasons of up to 64 bytes each
-// (BenchmarkMemory), so the default bounds the whole at about 2 MiB.
+// Bounds and cost); the worst offenders stay. n must be positive. The
+// default is 4096. What a tracked peer costs, with one reason or four of
+// up to 64 bytes each, is measured by BenchmarkMemory: see docs/memory.md
+// in the module's source.
 func WithMaxPeers(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
@@ -186,7 +187,7 @@ func WithMaxReasons(n int) Option {
 // values that Score returns, and forgets peers whose value decayed to
 // nothing. It must be positive. The default is one second: with the
 // default half-life a value moves by 0.12% between steps. Each step costs
-// O(tracked peers), about 25 ns each (BenchmarkDecayStep).
+// O(tracked peers); BenchmarkDecayStep measures it (docs/performance.md).
 func WithDecayInterval(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
