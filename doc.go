@@ -125,6 +125,45 @@
 // with a score of zero or less is retained, frozen, for RetainScore, so
 // that reconnecting does not clear it.
 //
+// # Start, Close and callbacks
+//
+// Five components do background work between Start and Close: the Scorer,
+// ban.Monitor, rank.Tagger, reputation.Reputation and dsstore.Store. Each
+// Close states one contract, in the same words:
+//
+//	Close stops the background work and waits until it has stopped, but it
+//	does not wait for a callback of yours that is running, so a callback may
+//	call Close, of this component or of another. Once Close has returned,
+//	the background work does not run again and no callback is called again;
+//	a callback still running may finish, and its return leads to nothing
+//	more. Close is safe for concurrent use and may be called any number of
+//	times; Start after Close does nothing.
+//
+// The background work is the component's own: decaying, checking, banning,
+// tagging, writing, with its calls to what you gave it to work with (the
+// host, connection manager, gater, datastore, logger). Close waits for all
+// of it, so none of those may call Close. A Tagger's Refresh does that
+// work on your goroutine, under the same contract. The callbacks are the
+// functions of yours that the work calls, listed at each Close: the
+// Scorer's WithInspect and WithThresholdEvents (and Params.AppSpecificScore
+// where those call it); a Monitor's or a Tagger's Scorer and WithProtected;
+// a Monitor's WithOnBan. Close does not wait for one that is running, which
+// may still be running when Close returns; when it returns, the work that
+// called it ends at once (a Monitor bans no one more, a Tagger tags no
+// one). "Called" is the component's act: a callback called just before
+// Close may begin its first statement just after Close has returned.
+//
+// Why Close does not wait for a running callback: a callback may call
+// Close (to stop the node on a fatal event, say), and a Close that waited
+// for running callbacks would then wait for its own caller, for ever. To
+// wait for the others but not for its caller, Close would have to know
+// which goroutine calls it, which Go does not tell, on purpose. So Close
+// waits for no callback, and is safe in any of them: its own component's,
+// another's, two callbacks closing each other's components at once. If a
+// callback uses something you release after Close, guard it yourself: have
+// the callback check a flag and use the thing under a lock of yours, and
+// after Close set the flag under that lock before releasing the thing.
+//
 // # Thresholds
 //
 // The router acts on the score at five levels (Thresholds):

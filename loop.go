@@ -2,8 +2,9 @@ package peerscore
 
 import (
 	"context"
-	"github.com/peerscore/peerscore/internal/lifecycle"
 	"time"
+
+	"github.com/peerscore/peerscore/internal/lifecycle"
 )
 
 // loopState is the background work: its lifecycle and what it runs
@@ -31,9 +32,9 @@ func (s *Scorer) Start(ctx context.Context) {
 	if s.clock != nil {
 		return // WithClock: the clock's Advance runs the maintenance
 	}
-	work := []func(context.Context){s.maintain}
+	work := []func(*lifecycle.Run){s.maintain}
 	for _, in := range s.loop.inspects {
-		work = append(work, func(ctx context.Context) { s.inspectEvery(ctx, in) })
+		work = append(work, func(r *lifecycle.Run) { s.inspectEvery(r, in) })
 	}
 	if s.watch != nil {
 		work = append(work, s.watchThresholds)
@@ -41,27 +42,30 @@ func (s *Scorer) Start(ctx context.Context) {
 	s.loop.Start(ctx, work...)
 }
 
-// Close stops the background loop and waits until it has stopped,
-// including a WithInspect or WithThresholdEvents callback running at the
-// time: once Close returns, no callback is running and none will start.
-// The Scorer still answers Score and Snapshot and still takes events
-// afterwards; only the periodic work ends.
+// Close stops the background loop: the decay, the router heartbeat's
+// upkeep, the minute's work and the router check.
 //
-// A callback may call Close (of this Scorer, or of a Monitor). It cannot
-// wait for itself: it stops everything, waits for the rest of the loop
-// (but for another callback that is inside a Close too, which would be
-// waiting for it) and returns, and the loop the callback returns to ends
-// at once. Close from a goroutine that a running callback waits for would
-// never return.
+// Close stops the background work and waits until it has stopped, but it
+// does not wait for a callback of yours that is running, so a callback may
+// call Close, of this component or of another. Once Close has returned,
+// the background work does not run again and no callback is called again;
+// a callback still running may finish, and its return leads to nothing
+// more. Close is safe for concurrent use and may be called any number of
+// times; Start after Close does nothing. "Start, Close and callbacks" in
+// the documentation of [github.com/peerscore/peerscore] says why.
 //
-// Close is safe for concurrent use and may be called any number of
-// times; each call waits as described and returns nil.
+// The callbacks are those of WithInspect and WithThresholdEvents, and
+// Params.AppSpecificScore where the inspections and the threshold watcher
+// call it. The Scorer still answers Score and Snapshot and still takes
+// events after Close; only the periodic work ends. Close returns nil.
 func (s *Scorer) Close() error {
-	s.loop.Stop()
+	s.loop.Close()
 	return nil
 }
 
-func (s *Scorer) maintain(ctx context.Context) {
+// maintain is the Scorer's own periodic work, which Close waits for: it
+// calls no user code.
+func (s *Scorer) maintain(r *lifecycle.Run) {
 	decay := time.NewTicker(s.rules.decayInterval)
 	defer decay.Stop()
 	minute := time.NewTicker(s.loop.ipRefresh)
@@ -82,7 +86,7 @@ func (s *Scorer) maintain(ctx context.Context) {
 	}
 	for {
 		select {
-		case <-ctx.Done():
+		case <-r.Done():
 			return
 		case <-decay.C:
 			s.decayStep()
@@ -111,19 +115,19 @@ func (s *Scorer) minuteStep() {
 }
 
 // inspectEvery runs an inspection callback on a goroutine of its own, so a
-// slow callback cannot hold up Refresh.
-func (s *Scorer) inspectEvery(ctx context.Context, in inspection) {
+// slow callback cannot hold up Refresh. The snapshots are built inside the
+// Call too: they call Params.AppSpecificScore.
+func (s *Scorer) inspectEvery(r *lifecycle.Run, in inspection) {
 	tick := time.NewTicker(in.period)
 	defer tick.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-r.Done():
 			return
 		case <-tick.C:
-			if ctx.Err() != nil {
-				return // both were ready; a Close must not be followed by a callback
-			}
-			in.fn(s)
+		}
+		if !r.Call(func() { in.fn(s) }) {
+			return
 		}
 	}
 }

@@ -1,12 +1,13 @@
 package peerscore
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/lifecycle"
 )
 
 // Threshold names a score level at which the router changes how it treats a
@@ -130,31 +131,36 @@ func newThresholdWatch(t *Thresholds, fns []func(ThresholdEvent)) *thresholdWatc
 	return &thresholdWatch{fns: fns, levels: thresholdLevels(t), seen: make(map[*peerState]watched)}
 }
 
-// watchThresholds runs until ctx is done: every eventPoll over the peers
+// watchThresholds runs until the run stops: every eventPoll over the peers
 // the core republished, and every DecayInterval over every known peer, for
-// the crossings no republishing shows (time passing, P5, P6).
-func (s *Scorer) watchThresholds(ctx context.Context) {
+// the crossings no republishing shows (time passing, P5, P6). A scan runs
+// as user code (Call): it calls Params.AppSpecificScore and the callbacks,
+// and changes nothing Close must wait for (w belongs to this goroutine).
+func (s *Scorer) watchThresholds(r *lifecycle.Run) {
 	poll := time.NewTicker(eventPoll)
 	defer poll.Stop()
 	sweep := time.NewTicker(s.rules.decayInterval)
 	defer sweep.Stop()
 	for {
+		all := false
 		select {
-		case <-ctx.Done():
+		case <-r.Done():
 			return
 		case <-poll.C:
-			s.scanThresholds(ctx, false)
 		case <-sweep.C:
-			s.scanThresholds(ctx, true)
+			all = true
+		}
+		if !r.Call(func() { s.scanThresholds(r, all) }) {
+			return
 		}
 	}
 }
 
 // scanThresholds scores the peers that were republished since the last scan
 // (every peer when all is set), reports their crossings, and drops the
-// peers no longer known. It stops short once ctx is done: a callback may
-// have called Close.
-func (s *Scorer) scanThresholds(ctx context.Context, all bool) {
+// peers no longer known. It stops short once the run stops: a callback may
+// have called Close, and no user code may be called after Close returns.
+func (s *Scorer) scanThresholds(r *lifecycle.Run, all bool) {
 	w := s.watch
 	w.scan++
 	for ps := range s.peers.Scan() {
@@ -165,12 +171,15 @@ func (s *Scorer) scanThresholds(ctx context.Context, all bool) {
 			w.seen[ps] = last
 			continue
 		}
+		if r.Stopped() {
+			return // before AppSpecificScore
+		}
 		score := s.total(ps, s.appTerm(ps.ID))
 		w.seen[ps] = watched{seq: seq, score: score, scan: w.scan}
 		if !known && ps.restored {
 			continue // restored state is where the peer starts, not a crossing
 		}
-		if score != last.score && !s.reportCrossings(ctx, ps.ID, last.score, score) {
+		if score != last.score && !s.reportCrossings(r, ps.ID, last.score, score) {
 			return
 		}
 	}
@@ -184,8 +193,8 @@ func (s *Scorer) scanThresholds(ctx context.Context, all bool) {
 // reportCrossings reports each threshold p's score crossed going from old
 // to now, in the order the score passed them. The snapshot that explains
 // the new score is built only when there is a crossing to explain. It
-// returns false when ctx ended meanwhile.
-func (s *Scorer) reportCrossings(ctx context.Context, p peer.ID, old, now float64) bool {
+// returns false when the run stopped meanwhile.
+func (s *Scorer) reportCrossings(r *lifecycle.Run, p peer.ID, old, now float64) bool {
 	w := s.watch
 	down := now < old
 	var reason Component
@@ -201,6 +210,9 @@ func (s *Scorer) reportCrossings(ctx context.Context, p peer.ID, old, now float6
 			continue
 		}
 		if !explained {
+			if r.Stopped() {
+				return false // before AppSpecificScore
+			}
 			if snap, ok := s.Snapshot(p); ok {
 				reason, reasonValue = snap.Dominant()
 			}
@@ -211,11 +223,10 @@ func (s *Scorer) reportCrossings(ctx context.Context, p peer.ID, old, now float6
 			Old: old, New: now, Reason: reason, ReasonValue: reasonValue,
 		}
 		for _, fn := range w.fns {
-			if ctx.Err() != nil {
+			if !r.Call(func() { fn(e) }) {
 				return false
 			}
-			fn(e)
 		}
 	}
-	return ctx.Err() == nil
+	return true
 }

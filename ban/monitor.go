@@ -220,28 +220,30 @@ func isNil(s Scorer) bool {
 // Close, does nothing.
 func (m *Monitor) Start(ctx context.Context) { m.life.Start(ctx, m.run) }
 
-// Close stops the checks and waits until they have stopped, including a
-// callback running at the time (the Scorer's Score, WithProtected,
-// WithOnBan): once Close returns, none is running and none will start.
-// Bans already made stay in the Gater until they expire.
+// Close stops the checks. Bans already made stay in the Gater until they
+// expire.
 //
-// A callback may call Close (of this Monitor, or of a peerscore.Scorer).
-// It cannot wait for itself: it stops everything, waits for the rest (but
-// for another callback that is inside a Close too, which would be waiting
-// for it) and returns, and the Monitor's loop ends as soon as the callback
-// returns, banning no one more. Close from a goroutine that a running
-// callback waits for would never return.
+// Close stops the background work and waits until it has stopped, but it
+// does not wait for a callback of yours that is running, so a callback may
+// call Close, of this component or of another. Once Close has returned,
+// the background work does not run again and no callback is called again;
+// a callback still running may finish, and its return leads to nothing
+// more. Close is safe for concurrent use and may be called any number of
+// times; Start after Close does nothing. "Start, Close and callbacks" in
+// the documentation of [github.com/peerscore/peerscore] says why.
 //
-// Close is safe for concurrent use and may be called any number of times;
-// each call waits as described and returns nil.
+// The callbacks are the Scorer's Score, WithProtected and WithOnBan: once
+// one of them runs at a Close, the Monitor bans no one more. The ban
+// itself (the Gater, closing the peer's connections, the log) is the
+// Monitor's work, which Close waits for. Close returns nil.
 func (m *Monitor) Close() error {
-	m.life.Stop()
+	m.life.Close()
 	return nil
 }
 
 // run checks the connected peers round after round, each round spread
 // over one check interval.
-func (m *Monitor) run(ctx context.Context) {
+func (m *Monitor) run(r *lifecycle.Run) {
 	interval := m.cfg.interval
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -259,16 +261,15 @@ func (m *Monitor) run(ctx context.Context) {
 		tick.Reset(interval / time.Duration(ticks))
 		for i := range ticks {
 			select {
-			case <-ctx.Done():
+			case <-r.Done():
 				return
 			case <-tick.C:
 			}
 			// Tick i checks the i-th of ticks even slices of the list.
 			for _, p := range peers[i*n/ticks : (i+1)*n/ticks] {
-				if ctx.Err() != nil {
+				if !m.check(r, p) {
 					return
 				}
-				m.check(ctx, p)
 			}
 		}
 	}
@@ -289,46 +290,53 @@ func (m *Monitor) keepGood(connected []peer.ID) int {
 
 // check bans p if its score is below the minimum and it is not protected.
 // A peer that has disconnected since the round began is still judged: a
-// bad peer should not dodge the ban by leaving first. Once ctx is done (a
-// callback may have called Close) it bans no one.
-func (m *Monitor) check(ctx context.Context, p peer.ID) {
-	score := m.scorer.Score(p)
+// bad peer should not dodge the ban by leaving first. It calls the user's
+// code through r.Call, and reports false, having banned no one, once the
+// run is stopped (a callback may have called Close).
+func (m *Monitor) check(r *lifecycle.Run, p peer.ID) bool {
+	var score float64
+	if !r.Call(func() { score = m.scorer.Score(p) }) {
+		return false
+	}
 	if score > 0 {
 		m.good[p] = struct{}{}
 	}
 	if !(score < m.cfg.minScore) {
-		return // also NaN: no evidence against the peer
+		return true // also NaN: no evidence against the peer
 	}
 	for _, protected := range m.cfg.protected {
-		if ctx.Err() != nil {
-			return
+		var yes bool
+		if !r.Call(func() { yes = protected(p) }) {
+			return false
 		}
-		if protected(p) {
+		if yes {
 			m.cfg.logger.Debug("protected peer below minimum score not banned",
 				"peer", p, "score", score, "min", m.cfg.minScore)
-			return
+			return true
 		}
 	}
-	if ctx.Err() != nil {
-		return
-	}
 	now := time.Now()
+	var until time.Time
 	if _, established := m.good[p]; !established {
-		m.ban(p, score, now)
+		until = m.ban(p, score, now)
 		m.noteFresh(now)
-		return
+	} else {
+		if !m.limiter.allow(now) {
+			m.holdBack(p, score)
+			return true
+		}
+		m.limiter.record(now)
+		until = m.ban(p, score, now)
+		if m.limiter.tripped {
+			m.cfg.logger.Warn("ban limit no longer reached; banning again",
+				"held_back", m.limiter.held, "window", m.limiter.window)
+			m.limiter.tripped, m.limiter.held = false, 0
+		}
 	}
-	if !m.limiter.allow(now) {
-		m.holdBack(p, score)
-		return
+	if m.cfg.onBan == nil {
+		return true
 	}
-	m.limiter.record(now)
-	m.ban(p, score, now)
-	if m.limiter.tripped {
-		m.cfg.logger.Warn("ban limit no longer reached; banning again",
-			"held_back", m.limiter.held, "window", m.limiter.window)
-		m.limiter.tripped, m.limiter.held = false, 0
-	}
+	return r.Call(func() { m.cfg.onBan(p, score, until) })
 }
 
 // noteFresh counts a ban of a peer never seen above zero, and says so
@@ -345,8 +353,8 @@ func (m *Monitor) noteFresh(now time.Time) {
 }
 
 // ban bans p, whose score is below the minimum, and closes its
-// connections.
-func (m *Monitor) ban(p peer.ID, score float64, now time.Time) {
+// connections; it returns when the ban ends.
+func (m *Monitor) ban(p peer.ID, score float64, now time.Time) time.Time {
 	d := m.cfg.banDuration
 	if m.cfg.retain > 0 {
 		d = m.cfg.retain
@@ -376,9 +384,7 @@ func (m *Monitor) ban(p peer.ID, score float64, now time.Time) {
 	if len(ips) > 0 {
 		m.banIPs(p, ips, until)
 	}
-	if m.cfg.onBan != nil {
-		m.cfg.onBan(p, score, until)
-	}
+	return until
 }
 
 // holdBack leaves p, below the minimum, unbanned because the ban limit is

@@ -219,16 +219,19 @@ func (st *Store) Save(ctx context.Context) error {
 // logged at warn level and tried again at the next interval.
 func (st *Store) Start(ctx context.Context) { st.life.Start(ctx, st.run) }
 
-func (st *Store) run(ctx context.Context) {
+// run writes every interval. The writes are the Store's own work, which
+// Close waits for: the Store calls no code of yours but the datastore's
+// and the logger's, which are not callbacks.
+func (st *Store) run(r *lifecycle.Run) {
 	tick := time.NewTicker(st.cfg.interval)
 	defer tick.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-r.Done():
 			return
 		case <-tick.C:
 		}
-		if err := st.Save(ctx); err != nil && ctx.Err() == nil {
+		if err := st.Save(r.Context()); err != nil && !r.Stopped() {
 			st.cfg.logger.Warn("cannot write peer state to the datastore; trying again at the next interval",
 				"err", err, "interval", st.cfg.interval)
 		}
@@ -237,11 +240,23 @@ func (st *Store) run(ctx context.Context) {
 
 // Close stops the periodic writes, waits for one under way, and writes the
 // state once more, so that a clean stop loses nothing; it returns the
-// error of that write. Close it before the datastore. Close may be called
-// any number of times; only the first writes, and later calls return its
-// result. A Store that was never started writes on Close too.
+// error of that write. Close it before the datastore. Only the first call
+// writes; later calls return its result. A Store that was never started
+// writes on Close too.
+//
+// Close stops the background work and waits until it has stopped, but it
+// does not wait for a callback of yours that is running, so a callback may
+// call Close, of this component or of another. Once Close has returned,
+// the background work does not run again and no callback is called again;
+// a callback still running may finish, and its return leads to nothing
+// more. Close is safe for concurrent use and may be called any number of
+// times; Start after Close does nothing. "Start, Close and callbacks" in
+// the documentation of [github.com/peerscore/peerscore] says why.
+//
+// The Store has no callbacks: the datastore and the logger are its work,
+// which Close waits for, so neither may call Close.
 func (st *Store) Close() error {
-	st.life.Stop()
+	st.life.Close()
 	st.closed.Do(func() { st.final = st.Save(context.Background()) })
 	return st.final
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
@@ -76,7 +75,6 @@ type Tagger struct {
 	scorer Scorer
 	cfg    config
 	life   lifecycle.Lifecycle
-	closed atomic.Bool // set by Close: rounds not yet begun do nothing
 
 	// applyMu serialises the part of each round that changes the
 	// connection manager, and Close's cleanup; it guards the fields below
@@ -144,21 +142,29 @@ func (t *Tagger) Start(ctx context.Context) { t.life.Start(ctx, t.run) }
 // before a trim you start yourself (connmgr's TrimOpenConns), or without
 // Start, to re-tag on your own schedule. It may run concurrently with the
 // loop (the Scorer and the WithProtected callbacks are then called from
-// both goroutines). After Close it does nothing.
-func (t *Tagger) Refresh() { t.round(context.Background()) }
+// both goroutines). It is background work as Close means it, on your
+// goroutine: Close waits for its changes, not for its callbacks. After
+// Close it does nothing.
+func (t *Tagger) Refresh() { t.life.Do(func(r *lifecycle.Run) { t.round(r) }) }
 
-// Close stops the loop and waits for it, and takes the Tagger's tags and
-// protections off every peer, leaving the connection manager as if the
-// Tagger had never run. A Refresh running on another goroutine may still
-// be calling its callbacks when Close returns, but it changes nothing
-// more. Close is safe for concurrent use and may be called any number of
-// times; it returns nil.
+// Close stops the loop and takes the Tagger's tags and protections off
+// every peer, leaving the connection manager as if the Tagger had never
+// run.
 //
-// A callback (the Scorer's Score, a WithProtected function) may call
-// Close: the round it runs in then changes nothing more.
+// Close stops the background work and waits until it has stopped, but it
+// does not wait for a callback of yours that is running, so a callback may
+// call Close, of this component or of another. Once Close has returned,
+// the background work does not run again and no callback is called again;
+// a callback still running may finish, and its return leads to nothing
+// more. Close is safe for concurrent use and may be called any number of
+// times; Start after Close does nothing. "Start, Close and callbacks" in
+// the documentation of [github.com/peerscore/peerscore] says why.
+//
+// The callbacks are the Scorer's Score and WithProtected, from the loop or
+// a Refresh: once one of them runs at a Close, its round changes nothing.
+// Close returns nil.
 func (t *Tagger) Close() error {
-	t.closed.Store(true)
-	t.life.Stop()
+	t.life.Close()
 	t.applyMu.Lock()
 	defer t.applyMu.Unlock()
 	if !t.watching {
@@ -188,13 +194,15 @@ func (t *Tagger) Close() error {
 }
 
 // run is the Tagger's loop: a round at once, then one per interval.
-func (t *Tagger) run(ctx context.Context) {
+func (t *Tagger) run(r *lifecycle.Run) {
 	tick := time.NewTicker(t.cfg.interval)
 	defer tick.Stop()
 	for {
-		t.round(ctx)
+		if !t.round(r) {
+			return
+		}
 		select {
-		case <-ctx.Done():
+		case <-r.Done():
 			return
 		case <-tick.C:
 		}
@@ -202,31 +210,31 @@ func (t *Tagger) run(ctx context.Context) {
 }
 
 // round reads the scores and marks of the connected peers, then applies
-// the tags and protections that changed. The callbacks run first, holding
-// no lock, so that one of them may call Close.
-func (t *Tagger) round(ctx context.Context) {
-	if t.closed.Load() {
-		return
-	}
+// the tags and protections that changed. The callbacks run through r.Call,
+// holding no lock, so that one of them may call Close; round reports
+// false, having changed nothing, once the run is stopped. Close waits for
+// apply, which runs after the last callback: it never changes the
+// connection manager after Close's clean-up.
+func (t *Tagger) round(r *lifecycle.Run) bool {
 	peers := t.host.Network().Peers()
 	list := make([]scored, len(peers))
 	for i, p := range peers {
-		if ctx.Err() != nil {
-			return
+		if !r.Call(func() { list[i] = scored{id: p, score: t.scorer.Score(p)} }) {
+			return false
 		}
-		list[i] = scored{id: p, score: t.scorer.Score(p)}
 	}
-	keep := t.toProtect(ctx, list)
-	if ctx.Err() != nil {
-		return
+	keep, ok := t.toProtect(r, list)
+	if !ok {
+		return false
 	}
 	t.apply(list, keep)
+	return true
 }
 
 // toProtect returns the peers of list to protect: the best
 // WithProtectBest of them, and those a WithProtected callback marks. It
-// sorts list.
-func (t *Tagger) toProtect(ctx context.Context, list []scored) map[peer.ID]bool {
+// sorts list. It reports false once the run is stopped.
+func (t *Tagger) toProtect(r *lifecycle.Run, list []scored) (map[peer.ID]bool, bool) {
 	keep := map[peer.ID]bool{}
 	if n := min(t.cfg.protectBest, len(list)); n > 0 {
 		sortBest(t.host.ID(), list)
@@ -235,23 +243,24 @@ func (t *Tagger) toProtect(ctx context.Context, list []scored) map[peer.ID]bool 
 		}
 	}
 	if len(t.cfg.protected) == 0 {
-		return keep
+		return keep, true
 	}
 	for _, s := range list {
 		if keep[s.id] {
 			continue
 		}
 		for _, marked := range t.cfg.protected {
-			if ctx.Err() != nil {
-				return keep
+			var yes bool
+			if !r.Call(func() { yes = marked(s.id) }) {
+				return nil, false
 			}
-			if marked(s.id) {
+			if yes {
 				keep[s.id] = true
 				break
 			}
 		}
 	}
-	return keep
+	return keep, true
 }
 
 // apply sets the tags whose value changed and brings the protections in
@@ -260,9 +269,6 @@ func (t *Tagger) toProtect(ctx context.Context, list []scored) map[peer.ID]bool 
 func (t *Tagger) apply(list []scored, keep map[peer.ID]bool) {
 	t.applyMu.Lock()
 	defer t.applyMu.Unlock()
-	if t.closed.Load() {
-		return // Close ran, or runs after us and waits for applyMu
-	}
 	if !t.watching {
 		// Before the first tag, so that no new connection goes unseen.
 		t.host.Network().Notify(t.notifiee)

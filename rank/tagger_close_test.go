@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerscore/peerscore/internal/closetest"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/rank"
 )
@@ -26,75 +28,25 @@ func requireClean(t *testing.T, net *trimNet) {
 	}
 }
 
-// Start and Close in any order, any number of times: Close before Start
-// leaves Start doing nothing; Start twice runs one loop; no goroutine is
-// left behind (synctest would report it).
-func TestTaggerStartCloseIdempotent(t *testing.T) {
-	testnet.Bubble(t, func(t *testing.T) {
-		net := newTrimNet(t, 3, 10, 50)
-		net.connectAll(t, t.Context())
-		var calls atomic.Int64
-		scores := rank.ScoreFunc(func(peer.ID) float64 { calls.Add(1); return 1 })
+// Start and Close keep the module's contract (internal/closetest), with
+// the Scorer's Score and WithProtected, called from the loop, as the
+// callbacks.
+func TestTaggerCloseContract(t *testing.T) { closetest.Run(t, closetest.Tagger) }
 
-		tg, err := rank.NewTagger(net.hosts[0], scores, rank.WithInterval(time.Second))
-		require.NoError(t, err)
-		require.NoError(t, tg.Close())
-		require.NoError(t, tg.Close())
-		tg.Start(context.Background())
-		tg.Refresh()
-		time.Sleep(3 * time.Second)
-		require.Zero(t, calls.Load())
-		requireClean(t, net)
-
-		tg, err = rank.NewTagger(net.hosts[0], scores, rank.WithInterval(time.Second))
-		require.NoError(t, err)
-		tg.Start(context.Background())
-		tg.Start(context.Background())
-		time.Sleep(2*time.Second + time.Millisecond) // rounds at 0, 1s, 2s
-		require.Equal(t, int64(3*2), calls.Load())
-		require.NoError(t, tg.Close())
-		require.NoError(t, tg.Close())
-		requireClean(t, net)
-		time.Sleep(3 * time.Second)
-		require.Equal(t, int64(3*2), calls.Load())
-	})
-}
-
-// The loop stops when its context ends; Close then still cleans up.
-func TestTaggerStopsWithContext(t *testing.T) {
-	testnet.Bubble(t, func(t *testing.T) {
-		net := newTrimNet(t, 3, 10, 50)
-		net.connectAll(t, t.Context())
-		var calls atomic.Int64
-		tg, err := rank.NewTagger(net.hosts[0], rank.ScoreFunc(func(peer.ID) float64 { calls.Add(1); return 1 }),
-			rank.WithInterval(time.Second))
-		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(context.Background())
-		tg.Start(ctx)
-		time.Sleep(time.Millisecond)
-		cancel()
-		time.Sleep(3 * time.Second)
-		require.Equal(t, int64(2), calls.Load())
-		_, tagged := net.tag(1, "peerscore")
-		require.True(t, tagged)
-		require.NoError(t, tg.Close())
-		requireClean(t, net)
-	})
-}
-
-// A callback may call Close, from the loop's goroutine or from a Refresh:
-// Close returns, the round changes nothing more, the loop ends, and no tag
-// or protection is left.
-func TestTaggerCloseFromCallback(t *testing.T) {
+// A Refresh is the Tagger's work on the caller's goroutine, under the same
+// contract as the loop's: a callback in it may call Close, and a Close
+// from elsewhere does not wait for its callbacks; either way the round
+// changes nothing more, and the connection manager is left clean.
+func TestTaggerRefreshAndClose(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		refresh bool // the callback runs in a Refresh rather than the loop
-		inScore bool // Close from Score rather than WithProtected
+		inScore bool // the callback is Score rather than WithProtected
+		outside bool // Close from outside while the callback runs, rather than from it
 	}{
-		{name: "loop, WithProtected"},
-		{name: "loop, Score", inScore: true},
-		{name: "Refresh, WithProtected", refresh: true},
-		{name: "Refresh, Score", refresh: true, inScore: true},
+		{name: "Close from WithProtected"},
+		{name: "Close from Score", inScore: true},
+		{name: "Close during WithProtected", outside: true},
+		{name: "Close during Score", inScore: true, outside: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testnet.Bubble(t, func(t *testing.T) {
@@ -102,18 +54,24 @@ func TestTaggerCloseFromCallback(t *testing.T) {
 				net.connectAll(t, t.Context())
 				const interval = time.Second
 				var tg *rank.Tagger
-				var closeOnce sync.Once
-				var closing atomic.Bool // set after the first clean round
-				var rounds atomic.Int64
-				closeIfAsked := func() {
-					if closing.Load() {
-						closeOnce.Do(func() { require.NoError(t, tg.Close()) })
+				var armed atomic.Bool // set once the loop has tagged and protected
+				var calls atomic.Int64
+				entered, release := make(chan struct{}), make(chan struct{})
+				callback := func() {
+					if !armed.CompareAndSwap(true, false) {
+						return
 					}
+					calls.Add(1)
+					if !tc.outside {
+						assert.NoError(t, tg.Close())
+						return
+					}
+					close(entered)
+					<-release
 				}
-				score := rank.ScoreFunc(func(p peer.ID) float64 {
-					rounds.Add(1)
+				score := rank.ScoreFunc(func(peer.ID) float64 {
 					if tc.inScore {
-						closeIfAsked()
+						callback()
 					}
 					return 1
 				})
@@ -121,7 +79,7 @@ func TestTaggerCloseFromCallback(t *testing.T) {
 				tg, err = rank.NewTagger(net.hosts[0], score, rank.WithInterval(interval), rank.WithProtectBest(1),
 					rank.WithProtected(func(peer.ID) bool {
 						if !tc.inScore {
-							closeIfAsked()
+							callback()
 						}
 						return false
 					}))
@@ -137,17 +95,40 @@ func TestTaggerCloseFromCallback(t *testing.T) {
 				}
 				require.Equal(t, 1, protected)
 
-				closing.Store(true)
-				if tc.refresh {
+				armed.Store(true)
+				refreshed := make(chan struct{})
+				go func() {
+					defer close(refreshed)
 					tg.Refresh()
-				} else {
-					time.Sleep(interval)
+				}()
+				if tc.outside {
+					<-entered
+					closed := make(chan struct{})
+					go func() {
+						defer close(closed)
+						assert.NoError(t, tg.Close())
+					}()
+					synctest.Wait()
+					select {
+					case <-closed:
+					default:
+						t.Fatal("Close waited for a callback of Refresh")
+					}
+					requireClean(t, net)
+					close(release)
 				}
 				synctest.Wait()
+				select {
+				case <-refreshed:
+				default:
+					t.Fatal("Refresh did not return")
+				}
 				requireClean(t, net)
-				before := rounds.Load()
+				before := calls.Load()
 				time.Sleep(3 * interval)
-				require.Equal(t, before, rounds.Load(), "the loop went on after Close")
+				require.Equal(t, before, calls.Load(), "callbacks after Close")
+				requireClean(t, net)
+				tg.Refresh()
 				requireClean(t, net)
 			})
 		})

@@ -76,19 +76,32 @@ func New(opts ...Option) (*Reputation, error) {
 // value as of the last report.
 func (r *Reputation) Start(ctx context.Context) { r.life.Start(ctx, r.run) }
 
-// Close stops the decay loop and waits for it. It is idempotent and
-// returns nil.
+// Close stops the decay.
+//
+// Close stops the background work and waits until it has stopped, but it
+// does not wait for a callback of yours that is running, so a callback may
+// call Close, of this component or of another. Once Close has returned,
+// the background work does not run again and no callback is called again;
+// a callback still running may finish, and its return leads to nothing
+// more. Close is safe for concurrent use and may be called any number of
+// times; Start after Close does nothing. "Start, Close and callbacks" in
+// the documentation of [github.com/peerscore/peerscore] says why.
+//
+// The decay calls no code of yours, so Close waits for all of it. Reports,
+// Score and the rest still work after Close; values then change only at
+// reports, as without Start. Close returns nil.
 func (r *Reputation) Close() error {
-	r.life.Stop()
+	r.life.Close()
 	return nil
 }
 
-func (r *Reputation) run(ctx context.Context) {
+// run is the decay loop, every decay interval.
+func (r *Reputation) run(run *lifecycle.Run) {
 	tick := time.NewTicker(r.cfg.interval)
 	defer tick.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-run.Done():
 			return
 		case <-tick.C:
 			r.decay()

@@ -1,172 +1,182 @@
-// Package lifecycle runs a component's background goroutines between Start
-// and Close, for the Scorer and the ban Monitor alike.
+// Package lifecycle runs a component's background work between Start and
+// Close, and keeps the module's Close contract for it (see "Start, Close
+// and callbacks" in the package documentation of peerscore): Close waits
+// for the component's own work, never for the user's callbacks, and once
+// it has returned no callback is called again.
+//
+// Why Close never waits for a callback: a callback may call Close, and a
+// Close that waited for running callbacks would then wait for itself. To
+// wait for the others but not for its caller, Close would have to know
+// which goroutine calls it, and Go keeps goroutines anonymous on purpose.
+// So the work marks by construction where it calls out: each goroutine of
+// the work, and each call such as Tagger.Refresh that does the work on
+// the caller's goroutine, is a Run, and the Run's Call brackets every
+// call of user code. Close waits until no Run is inside its own work, and
+// a Run inside Call is not: it is outside, in user code, where it may be
+// calling Close itself. When that user code returns, Call lets the Run
+// back into its work only if Close has not been called; otherwise the Run
+// must return at once, so nothing the component does follows a Close that
+// has returned.
 package lifecycle
 
 import (
-	"bytes"
 	"context"
-	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// Lifecycle runs background goroutines between Start and Close, as the
-// Scorer and the Monitor both do: the first start launches them, later
-// starts and starts after a stop do nothing, and stop cancels them and waits.
-// It has its own lock, so Start and Close never wait for the scoring lock.
-//
-// The goroutines run the user's callbacks, and a callback may call Close.
-// stop cannot wait for the goroutine it runs on, so it must know whether it
-// runs on one of them; Go has no API for a goroutine's identity, so each
-// worker records its runtime ID (goroutineID) when it starts and stop
-// compares its own with theirs. That costs one runtime.Stack call per
-// worker start and per stop, never anything on a hot path. The
-// alternatives fail: a flag "a callback is running" cannot tell a Close
-// from the callback from a concurrent Close from elsewhere, and running
-// callbacks on goroutines stop does not wait for would let a callback run
-// on after Close.
+// Lifecycle is the background work of one component: the runs Start
+// launches, the runs Do makes on callers' goroutines, and the Close that
+// ends them. The zero value is ready to use. It has its own lock, so Start
+// and Close never wait for the component's locks.
 type Lifecycle struct {
 	mu      sync.Mutex
 	started bool
-	stopped bool
+	closed  bool
+	closing atomic.Bool // closed, for Stopped to read without the lock
 	cancel  context.CancelFunc
-	workers []*worker
+	busy    int // runs inside the component's own work, not in user code
+	// idle is made by the first Close and closed once busy is 0 after
+	// it. Waits on it are channel receives: they block durably under
+	// testing/synctest, where a wake-up through a sync.Cond shared with
+	// another bubble would be a fatal error.
+	idle chan struct{}
 }
 
-// worker is one goroutine of a lifecycle. Waits on it are channel
-// receives: they block durably under testing/synctest, and no wake-up
-// crosses from one synctest bubble to another, as one through a shared
-// sync.Cond would (a fatal error).
-type worker struct {
-	done chan struct{} // closed when the goroutine has returned
-
-	// Guarded by running.mu:
-	stopping chan struct{} // closed while the goroutine is inside a stop, then replaced
-	depth    int           // how many stops the goroutine is inside
+// Run is one run of the component's work: a goroutine Start launched, or a
+// call Do makes on the caller's goroutine. The work receives it and passes
+// it down to wherever it calls user code, through Call.
+type Run struct {
+	l   *Lifecycle
+	ctx context.Context
+	in  bool // counted in l.busy: in the work, not in user code; guarded by l.mu
 }
 
-// running indexes the running workers of every lifecycle by goroutine ID,
-// so that stop finds out whether its caller is one, whichever lifecycle the
-// caller belongs to. The lock is taken only when workers start or exit and
-// in stop, never while waiting.
-var running = struct {
-	mu   sync.Mutex
-	byID map[uint64]*worker
-}{byID: map[uint64]*worker{}}
-
-// Start runs each of fns on a goroutine of its own, with a context that
-// ends with ctx or at stop.
-func (l *Lifecycle) Start(ctx context.Context, fns ...func(context.Context)) {
+// Start runs each of fns on a goroutine of its own, as a Run whose context
+// ends with ctx or at Close. Only the first Start does anything, and only
+// if Close has not been called.
+func (l *Lifecycle) Start(ctx context.Context, fns ...func(*Run)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.started || l.stopped {
+	if l.started || l.closed {
 		return
 	}
 	l.started = true
 	ctx, l.cancel = context.WithCancel(ctx)
 	for _, fn := range fns {
-		w := &worker{done: make(chan struct{}), stopping: make(chan struct{})}
-		l.workers = append(l.workers, w)
-		go w.run(ctx, fn)
-	}
-}
-
-func (w *worker) run(ctx context.Context, fn func(context.Context)) {
-	defer close(w.done)
-	if id := goroutineID(); id != 0 { // unreadable: stop will not know us
-		running.mu.Lock()
-		running.byID[id] = w
-		running.mu.Unlock()
-		defer func() {
-			running.mu.Lock()
-			delete(running.byID, id)
-			running.mu.Unlock()
+		r := &Run{l: l, ctx: ctx, in: true}
+		l.busy++
+		go func() {
+			defer l.exit(r)
+			fn(r)
 		}()
 	}
-	fn(ctx)
 }
 
-// Stop ends the goroutines and waits until they have returned. Every call
-// waits, not only the first, so that no Close returns while a callback
-// runs.
-//
-// Called from one of the goroutines (a callback calling Close), it cannot
-// wait for that one: it cancels, waits for the others and returns, and the
-// goroutine ends when the callback returns to its loop, which checks the
-// context before it calls anything else. Nor does it wait for a goroutine
-// that is itself inside a stop (two callbacks calling Close at once, or a
-// Scorer's callback closing a Monitor whose callback closes the Scorer):
-// each would wait for the other forever. A stop from any other goroutine
-// waits for every goroutine to return.
-func (l *Lifecycle) Stop() {
-	self := enterStop()
-	defer leaveStop(self)
-
+// Do runs fn on the calling goroutine as a Run, unless Close has been
+// called: for work a component does on demand (Tagger.Refresh) under the
+// same contract as its background work. The Run's context never ends; it
+// stops at Close.
+func (l *Lifecycle) Do(fn func(*Run)) {
 	l.mu.Lock()
-	l.stopped = true
-	cancel, ws := l.cancel, l.workers
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	r := &Run{l: l, ctx: context.Background(), in: true}
+	l.busy++
+	l.mu.Unlock()
+	defer l.exit(r) // deferred: a callback's panic, recovered above Do, must not leave Close waiting
+	fn(r)
+}
+
+// Close stops the runs and waits until none is inside the component's
+// work: each has returned, or is in user code (Call) and will return
+// without doing anything more. It is safe for concurrent use, and every
+// call waits so. It must not be called from the work itself, only from
+// user code, which is outside it.
+func (l *Lifecycle) Close() {
+	l.mu.Lock()
+	l.closed = true
+	l.closing.Store(true)
+	if l.idle == nil {
+		l.idle = make(chan struct{})
+		if l.busy == 0 {
+			close(l.idle)
+		}
+	}
+	cancel, idle := l.cancel, l.idle
 	l.mu.Unlock()
 	if cancel != nil {
 		cancel()
 	}
-	for _, w := range ws {
-		switch {
-		case w == self:
-		case self == nil:
-			<-w.done
-		default:
-			running.mu.Lock()
-			stopping := w.stopping
-			running.mu.Unlock()
-			select {
-			case <-w.done:
-			case <-stopping:
-			}
-		}
+	<-idle
+}
+
+// exit ends r, counting it out of the work if it was in.
+func (l *Lifecycle) exit(r *Run) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.in {
+		r.in = false
+		l.leaveLocked()
 	}
 }
 
-// enterStop returns the worker the calling goroutine is, nil if it is
-// none, and marks it as inside a stop.
-func enterStop() *worker {
-	id := goroutineID()
-	running.mu.Lock()
-	defer running.mu.Unlock()
-	self := running.byID[id]
-	if self != nil {
-		if self.depth == 0 {
-			close(self.stopping)
-		}
-		self.depth++
-	}
-	return self
-}
-
-func leaveStop(self *worker) {
-	if self == nil {
-		return
-	}
-	running.mu.Lock()
-	defer running.mu.Unlock()
-	if self.depth--; self.depth == 0 {
-		self.stopping = make(chan struct{})
+// leaveLocked counts a run out of the work, releasing Close once none is
+// left after it. Nothing counts a run in after Close, so busy reaches 0
+// after Close once at most, and idle is closed once.
+func (l *Lifecycle) leaveLocked() {
+	l.busy--
+	if l.closed && l.busy == 0 {
+		close(l.idle)
 	}
 }
 
-// goroutineID returns the runtime's ID of the calling goroutine, read from
-// the header of its stack trace ("goroutine 42 [running]:"), or 0 if the
-// header is not in that form.
-func goroutineID() uint64 {
-	var buf [64]byte
-	header, ok := bytes.CutPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
-	if !ok {
-		return 0
+// Context is the run's context: for Start's runs it ends with Start's
+// context or at Close; for Do's it never ends (use Stopped).
+func (r *Run) Context() context.Context { return r.ctx }
+
+// Done is closed when a run of Start should return; select on it while
+// waiting. A run of Do has no such channel (nil, never ready).
+func (r *Run) Done() <-chan struct{} { return r.ctx.Done() }
+
+// Stopped reports whether the run should return: Close was called, or
+// Start's context ended. Work that calls user code without Call (nested
+// inside a Call) checks it first, for the same reason Call does.
+func (r *Run) Stopped() bool { return r.l.closing.Load() || r.ctx.Err() != nil }
+
+// Call runs fn, user code, unless the run is stopped, and reports whether
+// the run may go on: false if fn did not run, or if the run was stopped
+// while it ran. On false the caller returns at once, doing nothing more.
+//
+// While fn runs the run is out of the work, so Close does not wait for it
+// and fn may call Close. Calls nest: a Call inside fn only checks that the
+// run is not stopped, and runs its own fn.
+func (r *Run) Call(fn func()) bool {
+	l := r.l
+	l.mu.Lock()
+	if l.closed || r.ctx.Err() != nil {
+		l.mu.Unlock()
+		return false
 	}
-	var id uint64
-	for _, c := range header {
-		if c < '0' || c > '9' {
-			return id
-		}
-		id = id*10 + uint64(c-'0')
+	outer := r.in
+	if outer {
+		r.in = false
+		l.leaveLocked()
 	}
-	return 0 // no end to the number: truncated, not a header we know
+	l.mu.Unlock()
+
+	fn()
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || r.ctx.Err() != nil {
+		return false // out it stays: Close may have returned already
+	}
+	if outer {
+		r.in = true
+		l.busy++
+	}
+	return true
 }
