@@ -33,8 +33,11 @@
 //
 // In this package, score.go is the score function; scorer.go, tracer.go,
 // deliveries.go, ipcolocation.go, decay.go and retained.go its engine;
-// loop.go the background loop (Start); router*.go the router wiring and
-// the rebuilt router penalties; snapshot.go, capture.go and stats.go what
+// loop.go the background loop (Start); router*.go the router mirror, a
+// type of its own that wires the Scorer into a router, follows its RPCs,
+// keeps the books of the rebuilt router penalties and the slow-peer
+// penalty, and changes a score only through the engine's chargeBehaviour;
+// snapshot.go, capture.go and stats.go what
 // it shows; threshold_events.go the threshold events; persist*.go the
 // saved state; params*.go the parameters, their validation and their JSON
 // format.

@@ -68,8 +68,8 @@ func tailP99(res *Result) time.Duration {
 func closeTo(got, base time.Duration) bool { return got <= 2*base+100*time.Millisecond }
 
 // notAtSmallScale are the outcomes the tests' small network cannot show,
-// and why (measured at 12 honest nodes; the command's default of 20 shows
-// more, see the README's Attack lab section).
+// and why (measured at 12 honest nodes; the command's default of 40 shows
+// more, see attacklab/README.md's Results).
 var notAtSmallScale = map[string]string{
 	// 33 Sybils forwarding half of what they get, against 12 honest
 	// nodes all publishing with flood publishing on: p99 84 ms against the

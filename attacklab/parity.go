@@ -7,8 +7,8 @@ package attacklab
 // the run's fake clock, so they decay at the same instants. At the
 // router's score inspections (pubsub.WithPeerScoreInspect), each peer's
 // score and counters are compared with the Scorer's, and every divergence
-// is put down to a cause: one the README's list of differences explains,
-// or none.
+// is put down to a cause: one docs/compatibility.md's list of differences
+// explains, or none.
 
 import (
 	"fmt"
@@ -83,7 +83,7 @@ const (
 )
 
 var causeNames = [numCauses]string{
-	"router penalties rebuilt from the traces charged less than the router (README: they lean towards not charging where the traces cannot tell)",
+	"router penalties rebuilt from the traces charged less than the router (docs/compatibility.md: they lean towards not charging where the traces cannot tell)",
 	"router penalties rebuilt from the traces charged more than the router",
 	"unexplained",
 }
