@@ -44,12 +44,8 @@ func TestManualClockIsStartsLoop(t *testing.T) {
 			interval := params.DecayInterval
 			for i, e := range tr.events {
 				switch e.op {
-				case opAdvance:
-					time.Sleep(e.advance)
-					synctest.Wait()
-				case opRefresh:
-					time.Sleep(interval - time.Since(start)%interval)
-					synctest.Wait()
+				case opAdvance, opRefresh:
+					liveWait(e, start, interval)
 				case opSetIPs:
 					h.SetIPs(tr.peers[e.peer], e.ips)
 				default:

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"strconv"
+	"testing/synctest"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -303,6 +304,20 @@ func (tr *trace) message(e traceEvent) *pubsub.Message {
 		ID:           m.id,
 		ReceivedFrom: tr.peers[e.peer],
 	}
+}
+
+// liveWait lets the time of event e (opAdvance or opRefresh) pass inside a
+// synctest bubble, then lets the scorers' loops, started at start, finish
+// what fell due: opAdvance passes e.advance, opRefresh the time to the
+// loops' next decay (every interval since start), as they refresh
+// themselves.
+func liveWait(e traceEvent, start time.Time, interval time.Duration) {
+	if e.op == opAdvance {
+		time.Sleep(e.advance)
+	} else {
+		time.Sleep(interval - time.Since(start)%interval)
+	}
+	synctest.Wait()
 }
 
 // apply replays one event into s; time advances are the caller's.

@@ -109,18 +109,11 @@ func replayParity(t *testing.T, rd reading, seed uint64, tr *trace, n *parityCou
 		synctest.Wait()
 	}()
 
-	// wait lets time pass, then lets both loops finish what fell due.
-	wait := func(d time.Duration) {
-		time.Sleep(d)
-		synctest.Wait()
-	}
 	interval := params.DecayInterval
 	for i, e := range tr.events {
 		switch e.op {
-		case opAdvance:
-			wait(e.advance)
-		case opRefresh: // the loops refresh themselves: wait for the next decay
-			wait(interval - time.Since(start)%interval)
+		case opAdvance, opRefresh:
+			liveWait(e, start, interval)
 		case opSetIPs: // both read it from the host, at a connect or the minute's refresh
 			h.SetIPs(tr.peers[e.peer], e.ips)
 		default:

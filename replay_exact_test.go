@@ -73,12 +73,8 @@ func recordLive(t *testing.T, tr *trace, params *peerscore.Params) []replay.Even
 	for _, e := range tr.events {
 		p := tr.peers[e.peer]
 		switch e.op {
-		case opAdvance:
-			time.Sleep(e.advance)
-			synctest.Wait()
-		case opRefresh:
-			time.Sleep(interval - time.Since(start)%interval)
-			synctest.Wait()
+		case opAdvance, opRefresh:
+			liveWait(e, start, interval)
 		case opSetIPs:
 			h.SetIPs(p, e.ips)
 			addrs[p] = hostAddrs(e.ips)
