@@ -24,7 +24,6 @@ func TestManualClockIsStartsLoop(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		tr := newTrace(seed, 2000)
 		synctest.Test(t, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
 			h := scoretest.NewAddrHost()
 			quiet := peerscore.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			params := tr.params()
@@ -33,19 +32,12 @@ func TestManualClockIsStartsLoop(t *testing.T) {
 			clock := peerscore.NewManualClock(time.Now())
 			manual, err := peerscore.New(params, peerscore.WithHost(h), quiet, peerscore.WithClock(clock))
 			require.NoError(t, err)
-			start := time.Now()
-			loop.Start(ctx)
-			manual.Start(ctx) // does nothing: the clock runs its maintenance
-			defer func() {
-				cancel()
-				require.NoError(t, loop.Close())
-				synctest.Wait()
-			}()
-			interval := params.DecayInterval
+			// manual's Start does nothing: the clock runs its maintenance.
+			live := startLive(t, params.DecayInterval, loop, loop.Start, manual.Start)
 			for i, e := range tr.events {
 				switch e.op {
 				case opAdvance, opRefresh:
-					liveWait(e, start, interval)
+					live.wait(e)
 				case opSetIPs:
 					h.SetIPs(tr.peers[e.peer], e.ips)
 				default:
@@ -58,7 +50,7 @@ func TestManualClockIsStartsLoop(t *testing.T) {
 				for _, p := range tr.peers {
 					if a, b := loop.Score(p), manual.Score(p); a != b {
 						t.Fatalf("seed %d event %d (%v) at %v: peer %s: Start's loop %v, ManualClock %v\n%s",
-							seed, i, e, time.Since(start), p, a, b, recentEvents(tr, i))
+							seed, i, e, time.Since(live.start), p, a, b, recentEvents(tr, i))
 					}
 				}
 			}
