@@ -1,20 +1,15 @@
 package peerscore_test
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"math/rand/v2"
 	"strconv"
-	"testing"
-	"testing/synctest"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
 )
@@ -308,42 +303,6 @@ func (tr *trace) message(e traceEvent) *pubsub.Message {
 		ID:           m.id,
 		ReceivedFrom: tr.peers[e.peer],
 	}
-}
-
-// liveRun is a trace run, in a synctest bubble, against scorers whose own
-// loops keep time: they started at start and decay every interval.
-type liveRun struct {
-	start    time.Time
-	interval time.Duration
-}
-
-// startLive starts the loops (each start is a Start method) at one instant
-// under a context of the run's own, so that their tickers fire together.
-// When the test ends, the context ends and closer closes, without error.
-func startLive(t *testing.T, interval time.Duration, closer io.Closer, starts ...func(context.Context)) liveRun {
-	ctx, cancel := context.WithCancel(context.Background())
-	run := liveRun{start: time.Now(), interval: interval}
-	for _, start := range starts {
-		start(ctx)
-	}
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, closer.Close())
-		synctest.Wait()
-	})
-	return run
-}
-
-// wait lets the time of event e (opAdvance or opRefresh) pass, then lets
-// the loops finish what fell due: opAdvance passes e.advance, opRefresh
-// the time to the loops' next decay, as they refresh themselves.
-func (r liveRun) wait(e traceEvent) {
-	if e.op == opAdvance {
-		time.Sleep(e.advance)
-	} else {
-		time.Sleep(r.interval - time.Since(r.start)%r.interval)
-	}
-	synctest.Wait()
 }
 
 // apply replays one event into s; time advances are the caller's.
