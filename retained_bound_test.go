@@ -64,13 +64,7 @@ func retainedCheck(t testing.TB, s *peerscore.Scorer) int {
 // while retained, and the application's score at retention, count.
 func TestRetainedBoundEvictsLeastNegative(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		app := func(p peer.ID) float64 {
-			if p == "app-banned" {
-				return -1000
-			}
-			return 0
-		}
-		s := retainedNew(t, retainedParams(app), 3)
+		s := retainedNew(t, retainedParams(scoretest.AppScores(map[peer.ID]float64{"app-banned": -1000})), 3)
 		evicted := func() uint64 { return s.Stats().RetainedEvicted }
 
 		retainedBad(s, "a", 4) // -16

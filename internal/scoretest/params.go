@@ -132,6 +132,12 @@ func StateTopic() *peerscore.TopicParams {
 	}
 }
 
+// AppScores is an application score function that gives the peers in
+// scores their score there and every other peer 0.
+func AppScores(scores map[peer.ID]float64) func(peer.ID) float64 {
+	return func(p peer.ID) float64 { return scores[p] }
+}
+
 // CIDR parses a network in CIDR notation, panicking if it cannot.
 func CIDR(s string) *net.IPNet {
 	_, n, err := net.ParseCIDR(s)
