@@ -24,7 +24,6 @@ func TestManualClockIsStartsLoop(t *testing.T) {
 	for seed := uint64(1); seed <= 20; seed++ {
 		tr := newTrace(seed, 2000)
 		synctest.Test(t, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
 			h := scoretest.NewAddrHost()
 			quiet := peerscore.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			params := tr.params()
@@ -33,23 +32,12 @@ func TestManualClockIsStartsLoop(t *testing.T) {
 			clock := peerscore.NewManualClock(time.Now())
 			manual, err := peerscore.New(params, peerscore.WithHost(h), quiet, peerscore.WithClock(clock))
 			require.NoError(t, err)
-			start := time.Now()
-			loop.Start(ctx)
-			manual.Start(ctx) // does nothing: the clock runs its maintenance
-			defer func() {
-				cancel()
-				require.NoError(t, loop.Close())
-				synctest.Wait()
-			}()
-			interval := params.DecayInterval
+			// manual's Start does nothing: the clock runs its maintenance.
+			live := startLive(t, params.DecayInterval, loop, loop.Start, manual.Start)
 			for i, e := range tr.events {
 				switch e.op {
-				case opAdvance:
-					time.Sleep(e.advance)
-					synctest.Wait()
-				case opRefresh:
-					time.Sleep(interval - time.Since(start)%interval)
-					synctest.Wait()
+				case opAdvance, opRefresh:
+					live.wait(e)
 				case opSetIPs:
 					h.SetIPs(tr.peers[e.peer], e.ips)
 				default:
@@ -62,12 +50,48 @@ func TestManualClockIsStartsLoop(t *testing.T) {
 				for _, p := range tr.peers {
 					if a, b := loop.Score(p), manual.Score(p); a != b {
 						t.Fatalf("seed %d event %d (%v) at %v: peer %s: Start's loop %v, ManualClock %v\n%s",
-							seed, i, e, time.Since(start), p, a, b, recentEvents(tr, i))
+							seed, i, e, time.Since(live.start), p, a, b, recentEvents(tr, i))
 					}
 				}
 			}
 		})
 	}
+}
+
+// liveRun is a trace run, in a synctest bubble, against scorers whose own
+// loops keep time: they started at start and decay every interval.
+type liveRun struct {
+	start    time.Time
+	interval time.Duration
+}
+
+// startLive starts the loops (each start is a Start method) at one instant
+// under a context of the run's own, so that their tickers fire together.
+// When the test ends, the context ends and closer closes, without error.
+func startLive(t *testing.T, interval time.Duration, closer io.Closer, starts ...func(context.Context)) liveRun {
+	ctx, cancel := context.WithCancel(context.Background())
+	run := liveRun{start: time.Now(), interval: interval}
+	for _, start := range starts {
+		start(ctx)
+	}
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, closer.Close())
+		synctest.Wait()
+	})
+	return run
+}
+
+// wait lets the time of event e (opAdvance or opRefresh) pass, then lets
+// the loops finish what fell due: opAdvance passes e.advance, opRefresh
+// the time to the loops' next decay, as they refresh themselves.
+func (r liveRun) wait(e traceEvent) {
+	if e.op == opAdvance {
+		time.Sleep(e.advance)
+	} else {
+		time.Sleep(r.interval - time.Since(r.start)%r.interval)
+	}
+	synctest.Wait()
 }
 
 func recentEvents(tr *trace, i int) string {

@@ -41,13 +41,9 @@ type extVerdict struct {
 func TestE2ERepeatedExtensions(t *testing.T) {
 	e2eSkipShort(t)
 	for _, weight := range []float64{-10, -0.1} {
-		var verdicts [2]extVerdict
-		for i, native := range []bool{false, true} {
-			name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
-			t.Run(fmt.Sprintf("weight%v/%s", weight, name), func(t *testing.T) {
-				e2eTest(t, func(t *testing.T) { verdicts[i] = repeatedExtensions(t, native, weight) })
-			})
-		}
+		verdicts := bothVerdicts(t, fmt.Sprintf("weight%v/", weight), func(t *testing.T, native bool) extVerdict {
+			return repeatedExtensions(t, native, weight)
+		})
 		t.Logf("weight %v: peerscore %+v, pubsub %+v", weight, verdicts[0], verdicts[1])
 		ours, native := verdicts[0], verdicts[1]
 		require.NotZero(t, native.graylistedAt, "weight %v: pubsub never graylisted the attacker", weight)

@@ -26,13 +26,7 @@ type feedbackVerdict struct {
 // scores come out the same.
 func TestE2EPeerFeedback(t *testing.T) {
 	e2eSkipShort(t)
-	var verdicts [2]feedbackVerdict
-	for i, native := range []bool{false, true} {
-		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
-		t.Run(name, func(t *testing.T) {
-			e2eTest(t, func(t *testing.T) { verdicts[i] = peerFeedback(t, native) })
-		})
-	}
+	verdicts := bothVerdicts(t, "", peerFeedback)
 	t.Logf("peerscore %+v, pubsub %+v", verdicts[0], verdicts[1])
 	ours, native := verdicts[0], verdicts[1]
 	require.True(t, native.inMesh && ours.inMesh, "the neighbour should be in the mesh, for P3")

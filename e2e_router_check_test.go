@@ -1,10 +1,8 @@
 package peerscore_test
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,22 +26,13 @@ const checkPeriod = 2 * time.Second
 
 // checkLogs collects every scorer's log, one buffer per test.
 type checkLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *checkLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
+	peerscore.LogBufferForTest
 }
 
 // errors returns the ERROR lines logged so far.
 func (l *checkLogs) errors() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	var out []string
-	for _, line := range strings.Split(l.buf.String(), "\n") {
+	for _, line := range strings.Split(l.String(), "\n") {
 		if strings.Contains(line, "level=ERROR") {
 			out = append(out, line)
 		}

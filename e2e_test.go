@@ -90,12 +90,25 @@ func TestE2EInvalidSpammer(t *testing.T) { bothScorers(t, invalidSpammer) }
 // pubsub's own scorer.
 func bothScorers(t *testing.T, scenario func(t *testing.T, native bool)) {
 	e2eSkipShort(t)
-	for _, native := range []bool{false, true} {
+	bothVerdicts(t, "", func(t *testing.T, native bool) struct{} {
+		scenario(t, native)
+		return struct{}{}
+	})
+}
+
+// bothVerdicts runs scenario as two end-to-end subtests, prefix+"peerscore"
+// scoring with peerscore and prefix+"pubsub-native" with pubsub's own
+// scorer, and returns what each returned, peerscore's first. The caller
+// calls e2eSkipShort first.
+func bothVerdicts[V any](t *testing.T, prefix string, scenario func(t *testing.T, native bool) V) [2]V {
+	var verdicts [2]V
+	for i, native := range []bool{false, true} {
 		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
-		t.Run(name, func(t *testing.T) {
-			e2eTest(t, func(t *testing.T) { scenario(t, native) })
+		t.Run(prefix+name, func(t *testing.T) {
+			e2eTest(t, func(t *testing.T) { verdicts[i] = scenario(t, native) })
 		})
 	}
+	return verdicts
 }
 
 func invalidSpammer(t *testing.T, native bool) {
@@ -295,13 +308,7 @@ func TestE2EBrokenPromises(t *testing.T) {
 // the router charges its own scorer.
 func TestE2EGraftDuringBackoff(t *testing.T) {
 	e2eSkipShort(t)
-	var counters [2]float64
-	for i, native := range []bool{false, true} {
-		name := map[bool]string{false: "peerscore", true: "pubsub-native"}[native]
-		t.Run(name, func(t *testing.T) {
-			e2eTest(t, func(t *testing.T) { counters[i] = graftDuringBackoff(t, native) })
-		})
-	}
+	counters := bothVerdicts(t, "", graftDuringBackoff)
 	assert.InDelta(t, counters[1], counters[0], 1e-9, "rebuilt P7 counter equals the router's own")
 }
 

@@ -33,6 +33,10 @@ func RouterAskedForTest(s *Scorer) bool {
 // router.
 func RouterScoreForTest(s *Scorer) func(peer.ID) float64 { return s.router.routerScore }
 
+// LogBufferForTest is a log buffer that goroutines may write to at once;
+// String reads what they wrote.
+type LogBufferForTest = logBuffer
+
 // Defaults and limits the tests measure against.
 const (
 	DefaultMaxDeliveryRecordsForTest = defaultMaxDeliveryRecords

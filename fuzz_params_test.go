@@ -293,12 +293,7 @@ func fuzzParamTraffic(s *peerscore.Scorer, topics []string, round int) {
 		iwant := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: []string{"never-" + topic}}}}}}
 		s.Tracer().SendRPC(iwant, "p1")
 		backoff := uint64(1)
-		prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}
-		scoretest.SetFrom(prune, "p2")
-		s.Tracer().RecvRPC(prune)
-		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-		scoretest.SetFrom(graft, "p2")
-		s.Tracer().RecvRPC(graft)
+		scoretest.PruneThenGraft(s, "p2", topic, &backoff)
 		for _, p := range peers {
 			s.Tracer().DropRPC(&pubsub.RPC{RPC: pb.RPC{Publish: []*pb.Message{{}, {}}}}, p)
 		}

@@ -568,12 +568,7 @@ func TestBadInputOddRPCs(t *testing.T) {
 		require.Equal(t, before, public(), "nothing charged")
 
 		// A PRUNE asking for a zero backoff gets the router's default one.
-		prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &zero}}}}}
-		scoretest.SetFrom(prune, "A")
-		s.Tracer().RecvRPC(prune)
-		graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-		scoretest.SetFrom(graft, "A")
-		s.Tracer().RecvRPC(graft)
+		scoretest.PruneThenGraft(s, "A", topic, &zero)
 		require.Equal(t, 2.0, scoretest.Snap(t, s, "A").BehaviourPenalty, "GRAFT right after PRUNE: backoff and flood")
 
 		// DropRPC with nil messages in it still counts them.

@@ -149,6 +149,18 @@ func TestLeakScorerClose(t *testing.T) {
 	})
 }
 
+// requireEndsWithContext calls start with a context of its own, requires
+// the n goroutines of ours it starts, then ends the context and requires
+// them gone. what names the component in failures.
+func requireEndsWithContext(t *testing.T, base map[string]string, n int, what string, start func(context.Context)) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	start(ctx)
+	requireOurGoroutines(t, base, n, what+" running")
+	cancel()
+	requireOurGoroutines(t, base, 0, "after "+what+"'s context ended")
+}
+
 // TestLeakContextCancel: when Start's context ends, the goroutines end by
 // themselves, without Close.
 func TestLeakContextCancel(t *testing.T) {
@@ -159,11 +171,7 @@ func TestLeakContextCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		s.Start(ctx)
-		requireOurGoroutines(t, base, 2, "running")
-		cancel()
-		requireOurGoroutines(t, base, 0, "after the context ended")
+		requireEndsWithContext(t, base, 2, "the scorer", s.Start)
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -264,11 +272,7 @@ func TestLeakMonitorClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		m2.Start(ctx)
-		requireOurGoroutines(t, base, 1, "monitor running")
-		cancel()
-		requireOurGoroutines(t, base, 0, "after the monitor's context ended")
+		requireEndsWithContext(t, base, 1, "the monitor", m2.Start)
 		_ = m2.Close()
 	})
 }

@@ -153,13 +153,7 @@ func TestOverflowPruneBackoffOverflowEvadesGraftPenalty(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		pruneThenGraft := func(from peer.ID, backoff uint64) float64 {
 			s.Tracer().OnNewOutboundStream(from, "/meshsub/1.1.0")
-			topic := "T"
-			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: &backoff}}}}}
-			scoretest.SetFrom(prune, from)
-			s.Tracer().RecvRPC(prune)
-			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-			scoretest.SetFrom(graft, from)
-			s.Tracer().RecvRPC(graft)
+			scoretest.PruneThenGraft(s, from, "T", &backoff)
 			snap := scoretest.Snap(t, s, from)
 			return snap.BehaviourPenalty
 		}
@@ -243,13 +237,7 @@ func TestOverflowForeverDurationsWrap(t *testing.T) {
 	t.Run("PruneBackoff", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := router(t, func(gs *pubsub.GossipSubParams) { gs.PruneBackoff = math.MaxInt64 })
-			topic := "T"
-			prune := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic}}}}}
-			scoretest.SetFrom(prune, "A")
-			s.Tracer().RecvRPC(prune)
-			graft := &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}}}
-			scoretest.SetFrom(graft, "A")
-			s.Tracer().RecvRPC(graft)
+			scoretest.PruneThenGraft(s, "A", "T", nil)
 			snap := scoretest.Snap(t, s, "A")
 			require.Equal(t, 2.0, snap.BehaviourPenalty, "GRAFT right after a PRUNE with a 'forever' backoff")
 		})

@@ -112,11 +112,17 @@ func WithMsgIDFn(fn func(*pb.Message) string) Option {
 // BenchmarkDeliveryRecordMemory: see docs/memory.md in the module's source
 // for the figures.
 func WithMaxDeliveryRecords(n int) Option {
+	return positiveOption("WithMaxDeliveryRecords", n, func(c *config) { c.maxRecords = n })
+}
+
+// positiveOption is the option named option: it refuses a non-positive n,
+// and otherwise sets it with set.
+func positiveOption(option string, n int, set func(*config)) Option {
 	return func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("WithMaxDeliveryRecords: %d is not positive", n)
+			return fmt.Errorf("%s: %d is not positive", option, n)
 		}
-		c.maxRecords = n
+		set(c)
 		return nil
 	}
 }
@@ -151,13 +157,7 @@ const defaultMaxRetainedPeers = 1 << 13
 // 75 of Ethereum's. Save writes at most 64 MiB of them, the worst first
 // (see Save).
 func WithMaxRetainedPeers(n int) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("WithMaxRetainedPeers: %d is not positive", n)
-		}
-		c.maxRetain = n
-		return nil
-	}
+	return positiveOption("WithMaxRetainedPeers", n, func(c *config) { c.maxRetain = n })
 }
 
 // WithThresholds gives the Scorer the score thresholds at which the router

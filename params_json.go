@@ -58,15 +58,7 @@ type ParamsDocument struct {
 // and "thresholds"; either may be left out or null (then nil). On error
 // *d is unchanged; null changes nothing, as for encoding/json.
 func (d *ParamsDocument) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
-	}
-	v, err := documentFromJSON(b)
-	if err != nil {
-		return fmt.Errorf("peerscore: %w", err)
-	}
-	*d = *v
-	return nil
+	return unmarshalWith(d, b, "", documentFromJSON)
 }
 
 // MarshalJSON writes p's part of the parameter format (ParamsDocument),
@@ -85,15 +77,7 @@ func (p Params) MarshalJSON() ([]byte, error) {
 // (ParamsDocument) in b. AppSpecificScore is left nil: set it before New.
 // On error *p is unchanged; null changes nothing, as for encoding/json.
 func (p *Params) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
-	}
-	v, err := paramsFromJSON(b)
-	if err != nil {
-		return fmt.Errorf("peerscore: params: %w", err)
-	}
-	*p = *v
-	return nil
+	return unmarshalWith(p, b, "params: ", paramsFromJSON)
 }
 
 // MarshalJSON writes tp's part of the parameter format (ParamsDocument).
@@ -108,15 +92,7 @@ func (tp TopicParams) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON replaces *tp with the topic parameters of the format
 // (ParamsDocument) in b. On error *tp is unchanged; null changes nothing.
 func (tp *TopicParams) UnmarshalJSON(b []byte) error {
-	if isNull(b) {
-		return nil
-	}
-	v, err := topicFromJSON(b)
-	if err != nil {
-		return fmt.Errorf("peerscore: topic params: %w", err)
-	}
-	*tp = *v
-	return nil
+	return unmarshalWith(tp, b, "topic params: ", topicFromJSON)
 }
 
 // MarshalJSON writes t's part of the parameter format (ParamsDocument).
@@ -131,14 +107,22 @@ func (t Thresholds) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON replaces *t with the thresholds of the format
 // (ParamsDocument) in b. On error *t is unchanged; null changes nothing.
 func (t *Thresholds) UnmarshalJSON(b []byte) error {
+	return unmarshalWith(t, b, "thresholds: ", thresholdsFromJSON)
+}
+
+// unmarshalWith is the UnmarshalJSON of the format's parts: it replaces
+// *dst with what parse reads from b, and leaves *dst unchanged on error and
+// on null, as encoding/json does. Errors start with "peerscore: " and
+// part.
+func unmarshalWith[T any](dst *T, b []byte, part string, parse func([]byte) (*T, error)) error {
 	if isNull(b) {
 		return nil
 	}
-	v, err := thresholdsFromJSON(b)
+	v, err := parse(b)
 	if err != nil {
-		return fmt.Errorf("peerscore: thresholds: %w", err)
+		return fmt.Errorf("peerscore: %s%w", part, err)
 	}
-	*t = *v
+	*dst = *v
 	return nil
 }
 
@@ -368,20 +352,14 @@ func paramsFromJSON(b []byte) (*Params, error) {
 		SlowPeerThreshold:           w.SlowPeerThreshold,
 		SlowPeerDecay:               w.SlowPeerDecay,
 	}
-	var err error
-	for _, d := range []struct {
-		to   *time.Duration
-		from *durationText
-		name string
-	}{
+	err := readDurations([]durationField{
 		{&p.DecayInterval, w.DecayInterval, "decay_interval"},
 		{&p.RetainScore, w.RetainScore, "retain_score"},
 		{&p.SlowPeerWriteThreshold, w.SlowPeerWriteThreshold, "slow_peer_write_threshold"},
 		{&p.SeenMsgTTL, w.SeenMsgTTL, "seen_msg_ttl"},
-	} {
-		if *d.to, err = d.from.duration(d.name); err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if p.IPColocationFactorWhitelist, err = whitelistFromJSON(w.IPColocationFactorWhitelist); err != nil {
 		return nil, err
@@ -447,21 +425,35 @@ func topicFromJSON(b []byte) (*TopicParams, error) {
 		InvalidMessageDeliveriesWeight: w.InvalidMessageDeliveriesWeight,
 		InvalidMessageDeliveriesDecay:  w.InvalidMessageDeliveriesDecay,
 	}
-	var err error
-	for _, d := range []struct {
-		to   *time.Duration
-		from *durationText
-		name string
-	}{
+	err := readDurations([]durationField{
 		{&tp.TimeInMeshQuantum, w.TimeInMeshQuantum, "time_in_mesh_quantum"},
 		{&tp.MeshMessageDeliveriesWindow, w.MeshMessageDeliveriesWindow, "mesh_message_deliveries_window"},
 		{&tp.MeshMessageDeliveriesActivation, w.MeshMessageDeliveriesActivation, "mesh_message_deliveries_activation"},
-	} {
-		if *d.to, err = d.from.duration(d.name); err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return tp, nil
+}
+
+// durationField is a duration read from the wire: from, named name, parsed
+// into to.
+type durationField struct {
+	to   *time.Duration
+	from *durationText
+	name string
+}
+
+// readDurations parses each field in order and stops at the first error.
+func readDurations(fields []durationField) error {
+	for _, d := range fields {
+		v, err := d.from.duration(d.name)
+		if err != nil {
+			return err
+		}
+		*d.to = v
+	}
+	return nil
 }
 
 // decodeStrict decodes the JSON object b into the struct wire points to.

@@ -188,20 +188,24 @@ func mutatePubsub(p *pubsub.PeerScoreParams) {
 	p.Topics["extra"] = &pubsub.TopicScoreParams{TopicWeight: 9}
 	delete(p.Topics, "sync")
 	p.Topics["blocks"].TopicWeight = 99
-	p.IPColocationFactorWhitelist[0] = scoretest.CIDR("1.2.3.0/24")
-	p.IPColocationFactorWhitelist[1].IP[0] ^= 0xff
-	p.IPColocationFactorWhitelist[1].Mask[3] ^= 0xff
-	p.IPColocationFactorWhitelist[2].IP[15] ^= 1
+	mutateWhitelist(p.IPColocationFactorWhitelist)
 }
 
+// mutateOurs is mutatePubsub for our Params.
 func mutateOurs(p *peerscore.Params) {
 	p.Topics["extra"] = &peerscore.TopicParams{TopicWeight: 9}
 	delete(p.Topics, "sync")
 	p.Topics["blocks"].TopicWeight = 99
-	p.IPColocationFactorWhitelist[0] = scoretest.CIDR("1.2.3.0/24")
-	p.IPColocationFactorWhitelist[1].IP[0] ^= 0xff
-	p.IPColocationFactorWhitelist[1].Mask[3] ^= 0xff
-	p.IPColocationFactorWhitelist[2].IP[15] ^= 1
+	mutateWhitelist(p.IPColocationFactorWhitelist)
+}
+
+// mutateWhitelist changes fullPubsubParams' whitelist in place: one entry
+// replaced, and the IP and mask bytes of the others.
+func mutateWhitelist(wl []*net.IPNet) {
+	wl[0] = scoretest.CIDR("1.2.3.0/24")
+	wl[1].IP[0] ^= 0xff
+	wl[1].Mask[3] ^= 0xff
+	wl[2].IP[15] ^= 1
 }
 
 func TestConvertDeepCopy(t *testing.T) {

@@ -72,7 +72,7 @@ func (p *Params) Validate() error {
 			return err
 		}
 	}
-	checks := []func() *ParamError{
+	return firstInvalid(
 		p.validateTopicScoreCap,
 		p.validateAppSpecific,
 		p.validateIPColocation,
@@ -80,7 +80,12 @@ func (p *Params) Validate() error {
 		p.validateSlowPeer,
 		p.validateSlowPeerWrite,
 		p.validateDecay,
-	}
+	)
+}
+
+// firstInvalid runs the checks in order and returns the first one's error,
+// or nil (an untyped nil, not a nil *ParamError).
+func firstInvalid(checks ...func() *ParamError) error {
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -135,14 +140,22 @@ func (p *Params) validateBehaviourPenalty() *ParamError {
 	if p.SkipAtomicValidation && p.BehaviourPenaltyWeight == 0 && p.BehaviourPenaltyThreshold == 0 {
 		return nil
 	}
-	if !isNonPositive(p.BehaviourPenaltyWeight) {
-		return invalid("BehaviourPenaltyWeight", p.BehaviourPenaltyWeight, ruleNonPositive)
+	return validatePenalty("BehaviourPenalty", p.BehaviourPenaltyWeight, p.BehaviourPenaltyDecay, p.BehaviourPenaltyThreshold)
+}
+
+// validatePenalty checks a penalty counted above a threshold (P7 and the
+// slow-peer penalty), whose fields are named prefix+"Weight", "Decay" and
+// "Threshold": a weight of at most 0, a decay factor if the weight is on,
+// and a threshold of at least 0.
+func validatePenalty(prefix string, weight, decay, threshold float64) *ParamError {
+	if !isNonPositive(weight) {
+		return invalid(prefix+"Weight", weight, ruleNonPositive)
 	}
-	if p.BehaviourPenaltyWeight != 0 && !isDecayFactor(p.BehaviourPenaltyDecay) {
-		return invalid("BehaviourPenaltyDecay", p.BehaviourPenaltyDecay, ruleDecay)
+	if weight != 0 && !isDecayFactor(decay) {
+		return invalid(prefix+"Decay", decay, ruleDecay)
 	}
-	if !isNonNegative(p.BehaviourPenaltyThreshold) {
-		return invalid("BehaviourPenaltyThreshold", p.BehaviourPenaltyThreshold, ruleNonNegative)
+	if !isNonNegative(threshold) {
+		return invalid(prefix+"Threshold", threshold, ruleNonNegative)
 	}
 	return nil
 }
@@ -154,16 +167,7 @@ func (p *Params) validateSlowPeer() *ParamError {
 	if p.SlowPeerWeight == 0 && p.SlowPeerThreshold == 0 && p.SlowPeerDecay == 0 {
 		return nil
 	}
-	if !isNonPositive(p.SlowPeerWeight) {
-		return invalid("SlowPeerWeight", p.SlowPeerWeight, ruleNonPositive)
-	}
-	if p.SlowPeerWeight != 0 && !isDecayFactor(p.SlowPeerDecay) {
-		return invalid("SlowPeerDecay", p.SlowPeerDecay, ruleDecay)
-	}
-	if !isNonNegative(p.SlowPeerThreshold) {
-		return invalid("SlowPeerThreshold", p.SlowPeerThreshold, ruleNonNegative)
-	}
-	return nil
+	return validatePenalty("SlowPeer", p.SlowPeerWeight, p.SlowPeerDecay, p.SlowPeerThreshold)
 }
 
 // validateSlowPeerWrite is apart from validateSlowPeer because the write
@@ -200,19 +204,13 @@ func (tp *TopicParams) Validate() error {
 	if !isNonNegative(tp.TopicWeight) {
 		return invalid("TopicWeight", tp.TopicWeight, ruleNonNegative)
 	}
-	checks := []func() *ParamError{
+	return firstInvalid(
 		tp.validateTimeInMesh,
 		tp.validateFirstDeliveries,
 		tp.validateMeshDeliveries,
 		tp.validateMeshFailure,
 		tp.validateInvalidDeliveries,
-	}
-	for _, check := range checks {
-		if err := check(); err != nil {
-			return err
-		}
-	}
-	return nil
+	)
 }
 
 func (tp *TopicParams) validateTimeInMesh() *ParamError {

@@ -7,13 +7,15 @@ package peerscore_test
 // Each row is also put to go-libp2p-pubsub (pubsubChecker, at the end),
 // which must agree, unless the verdict carries ownRule: a rule pubsub does
 // not have or cannot be asked about. One file for the tables and their
-// runner: the rows are the test.
+// runner: the rows are the test. The rows that give a float field NaN,
+// +Inf and -Inf are made by nonFinite, three for each field it names.
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -60,6 +62,23 @@ type row[T any] struct {
 	want verdict
 }
 
+// nonFinite are the rows that set each float field (by name) to NaN, +Inf
+// and -Inf in atomic mode, named "field NaN" and so on, with the verdict
+// want gives for the field.
+func nonFinite[T any](want func(field string) verdict, fields ...string) []row[T] {
+	var rows []row[T]
+	for _, field := range fields {
+		for _, v := range []struct {
+			name  string
+			value float64
+		}{{"NaN", nan}, {"+Inf", pInf}, {"-Inf", nInf}} {
+			set := func(x *T) { reflect.ValueOf(x).Elem().FieldByName(field).SetFloat(v.value) }
+			rows = append(rows, row[T]{field + " " + v.name, atomicMode, set, want(field)})
+		}
+	}
+	return rows
+}
+
 type (
 	paramsRow     = row[peerscore.Params]
 	topicRow      = row[peerscore.TopicParams]
@@ -69,7 +88,7 @@ type (
 type P = peerscore.Params
 
 func paramsRows() []paramsRow {
-	return []paramsRow{
+	rows := []paramsRow{
 		{"base", atomicMode, func(*P) {}, ok},
 		{"base skip", skipMode, func(*P) {}, ok},
 		{"all zero", atomicMode, func(p *P) { *p = P{} }, bad("AppSpecificScore")},
@@ -80,9 +99,6 @@ func paramsRows() []paramsRow {
 		{"TopicScoreCap zero", atomicMode, func(p *P) { p.TopicScoreCap = 0 }, ok},
 		{"TopicScoreCap large", atomicMode, func(p *P) { p.TopicScoreCap = 1e9 }, ok},
 		{"TopicScoreCap negative", atomicMode, func(p *P) { p.TopicScoreCap = -1 }, bad("TopicScoreCap")},
-		{"TopicScoreCap NaN", atomicMode, func(p *P) { p.TopicScoreCap = nan }, bad("TopicScoreCap")},
-		{"TopicScoreCap +Inf", atomicMode, func(p *P) { p.TopicScoreCap = pInf }, bad("TopicScoreCap")},
-		{"TopicScoreCap -Inf", atomicMode, func(p *P) { p.TopicScoreCap = nInf }, bad("TopicScoreCap")},
 		{"TopicScoreCap zero skip", skipMode, func(p *P) { p.TopicScoreCap = 0 }, ok},
 		{"TopicScoreCap negative skip", skipMode, func(p *P) { p.TopicScoreCap = -1 }, bad("TopicScoreCap")},
 		{"TopicScoreCap NaN skip", skipMode, func(p *P) { p.TopicScoreCap = nan }, bad("TopicScoreCap")},
@@ -92,16 +108,10 @@ func paramsRows() []paramsRow {
 		{"AppSpecificScore nil skip", skipMode, func(p *P) { p.AppSpecificScore = nil }, ok},
 		{"AppSpecificWeight zero", atomicMode, func(p *P) { p.AppSpecificWeight = 0 }, ok},
 		{"AppSpecificWeight negative", atomicMode, func(p *P) { p.AppSpecificWeight = -5 }, ok},
-		{"AppSpecificWeight NaN", atomicMode, func(p *P) { p.AppSpecificWeight = nan }, ok},
-		{"AppSpecificWeight +Inf", atomicMode, func(p *P) { p.AppSpecificWeight = pInf }, ok},
-		{"AppSpecificWeight -Inf", atomicMode, func(p *P) { p.AppSpecificWeight = nInf }, ok},
 		{"AppSpecificWeight zero skip", skipMode, func(p *P) { p.AppSpecificWeight = 0 }, ok},
 
 		{"IPColocationFactorWeight zero", atomicMode, func(p *P) { p.IPColocationFactorWeight = 0 }, ok},
 		{"IPColocationFactorWeight positive", atomicMode, func(p *P) { p.IPColocationFactorWeight = 1 }, bad("IPColocationFactorWeight")},
-		{"IPColocationFactorWeight NaN", atomicMode, func(p *P) { p.IPColocationFactorWeight = nan }, bad("IPColocationFactorWeight")},
-		{"IPColocationFactorWeight +Inf", atomicMode, func(p *P) { p.IPColocationFactorWeight = pInf }, bad("IPColocationFactorWeight")},
-		{"IPColocationFactorWeight -Inf", atomicMode, func(p *P) { p.IPColocationFactorWeight = nInf }, bad("IPColocationFactorWeight")},
 		{"IPColocationFactorWeight zero skip", skipMode, func(p *P) { p.IPColocationFactorWeight = 0 }, ok},
 		{"IPColocationFactorWeight positive skip", skipMode, func(p *P) { p.IPColocationFactorWeight = 1 }, bad("IPColocationFactorWeight")},
 		{"IPColocationFactorWeight NaN skip", skipMode, func(p *P) { p.IPColocationFactorWeight = nan }, bad("IPColocationFactorWeight")},
@@ -117,17 +127,11 @@ func paramsRows() []paramsRow {
 		{"BehaviourPenaltyWeight zero", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = 0 }, ok},
 		{"BehaviourPenaltyWeight large negative", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = -1e6 }, ok},
 		{"BehaviourPenaltyWeight positive", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = 1 }, bad("BehaviourPenaltyWeight")},
-		{"BehaviourPenaltyWeight NaN", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = nan }, bad("BehaviourPenaltyWeight")},
-		{"BehaviourPenaltyWeight +Inf", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = pInf }, bad("BehaviourPenaltyWeight")},
-		{"BehaviourPenaltyWeight -Inf", atomicMode, func(p *P) { p.BehaviourPenaltyWeight = nInf }, bad("BehaviourPenaltyWeight")},
 		{"BehaviourPenaltyWeight zero skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight = 0 }, ok},
 		{"BehaviourPenaltyWeight positive skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight = 1 }, bad("BehaviourPenaltyWeight")},
 		{"BehaviourPenaltyDecay zero", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = 0 }, bad("BehaviourPenaltyDecay")},
 		{"BehaviourPenaltyDecay one", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = 1 }, bad("BehaviourPenaltyDecay")},
 		{"BehaviourPenaltyDecay negative", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = -0.5 }, bad("BehaviourPenaltyDecay")},
-		{"BehaviourPenaltyDecay NaN", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = nan }, bad("BehaviourPenaltyDecay")},
-		{"BehaviourPenaltyDecay +Inf", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = pInf }, bad("BehaviourPenaltyDecay")},
-		{"BehaviourPenaltyDecay -Inf", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = nInf }, bad("BehaviourPenaltyDecay")},
 		{"BehaviourPenaltyDecay near one", atomicMode, func(p *P) { p.BehaviourPenaltyDecay = 0.9999 }, ok},
 		{"BehaviourPenaltyDecay zero skip", skipMode, func(p *P) { p.BehaviourPenaltyDecay = 0 }, bad("BehaviourPenaltyDecay")},
 		{"BehaviourPenaltyDecay ignored, weight off", atomicMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyDecay = 0, 5 }, ok},
@@ -136,9 +140,6 @@ func paramsRows() []paramsRow {
 		{"BehaviourPenalty group zero skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyThreshold, p.BehaviourPenaltyDecay = 0, 0, 0 }, ok},
 		{"BehaviourPenaltyThreshold zero", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = 0 }, ok},
 		{"BehaviourPenaltyThreshold negative", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = -1 }, bad("BehaviourPenaltyThreshold")},
-		{"BehaviourPenaltyThreshold NaN", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = nan }, bad("BehaviourPenaltyThreshold")},
-		{"BehaviourPenaltyThreshold +Inf", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = pInf }, bad("BehaviourPenaltyThreshold")},
-		{"BehaviourPenaltyThreshold -Inf", atomicMode, func(p *P) { p.BehaviourPenaltyThreshold = nInf }, bad("BehaviourPenaltyThreshold")},
 		{"BehaviourPenaltyThreshold zero skip", skipMode, func(p *P) { p.BehaviourPenaltyThreshold = 0 }, ok},
 		{"BehaviourPenaltyThreshold negative, weight off skip", skipMode, func(p *P) { p.BehaviourPenaltyWeight, p.BehaviourPenaltyThreshold = 0, -1 }, bad("BehaviourPenaltyThreshold")},
 		{"BehaviourPenaltyThreshold NaN skip", skipMode, func(p *P) { p.BehaviourPenaltyThreshold = nan }, bad("BehaviourPenaltyThreshold")},
@@ -153,9 +154,6 @@ func paramsRows() []paramsRow {
 		{"DecayToZero zero", atomicMode, func(p *P) { p.DecayToZero = 0 }, bad("DecayToZero")},
 		{"DecayToZero one", atomicMode, func(p *P) { p.DecayToZero = 1 }, bad("DecayToZero")},
 		{"DecayToZero negative", atomicMode, func(p *P) { p.DecayToZero = -0.01 }, bad("DecayToZero")},
-		{"DecayToZero NaN", atomicMode, func(p *P) { p.DecayToZero = nan }, bad("DecayToZero")},
-		{"DecayToZero +Inf", atomicMode, func(p *P) { p.DecayToZero = pInf }, bad("DecayToZero")},
-		{"DecayToZero -Inf", atomicMode, func(p *P) { p.DecayToZero = nInf }, bad("DecayToZero")},
 		{"DecayToZero zero skip", skipMode, func(p *P) { p.DecayToZero = 0 }, bad("DecayToZero")},
 		{"DecayToZero NaN skip", skipMode, func(p *P) { p.DecayToZero = nan }, bad("DecayToZero")},
 		{"Decay group zero skip", skipMode, func(p *P) { p.DecayInterval, p.DecayToZero = 0, 0 }, ok.ownRule(tickerPanic)},
@@ -165,6 +163,9 @@ func paramsRows() []paramsRow {
 		{"SeenMsgTTL zero", atomicMode, func(p *P) { p.SeenMsgTTL = 0 }, ok},
 		{"SeenMsgTTL negative", atomicMode, func(p *P) { p.SeenMsgTTL = -time.Second }, ok},
 	}
+	rows = append(rows, nonFinite[P](func(string) verdict { return ok }, "AppSpecificWeight")...)
+	return append(rows, nonFinite[P](bad, "TopicScoreCap", "IPColocationFactorWeight",
+		"BehaviourPenaltyWeight", "BehaviourPenaltyDecay", "BehaviourPenaltyThreshold", "DecayToZero")...)
 }
 
 // slowPeerRows cover the fields pubsub does not have; they are never put to
@@ -173,28 +174,19 @@ func slowPeerRows() []paramsRow {
 	off := func(p *P) { p.SlowPeerWeight, p.SlowPeerThreshold, p.SlowPeerDecay = 0, 0, 0 }
 	own := func(v verdict) verdict { return v.ownRule(slowPeerOnly) }
 	w, d, th, wt := "SlowPeerWeight", "SlowPeerDecay", "SlowPeerThreshold", "SlowPeerWriteThreshold"
-	return []paramsRow{
+	rows := []paramsRow{
 		{"SlowPeer all zero", atomicMode, off, own(ok)},
 		{"SlowPeer all zero skip", skipMode, off, own(ok)},
 		{"SlowPeerWeight positive", atomicMode, func(p *P) { p.SlowPeerWeight = 1 }, own(bad(w))},
-		{"SlowPeerWeight NaN", atomicMode, func(p *P) { p.SlowPeerWeight = nan }, own(bad(w))},
-		{"SlowPeerWeight +Inf", atomicMode, func(p *P) { p.SlowPeerWeight = pInf }, own(bad(w))},
-		{"SlowPeerWeight -Inf", atomicMode, func(p *P) { p.SlowPeerWeight = nInf }, own(bad(w))},
 		{"SlowPeerWeight positive skip", skipMode, func(p *P) { p.SlowPeerWeight = 1 }, own(bad(w))},
 		{"SlowPeerWeight zero, rest set", atomicMode, func(p *P) { p.SlowPeerWeight = 0 }, own(ok)},
 		{"SlowPeerDecay ignored, weight off", atomicMode, func(p *P) { p.SlowPeerWeight, p.SlowPeerDecay = 0, 5 }, own(ok)},
 		{"SlowPeerDecay zero", atomicMode, func(p *P) { p.SlowPeerDecay = 0 }, own(bad(d))},
 		{"SlowPeerDecay one", atomicMode, func(p *P) { p.SlowPeerDecay = 1 }, own(bad(d))},
 		{"SlowPeerDecay negative", atomicMode, func(p *P) { p.SlowPeerDecay = -0.5 }, own(bad(d))},
-		{"SlowPeerDecay NaN", atomicMode, func(p *P) { p.SlowPeerDecay = nan }, own(bad(d))},
-		{"SlowPeerDecay +Inf", atomicMode, func(p *P) { p.SlowPeerDecay = pInf }, own(bad(d))},
-		{"SlowPeerDecay -Inf", atomicMode, func(p *P) { p.SlowPeerDecay = nInf }, own(bad(d))},
 		{"SlowPeerDecay zero skip", skipMode, func(p *P) { p.SlowPeerDecay = 0 }, own(bad(d))},
 		{"SlowPeerThreshold zero", atomicMode, func(p *P) { p.SlowPeerThreshold = 0 }, own(ok)},
 		{"SlowPeerThreshold negative", atomicMode, func(p *P) { p.SlowPeerThreshold = -1 }, own(bad(th))},
-		{"SlowPeerThreshold NaN", atomicMode, func(p *P) { p.SlowPeerThreshold = nan }, own(bad(th))},
-		{"SlowPeerThreshold +Inf", atomicMode, func(p *P) { p.SlowPeerThreshold = pInf }, own(bad(th))},
-		{"SlowPeerThreshold -Inf", atomicMode, func(p *P) { p.SlowPeerThreshold = nInf }, own(bad(th))},
 		{"SlowPeerThreshold alone negative skip", skipMode, func(p *P) { off(p); p.SlowPeerThreshold = -1 }, own(bad(th))},
 
 		{"SlowPeerWriteThreshold zero", atomicMode, func(p *P) { p.SlowPeerWriteThreshold = 0 }, own(ok)},
@@ -204,12 +196,13 @@ func slowPeerRows() []paramsRow {
 		{"SlowPeerWriteThreshold set, weight off", atomicMode, func(p *P) { off(p); p.SlowPeerWriteThreshold = time.Second }, own(ok)},
 		{"SlowPeerWriteThreshold negative, weight off skip", skipMode, func(p *P) { off(p); p.SlowPeerWriteThreshold = -1 }, own(bad(wt))},
 	}
+	return append(rows, nonFinite[P](func(field string) verdict { return own(bad(field)) }, w, d, th)...)
 }
 
 type TP = peerscore.TopicParams
 
 func topicRows() []topicRow {
-	return []topicRow{
+	rows := []topicRow{
 		{"base", atomicMode, func(*TP) {}, ok},
 		{"base skip", skipMode, func(*TP) {}, ok},
 		{"all zero", atomicMode, func(tp *TP) { *tp = TP{} }, bad("TimeInMeshQuantum")},
@@ -218,17 +211,11 @@ func topicRows() []topicRow {
 		{"TopicWeight zero", atomicMode, func(tp *TP) { tp.TopicWeight = 0 }, ok},
 		{"TopicWeight large", atomicMode, func(tp *TP) { tp.TopicWeight = 1e6 }, ok},
 		{"TopicWeight negative", atomicMode, func(tp *TP) { tp.TopicWeight = -1 }, bad("TopicWeight")},
-		{"TopicWeight NaN", atomicMode, func(tp *TP) { tp.TopicWeight = nan }, bad("TopicWeight")},
-		{"TopicWeight +Inf", atomicMode, func(tp *TP) { tp.TopicWeight = pInf }, bad("TopicWeight")},
-		{"TopicWeight -Inf", atomicMode, func(tp *TP) { tp.TopicWeight = nInf }, bad("TopicWeight")},
 		{"TopicWeight zero skip", skipMode, func(tp *TP) { tp.TopicWeight = 0 }, ok},
 		{"TopicWeight negative skip", skipMode, func(tp *TP) { tp.TopicWeight = -1 }, bad("TopicWeight")},
 
 		{"TimeInMeshWeight zero", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = 0 }, ok},
 		{"TimeInMeshWeight negative", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = -0.1 }, bad("TimeInMeshWeight")},
-		{"TimeInMeshWeight NaN", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = nan }, bad("TimeInMeshWeight")},
-		{"TimeInMeshWeight +Inf", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = pInf }, bad("TimeInMeshWeight")},
-		{"TimeInMeshWeight -Inf", atomicMode, func(tp *TP) { tp.TimeInMeshWeight = nInf }, bad("TimeInMeshWeight")},
 		{"TimeInMeshWeight zero skip", skipMode, func(tp *TP) { tp.TimeInMeshWeight = 0 }, ok},
 		{"TimeInMeshQuantum zero", atomicMode, func(tp *TP) { tp.TimeInMeshQuantum = 0 }, bad("TimeInMeshQuantum")},
 		{"TimeInMeshQuantum zero, weight off", atomicMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshQuantum = 0, 0 }, bad("TimeInMeshQuantum")},
@@ -238,9 +225,6 @@ func topicRows() []topicRow {
 		{"TimeInMeshQuantum zero skip", skipMode, func(tp *TP) { tp.TimeInMeshQuantum = 0 }, bad("TimeInMeshQuantum")},
 		{"TimeInMeshCap zero", atomicMode, func(tp *TP) { tp.TimeInMeshCap = 0 }, bad("TimeInMeshCap")},
 		{"TimeInMeshCap negative", atomicMode, func(tp *TP) { tp.TimeInMeshCap = -1 }, bad("TimeInMeshCap")},
-		{"TimeInMeshCap NaN", atomicMode, func(tp *TP) { tp.TimeInMeshCap = nan }, bad("TimeInMeshCap")},
-		{"TimeInMeshCap +Inf", atomicMode, func(tp *TP) { tp.TimeInMeshCap = pInf }, bad("TimeInMeshCap")},
-		{"TimeInMeshCap -Inf", atomicMode, func(tp *TP) { tp.TimeInMeshCap = nInf }, bad("TimeInMeshCap")},
 		{"TimeInMeshCap zero, weight off", atomicMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshCap = 0, 0 }, ok},
 		{"TimeInMeshCap NaN, weight off", atomicMode, func(tp *TP) { tp.TimeInMeshWeight, tp.TimeInMeshCap = 0, nan }, ok},
 		{"TimeInMeshCap zero skip", skipMode, func(tp *TP) { tp.TimeInMeshCap = 0 }, bad("TimeInMeshCap")},
@@ -249,19 +233,10 @@ func topicRows() []topicRow {
 
 		{"FirstMessageDeliveriesWeight zero", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = 0 }, ok},
 		{"FirstMessageDeliveriesWeight negative", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = -1 }, bad("FirstMessageDeliveriesWeight")},
-		{"FirstMessageDeliveriesWeight NaN", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = nan }, bad("FirstMessageDeliveriesWeight")},
-		{"FirstMessageDeliveriesWeight +Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = pInf }, bad("FirstMessageDeliveriesWeight")},
-		{"FirstMessageDeliveriesWeight -Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesWeight = nInf }, bad("FirstMessageDeliveriesWeight")},
 		{"FirstMessageDeliveriesDecay zero", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = 0 }, bad("FirstMessageDeliveriesDecay")},
 		{"FirstMessageDeliveriesDecay one", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = 1 }, bad("FirstMessageDeliveriesDecay")},
-		{"FirstMessageDeliveriesDecay NaN", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = nan }, bad("FirstMessageDeliveriesDecay")},
-		{"FirstMessageDeliveriesDecay +Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = pInf }, bad("FirstMessageDeliveriesDecay")},
-		{"FirstMessageDeliveriesDecay -Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesDecay = nInf }, bad("FirstMessageDeliveriesDecay")},
 		{"FirstMessageDeliveriesCap zero", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = 0 }, bad("FirstMessageDeliveriesCap")},
 		{"FirstMessageDeliveriesCap negative", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = -1 }, bad("FirstMessageDeliveriesCap")},
-		{"FirstMessageDeliveriesCap NaN", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = nan }, bad("FirstMessageDeliveriesCap")},
-		{"FirstMessageDeliveriesCap +Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = pInf }, bad("FirstMessageDeliveriesCap")},
-		{"FirstMessageDeliveriesCap -Inf", atomicMode, func(tp *TP) { tp.FirstMessageDeliveriesCap = nInf }, bad("FirstMessageDeliveriesCap")},
 		{"FirstMessageDeliveries weight off, rest invalid", atomicMode, func(tp *TP) {
 			tp.FirstMessageDeliveriesWeight, tp.FirstMessageDeliveriesDecay, tp.FirstMessageDeliveriesCap = 0, 5, -1
 		}, ok},
@@ -276,23 +251,11 @@ func topicRows() []topicRow {
 
 		{"MeshMessageDeliveriesWeight zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = 0 }, ok},
 		{"MeshMessageDeliveriesWeight positive", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = 1 }, bad("MeshMessageDeliveriesWeight")},
-		{"MeshMessageDeliveriesWeight NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = nan }, bad("MeshMessageDeliveriesWeight")},
-		{"MeshMessageDeliveriesWeight +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = pInf }, bad("MeshMessageDeliveriesWeight")},
-		{"MeshMessageDeliveriesWeight -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight = nInf }, bad("MeshMessageDeliveriesWeight")},
 		{"MeshMessageDeliveriesDecay zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = 0 }, bad("MeshMessageDeliveriesDecay")},
 		{"MeshMessageDeliveriesDecay one", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = 1 }, bad("MeshMessageDeliveriesDecay")},
-		{"MeshMessageDeliveriesDecay NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = nan }, bad("MeshMessageDeliveriesDecay")},
-		{"MeshMessageDeliveriesDecay +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = pInf }, bad("MeshMessageDeliveriesDecay")},
-		{"MeshMessageDeliveriesDecay -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesDecay = nInf }, bad("MeshMessageDeliveriesDecay")},
 		{"MeshMessageDeliveriesCap zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = 0 }, bad("MeshMessageDeliveriesCap")},
-		{"MeshMessageDeliveriesCap NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = nan }, bad("MeshMessageDeliveriesCap")},
-		{"MeshMessageDeliveriesCap +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = pInf }, bad("MeshMessageDeliveriesCap")},
-		{"MeshMessageDeliveriesCap -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesCap = nInf }, bad("MeshMessageDeliveriesCap")},
 		{"MeshMessageDeliveriesThreshold zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = 0 }, bad("MeshMessageDeliveriesThreshold")},
 		{"MeshMessageDeliveriesThreshold negative", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = -1 }, bad("MeshMessageDeliveriesThreshold")},
-		{"MeshMessageDeliveriesThreshold NaN", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = nan }, bad("MeshMessageDeliveriesThreshold")},
-		{"MeshMessageDeliveriesThreshold +Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = pInf }, bad("MeshMessageDeliveriesThreshold")},
-		{"MeshMessageDeliveriesThreshold -Inf", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesThreshold = nInf }, bad("MeshMessageDeliveriesThreshold")},
 		{"MeshMessageDeliveriesWindow zero", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWindow = 0 }, ok},
 		{"MeshMessageDeliveriesWindow negative", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWindow = -1 }, bad("MeshMessageDeliveriesWindow")},
 		{"MeshMessageDeliveriesWindow negative, weight off", atomicMode, func(tp *TP) { tp.MeshMessageDeliveriesWeight, tp.MeshMessageDeliveriesWindow = 0, -1 }, bad("MeshMessageDeliveriesWindow")},
@@ -315,14 +278,8 @@ func topicRows() []topicRow {
 
 		{"MeshFailurePenaltyWeight zero", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = 0 }, ok},
 		{"MeshFailurePenaltyWeight positive", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = 1 }, bad("MeshFailurePenaltyWeight")},
-		{"MeshFailurePenaltyWeight NaN", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = nan }, bad("MeshFailurePenaltyWeight")},
-		{"MeshFailurePenaltyWeight +Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = pInf }, bad("MeshFailurePenaltyWeight")},
-		{"MeshFailurePenaltyWeight -Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight = nInf }, bad("MeshFailurePenaltyWeight")},
 		{"MeshFailurePenaltyDecay zero", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = 0 }, bad("MeshFailurePenaltyDecay")},
 		{"MeshFailurePenaltyDecay one", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = 1 }, bad("MeshFailurePenaltyDecay")},
-		{"MeshFailurePenaltyDecay NaN", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = nan }, bad("MeshFailurePenaltyDecay")},
-		{"MeshFailurePenaltyDecay +Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = pInf }, bad("MeshFailurePenaltyDecay")},
-		{"MeshFailurePenaltyDecay -Inf", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyDecay = nInf }, bad("MeshFailurePenaltyDecay")},
 		{"MeshFailurePenaltyDecay ignored, weight off", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight, tp.MeshFailurePenaltyDecay = 0, 5 }, ok},
 		{"MeshFailurePenaltyDecay NaN ignored, weight off", atomicMode, func(tp *TP) { tp.MeshFailurePenaltyWeight, tp.MeshFailurePenaltyDecay = 0, nan }, ok},
 		{"MeshFailurePenalty group zero skip", skipMode, func(tp *TP) { tp.MeshFailurePenaltyWeight, tp.MeshFailurePenaltyDecay = 0, 0 }, ok},
@@ -331,19 +288,18 @@ func topicRows() []topicRow {
 
 		{"InvalidMessageDeliveriesWeight zero", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = 0 }, ok},
 		{"InvalidMessageDeliveriesWeight positive", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = 1 }, bad("InvalidMessageDeliveriesWeight")},
-		{"InvalidMessageDeliveriesWeight NaN", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = nan }, bad("InvalidMessageDeliveriesWeight")},
-		{"InvalidMessageDeliveriesWeight +Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = pInf }, bad("InvalidMessageDeliveriesWeight")},
-		{"InvalidMessageDeliveriesWeight -Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight = nInf }, bad("InvalidMessageDeliveriesWeight")},
 		{"InvalidMessageDeliveriesDecay zero", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = 0 }, bad("InvalidMessageDeliveriesDecay")},
 		{"InvalidMessageDeliveriesDecay zero, weight off", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight, tp.InvalidMessageDeliveriesDecay = 0, 0 }, bad("InvalidMessageDeliveriesDecay")},
 		{"InvalidMessageDeliveriesDecay one", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = 1 }, bad("InvalidMessageDeliveriesDecay")},
-		{"InvalidMessageDeliveriesDecay NaN", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = nan }, bad("InvalidMessageDeliveriesDecay")},
-		{"InvalidMessageDeliveriesDecay +Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = pInf }, bad("InvalidMessageDeliveriesDecay")},
-		{"InvalidMessageDeliveriesDecay -Inf", atomicMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = nInf }, bad("InvalidMessageDeliveriesDecay")},
 		{"InvalidMessageDeliveries group zero skip", skipMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight, tp.InvalidMessageDeliveriesDecay = 0, 0 }, ok},
 		{"InvalidMessageDeliveriesDecay checked, weight off skip", skipMode, func(tp *TP) { tp.InvalidMessageDeliveriesWeight, tp.InvalidMessageDeliveriesDecay = 0, 5 }, bad("InvalidMessageDeliveriesDecay")},
 		{"InvalidMessageDeliveriesDecay zero skip", skipMode, func(tp *TP) { tp.InvalidMessageDeliveriesDecay = 0 }, bad("InvalidMessageDeliveriesDecay")},
 	}
+	return append(rows, nonFinite[TP](bad, "TopicWeight", "TimeInMeshWeight", "TimeInMeshCap",
+		"FirstMessageDeliveriesWeight", "FirstMessageDeliveriesDecay", "FirstMessageDeliveriesCap",
+		"MeshMessageDeliveriesWeight", "MeshMessageDeliveriesDecay", "MeshMessageDeliveriesCap", "MeshMessageDeliveriesThreshold",
+		"MeshFailurePenaltyWeight", "MeshFailurePenaltyDecay",
+		"InvalidMessageDeliveriesWeight", "InvalidMessageDeliveriesDecay")...)
 }
 
 func zeroMeshDeliveries(tp *TP) {
@@ -354,7 +310,7 @@ func zeroMeshDeliveries(tp *TP) {
 type TH = peerscore.Thresholds
 
 func thresholdsRows() []thresholdsRow {
-	return []thresholdsRow{
+	rows := []thresholdsRow{
 		{"base", atomicMode, func(*TH) {}, ok},
 		{"base skip", skipMode, func(*TH) {}, ok},
 		{"all zero", atomicMode, func(th *TH) { *th = TH{} }, ok},
@@ -362,9 +318,6 @@ func thresholdsRows() []thresholdsRow {
 
 		{"GossipThreshold zero", atomicMode, func(th *TH) { th.GossipThreshold = 0 }, ok},
 		{"GossipThreshold positive", atomicMode, func(th *TH) { th.GossipThreshold = 1 }, bad("GossipThreshold")},
-		{"GossipThreshold NaN", atomicMode, func(th *TH) { th.GossipThreshold = nan }, bad("GossipThreshold")},
-		{"GossipThreshold +Inf", atomicMode, func(th *TH) { th.GossipThreshold = pInf }, bad("GossipThreshold")},
-		{"GossipThreshold -Inf", atomicMode, func(th *TH) { th.GossipThreshold = nInf }, bad("GossipThreshold")},
 		{"GossipThreshold below publish", atomicMode, func(th *TH) { th.GossipThreshold = -100 }, bad("PublishThreshold")},
 		{"GossipThreshold zero skip", skipMode, func(th *TH) { th.GossipThreshold = 0 }, ok},
 		{"GossipThreshold NaN skip", skipMode, func(th *TH) { th.GossipThreshold = nan }, bad("GossipThreshold")},
@@ -372,15 +325,9 @@ func thresholdsRows() []thresholdsRow {
 		{"PublishThreshold above gossip", atomicMode, func(th *TH) { th.PublishThreshold = -5 }, bad("PublishThreshold")},
 		{"PublishThreshold zero", atomicMode, func(th *TH) { th.PublishThreshold = 0 }, bad("PublishThreshold")},
 		{"PublishThreshold positive", atomicMode, func(th *TH) { th.GossipThreshold, th.PublishThreshold = 0, 1 }, bad("PublishThreshold")},
-		{"PublishThreshold NaN", atomicMode, func(th *TH) { th.PublishThreshold = nan }, bad("PublishThreshold")},
-		{"PublishThreshold +Inf", atomicMode, func(th *TH) { th.PublishThreshold = pInf }, bad("PublishThreshold")},
-		{"PublishThreshold -Inf", atomicMode, func(th *TH) { th.PublishThreshold = nInf }, bad("PublishThreshold")},
 		{"PublishThreshold zero skip", skipMode, func(th *TH) { th.PublishThreshold = 0 }, bad("PublishThreshold")},
 		{"GraylistThreshold equal to publish", atomicMode, func(th *TH) { th.GraylistThreshold = -50 }, ok},
 		{"GraylistThreshold above publish", atomicMode, func(th *TH) { th.GraylistThreshold = -40 }, bad("GraylistThreshold")},
-		{"GraylistThreshold NaN", atomicMode, func(th *TH) { th.GraylistThreshold = nan }, bad("GraylistThreshold")},
-		{"GraylistThreshold +Inf", atomicMode, func(th *TH) { th.GraylistThreshold = pInf }, bad("GraylistThreshold")},
-		{"GraylistThreshold -Inf", atomicMode, func(th *TH) { th.GraylistThreshold = nInf }, bad("GraylistThreshold")},
 		{"GraylistThreshold zero skip", skipMode, func(th *TH) { th.GraylistThreshold = 0 }, bad("GraylistThreshold")},
 		{"score levels zero skip", skipMode, func(th *TH) { th.GossipThreshold, th.PublishThreshold, th.GraylistThreshold = 0, 0, 0 }, ok},
 		{"only GraylistThreshold skip", skipMode, func(th *TH) { th.GossipThreshold, th.PublishThreshold, th.GraylistThreshold = 0, 0, -1 }, ok},
@@ -388,9 +335,6 @@ func thresholdsRows() []thresholdsRow {
 
 		{"AcceptPXThreshold zero", atomicMode, func(th *TH) { th.AcceptPXThreshold = 0 }, ok},
 		{"AcceptPXThreshold negative", atomicMode, func(th *TH) { th.AcceptPXThreshold = -1 }, bad("AcceptPXThreshold")},
-		{"AcceptPXThreshold NaN", atomicMode, func(th *TH) { th.AcceptPXThreshold = nan }, bad("AcceptPXThreshold")},
-		{"AcceptPXThreshold +Inf", atomicMode, func(th *TH) { th.AcceptPXThreshold = pInf }, bad("AcceptPXThreshold")},
-		{"AcceptPXThreshold -Inf", atomicMode, func(th *TH) { th.AcceptPXThreshold = nInf }, bad("AcceptPXThreshold")},
 		{"AcceptPXThreshold zero skip", skipMode, func(th *TH) { th.AcceptPXThreshold = 0 }, ok},
 		{"AcceptPXThreshold negative skip", skipMode, func(th *TH) { th.AcceptPXThreshold = -1 }, bad("AcceptPXThreshold")},
 		{"AcceptPXThreshold NaN skip", skipMode, func(th *TH) { th.AcceptPXThreshold = nan }, bad("AcceptPXThreshold")},
@@ -398,12 +342,11 @@ func thresholdsRows() []thresholdsRow {
 		{"OpportunisticGraftThreshold zero", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = 0 }, ok},
 		{"OpportunisticGraftThreshold large", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = 1e3 }, ok},
 		{"OpportunisticGraftThreshold negative", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = -1 }, bad("OpportunisticGraftThreshold")},
-		{"OpportunisticGraftThreshold NaN", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = nan }, bad("OpportunisticGraftThreshold")},
-		{"OpportunisticGraftThreshold +Inf", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = pInf }, bad("OpportunisticGraftThreshold")},
-		{"OpportunisticGraftThreshold -Inf", atomicMode, func(th *TH) { th.OpportunisticGraftThreshold = nInf }, bad("OpportunisticGraftThreshold")},
 		{"OpportunisticGraftThreshold zero skip", skipMode, func(th *TH) { th.OpportunisticGraftThreshold = 0 }, ok},
 		{"OpportunisticGraftThreshold negative skip", skipMode, func(th *TH) { th.OpportunisticGraftThreshold = -1 }, bad("OpportunisticGraftThreshold")},
 	}
+	return append(rows, nonFinite[TH](bad, "GossipThreshold", "PublishThreshold", "GraylistThreshold",
+		"AcceptPXThreshold", "OpportunisticGraftThreshold")...)
 }
 
 // checkVerdict asserts that err is what want says, naming the field and, for

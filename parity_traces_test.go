@@ -92,35 +92,17 @@ func TestParityTraces(t *testing.T) {
 
 // replayParity replays one trace; it runs inside a synctest bubble.
 func replayParity(t *testing.T, rd reading, seed uint64, tr *trace, n *parityCounts) {
-	ctx, cancel := context.WithCancel(context.Background())
 	params := tr.params()
 	h := scoretest.NewAddrHost()
 	opts := append([]peerscore.Option{peerscore.WithHost(h), peerscore.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, rd.opts...)
 	mine, err := peerscore.New(params, opts...)
 	require.NoError(t, err)
 	ref := reference{rd.ref(params.ToPubsub())}
-	// Both loops start now, so their tickers fire at the same instants.
-	start := time.Now()
-	ref.Run(ctx, h)
-	mine.Start(ctx)
-	defer func() {
-		cancel()
-		require.NoError(t, mine.Close())
-		synctest.Wait()
-	}()
-
-	// wait lets time pass, then lets both loops finish what fell due.
-	wait := func(d time.Duration) {
-		time.Sleep(d)
-		synctest.Wait()
-	}
-	interval := params.DecayInterval
+	live := startLive(t, params.DecayInterval, mine, func(ctx context.Context) { ref.Run(ctx, h) }, mine.Start)
 	for i, e := range tr.events {
 		switch e.op {
-		case opAdvance:
-			wait(e.advance)
-		case opRefresh: // the loops refresh themselves: wait for the next decay
-			wait(interval - time.Since(start)%interval)
+		case opAdvance, opRefresh:
+			live.wait(e)
 		case opSetIPs: // both read it from the host, at a connect or the minute's refresh
 			h.SetIPs(tr.peers[e.peer], e.ips)
 		default:
@@ -138,7 +120,7 @@ func replayParity(t *testing.T, rd reading, seed uint64, tr *trace, n *parityCou
 			}
 			if !sameScore(want, got) {
 				t.Fatalf("%s reading, seed %d event %d (%v) at %v: peer %s: pubsub %v, peerscore %v\n%s",
-					rd.name, seed, i, e, time.Since(start), p, want, got, recent(tr, i))
+					rd.name, seed, i, e, time.Since(live.start), p, want, got, recent(tr, i))
 			}
 			if i%20 == 0 {
 				n.activeOutside += activeOutside(mine, p)

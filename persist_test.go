@@ -47,9 +47,7 @@ func TestPersistBadPeerSurvivesRestart(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		params := scoretest.StateParams(time.Hour, nil)
 		s1 := scoretest.New(t, params)
-		for _, p := range []peer.ID{"bad", "twin", "good"} {
-			s1.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
-		}
+		scoretest.Connect(s1, "bad", "twin", "good")
 		// bad and twin share an address: P6 = -(2-1)² each.
 		peerscore.SetIPsForTest(s1, "bad", []string{"192.0.2.1"})
 		peerscore.SetIPsForTest(s1, "twin", []string{"192.0.2.1"})
@@ -132,17 +130,9 @@ func TestPersistBadPeerSurvivesRestart(t *testing.T) {
 // made negative by P5 alone yes; retained ones whatever their score.
 func TestPersistWhoIsSaved(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		app := func(p peer.ID) float64 {
-			if p == "shunned" {
-				return -100
-			}
-			return 0
-		}
-		params := scoretest.StateParams(time.Hour, app)
+		params := scoretest.StateParams(time.Hour, scoretest.AppScores(map[peer.ID]float64{"shunned": -100}))
 		s1 := scoretest.New(t, params)
-		for _, p := range []peer.ID{"good", "zero", "shunned", "gone"} {
-			s1.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
-		}
+		scoretest.Connect(s1, "good", "zero", "shunned", "gone")
 		scoretest.DeliverN(s1, "T", "g", "good", 3)
 		scoretest.DeliverN(s1, "T", "s", "shunned", 3) // +3, but P5 is -100
 		scoretest.RejectN(s1, "U", "x", "gone", 1)

@@ -1,7 +1,6 @@
 package peerscore_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"strconv"
@@ -52,33 +51,21 @@ func TestReplayIsLive(t *testing.T) {
 // recordLive runs tr into a live Scorer and returns what it saw, as a
 // recording holds it. It runs inside a synctest bubble.
 func recordLive(t *testing.T, tr *trace, params *peerscore.Params) []replay.Event {
-	ctx, cancel := context.WithCancel(context.Background())
 	h := scoretest.NewAddrHost()
 	live, err := peerscore.New(params, peerscore.WithHost(h), peerscore.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	require.NoError(t, err)
-	start := time.Now()
-	live.Start(ctx)
-	defer func() {
-		cancel()
-		require.NoError(t, live.Close())
-		synctest.Wait()
-	}()
+	run := startLive(t, params.DecayInterval, live, live.Start)
 	self := peer.ID("self")
 	events := []replay.Event{extra(replay.Extra{Kind: replay.KindStart, Self: self.String()})}
 	for _, p := range tr.peers { // the application's scores, constant in these traces
 		events = append(events, extra(replay.Extra{Kind: replay.KindApp, Peer: p.String(), Score: params.AppSpecificScore(p)}))
 	}
 	addrs := map[peer.ID][]string{}
-	interval := params.DecayInterval
 	for _, e := range tr.events {
 		p := tr.peers[e.peer]
 		switch e.op {
-		case opAdvance:
-			time.Sleep(e.advance)
-			synctest.Wait()
-		case opRefresh:
-			time.Sleep(interval - time.Since(start)%interval)
-			synctest.Wait()
+		case opAdvance, opRefresh:
+			run.wait(e)
 		case opSetIPs:
 			h.SetIPs(p, e.ips)
 			addrs[p] = hostAddrs(e.ips)

@@ -21,33 +21,17 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// retainedParams scores P4 in topic T (weight -1 per squared invalid
-// message) and P7 (weight -1 above 0), P6 (weight -1 above one peer per
-// address) and P5 from app (weight 1). None of these changes when a peer
+// retainedParams are scoretest.StateParams (retained for an hour) with one
+// topic, T, scoring P4 alone: P4 (weight -1 per squared invalid message),
+// P7 (weight -1 above 0), P6 (weight -1 above one peer per address) and P5
+// from app (weight 1). None of these changes when a peer
 // disconnects, so a peer's score before it disconnects is its score
 // retained. Nothing decays during the tests but P4 and P7, which decay
 // only for connected peers.
 func retainedParams(app func(peer.ID) float64) *peerscore.Params {
-	return &peerscore.Params{
-		SkipAtomicValidation: true,
-		Topics: map[string]*peerscore.TopicParams{
-			"T": {
-				SkipAtomicValidation:           true,
-				TopicWeight:                    1,
-				InvalidMessageDeliveriesWeight: -1,
-				InvalidMessageDeliveriesDecay:  0.5,
-			},
-		},
-		AppSpecificScore:            app,
-		AppSpecificWeight:           1,
-		IPColocationFactorWeight:    -1,
-		IPColocationFactorThreshold: 1,
-		BehaviourPenaltyWeight:      -1,
-		BehaviourPenaltyDecay:       0.5,
-		DecayInterval:               time.Second,
-		DecayToZero:                 0.01,
-		RetainScore:                 time.Hour,
-	}
+	p := scoretest.StateParams(time.Hour, app)
+	p.Topics = map[string]*peerscore.TopicParams{"T": scoretest.InvalidTopic(1, -1)}
+	return p
 }
 
 func retainedNew(t testing.TB, p *peerscore.Params, max int) *peerscore.Scorer {
@@ -80,13 +64,7 @@ func retainedCheck(t testing.TB, s *peerscore.Scorer) int {
 // while retained, and the application's score at retention, count.
 func TestRetainedBoundEvictsLeastNegative(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		app := func(p peer.ID) float64 {
-			if p == "app-banned" {
-				return -1000
-			}
-			return 0
-		}
-		s := retainedNew(t, retainedParams(app), 3)
+		s := retainedNew(t, retainedParams(scoretest.AppScores(map[peer.ID]float64{"app-banned": -1000})), 3)
 		evicted := func() uint64 { return s.Stats().RetainedEvicted }
 
 		retainedBad(s, "a", 4) // -16

@@ -17,27 +17,11 @@ import (
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
-// retentionParams scores P2 (weight 1), P3 (weight -1, threshold 4,
-// activation 1s), P3b (weight -1), P4 (weight -2) and P7 (weight -1,
-// threshold 0), every counter halving at each Refresh, and retains
-// non-positive peers for retain.
+// retentionParams scores topic T as scoretest.StateTopic does (P2, P3,
+// P3b, P4) and P7 (weight -1, threshold 0), every counter halving at each
+// Refresh, and retains non-positive peers for retain.
 func retentionParams(retain time.Duration) *peerscore.Params {
-	params := scoretest.Params(map[string]*peerscore.TopicParams{"T": {
-		SkipAtomicValidation:            true,
-		TopicWeight:                     1,
-		FirstMessageDeliveriesWeight:    1,
-		FirstMessageDeliveriesDecay:     0.5,
-		FirstMessageDeliveriesCap:       100,
-		MeshMessageDeliveriesWeight:     -1,
-		MeshMessageDeliveriesDecay:      0.5,
-		MeshMessageDeliveriesCap:        10,
-		MeshMessageDeliveriesThreshold:  4,
-		MeshMessageDeliveriesActivation: time.Second,
-		MeshFailurePenaltyWeight:        -1,
-		MeshFailurePenaltyDecay:         0.5,
-		InvalidMessageDeliveriesWeight:  -2,
-		InvalidMessageDeliveriesDecay:   0.5,
-	}})
+	params := scoretest.Params(map[string]*peerscore.TopicParams{"T": scoretest.StateTopic()})
 	params.BehaviourPenaltyWeight = -1
 	params.BehaviourPenaltyThreshold = 0
 	params.BehaviourPenaltyDecay = 0.5

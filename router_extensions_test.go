@@ -1,6 +1,7 @@
 package peerscore_test
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,164 +62,88 @@ func newExtEnv(t *testing.T, opts ...peerscore.Option) *extEnv {
 	return e
 }
 
-func TestRepeatedExtensions(t *testing.T) {
-	cases := []struct {
-		name string
-		run  func(e *extEnv)
-		want float64 // P7 counter
-	}{
-		{"first RPC with extensions", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
+// extScript runs one case of TestRepeatedExtensions, word by word:
+//
+//	v13, v12, floodsub  the peer opens an inbound stream of that protocol
+//	ext, plain          an RPC from the peer with / without extensions
+//	1s                  a second passes
+//	close               the first stream the case opened closes
+//	gray, ungray        the peer's application score sinks it below the
+//	                    graylist threshold / lifts it back
+//	unknown-time        a v1.3 stream whose opening time is unknown opens
+//	others              an inbound stream of another protocol and an
+//	                    outbound v1.3 stream open
+func (e *extEnv) extScript(t *testing.T, script string) {
+	var first string
+	open := func(proto protocol.ID) {
+		id := e.stream(proto)
+		if first == "" {
+			first = id
+		}
+	}
+	for _, word := range strings.Fields(script) {
+		switch word {
+		case "v13":
+			open(pubsub.GossipSubID_v13)
+		case "v12":
+			open(pubsub.GossipSubID_v12)
+		case "floodsub":
+			open("/floodsub/1.0.0")
+		case "ext":
 			e.ext()
-		}, 0},
-		{"every repeat costs 10", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			e.ext()
+		case "plain":
 			e.plain()
-			e.ext()
-			e.ext()
-		}, 30},
-		{"RPCs without extensions never cost anything", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
-			for range 5 {
-				e.plain()
-			}
-		}, 0},
-		{"extensions after a first RPC without them", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
-			e.plain()
-			e.ext()
-		}, 10},
-		{"a graylisted peer's RPCs are not handled, so set nothing", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
+		case "1s":
+			time.Sleep(time.Second)
+		case "close":
+			e.h.CloseStream(extPeer, first)
+		case "gray":
 			e.graylist.Store(true)
-			e.plain()
-			e.ext()
-			e.ext()
+		case "ungray":
 			e.graylist.Store(false)
-			e.ext() // the first RPC the router handles
-		}, 0},
-		{"and are not charged", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			e.graylist.Store(true)
-			e.ext()
-			e.graylist.Store(false)
-			e.ext()
-		}, 10},
-		{"a new v1.3 stream's first RPC", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			e.plain()
-			time.Sleep(time.Second)
-			e.h.CloseStream(extPeer, old)
-			time.Sleep(time.Second)
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-		}, 0},
-		{"a new v1.3 stream's second RPC", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			time.Sleep(time.Second)
-			e.h.CloseStream(extPeer, old)
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			e.ext()
-		}, 10},
-		{"extensions after a first RPC without them on the new stream", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			e.h.CloseStream(extPeer, old)
-			e.stream(pubsub.GossipSubID_v13)
-			time.Sleep(time.Second)
-			e.plain()
-			e.ext()
-		}, 10},
-		{"an RPC at the instant the new stream opened is not known to be on it", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			time.Sleep(time.Second)
-			e.h.CloseStream(extPeer, old)
-			e.stream(pubsub.GossipSubID_v13)
-			e.plain()
-			e.ext()
-		}, 0},
-		{"several new streams: the newest is judged", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			time.Sleep(time.Second)
-			e.stream(pubsub.GossipSubID_v13)
-			e.plain()
-			time.Sleep(time.Second)
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-		}, 0},
-		{"the old stream was v1.2: the router never forgot", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v12)
-			e.plain()
-			time.Sleep(time.Second)
-			e.h.CloseStream(extPeer, old)
-			time.Sleep(time.Second)
-			e.stream(pubsub.GossipSubID_v12)
-			e.ext()
-		}, 10},
-		{"the old stream was v1.2, the new one v1.3", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v12)
-			e.plain()
-			time.Sleep(time.Second)
-			e.h.CloseStream(extPeer, old)
-			time.Sleep(time.Second)
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-		}, 10},
-		{"the stream closed before its RPC was seen (v1.3): maybe a new stream's first", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			e.h.CloseStream(extPeer, old)
-			e.ext()
-		}, 0},
-		{"the stream closed before its RPC was seen (v1.2)", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v12)
-			e.ext()
-			e.h.CloseStream(extPeer, old)
-			e.ext()
-		}, 10},
-		{"the first RPC's stream was already gone: treated as v1.3", func(e *extEnv) {
-			e.ext()
-			time.Sleep(time.Second)
-			e.stream(pubsub.GossipSubID_v12)
-			e.ext()
-		}, 0},
-		{"a stream whose opening time is unknown is not charged as new", func(e *extEnv) {
-			old := e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			e.h.CloseStream(extPeer, old)
-			time.Sleep(time.Second)
-			e.plain()
+		case "unknown-time":
 			e.h.OpenUnknownTime(extPeer, "later", pubsub.GossipSubID_v13)
-			e.ext()
-		}, 0},
-		{"other protocols' and outbound streams are not new pubsub streams", func(e *extEnv) {
-			e.stream(pubsub.GossipSubID_v13)
-			e.ext()
-			time.Sleep(time.Second)
-			e.plain()
+		case "others":
 			e.h.Open(extPeer, "id", "/ipfs/id/1.0.0")
 			e.h.Open(extPeer, "out", pubsub.GossipSubID_v13, network.DirOutbound)
-			e.ext()
-		}, 10},
-		{"floodsub streams count", func(e *extEnv) {
-			e.stream("/floodsub/1.0.0")
-			e.ext()
-			e.ext()
-		}, 10},
+		default:
+			t.Fatalf("extScript: unknown word %q", word)
+		}
+	}
+}
+
+func TestRepeatedExtensions(t *testing.T) {
+	cases := []struct {
+		name   string
+		script string  // see extScript
+		want   float64 // P7 counter
+	}{
+		{"first RPC with extensions", "v13 ext", 0},
+		{"every repeat costs 10", "v13 ext ext plain ext ext", 30},
+		{"RPCs without extensions never cost anything", "v13 plain plain plain plain plain", 0},
+		{"extensions after a first RPC without them", "v13 plain ext", 10},
+		// The first RPC the router handles is the last one.
+		{"a graylisted peer's RPCs are not handled, so set nothing", "v13 gray plain ext ext ungray ext", 0},
+		{"and are not charged", "v13 ext gray ext ungray ext", 10},
+		{"a new v1.3 stream's first RPC", "v13 ext plain 1s close 1s v13 ext", 0},
+		{"a new v1.3 stream's second RPC", "v13 ext 1s close v13 ext ext", 10},
+		{"extensions after a first RPC without them on the new stream", "v13 ext close v13 1s plain ext", 10},
+		{"an RPC at the instant the new stream opened is not known to be on it", "v13 ext 1s close v13 plain ext", 0},
+		{"several new streams: the newest is judged", "v13 ext 1s v13 plain 1s v13 ext", 0},
+		{"the old stream was v1.2: the router never forgot", "v12 plain 1s close 1s v12 ext", 10},
+		{"the old stream was v1.2, the new one v1.3", "v12 plain 1s close 1s v13 ext", 10},
+		{"the stream closed before its RPC was seen (v1.3): maybe a new stream's first", "v13 ext close ext", 0},
+		{"the stream closed before its RPC was seen (v1.2)", "v12 ext close ext", 10},
+		{"the first RPC's stream was already gone: treated as v1.3", "ext 1s v12 ext", 0},
+		{"a stream whose opening time is unknown is not charged as new", "v13 ext close 1s plain unknown-time ext", 0},
+		{"other protocols' and outbound streams are not new pubsub streams", "v13 ext 1s plain others ext", 10},
+		{"floodsub streams count", "floodsub ext ext", 10},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				e := newExtEnv(t)
-				c.run(e)
+				e.extScript(t, c.script)
 				snap := scoretest.Snap(t, e.s, extPeer)
 				scoretest.Near(t, c.want, snap.BehaviourPenalty, "P7 counter")
 				assert.Equal(t, uint64(c.want), e.s.Stats().Penalties[peerscore.PenaltyRepeatedExtensions])

@@ -221,8 +221,12 @@ func (s *Scorer) slowValue(ps *peerState) float64 {
 
 // addParts adds up a score's parts. Every score the scorer reports is
 // added up here, in pubsub's order (topics, P5, P6, P7), so that they agree
-// with each other to the last bit, and with pubsub wherever it adds the
-// topics in the same order.
+// with each other exactly (the fuzz invariants compare Score and
+// Snapshot.Score with ==), and with pubsub to 1e-9 relative, which is what
+// the parity test checks: pubsub sums a peer's topics in map order, which
+// varies from run to run, and floating-point addition is not associative,
+// so its topic sum, and the total with it, may differ from ours in the
+// last bits.
 // Only P5 can be infinite, so the total is never NaN. The others are
 // finite, but their sum can overflow on the way to a total that does not
 // (topics of MaxFloat64 plus P5 of MaxFloat64 plus P7 of -MaxFloat64); then

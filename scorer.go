@@ -358,9 +358,11 @@ func (s *Scorer) publish(ps *peerState) {
 // not here: it is the application's, and Score asks for it every time. P6
 // is not here either: other peers change it, and Score reads it live from
 // the address counts (ipcolocation.go). The parts are kept apart so that
-// Score adds them in pubsub's order and agrees with it to the last bit
-// wherever the topic order does. A sequence counter (odd while a writer is
-// busy) lets a reader detect a torn read and retry.
+// Score adds them in pubsub's order (addParts): the parity test checks
+// agreement with pubsub to 1e-9 relative, not to the bit, as pubsub sums
+// the topics in map order and a sum in another order may differ in its
+// last bits. A sequence counter (odd while a writer is busy) lets a reader
+// detect a torn read and retry.
 type scoreCache struct {
 	seq       atomic.Uint64
 	topics    atomic.Uint64 // capped topic sum, float64 bits

@@ -395,6 +395,15 @@ func cacheTrace(t *testing.T, seed uint64, steps int) *cacheChecker {
 		// mostly recent messages, where the action is
 		return msgs[max(0, len(msgs)-1-rng.IntN(min(len(msgs), 12)))], true
 	}
+	// copyOfOld traces, with trace, a copy of an old message from a peer
+	// pick chooses, if there is an old message; what names it in the log.
+	copyOfOld := func(what string, pick func() peer.ID, trace func(*pubsub.Message)) {
+		if m, ok := oldMsg(); ok {
+			p := pick()
+			trace(m.copyFrom(p))
+			c.event("%s %s/%s from %s", what, m.topic, m.seqno, p)
+		}
+	}
 
 	for step := 0; step < steps; step++ {
 		switch op := rng.IntN(100); {
@@ -435,11 +444,7 @@ func cacheTrace(t *testing.T, seed uint64, steps int) *cacheChecker {
 			s.Tracer().ValidateMessage(m.copyFrom(p))
 			c.event("validate %s/%s from %s", m.topic, m.seqno, p)
 		case op < 48:
-			if m, ok := oldMsg(); ok {
-				p := randPeer()
-				s.Tracer().DeliverMessage(m.copyFrom(p))
-				c.event("deliver %s/%s from %s", m.topic, m.seqno, p)
-			}
+			copyOfOld("deliver", randPeer, s.Tracer().DeliverMessage)
 		case op < 52:
 			if m, ok := oldMsg(); ok {
 				p, reason := randPeer(), cachePick(rng, cacheRejectReasons...)
@@ -447,11 +452,7 @@ func cacheTrace(t *testing.T, seed uint64, steps int) *cacheChecker {
 				c.event("reject %s/%s from %s: %s", m.topic, m.seqno, p, reason)
 			}
 		case op < 66:
-			if m, ok := oldMsg(); ok {
-				p := anyPeer()
-				s.Tracer().DuplicateMessage(m.copyFrom(p))
-				c.event("duplicate %s/%s from %s", m.topic, m.seqno, p)
-			}
+			copyOfOld("duplicate", anyPeer, s.Tracer().DuplicateMessage)
 		case op < 69:
 			p, n := randPeer(), rng.IntN(5)-1
 			s.AddPenalty(p, n)

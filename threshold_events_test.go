@@ -7,7 +7,6 @@ package peerscore_test
 
 import (
 	"bytes"
-	"context"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -37,20 +36,27 @@ func eventAt(t *testing.T, cause, at time.Time, what string) {
 		"%s: reported %v after the cause", what, at.Sub(cause))
 }
 
+// steepWatched returns a scorer with scoretest.SteepParams(app) and the
+// thresholds of scoretest.Thresholds, reporting threshold events to
+// onEvent.
+func steepWatched(t *testing.T, app func(peer.ID) float64, onEvent func(peerscore.ThresholdEvent)) *peerscore.Scorer {
+	t.Helper()
+	s, err := peerscore.New(scoretest.SteepParams(app), peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(onEvent))
+	require.NoError(t, err)
+	return s
+}
+
 func TestThresholdEventsFallAndRecover(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log scoretest.EventLog
 		zero := func(peer.ID) float64 { return 0 }
 		var s *peerscore.Scorer
-		s, err := peerscore.New(scoretest.SteepParams(zero), peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(func(e peerscore.ThresholdEvent) {
+		s = steepWatched(t, zero, func(e peerscore.ThresholdEvent) {
 			// The callback holds no lock of the scorer: calling back in must not deadlock.
 			_, _ = s.Snapshot(e.Peer)
 			log.Add(e)
-		}))
-		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		s.Start(ctx)
+		})
+		s.Start(t.Context())
 		defer s.Close()
 
 		bad := peer.ID("bad")
@@ -108,12 +114,8 @@ func TestThresholdEventsFromAppScore(t *testing.T) {
 		var app atomic.Value
 		app.Store(0.0)
 		var log scoretest.EventLog
-		s, err := peerscore.New(scoretest.SteepParams(func(peer.ID) float64 { return app.Load().(float64) }),
-			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(log.Add))
-		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		s.Start(ctx)
+		s := steepWatched(t, func(peer.ID) float64 { return app.Load().(float64) }, log.Add)
+		s.Start(t.Context())
 		defer s.Close()
 		p := peer.ID("trusted")
 		s.Tracer().OnNewOutboundStream(p, "/meshsub/1.1.0")
@@ -151,12 +153,8 @@ func TestThresholdEventsFromAppScore(t *testing.T) {
 func TestThresholdEventsForgottenAndClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var log scoretest.EventLog
-		s, err := peerscore.New(scoretest.SteepParams(func(peer.ID) float64 { return 0 }),
-			peerscore.WithThresholds(scoretest.Thresholds()), peerscore.WithThresholdEvents(log.Add))
-		require.NoError(t, err)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		s.Start(ctx)
+		s := steepWatched(t, func(peer.ID) float64 { return 0 }, log.Add)
+		s.Start(t.Context())
 		bad := peer.ID("bad")
 		s.Tracer().OnNewOutboundStream(bad, "/meshsub/1.1.0")
 		s.Tracer().ValidateMessage(scoretest.Msg("t", "m1", bad))
@@ -219,13 +217,9 @@ func TestThresholdEventsNotFiredOnRestore(t *testing.T) {
 		require.NoError(t, old.Save(&saved))
 
 		var log scoretest.EventLog
-		s, err := peerscore.New(scoretest.SteepParams(zero), peerscore.WithThresholds(scoretest.Thresholds()),
-			peerscore.WithThresholdEvents(log.Add))
-		require.NoError(t, err)
+		s := steepWatched(t, zero, log.Add)
 		require.NoError(t, s.Load(bytes.NewReader(saved.Bytes())))
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		s.Start(ctx)
+		s.Start(t.Context())
 		defer s.Close()
 		eventsPolled()
 		time.Sleep(150 * time.Millisecond) // a decay sweep too: retained peers do not decay
@@ -235,10 +229,8 @@ func TestThresholdEventsNotFiredOnRestore(t *testing.T) {
 		require.Empty(t, events, "a restored peer crossed nothing")
 
 		// Loaded while running, too.
-		s2, err := peerscore.New(scoretest.SteepParams(zero), peerscore.WithThresholds(scoretest.Thresholds()),
-			peerscore.WithThresholdEvents(log.Add))
-		require.NoError(t, err)
-		s2.Start(ctx)
+		s2 := steepWatched(t, zero, log.Add)
+		s2.Start(t.Context())
 		defer s2.Close()
 		eventsPolled()
 		require.NoError(t, s2.Load(bytes.NewReader(saved.Bytes())))

@@ -176,26 +176,23 @@ func TestRejectDarkCorners(t *testing.T) {
 		s.Tracer().RejectMessage(m, pubsub.RejectValidationQueueFull)
 		require.Equal(t, 0.0, s.Score("A"))
 
-		// Throttled, then a copy from B: nobody is charged.
-		s.Tracer().ValidateMessage(m)
-		s.Tracer().RejectMessage(m, pubsub.RejectValidationThrottled)
-		s.Tracer().DuplicateMessage(fromB)
-		require.Equal(t, 0.0, s.Score("A"))
-		require.Equal(t, 0.0, s.Score("B"))
-		forgetRecords()
+		// A's message validated and rejected for reason, then a copy from B.
+		verdictThenCopy := func(reason string) {
+			s.Tracer().ValidateMessage(m)
+			s.Tracer().RejectMessage(m, reason)
+			s.Tracer().DuplicateMessage(fromB)
+		}
 
-		// Ignored, then a copy from B: nobody is charged.
-		s.Tracer().ValidateMessage(m)
-		s.Tracer().RejectMessage(m, pubsub.RejectValidationIgnored)
-		s.Tracer().DuplicateMessage(fromB)
-		require.Equal(t, 0.0, s.Score("A"))
-		require.Equal(t, 0.0, s.Score("B"))
-		forgetRecords()
+		// Throttled or ignored, then a copy from B: nobody is charged.
+		for _, reason := range []string{pubsub.RejectValidationThrottled, pubsub.RejectValidationIgnored} {
+			verdictThenCopy(reason)
+			require.Equal(t, 0.0, s.Score("A"), reason)
+			require.Equal(t, 0.0, s.Score("B"), reason)
+			forgetRecords()
+		}
 
 		// Invalid, then a copy from B: both pay one (-1² each).
-		s.Tracer().ValidateMessage(m)
-		s.Tracer().RejectMessage(m, pubsub.RejectValidationFailed)
-		s.Tracer().DuplicateMessage(fromB)
+		verdictThenCopy(pubsub.RejectValidationFailed)
 		scoretest.Near(t, -1, s.Score("A"), "A, copy after the verdict")
 		scoretest.Near(t, -1, s.Score("B"), "B, copy after the verdict")
 		// The refresh halves both counters to 0.5.

@@ -84,39 +84,17 @@ func SteepParams(app func(peer.ID) float64) *peerscore.Params {
 	}
 }
 
-// StateParams score every counter a saved state holds. In topic T: P2
-// (weight 1, cap 100), P3 (weight -1, threshold 4, cap 10, activation 1s),
-// P3b (weight -1) and P4 (weight -2); in topic U: P4 (weight -1). P6 has
-// weight -1 above one peer per address, P7 weight -1 above 0. Every
-// counter halves at each Refresh. Peers are retained for retain; app, if
-// not nil, is P5 with weight 1.
+// StateParams score every counter a saved state holds: in topic T,
+// StateTopic; in topic U, P4 (weight -1). P6 has weight -1 above one peer
+// per address, P7 weight -1 above 0. Every counter halves at each
+// Refresh. Peers are retained for retain; app, if not nil, is P5 with
+// weight 1.
 func StateParams(retain time.Duration, app func(peer.ID) float64) *peerscore.Params {
 	return &peerscore.Params{
 		SkipAtomicValidation: true,
 		Topics: map[string]*peerscore.TopicParams{
-			"T": {
-				SkipAtomicValidation:            true,
-				TopicWeight:                     1,
-				FirstMessageDeliveriesWeight:    1,
-				FirstMessageDeliveriesDecay:     0.5,
-				FirstMessageDeliveriesCap:       100,
-				MeshMessageDeliveriesWeight:     -1,
-				MeshMessageDeliveriesDecay:      0.5,
-				MeshMessageDeliveriesCap:        10,
-				MeshMessageDeliveriesThreshold:  4,
-				MeshMessageDeliveriesActivation: time.Second,
-				MeshMessageDeliveriesWindow:     10 * time.Millisecond,
-				MeshFailurePenaltyWeight:        -1,
-				MeshFailurePenaltyDecay:         0.5,
-				InvalidMessageDeliveriesWeight:  -2,
-				InvalidMessageDeliveriesDecay:   0.5,
-			},
-			"U": {
-				SkipAtomicValidation:           true,
-				TopicWeight:                    1,
-				InvalidMessageDeliveriesWeight: -1,
-				InvalidMessageDeliveriesDecay:  0.5,
-			},
+			"T": StateTopic(),
+			"U": InvalidTopic(1, -1),
 		},
 		AppSpecificScore:            app,
 		AppSpecificWeight:           1,
@@ -129,6 +107,35 @@ func StateParams(retain time.Duration, app func(peer.ID) float64) *peerscore.Par
 		DecayToZero:                 0.01,
 		RetainScore:                 retain,
 	}
+}
+
+// StateTopic is StateParams' topic T: P2 (weight 1, cap 100), P3 (weight
+// -1, threshold 4, cap 10, a 10ms window, activation 1s), P3b (weight -1)
+// and P4 (weight -2), every counter halved at each Refresh.
+func StateTopic() *peerscore.TopicParams {
+	return &peerscore.TopicParams{
+		SkipAtomicValidation:            true,
+		TopicWeight:                     1,
+		FirstMessageDeliveriesWeight:    1,
+		FirstMessageDeliveriesDecay:     0.5,
+		FirstMessageDeliveriesCap:       100,
+		MeshMessageDeliveriesWeight:     -1,
+		MeshMessageDeliveriesDecay:      0.5,
+		MeshMessageDeliveriesCap:        10,
+		MeshMessageDeliveriesThreshold:  4,
+		MeshMessageDeliveriesActivation: time.Second,
+		MeshMessageDeliveriesWindow:     10 * time.Millisecond,
+		MeshFailurePenaltyWeight:        -1,
+		MeshFailurePenaltyDecay:         0.5,
+		InvalidMessageDeliveriesWeight:  -2,
+		InvalidMessageDeliveriesDecay:   0.5,
+	}
+}
+
+// AppScores is an application score function that gives the peers in
+// scores their score there and every other peer 0.
+func AppScores(scores map[peer.ID]float64) func(peer.ID) float64 {
+	return func(p peer.ID) float64 { return scores[p] }
 }
 
 // CIDR parses a network in CIDR notation, panicking if it cannot.

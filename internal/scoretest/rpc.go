@@ -31,6 +31,14 @@ func ControlRPC(from peer.ID, ctl *pb.ControlMessage) *pubsub.RPC {
 	return rpc
 }
 
+// PruneThenGraft has s's tracer receive from "from" a PRUNE of topic,
+// asking for backoff seconds of backoff (nil: none, the router's default),
+// and right after it a GRAFT of topic: a GRAFT during the backoff.
+func PruneThenGraft(s *peerscore.Scorer, from peer.ID, topic string, backoff *uint64) {
+	s.Tracer().RecvRPC(ControlRPC(from, &pb.ControlMessage{Prune: []*pb.ControlPrune{{TopicID: &topic, Backoff: backoff}}}))
+	s.Tracer().RecvRPC(ControlRPC(from, &pb.ControlMessage{Graft: []*pb.ControlGraft{{TopicID: &topic}}}))
+}
+
 // IWantRPC is an RPC of ours asking, in one IWANT, for the messages ids.
 func IWantRPC(ids ...string) *pubsub.RPC {
 	return &pubsub.RPC{RPC: pb.RPC{Control: &pb.ControlMessage{Iwant: []*pb.ControlIWant{{MessageIDs: ids}}}}}
