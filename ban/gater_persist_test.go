@@ -223,12 +223,13 @@ func TestGaterSaveFileLoadFile(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
-	g := ban.NewGater()
+	g := ban.NewGater(ban.WithGaterLogger(logger))
 	fillGater(t, g, time.Now())
 	stale := filepath.Join(dir, ".bans.tmp-4242")
 	require.NoError(t, os.WriteFile(stale, []byte("half a table"), 0o600))
 	require.NoError(t, g.SaveFile(path))
 	require.NoFileExists(t, stale)
+	require.Contains(t, logs.String(), "level=WARN msg=\"removed a temporary state file left by an interrupted save\"")
 	info, err := os.Stat(path)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
@@ -261,7 +262,7 @@ func TestGaterSaveFileLoadFile(t *testing.T) {
 
 	// Too large by its size: refused before reading, moved aside too.
 	require.NoError(t, os.WriteFile(path, bytes.Repeat([]byte("x"), 1000), 0o600))
-	small := ban.NewGater(ban.WithStateLimitsForTest(999, 0))
+	small := ban.NewGater(ban.WithStateLimitsForTest(999, 0), ban.WithGaterLogger(logger))
 	err = small.LoadFile(path)
 	require.ErrorIs(t, err, ban.ErrInvalidState)
 	require.Contains(t, err.Error(), "larger than 999 bytes")
@@ -286,7 +287,7 @@ func TestGaterBansSurviveRestart(t *testing.T) {
 		scoretest.PlainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)
-		mon, err := ban.NewMonitor(hUs, scorer, net.gaters[us], ban.WithCheckInterval(time.Second))
+		mon, err := ban.NewMonitor(hUs, scorer, net.gaters[us], ban.WithCheckInterval(time.Second), quiet)
 		require.NoError(t, err)
 		mon.Start(ctx)
 		time.Sleep(2 * time.Second)

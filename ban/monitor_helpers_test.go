@@ -3,6 +3,7 @@ package ban_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -31,6 +32,10 @@ type gatedNet struct {
 	mu    sync.Mutex
 	conns []map[peer.ID]int // per host, connections opened per remote peer
 }
+
+// quiet keeps a Monitor's logs (a line for every ban) out of the test
+// output; the tests that check the logs pass a logger of their own.
+var quiet = ban.WithLogger(slog.New(slog.DiscardHandler))
 
 func newGatedNet(t *testing.T, n int) *gatedNet {
 	t.Helper()

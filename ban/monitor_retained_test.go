@@ -40,7 +40,7 @@ func TestBanOutlastsRetainedEviction(t *testing.T) {
 		h := newFakeHost(offender)
 		g := ban.NewGater()
 		const interval = 30 * time.Second
-		mon, err := ban.NewMonitor(h, s, g, ban.WithCheckInterval(interval), ban.WithBanUntilForgotten(retain))
+		mon, err := ban.NewMonitor(h, s, g, ban.WithCheckInterval(interval), ban.WithBanUntilForgotten(retain), quiet)
 		require.NoError(t, err)
 		mon.Start(context.Background())
 		defer mon.Close()

@@ -48,6 +48,7 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 			ban.WithCheckInterval(interval),
 			ban.WithBanDuration(banFor),
 			ban.WithOnBan(bans.onBan),
+			quiet,
 		)
 		require.NoError(t, err)
 		start := time.Now()
@@ -184,6 +185,7 @@ func TestMonitorBanUntilForgotten(t *testing.T) {
 			ban.WithBanDuration(time.Minute), // overridden
 			ban.WithBanUntilForgotten(retain),
 			ban.WithOnBan(bans.onBan),
+			quiet,
 		)
 		require.NoError(t, err)
 		start := time.Now()
@@ -233,7 +235,7 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 		}
 		scores := newScoreTable()
 		const interval = 10 * time.Second
-		mon, err := ban.NewMonitor(net.hosts[0], scores, net.gaters[0], ban.WithCheckInterval(interval))
+		mon, err := ban.NewMonitor(net.hosts[0], scores, net.gaters[0], ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
 		start := time.Now()
 		mon.Start(ctx)
@@ -269,7 +271,7 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 		h := newFakeHost(peers...)
 		scores := newScoreTable()
 		const interval = time.Second
-		mon, err := ban.NewMonitor(h, scores, ban.NewGater(), ban.WithCheckInterval(interval))
+		mon, err := ban.NewMonitor(h, scores, ban.NewGater(), ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
 		start := time.Now()
 		mon.Start(context.Background())
@@ -305,7 +307,7 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 		g := ban.NewGater()
 		const interval = 10 * time.Second
 		// Every peer here is bad: no ban limit, which would hold some back.
-		mon, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(interval), ban.WithBanLimit(1, interval))
+		mon, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(interval), ban.WithBanLimit(1, interval), quiet)
 		require.NoError(t, err)
 		mon.Start(context.Background())
 		defer mon.Close()
@@ -358,7 +360,7 @@ func TestMonitorDecision(t *testing.T) {
 					g.Ban(p, start.Add(tc.priorBan))
 				}
 				bans := &banLog{}
-				mon, err := ban.NewMonitor(h, ban.ScoreFunc(func(peer.ID) float64 { return tc.score }), g, ban.WithOnBan(bans.onBan))
+				mon, err := ban.NewMonitor(h, ban.ScoreFunc(func(peer.ID) float64 { return tc.score }), g, ban.WithOnBan(bans.onBan), quiet)
 				require.NoError(t, err)
 				mon.Start(context.Background())
 				time.Sleep(30*time.Second + time.Millisecond) // one peer: checked at the end of the interval

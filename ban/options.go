@@ -70,8 +70,9 @@ func WithNext(next connmgr.ConnectionGater) GaterOption {
 // that LoadFile found damaged and moved aside, at warn level a table too
 // large to save whole, saved subnets wider than WithMinPrefixLen allows
 // and the temporary files of an interrupted SaveFile it removed, at debug
-// level what Load restored. A nil logger keeps the
-// default, which discards. (The Monitor's logger is set with WithLogger.)
+// level what Load restored. A nil logger keeps the default, which is
+// slog.Default(), the logger the application chose as its default. (The
+// Monitor's logger is set with WithLogger.)
 func WithGaterLogger(l *slog.Logger) GaterOption {
 	return func(c *gaterConfig) error {
 		if l != nil {
@@ -301,8 +302,8 @@ func WithOnBan(fn func(p peer.ID, score float64, until time.Time)) MonitorOption
 // peers spared at debug level, failures to close connections and floods of
 // fresh identities at warn level, the ban limit tripping at error level
 // (and each ban it then holds back at debug level, its release at warn
-// level). The default discards.
-// (The Gater's logger is set with WithGaterLogger.)
+// level). The default is slog.Default(), the logger the application chose
+// as its default. (The Gater's logger is set with WithGaterLogger.)
 func WithLogger(l *slog.Logger) MonitorOption {
 	return func(c *monitorConfig) error {
 		if l == nil {

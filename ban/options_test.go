@@ -59,7 +59,7 @@ func TestNewMonitorRejectsInvalidOptions(t *testing.T) {
 		{name: "zero IP ban threshold", opt: ban.WithIPBanAbove(0), want: "WithIPBanAbove", says: "0 is less than 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), tc.opt)
+			m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), quiet, tc.opt)
 			requireNamedError(t, err, tc.want)
 			require.Contains(t, err.Error(), tc.says)
 			require.Nil(t, m)
@@ -102,7 +102,7 @@ func TestNewMonitorSkipsNilOptions(t *testing.T) {
 		h := newFakeHost(p)
 		bans := &banLog{}
 		m, err := ban.NewMonitor(h, ban.ScoreFunc(func(peer.ID) float64 { return -1 }), ban.NewGater(),
-			nil, ban.WithMinScore(0), nil, ban.WithCheckInterval(time.Second), ban.WithOnBan(bans.onBan), nil)
+			nil, ban.WithMinScore(0), nil, ban.WithCheckInterval(time.Second), ban.WithOnBan(bans.onBan), quiet, nil)
 		require.NoError(t, err)
 		m.Start(context.Background())
 		time.Sleep(time.Second + time.Millisecond)
@@ -149,7 +149,7 @@ func TestMonitorMinScoreDefault(t *testing.T) {
 
 				h := newFakeHost(atMin, below)
 				g := ban.NewGater()
-				m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), tc.opt)
+				m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), quiet, tc.opt)
 				require.NoError(t, err)
 				m.Start(context.Background())
 				time.Sleep(time.Second + time.Millisecond)

@@ -71,7 +71,8 @@ func WithPrefix(prefix string) Option {
 
 // WithLogger sets where the Store logs: a damaged value at error level,
 // failed periodic writes at warn level, loads and their counts at debug
-// level. The default discards.
+// level. The default is slog.Default(), the logger the application chose
+// as its default.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -69,7 +69,7 @@ func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Opti
 	cfg := config{
 		interval: defaultInterval,
 		prefix:   datastore.NewKey("/peerscore"),
-		logger:   slog.New(slog.DiscardHandler),
+		logger:   slog.Default(),
 	}
 	if err := option.Apply(errPrefix, &cfg, opts); err != nil {
 		return nil, err

@@ -210,6 +210,10 @@ type failingDS struct {
 
 var errDisk = errors.New("disk on fire")
 
+// quiet keeps a Store's logs out of the test output, in the tests that
+// do not check them.
+var quiet = dsstore.WithLogger(slog.New(slog.DiscardHandler))
+
 func (f *failingDS) set(get, put, sync bool) {
 	f.mu.Lock()
 	f.failGet, f.failPut, f.failSync = get, put, sync
@@ -289,7 +293,7 @@ func TestStoreDatastoreFailures(t *testing.T) {
 
 		fds.set(true, false, false)
 		s2 := newScorer(t)
-		st2, err := dsstore.New(fds, s2, ban.NewGater())
+		st2, err := dsstore.New(fds, s2, ban.NewGater(), quiet)
 		require.NoError(t, err)
 		err = st2.Load(ctx)
 		require.ErrorIs(t, err, errDisk)
@@ -376,7 +380,7 @@ func TestStoreLoadDamagedNotMoved(t *testing.T) {
 	require.NoError(t, fds.Put(ctx, datastore.NewKey("/peerscore/bans"), []byte("garbage")))
 	fds.failDeletes = true
 	g := ban.NewGater()
-	st, err := dsstore.New(fds, nil, g)
+	st, err := dsstore.New(fds, nil, g, quiet)
 	require.NoError(t, err)
 	err = st.Load(ctx)
 	require.ErrorIs(t, err, ban.ErrInvalidState)

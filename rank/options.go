@@ -132,7 +132,7 @@ func WithProtected(protected func(peer.ID) bool) Option {
 
 // WithLogger sets where the Tagger logs: a summary of each round (peers,
 // tags changed, protections added and removed) at debug level. The default
-// discards.
+// is slog.Default(), the logger the application chose as its default.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

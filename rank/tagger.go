@@ -15,6 +15,7 @@ import (
 
 	"github.com/peerscore/peerscore/internal/lifecycle"
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/internal/scoresource"
 )
 
 // Tagger keeps the host's connection manager informed of its peers'
@@ -104,7 +105,7 @@ func NewTagger(h host.Host, s Scorer, opts ...Option) (*Tagger, error) {
 	switch {
 	case h == nil:
 		return nil, fmt.Errorf("%s: NewTagger: nil host", errPrefix)
-	case isNil(s):
+	case scoresource.IsNil(s):
 		return nil, fmt.Errorf("%s: NewTagger: nil Scorer", errPrefix)
 	case h.ConnManager() == nil:
 		return nil, fmt.Errorf("%s: NewTagger: the host has no connection manager", errPrefix)
@@ -114,7 +115,7 @@ func NewTagger(h host.Host, s Scorer, opts ...Option) (*Tagger, error) {
 		tag:      defaultTag,
 		scale:    defaultScale,
 		limit:    defaultLimit,
-		logger:   slog.New(slog.DiscardHandler),
+		logger:   slog.Default(),
 	}
 	if err := option.Apply(errPrefix, &cfg, opts); err != nil {
 		return nil, err

@@ -97,7 +97,8 @@ func WithMsgIDFn(fn func(*pb.Message) string) RecorderOption {
 }
 
 // WithRecorderLogger is where the Recorder logs what goes wrong with its
-// files (default slog.Default()).
+// files. The default is slog.Default(), the logger the application chose
+// as its default.
 func WithRecorderLogger(l *slog.Logger) RecorderOption {
 	return func(c *recorderConfig) error {
 		if l == nil {

@@ -203,8 +203,8 @@ func WithDecayInterval(d time.Duration) Option {
 // unknown Action (a bug in the caller), which it ignores, the first report
 // about a new peer it could not keep because every tracked peer was
 // frozen, and saved peers that did not fit (Save, Load); at Debug, what
-// Load restored. The default is
-// slog.Default().
+// Load restored. The default is slog.Default(), the logger the application
+// chose as its default.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

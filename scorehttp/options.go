@@ -40,7 +40,8 @@ func WithGater(g *ban.Gater) Option {
 
 // WithLogger sets where the Handler logs: at Error, a response that could
 // not be encoded (which would be a bug); at Debug, a response the client
-// did not take (it went away). The default is slog.Default().
+// did not take (it went away). The default is slog.Default(), the logger
+// the application chose as its default.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
