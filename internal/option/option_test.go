@@ -1,0 +1,46 @@
+package option_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/peerscore/peerscore/internal/errprefix"
+	"github.com/peerscore/peerscore/internal/option"
+)
+
+type config struct{ applied []string }
+
+type opt func(*config) error
+
+func set(name string) opt {
+	return func(c *config) error { c.applied = append(c.applied, name); return nil }
+}
+
+func fail(err error) opt { return func(*config) error { return err } }
+
+func TestApply(t *testing.T) {
+	var c config
+	require.NoError(t, option.Apply("p", &c, []opt{set("a"), nil, set("b")}))
+	require.Equal(t, []string{"a", "b"}, c.applied, "in order, nil skipped")
+
+	c = config{}
+	err := option.Apply("p/sub", &c, []opt{set("a"), fail(errors.New("WithX: bad")), set("c")})
+	require.EqualError(t, err, "p/sub: WithX: bad")
+	require.Equal(t, []string{"a"}, c.applied, "stops at the first error")
+
+	own := errors.New("p/sub: WithY: bad")
+	err = option.Apply("p/sub", &c, []opt{fail(errprefix.Mark("p/sub", own))})
+	require.EqualError(t, err, "p/sub: WithY: bad", "marked: prefixed once")
+	require.ErrorIs(t, err, own)
+
+	// A sub-package's error is never judged by its text.
+	err = option.Apply("p/sub", &c, []opt{fail(own)})
+	require.EqualError(t, err, "p/sub: p/sub: WithY: bad")
+
+	// Until the root marks its two prefixed option errors, they are
+	// recognised under its prefix alone (see unmarkedRootPrefix).
+	root := errors.New("peerscore: WithGossipSubParams: bad")
+	require.Same(t, root, option.Apply("peerscore", &c, []opt{fail(root)}))
+}
