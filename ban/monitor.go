@@ -161,10 +161,10 @@ func (m *Monitor) Stats() MonitorStats {
 //
 // The defaults: a minimum score of s's GraylistThreshold if s has
 // thresholds, else -100 (WithMinScore); bans of one hour (WithBanDuration,
-// WithBanUntilForgotten); every peer checked every 30 seconds
+// WithBanForRetainScore); every peer checked every 30 seconds
 // (WithCheckInterval); at most 10% of the established peers banned per 10
 // minutes (WithBanLimit); no address bans (WithIPBanAbove); no protected
-// peers; no logging.
+// peers; logs to slog.Default() (WithLogger).
 func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monitor, error) {
 	switch {
 	case h == nil:

@@ -158,10 +158,10 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	return l.w.Write(b)
 }
 
-// With WithBanUntilForgotten, the ban lasts the scorer's RetainScore rather
+// With WithBanForRetainScore, the ban lasts the scorer's RetainScore rather
 // than the ban duration: the peer is kept out for as long as the scorer
 // holds its score, and the two end together.
-func TestMonitorBanUntilForgotten(t *testing.T) {
+func TestMonitorBanForRetainScore(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -183,7 +183,7 @@ func TestMonitorBanUntilForgotten(t *testing.T) {
 			ban.WithMinScore(-50),
 			ban.WithCheckInterval(interval),
 			ban.WithBanDuration(time.Minute), // overridden
-			ban.WithBanUntilForgotten(retain),
+			ban.WithBanForRetainScore(retain),
 			ban.WithOnBan(bans.onBan),
 			quiet,
 		)

@@ -134,7 +134,7 @@ func WithMinScore(minimum float64) MonitorOption {
 }
 
 // WithBanDuration sets how long a ban lasts; it must be positive. The
-// default is one hour (op-node's). WithBanUntilForgotten takes precedence
+// default is one hour (op-node's). WithBanForRetainScore takes precedence
 // over it.
 func WithBanDuration(d time.Duration) MonitorOption {
 	return func(c *monitorConfig) error {
@@ -146,15 +146,17 @@ func WithBanDuration(d time.Duration) MonitorOption {
 	}
 }
 
-// WithBanUntilForgotten ties the length of a ban to the scorer's memory:
-// pass the scorer's Params.RetainScore, and each ban lasts that long,
-// whatever WithBanDuration says.
+// WithBanForRetainScore makes every ban last retainScore, which should be
+// the scorer's Params.RetainScore, whatever WithBanDuration says (in
+// whichever order the two are given). It is a fixed duration, taken once:
+// the Monitor does not ask the scorer when it forgets a peer, and the ban
+// does not end any sooner or later for what the scorer does.
 //
-// A banned peer is disconnected, and from then on the scorer retains its
-// bad score, frozen, for RetainScore (a banned peer's score is below the
-// minimum, which is at most zero, and the scorer retains peers at zero or
-// below). The link makes the ban end when the scorer forgets, give or take
-// one DecayInterval. With a ban shorter than RetainScore, the peer would
+// Why RetainScore: a banned peer is disconnected, and from then on the
+// scorer retains its bad score, frozen, for RetainScore (a banned peer's
+// score is below the minimum, which is at most zero, and the scorer
+// retains peers at zero or below). The ban then ends when the scorer
+// forgets, give or take one DecayInterval. With a ban shorter than RetainScore, the peer would
 // come back while its bad score is still held against it, and be banned
 // again a check later: reconnection churn instead of a ban. With a ban
 // longer than RetainScore, the scorer would forget the peer while it is
@@ -163,22 +165,32 @@ func WithBanDuration(d time.Duration) MonitorOption {
 // remember. Tied, the peer stays out exactly as long as its record counts
 // against it.
 //
-// The ban is the Gater's and lasts RetainScore whatever the scorer does:
+// The ban is the Gater's and lasts retainScore whatever the scorer does:
 // if a flood of worse peers pushes the banned peer out of the scorer's
 // bounded retained set (peerscore.WithMaxRetainedPeers), the scorer
 // forgets it early, but the Gater still keeps it out until the ban ends.
 //
 // retainScore must be positive: a RetainScore of zero means the scorer
 // forgets at once, and a ban for no time would not be a ban.
-func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
+func WithBanForRetainScore(retainScore time.Duration) MonitorOption {
 	return func(c *monitorConfig) error {
 		if retainScore <= 0 {
-			return fmt.Errorf("WithBanUntilForgotten: RetainScore %v is not positive: the scorer forgets a disconnected peer at once "+
+			return fmt.Errorf("WithBanForRetainScore: RetainScore %v is not positive: the scorer forgets a disconnected peer at once "+
 				"(set Params.RetainScore; derive.Budget's zero RetainScore gives derive.DefaultRetainScore)", retainScore)
 		}
 		c.retain = retainScore
 		return nil
 	}
+}
+
+// WithBanUntilForgotten is WithBanForRetainScore, under the name it had
+// first.
+//
+// Deprecated: Use WithBanForRetainScore, which does the same: the ban
+// lasts the RetainScore given, a fixed duration, not until the scorer
+// actually forgets the peer (which may be sooner).
+func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
+	return WithBanForRetainScore(retainScore)
 }
 
 // WithCheckInterval sets how often each connected peer is checked; it must

@@ -60,8 +60,8 @@ type kind struct {
 // something to keep. The Store does nothing until Load, Save or Start.
 //
 // The defaults: keys under "/peerscore" (WithPrefix), a write every 30
-// seconds once started (WithInterval), no logging (WithLogger), no
-// Reputation (WithReputation).
+// seconds once started (WithInterval), logs to slog.Default()
+// (WithLogger), no Reputation (WithReputation).
 func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Option) (*Store, error) {
 	if ds == nil {
 		return nil, fmt.Errorf("%s: New: nil datastore", errPrefix)

@@ -100,7 +100,7 @@ type Tagger struct {
 // The defaults: every peer re-tagged every 10 seconds (WithInterval) under
 // the tag "peerscore" (WithTag), one tag unit per point of score, clamped
 // to ±1000 (WithTagScale); no peers protected (WithProtectBest,
-// WithProtected); no logging.
+// WithProtected); logs to slog.Default() (WithLogger).
 func NewTagger(h host.Host, s Scorer, opts ...Option) (*Tagger, error) {
 	switch {
 	case h == nil:
