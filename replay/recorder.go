@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/internal/peerips"
 )
 
 // Recorder records what a node's router traces, for a replay to score
@@ -346,7 +347,7 @@ func (r *Recorder) OnNewOutboundStream(p peer.ID, proto protocol.ID) {
 	}
 	it := item{kind: itemKind(pb.TraceEvent_ON_NEW_OUTBOUND_STREAM), peer: p, text: string(proto), size: itemBase}
 	if h := r.cfg.host; h != nil {
-		ips := hostIPs(h, p)
+		ips := peerips.Of(h, p)
 		it.flags, it.more = flagAddrs, &itemMore{ips: ips}
 		it.size += int32(64 * len(ips))
 	}
