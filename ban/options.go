@@ -9,6 +9,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/option"
 )
 
 // The Gater and the Monitor take options of their own types: they are
@@ -137,13 +139,7 @@ func WithMinScore(minimum float64) MonitorOption {
 // default is one hour (op-node's). WithBanForRetainScore takes precedence
 // over it.
 func WithBanDuration(d time.Duration) MonitorOption {
-	return func(c *monitorConfig) error {
-		if d <= 0 {
-			return fmt.Errorf("WithBanDuration: %v is not positive", d)
-		}
-		c.banDuration = d
-		return nil
-	}
+	return option.Positive("WithBanDuration", d, func(c *monitorConfig) { c.banDuration = d })
 }
 
 // WithBanForRetainScore makes every ban last retainScore, which should be
@@ -197,13 +193,7 @@ func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
 // be positive, and the checks of a round are spread evenly over it. The
 // default is 30 seconds.
 func WithCheckInterval(d time.Duration) MonitorOption {
-	return func(c *monitorConfig) error {
-		if d <= 0 {
-			return fmt.Errorf("WithCheckInterval: %v is not positive", d)
-		}
-		c.interval = d
-		return nil
-	}
+	return option.Positive("WithCheckInterval", d, func(c *monitorConfig) { c.interval = d })
 }
 
 // WithBanLimit sets the Monitor's circuit breaker: within any window of
@@ -270,13 +260,8 @@ func WithBanLimit(share float64, window time.Duration) MonitorOption {
 // already charges peers crowding onto one address. Turn it on when peers
 // that are banned come back under new IDs from the same address.
 func WithIPBanAbove(peers int) MonitorOption {
-	return func(c *monitorConfig) error {
-		if peers < 1 {
-			return fmt.Errorf("WithIPBanAbove: %d is less than 1", peers)
-		}
-		c.ipBanAbove = peers
-		return nil
-	}
+	return option.Check(peers >= 1, fmt.Sprintf("WithIPBanAbove: %d is less than 1", peers),
+		func(c *monitorConfig) { c.ipBanAbove = peers })
 }
 
 // WithProtected marks peers that are never banned: a peer for which
@@ -285,13 +270,8 @@ func WithIPBanAbove(peers int) MonitorOption {
 // asked only about peers below the minimum score, from the Monitor's
 // goroutine; they must be safe to call from it.
 func WithProtected(protected func(peer.ID) bool) MonitorOption {
-	return func(c *monitorConfig) error {
-		if protected == nil {
-			return errors.New("WithProtected: nil function")
-		}
-		c.protected = append(c.protected, protected)
-		return nil
-	}
+	return option.Check(protected != nil, "WithProtected: nil function",
+		func(c *monitorConfig) { c.protected = append(c.protected, protected) })
 }
 
 // WithOnBan has the Monitor call fn after each ban, with the peer, the score
@@ -301,13 +281,8 @@ func WithProtected(protected func(peer.ID) bool) MonitorOption {
 // were closed; a slow fn delays the next checks. fn may call Close (see
 // Monitor.Close).
 func WithOnBan(fn func(p peer.ID, score float64, until time.Time)) MonitorOption {
-	return func(c *monitorConfig) error {
-		if fn == nil {
-			return errors.New("WithOnBan: nil function")
-		}
-		c.onBan = fn
-		return nil
-	}
+	return option.Check(fn != nil, "WithOnBan: nil function",
+		func(c *monitorConfig) { c.onBan = fn })
 }
 
 // WithLogger sets where the Monitor logs: bans at info level, protected
@@ -317,11 +292,5 @@ func WithOnBan(fn func(p peer.ID, score float64, until time.Time)) MonitorOption
 // level). The default is slog.Default(), the logger the application chose
 // as its default. (The Gater's logger is set with WithGaterLogger.)
 func WithLogger(l *slog.Logger) MonitorOption {
-	return func(c *monitorConfig) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return option.Check(l != nil, "WithLogger: nil logger", func(c *monitorConfig) { c.logger = l })
 }

@@ -4,6 +4,8 @@
 package option
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/peerscore/peerscore/internal/errprefix"
@@ -35,4 +37,30 @@ func Apply[C any, O ~func(*C) error](prefix string, cfg *C, opts []O) error {
 // root marks those two errors with errprefix.Mark.
 func unmarkedRootPrefix(prefix string, err error) bool {
 	return prefix == "peerscore" && strings.HasPrefix(err.Error(), prefix+": ")
+}
+
+// Check returns the option most options of the module are: one check of
+// the argument, then one field set. When ok is false the option fails with
+// problem, which names the option ("WithLogger: nil logger"; Apply adds
+// the package's prefix); otherwise it applies set.
+func Check[C any](ok bool, problem string, set func(*C)) func(*C) error {
+	return func(c *C) error {
+		if !ok {
+			return errors.New(problem)
+		}
+		set(c)
+		return nil
+	}
+}
+
+// Positive is Check for a count or a duration that must be above zero
+// (a NaN is not): the error reads "name: v is not positive".
+func Positive[C any, N ~int | ~int64 | ~float64](name string, v N, set func(*C)) func(*C) error {
+	return func(c *C) error {
+		if !(v > 0) {
+			return fmt.Errorf("%s: %v is not positive", name, v)
+		}
+		set(c)
+		return nil
+	}
 }

@@ -2,7 +2,9 @@ package option_test
 
 import (
 	"errors"
+	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -43,4 +45,28 @@ func TestApply(t *testing.T) {
 	// recognised under its prefix alone (see unmarkedRootPrefix).
 	root := errors.New("peerscore: WithGossipSubParams: bad")
 	require.Same(t, root, option.Apply("peerscore", &c, []opt{fail(root)}))
+}
+
+func TestCheck(t *testing.T) {
+	var c config
+	require.NoError(t, option.Check(true, "WithA: bad", func(c *config) { c.applied = append(c.applied, "a") })(&c))
+	require.Equal(t, []string{"a"}, c.applied)
+	err := option.Check(false, "WithB: bad", func(c *config) { c.applied = append(c.applied, "b") })(&c)
+	require.EqualError(t, err, "WithB: bad")
+	require.Equal(t, []string{"a"}, c.applied, "not applied")
+}
+
+func TestPositive(t *testing.T) {
+	var got time.Duration
+	set := func(d time.Duration) func(*config) error {
+		return option.Positive("WithD", d, func(*config) { got = d })
+	}
+	require.NoError(t, set(time.Second)(&config{}))
+	require.Equal(t, time.Second, got)
+	require.EqualError(t, set(0)(&config{}), "WithD: 0s is not positive")
+	require.EqualError(t, set(-time.Minute)(&config{}), "WithD: -1m0s is not positive")
+	require.Equal(t, time.Second, got, "not applied")
+
+	require.EqualError(t, option.Positive("WithN", -3, func(*config) {})(&config{}), "WithN: -3 is not positive")
+	require.EqualError(t, option.Positive("WithF", math.NaN(), func(*config) {})(&config{}), "WithF: NaN is not positive")
 }
