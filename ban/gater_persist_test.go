@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -281,9 +282,9 @@ func TestGaterBansSurviveRestart(t *testing.T) {
 		const us, bad, restarted, fresh = 0, 1, 2, 3
 		net := newGatedNet(t, 4)
 		hUs, hBad := net.hosts[us], net.hosts[bad]
-		app := newScoreTable()
-		app.set(hBad.ID(), -1000)
-		scorer := scoredRouter(t, ctx, hUs, app.get, time.Hour)
+		app := pkgtest.NewScoreTable()
+		app.Set(hBad.ID(), -1000)
+		scorer := scoredRouter(t, ctx, hUs, app.Get, time.Hour)
 		scoretest.PlainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)

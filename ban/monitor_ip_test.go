@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -117,11 +118,11 @@ func TestMonitorIPBansRealHosts(t *testing.T) {
 		require.NoError(t, err)
 		nw.Start()
 
-		app := newScoreTable()
+		app := pkgtest.NewScoreTable()
 		for _, h := range bad {
-			app.set(h.ID(), -1000)
+			app.Set(h.ID(), -1000)
 		}
-		scorer := scoredRouter(t, ctx, us, app.get, time.Hour)
+		scorer := scoredRouter(t, ctx, us, app.Get, time.Hour)
 		for _, h := range bad {
 			scoretest.PlainRouter(t, ctx, h)
 			require.NoError(t, testnet.Connect(ctx, h, us))

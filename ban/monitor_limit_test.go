@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -44,9 +45,9 @@ func TestMonitorBanLimit(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(100)
 		h := newFakeHost(peers...)
-		scores := newScoreTable()
+		scores := pkgtest.NewScoreTable()
 		for _, p := range peers {
-			scores.set(p, 1)
+			scores.Set(p, 1)
 		}
 		var logs logBuffer
 		bans := &banLog{}
@@ -60,7 +61,7 @@ func TestMonitorBanLimit(t *testing.T) {
 		// scores turn half a check later, so that no check races them.
 		time.Sleep(interval + interval/200)
 		for _, p := range peers {
-			scores.set(p, -1000)
+			scores.Set(p, -1000)
 		}
 		start := time.Now().Add(-interval / 200) // the second round's start
 
@@ -122,11 +123,11 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		defer cancel()
 		const n = 10
 		net := newGatedNet(t, n+1)
-		app := newScoreTable()
+		app := pkgtest.NewScoreTable()
 		for i := 1; i <= n; i++ {
-			app.set(net.hosts[i].ID(), 1)
+			app.Set(net.hosts[i].ID(), 1)
 		}
-		scorer := scoredRouter(t, ctx, net.hosts[0], app.get, time.Hour)
+		scorer := scoredRouter(t, ctx, net.hosts[0], app.Get, time.Hour)
 		for i := 1; i <= n; i++ {
 			scoretest.PlainRouter(t, ctx, net.hosts[i])
 			require.NoError(t, net.connect(ctx, 0, i))
@@ -142,7 +143,7 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		defer mon.Close()
 		time.Sleep(interval) // every peer seen good once
 		for i := 1; i <= n; i++ {
-			app.set(net.hosts[i].ID(), -1000)
+			app.Set(net.hosts[i].ID(), -1000)
 		}
 
 		time.Sleep(5*interval + time.Second)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -26,8 +27,8 @@ import (
 func TestBanOutlastsRetainedEviction(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		const retain = time.Hour
-		app := newScoreTable()
-		params := scoretest.BehaviourParams(app.get)
+		app := pkgtest.NewScoreTable()
+		params := scoretest.BehaviourParams(app.Get)
 		params.BehaviourPenaltyDecay = 0.999 // a slow decay: the scores hold over the test
 		params.RetainScore = retain
 		thresholds := routerThresholds
@@ -35,7 +36,7 @@ func TestBanOutlastsRetainedEviction(t *testing.T) {
 		require.NoError(t, err)
 
 		offender := peer.ID("offender")
-		app.set(offender, 10)
+		app.Set(offender, 10)
 		scoretest.Connect(s, offender)
 		h := newFakeHost(offender)
 		g := ban.NewGater()

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -27,13 +28,13 @@ func TestMonitorBanLimitIgnoresSybils(t *testing.T) {
 		honest, sybils := fakePeers(31)[:30], fakePeers(121)[31:]
 		attacker := fakePeers(121)[30]
 		h := newFakeHost(append(append([]peer.ID{attacker}, honest...), sybils...)...)
-		scores := newScoreTable()
+		scores := pkgtest.NewScoreTable()
 		for _, p := range honest {
-			scores.set(p, 10)
+			scores.Set(p, 10)
 		}
-		scores.set(attacker, 10)
+		scores.Set(attacker, 10)
 		for _, p := range sybils {
-			scores.set(p, -1000)
+			scores.Set(p, -1000)
 		}
 		var logs logBuffer
 		bans := &banLog{}
@@ -52,7 +53,7 @@ func TestMonitorBanLimitIgnoresSybils(t *testing.T) {
 		require.NotContains(t, logs.String(), "level=ERROR")
 
 		// The attacker, good until now, turns bad: banned within a round.
-		scores.set(attacker, -1000)
+		scores.Set(attacker, -1000)
 		time.Sleep(interval)
 		require.Len(t, bans.get(), len(sybils)+1)
 		require.Equal(t, attacker, bans.get()[len(sybils)].peer)
@@ -62,7 +63,7 @@ func TestMonitorBanLimitIgnoresSybils(t *testing.T) {
 		// attacker among them; the rest are held back, and the error says
 		// previously good peers turned bad.
 		for _, p := range honest {
-			scores.set(p, -1000)
+			scores.Set(p, -1000)
 		}
 		time.Sleep(2 * interval)
 		require.Len(t, bans.get(), len(sybils)+3)

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -29,10 +30,10 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 		net := newGatedNet(t, 3)
 		hUs, hBad, hGood := net.hosts[us], net.hosts[bad], net.hosts[good]
 
-		app := newScoreTable()
-		app.set(hBad.ID(), -1000)
-		app.set(hGood.ID(), 5)
-		scorer := scoredRouter(t, ctx, hUs, app.get, 10*time.Minute)
+		app := pkgtest.NewScoreTable()
+		app.Set(hBad.ID(), -1000)
+		app.Set(hGood.ID(), 5)
+		scorer := scoredRouter(t, ctx, hUs, app.Get, 10*time.Minute)
 		scoretest.PlainRouter(t, ctx, hBad)
 		scoretest.PlainRouter(t, ctx, hGood)
 		require.NoError(t, net.connect(ctx, us, bad))
@@ -71,7 +72,7 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 		require.Equal(t, got[0].until, until)
 
 		// While banned, neither side can connect, even with a good score.
-		app.set(hBad.ID(), 0)
+		app.Set(hBad.ID(), 0)
 		net.requireRefused(t, ctx, us, bad)
 		time.Sleep(time.Until(until) - 10*time.Second)
 		net.requireRefused(t, ctx, us, bad)
@@ -98,12 +99,12 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		const us, bad, static, tagged, atMin, good = 0, 1, 2, 3, 4, 5
 		net := newGatedNet(t, 6)
 		id := func(i int) peer.ID { return net.hosts[i].ID() }
-		scores := newScoreTable()
-		scores.set(id(bad), -1000)
-		scores.set(id(static), -1000)
-		scores.set(id(tagged), -1000)
-		scores.set(id(atMin), -50)
-		scores.set(id(good), 1)
+		scores := pkgtest.NewScoreTable()
+		scores.Set(id(bad), -1000)
+		scores.Set(id(static), -1000)
+		scores.Set(id(tagged), -1000)
+		scores.Set(id(atMin), -50)
+		scores.Set(id(good), 1)
 		for i := 1; i < len(net.hosts); i++ {
 			require.NoError(t, net.connect(ctx, us, i))
 		}
@@ -168,10 +169,10 @@ func TestMonitorBanForRetainScore(t *testing.T) {
 		const us, bad = 0, 1
 		net := newGatedNet(t, 2)
 		hUs, hBad := net.hosts[us], net.hosts[bad]
-		app := newScoreTable()
-		app.set(hBad.ID(), -1000)
+		app := pkgtest.NewScoreTable()
+		app.Set(hBad.ID(), -1000)
 		const retain = 20 * time.Minute
-		scorer := scoredRouter(t, ctx, hUs, app.get, retain)
+		scorer := scoredRouter(t, ctx, hUs, app.Get, retain)
 		scoretest.PlainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)
@@ -208,7 +209,7 @@ func TestMonitorBanForRetainScore(t *testing.T) {
 
 		// Just before the ban ends the scorer still has the peer; just
 		// after, it has forgotten it and the gater lets it in.
-		app.set(hBad.ID(), 0)
+		app.Set(hBad.ID(), 0)
 		time.Sleep(time.Until(got[0].until) - 3*time.Second)
 		net.requireRefused(t, ctx, us, bad)
 		_, retained = scorer.Snapshot(hBad.ID())
@@ -233,7 +234,7 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 		for i := 1; i <= n; i++ {
 			require.NoError(t, net.connect(ctx, 0, i))
 		}
-		scores := newScoreTable()
+		scores := pkgtest.NewScoreTable()
 		const interval = 10 * time.Second
 		mon, err := ban.NewMonitor(net.hosts[0], scores, net.gaters[0], ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
@@ -244,14 +245,14 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 		const rounds = 3
 		time.Sleep(rounds*interval + time.Millisecond)
 		require.NoError(t, mon.Close())
-		all := scores.allCallTimes()
+		all := scores.AllCallTimes()
 		require.Len(t, all, rounds*n)
 		step := interval / n
 		for i, at := range all {
 			require.Equal(t, start.Add(time.Duration(i+1)*step), at, "check %d", i)
 		}
 		for i := 1; i <= n; i++ {
-			ts := scores.callTimes(net.hosts[i].ID())
+			ts := scores.CallTimes(net.hosts[i].ID())
 			require.Len(t, ts, rounds, "peer %d", i)
 			for k := 1; k < len(ts); k++ {
 				gap := ts[k].Sub(ts[k-1])
@@ -269,7 +270,7 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(2000)
 		h := newFakeHost(peers...)
-		scores := newScoreTable()
+		scores := pkgtest.NewScoreTable()
 		const interval = time.Second
 		mon, err := ban.NewMonitor(h, scores, ban.NewGater(), ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
@@ -280,10 +281,10 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 		require.NoError(t, mon.Close())
 
 		for _, p := range peers {
-			require.Len(t, scores.callTimes(p), rounds)
+			require.Len(t, scores.CallTimes(p), rounds)
 		}
 		perTime := map[time.Time]int{}
-		for _, at := range scores.allCallTimes() {
+		for _, at := range scores.AllCallTimes() {
 			perTime[at]++
 		}
 		const wakeups = 100 // interval / 10ms
@@ -300,9 +301,9 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(3)
 		h := newFakeHost()
-		scores := newScoreTable()
+		scores := pkgtest.NewScoreTable()
 		for _, p := range peers {
-			scores.set(p, -1000)
+			scores.Set(p, -1000)
 		}
 		g := ban.NewGater()
 		const interval = 10 * time.Second
@@ -317,7 +318,7 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 		h.net.setPeers(peers[:1])
 		time.Sleep(2 * interval)
 		require.Equal(t, peers[:1], h.net.closedPeers())
-		require.LessOrEqual(t, scores.callTimes(peers[0])[0].Sub(joined), 2*interval)
+		require.LessOrEqual(t, scores.CallTimes(peers[0])[0].Sub(joined), 2*interval)
 
 		time.Sleep(interval / 4)
 		joined = time.Now()
@@ -325,7 +326,7 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 		time.Sleep(2 * interval)
 		require.ElementsMatch(t, peers, h.net.closedPeers())
 		for _, p := range peers[1:] {
-			require.LessOrEqual(t, scores.callTimes(p)[0].Sub(joined), 2*interval)
+			require.LessOrEqual(t, scores.CallTimes(p)[0].Sub(joined), 2*interval)
 			_, banned := g.Banned(p)
 			require.True(t, banned)
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,19 +14,10 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
-
-// requireNamedError checks that err says what is wrong: the package's
-// prefix once, then the option or argument at fault.
-func requireNamedError(t *testing.T, err error, name string) {
-	t.Helper()
-	require.Error(t, err)
-	msg := err.Error()
-	require.True(t, strings.HasPrefix(msg, "peerscore/ban: "+name+": "), "error %q does not start with the prefix and %s", msg, name)
-	require.Equal(t, 1, strings.Count(msg, "peerscore"), "prefix repeated in %q", msg)
-}
 
 // An invalid option is refused with an error naming it, and no Monitor is
 // made.
@@ -61,8 +51,7 @@ func TestNewMonitorRejectsInvalidOptions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), quiet, tc.opt)
-			requireNamedError(t, err, tc.want)
-			require.Contains(t, err.Error(), tc.says)
+			pkgtest.RequireNamedError(t, err, "peerscore/ban", tc.want, tc.says)
 			require.Nil(t, m)
 		})
 	}
@@ -89,8 +78,7 @@ func TestNewMonitorRejectsNilArguments(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := ban.NewMonitor(tc.h, tc.scores, tc.g)
-			requireNamedError(t, err, "NewMonitor")
-			require.Contains(t, err.Error(), tc.says)
+			pkgtest.RequireNamedError(t, err, "peerscore/ban", "NewMonitor", tc.says)
 			require.Nil(t, m)
 		})
 	}

@@ -131,28 +131,6 @@ func (c *countingConnMgr) Unprotect(p peer.ID, tag string) bool {
 	return c.BasicConnMgr.Unprotect(p, tag)
 }
 
-// scoreTable is a test-controlled score per peer, safe for concurrent
-// use.
-type scoreTable struct {
-	mu    sync.Mutex
-	score map[peer.ID]float64
-}
-
-func newScoreTable() *scoreTable { return &scoreTable{score: map[peer.ID]float64{}} }
-
-func (s *scoreTable) set(p peer.ID, v float64) {
-	s.mu.Lock()
-	s.score[p] = v
-	s.mu.Unlock()
-}
-
-// Score returns p's score, 0 if none was set.
-func (s *scoreTable) Score(p peer.ID) float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.score[p]
-}
-
 // scoredRouter wires a Scorer into a GossipSub router on h, the way an
 // application would; app is its application-specific score, and every
 // AddPenalty costs the square of the peer's count (decaying slowly). The

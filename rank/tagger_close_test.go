@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/internal/closetest"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/rank"
 )
@@ -146,9 +147,9 @@ func TestTaggerConcurrentRefreshAndChurn(t *testing.T) {
 		const n = 9
 		net := newTrimNet(t, n, 100, 200)
 		net.connectAll(t, ctx)
-		scores := newScoreTable()
+		scores := pkgtest.NewScoreTable()
 		for i := 1; i < n; i++ {
-			scores.set(net.id(i), float64(i))
+			scores.Set(net.id(i), float64(i))
 		}
 		tg, err := rank.NewTagger(net.hosts[0], scores, rank.WithInterval(100*time.Millisecond), rank.WithProtectBest(1))
 		require.NoError(t, err)
@@ -174,13 +175,13 @@ func TestTaggerConcurrentRefreshAndChurn(t *testing.T) {
 				case 1:
 					_ = testnet.Connect(ctx, net.hosts[0], net.hosts[i])
 				default:
-					scores.set(net.id(i), float64(r.IntN(200)-100))
+					scores.Set(net.id(i), float64(r.IntN(200)-100))
 				}
 				time.Sleep(time.Duration(r.IntN(100)) * time.Millisecond)
 			}
 			for i := 1; i < n; i++ { // everyone back, scores distinct
 				_ = testnet.Connect(ctx, net.hosts[0], net.hosts[i])
-				scores.set(net.id(i), float64(10*i))
+				scores.Set(net.id(i), float64(10*i))
 			}
 		})
 		wg.Wait()
