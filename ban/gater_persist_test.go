@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -282,7 +281,7 @@ func TestGaterBansSurviveRestart(t *testing.T) {
 		const us, bad, restarted, fresh = 0, 1, 2, 3
 		net := newGatedNet(t, 4)
 		hUs, hBad := net.hosts[us], net.hosts[bad]
-		app := pkgtest.NewScoreTable()
+		app := newScoreTable()
 		app.Set(hBad.ID(), -1000)
 		scorer := scoredRouter(t, ctx, hUs, app.Get, time.Hour)
 		scoretest.PlainRouter(t, ctx, hBad)

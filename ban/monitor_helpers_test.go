@@ -18,6 +18,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -93,6 +94,10 @@ func (n *gatedNet) requireRefused(t *testing.T, ctx context.Context, a, b int) {
 	require.Equal(t, before, n.opened(a, b), "%d accepted a connection from %d", a, b)
 	require.False(t, n.connected(a, b), "%d and %d connected", a, b)
 }
+
+// newScoreTable returns a test-controlled score per peer, which records
+// the calls of its Score method.
+var newScoreTable = pkgtest.NewScoreTable
 
 // banCall is one WithOnBan callback.
 type banCall struct {

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -118,7 +117,7 @@ func TestMonitorIPBansRealHosts(t *testing.T) {
 		require.NoError(t, err)
 		nw.Start()
 
-		app := pkgtest.NewScoreTable()
+		app := newScoreTable()
 		for _, h := range bad {
 			app.Set(h.ID(), -1000)
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -45,7 +44,7 @@ func TestMonitorBanLimit(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(100)
 		h := newFakeHost(peers...)
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		for _, p := range peers {
 			scores.Set(p, 1)
 		}
@@ -123,7 +122,7 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		defer cancel()
 		const n = 10
 		net := newGatedNet(t, n+1)
-		app := pkgtest.NewScoreTable()
+		app := newScoreTable()
 		for i := 1; i <= n; i++ {
 			app.Set(net.hosts[i].ID(), 1)
 		}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -27,7 +26,7 @@ import (
 func TestBanOutlastsRetainedEviction(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		const retain = time.Hour
-		app := pkgtest.NewScoreTable()
+		app := newScoreTable()
 		params := scoretest.BehaviourParams(app.Get)
 		params.BehaviourPenaltyDecay = 0.999 // a slow decay: the scores hold over the test
 		params.RetainScore = retain

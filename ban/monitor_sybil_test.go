@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -28,7 +27,7 @@ func TestMonitorBanLimitIgnoresSybils(t *testing.T) {
 		honest, sybils := fakePeers(31)[:30], fakePeers(121)[31:]
 		attacker := fakePeers(121)[30]
 		h := newFakeHost(append(append([]peer.ID{attacker}, honest...), sybils...)...)
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		for _, p := range honest {
 			scores.Set(p, 10)
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -30,7 +29,7 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 		net := newGatedNet(t, 3)
 		hUs, hBad, hGood := net.hosts[us], net.hosts[bad], net.hosts[good]
 
-		app := pkgtest.NewScoreTable()
+		app := newScoreTable()
 		app.Set(hBad.ID(), -1000)
 		app.Set(hGood.ID(), 5)
 		scorer := scoredRouter(t, ctx, hUs, app.Get, 10*time.Minute)
@@ -99,7 +98,7 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		const us, bad, static, tagged, atMin, good = 0, 1, 2, 3, 4, 5
 		net := newGatedNet(t, 6)
 		id := func(i int) peer.ID { return net.hosts[i].ID() }
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		scores.Set(id(bad), -1000)
 		scores.Set(id(static), -1000)
 		scores.Set(id(tagged), -1000)
@@ -169,7 +168,7 @@ func TestMonitorBanForRetainScore(t *testing.T) {
 		const us, bad = 0, 1
 		net := newGatedNet(t, 2)
 		hUs, hBad := net.hosts[us], net.hosts[bad]
-		app := pkgtest.NewScoreTable()
+		app := newScoreTable()
 		app.Set(hBad.ID(), -1000)
 		const retain = 20 * time.Minute
 		scorer := scoredRouter(t, ctx, hUs, app.Get, retain)
@@ -234,7 +233,7 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 		for i := 1; i <= n; i++ {
 			require.NoError(t, net.connect(ctx, 0, i))
 		}
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		const interval = 10 * time.Second
 		mon, err := ban.NewMonitor(net.hosts[0], scores, net.gaters[0], ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
@@ -270,7 +269,7 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(2000)
 		h := newFakeHost(peers...)
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		const interval = time.Second
 		mon, err := ban.NewMonitor(h, scores, ban.NewGater(), ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
@@ -301,7 +300,7 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		peers := fakePeers(3)
 		h := newFakeHost()
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		for _, p := range peers {
 			scores.Set(p, -1000)
 		}

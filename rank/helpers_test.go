@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -130,6 +131,10 @@ func (c *countingConnMgr) Unprotect(p peer.ID, tag string) bool {
 	c.count("Unprotect", tag)
 	return c.BasicConnMgr.Unprotect(p, tag)
 }
+
+// newScoreTable returns a test-controlled score per peer, which records
+// the calls of its Score method.
+var newScoreTable = pkgtest.NewScoreTable
 
 // scoredRouter wires a Scorer into a GossipSub router on h, the way an
 // application would; app is its application-specific score, and every

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/internal/closetest"
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/rank"
 )
@@ -147,7 +146,7 @@ func TestTaggerConcurrentRefreshAndChurn(t *testing.T) {
 		const n = 9
 		net := newTrimNet(t, n, 100, 200)
 		net.connectAll(t, ctx)
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		for i := 1; i < n; i++ {
 			scores.Set(net.id(i), float64(i))
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
-	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/rank"
@@ -42,7 +41,7 @@ func TestTaggerTrimsLowestScorers(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				net := newTrimNet(t, 8, 2, 50)
-				app := pkgtest.NewScoreTable()
+				app := newScoreTable()
 				for i, v := range map[int]float64{best: 40, a: 10, b: 5, c: -5, e: -50, static: -200} {
 					app.Set(net.id(i), v)
 				}
@@ -106,7 +105,7 @@ func TestTaggerFollowsScores(t *testing.T) {
 		const us, x, y, z = 0, 1, 2, 3
 		net := newTrimNet(t, 4, 10, 50)
 		net.connectAll(t, ctx)
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		scores.Set(net.id(x), 30)
 		scores.Set(net.id(y), 20)
 		scores.Set(net.id(z), -10.4)
@@ -191,7 +190,7 @@ func TestTaggerRefreshWithoutStart(t *testing.T) {
 		defer cancel()
 		net := newTrimNet(t, 4, 1, 50)
 		net.connectAll(t, ctx)
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		for i, v := range []float64{0, 3, -2, 1} {
 			scores.Set(net.id(i), v)
 		}
@@ -225,7 +224,7 @@ func TestTaggerTagNameAndScale(t *testing.T) {
 		defer cancel()
 		net := newTrimNet(t, 3, 10, 50)
 		net.connectAll(t, ctx)
-		scores := pkgtest.NewScoreTable()
+		scores := newScoreTable()
 		scores.Set(net.id(1), 0.26)
 		scores.Set(net.id(2), -7)
 		net.cm.TagPeer(net.id(1), "score", 5) // not ours

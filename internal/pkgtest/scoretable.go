@@ -1,31 +1,12 @@
-// Package pkgtest holds test helpers that the sub-packages' tests (ban,
-// rank, reputation, ...) share and the root's do not: checks of the
-// module's option errors, and a score table to stand in for a scorer.
-// Only tests import it.
 package pkgtest
 
 import (
 	"slices"
-	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/stretchr/testify/require"
 )
-
-// RequireNamedError checks that err says what is wrong the module's way:
-// the package's prefix once ("peerscore/ban"), then the option, function
-// or argument at fault (name), then what it says (says).
-func RequireNamedError(t testing.TB, err error, prefix, name, says string) {
-	t.Helper()
-	require.Error(t, err)
-	msg := err.Error()
-	require.True(t, strings.HasPrefix(msg, prefix+": "+name+": "), "error %q does not start with the prefix and %s", msg, name)
-	require.Equal(t, 1, strings.Count(msg, "peerscore"), "prefix repeated in %q", msg)
-	require.Contains(t, msg, says)
-}
 
 // ScoreTable is a test-controlled score per peer, safe for concurrent
 // use. As a Scorer (its Score method) it records the time of each call;
