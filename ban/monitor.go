@@ -166,12 +166,10 @@ func (m *Monitor) Stats() MonitorStats {
 // minutes (WithBanLimit); no address bans (WithIPBanAbove); no protected
 // peers; logs to slog.Default() (WithLogger).
 func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monitor, error) {
-	switch {
-	case h == nil:
-		return nil, fmt.Errorf("%s: NewMonitor: nil host", errPrefix)
-	case scoresource.IsNil(s):
-		return nil, fmt.Errorf("%s: NewMonitor: nil Scorer", errPrefix)
-	case g == nil:
+	if err := scoresource.CheckArgs(errPrefix, "NewMonitor", h, s); err != nil {
+		return nil, err
+	}
+	if g == nil {
 		return nil, fmt.Errorf("%s: NewMonitor: nil Gater", errPrefix)
 	}
 	cfg := monitorConfig{

@@ -102,12 +102,10 @@ type Tagger struct {
 // to ±1000 (WithTagScale); no peers protected (WithProtectBest,
 // WithProtected); logs to slog.Default() (WithLogger).
 func NewTagger(h host.Host, s Scorer, opts ...Option) (*Tagger, error) {
-	switch {
-	case h == nil:
-		return nil, fmt.Errorf("%s: NewTagger: nil host", errPrefix)
-	case scoresource.IsNil(s):
-		return nil, fmt.Errorf("%s: NewTagger: nil Scorer", errPrefix)
-	case h.ConnManager() == nil:
+	if err := scoresource.CheckArgs(errPrefix, "NewTagger", h, s); err != nil {
+		return nil, err
+	}
+	if h.ConnManager() == nil {
 		return nil, fmt.Errorf("%s: NewTagger: the host has no connection manager", errPrefix)
 	}
 	cfg := config{

@@ -6,8 +6,10 @@
 package scoresource
 
 import (
+	"fmt"
 	"reflect"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -35,4 +37,18 @@ func IsNil(s Scorer) bool {
 		return v.IsNil()
 	}
 	return false
+}
+
+// CheckArgs returns the error of constructor fn (under the package's
+// prefix) for the arguments ban's Monitor and rank's Tagger both take: no
+// host, or a Scorer whose Score would panic (IsNil). It returns nil when
+// both can be used.
+func CheckArgs(prefix, fn string, h host.Host, s Scorer) error {
+	switch {
+	case h == nil:
+		return fmt.Errorf("%s: %s: nil host", prefix, fn)
+	case IsNil(s):
+		return fmt.Errorf("%s: %s: nil Scorer", prefix, fn)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/internal/scoresource"
@@ -45,4 +46,16 @@ func TestIsNil(t *testing.T) {
 			require.Equal(t, tc.nil, scoresource.IsNil(tc.s))
 		})
 	}
+}
+
+func TestCheckArgs(t *testing.T) {
+	h := mocknet.New()
+	t.Cleanup(func() { _ = h.Close() })
+	host, err := h.GenPeer()
+	require.NoError(t, err)
+	f := scoresource.Func(func(peer.ID) float64 { return 0 })
+	require.NoError(t, scoresource.CheckArgs("p", "NewX", host, f))
+	require.EqualError(t, scoresource.CheckArgs("p", "NewX", nil, f), "p: NewX: nil host")
+	require.EqualError(t, scoresource.CheckArgs("p", "NewX", host, scoresource.Func(nil)), "p: NewX: nil Scorer")
+	require.EqualError(t, scoresource.CheckArgs("p", "NewX", nil, nil), "p: NewX: nil host", "the host first")
 }
