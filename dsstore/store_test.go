@@ -199,8 +199,8 @@ func TestStoreWritesEveryInterval(t *testing.T) {
 	})
 }
 
-// failingDS is a datastore whose Get, Put and Sync fail while the test
-// says so.
+// failingDS is a datastore whose Get, Put, Delete and Sync fail while the
+// test says so.
 type failingDS struct {
 	datastore.Datastore
 	mu                    sync.Mutex
@@ -220,42 +220,40 @@ func (f *failingDS) set(get, put, sync bool) {
 	f.mu.Unlock()
 }
 
-func (f *failingDS) Get(ctx context.Context, k datastore.Key) ([]byte, error) {
+// failing returns errDisk while the operation whose flag is given fails.
+func (f *failingDS) failing(flag *bool) error {
 	f.mu.Lock()
-	fail := f.failGet
-	f.mu.Unlock()
-	if fail {
-		return nil, errDisk
+	defer f.mu.Unlock()
+	if *flag {
+		return errDisk
+	}
+	return nil
+}
+
+func (f *failingDS) Get(ctx context.Context, k datastore.Key) ([]byte, error) {
+	if err := f.failing(&f.failGet); err != nil {
+		return nil, err
 	}
 	return f.Datastore.Get(ctx, k)
 }
 
 func (f *failingDS) Put(ctx context.Context, k datastore.Key, v []byte) error {
-	f.mu.Lock()
-	fail := f.failPut
-	f.mu.Unlock()
-	if fail {
-		return errDisk
+	if err := f.failing(&f.failPut); err != nil {
+		return err
 	}
 	return f.Datastore.Put(ctx, k, v)
 }
 
 func (f *failingDS) Delete(ctx context.Context, k datastore.Key) error {
-	f.mu.Lock()
-	fail := f.failDeletes
-	f.mu.Unlock()
-	if fail {
-		return errDisk
+	if err := f.failing(&f.failDeletes); err != nil {
+		return err
 	}
 	return f.Datastore.Delete(ctx, k)
 }
 
 func (f *failingDS) Sync(ctx context.Context, k datastore.Key) error {
-	f.mu.Lock()
-	fail := f.failSync
-	f.mu.Unlock()
-	if fail {
-		return errDisk
+	if err := f.failing(&f.failSync); err != nil {
+		return err
 	}
 	return f.Datastore.Sync(ctx, k)
 }
