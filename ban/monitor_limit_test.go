@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
@@ -34,6 +35,19 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
+// startLogged starts a Monitor of h's peers by scores, checking each every
+// interval and banning in a Gater of its own, and returns it with its bans
+// and its logs (debug level and up) recorded.
+func startLogged(t *testing.T, h host.Host, scores ban.Scorer, interval time.Duration) (*ban.Monitor, *banLog, *logBuffer) {
+	t.Helper()
+	logs, bans := &logBuffer{}, &banLog{}
+	mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
+		ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
+	require.NoError(t, err)
+	mon.Start(context.Background())
+	return mon, bans, logs
+}
+
 // A node whose own fault makes every one of its 100 peers, good until
 // then, score below the minimum: with the default limit (10% per 10
 // minutes) the Monitor bans 10 of them in the first round and holds the
@@ -48,13 +62,8 @@ func TestMonitorBanLimit(t *testing.T) {
 		for _, p := range peers {
 			scores.Set(p, 1)
 		}
-		var logs logBuffer
-		bans := &banLog{}
 		const interval = 30 * time.Second
-		mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
-			ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
-		require.NoError(t, err)
-		mon.Start(context.Background())
+		mon, bans, logs := startLogged(t, h, scores, interval)
 		// A round in which every peer is seen good. Its last check and the
 		// next round's start are at one instant, interval from now: the
 		// scores turn half a check later, so that no check races them.

@@ -1,7 +1,6 @@
 package ban_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -35,13 +34,8 @@ func TestMonitorBanLimitIgnoresSybils(t *testing.T) {
 		for _, p := range sybils {
 			scores.Set(p, -1000)
 		}
-		var logs logBuffer
-		bans := &banLog{}
 		const interval = 30 * time.Second
-		mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
-			ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
-		require.NoError(t, err)
-		mon.Start(context.Background())
+		mon, bans, logs := startLogged(t, h, scores, interval)
 		defer mon.Close()
 
 		// One round: every Sybil is banned, the good peers are seen good.
