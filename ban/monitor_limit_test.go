@@ -1,11 +1,8 @@
 package ban_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,35 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
-// logBuffer is a slog text log that tests can read while the Monitor
-// writes to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(&lockedWriter{w: &l.buf, mu: &l.mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // startLogged starts a Monitor of h's peers by scores, checking each every
 // interval and banning in a Gater of its own, and returns it with its bans
 // and its logs (debug level and up) recorded.
-func startLogged(t *testing.T, h host.Host, scores ban.Scorer, interval time.Duration) (*ban.Monitor, *banLog, *logBuffer) {
+func startLogged(t *testing.T, h host.Host, scores ban.Scorer, interval time.Duration) (*ban.Monitor, *banLog, *pkgtest.LogBuffer) {
 	t.Helper()
-	logs, bans := &logBuffer{}, &banLog{}
+	logs, bans := &pkgtest.LogBuffer{}, &banLog{}
 	mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
-		ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
+		ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.Logger()))
 	require.NoError(t, err)
 	mon.Start(context.Background())
 	return mon, bans, logs
@@ -142,10 +123,10 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 
-		var logs logBuffer
+		var logs pkgtest.LogBuffer
 		const interval = 10 * time.Second
 		mon, err := ban.NewMonitor(net.hosts[0], scorer, net.gaters[0],
-			ban.WithCheckInterval(interval), ban.WithBanLimit(0.2, 10*time.Minute), ban.WithLogger(logs.logger()))
+			ban.WithCheckInterval(interval), ban.WithBanLimit(0.2, 10*time.Minute), ban.WithLogger(logs.Logger()))
 		require.NoError(t, err)
 		mon.Start(ctx)
 		defer mon.Close()

@@ -1,11 +1,8 @@
 package ban_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -110,9 +108,8 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		hUs := net.hosts[us]
 		hUs.ConnManager().Protect(id(tagged), "trusted")
 
-		var logs bytes.Buffer
-		var logMu sync.Mutex
-		logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		var logs pkgtest.LogBuffer
+		logger := logs.Logger()
 		bans := &banLog{}
 		const interval = 10 * time.Second
 		mon, err := ban.NewMonitor(hUs, scores, net.gaters[us],
@@ -139,23 +136,10 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		require.Equal(t, id(bad), got[0].peer)
 		require.Equal(t, []peer.ID{id(bad)}, bannedPeers(net.gaters[us].Bans()))
 
-		logMu.Lock()
 		out := logs.String()
-		logMu.Unlock()
 		require.Contains(t, out, "banned peer below minimum score")
 		require.Contains(t, out, "protected peer below minimum score not banned")
 	})
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
 }
 
 // With WithBanForRetainScore, the ban lasts the scorer's RetainScore rather

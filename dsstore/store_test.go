@@ -23,6 +23,7 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/dsstore"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/reputation"
 )
@@ -48,28 +49,6 @@ func newScorer(t testing.TB) *peerscore.Scorer {
 func offend(s *peerscore.Scorer, p peer.ID, n int) {
 	scoretest.Connect(s, p)
 	s.AddPenalty(p, n)
-}
-
-// logBuffer is a text log that tests read while others write to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // keys lists the datastore's keys.
@@ -265,10 +244,10 @@ func TestStoreDatastoreFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		fds := &failingDS{Datastore: dssync.MutexWrap(datastore.NewMapDatastore())}
-		var logs logBuffer
+		var logs pkgtest.LogBuffer
 		s, g := newScorer(t), ban.NewGater()
 		offend(s, "bad", 2)
-		st, err := dsstore.New(fds, s, g, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.logger()))
+		st, err := dsstore.New(fds, s, g, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.Logger()))
 		require.NoError(t, err)
 
 		fds.set(false, true, true)
@@ -340,9 +319,9 @@ func TestStoreLoadDamaged(t *testing.T) {
 				}
 				require.NoError(t, ds.Put(ctx, key, bad))
 
-				var logs logBuffer
+				var logs pkgtest.LogBuffer
 				s2, g2 := newScorer(t), ban.NewGater()
-				st2, err := dsstore.New(ds, s2, g2, dsstore.WithLogger(logs.logger()))
+				st2, err := dsstore.New(ds, s2, g2, dsstore.WithLogger(logs.Logger()))
 				require.NoError(t, err)
 				err = st2.Load(ctx)
 				require.Error(t, err)
@@ -485,9 +464,9 @@ func TestStoreKeepsStateItCouldNotRead(t *testing.T) {
 		require.NoError(t, err)
 
 		// The restart: the read fails once; the node carries on.
-		var logs logBuffer
+		var logs pkgtest.LogBuffer
 		s2, g2 := newScorer(t), ban.NewGater()
-		st, err := dsstore.New(fds, s2, g2, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.logger()))
+		st, err := dsstore.New(fds, s2, g2, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.Logger()))
 		require.NoError(t, err)
 		fds.set(true, false, false)
 		require.ErrorIs(t, st.Load(ctx), errDisk)
