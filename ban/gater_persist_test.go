@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -243,10 +244,7 @@ func TestGaterSaveFileLoadFile(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	require.False(t, errors.Is(err, ban.ErrInvalidState))
 
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	data[len(data)/2] ^= 1
-	require.NoError(t, os.WriteFile(path, data, 0o600))
+	pkgtest.Damage(t, path)
 	damaged := ban.NewGater(ban.WithGaterLogger(logger))
 	damaged.Ban(peerA, time.Now().Add(time.Hour))
 	before := damaged.Bans()
