@@ -116,6 +116,13 @@ func deliveryOverTime(sc Scenario, cells []*cell) string {
 		p.YTick(f, fmt.Sprintf("%.3g", f))
 	}
 	p.HLine(HoldDelivery, "99%", "#999")
+	return bucketLines(p, sc, cells, series)
+}
+
+// bucketLines draws each arm's series, one value per DeliveryBucket of
+// publication time placed at the bucket's middle, with its legend and
+// the attack's marks, and returns the plot.
+func bucketLines(p *svgplot.Plot, sc Scenario, cells []*cell, series [][]float64) string {
 	for i, c := range cells {
 		var xs []float64
 		for b := range series[i] {
@@ -154,16 +161,7 @@ func p99OverTime(sc Scenario, cells []*cell) string {
 		p.YTick(v, ms(time.Duration(v*float64(time.Second))))
 	}
 	p.HLine(3, "3 s", "#999")
-	for i, c := range cells {
-		var xs []float64
-		for b := range series[i] {
-			xs = append(xs, (float64(b)+0.5)*DeliveryBucket.Seconds())
-		}
-		p.Line(xs, series[i], armColor[c.arm], 1.8)
-		p.Legend(i, string(c.arm), armColor[c.arm])
-	}
-	attackMarks(p, sc, cells[0].runs[0].Plan.Warmup)
-	return p.String()
+	return bucketLines(p, sc, cells, series)
 }
 
 // meshShare plots the Sybils' share of the honest nodes' mesh places over

@@ -52,14 +52,15 @@
 // connected peer once per check interval and, when it is below a minimum,
 // bans the peer in the Gater and closes its connections. By default the
 // minimum is the scorer's GraylistThreshold, the score at which the router
-// already ignores the peer, and a ban lasts an hour; WithBanUntilForgotten
-// makes it last as long as the scorer remembers the peer's bad score.
+// already ignores the peer, and a ban lasts an hour; WithBanForRetainScore
+// makes it last the scorer's RetainScore, as long as the scorer remembers
+// the bad score of a peer it no longer sees.
 // Peers you must keep (static, trusted) are spared with WithProtected.
 //
 //	scorer, err := peerscore.New(params, peerscore.WithHost(h), peerscore.WithThresholds(thresholds))
 //	// ... a GossipSub router on h with scorer.GossipSubOptions(); scorer.Start(ctx) ...
 //	mon, err := ban.NewMonitor(h, scorer, g,
-//		ban.WithBanUntilForgotten(params.RetainScore),
+//		ban.WithBanForRetainScore(params.RetainScore),
 //		ban.WithProtected(func(p peer.ID) bool { return h.ConnManager().IsProtected(p, "") }),
 //	)
 //	mon.Start(ctx)

@@ -62,7 +62,7 @@ func Example() {
 	// The monitor on top: it bans connected peers whose score falls below
 	// the GraylistThreshold (-30), for as long as the scorer remembers
 	// them.
-	mon, err := ban.NewMonitor(h, scorer, g, ban.WithBanUntilForgotten(params.RetainScore))
+	mon, err := ban.NewMonitor(h, scorer, g, ban.WithBanForRetainScore(params.RetainScore))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -105,7 +105,7 @@ var _ connmgr.ConnectionGater = (*Gater)(nil)
 // options are skipped.
 func NewGater(opts ...GaterOption) *Gater {
 	cfg := gaterConfig{
-		logger: slog.New(slog.DiscardHandler),
+		logger: slog.Default(),
 		limits: defaultStateLimits,
 		widest: widest{v4: defaultMinPrefixLen4, v6: defaultMinPrefixLen6},
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -223,12 +224,13 @@ func TestGaterSaveFileLoadFile(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
-	g := ban.NewGater()
+	g := ban.NewGater(ban.WithGaterLogger(logger))
 	fillGater(t, g, time.Now())
 	stale := filepath.Join(dir, ".bans.tmp-4242")
 	require.NoError(t, os.WriteFile(stale, []byte("half a table"), 0o600))
 	require.NoError(t, g.SaveFile(path))
 	require.NoFileExists(t, stale)
+	require.Contains(t, logs.String(), "level=WARN msg=\"removed a temporary state file left by an interrupted save\"")
 	info, err := os.Stat(path)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
@@ -242,10 +244,7 @@ func TestGaterSaveFileLoadFile(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	require.False(t, errors.Is(err, ban.ErrInvalidState))
 
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	data[len(data)/2] ^= 1
-	require.NoError(t, os.WriteFile(path, data, 0o600))
+	pkgtest.Damage(t, path)
 	damaged := ban.NewGater(ban.WithGaterLogger(logger))
 	damaged.Ban(peerA, time.Now().Add(time.Hour))
 	before := damaged.Bans()
@@ -261,7 +260,7 @@ func TestGaterSaveFileLoadFile(t *testing.T) {
 
 	// Too large by its size: refused before reading, moved aside too.
 	require.NoError(t, os.WriteFile(path, bytes.Repeat([]byte("x"), 1000), 0o600))
-	small := ban.NewGater(ban.WithStateLimitsForTest(999, 0))
+	small := ban.NewGater(ban.WithStateLimitsForTest(999, 0), ban.WithGaterLogger(logger))
 	err = small.LoadFile(path)
 	require.ErrorIs(t, err, ban.ErrInvalidState)
 	require.Contains(t, err.Error(), "larger than 999 bytes")
@@ -281,12 +280,12 @@ func TestGaterBansSurviveRestart(t *testing.T) {
 		net := newGatedNet(t, 4)
 		hUs, hBad := net.hosts[us], net.hosts[bad]
 		app := newScoreTable()
-		app.set(hBad.ID(), -1000)
-		scorer := scoredRouter(t, ctx, hUs, app.get, time.Hour)
+		app.Set(hBad.ID(), -1000)
+		scorer := scoredRouter(t, ctx, hUs, app.Get, time.Hour)
 		scoretest.PlainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)
-		mon, err := ban.NewMonitor(hUs, scorer, net.gaters[us], ban.WithCheckInterval(time.Second))
+		mon, err := ban.NewMonitor(hUs, scorer, net.gaters[us], ban.WithCheckInterval(time.Second), quiet)
 		require.NoError(t, err)
 		mon.Start(ctx)
 		time.Sleep(2 * time.Second)

@@ -174,16 +174,20 @@ func TestGaterBansJSON(t *testing.T) {
 		first, second = second, first
 	}
 	want := []ban.Entry{{Peer: ps[1], Until: early}, {Peer: first, Until: late}, {Peer: second, Until: late}}
-	bans := g.Bans()
-	require.Equal(t, want, bans)
-
-	out, err := json.Marshal(bans)
-	require.NoError(t, err)
-	require.JSONEq(t, fmt.Sprintf(`[
+	requireBansJSON(t, g.Bans(), want, fmt.Sprintf(`[
 		{"peer": %q, "until": "2098-06-07T08:09:10Z"},
 		{"peer": %q, "until": "2099-01-02T03:04:05Z"},
-		{"peer": %q, "until": "2099-01-02T03:04:05Z"}]`, ps[1], first, second), string(out))
+		{"peer": %q, "until": "2099-01-02T03:04:05Z"}]`, ps[1], first, second))
+}
 
+// requireBansJSON checks that bans are want, that they marshal to the JSON
+// wantJSON, and that it unmarshals back to want.
+func requireBansJSON(t *testing.T, bans, want []ban.Entry, wantJSON string) {
+	t.Helper()
+	require.Equal(t, want, bans)
+	out, err := json.Marshal(bans)
+	require.NoError(t, err)
+	require.JSONEq(t, wantJSON, string(out))
 	var back []ban.Entry
 	require.NoError(t, json.Unmarshal(out, &back))
 	require.Equal(t, want, back)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -15,25 +14,24 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/internal/lifecycle"
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/internal/scoresource"
 )
 
-// Scorer is where a Monitor reads scores: *peerscore.Scorer, or any other
-// score (ScoreFunc turns a function into one). Score is called from the
-// Monitor's goroutine only, once per connected peer per check interval.
+// Scorer is where a Monitor reads scores: anything with a method
+// Score(peer.ID) float64, such as *peerscore.Scorer (ScoreFunc turns a
+// function into one). Score is called from the Monitor's goroutine only,
+// once per connected peer per check interval.
 //
 // If the Scorer also has a method Thresholds() *peerscore.Thresholds, as
 // *peerscore.Scorer does, and it returns thresholds, the Monitor's
 // minimum score defaults to their GraylistThreshold (see WithMinScore).
-type Scorer interface {
-	Score(peer.ID) float64
-}
+//
+// It is the same type as rank.Scorer.
+type Scorer = scoresource.Scorer
 
-// ScoreFunc is a score function used as a Scorer: a peer's score is
-// f(peer).
-type ScoreFunc func(peer.ID) float64
-
-// Score returns f(p).
-func (f ScoreFunc) Score(p peer.ID) float64 { return f(p) }
+// ScoreFunc is a score function used as a Scorer: its Score(p) returns
+// f(p). It is the same type as rank.ScoreFunc.
+type ScoreFunc = scoresource.Func
 
 // thresholder is the optional part of a Scorer that sets the default
 // minimum score.
@@ -163,17 +161,15 @@ func (m *Monitor) Stats() MonitorStats {
 //
 // The defaults: a minimum score of s's GraylistThreshold if s has
 // thresholds, else -100 (WithMinScore); bans of one hour (WithBanDuration,
-// WithBanUntilForgotten); every peer checked every 30 seconds
+// WithBanForRetainScore); every peer checked every 30 seconds
 // (WithCheckInterval); at most 10% of the established peers banned per 10
 // minutes (WithBanLimit); no address bans (WithIPBanAbove); no protected
-// peers; no logging.
+// peers; logs to slog.Default() (WithLogger).
 func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monitor, error) {
-	switch {
-	case h == nil:
-		return nil, fmt.Errorf("%s: NewMonitor: nil host", errPrefix)
-	case isNil(s):
-		return nil, fmt.Errorf("%s: NewMonitor: nil Scorer", errPrefix)
-	case g == nil:
+	if err := scoresource.CheckArgs(errPrefix, "NewMonitor", h, s); err != nil {
+		return nil, err
+	}
+	if g == nil {
 		return nil, fmt.Errorf("%s: NewMonitor: nil Gater", errPrefix)
 	}
 	cfg := monitorConfig{
@@ -182,7 +178,7 @@ func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monito
 		interval:    defaultCheckInterval,
 		limitShare:  defaultBanLimitShare,
 		limitWindow: defaultBanLimitWindow,
-		logger:      slog.New(slog.DiscardHandler),
+		logger:      slog.Default(),
 	}
 	if err := option.Apply(errPrefix, &cfg, opts); err != nil {
 		return nil, err
@@ -200,19 +196,6 @@ func NewMonitor(h host.Host, s Scorer, g *Gater, opts ...MonitorOption) (*Monito
 		ips:     ipTracker{above: cfg.ipBanAbove},
 		good:    make(map[peer.ID]struct{}),
 	}, nil
-}
-
-// isNil reports whether s is nil, or a nil pointer or function inside the
-// interface, whose Score would panic on the Monitor's goroutine.
-func isNil(s Scorer) bool {
-	if s == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(s); v.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }
 
 // Start runs the Monitor's checks on a goroutine of its own until ctx is

@@ -3,6 +3,7 @@ package ban_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -31,6 +33,10 @@ type gatedNet struct {
 	mu    sync.Mutex
 	conns []map[peer.ID]int // per host, connections opened per remote peer
 }
+
+// quiet keeps a Monitor's logs (a line for every ban) out of the test
+// output; the tests that check the logs pass a logger of their own.
+var quiet = ban.WithLogger(slog.New(slog.DiscardHandler))
 
 func newGatedNet(t *testing.T, n int) *gatedNet {
 	t.Helper()
@@ -89,56 +95,9 @@ func (n *gatedNet) requireRefused(t *testing.T, ctx context.Context, a, b int) {
 	require.False(t, n.connected(a, b), "%d and %d connected", a, b)
 }
 
-// scoreTable is a test-controlled score per peer, safe for concurrent use;
-// as a ban.Scorer it counts and timestamps its calls.
-type scoreTable struct {
-	mu    sync.Mutex
-	score map[peer.ID]float64
-	calls map[peer.ID][]time.Time
-}
-
-func newScoreTable() *scoreTable {
-	return &scoreTable{score: map[peer.ID]float64{}, calls: map[peer.ID][]time.Time{}}
-}
-
-func (s *scoreTable) set(p peer.ID, v float64) {
-	s.mu.Lock()
-	s.score[p] = v
-	s.mu.Unlock()
-}
-
-// get is a score function without call records, for AppSpecificScore.
-func (s *scoreTable) get(p peer.ID) float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.score[p]
-}
-
-// Score records the call and returns p's score.
-func (s *scoreTable) Score(p peer.ID) float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls[p] = append(s.calls[p], time.Now())
-	return s.score[p]
-}
-
-func (s *scoreTable) callTimes(p peer.ID) []time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls[p])
-}
-
-// allCallTimes returns the time of every call, sorted.
-func (s *scoreTable) allCallTimes() []time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var all []time.Time
-	for _, ts := range s.calls {
-		all = append(all, ts...)
-	}
-	slices.SortFunc(all, time.Time.Compare)
-	return all
-}
+// newScoreTable returns a test-controlled score per peer, which records
+// the calls of its Score method.
+var newScoreTable = pkgtest.NewScoreTable
 
 // banCall is one WithOnBan callback.
 type banCall struct {

@@ -48,7 +48,7 @@ func TestMonitorIPBans(t *testing.T) {
 				g := ban.NewGater()
 				bans := &banLog{}
 				const interval = 20 * time.Second
-				opts := []ban.MonitorOption{ban.WithCheckInterval(interval), ban.WithBanLimit(1, time.Minute), ban.WithOnBan(bans.onBan)}
+				opts := []ban.MonitorOption{quiet, ban.WithCheckInterval(interval), ban.WithBanLimit(1, time.Minute), ban.WithOnBan(bans.onBan)}
 				if on {
 					opts = append(opts, ban.WithIPBanAbove(5))
 				}
@@ -119,9 +119,9 @@ func TestMonitorIPBansRealHosts(t *testing.T) {
 
 		app := newScoreTable()
 		for _, h := range bad {
-			app.set(h.ID(), -1000)
+			app.Set(h.ID(), -1000)
 		}
-		scorer := scoredRouter(t, ctx, us, app.get, time.Hour)
+		scorer := scoredRouter(t, ctx, us, app.Get, time.Hour)
 		for _, h := range bad {
 			scoretest.PlainRouter(t, ctx, h)
 			require.NoError(t, testnet.Connect(ctx, h, us))
@@ -129,7 +129,7 @@ func TestMonitorIPBansRealHosts(t *testing.T) {
 		time.Sleep(time.Second)
 
 		mon, err := ban.NewMonitor(us, scorer, g, ban.WithCheckInterval(10*time.Second), ban.WithIPBanAbove(2),
-			ban.WithBanLimit(1, time.Minute))
+			ban.WithBanLimit(1, time.Minute), quiet)
 		require.NoError(t, err)
 		mon.Start(ctx)
 		defer mon.Close()

@@ -1,37 +1,32 @@
 package ban_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
-// logBuffer is a slog text log that tests can read while the Monitor
-// writes to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(&lockedWriter{w: &l.buf, mu: &l.mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+// startLogged starts a Monitor of h's peers by scores, checking each every
+// interval and banning in a Gater of its own, and returns it with its bans
+// and its logs (debug level and up) recorded.
+func startLogged(t *testing.T, h host.Host, scores ban.Scorer, interval time.Duration) (*ban.Monitor, *banLog, *pkgtest.LogBuffer) {
+	t.Helper()
+	logs, bans := &pkgtest.LogBuffer{}, &banLog{}
+	mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
+		ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.Logger()))
+	require.NoError(t, err)
+	mon.Start(context.Background())
+	return mon, bans, logs
 }
 
 // A node whose own fault makes every one of its 100 peers, good until
@@ -46,21 +41,16 @@ func TestMonitorBanLimit(t *testing.T) {
 		h := newFakeHost(peers...)
 		scores := newScoreTable()
 		for _, p := range peers {
-			scores.set(p, 1)
+			scores.Set(p, 1)
 		}
-		var logs logBuffer
-		bans := &banLog{}
 		const interval = 30 * time.Second
-		mon, err := ban.NewMonitor(h, scores, ban.NewGater(),
-			ban.WithCheckInterval(interval), ban.WithOnBan(bans.onBan), ban.WithLogger(logs.logger()))
-		require.NoError(t, err)
-		mon.Start(context.Background())
+		mon, bans, logs := startLogged(t, h, scores, interval)
 		// A round in which every peer is seen good. Its last check and the
 		// next round's start are at one instant, interval from now: the
 		// scores turn half a check later, so that no check races them.
 		time.Sleep(interval + interval/200)
 		for _, p := range peers {
-			scores.set(p, -1000)
+			scores.Set(p, -1000)
 		}
 		start := time.Now().Add(-interval / 200) // the second round's start
 
@@ -124,25 +114,25 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		net := newGatedNet(t, n+1)
 		app := newScoreTable()
 		for i := 1; i <= n; i++ {
-			app.set(net.hosts[i].ID(), 1)
+			app.Set(net.hosts[i].ID(), 1)
 		}
-		scorer := scoredRouter(t, ctx, net.hosts[0], app.get, time.Hour)
+		scorer := scoredRouter(t, ctx, net.hosts[0], app.Get, time.Hour)
 		for i := 1; i <= n; i++ {
 			scoretest.PlainRouter(t, ctx, net.hosts[i])
 			require.NoError(t, net.connect(ctx, 0, i))
 		}
 		time.Sleep(time.Second)
 
-		var logs logBuffer
+		var logs pkgtest.LogBuffer
 		const interval = 10 * time.Second
 		mon, err := ban.NewMonitor(net.hosts[0], scorer, net.gaters[0],
-			ban.WithCheckInterval(interval), ban.WithBanLimit(0.2, 10*time.Minute), ban.WithLogger(logs.logger()))
+			ban.WithCheckInterval(interval), ban.WithBanLimit(0.2, 10*time.Minute), ban.WithLogger(logs.Logger()))
 		require.NoError(t, err)
 		mon.Start(ctx)
 		defer mon.Close()
 		time.Sleep(interval) // every peer seen good once
 		for i := 1; i <= n; i++ {
-			app.set(net.hosts[i].ID(), -1000)
+			app.Set(net.hosts[i].ID(), -1000)
 		}
 
 		time.Sleep(5*interval + time.Second)
@@ -163,5 +153,61 @@ func TestMonitorBanLimitRealHosts(t *testing.T) {
 		require.Equal(t, uint64(1), st.LimitReached)
 		require.GreaterOrEqual(t, st.HeldBack, uint64(5*(n-2)-2))
 		require.Equal(t, 1, strings.Count(logs.String(), `level=ERROR msg="ban limit reached`))
+	})
+}
+
+// The defect: the ban limit's budget was a share of all peers, and any bad
+// peer spent it, so with 90 throw-away Sybils among 30 honest peers the
+// real attacker stayed connected for windows on end, and each trip blamed
+// the node itself. The limit guards against previously good peers all
+// turning bad at once (prysm#17166): it counts only peers the Monitor has
+// seen score above zero. Peers that never did are banned as soon as they
+// fall below the minimum, and a burst of them is logged as what it is.
+// When the established peers then all turn bad, the limit holds, and says
+// which case it saw.
+func TestMonitorBanLimitIgnoresSybils(t *testing.T) {
+	testnet.Bubble(t, func(t *testing.T) {
+		honest, sybils := fakePeers(31)[:30], fakePeers(121)[31:]
+		attacker := fakePeers(121)[30]
+		h := newFakeHost(append(append([]peer.ID{attacker}, honest...), sybils...)...)
+		scores := newScoreTable()
+		for _, p := range honest {
+			scores.Set(p, 10)
+		}
+		scores.Set(attacker, 10)
+		for _, p := range sybils {
+			scores.Set(p, -1000)
+		}
+		const interval = 30 * time.Second
+		mon, bans, logs := startLogged(t, h, scores, interval)
+		defer mon.Close()
+
+		// One round: every Sybil is banned, the good peers are seen good.
+		time.Sleep(interval + time.Millisecond)
+		require.Len(t, bans.get(), len(sybils))
+		require.Equal(t, ban.MonitorStats{Bans: 90, FreshBans: 90}, mon.Stats())
+		require.Contains(t, logs.String(), `level=WARN msg="banned many peers that never scored above zero`)
+		require.NotContains(t, logs.String(), "level=ERROR")
+
+		// The attacker, good until now, turns bad: banned within a round.
+		scores.Set(attacker, -1000)
+		time.Sleep(interval)
+		require.Len(t, bans.get(), len(sybils)+1)
+		require.Equal(t, attacker, bans.get()[len(sybils)].peer)
+
+		// The node's own fault: every honest peer turns bad at once. A
+		// tenth of the 31 established peers may go in the window, the
+		// attacker among them; the rest are held back, and the error says
+		// previously good peers turned bad.
+		for _, p := range honest {
+			scores.Set(p, -1000)
+		}
+		time.Sleep(2 * interval)
+		require.Len(t, bans.get(), len(sybils)+3)
+		st := mon.Stats()
+		require.Equal(t, uint64(1), st.LimitReached)
+		require.Equal(t, uint64(90), st.FreshBans)
+		require.Equal(t, 1, strings.Count(logs.String(), `level=ERROR msg="ban limit reached: peers that scored above zero turned bad at once`))
+		require.Len(t, h.net.Peers(), 28, "the held-back honest peers stay connected")
 	})
 }

@@ -19,7 +19,7 @@ import (
 // The defect: 8,192 Sybils, each worse than a peer at about -1000, push
 // that peer out of the scorer's retained set (a fixed bound always falls
 // to strictly worse peers), and it returns with a score of 0. The gater's
-// ban does not depend on the scorer's memory: with WithBanUntilForgotten
+// ban does not depend on the scorer's memory: with WithBanForRetainScore
 // the peer, good until it turned bad in the same round as the flood, is
 // banned at once (the flood does not spend the ban limit) and stays
 // banned for RetainScore, though the scorer forgot it.
@@ -27,7 +27,7 @@ func TestBanOutlastsRetainedEviction(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		const retain = time.Hour
 		app := newScoreTable()
-		params := scoretest.BehaviourParams(app.get)
+		params := scoretest.BehaviourParams(app.Get)
 		params.BehaviourPenaltyDecay = 0.999 // a slow decay: the scores hold over the test
 		params.RetainScore = retain
 		thresholds := routerThresholds
@@ -35,12 +35,12 @@ func TestBanOutlastsRetainedEviction(t *testing.T) {
 		require.NoError(t, err)
 
 		offender := peer.ID("offender")
-		app.set(offender, 10)
+		app.Set(offender, 10)
 		scoretest.Connect(s, offender)
 		h := newFakeHost(offender)
 		g := ban.NewGater()
 		const interval = 30 * time.Second
-		mon, err := ban.NewMonitor(h, s, g, ban.WithCheckInterval(interval), ban.WithBanUntilForgotten(retain))
+		mon, err := ban.NewMonitor(h, s, g, ban.WithCheckInterval(interval), ban.WithBanForRetainScore(retain), quiet)
 		require.NoError(t, err)
 		mon.Start(context.Background())
 		defer mon.Close()

@@ -1,11 +1,8 @@
 package ban_test
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
 	"math"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -30,9 +28,9 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 		hUs, hBad, hGood := net.hosts[us], net.hosts[bad], net.hosts[good]
 
 		app := newScoreTable()
-		app.set(hBad.ID(), -1000)
-		app.set(hGood.ID(), 5)
-		scorer := scoredRouter(t, ctx, hUs, app.get, 10*time.Minute)
+		app.Set(hBad.ID(), -1000)
+		app.Set(hGood.ID(), 5)
+		scorer := scoredRouter(t, ctx, hUs, app.Get, 10*time.Minute)
 		scoretest.PlainRouter(t, ctx, hBad)
 		scoretest.PlainRouter(t, ctx, hGood)
 		require.NoError(t, net.connect(ctx, us, bad))
@@ -48,6 +46,7 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 			ban.WithCheckInterval(interval),
 			ban.WithBanDuration(banFor),
 			ban.WithOnBan(bans.onBan),
+			quiet,
 		)
 		require.NoError(t, err)
 		start := time.Now()
@@ -70,7 +69,7 @@ func TestMonitorBansLowScorePeer(t *testing.T) {
 		require.Equal(t, got[0].until, until)
 
 		// While banned, neither side can connect, even with a good score.
-		app.set(hBad.ID(), 0)
+		app.Set(hBad.ID(), 0)
 		net.requireRefused(t, ctx, us, bad)
 		time.Sleep(time.Until(until) - 10*time.Second)
 		net.requireRefused(t, ctx, us, bad)
@@ -98,20 +97,19 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		net := newGatedNet(t, 6)
 		id := func(i int) peer.ID { return net.hosts[i].ID() }
 		scores := newScoreTable()
-		scores.set(id(bad), -1000)
-		scores.set(id(static), -1000)
-		scores.set(id(tagged), -1000)
-		scores.set(id(atMin), -50)
-		scores.set(id(good), 1)
+		scores.Set(id(bad), -1000)
+		scores.Set(id(static), -1000)
+		scores.Set(id(tagged), -1000)
+		scores.Set(id(atMin), -50)
+		scores.Set(id(good), 1)
 		for i := 1; i < len(net.hosts); i++ {
 			require.NoError(t, net.connect(ctx, us, i))
 		}
 		hUs := net.hosts[us]
 		hUs.ConnManager().Protect(id(tagged), "trusted")
 
-		var logs bytes.Buffer
-		var logMu sync.Mutex
-		logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &logMu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		var logs pkgtest.LogBuffer
+		logger := logs.Logger()
 		bans := &banLog{}
 		const interval = 10 * time.Second
 		mon, err := ban.NewMonitor(hUs, scores, net.gaters[us],
@@ -138,29 +136,16 @@ func TestMonitorSparesProtectedAndGoodPeers(t *testing.T) {
 		require.Equal(t, id(bad), got[0].peer)
 		require.Equal(t, []peer.ID{id(bad)}, bannedPeers(net.gaters[us].Bans()))
 
-		logMu.Lock()
 		out := logs.String()
-		logMu.Unlock()
 		require.Contains(t, out, "banned peer below minimum score")
 		require.Contains(t, out, "protected peer below minimum score not banned")
 	})
 }
 
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
-// With WithBanUntilForgotten, the ban lasts the scorer's RetainScore rather
+// With WithBanForRetainScore, the ban lasts the scorer's RetainScore rather
 // than the ban duration: the peer is kept out for as long as the scorer
 // holds its score, and the two end together.
-func TestMonitorBanUntilForgotten(t *testing.T) {
+func TestMonitorBanForRetainScore(t *testing.T) {
 	testnet.Bubble(t, func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -168,9 +153,9 @@ func TestMonitorBanUntilForgotten(t *testing.T) {
 		net := newGatedNet(t, 2)
 		hUs, hBad := net.hosts[us], net.hosts[bad]
 		app := newScoreTable()
-		app.set(hBad.ID(), -1000)
+		app.Set(hBad.ID(), -1000)
 		const retain = 20 * time.Minute
-		scorer := scoredRouter(t, ctx, hUs, app.get, retain)
+		scorer := scoredRouter(t, ctx, hUs, app.Get, retain)
 		scoretest.PlainRouter(t, ctx, hBad)
 		require.NoError(t, net.connect(ctx, us, bad))
 		time.Sleep(time.Second)
@@ -182,8 +167,9 @@ func TestMonitorBanUntilForgotten(t *testing.T) {
 			ban.WithMinScore(-50),
 			ban.WithCheckInterval(interval),
 			ban.WithBanDuration(time.Minute), // overridden
-			ban.WithBanUntilForgotten(retain),
+			ban.WithBanForRetainScore(retain),
 			ban.WithOnBan(bans.onBan),
+			quiet,
 		)
 		require.NoError(t, err)
 		start := time.Now()
@@ -206,7 +192,7 @@ func TestMonitorBanUntilForgotten(t *testing.T) {
 
 		// Just before the ban ends the scorer still has the peer; just
 		// after, it has forgotten it and the gater lets it in.
-		app.set(hBad.ID(), 0)
+		app.Set(hBad.ID(), 0)
 		time.Sleep(time.Until(got[0].until) - 3*time.Second)
 		net.requireRefused(t, ctx, us, bad)
 		_, retained = scorer.Snapshot(hBad.ID())
@@ -233,7 +219,7 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 		}
 		scores := newScoreTable()
 		const interval = 10 * time.Second
-		mon, err := ban.NewMonitor(net.hosts[0], scores, net.gaters[0], ban.WithCheckInterval(interval))
+		mon, err := ban.NewMonitor(net.hosts[0], scores, net.gaters[0], ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
 		start := time.Now()
 		mon.Start(ctx)
@@ -242,14 +228,14 @@ func TestMonitorSpreadsChecks(t *testing.T) {
 		const rounds = 3
 		time.Sleep(rounds*interval + time.Millisecond)
 		require.NoError(t, mon.Close())
-		all := scores.allCallTimes()
+		all := scores.AllCallTimes()
 		require.Len(t, all, rounds*n)
 		step := interval / n
 		for i, at := range all {
 			require.Equal(t, start.Add(time.Duration(i+1)*step), at, "check %d", i)
 		}
 		for i := 1; i <= n; i++ {
-			ts := scores.callTimes(net.hosts[i].ID())
+			ts := scores.CallTimes(net.hosts[i].ID())
 			require.Len(t, ts, rounds, "peer %d", i)
 			for k := 1; k < len(ts); k++ {
 				gap := ts[k].Sub(ts[k-1])
@@ -269,7 +255,7 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 		h := newFakeHost(peers...)
 		scores := newScoreTable()
 		const interval = time.Second
-		mon, err := ban.NewMonitor(h, scores, ban.NewGater(), ban.WithCheckInterval(interval))
+		mon, err := ban.NewMonitor(h, scores, ban.NewGater(), ban.WithCheckInterval(interval), quiet)
 		require.NoError(t, err)
 		start := time.Now()
 		mon.Start(context.Background())
@@ -278,10 +264,10 @@ func TestMonitorSpreadsChecksManyPeers(t *testing.T) {
 		require.NoError(t, mon.Close())
 
 		for _, p := range peers {
-			require.Len(t, scores.callTimes(p), rounds)
+			require.Len(t, scores.CallTimes(p), rounds)
 		}
 		perTime := map[time.Time]int{}
-		for _, at := range scores.allCallTimes() {
+		for _, at := range scores.AllCallTimes() {
 			perTime[at]++
 		}
 		const wakeups = 100 // interval / 10ms
@@ -300,12 +286,12 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 		h := newFakeHost()
 		scores := newScoreTable()
 		for _, p := range peers {
-			scores.set(p, -1000)
+			scores.Set(p, -1000)
 		}
 		g := ban.NewGater()
 		const interval = 10 * time.Second
 		// Every peer here is bad: no ban limit, which would hold some back.
-		mon, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(interval), ban.WithBanLimit(1, interval))
+		mon, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(interval), ban.WithBanLimit(1, interval), quiet)
 		require.NoError(t, err)
 		mon.Start(context.Background())
 		defer mon.Close()
@@ -315,7 +301,7 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 		h.net.setPeers(peers[:1])
 		time.Sleep(2 * interval)
 		require.Equal(t, peers[:1], h.net.closedPeers())
-		require.LessOrEqual(t, scores.callTimes(peers[0])[0].Sub(joined), 2*interval)
+		require.LessOrEqual(t, scores.CallTimes(peers[0])[0].Sub(joined), 2*interval)
 
 		time.Sleep(interval / 4)
 		joined = time.Now()
@@ -323,7 +309,7 @@ func TestMonitorChecksNewPeers(t *testing.T) {
 		time.Sleep(2 * interval)
 		require.ElementsMatch(t, peers, h.net.closedPeers())
 		for _, p := range peers[1:] {
-			require.LessOrEqual(t, scores.callTimes(p)[0].Sub(joined), 2*interval)
+			require.LessOrEqual(t, scores.CallTimes(p)[0].Sub(joined), 2*interval)
 			_, banned := g.Banned(p)
 			require.True(t, banned)
 		}
@@ -358,7 +344,7 @@ func TestMonitorDecision(t *testing.T) {
 					g.Ban(p, start.Add(tc.priorBan))
 				}
 				bans := &banLog{}
-				mon, err := ban.NewMonitor(h, ban.ScoreFunc(func(peer.ID) float64 { return tc.score }), g, ban.WithOnBan(bans.onBan))
+				mon, err := ban.NewMonitor(h, ban.ScoreFunc(func(peer.ID) float64 { return tc.score }), g, ban.WithOnBan(bans.onBan), quiet)
 				require.NoError(t, err)
 				mon.Start(context.Background())
 				time.Sleep(30*time.Second + time.Millisecond) // one peer: checked at the end of the interval

@@ -9,6 +9,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/option"
 )
 
 // The Gater and the Monitor take options of their own types: they are
@@ -70,8 +72,9 @@ func WithNext(next connmgr.ConnectionGater) GaterOption {
 // that LoadFile found damaged and moved aside, at warn level a table too
 // large to save whole, saved subnets wider than WithMinPrefixLen allows
 // and the temporary files of an interrupted SaveFile it removed, at debug
-// level what Load restored. A nil logger keeps the
-// default, which discards. (The Monitor's logger is set with WithLogger.)
+// level what Load restored. A nil logger keeps the default, which is
+// slog.Default(), the logger the application chose as its default. (The
+// Monitor's logger is set with WithLogger.)
 func WithGaterLogger(l *slog.Logger) GaterOption {
 	return func(c *gaterConfig) error {
 		if l != nil {
@@ -133,27 +136,23 @@ func WithMinScore(minimum float64) MonitorOption {
 }
 
 // WithBanDuration sets how long a ban lasts; it must be positive. The
-// default is one hour (op-node's). WithBanUntilForgotten takes precedence
+// default is one hour (op-node's). WithBanForRetainScore takes precedence
 // over it.
 func WithBanDuration(d time.Duration) MonitorOption {
-	return func(c *monitorConfig) error {
-		if d <= 0 {
-			return fmt.Errorf("WithBanDuration: %v is not positive", d)
-		}
-		c.banDuration = d
-		return nil
-	}
+	return option.Positive("WithBanDuration", d, func(c *monitorConfig) { c.banDuration = d })
 }
 
-// WithBanUntilForgotten ties the length of a ban to the scorer's memory:
-// pass the scorer's Params.RetainScore, and each ban lasts that long,
-// whatever WithBanDuration says.
+// WithBanForRetainScore makes every ban last retainScore, which should be
+// the scorer's Params.RetainScore, whatever WithBanDuration says (in
+// whichever order the two are given). It is a fixed duration, taken once:
+// the Monitor does not ask the scorer when it forgets a peer, and the ban
+// does not end any sooner or later for what the scorer does.
 //
-// A banned peer is disconnected, and from then on the scorer retains its
-// bad score, frozen, for RetainScore (a banned peer's score is below the
-// minimum, which is at most zero, and the scorer retains peers at zero or
-// below). The link makes the ban end when the scorer forgets, give or take
-// one DecayInterval. With a ban shorter than RetainScore, the peer would
+// Why RetainScore: a banned peer is disconnected, and from then on the
+// scorer retains its bad score, frozen, for RetainScore (a banned peer's
+// score is below the minimum, which is at most zero, and the scorer
+// retains peers at zero or below). The ban then ends when the scorer
+// forgets, give or take one DecayInterval. With a ban shorter than RetainScore, the peer would
 // come back while its bad score is still held against it, and be banned
 // again a check later: reconnection churn instead of a ban. With a ban
 // longer than RetainScore, the scorer would forget the peer while it is
@@ -162,17 +161,17 @@ func WithBanDuration(d time.Duration) MonitorOption {
 // remember. Tied, the peer stays out exactly as long as its record counts
 // against it.
 //
-// The ban is the Gater's and lasts RetainScore whatever the scorer does:
+// The ban is the Gater's and lasts retainScore whatever the scorer does:
 // if a flood of worse peers pushes the banned peer out of the scorer's
 // bounded retained set (peerscore.WithMaxRetainedPeers), the scorer
 // forgets it early, but the Gater still keeps it out until the ban ends.
 //
 // retainScore must be positive: a RetainScore of zero means the scorer
 // forgets at once, and a ban for no time would not be a ban.
-func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
+func WithBanForRetainScore(retainScore time.Duration) MonitorOption {
 	return func(c *monitorConfig) error {
 		if retainScore <= 0 {
-			return fmt.Errorf("WithBanUntilForgotten: RetainScore %v is not positive: the scorer forgets a disconnected peer at once "+
+			return fmt.Errorf("WithBanForRetainScore: RetainScore %v is not positive: the scorer forgets a disconnected peer at once "+
 				"(set Params.RetainScore; derive.Budget's zero RetainScore gives derive.DefaultRetainScore)", retainScore)
 		}
 		c.retain = retainScore
@@ -180,17 +179,21 @@ func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
 	}
 }
 
+// WithBanUntilForgotten is WithBanForRetainScore, under the name it had
+// first.
+//
+// Deprecated: Use WithBanForRetainScore, which does the same: the ban
+// lasts the RetainScore given, a fixed duration, not until the scorer
+// actually forgets the peer (which may be sooner).
+func WithBanUntilForgotten(retainScore time.Duration) MonitorOption {
+	return WithBanForRetainScore(retainScore)
+}
+
 // WithCheckInterval sets how often each connected peer is checked; it must
 // be positive, and the checks of a round are spread evenly over it. The
 // default is 30 seconds.
 func WithCheckInterval(d time.Duration) MonitorOption {
-	return func(c *monitorConfig) error {
-		if d <= 0 {
-			return fmt.Errorf("WithCheckInterval: %v is not positive", d)
-		}
-		c.interval = d
-		return nil
-	}
+	return option.Positive("WithCheckInterval", d, func(c *monitorConfig) { c.interval = d })
 }
 
 // WithBanLimit sets the Monitor's circuit breaker: within any window of
@@ -257,13 +260,8 @@ func WithBanLimit(share float64, window time.Duration) MonitorOption {
 // already charges peers crowding onto one address. Turn it on when peers
 // that are banned come back under new IDs from the same address.
 func WithIPBanAbove(peers int) MonitorOption {
-	return func(c *monitorConfig) error {
-		if peers < 1 {
-			return fmt.Errorf("WithIPBanAbove: %d is less than 1", peers)
-		}
-		c.ipBanAbove = peers
-		return nil
-	}
+	return option.Check(peers >= 1, fmt.Sprintf("WithIPBanAbove: %d is less than 1", peers),
+		func(c *monitorConfig) { c.ipBanAbove = peers })
 }
 
 // WithProtected marks peers that are never banned: a peer for which
@@ -272,13 +270,8 @@ func WithIPBanAbove(peers int) MonitorOption {
 // asked only about peers below the minimum score, from the Monitor's
 // goroutine; they must be safe to call from it.
 func WithProtected(protected func(peer.ID) bool) MonitorOption {
-	return func(c *monitorConfig) error {
-		if protected == nil {
-			return errors.New("WithProtected: nil function")
-		}
-		c.protected = append(c.protected, protected)
-		return nil
-	}
+	return option.Check(protected != nil, "WithProtected: nil function",
+		func(c *monitorConfig) { c.protected = append(c.protected, protected) })
 }
 
 // WithOnBan has the Monitor call fn after each ban, with the peer, the score
@@ -288,27 +281,16 @@ func WithProtected(protected func(peer.ID) bool) MonitorOption {
 // were closed; a slow fn delays the next checks. fn may call Close (see
 // Monitor.Close).
 func WithOnBan(fn func(p peer.ID, score float64, until time.Time)) MonitorOption {
-	return func(c *monitorConfig) error {
-		if fn == nil {
-			return errors.New("WithOnBan: nil function")
-		}
-		c.onBan = fn
-		return nil
-	}
+	return option.Check(fn != nil, "WithOnBan: nil function",
+		func(c *monitorConfig) { c.onBan = fn })
 }
 
 // WithLogger sets where the Monitor logs: bans at info level, protected
 // peers spared at debug level, failures to close connections and floods of
 // fresh identities at warn level, the ban limit tripping at error level
 // (and each ban it then holds back at debug level, its release at warn
-// level). The default discards.
-// (The Gater's logger is set with WithGaterLogger.)
+// level). The default is slog.Default(), the logger the application chose
+// as its default. (The Gater's logger is set with WithGaterLogger.)
 func WithLogger(l *slog.Logger) MonitorOption {
-	return func(c *monitorConfig) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return option.Check(l != nil, "WithLogger: nil logger", func(c *monitorConfig) { c.logger = l })
 }

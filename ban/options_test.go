@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,19 +14,10 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
-
-// requireNamedError checks that err says what is wrong: the package's
-// prefix once, then the option or argument at fault.
-func requireNamedError(t *testing.T, err error, name string) {
-	t.Helper()
-	require.Error(t, err)
-	msg := err.Error()
-	require.True(t, strings.HasPrefix(msg, "peerscore/ban: "+name+": "), "error %q does not start with the prefix and %s", msg, name)
-	require.Equal(t, 1, strings.Count(msg, "peerscore"), "prefix repeated in %q", msg)
-}
 
 // An invalid option is refused with an error naming it, and no Monitor is
 // made.
@@ -45,7 +35,8 @@ func TestNewMonitorRejectsInvalidOptions(t *testing.T) {
 		{name: "+Inf minimum", opt: ban.WithMinScore(math.Inf(1)), want: "WithMinScore", says: "above zero"},
 		{name: "zero ban", opt: ban.WithBanDuration(0), want: "WithBanDuration", says: "not positive"},
 		{name: "negative ban", opt: ban.WithBanDuration(-time.Second), want: "WithBanDuration", says: "not positive"},
-		{name: "zero RetainScore", opt: ban.WithBanUntilForgotten(0), want: "WithBanUntilForgotten", says: "RetainScore 0s is not positive: the scorer forgets a disconnected peer at once (set Params.RetainScore; derive.Budget's zero RetainScore gives derive.DefaultRetainScore)"},
+		{name: "zero RetainScore", opt: ban.WithBanForRetainScore(0), want: "WithBanForRetainScore", says: "RetainScore 0s is not positive: the scorer forgets a disconnected peer at once (set Params.RetainScore; derive.Budget's zero RetainScore gives derive.DefaultRetainScore)"},
+		{name: "zero RetainScore, deprecated name", opt: ban.WithBanUntilForgotten(0), want: "WithBanForRetainScore", says: "RetainScore 0s is not positive"},
 		{name: "zero interval", opt: ban.WithCheckInterval(0), want: "WithCheckInterval", says: "not positive"},
 		{name: "negative interval", opt: ban.WithCheckInterval(-time.Minute), want: "WithCheckInterval", says: "not positive"},
 		{name: "nil protected", opt: ban.WithProtected(nil), want: "WithProtected", says: "nil"},
@@ -59,9 +50,8 @@ func TestNewMonitorRejectsInvalidOptions(t *testing.T) {
 		{name: "zero IP ban threshold", opt: ban.WithIPBanAbove(0), want: "WithIPBanAbove", says: "0 is less than 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), tc.opt)
-			requireNamedError(t, err, tc.want)
-			require.Contains(t, err.Error(), tc.says)
+			m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), quiet, tc.opt)
+			pkgtest.RequireNamedError(t, err, "peerscore/ban", tc.want, tc.says)
 			require.Nil(t, m)
 		})
 	}
@@ -88,8 +78,7 @@ func TestNewMonitorRejectsNilArguments(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := ban.NewMonitor(tc.h, tc.scores, tc.g)
-			requireNamedError(t, err, "NewMonitor")
-			require.Contains(t, err.Error(), tc.says)
+			pkgtest.RequireNamedError(t, err, "peerscore/ban", "NewMonitor", tc.says)
 			require.Nil(t, m)
 		})
 	}
@@ -102,7 +91,7 @@ func TestNewMonitorSkipsNilOptions(t *testing.T) {
 		h := newFakeHost(p)
 		bans := &banLog{}
 		m, err := ban.NewMonitor(h, ban.ScoreFunc(func(peer.ID) float64 { return -1 }), ban.NewGater(),
-			nil, ban.WithMinScore(0), nil, ban.WithCheckInterval(time.Second), ban.WithOnBan(bans.onBan), nil)
+			nil, ban.WithMinScore(0), nil, ban.WithCheckInterval(time.Second), ban.WithOnBan(bans.onBan), quiet, nil)
 		require.NoError(t, err)
 		m.Start(context.Background())
 		time.Sleep(time.Second + time.Millisecond)
@@ -149,7 +138,7 @@ func TestMonitorMinScoreDefault(t *testing.T) {
 
 				h := newFakeHost(atMin, below)
 				g := ban.NewGater()
-				m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), tc.opt)
+				m, err := ban.NewMonitor(h, scores, g, ban.WithCheckInterval(time.Second), quiet, tc.opt)
 				require.NoError(t, err)
 				m.Start(context.Background())
 				time.Sleep(time.Second + time.Millisecond)

@@ -76,7 +76,7 @@ func TestParamsDefaultsAndOff(t *testing.T) {
 	// Budget 50 · 0.5 = 25; cap 12.5.
 	assert.InDelta(t, 12.5, p.TopicScoreCap, 1e-12)
 	// The defect: RetainScore was 0 here, so a disconnected spammer was
-	// forgotten at once and came back clean (and ban.WithBanUntilForgotten
+	// forgotten at once and came back clean (and ban.WithBanForRetainScore
 	// refused it). The zero budget retains peers for DefaultRetainScore.
 	assert.Equal(t, derive.DefaultRetainScore, p.RetainScore)
 	assert.Equal(t, time.Hour, p.RetainScore)

@@ -1,14 +1,13 @@
 package dsstore
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/ipfs/go-datastore"
 
+	"github.com/peerscore/peerscore/internal/option"
 	"github.com/peerscore/peerscore/reputation"
 )
 
@@ -33,26 +32,15 @@ type config struct {
 // application's opinions of its peers survive restarts: without it, a
 // peer reported Fatal is back at 0 after one. rep must not be nil.
 func WithReputation(rep *reputation.Reputation) Option {
-	return func(c *config) error {
-		if rep == nil {
-			return errors.New("WithReputation: nil Reputation")
-		}
-		c.rep = rep
-		return nil
-	}
+	return option.Check(rep != nil, "WithReputation: nil Reputation",
+		func(c *config) { c.rep = rep })
 }
 
 // WithInterval sets how often a started Store writes the state; it must be
 // positive. The default is 30 seconds. A crash loses what changed since
 // the last write, so at most one interval.
 func WithInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("WithInterval: %v is not positive", d)
-		}
-		c.interval = d
-		return nil
-	}
+	return option.Positive("WithInterval", d, func(c *config) { c.interval = d })
 }
 
 // WithPrefix sets the key under which the Store keeps its values, in
@@ -60,24 +48,14 @@ func WithInterval(d time.Duration) Option {
 // nests it deeper). It must not be empty; "/" puts the values at the top
 // of the datastore.
 func WithPrefix(prefix string) Option {
-	return func(c *config) error {
-		if strings.TrimSpace(prefix) == "" {
-			return errors.New("WithPrefix: empty prefix")
-		}
-		c.prefix = datastore.NewKey(prefix)
-		return nil
-	}
+	return option.Check(strings.TrimSpace(prefix) != "", "WithPrefix: empty prefix",
+		func(c *config) { c.prefix = datastore.NewKey(prefix) })
 }
 
 // WithLogger sets where the Store logs: a damaged value at error level,
 // failed periodic writes at warn level, loads and their counts at debug
-// level. The default discards.
+// level. The default is slog.Default(), the logger the application chose
+// as its default.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return option.Check(l != nil, "WithLogger: nil logger", func(c *config) { c.logger = l })
 }

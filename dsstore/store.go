@@ -60,8 +60,8 @@ type kind struct {
 // something to keep. The Store does nothing until Load, Save or Start.
 //
 // The defaults: keys under "/peerscore" (WithPrefix), a write every 30
-// seconds once started (WithInterval), no logging (WithLogger), no
-// Reputation (WithReputation).
+// seconds once started (WithInterval), logs to slog.Default()
+// (WithLogger), no Reputation (WithReputation).
 func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Option) (*Store, error) {
 	if ds == nil {
 		return nil, fmt.Errorf("%s: New: nil datastore", errPrefix)
@@ -69,7 +69,7 @@ func New(ds datastore.Datastore, s *peerscore.Scorer, g *ban.Gater, opts ...Opti
 	cfg := config{
 		interval: defaultInterval,
 		prefix:   datastore.NewKey("/peerscore"),
-		logger:   slog.New(slog.DiscardHandler),
+		logger:   slog.Default(),
 	}
 	if err := option.Apply(errPrefix, &cfg, opts); err != nil {
 		return nil, err

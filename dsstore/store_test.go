@@ -23,6 +23,7 @@ import (
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
 	"github.com/peerscore/peerscore/dsstore"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/reputation"
 )
@@ -48,28 +49,6 @@ func newScorer(t testing.TB) *peerscore.Scorer {
 func offend(s *peerscore.Scorer, p peer.ID, n int) {
 	scoretest.Connect(s, p)
 	s.AddPenalty(p, n)
-}
-
-// logBuffer is a text log that tests read while others write to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(b)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // keys lists the datastore's keys.
@@ -199,8 +178,8 @@ func TestStoreWritesEveryInterval(t *testing.T) {
 	})
 }
 
-// failingDS is a datastore whose Get, Put and Sync fail while the test
-// says so.
+// failingDS is a datastore whose Get, Put, Delete and Sync fail while the
+// test says so.
 type failingDS struct {
 	datastore.Datastore
 	mu                    sync.Mutex
@@ -210,48 +189,50 @@ type failingDS struct {
 
 var errDisk = errors.New("disk on fire")
 
+// quiet keeps a Store's logs out of the test output, in the tests that
+// do not check them.
+var quiet = dsstore.WithLogger(slog.New(slog.DiscardHandler))
+
 func (f *failingDS) set(get, put, sync bool) {
 	f.mu.Lock()
 	f.failGet, f.failPut, f.failSync = get, put, sync
 	f.mu.Unlock()
 }
 
-func (f *failingDS) Get(ctx context.Context, k datastore.Key) ([]byte, error) {
+// failing returns errDisk while the operation whose flag is given fails.
+func (f *failingDS) failing(flag *bool) error {
 	f.mu.Lock()
-	fail := f.failGet
-	f.mu.Unlock()
-	if fail {
-		return nil, errDisk
+	defer f.mu.Unlock()
+	if *flag {
+		return errDisk
+	}
+	return nil
+}
+
+func (f *failingDS) Get(ctx context.Context, k datastore.Key) ([]byte, error) {
+	if err := f.failing(&f.failGet); err != nil {
+		return nil, err
 	}
 	return f.Datastore.Get(ctx, k)
 }
 
 func (f *failingDS) Put(ctx context.Context, k datastore.Key, v []byte) error {
-	f.mu.Lock()
-	fail := f.failPut
-	f.mu.Unlock()
-	if fail {
-		return errDisk
+	if err := f.failing(&f.failPut); err != nil {
+		return err
 	}
 	return f.Datastore.Put(ctx, k, v)
 }
 
 func (f *failingDS) Delete(ctx context.Context, k datastore.Key) error {
-	f.mu.Lock()
-	fail := f.failDeletes
-	f.mu.Unlock()
-	if fail {
-		return errDisk
+	if err := f.failing(&f.failDeletes); err != nil {
+		return err
 	}
 	return f.Datastore.Delete(ctx, k)
 }
 
 func (f *failingDS) Sync(ctx context.Context, k datastore.Key) error {
-	f.mu.Lock()
-	fail := f.failSync
-	f.mu.Unlock()
-	if fail {
-		return errDisk
+	if err := f.failing(&f.failSync); err != nil {
+		return err
 	}
 	return f.Datastore.Sync(ctx, k)
 }
@@ -263,10 +244,10 @@ func TestStoreDatastoreFailures(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
 		fds := &failingDS{Datastore: dssync.MutexWrap(datastore.NewMapDatastore())}
-		var logs logBuffer
+		var logs pkgtest.LogBuffer
 		s, g := newScorer(t), ban.NewGater()
 		offend(s, "bad", 2)
-		st, err := dsstore.New(fds, s, g, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.logger()))
+		st, err := dsstore.New(fds, s, g, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.Logger()))
 		require.NoError(t, err)
 
 		fds.set(false, true, true)
@@ -289,7 +270,7 @@ func TestStoreDatastoreFailures(t *testing.T) {
 
 		fds.set(true, false, false)
 		s2 := newScorer(t)
-		st2, err := dsstore.New(fds, s2, ban.NewGater())
+		st2, err := dsstore.New(fds, s2, ban.NewGater(), quiet)
 		require.NoError(t, err)
 		err = st2.Load(ctx)
 		require.ErrorIs(t, err, errDisk)
@@ -338,9 +319,9 @@ func TestStoreLoadDamaged(t *testing.T) {
 				}
 				require.NoError(t, ds.Put(ctx, key, bad))
 
-				var logs logBuffer
+				var logs pkgtest.LogBuffer
 				s2, g2 := newScorer(t), ban.NewGater()
-				st2, err := dsstore.New(ds, s2, g2, dsstore.WithLogger(logs.logger()))
+				st2, err := dsstore.New(ds, s2, g2, dsstore.WithLogger(logs.Logger()))
 				require.NoError(t, err)
 				err = st2.Load(ctx)
 				require.Error(t, err)
@@ -376,7 +357,7 @@ func TestStoreLoadDamagedNotMoved(t *testing.T) {
 	require.NoError(t, fds.Put(ctx, datastore.NewKey("/peerscore/bans"), []byte("garbage")))
 	fds.failDeletes = true
 	g := ban.NewGater()
-	st, err := dsstore.New(fds, nil, g)
+	st, err := dsstore.New(fds, nil, g, quiet)
 	require.NoError(t, err)
 	err = st.Load(ctx)
 	require.ErrorIs(t, err, ban.ErrInvalidState)
@@ -483,9 +464,9 @@ func TestStoreKeepsStateItCouldNotRead(t *testing.T) {
 		require.NoError(t, err)
 
 		// The restart: the read fails once; the node carries on.
-		var logs logBuffer
+		var logs pkgtest.LogBuffer
 		s2, g2 := newScorer(t), ban.NewGater()
-		st, err := dsstore.New(fds, s2, g2, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.logger()))
+		st, err := dsstore.New(fds, s2, g2, dsstore.WithInterval(time.Second), dsstore.WithLogger(logs.Logger()))
 		require.NoError(t, err)
 		fds.set(true, false, false)
 		require.ErrorIs(t, st.Load(ctx), errDisk)

@@ -1,10 +1,10 @@
 package metrics
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/option"
 	"github.com/peerscore/peerscore/reputation"
 )
 
@@ -40,13 +40,8 @@ func defaultConfig() config {
 // n must not be negative; 0 puts every topic under "other". The default is
 // DefaultMaxTopicLabels.
 func WithMaxTopicLabels(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("WithMaxTopicLabels: %d is negative", n)
-		}
-		c.maxTopics = n
-		return nil
-	}
+	return option.Check(n >= 0, fmt.Sprintf("WithMaxTopicLabels: %d is negative", n),
+		func(c *config) { c.maxTopics = n })
 }
 
 // WithTopicLabelFunc sets how a topic name becomes a topic label value
@@ -59,13 +54,8 @@ func WithMaxTopicLabels(n int) Option {
 // OtherTopicLabel. Invalid UTF-8 is replaced, as Prometheus requires. The
 // default is the topic name itself.
 func WithTopicLabelFunc(fn func(topic string) string) Option {
-	return func(c *config) error {
-		if fn == nil {
-			return errors.New("WithTopicLabelFunc: nil function")
-		}
-		c.topicLabel = fn
-		return nil
-	}
+	return option.Check(fn != nil, "WithTopicLabelFunc: nil function",
+		func(c *config) { c.topicLabel = fn })
 }
 
 // WithGater adds peerscore_bans{kind}, the bans in force in g (the
@@ -73,13 +63,7 @@ func WithTopicLabelFunc(fn func(topic string) string) Option {
 // IDs, single addresses and subnets. Each scrape lists g's bans once (ban.Gater.Bans), under g's read
 // lock. Without it the metric is not exported.
 func WithGater(g *ban.Gater) Option {
-	return func(c *config) error {
-		if g == nil {
-			return errors.New("WithGater: nil gater")
-		}
-		c.gater = g
-		return nil
-	}
+	return option.Check(g != nil, "WithGater: nil gater", func(c *config) { c.gater = g })
 }
 
 // WithReputation adds the series of rep, the application's opinion of its
@@ -93,11 +77,6 @@ func WithGater(g *ban.Gater) Option {
 // scrape reads rep.Stats once, under rep's lock. Without it the series are
 // not exported.
 func WithReputation(rep *reputation.Reputation) Option {
-	return func(c *config) error {
-		if rep == nil {
-			return errors.New("WithReputation: nil Reputation")
-		}
-		c.rep = rep
-		return nil
-	}
+	return option.Check(rep != nil, "WithReputation: nil Reputation",
+		func(c *config) { c.rep = rep })
 }

@@ -4,33 +4,32 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
-	"reflect"
 	"slices"
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/scoresource"
 )
 
 // errPrefix starts every error of the package, once.
 const errPrefix = "peerscore/rank"
 
-// Scorer is where peers' scores come from: *peerscore.Scorer, or any other
-// score (ScoreFunc turns a function into one, a mix of the gossip score
-// and your own, say). A higher score is a better peer.
+// Scorer is where peers' scores come from: anything with a method
+// Score(peer.ID) float64, such as *peerscore.Scorer (ScoreFunc turns a
+// function into one, a mix of the gossip score and your own, say). A
+// higher score is a better peer.
 //
 // Best calls Score on its caller's goroutine, a Tagger on its own and on
 // those calling Refresh; a Scorer shared between them must be safe for
 // concurrent use, as *peerscore.Scorer is.
-type Scorer interface {
-	Score(peer.ID) float64
-}
+//
+// It is the same type as ban.Scorer.
+type Scorer = scoresource.Scorer
 
-// ScoreFunc is a score function used as a Scorer: a peer's score is
-// f(peer).
-type ScoreFunc func(peer.ID) float64
-
-// Score returns f(p).
-func (f ScoreFunc) Score(p peer.ID) float64 { return f(p) }
+// ScoreFunc is a score function used as a Scorer: its Score(p) returns
+// f(p). It is the same type as ban.ScoreFunc.
+type ScoreFunc = scoresource.Func
 
 // Best returns the best n of the peers connected to h by s's scores, best
 // first: the peers of h.Network().Peers() for which filter returns true
@@ -50,7 +49,7 @@ func (f ScoreFunc) Score(p peer.ID) float64 { return f(p) }
 // A nil host or Scorer returns none. The result is a new slice, the
 // caller's to keep.
 func Best(h host.Host, s Scorer, n int, filter func(peer.ID) bool) []peer.ID {
-	if n <= 0 || h == nil || isNil(s) {
+	if n <= 0 || h == nil || scoresource.IsNil(s) {
 		return nil
 	}
 	peers := h.Network().Peers()
@@ -96,17 +95,4 @@ func sortBest(self peer.ID, list []scored) {
 		}
 		return cmp.Compare(a.id, b.id) // a hash collision: never in practice
 	})
-}
-
-// isNil reports whether s is nil, or a nil pointer or function inside the
-// interface, whose Score would panic.
-func isNil(s Scorer) bool {
-	if s == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(s); v.Kind() {
-	case reflect.Pointer, reflect.Func, reflect.Map, reflect.Slice, reflect.Chan, reflect.Interface:
-		return v.IsNil()
-	}
-	return false
 }

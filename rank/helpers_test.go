@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
@@ -131,27 +132,9 @@ func (c *countingConnMgr) Unprotect(p peer.ID, tag string) bool {
 	return c.BasicConnMgr.Unprotect(p, tag)
 }
 
-// scoreTable is a test-controlled score per peer, safe for concurrent
-// use.
-type scoreTable struct {
-	mu    sync.Mutex
-	score map[peer.ID]float64
-}
-
-func newScoreTable() *scoreTable { return &scoreTable{score: map[peer.ID]float64{}} }
-
-func (s *scoreTable) set(p peer.ID, v float64) {
-	s.mu.Lock()
-	s.score[p] = v
-	s.mu.Unlock()
-}
-
-// Score returns p's score, 0 if none was set.
-func (s *scoreTable) Score(p peer.ID) float64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.score[p]
-}
+// newScoreTable returns a test-controlled score per peer, which records
+// the calls of its Score method.
+var newScoreTable = pkgtest.NewScoreTable
 
 // scoredRouter wires a Scorer into a GossipSub router on h, the way an
 // application would; app is its application-specific score, and every

@@ -1,13 +1,14 @@
 package rank
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/option"
 )
 
 // Option configures a Tagger in NewTagger.
@@ -45,13 +46,7 @@ type config struct {
 // connected peer and one connection-manager call per peer whose tag value
 // or protection changed.
 func WithInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("WithInterval: %v is not positive", d)
-		}
-		c.interval = d
-		return nil
-	}
+	return option.Positive("WithInterval", d, func(c *config) { c.interval = d })
 }
 
 // WithTag sets the name under which the Tagger tags and protects peers in
@@ -59,13 +54,7 @@ func WithInterval(d time.Duration) Option {
 // name: it overwrites and removes tags and protections under it, and no
 // other. Use another name for a second Tagger on the same host.
 func WithTag(name string) Option {
-	return func(c *config) error {
-		if name == "" {
-			return errors.New("WithTag: empty name")
-		}
-		c.tag = name
-		return nil
-	}
+	return option.Check(name != "", "WithTag: empty name", func(c *config) { c.tag = name })
 }
 
 // WithTagScale sets how a score becomes a tag value: the score times
@@ -105,13 +94,8 @@ func WithTagScale(scale float64, limit int) Option {
 // (if every peer has fallen below zero, the best of them are still the
 // ones to keep). n must be zero or more; the default is 0, none.
 func WithProtectBest(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("WithProtectBest: %d is negative", n)
-		}
-		c.protectBest = n
-		return nil
-	}
+	return option.Check(n >= 0, fmt.Sprintf("WithProtectBest: %d is negative", n),
+		func(c *config) { c.protectBest = n })
 }
 
 // WithProtected marks peers the Tagger protects from trimming, whatever
@@ -121,24 +105,13 @@ func WithProtectBest(n int) Option {
 // that is not among the best (WithProtectBest), from the Tagger's
 // goroutine (or the one calling Refresh), holding no lock.
 func WithProtected(protected func(peer.ID) bool) Option {
-	return func(c *config) error {
-		if protected == nil {
-			return errors.New("WithProtected: nil function")
-		}
-		c.protected = append(c.protected, protected)
-		return nil
-	}
+	return option.Check(protected != nil, "WithProtected: nil function",
+		func(c *config) { c.protected = append(c.protected, protected) })
 }
 
 // WithLogger sets where the Tagger logs: a summary of each round (peers,
 // tags changed, protections added and removed) at debug level. The default
-// discards.
+// is slog.Default(), the logger the application chose as its default.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return option.Check(l != nil, "WithLogger: nil logger", func(c *config) { c.logger = l })
 }

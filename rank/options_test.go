@@ -2,7 +2,6 @@ package rank_test
 
 import (
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -11,20 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/internal/scoretest"
 	"github.com/peerscore/peerscore/internal/testnet"
 	"github.com/peerscore/peerscore/rank"
 )
-
-// requireNamedError checks that err says what is wrong: the package's
-// prefix once, then the option or function at fault.
-func requireNamedError(t *testing.T, err error, name string) {
-	t.Helper()
-	require.Error(t, err)
-	msg := err.Error()
-	require.True(t, strings.HasPrefix(msg, "peerscore/rank: "+name+": "), "error %q does not start with the prefix and %s", msg, name)
-	require.Equal(t, 1, strings.Count(msg, "peerscore"), "prefix repeated in %q", msg)
-}
 
 // An invalid option is refused with an error naming it, and no Tagger is
 // made.
@@ -52,8 +42,7 @@ func TestNewTaggerRejectsInvalidOptions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg, err := rank.NewTagger(h, scores, rank.WithInterval(time.Second), tc.opt)
-			requireNamedError(t, err, tc.want)
-			require.Contains(t, err.Error(), tc.says)
+			pkgtest.RequireNamedError(t, err, "peerscore/rank", tc.want, tc.says)
 			require.Nil(t, tg)
 		})
 	}
@@ -78,8 +67,7 @@ func TestNewTaggerRejectsNilArguments(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tg, err := rank.NewTagger(tc.h, tc.scores)
-			requireNamedError(t, err, "NewTagger")
-			require.Contains(t, err.Error(), tc.says)
+			pkgtest.RequireNamedError(t, err, "peerscore/rank", "NewTagger", tc.says)
 			require.Nil(t, tg)
 		})
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/peerscore/peerscore/internal/lifecycle"
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/internal/scoresource"
 )
 
 // Tagger keeps the host's connection manager informed of its peers'
@@ -99,14 +100,12 @@ type Tagger struct {
 // The defaults: every peer re-tagged every 10 seconds (WithInterval) under
 // the tag "peerscore" (WithTag), one tag unit per point of score, clamped
 // to ±1000 (WithTagScale); no peers protected (WithProtectBest,
-// WithProtected); no logging.
+// WithProtected); logs to slog.Default() (WithLogger).
 func NewTagger(h host.Host, s Scorer, opts ...Option) (*Tagger, error) {
-	switch {
-	case h == nil:
-		return nil, fmt.Errorf("%s: NewTagger: nil host", errPrefix)
-	case isNil(s):
-		return nil, fmt.Errorf("%s: NewTagger: nil Scorer", errPrefix)
-	case h.ConnManager() == nil:
+	if err := scoresource.CheckArgs(errPrefix, "NewTagger", h, s); err != nil {
+		return nil, err
+	}
+	if h.ConnManager() == nil {
 		return nil, fmt.Errorf("%s: NewTagger: the host has no connection manager", errPrefix)
 	}
 	cfg := config{
@@ -114,7 +113,7 @@ func NewTagger(h host.Host, s Scorer, opts ...Option) (*Tagger, error) {
 		tag:      defaultTag,
 		scale:    defaultScale,
 		limit:    defaultLimit,
-		logger:   slog.New(slog.DiscardHandler),
+		logger:   slog.Default(),
 	}
 	if err := option.Apply(errPrefix, &cfg, opts); err != nil {
 		return nil, err

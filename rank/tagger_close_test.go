@@ -148,7 +148,7 @@ func TestTaggerConcurrentRefreshAndChurn(t *testing.T) {
 		net.connectAll(t, ctx)
 		scores := newScoreTable()
 		for i := 1; i < n; i++ {
-			scores.set(net.id(i), float64(i))
+			scores.Set(net.id(i), float64(i))
 		}
 		tg, err := rank.NewTagger(net.hosts[0], scores, rank.WithInterval(100*time.Millisecond), rank.WithProtectBest(1))
 		require.NoError(t, err)
@@ -174,13 +174,13 @@ func TestTaggerConcurrentRefreshAndChurn(t *testing.T) {
 				case 1:
 					_ = testnet.Connect(ctx, net.hosts[0], net.hosts[i])
 				default:
-					scores.set(net.id(i), float64(r.IntN(200)-100))
+					scores.Set(net.id(i), float64(r.IntN(200)-100))
 				}
 				time.Sleep(time.Duration(r.IntN(100)) * time.Millisecond)
 			}
 			for i := 1; i < n; i++ { // everyone back, scores distinct
 				_ = testnet.Connect(ctx, net.hosts[0], net.hosts[i])
-				scores.set(net.id(i), float64(10*i))
+				scores.Set(net.id(i), float64(10*i))
 			}
 		})
 		wg.Wait()

@@ -43,7 +43,7 @@ func TestTaggerTrimsLowestScorers(t *testing.T) {
 				net := newTrimNet(t, 8, 2, 50)
 				app := newScoreTable()
 				for i, v := range map[int]float64{best: 40, a: 10, b: 5, c: -5, e: -50, static: -200} {
-					app.set(net.id(i), v)
+					app.Set(net.id(i), v)
 				}
 				scorer := scoredRouter(t, ctx, net.hosts[us], app.Score)
 				for i := 1; i < len(net.hosts); i++ {
@@ -106,9 +106,9 @@ func TestTaggerFollowsScores(t *testing.T) {
 		net := newTrimNet(t, 4, 10, 50)
 		net.connectAll(t, ctx)
 		scores := newScoreTable()
-		scores.set(net.id(x), 30)
-		scores.set(net.id(y), 20)
-		scores.set(net.id(z), -10.4)
+		scores.Set(net.id(x), 30)
+		scores.Set(net.id(y), 20)
+		scores.Set(net.id(z), -10.4)
 
 		const interval = 10 * time.Second
 		tagger, err := rank.NewTagger(net.hosts[us], scores, rank.WithInterval(interval), rank.WithProtectBest(1))
@@ -133,12 +133,12 @@ func TestTaggerFollowsScores(t *testing.T) {
 		time.Sleep(3 * interval)
 		require.Equal(t, map[string]int{"TagPeer": 3, "Protect": 1}, net.cm.counts())
 		// A score change within the same rounded value: no call either.
-		scores.set(net.id(z), -9.6)
+		scores.Set(net.id(z), -9.6)
 		time.Sleep(interval)
 		require.Equal(t, map[string]int{"TagPeer": 3, "Protect": 1}, net.cm.counts())
 
 		// y becomes the best: one tag, one protection moved.
-		scores.set(net.id(y), 50)
+		scores.Set(net.id(y), 50)
 		time.Sleep(interval)
 		requireTags(map[int]int{x: 30, y: 50, z: -10})
 		require.True(t, net.cm.IsProtected(net.id(y), "peerscore"))
@@ -192,7 +192,7 @@ func TestTaggerRefreshWithoutStart(t *testing.T) {
 		net.connectAll(t, ctx)
 		scores := newScoreTable()
 		for i, v := range []float64{0, 3, -2, 1} {
-			scores.set(net.id(i), v)
+			scores.Set(net.id(i), v)
 		}
 		tagger, err := rank.NewTagger(net.hosts[0], scores)
 		require.NoError(t, err)
@@ -225,8 +225,8 @@ func TestTaggerTagNameAndScale(t *testing.T) {
 		net := newTrimNet(t, 3, 10, 50)
 		net.connectAll(t, ctx)
 		scores := newScoreTable()
-		scores.set(net.id(1), 0.26)
-		scores.set(net.id(2), -7)
+		scores.Set(net.id(1), 0.26)
+		scores.Set(net.id(2), -7)
 		net.cm.TagPeer(net.id(1), "score", 5) // not ours
 		tagger, err := rank.NewTagger(net.hosts[0], scores, rank.WithTag("score/gossip"), rank.WithTagScale(10, 50))
 		require.NoError(t, err)

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -237,21 +238,11 @@ func (o *observer) outcome(info Info) *Outcome {
 		case a.Min > b.Min:
 			return 1
 		}
-		return compareStrings(a.Peer, b.Peer)
+		return cmp.Compare(a.Peer, b.Peer)
 	})
 	if o.checked.Checkpoints > 0 {
 		c := o.checked
 		out.Check = &c
 	}
 	return out
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -168,7 +169,7 @@ func TestAppendBounded(t *testing.T) {
 		lowest = min(lowest, s.Score)
 		xs = appendBounded(xs, s, mergeSamples)
 		require.Less(t, len(xs), maxSamples)
-		require.Equal(t, lowest, slices.MinFunc(xs, func(a, b Sample) int { return compareFloats(a.Score, b.Score) }).Score, "at %d", i)
+		require.Equal(t, lowest, slices.MinFunc(xs, func(a, b Sample) int { return cmp.Compare(a.Score, b.Score) }).Score, "at %d", i)
 		require.True(t, slices.IsSortedFunc(xs, func(a, b Sample) int { return int(a.At - b.At) }))
 	}
 	require.Greater(t, len(xs), maxSamples/4)
@@ -179,19 +180,9 @@ func TestAppendBounded(t *testing.T) {
 		bands = appendBounded(bands, Band{At: time.Duration(i), Peers: i % 7, Min: -float64(i % 100), Median: 0, Max: float64(i % 50)}, mergeBands)
 	}
 	require.Less(t, len(bands), maxSamples)
-	require.Equal(t, -99.0, slices.MinFunc(bands, func(a, b Band) int { return compareFloats(a.Min, b.Min) }).Min)
-	require.Equal(t, 49.0, slices.MaxFunc(bands, func(a, b Band) int { return compareFloats(a.Max, b.Max) }).Max)
+	require.Equal(t, -99.0, slices.MinFunc(bands, func(a, b Band) int { return cmp.Compare(a.Min, b.Min) }).Min)
+	require.Equal(t, 49.0, slices.MaxFunc(bands, func(a, b Band) int { return cmp.Compare(a.Max, b.Max) }).Max)
 	require.Equal(t, 6, slices.MaxFunc(bands, func(a, b Band) int { return a.Peers - b.Peers }).Peers)
-}
-
-func compareFloats(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestBoundedReplay: a long replay keeps each series and the band bounded,
@@ -207,8 +198,8 @@ func TestBoundedReplay(t *testing.T) {
 	require.Less(t, len(a.Samples), maxSamples)
 	require.Greater(t, len(a.Samples), maxSamples/4)
 	require.Less(t, len(out.Band), maxSamples)
-	low := slices.MinFunc(a.Samples, func(x, y Sample) int { return compareFloats(x.Score, y.Score) })
+	low := slices.MinFunc(a.Samples, func(x, y Sample) int { return cmp.Compare(x.Score, y.Score) })
 	require.Equal(t, a.Min, low.Score)
 	require.Equal(t, a.MinAt, low.At)
-	require.Equal(t, a.Min, slices.MinFunc(out.Band, func(x, y Band) int { return compareFloats(x.Min, y.Min) }).Min)
+	require.Equal(t, a.Min, slices.MinFunc(out.Band, func(x, y Band) int { return cmp.Compare(x.Min, y.Min) }).Min)
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/peerscore/peerscore/internal/bounded"
 	"github.com/peerscore/peerscore/internal/option"
+	"github.com/peerscore/peerscore/internal/peerips"
 )
 
 // Recorder records what a node's router traces, for a replay to score
@@ -346,7 +348,7 @@ func (r *Recorder) OnNewOutboundStream(p peer.ID, proto protocol.ID) {
 	}
 	it := item{kind: itemKind(pb.TraceEvent_ON_NEW_OUTBOUND_STREAM), peer: p, text: string(proto), size: itemBase}
 	if h := r.cfg.host; h != nil {
-		ips := hostIPs(h, p)
+		ips := peerips.Of(h, p)
 		it.flags, it.more = flagAddrs, &itemMore{ips: ips}
 		it.size += int32(64 * len(ips))
 	}
@@ -468,7 +470,7 @@ func (r *Recorder) UndeliverableMessage(*pubsub.Message) {}
 // changes. A NaN is recorded as 0 and an infinity as ±MaxFloat64, as the
 // Scorer counts them (JSON has neither).
 func (r *Recorder) AppScore(p peer.ID, v float64) {
-	r.enqueue(item{kind: itemApp, peer: p, more: &itemMore{score: finite(v)}, size: itemBase})
+	r.enqueue(item{kind: itemApp, peer: p, more: &itemMore{score: bounded.Finite(v)}, size: itemBase})
 }
 
 // Scores records the live Scorer's scores (a map such as
@@ -480,21 +482,9 @@ func (r *Recorder) Scores(scores map[peer.ID]float64) {
 	}
 	m := make(map[string]float64, len(scores))
 	for p, v := range scores {
-		m[p.String()] = finite(v)
+		m[p.String()] = bounded.Finite(v)
 	}
 	r.enqueue(item{kind: itemScores, more: &itemMore{scores: m}, size: int32(min(itemBase+96*len(m), math.MaxInt32))})
-}
-
-func finite(v float64) float64 {
-	switch {
-	case v != v:
-		return 0
-	case v > math.MaxFloat64:
-		return math.MaxFloat64
-	case v < -math.MaxFloat64:
-		return -math.MaxFloat64
-	}
-	return v
 }
 
 // summarise keeps what pubsub's trace keeps of rpc (RPCMeta), and

@@ -8,6 +8,8 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/peerscore/peerscore/internal/bounded"
 )
 
 // The writer encodes what the router's goroutine left (item) itself:
@@ -203,7 +205,7 @@ func appendExtra(b []byte, x *Extra) []byte {
 	}
 	if x.Score != 0 {
 		b = append(b, `,"score":`...)
-		b = strconv.AppendFloat(b, finite(x.Score), 'g', -1, 64)
+		b = strconv.AppendFloat(b, bounded.Finite(x.Score), 'g', -1, 64)
 	}
 	if len(x.ID) > 0 {
 		b = append(b, `,"id":"`...)
@@ -248,7 +250,7 @@ func appendExtra(b []byte, x *Extra) []byte {
 			first = false
 			b = appendJSONString(b, p)
 			b = append(b, ':')
-			b = strconv.AppendFloat(b, finite(v), 'g', -1, 64)
+			b = strconv.AppendFloat(b, bounded.Finite(v), 'g', -1, 64)
 		}
 		b = append(b, '}')
 	}

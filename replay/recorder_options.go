@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +8,8 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
+
+	"github.com/peerscore/peerscore/internal/option"
 )
 
 // RecorderOption configures a Recorder (NewRecorder).
@@ -71,13 +72,7 @@ func defaultRecorderConfig() recorderConfig {
 // (peerscore.WithHost). Without it the recording has no addresses and a
 // replay scores no IP colocation.
 func WithHost(h host.Host) RecorderOption {
-	return func(c *recorderConfig) error {
-		if h == nil {
-			return errors.New("WithHost: nil host")
-		}
-		c.host = h
-		return nil
-	}
+	return option.Check(h != nil, "WithHost: nil host", func(c *recorderConfig) { c.host = h })
 }
 
 // WithMsgIDFn is how the IDs of the messages inside RPCs are computed:
@@ -87,25 +82,16 @@ func WithHost(h host.Host) RecorderOption {
 // Message events (deliver, duplicate, reject, validate) carry the ID the
 // router gave the message, and use fn only when it is empty.
 func WithMsgIDFn(fn func(*pb.Message) string) RecorderOption {
-	return func(c *recorderConfig) error {
-		if fn == nil {
-			return errors.New("WithMsgIDFn: nil function")
-		}
-		c.msgID = fn
-		return nil
-	}
+	return option.Check(fn != nil, "WithMsgIDFn: nil function",
+		func(c *recorderConfig) { c.msgID = fn })
 }
 
 // WithRecorderLogger is where the Recorder logs what goes wrong with its
-// files (default slog.Default()).
+// files. The default is slog.Default(), the logger the application chose
+// as its default.
 func WithRecorderLogger(l *slog.Logger) RecorderOption {
-	return func(c *recorderConfig) error {
-		if l == nil {
-			return errors.New("WithRecorderLogger: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return option.Check(l != nil, "WithRecorderLogger: nil logger",
+		func(c *recorderConfig) { c.logger = l })
 }
 
 // WithoutGzip writes the files uncompressed (trace-NNNNNN.pb,
@@ -123,13 +109,8 @@ func WithoutGzip() RecorderOption {
 // which the Recorder closes a pair and begins the next (default
 // DefaultMaxFileSize). It is also what the disk bound frees at a time.
 func WithMaxFileSize(bytes int64) RecorderOption {
-	return func(c *recorderConfig) error {
-		if bytes <= 0 {
-			return fmt.Errorf("WithMaxFileSize: %d bytes", bytes)
-		}
-		c.maxFile = bytes
-		return nil
-	}
+	return option.Check(bytes > 0, fmt.Sprintf("WithMaxFileSize: %d bytes", bytes),
+		func(c *recorderConfig) { c.maxFile = bytes })
 }
 
 // WithMaxDiskSize bounds the recording's files in all (default
@@ -137,13 +118,8 @@ func WithMaxFileSize(bytes int64) RecorderOption {
 // deleted, this Recorder's and those of earlier runs in the same
 // directory alike. It must be at least WithMaxFileSize.
 func WithMaxDiskSize(bytes int64) RecorderOption {
-	return func(c *recorderConfig) error {
-		if bytes <= 0 {
-			return fmt.Errorf("WithMaxDiskSize: %d bytes", bytes)
-		}
-		c.maxDisk = bytes
-		return nil
-	}
+	return option.Check(bytes > 0, fmt.Sprintf("WithMaxDiskSize: %d bytes", bytes),
+		func(c *recorderConfig) { c.maxDisk = bytes })
 }
 
 // WithBufferSize bounds, in bytes (estimated), the events waiting for the
@@ -151,38 +127,23 @@ func WithMaxDiskSize(bytes int64) RecorderOption {
 // dropped and counted (RecorderStats.Dropped): the router is never made to
 // wait.
 func WithBufferSize(bytes int) RecorderOption {
-	return func(c *recorderConfig) error {
-		if bytes <= 0 {
-			return fmt.Errorf("WithBufferSize: %d bytes", bytes)
-		}
-		c.buffer = bytes
-		return nil
-	}
+	return option.Check(bytes > 0, fmt.Sprintf("WithBufferSize: %d bytes", bytes),
+		func(c *recorderConfig) { c.buffer = bytes })
 }
 
 // WithFlushInterval is how often what was written reaches the files
 // (default DefaultFlushInterval): what a crash can lose, and how far
 // behind a reader of a live recording is.
 func WithFlushInterval(d time.Duration) RecorderOption {
-	return func(c *recorderConfig) error {
-		if d <= 0 {
-			return fmt.Errorf("WithFlushInterval: %v", d)
-		}
-		c.flushEvery = d
-		return nil
-	}
+	return option.Check(d > 0, fmt.Sprintf("WithFlushInterval: %v", d),
+		func(c *recorderConfig) { c.flushEvery = d })
 }
 
 // WithAddrInterval is how often the addresses of the peers with an open
 // stream are read again (default DefaultAddrInterval, as the Scorer).
 func WithAddrInterval(d time.Duration) RecorderOption {
-	return func(c *recorderConfig) error {
-		if d <= 0 {
-			return fmt.Errorf("WithAddrInterval: %v", d)
-		}
-		c.addrEvery = d
-		return nil
-	}
+	return option.Check(d > 0, fmt.Sprintf("WithAddrInterval: %v", d),
+		func(c *recorderConfig) { c.addrEvery = d })
 }
 
 // WithManualStart leaves the recording's start extra to Recorder.Start
@@ -201,11 +162,7 @@ func WithManualStart() RecorderOption {
 // broken promises at the router's heartbeats. Without it a replay assumes
 // pubsub's defaults.
 func WithGossipSubParams(gp pubsub.GossipSubParams) RecorderOption {
-	return func(c *recorderConfig) error {
-		if gp.HeartbeatInterval <= 0 || gp.IWantFollowupTime <= 0 || gp.PruneBackoff <= 0 {
-			return errors.New("WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
-		}
-		c.router = timingsOf(gp)
-		return nil
-	}
+	return option.Check(gp.HeartbeatInterval > 0 && gp.IWantFollowupTime > 0 && gp.PruneBackoff > 0,
+		"WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive",
+		func(c *recorderConfig) { c.router = timingsOf(gp) })
 }

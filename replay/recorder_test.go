@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,73 +15,30 @@ import (
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
-	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/peerscore/peerscore/internal/addrhost"
 	"github.com/peerscore/peerscore/internal/pubsubrpc"
 	"github.com/peerscore/peerscore/replay"
 )
 
 // stubHost reports connections to peers as a test sets them: all the
 // Recorder asks a host.
-type stubHost struct {
-	host.Host
-	net *stubNet
-}
+type stubHost struct{ *addrhost.Host }
 
-type stubNet struct {
-	network.Network
-	mu    sync.Mutex
-	conns map[peer.ID][]network.Conn
-}
-
-type stubConn struct {
-	network.Conn
-	addr    ma.Multiaddr
-	limited bool
-}
-
-func (c stubConn) RemoteMultiaddr() ma.Multiaddr { return c.addr }
-func (c stubConn) Stat() network.ConnStats {
-	return network.ConnStats{Stats: network.Stats{Limited: c.limited}}
-}
-
-func newStubHost() *stubHost {
-	return &stubHost{net: &stubNet{conns: map[peer.ID][]network.Conn{}}}
-}
-
-func (h *stubHost) Network() network.Network { return h.net }
+func newStubHost() *stubHost { return &stubHost{addrhost.New()} }
 
 // connect gives p connections from addrs ("!" before one: a limited,
 // relayed connection); none disconnects it.
 func (h *stubHost) connect(p peer.ID, addrs ...string) {
-	var conns []network.Conn
+	var conns []addrhost.Conn
 	for _, a := range addrs {
-		limited := strings.HasPrefix(a, "!")
-		conns = append(conns, stubConn{addr: ma.StringCast(strings.TrimPrefix(a, "!")), limited: limited})
+		conns = append(conns, addrhost.Conn{Addr: ma.StringCast(strings.TrimPrefix(a, "!")), Limited: strings.HasPrefix(a, "!")})
 	}
-	h.net.mu.Lock()
-	defer h.net.mu.Unlock()
-	h.net.conns[p] = conns
-}
-
-func (n *stubNet) ConnsToPeer(p peer.ID) []network.Conn {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return slices.Clone(n.conns[p])
-}
-
-func (n *stubNet) Connectedness(p peer.ID) network.Connectedness {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if len(n.conns[p]) > 0 {
-		return network.Connected
-	}
-	return network.NotConnected
+	h.Set(p, conns...)
 }
 
 // testPeer is a valid peer ID (its String is base58, as in a recording).

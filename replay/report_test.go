@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -267,7 +268,7 @@ func TestRandomReplays(t *testing.T) {
 		require.NoError(t, err)
 		for i, o := range run.Outcomes {
 			requireFinite(t, reflect.ValueOf(o), fmt.Sprintf("seed %d, outcome %d: ", seed, i))
-			require.True(t, slices.IsSortedFunc(o.Peers, func(a, b PeerOutcome) int { return compareFloats(a.Min, b.Min) }))
+			require.True(t, slices.IsSortedFunc(o.Peers, func(a, b PeerOutcome) int { return cmp.Compare(a.Min, b.Min) }))
 			for k := 1; k < len(o.Band); k++ {
 				if o.Band[k].At <= o.Band[k-1].At {
 					t.Fatalf("seed %d: band sample %d at %v after one at %v", seed, k, o.Band[k].At, o.Band[k-1].At)
@@ -283,7 +284,7 @@ func TestRandomReplays(t *testing.T) {
 					require.LessOrEqual(t, p.Min, c.Level.Value)
 				}
 				if len(p.Crossed) > 0 {
-					require.Equal(t, p.Min, slices.MinFunc(p.Samples, func(a, b Sample) int { return compareFloats(a.Score, b.Score) }).Score)
+					require.Equal(t, p.Min, slices.MinFunc(p.Samples, func(a, b Sample) int { return cmp.Compare(a.Score, b.Score) }).Score)
 				} else {
 					require.False(t, p.HonestLooking)
 					require.GreaterOrEqual(t, p.Min, 0.0)

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -119,15 +120,7 @@ func listPairs(dir string) ([]pairFiles, error) {
 	for _, p := range byN {
 		pairs = append(pairs, *p)
 	}
-	slices.SortFunc(pairs, func(a, b pairFiles) int {
-		switch {
-		case a.n < b.n:
-			return -1
-		case a.n > b.n:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(pairs, func(a, b pairFiles) int { return cmp.Compare(a.n, b.n) })
 	return pairs, nil
 }
 

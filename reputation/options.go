@@ -1,11 +1,12 @@
 package reputation
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/peerscore/peerscore/internal/option"
 )
 
 // Option configures a Reputation in New.
@@ -69,13 +70,7 @@ func defaultConfig() config {
 // minutes, above -1 after 67 and forgotten, below 0.01 of a point, after
 // 133.
 func WithHalfLife(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("WithHalfLife: %v is not positive", d)
-		}
-		c.halfLife = d
-		return nil
-	}
+	return option.Positive("WithHalfLife", d, func(c *config) { c.halfLife = d })
 }
 
 // WithPenalty sets how many points a Low, Mid or High report takes from
@@ -157,13 +152,7 @@ func WithFreeze(level float64, d time.Duration) Option {
 // up to 64 bytes each, is measured by BenchmarkMemory: see docs/memory.md
 // in the module's source.
 func WithMaxPeers(n int) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("WithMaxPeers: %d is not positive", n)
-		}
-		c.maxPeers = n
-		return nil
-	}
+	return option.Positive("WithMaxPeers", n, func(c *config) { c.maxPeers = n })
 }
 
 // maxReasonsLimit is the most reasons WithMaxReasons allows per peer, and
@@ -174,13 +163,9 @@ const maxReasonsLimit = 64
 // most recent; a reason reported again is counted, not repeated. n must be
 // in [1, 64]. The default is 4.
 func WithMaxReasons(n int) Option {
-	return func(c *config) error {
-		if n < 1 || n > maxReasonsLimit {
-			return fmt.Errorf("WithMaxReasons: %d is not in [1, %d]", n, maxReasonsLimit)
-		}
-		c.maxReasons = n
-		return nil
-	}
+	return option.Check(n >= 1 && n <= maxReasonsLimit,
+		fmt.Sprintf("WithMaxReasons: %d is not in [1, %d]", n, maxReasonsLimit),
+		func(c *config) { c.maxReasons = n })
 }
 
 // WithDecayInterval sets how often the loop (Start) publishes the decayed
@@ -189,13 +174,7 @@ func WithMaxReasons(n int) Option {
 // default half-life a value moves by 0.12% between steps. Each step costs
 // O(tracked peers); BenchmarkDecayStep measures it (docs/performance.md).
 func WithDecayInterval(d time.Duration) Option {
-	return func(c *config) error {
-		if d <= 0 {
-			return fmt.Errorf("WithDecayInterval: %v is not positive", d)
-		}
-		c.interval = d
-		return nil
-	}
+	return option.Positive("WithDecayInterval", d, func(c *config) { c.interval = d })
 }
 
 // WithLogger sets where the Reputation logs: at Error, a saved file that
@@ -203,16 +182,10 @@ func WithDecayInterval(d time.Duration) Option {
 // unknown Action (a bug in the caller), which it ignores, the first report
 // about a new peer it could not keep because every tracked peer was
 // frozen, and saved peers that did not fit (Save, Load); at Debug, what
-// Load restored. The default is
-// slog.Default().
+// Load restored. The default is slog.Default(), the logger the application
+// chose as its default.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return option.Check(l != nil, "WithLogger: nil logger", func(c *config) { c.logger = l })
 }
 
 // negligible is the value below which (in magnitude) a peer is forgotten:

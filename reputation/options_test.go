@@ -2,12 +2,12 @@ package reputation_test
 
 import (
 	"math"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/reputation"
 )
 
@@ -46,11 +46,7 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := reputation.New(reputation.WithMaxPeers(8), tc.opt)
-			require.Error(t, err)
-			msg := err.Error()
-			require.True(t, strings.HasPrefix(msg, "peerscore/reputation: "+tc.want+": "), "error %q does not name %s after the prefix", msg, tc.want)
-			require.Equal(t, 1, strings.Count(msg, "peerscore"), "prefix repeated in %q", msg)
-			require.Contains(t, msg, tc.says)
+			pkgtest.RequireNamedError(t, err, "peerscore/reputation", tc.want, tc.says)
 			require.Nil(t, r)
 		})
 	}

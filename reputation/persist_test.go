@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerscore/peerscore/internal/pkgtest"
 	"github.com/peerscore/peerscore/reputation"
 )
 
@@ -205,10 +205,7 @@ func TestSaveFileLoadFile(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	require.False(t, errors.Is(err, reputation.ErrInvalidState))
 
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	data[len(data)/2] ^= 1
-	require.NoError(t, os.WriteFile(path, data, 0o600))
+	pkgtest.Damage(t, path)
 	damaged := newRep(t, reputation.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	err = damaged.LoadFile(path)
 	require.ErrorIs(t, err, reputation.ErrInvalidState)

@@ -1,11 +1,10 @@
 package scorehttp
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/option"
 )
 
 // DefaultMaxPeers is how many entries GET /scores and GET /bans return at
@@ -29,26 +28,15 @@ func defaultConfig() config {
 // host was built with, in which a ban.Monitor bans peers), and adds each
 // peer's ban to GET /peers/{id}. Without it GET /bans answers 404.
 func WithGater(g *ban.Gater) Option {
-	return func(c *config) error {
-		if g == nil {
-			return errors.New("WithGater: nil gater")
-		}
-		c.gater = g
-		return nil
-	}
+	return option.Check(g != nil, "WithGater: nil gater", func(c *config) { c.gater = g })
 }
 
 // WithLogger sets where the Handler logs: at Error, a response that could
 // not be encoded (which would be a bug); at Debug, a response the client
-// did not take (it went away). The default is slog.Default().
+// did not take (it went away). The default is slog.Default(), the logger
+// the application chose as its default.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("WithLogger: nil logger")
-		}
-		c.logger = l
-		return nil
-	}
+	return option.Check(l != nil, "WithLogger: nil logger", func(c *config) { c.logger = l })
 }
 
 // WithMaxPeers is the hard cap on the entries of GET /scores and GET
@@ -56,11 +44,5 @@ func WithLogger(l *slog.Logger) Option {
 // that a response stays within about n × 200 bytes however many peers the
 // scorer knows. n must be positive. The default is DefaultMaxPeers.
 func WithMaxPeers(n int) Option {
-	return func(c *config) error {
-		if n <= 0 {
-			return fmt.Errorf("WithMaxPeers: %d is not positive", n)
-		}
-		c.maxPeers = n
-		return nil
-	}
+	return option.Positive("WithMaxPeers", n, func(c *config) { c.maxPeers = n })
 }

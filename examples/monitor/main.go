@@ -104,7 +104,7 @@ func main() {
 
 	// Without WithMinScore, the minimum is the scorer's GraylistThreshold.
 	monitor := must(ban.NewMonitor(observer, scorer, gater,
-		ban.WithBanUntilForgotten(scenario.Params().RetainScore),
+		ban.WithBanForRetainScore(scenario.Params().RetainScore),
 		ban.WithCheckInterval(2*time.Second),
 		ban.WithOnBan(func(p peer.ID, score float64, until time.Time) {
 			fmt.Printf("ban      %s at score %.1f until %s; connection closed\n", short(p), score, until.Format(time.TimeOnly))

@@ -204,7 +204,7 @@ func (n *node) startKeepers(ctx context.Context, cfg config, params *peerscore.P
 	protected := func(p peer.ID) bool { return n.host.ConnManager().IsProtected(p, "") }
 	var err error
 	n.monitor, err = ban.NewMonitor(n.host, n.scorer, n.gater, // bans below the graylist threshold
-		ban.WithBanUntilForgotten(params.RetainScore), ban.WithProtected(protected),
+		ban.WithBanForRetainScore(params.RetainScore), ban.WithProtected(protected),
 		ban.WithCheckInterval(cfg.check), ban.WithLogger(n.logger))
 	if err != nil {
 		return err

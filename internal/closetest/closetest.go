@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/peerscore/peerscore/internal/bubble"
 	"github.com/peerscore/peerscore/internal/testnet"
 )
 
@@ -86,27 +87,9 @@ func settle(d time.Duration) {
 	synctest.Wait()
 }
 
-// closeAsync runs closeFn on a goroutine of its own and returns a channel
-// closed when it has returned.
-func closeAsync(closeFn func() error) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = closeFn()
-	}()
-	return done
-}
-
-// returned reports whether done is closed, once the bubble is quiet.
-func returned(done <-chan struct{}) bool {
-	synctest.Wait()
-	select {
-	case <-done:
-		return true
-	default:
-		return false
-	}
-}
+// closeAsync calls s.Close on a goroutine of its own and returns a
+// channel closed when it has returned.
+func closeAsync(s *Subject) <-chan struct{} { return bubble.Go(func() { _ = s.Close() }) }
 
 // waitFor fails the test unless ch is closed within d of bubble time.
 func waitFor(t *testing.T, ch <-chan struct{}, d time.Duration, what string) {
@@ -183,7 +166,7 @@ func contextEnds(t *testing.T, c Component, kind string) {
 	cancel()
 	synctest.Wait()
 	stopped(t, c, s, &calls, "after the context ended")
-	require.True(t, returned(closeAsync(s.Close)), "Close after the context ended")
+	require.True(t, bubble.Returned(closeAsync(s)), "Close after the context ended")
 	check(t, s)
 }
 
@@ -200,12 +183,12 @@ func waitsForWork(t *testing.T, c Component) {
 	release := s.Hold()
 	settle(2 * c.Period)
 	require.Greater(t, s.Work(), before, "the work never reached the held step")
-	first, second := closeAsync(s.Close), closeAsync(s.Close)
-	require.False(t, returned(first), "Close returned during a step of the work")
-	require.False(t, returned(second), "a second Close returned during a step of the work")
+	first, second := closeAsync(s), closeAsync(s)
+	require.False(t, bubble.Returned(first), "Close returned during a step of the work")
+	require.False(t, bubble.Returned(second), "a second Close returned during a step of the work")
 	release()
-	require.True(t, returned(first), "Close did not return once the step was done")
-	require.True(t, returned(second), "a second Close did not return once the step was done")
+	require.True(t, bubble.Returned(first), "Close did not return once the step was done")
+	require.True(t, bubble.Returned(second), "a second Close did not return once the step was done")
 	var none counter
 	stopped(t, c, s, &none, "after Close")
 	check(t, s)
@@ -231,7 +214,7 @@ func closeFromCallback(t *testing.T, c Component, kind string) {
 	require.EqualValues(t, 1, calls.get())
 	stopped(t, c, s, &calls, "after Close from a callback")
 	require.Equal(t, workAfter, s.Work(), "work after Close from a callback returned")
-	require.True(t, returned(closeAsync(s.Close)), "Close from outside after Close from a callback")
+	require.True(t, bubble.Returned(closeAsync(s)), "Close from outside after Close from a callback")
 	check(t, s)
 }
 
@@ -249,9 +232,9 @@ func closeDoesNotWait(t *testing.T, c Component, kind string) {
 	})
 	s.Start(context.Background())
 	waitFor(t, entered, 5*c.Period, "the callback was called")
-	first, second := closeAsync(s.Close), closeAsync(s.Close)
-	require.True(t, returned(first), "Close waited for a running callback")
-	require.True(t, returned(second), "a second Close waited for a running callback")
+	first, second := closeAsync(s), closeAsync(s)
+	require.True(t, bubble.Returned(first), "Close waited for a running callback")
+	require.True(t, bubble.Returned(second), "a second Close waited for a running callback")
 	check(t, s)
 	work := s.Work()
 	close(release)
@@ -332,8 +315,8 @@ func pair(t *testing.T, a Component, ka string, b Component, kb string) {
 	sb.Start(context.Background())
 	settle(10 * period)
 	require.EqualValues(t, 2, closes.Load(), "the callbacks' Close calls did not all return")
-	require.True(t, returned(closeAsync(sa.Close)))
-	require.True(t, returned(closeAsync(sb.Close)))
+	require.True(t, bubble.Returned(closeAsync(sa)))
+	require.True(t, bubble.Returned(closeAsync(sb)))
 	check(t, sa)
 	check(t, sb)
 }

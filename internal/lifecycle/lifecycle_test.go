@@ -10,29 +10,13 @@ import (
 	"context"
 	"testing"
 	"testing/synctest"
+
+	"github.com/peerscore/peerscore/internal/bubble"
 )
 
 // closeAsync runs l.Close on a goroutine of its own and returns a channel
 // closed when it has returned.
-func closeAsync(l *Lifecycle) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		l.Close()
-	}()
-	return done
-}
-
-// returned reports whether done is closed once the bubble is quiet.
-func returned(done <-chan struct{}) bool {
-	synctest.Wait()
-	select {
-	case <-done:
-		return true
-	default:
-		return false
-	}
-}
+func closeAsync(l *Lifecycle) <-chan struct{} { return bubble.Go(l.Close) }
 
 // Close waits for a run inside its own work, every Close does, and both
 // return once the work does; Start's and Do's runs alike.
@@ -49,11 +33,11 @@ func TestCloseWaitsForWork(t *testing.T) {
 			}
 			synctest.Wait()
 			first, second := closeAsync(&l), closeAsync(&l)
-			if returned(first) || returned(second) {
+			if bubble.Returned(first) || bubble.Returned(second) {
 				t.Fatalf("Close returned while a run was inside its work (Do: %v)", viaDo)
 			}
 			close(release)
-			if !returned(first) || !returned(second) {
+			if !bubble.Returned(first) || !bubble.Returned(second) {
 				t.Fatalf("Close did not return once the work had (Do: %v)", viaDo)
 			}
 		})
@@ -76,7 +60,7 @@ func TestCloseDoesNotWaitForCall(t *testing.T) {
 			}
 		})
 		synctest.Wait()
-		if !returned(closeAsync(&l)) {
+		if !bubble.Returned(closeAsync(&l)) {
 			t.Fatal("Close waited for user code under Call")
 		}
 		close(release)
@@ -151,7 +135,7 @@ func TestNothingAfterClose(t *testing.T) {
 		if ran != 0 || calls != 0 || !stopped {
 			t.Fatalf("second Start ran %d; Call after the context ended: %d calls, stopped %v", ran, calls, stopped)
 		}
-		if !returned(closeAsync(&m)) {
+		if !bubble.Returned(closeAsync(&m)) {
 			t.Fatal("Close after the context ended did not return")
 		}
 		m.Do(count)
@@ -174,7 +158,7 @@ func TestPanicInCallUnderDo(t *testing.T) {
 			defer func() { _ = recover() }()
 			l.Do(func(*Run) { panic("the work") })
 		}()
-		if !returned(closeAsync(&l)) {
+		if !bubble.Returned(closeAsync(&l)) {
 			t.Fatal("Close waits for a run that panicked")
 		}
 	})

@@ -12,9 +12,9 @@ package paramerr
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/errprefix"
 )
 
 // New returns the error for one invalid field, under prefix (e.g.
@@ -28,8 +28,8 @@ func New(prefix, topic, field string, value any, rule string) error {
 // under prefix instead of whatever prefix it had (the root's "peerscore",
 // or another sub-package's), so an error passed up through two packages
 // still carries one prefix, that of the package the caller called; err
-// stays in the chain. Any other error gets the prefix unless it has it
-// already. Wrap(prefix, nil) is nil.
+// stays in the chain. Any other error gets the prefix unless it was
+// marked as having it already (errprefix.Mark). Wrap(prefix, nil) is nil.
 func Wrap(prefix string, err error) error {
 	if err == nil {
 		return nil
@@ -41,10 +41,7 @@ func Wrap(prefix string, err error) error {
 	if errors.As(err, &pe) {
 		return &prefixed{prefix: prefix, pe: pe, cause: err}
 	}
-	if strings.HasPrefix(err.Error(), prefix+": ") {
-		return err
-	}
-	return fmt.Errorf("%s: %w", prefix, err)
+	return errprefix.Add(prefix, err)
 }
 
 // prefixed is a ParamError printed under a sub-package's prefix.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/peerscore/peerscore"
+	"github.com/peerscore/peerscore/internal/errprefix"
 	"github.com/peerscore/peerscore/internal/paramerr"
 )
 
@@ -41,7 +42,7 @@ func TestWrap(t *testing.T) {
 		{"other package's", paramerr.New("peerscore/ethereum", "t", "F", 1, "rule"), `peerscore/derive: topic "t": F = 1: rule`},
 		{"already ours", paramerr.New("peerscore/derive", "", "F", 1, "rule"), "peerscore/derive: F = 1: rule"},
 		{"plain error", errors.New("boom"), "peerscore/derive: boom"},
-		{"plain, already prefixed", errors.New("peerscore/derive: boom"), "peerscore/derive: boom"},
+		{"plain, marked as prefixed", errprefix.Mark("peerscore/derive", errors.New("peerscore/derive: boom")), "peerscore/derive: boom"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
