@@ -6,7 +6,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/peerscore/peerscore/internal/peerips"
 )
 
 // addrCount is how many known peers share one address, for P6. Score reads
@@ -108,31 +109,9 @@ func (s *Scorer) refreshIPs() {
 	}
 }
 
-// hostIPs returns the addresses p is connected from, as pubsub counts them:
-// one entry per connection, an IPv6 address followed by its /64 (so that a
-// Sybil cannot spread over a subnet it controls), loopback and limited
-// (relayed) connections left out.
-func hostIPs(h host.Host, p peer.ID) []string {
-	if h == nil {
-		return nil
-	}
-	var out []string
-	for _, c := range h.Network().ConnsToPeer(p) {
-		if c.Stat().Limited {
-			continue
-		}
-		ip, err := manet.ToIP(c.RemoteMultiaddr())
-		if err != nil || ip.IsLoopback() {
-			continue
-		}
-		if ip.To4() != nil {
-			out = append(out, ip.String())
-			continue
-		}
-		out = append(out, ip.String(), ip.Mask(net.CIDRMask(64, 128)).String())
-	}
-	return out
-}
+// hostIPs returns the addresses p is connected from, as pubsub counts them
+// (internal/peerips, which the replay Recorder records with too).
+func hostIPs(h host.Host, p peer.ID) []string { return peerips.Of(h, p) }
 
 // set replaces ps's addresses with addrs, counting ps once on each distinct
 // address however many connections come from it, and returns how many of

@@ -10,6 +10,8 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/peerscore/peerscore/internal/errprefix"
 )
 
 // Option configures a Scorer in New.
@@ -172,7 +174,7 @@ func WithThresholds(t *Thresholds) Option {
 			return errors.New("WithThresholds: nil thresholds")
 		}
 		if err := t.Validate(); err != nil {
-			return err
+			return errprefix.Mark("peerscore", err) // a ParamError prints the prefix itself
 		}
 		cp := *t
 		c.thresholds = &cp
@@ -243,7 +245,7 @@ func WithInspect(fn any, period time.Duration) Option {
 func WithGossipSubParams(p pubsub.GossipSubParams) Option {
 	return func(c *config) error {
 		if p.HeartbeatInterval <= 0 || p.IWantFollowupTime <= 0 || p.PruneBackoff <= 0 {
-			return errors.New("peerscore: WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
+			return errors.New("WithGossipSubParams: HeartbeatInterval, IWantFollowupTime and PruneBackoff must be positive")
 		}
 		c.router = timingsFrom(p)
 		return nil

@@ -6,7 +6,6 @@ package option
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/peerscore/peerscore/internal/errprefix"
 )
@@ -20,23 +19,10 @@ func Apply[C any, O ~func(*C) error](prefix string, cfg *C, opts []O) error {
 			continue
 		}
 		if err := opt(cfg); err != nil {
-			if unmarkedRootPrefix(prefix, err) {
-				return err
-			}
 			return errprefix.Add(prefix, err)
 		}
 	}
 	return nil
-}
-
-// unmarkedRootPrefix reports whether err is one of the root package's
-// option errors that already carry its prefix without being marked (the
-// ParamError of WithThresholds, which prints "peerscore: ...", and the
-// error of WithGossipSubParams). It is the one place the module still
-// reads an error's text to decide on its prefix, and goes away once the
-// root marks those two errors with errprefix.Mark.
-func unmarkedRootPrefix(prefix string, err error) bool {
-	return prefix == "peerscore" && strings.HasPrefix(err.Error(), prefix+": ")
 }
 
 // Check returns the option most options of the module are: one check of

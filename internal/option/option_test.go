@@ -40,11 +40,6 @@ func TestApply(t *testing.T) {
 	// A sub-package's error is never judged by its text.
 	err = option.Apply("p/sub", &c, []opt{fail(own)})
 	require.EqualError(t, err, "p/sub: p/sub: WithY: bad")
-
-	// Until the root marks its two prefixed option errors, they are
-	// recognised under its prefix alone (see unmarkedRootPrefix).
-	root := errors.New("peerscore: WithGossipSubParams: bad")
-	require.Same(t, root, option.Apply("peerscore", &c, []opt{fail(root)}))
 }
 
 func TestCheck(t *testing.T) {

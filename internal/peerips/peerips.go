@@ -1,8 +1,8 @@
 // Package peerips reads the addresses a peer is connected from as
 // go-libp2p-pubsub counts them for the IP colocation factor (P6). The
 // replay Recorder records them with this, so that a replay's Scorer is
-// given back (replay.KindAddrs) the addresses the live Scorer counted: the
-// rule must stay that of the Scorer's own hostIPs, in ipcolocation.go.
+// given back (replay.KindAddrs) the addresses the live Scorer counted; the
+// Scorer reads them with it too (hostIPs, in ipcolocation.go).
 package peerips
 
 import (
