@@ -147,7 +147,7 @@ const defaultMaxRetainedPeers = 1 << 13
 // Sybils, each scoring a little below an offender at -1000, push the
 // offender out, and it returns with a clean score. The bound is what
 // keeps memory in check, not what keeps offenders out: ban them, with
-// package ban's Monitor and ban.WithBanUntilForgotten, whose ban lasts
+// package ban's Monitor and ban.WithBanForRetainScore, whose ban lasts
 // RetainScore in the gater whatever happens to the retained set (the ban
 // limit does not let a flood of fresh identities delay it). Stats and the
 // metric peerscore_retained_evicted_total show when the bound is reached.
