@@ -4,9 +4,6 @@ import (
 	"net"
 	"sync/atomic"
 
-	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
-
 	"github.com/peerscore/peerscore/internal/peerips"
 )
 
@@ -97,7 +94,7 @@ func (s *Scorer) refreshIPs() {
 
 	fresh := make([][]string, len(connected))
 	for i, ps := range connected {
-		fresh[i] = hostIPs(s.host, ps.ID)
+		fresh[i] = peerips.Of(s.host, ps.ID)
 	}
 
 	s.mu.Lock()
@@ -108,10 +105,6 @@ func (s *Scorer) refreshIPs() {
 		}
 	}
 }
-
-// hostIPs returns the addresses p is connected from, as pubsub counts them
-// (internal/peerips, which the replay Recorder records with too).
-func hostIPs(h host.Host, p peer.ID) []string { return peerips.Of(h, p) }
 
 // set replaces ps's addresses with addrs, counting ps once on each distinct
 // address however many connections come from it, and returns how many of

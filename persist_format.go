@@ -203,7 +203,7 @@ func checkPeer(sp *statePeer, lim stateLimits) (restoredPeer, error) {
 		if ip == nil {
 			return rp, fmt.Errorf("%s: address %q is not an IP address", id, a)
 		}
-		rp.ips[i] = ip.String() // the form hostIPs gives
+		rp.ips[i] = ip.String() // the form peerips.Of gives
 	}
 	return rp, nil
 }

@@ -6,6 +6,8 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/peerscore/peerscore/internal/peerips"
 )
 
 // tracer is the Scorer's side that the router talks to: the router reports
@@ -34,7 +36,7 @@ var _ pubsub.RawTracer = tracer{}
 // counters, and learns its IP addresses.
 func (t tracer) OnNewOutboundStream(p peer.ID, _ protocol.ID) {
 	s := t.s
-	addrs := hostIPs(s.host, p) // asks the host; done before locking
+	addrs := peerips.Of(s.host, p) // asks the host; done before locking
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps := s.peers.Get(p)

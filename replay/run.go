@@ -37,8 +37,10 @@ func Replay(src Source, trace string, names []string, cfgs []Config, progress fu
 		if errors.Is(err, ErrTruncated) {
 			// A file cut short ends there; a recording goes on with its
 			// next pair. Twice without an event between: nothing follows.
-			// Cut before its first event, it is no trace at all.
-			if n == 0 {
+			// A trace file cut before its first event is no trace at
+			// all. A recording's first pair may be (a node that crashed
+			// at its start and was restarted): its next pairs follow.
+			if n == 0 && src.Format() != FormatRecording {
 				return nil, err
 			}
 			if cutAfter == n {

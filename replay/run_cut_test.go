@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -71,4 +72,53 @@ func cutTestParams() (*peerscore.Params, *peerscore.Thresholds) {
 	params := &peerscore.Params{DecayInterval: time.Second, DecayToZero: 0.01, AppSpecificWeight: 1,
 		Topics: map[string]*peerscore.TopicParams{}}
 	return params, &peerscore.Thresholds{GossipThreshold: -10, PublishThreshold: -50, GraylistThreshold: -80}
+}
+
+// TestReplayRefusesAFileCutBeforeItsFirstEvent: a trace file cut before
+// its first event is no trace, and the replay stops with the error; a
+// recording's first pair cut so (a node that crashed at its start and was
+// restarted) is passed, and the next pair is replayed.
+func TestReplayRefusesAFileCutBeforeItsFirstEvent(t *testing.T) {
+	params, thr := cutTestParams()
+	cfgs := []Config{{Params: params, Thresholds: thr}}
+	dir := t.TempDir()
+	raw := gunzipFile(t, filepath.Join("testdata", "pubsub-trace.pb.gz"))
+	cut := filepath.Join(dir, "cut.pb")
+	if err := os.WriteFile(cut, raw[:1], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := Open(cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := Replay(src, cut, []string{"p"}, cfgs, nil); !errors.Is(err, ErrTruncated) {
+		t.Errorf("a trace cut at its first byte replayed, with error %v", err)
+	}
+
+	whole := replayFile(t, filepath.Join("testdata", "recording"))
+	rec := filepath.Join(dir, "recording")
+	if err := os.Mkdir(rec, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"trace", "extra"} {
+		ext := map[string]string{"trace": ".pb.gz", "extra": ".jsonl.gz"}[f]
+		b, err := os.ReadFile(filepath.Join("testdata", "recording", f+"-000001"+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(rec, f+"-000001"+ext), b[:1], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(rec, f+"-000002"+ext), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	restarted := replayFile(t, rec)
+	if restarted.Cut != 1 {
+		t.Errorf("the recording was reported cut %d times, want 1", restarted.Cut)
+	}
+	if got, want := restarted.Outcomes[0].Info.Events, whole.Outcomes[0].Info.Events; got != want {
+		t.Errorf("the restarted recording replayed %d events, the pair alone %d", got, want)
+	}
 }

@@ -2,7 +2,7 @@
 // go-libp2p-pubsub counts them for the IP colocation factor (P6). The
 // replay Recorder records them with this, so that a replay's Scorer is
 // given back (replay.KindAddrs) the addresses the live Scorer counted; the
-// Scorer reads them with it too (hostIPs, in ipcolocation.go).
+// Scorer reads them with it too (ipcolocation.go, tracer.go).
 package peerips
 
 import (
