@@ -5,13 +5,14 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/peerscore/peerscore/internal/bubble"
 )
 
 const testDelay = 30 * time.Millisecond
@@ -212,13 +213,13 @@ func TestPipeCloseReadRefusesTheOtherSide(t *testing.T) {
 // stream ends, most of which never write.
 func TestPipeIdleCostsNoGoroutine(t *testing.T) {
 	labTest(t, func() {
-		before := runtime.NumGoroutine()
+		before := bubble.Goroutines()
 		ends := make([]*pipeEnd, 0, 2000)
 		for range 1000 {
 			a, b := newPipe(testDelay, testDelay)
 			ends = append(ends, a, b)
 		}
-		if after := runtime.NumGoroutine(); after != before {
+		if after := bubble.Goroutines(); after != before {
 			t.Errorf("1,000 idle pipes added %d goroutines, want 0", after-before)
 		}
 		_, _ = ends[0].Write([]byte{1})
@@ -226,7 +227,7 @@ func TestPipeIdleCostsNoGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * testDelay)
-		if after := runtime.NumGoroutine(); after != before {
+		if after := bubble.Goroutines(); after != before {
 			t.Errorf("a pipe that has delivered everything keeps %d goroutines, want 0", after-before)
 		}
 	})

@@ -4,7 +4,11 @@
 // can, so the call has either returned or is durably blocked.
 package bubble
 
-import "testing/synctest"
+import (
+	"regexp"
+	"runtime"
+	"testing/synctest"
+)
 
 // Go runs fn on a goroutine of its own and returns a channel closed when
 // fn has returned.
@@ -28,3 +32,41 @@ func Returned(done <-chan struct{}) bool {
 		return false
 	}
 }
+
+// Goroutines counts the goroutines of the caller's bubble, once it is
+// quiet. runtime.NumGoroutine counts the whole process, where goroutines
+// of earlier tests may still be ending; the traceback names each
+// goroutine's bubble, so the count here is the bubble's alone. It must
+// be called from inside the bubble.
+func Goroutines() int {
+	synctest.Wait()
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	headers := goroutineHeader.FindAllSubmatch(buf, -1)
+	if len(headers) == 0 {
+		return 0
+	}
+	// The first goroutine of an all-goroutine traceback is the caller's.
+	mine := string(headers[0][1])
+	if mine == "" {
+		return 0
+	}
+	count := 0
+	for _, h := range headers {
+		if string(h[1]) == mine {
+			count++
+		}
+	}
+	return count
+}
+
+// goroutineHeader matches a traceback's "goroutine N [state, synctest
+// bubble B]:" line and captures the bubble label, empty outside one.
+var goroutineHeader = regexp.MustCompile(`(?m)^goroutine \d+ \[[^\]]*?(synctest bubble \d+)?\]:`)
