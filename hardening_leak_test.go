@@ -14,7 +14,6 @@ package peerscore_test
 import (
 	"context"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/peerscore/peerscore"
 	"github.com/peerscore/peerscore/ban"
+	"github.com/peerscore/peerscore/internal/bubble"
 	"github.com/peerscore/peerscore/internal/scoretest"
 )
 
@@ -38,17 +38,8 @@ var ourFrame = regexp.MustCompile(`(?m)^github\.com/peerscore/peerscore(/[a-z0-9
 // ourGoroutines returns the stacks of the goroutines running library code,
 // by goroutine ID.
 func ourGoroutines() map[string]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
 	ours := map[string]string{}
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range bubble.Stacks() {
 		if ourFrame.MatchString(g) {
 			id, _, _ := strings.Cut(strings.TrimPrefix(g, "goroutine "), " ")
 			ours[id] = g

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/peerscore/peerscore/internal/bubble"
 	"github.com/peerscore/peerscore/internal/rawpeer"
 )
 
@@ -734,16 +734,15 @@ func TestSybilIdleLinksCostNoWriter(t *testing.T) {
 	})
 }
 
-// goroutinesIn counts the goroutines with fn on their stack.
+// goroutinesIn counts the bubble's goroutines with fn on their stack.
 func goroutinesIn(fn string) int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			return strings.Count(string(buf[:n]), fn)
+	n := 0
+	for _, g := range bubble.Stacks() {
+		if strings.Contains(g, fn) {
+			n++
 		}
-		buf = make([]byte, 2*len(buf))
 	}
+	return n
 }
 
 // TestSybilAgainstARouter: a real GossipSub router (pubsub's defaults,

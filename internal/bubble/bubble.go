@@ -7,6 +7,7 @@ package bubble
 import (
 	"regexp"
 	"runtime"
+	"strings"
 	"testing/synctest"
 )
 
@@ -35,38 +36,51 @@ func Returned(done <-chan struct{}) bool {
 
 // Goroutines counts the goroutines of the caller's bubble, once it is
 // quiet. runtime.NumGoroutine counts the whole process, where goroutines
-// of earlier tests may still be ending; the traceback names each
-// goroutine's bubble, so the count here is the bubble's alone. It must
-// be called from inside the bubble.
+// of earlier tests may still be ending. It must be called from inside the
+// bubble.
 func Goroutines() int {
+	return len(Stacks())
+}
+
+// Stacks returns the tracebacks of the caller's bubble's goroutines, once
+// it is quiet, its caller's first. The runtime's traceback names each
+// goroutine's bubble, which is how goroutines of other tests are left out.
+// It must be called from inside the bubble.
+func Stacks() []string {
 	synctest.Wait()
+	all := strings.Split(allStacks(), "\n\n")
+	mine := bubbleOf(all[0])
+	if mine == "" {
+		return nil
+	}
+	var stacks []string
+	for _, g := range all {
+		if bubbleOf(g) == mine {
+			stacks = append(stacks, g)
+		}
+	}
+	return stacks
+}
+
+func allStacks() string {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			buf = buf[:n]
-			break
+			return string(buf[:n])
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	headers := goroutineHeader.FindAllSubmatch(buf, -1)
-	if len(headers) == 0 {
-		return 0
-	}
-	// The first goroutine of an all-goroutine traceback is the caller's.
-	mine := string(headers[0][1])
-	if mine == "" {
-		return 0
-	}
-	count := 0
-	for _, h := range headers {
-		if string(h[1]) == mine {
-			count++
-		}
-	}
-	return count
 }
 
-// goroutineHeader matches a traceback's "goroutine N [state, synctest
-// bubble B]:" line and captures the bubble label, empty outside one.
-var goroutineHeader = regexp.MustCompile(`(?m)^goroutine \d+ \[[^\]]*?(synctest bubble \d+)?\]:`)
+// bubbleOf returns the bubble label of a traceback's "goroutine N [state,
+// synctest bubble B]:" header, empty outside a bubble.
+func bubbleOf(stack string) string {
+	m := goroutineHeader.FindStringSubmatch(stack)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+var goroutineHeader = regexp.MustCompile(`^goroutine \d+ \[[^\]]*?(synctest bubble \d+)?\]:`)
