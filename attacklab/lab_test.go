@@ -146,27 +146,17 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// hurtUnscored reports whether the unscored run none was hurt against the
-// unscored baseline base: by the verdict rules on the network's figures,
-// or, in a scenario aimed at one node, by the same delivery and latency
-// rules at the victim. An attack on one node hardly moves the network's
-// percentiles: in one CI run the single-target eclipse left the
-// network's p99 at 89 ms (baseline 83), and judged on the network alone
-// the test failed, while a node waited 982 ms for a message; in 32 other
-// runs the network's p99 was 593-679 ms and the victim's 985-988 ms.
+// hurtUnscored reports whether the verdict rules find the unscored run
+// none hurt against the unscored baseline base, in the network or, in a
+// scenario aimed at one node, at the victim.
 func hurtUnscored(t *testing.T, base, none *Result) bool {
 	t.Helper()
 	v := findVerdict(newGrid([]*Result{base, none}).verdicts(SuiteConfig{}), none.Scenario, ArmNone)
 	if v == nil || !v.Judged {
 		t.Fatalf("%s: no verdict on the unscored arm", none.Scenario)
 	}
-	if v.Hurt {
-		return true
-	}
 	if vic := none.Victim; vic != nil {
-		atVictim := harm(figures{delivery: vic.Delivery, p99: vic.P99}, figuresOf(base))
-		t.Logf("%s/none at the victim: delivery %.4f, p99 %v, max %v; harm %q", none.Scenario, vic.Delivery, vic.P99, vic.Max, atVictim)
-		return len(atVictim) > 0
+		t.Logf("%s/none at the victim: delivery %.4f, p99 %v, max %v", none.Scenario, vic.Delivery, vic.P99, vic.Max)
 	}
-	return false
+	return v.Hurt
 }

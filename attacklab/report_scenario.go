@@ -42,6 +42,7 @@ func writeScenario(w io.Writer, dir string, s *Suite, g *grid, name string) erro
 		return err
 	}
 	writeFigures(w, cells)
+	writeVictim(w, sc, cells)
 	writeFalsePositives(w, cells)
 	if sc.Attacked() {
 		writeAttackers(w, cells, s.Config)
@@ -93,6 +94,34 @@ func writeFigures(w io.Writer, cells []*cell) {
 			pct(fig(func(r *Result) float64 { return r.Over6s }), 2),
 			fig(func(r *Result) float64 { return r.Duplicates }).Median,
 			durSpread(fig(func(r *Result) float64 { return seconds(r.Wall) })))
+	}
+	fmt.Fprintln(w)
+}
+
+// writeVictim is what the one node a scenario aims at saw, which the
+// network's figures hardly show.
+func writeVictim(w io.Writer, sc Scenario, cells []*cell) {
+	if len(cells) == 0 || cells[0].runs[0].Victim == nil {
+		return
+	}
+	what := "the target's deliveries"
+	if sc.Censor {
+		what = "the censored node's messages, at every node"
+	}
+	fmt.Fprintf(w, "At the victim (%s):\n\n| arm | delivery | p99 | max |\n|---|---:|---:|---:|\n", what)
+	for _, c := range cells {
+		fig := func(f func(*Victim) float64) Spread {
+			return spreadOf(over(c.runs, func(r *Result) float64 {
+				if r.Victim == nil {
+					return 0
+				}
+				return f(r.Victim)
+			}))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", c.arm,
+			pct(fig(func(v *Victim) float64 { return v.Delivery }), 3),
+			durSpread(fig(func(v *Victim) float64 { return seconds(v.P99) })),
+			durSpread(fig(func(v *Victim) float64 { return seconds(v.Max) })))
 	}
 	fmt.Fprintln(w)
 }

@@ -18,7 +18,8 @@ type fakeRun struct {
 	gossip     int     // honest links ever below the gossip threshold
 	peak, end  float64 // attackers' share of mesh places
 	seed       uint64
-	sybilsZero int // attackers below zero, of 10
+	sybilsZero int     // attackers below zero, of 10
+	victim     *Victim // in the scenarios aimed at one node
 }
 
 func scenarioNamed(t *testing.T, name string) Scenario {
@@ -33,7 +34,7 @@ func scenarioNamed(t *testing.T, name string) Scenario {
 func (f fakeRun) result(t *testing.T, scenario string, arm Arm) *Result {
 	sc := scenarioNamed(t, scenario)
 	r := &Result{Scenario: scenario, Arm: arm, Seed: f.seed, Plan: Plan{Scenario: sc, Warmup: 30 * time.Second, Run: 3 * time.Minute},
-		Delivery: f.delivery, P99: f.p99, Over3s: f.over3s}
+		Delivery: f.delivery, P99: f.p99, Over3s: f.over3s, Victim: f.victim}
 	if arm.scores() {
 		lv := levels(HardeningScoring(30*time.Second, 0, 1).Thresholds)
 		r.Levels = lv
@@ -112,6 +113,57 @@ func TestVerdictRules(t *testing.T) {
 			}
 			if !tt.holds && len(v.Advice) == 0 {
 				t.Errorf("a failed verdict without advice: %q", v.Reasons)
+			}
+		})
+	}
+}
+
+// TestVerdictJudgesTheVictim: in a scenario aimed at one node, an attack
+// that hurts that node alone leaves the network's figures as they were;
+// the rules then read the victim's. At full scale the single-target
+// eclipse left the unscored network's p99 at 147 ms (baseline 145) and
+// the victim's at 1,143 ms.
+func TestVerdictJudgesTheVictim(t *testing.T) {
+	ms := time.Millisecond
+	good := fakeRun{delivery: 1, p99: 100 * ms}
+	tests := []struct {
+		name   string
+		victim Victim
+		reason string // empty: the scoring arm holds and the unscored arm is not hurt
+	}{
+		{"victim as the network", Victim{Delivery: 1, P99: 110 * ms}, ""},
+		{"victim slow", Victim{Delivery: 1, P99: 1143 * ms}, "at the victim, p99 1143 ms against the baseline's 100 ms"},
+		{"victim slow by less than one hop", Victim{Delivery: 1, P99: 190 * ms}, ""},
+		{"victim missing messages", Victim{Delivery: 0.98, P99: 100 * ms}, "at the victim, delivery 98.00%"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var runs []*Result
+			for _, arm := range []Arm{ArmPeerscore, ArmNone} {
+				runs = append(runs, good.result(t, baselineName, arm))
+				attacked := good
+				attacked.victim = &tt.victim
+				runs = append(runs, attacked.result(t, "eclipse-single", arm))
+			}
+			verdicts := newGrid(runs).verdicts(SuiteConfig{})
+			ps := findVerdict(verdicts, "eclipse-single", ArmPeerscore)
+			none := findVerdict(verdicts, "eclipse-single", ArmNone)
+			if ps == nil || none == nil || !ps.Judged || !none.Judged {
+				t.Fatalf("no judged verdicts: %+v, %+v", ps, none)
+			}
+			if want := tt.reason == ""; ps.Holds != want || none.Hurt == want {
+				t.Fatalf("peerscore holds %v (reasons %q), none hurt %v (reasons %q); want holds %v", ps.Holds, ps.Reasons, none.Hurt, none.Reasons, want)
+			}
+			if tt.reason == "" {
+				return
+			}
+			for _, v := range []*Verdict{ps, none} {
+				if !strings.Contains(strings.Join(v.Reasons, "; "), tt.reason) {
+					t.Errorf("%s: reasons %q lack %q", v.Arm, v.Reasons, tt.reason)
+				}
+			}
+			if len(ps.Advice) == 0 {
+				t.Errorf("a failed verdict without advice: %q", ps.Reasons)
 			}
 		})
 	}

@@ -15,6 +15,9 @@ import (
 //   - latency: p99 no more than twice the baseline's (or up by less than
 //     100 ms, one hop); no more than 1 point more of the deliveries after
 //     the suite's 3 s deadline, and 0.1 point more after its 6 s one;
+//   - at the victim, in the scenarios aimed at one node (Result.Victim):
+//     the same delivery and p99 rules, against the baseline network's
+//     figures, since an attack on one node hardly moves the network's;
 //   - false positives (scoring arms): no honest link below the gossip
 //     threshold, and never more than 5% of honest links below zero at
 //     once;
@@ -74,6 +77,10 @@ type figures struct {
 	zeroAtOnce, linksSeen    float64 // most honest links below zero at once, of those scored
 	held                     bool    // silent attackers held a share of the mesh places
 	peak, end                float64 // their peak share, and at the end of publishing
+	// The victim's delivery and p99, where the scenario aims at one node.
+	hasVictim      bool
+	victimDelivery float64
+	victimP99      time.Duration
 }
 
 func figuresOf(r *Result) figures {
@@ -88,6 +95,9 @@ func figuresOf(r *Result) figures {
 	}
 	if e := r.Eviction; e != nil {
 		f.held, f.peak, f.end = e.Held() && r.Plan.Scenario.Drop == 1, e.Peak, e.End
+	}
+	if v := r.Victim; v != nil {
+		f.hasVictim, f.victimDelivery, f.victimP99 = true, v.Delivery, v.P99
 	}
 	return f
 }
@@ -105,10 +115,13 @@ func medianFigures(runs []*Result) figures {
 		}
 		return spreadOf(xs).Median
 	}
-	held := 0
+	held, victims := 0, 0
 	for _, f := range fs {
 		if f.held {
 			held++
+		}
+		if f.hasVictim {
+			victims++
 		}
 	}
 	return figures{
@@ -122,6 +135,10 @@ func medianFigures(runs []*Result) figures {
 		held:        2*held > len(fs),
 		peak:        med(func(f figures) float64 { return f.peak }),
 		end:         med(func(f figures) float64 { return f.end }),
+		// A scenario's runs all aim at one node, or none does.
+		hasVictim:      victims == len(fs) && victims > 0,
+		victimDelivery: med(func(f figures) float64 { return f.victimDelivery }),
+		victimP99:      time.Duration(med(func(f figures) float64 { return float64(f.victimP99) })),
 	}
 }
 
@@ -140,6 +157,14 @@ func harm(f, base figures) []string {
 	}
 	if f.over6s > base.over6s+over6sRise {
 		out = append(out, fmt.Sprintf("%.2f%% of deliveries after the 6 s deadline (baseline %.2f%%)", 100*f.over6s, 100*base.over6s))
+	}
+	if f.hasVictim {
+		if f.victimDelivery < base.delivery-deliveryDrop {
+			out = append(out, fmt.Sprintf("at the victim, delivery %.2f%% against the baseline's %.2f%%", 100*f.victimDelivery, 100*base.delivery))
+		}
+		if slowerThan(f.victimP99, base.p99) {
+			out = append(out, fmt.Sprintf("at the victim, p99 %s against the baseline's %s", ms(f.victimP99), ms(base.p99)))
+		}
 	}
 	return out
 }
