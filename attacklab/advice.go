@@ -67,6 +67,8 @@ func advise(v *Verdict, c *cell, cfg SuiteConfig) {
 	case sc.AttackDelay > 0:
 		add("the Sybils' first-delivery credit from before they turned (P2) outweighs P3: lower FirstMessageDeliveriesCap (now %.3g) or FirstMessageDeliveriesWeight (now %.3g), or make MeshMessageDeliveriesWeight (now %.3g) larger in magnitude",
 			tp.FirstMessageDeliveriesCap, tp.FirstMessageDeliveriesWeight, tp.MeshMessageDeliveriesWeight)
+	case sc.Censor:
+		add("the Sybils forward every message but the victim's, so P2 and P3 credit them as honest peers: the score function counts deliveries per topic, not per origin, and no scoring parameter tells them apart. The victim's messages get past them by flood publishing and gossip; more gossip (the router's Dlazy and GossipFactor, which the lab keeps at pubsub's defaults) shortens the delay")
 	case sc.SybilConnect == 0 || sc.HonestConnect > 0:
 		add("the Sybils sit in the meshes from the start and P3 waits MeshMessageDeliveriesActivation (now %v) before it counts: shorten it", tp.MeshMessageDeliveriesActivation)
 	default:

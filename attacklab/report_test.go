@@ -127,14 +127,17 @@ func TestVerdictJudgesTheVictim(t *testing.T) {
 	ms := time.Millisecond
 	good := fakeRun{delivery: 1, p99: 100 * ms}
 	tests := []struct {
-		name   string
-		victim Victim
-		reason string // empty: the scoring arm holds and the unscored arm is not hurt
+		name     string
+		scenario string
+		victim   Victim
+		reason   string // empty: the scoring arm holds and the unscored arm is not hurt
+		advice   string // in the scoring arm's advice
 	}{
-		{"victim as the network", Victim{Delivery: 1, P99: 110 * ms}, ""},
-		{"victim slow", Victim{Delivery: 1, P99: 1143 * ms}, "at the victim, p99 1143 ms against the baseline's 100 ms"},
-		{"victim slow by less than one hop", Victim{Delivery: 1, P99: 190 * ms}, ""},
-		{"victim missing messages", Victim{Delivery: 0.98, P99: 100 * ms}, "at the victim, delivery 98.00%"},
+		{"victim as the network", "eclipse-single", Victim{Delivery: 1, P99: 110 * ms}, "", ""},
+		{"victim slow", "eclipse-single", Victim{Delivery: 1, P99: 1143 * ms}, "at the victim, p99 1143 ms against the baseline's 100 ms", "MeshMessageDeliveries"},
+		{"victim slow by less than one hop", "eclipse-single", Victim{Delivery: 1, P99: 190 * ms}, "", ""},
+		{"victim missing messages", "eclipse-single", Victim{Delivery: 0.98, P99: 100 * ms}, "at the victim, delivery 98.00%", "MeshMessageDeliveries"},
+		{"censored messages slow", "censor-single", Victim{Delivery: 1, P99: 625 * ms}, "at the victim, p99 625 ms", "not per origin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,11 +146,11 @@ func TestVerdictJudgesTheVictim(t *testing.T) {
 				runs = append(runs, good.result(t, baselineName, arm))
 				attacked := good
 				attacked.victim = &tt.victim
-				runs = append(runs, attacked.result(t, "eclipse-single", arm))
+				runs = append(runs, attacked.result(t, tt.scenario, arm))
 			}
 			verdicts := newGrid(runs).verdicts(SuiteConfig{})
-			ps := findVerdict(verdicts, "eclipse-single", ArmPeerscore)
-			none := findVerdict(verdicts, "eclipse-single", ArmNone)
+			ps := findVerdict(verdicts, tt.scenario, ArmPeerscore)
+			none := findVerdict(verdicts, tt.scenario, ArmNone)
 			if ps == nil || none == nil || !ps.Judged || !none.Judged {
 				t.Fatalf("no judged verdicts: %+v, %+v", ps, none)
 			}
@@ -162,8 +165,8 @@ func TestVerdictJudgesTheVictim(t *testing.T) {
 					t.Errorf("%s: reasons %q lack %q", v.Arm, v.Reasons, tt.reason)
 				}
 			}
-			if len(ps.Advice) == 0 {
-				t.Errorf("a failed verdict without advice: %q", ps.Reasons)
+			if !strings.Contains(strings.Join(ps.Advice, "; "), tt.advice) {
+				t.Errorf("advice %q lacks %q", ps.Advice, tt.advice)
 			}
 		})
 	}
